@@ -1,0 +1,23 @@
+// Runs every compiled test file (dist/test/**/*.test.js) with node's built-in runner.
+// Node 20's `--test` does not expand globs itself, so we list the files here.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = 'dist/test';
+const files = [];
+(function walk(dir) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p);
+    else if (name.endsWith('.test.js')) files.push(p);
+  }
+})(root);
+const filter = process.argv.slice(2);
+const chosen = filter.length ? files.filter((f) => filter.some((s) => f.includes(s))) : files;
+if (chosen.length === 0) {
+  console.error(`no test files found under ${root} (did you run npm run build?)`);
+  process.exit(1);
+}
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...chosen], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

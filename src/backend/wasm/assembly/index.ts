@@ -1,0 +1,8 @@
+// All kernels of the WebAssembly backend. A kernel takes byte offsets and dims,
+// allocates nothing, and takes its thread range (tid, nt) last.
+export * from './elementwise';
+
+/** 1 in the relaxed-SIMD build (fused multiply-add), else 0. */
+export function hasRelaxedSimd(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}

@@ -1,0 +1,115 @@
+// The WebAssembly backend: one shared memory (heap.ts), the kernels compiled from
+// ./assembly, and a thread pool (pool.ts). Everything above calls kernels by name
+// through `run`, with byte offsets of tensors that live on the heap.
+import { simd as simdB64, relaxed as relaxedB64 } from './binaries.js';
+import { Heap } from './heap.js';
+import { ThreadPool } from './pool.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { DType, DTYPE_SIZE, arrayClassFor, numel } from '../../tensor/dtype.js';
+
+export interface WasmBackendOptions {
+  /** Compute threads including the caller (default: the machine's cores). */
+  threads?: number;
+  /** Use the relaxed-SIMD (fused multiply-add) kernels when the engine supports them (default true). */
+  relaxedSimd?: boolean;
+  /** Initial heap size in bytes (it grows on demand up to 4 GiB). */
+  initialMemoryBytes?: number;
+}
+
+export interface WasmFeatures { simd: boolean; relaxedSimd: boolean; threads: number }
+
+function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
+  const G = globalThis as any;
+  if (typeof G.Buffer === "function") return Uint8Array.from(G.Buffer.from(b64, "base64") as Uint8Array);
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+export async function defaultThreadCount(): Promise<number> {
+  const G = globalThis as any;
+  if (G.navigator?.hardwareConcurrency) return G.navigator.hardwareConcurrency;
+  try {
+    const os = await import('node:os');
+    return os.availableParallelism?.() ?? os.cpus().length;
+  } catch { return 1; }
+}
+
+export class WasmBackend {
+  readonly name = 'wasm';
+  private finalizer = new FinalizationRegistry<number>((ptr) => this.heap.release(ptr));
+  private constructor(
+    readonly heap: Heap,
+    readonly pool: ThreadPool,
+    readonly features: WasmFeatures,
+    private kernelIndex: Map<string, number>,
+    readonly exports: Record<string, Function>,
+  ) {}
+
+  static async create(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
+    if (typeof WebAssembly !== 'object' || typeof SharedArrayBuffer !== 'function') {
+      throw new Error('xlstm-ts wasm backend: needs WebAssembly with SharedArrayBuffer (in browsers: a cross-origin isolated page)');
+    }
+    const simdBytes = fromBase64(simdB64);
+    if (!WebAssembly.validate(simdBytes)) throw new Error('xlstm-ts wasm backend: this engine lacks WebAssembly SIMD/threads');
+    const relaxedBytes = fromBase64(relaxedB64);
+    const useRelaxed = opts.relaxedSimd !== false && WebAssembly.validate(relaxedBytes);
+    const module = await WebAssembly.compile(useRelaxed ? relaxedBytes : simdBytes);
+    const threads = Math.max(1, Math.floor(opts.threads ?? (await defaultThreadCount())));
+    const heap = new Heap(opts.initialMemoryBytes);
+    const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory, abort: () => { throw new Error('wasm abort'); } } });
+    const names = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
+    const pool = await ThreadPool.create(heap.memory, module, instance, names, threads);
+    const index = new Map(names.map((n, i) => [n, i]));
+    return new WasmBackend(heap, pool, { simd: true, relaxedSimd: useRelaxed, threads }, index, instance.exports as any);
+  }
+
+  get threads(): number { return this.features.threads; }
+
+  /** Runs kernel `name` on `nt` threads (default all). */
+  run(name: string, args: ArrayLike<number>, nt?: number): void {
+    const k = this.kernelIndex.get(name);
+    if (k === undefined) throw new Error(`wasm backend: no kernel named ${name}`);
+    this.pool.run(k, args, nt);
+  }
+
+  /** An uninitialised tensor on the heap; its memory returns when it is disposed or collected. */
+  empty(shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    const n = numel(shape);
+    const ptr = this.heap.alloc(n * DTYPE_SIZE[dtype]);
+    const Cls = arrayClassFor(dtype) as any;
+    const data = new Cls(this.heap.buffer, ptr, n);
+    let released = false;
+    const token = {};
+    const t = new Tensor(dtype, shape, data, {
+      release: () => { if (!released) { released = true; this.finalizer.unregister(token); this.heap.release(ptr); } },
+    });
+    this.finalizer.register(t, ptr, token);
+    return t;
+  }
+
+  zeros(shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    const t = this.empty(shape, dtype);
+    (t.data as any).fill(dtype === 'i64' ? 0n : 0);
+    return t;
+  }
+
+  /** The tensor itself if it is on the heap, else a heap copy. */
+  upload(t: Tensor): Tensor {
+    if (this.heap.owns(t.data)) return t;
+    const c = this.empty(t.shape, t.dtype);
+    (c.data as any).set(t.data as any);
+    if (t.scales) return new Tensor(c.dtype, c.shape, c.data, { scales: t.scales, release: () => c.dispose() });
+    return c;
+  }
+
+  /** Byte offset of a heap tensor (throws for tensors in JS memory). */
+  ptr(t: Tensor | ArrayBufferView): number {
+    const d = t instanceof Tensor ? t.data : t;
+    if (!this.heap.owns(d)) throw new Error('wasm backend: tensor is not on the heap (use backend.upload)');
+    return d.byteOffset;
+  }
+
+  dispose(): void { this.pool.dispose(); }
+}

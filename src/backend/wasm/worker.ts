@@ -1,0 +1,42 @@
+// A compute thread: instantiates the kernels on the shared memory, then runs jobs
+// announced through the control block (protocol.ts) until told to stop.
+import { ARGS_BYTE, DONE, GEN, KERNEL, NARGS, NT, STOP, WorkerInit } from './protocol.js';
+
+type Port = { postMessage(m: unknown): void; on?: Function; addEventListener?: Function };
+
+function run(init: WorkerInit, reply: (m: unknown) => void): void {
+  const inst = new WebAssembly.Instance(init.module, { env: { memory: init.memory, abort: () => { throw new Error('wasm abort'); } } });
+  const fns = init.kernelNames.map((n) => inst.exports[n] as Function);
+  const ctl = new Int32Array(init.memory.buffer);
+  const args = new Float64Array(init.memory.buffer, ARGS_BYTE, 32);
+  reply({ ready: true });
+  let gen = Atomics.load(ctl, GEN);
+  for (;;) {
+    Atomics.wait(ctl, GEN, gen);
+    gen = Atomics.load(ctl, GEN);
+    if (Atomics.load(ctl, STOP)) return;
+    const nt = Atomics.load(ctl, NT);
+    if (init.tid < nt) {
+      const fn = fns[Atomics.load(ctl, KERNEL)];
+      const n = Atomics.load(ctl, NARGS);
+      const a: number[] = [];
+      for (let i = 0; i < n; i++) a.push(args[i]);
+      try { fn(...a, init.tid, nt); } catch (e) { reply({ error: String(e) }); }
+    }
+    // Every worker acknowledges every job, taking part or not, so no worker can
+    // lag behind into the next job's arguments.
+    Atomics.add(ctl, DONE, 1);
+    Atomics.notify(ctl, DONE);
+  }
+}
+
+// Node (worker_threads) or a browser Web Worker.
+const isNode = typeof process !== 'undefined' && !!(process as any).versions?.node;
+if (isNode) {
+  const { parentPort } = await import('node:worker_threads');
+  parentPort!.once('message', (init: WorkerInit) => run(init, (m) => parentPort!.postMessage(m)));
+} else {
+  const self_ = globalThis as any;
+  self_.addEventListener('message', (e: MessageEvent) => run(e.data as WorkerInit, (m) => self_.postMessage(m)), { once: true });
+}
+export {};

@@ -1,0 +1,7 @@
+// xlstm-ts public surface.
+export { Tensor } from './tensor/tensor.js';
+export type { DType, TypedArray } from './tensor/dtype.js';
+export { DTYPE_SIZE, numel } from './tensor/dtype.js';
+export { f32ToBf16, bf16ToF32, f32ToF16, f16ToF32, roundBf16 } from './tensor/convert.js';
+export { WasmBackend } from './backend/wasm/backend.js';
+export type { WasmBackendOptions, WasmFeatures } from './backend/wasm/backend.js';
