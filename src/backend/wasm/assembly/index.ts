@@ -1,6 +1,11 @@
 // All kernels of the WebAssembly backend. A kernel takes byte offsets and dims,
 // allocates nothing, and takes its thread range (tid, nt) last.
 export * from './elementwise';
+export * from './ops';
+export * from './gemm';
+export * from './gemv';
+export * from './mlstm';
+export * from './slstm';
 
 /** 1 in the relaxed-SIMD build (fused multiply-add), else 0. */
 export function hasRelaxedSimd(): i32 {
