@@ -1,2 +1,293 @@
-// (kernels of this topic are added here)
-export const gemm_placeholder_: i32 = 0;
+// f32 GEMM: C[M,N] = alpha * op(A) op(B) + beta * C, row-major with leading
+// dimensions, in the GotoBLAS scheme: B blocks [KC x NC] and A blocks [MC x KC]
+// are packed into per-thread scratch so the MR x NR micro-kernel streams both
+// operands with unit stride, the B micro-panel (KC*NR*4 = 8 KiB) stays in L1 and
+// the A block (MC*KC*4 = 128 KiB) in the 1 MiB L2.
+import { fmadd } from './simd';
+
+// 4 x 8 tile: 8 accumulators + 2 B vectors + 1 broadcast A = 11 of the 15 xmm
+// registers V8 lets wasm use (xmm15 is its scratch); 6 x 8 spilled in practice.
+const MR: i32 = 4;
+const NR: i32 = 8;
+const KC: i32 = 256;
+const MC: i32 = 128;
+const NC: i32 = 1024;
+
+const AP_FLOATS: i32 = MC * KC;
+const BP_FLOATS: i32 = KC * NC;
+const TMP_FLOATS: i32 = MR * NR;
+// Per-thread scratch, rounded to cache lines so threads never share one.
+const SCRATCH_BYTES: i32 = (((AP_FLOATS + BP_FLOATS + TMP_FLOATS) * 4 + 63) / 64) * 64;
+
+/** Bytes of scratch gemmF32 needs per thread (pass nt times this). */
+export function gemmScratchBytes(): i32 {
+  return SCRATCH_BYTES;
+}
+
+// @ts-ignore: decorator
+@inline function imin(a: i32, b: i32): i32 { return a < b ? a : b; }
+
+// Packs rows i0..i0+mc, depths p0..p0+kc of op(A) into MR-row panels laid out
+// [panel][k][MR]; rows past mc are zero so edge tiles run the full kernel.
+function packA(transA: i32, A: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, ap: usize): void {
+  for (let ir = 0; ir < mc; ir += MR) {
+    const mr = imin(MR, mc - ir);
+    const dst = ap + (<usize>(ir * kc) << 2);
+    if (transA) {
+      // op(A)[i,k] = A[k, i]: the MR values of one k are contiguous.
+      if (mr == MR) {
+        let src = A + ((<usize>p0 * lda + i0 + ir) << 2);
+        const step = <usize>lda << 2;
+        for (let k = 0; k < kc; k++) {
+          v128.store(dst + (<usize>k << 4), v128.load(src));
+          src += step;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          for (let r = 0; r < MR; r++) {
+            const v: f32 = r < mr ? load<f32>(A + ((<usize>(p0 + k) * lda + i0 + ir + r) << 2)) : 0;
+            store<f32>(dst + (<usize>(k * MR + r) << 2), v);
+          }
+        }
+      }
+    } else {
+      if (mr == MR) {
+        // Four rows contiguous in k: load 4x4 blocks and transpose them.
+        const r0 = A + ((<usize>(i0 + ir) * lda + p0) << 2);
+        const rs = <usize>lda << 2;
+        const r1 = r0 + rs, r2 = r1 + rs, r3 = r2 + rs;
+        let k = 0;
+        for (; k + 4 <= kc; k += 4) {
+          const o = <usize>k << 2;
+          const a0 = v128.load(r0 + o), a1 = v128.load(r1 + o), a2 = v128.load(r2 + o), a3 = v128.load(r3 + o);
+          const t0 = i32x4.shuffle(a0, a1, 0, 4, 1, 5);
+          const t1 = i32x4.shuffle(a2, a3, 0, 4, 1, 5);
+          const t2 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
+          const t3 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
+          const d = dst + (<usize>k << 4);
+          v128.store(d, i64x2.shuffle(t0, t1, 0, 2));
+          v128.store(d, i64x2.shuffle(t0, t1, 1, 3), 16);
+          v128.store(d, i64x2.shuffle(t2, t3, 0, 2), 32);
+          v128.store(d, i64x2.shuffle(t2, t3, 1, 3), 48);
+        }
+        for (; k < kc; k++) {
+          const o = <usize>k << 2;
+          const d = dst + (<usize>k << 4);
+          store<f32>(d, load<f32>(r0 + o));
+          store<f32>(d, load<f32>(r1 + o), 4);
+          store<f32>(d, load<f32>(r2 + o), 8);
+          store<f32>(d, load<f32>(r3 + o), 12);
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          for (let r = 0; r < MR; r++) {
+            const v: f32 = r < mr ? load<f32>(A + ((<usize>(i0 + ir + r) * lda + p0 + k) << 2)) : 0;
+            store<f32>(dst + (<usize>(k * MR + r) << 2), v);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Packs depths p0..p0+kc, columns j0..j0+nc of op(B) into NR-column panels laid
+// out [panel][k][NR], zero-padded past nc.
+function packB(transB: i32, B: usize, ldb: i32, p0: i32, kc: i32, j0: i32, nc: i32, bp: usize): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = imin(NR, nc - jr);
+    const dst = bp + (<usize>(jr * kc) << 2);
+    if (!transB) {
+      if (nr == NR) {
+        let src = B + ((<usize>p0 * ldb + j0 + jr) << 2);
+        const step = <usize>ldb << 2;
+        for (let k = 0; k < kc; k++) {
+          const d = dst + (<usize>k << 5);
+          v128.store(d, v128.load(src));
+          v128.store(d, v128.load(src, 16), 16);
+          src += step;
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          for (let c = 0; c < NR; c++) {
+            const v: f32 = c < nr ? load<f32>(B + ((<usize>(p0 + k) * ldb + j0 + jr + c) << 2)) : 0;
+            store<f32>(dst + (<usize>(k * NR + c) << 2), v);
+          }
+        }
+      }
+    } else {
+      // op(B)[k,j] = B[j, k] (torch Linear weights): 8 rows contiguous in k,
+      // transposed in two 4x4 blocks.
+      if (nr == NR) {
+        const rs = <usize>ldb << 2;
+        const b0 = B + ((<usize>(j0 + jr) * ldb + p0) << 2);
+        let k = 0;
+        for (; k + 4 <= kc; k += 4) {
+          const d = dst + (<usize>k << 5);
+          for (let h = 0; h < 2; h++) {
+            const r0 = b0 + <usize>(h * 4) * rs + (<usize>k << 2);
+            const a0 = v128.load(r0), a1 = v128.load(r0 + rs), a2 = v128.load(r0 + 2 * rs), a3 = v128.load(r0 + 3 * rs);
+            const t0 = i32x4.shuffle(a0, a1, 0, 4, 1, 5);
+            const t1 = i32x4.shuffle(a2, a3, 0, 4, 1, 5);
+            const t2 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
+            const t3 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
+            const dh = d + (<usize>h << 4);
+            v128.store(dh, i64x2.shuffle(t0, t1, 0, 2));
+            v128.store(dh, i64x2.shuffle(t0, t1, 1, 3), 32);
+            v128.store(dh, i64x2.shuffle(t2, t3, 0, 2), 64);
+            v128.store(dh, i64x2.shuffle(t2, t3, 1, 3), 96);
+          }
+        }
+        for (; k < kc; k++) {
+          for (let c = 0; c < NR; c++) {
+            store<f32>(dst + (<usize>(k * NR + c) << 2), load<f32>(b0 + <usize>c * rs + (<usize>k << 2)));
+          }
+        }
+      } else {
+        for (let k = 0; k < kc; k++) {
+          for (let c = 0; c < NR; c++) {
+            const v: f32 = c < nr ? load<f32>(B + ((<usize>(j0 + jr + c) * ldb + p0 + k) << 2)) : 0;
+            store<f32>(dst + (<usize>(k * NR + c) << 2), v);
+          }
+        }
+      }
+    }
+  }
+}
+
+// The 4 x 8 micro-kernel: C[0:4, 0:8] = alpha * Ap Bp + beta * C (beta == 0
+// never reads C, so garbage or NaN there does not leak in, as in BLAS).
+function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, beta: f32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let k = 0;
+  for (; k + 2 <= kc; k += 2) {
+    let b0 = v128.load(pb), b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
+    a = v128.load32_splat(pa, 4);
+    c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
+    a = v128.load32_splat(pa, 8);
+    c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
+    a = v128.load32_splat(pa, 12);
+    c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
+    b0 = v128.load(pb, 32); b1 = v128.load(pb, 48);
+    a = v128.load32_splat(pa, 16);
+    c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
+    a = v128.load32_splat(pa, 20);
+    c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
+    a = v128.load32_splat(pa, 24);
+    c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
+    a = v128.load32_splat(pa, 28);
+    c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
+    pa += 32; pb += 64;
+  }
+  if (k < kc) {
+    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
+    a = v128.load32_splat(pa, 4);
+    c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
+    a = v128.load32_splat(pa, 8);
+    c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
+    a = v128.load32_splat(pa, 12);
+    c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
+  }
+  const va = f32x4.splat(alpha);
+  const rs = <usize>ldc << 2;
+  const r0 = c, r1 = c + rs, r2 = r1 + rs, r3 = r2 + rs;
+  if (beta == 0) {
+    v128.store(r0, f32x4.mul(va, c00)); v128.store(r0, f32x4.mul(va, c01), 16);
+    v128.store(r1, f32x4.mul(va, c10)); v128.store(r1, f32x4.mul(va, c11), 16);
+    v128.store(r2, f32x4.mul(va, c20)); v128.store(r2, f32x4.mul(va, c21), 16);
+    v128.store(r3, f32x4.mul(va, c30)); v128.store(r3, f32x4.mul(va, c31), 16);
+  } else if (beta == 1) {
+    v128.store(r0, fmadd(va, c00, v128.load(r0))); v128.store(r0, fmadd(va, c01, v128.load(r0, 16)), 16);
+    v128.store(r1, fmadd(va, c10, v128.load(r1))); v128.store(r1, fmadd(va, c11, v128.load(r1, 16)), 16);
+    v128.store(r2, fmadd(va, c20, v128.load(r2))); v128.store(r2, fmadd(va, c21, v128.load(r2, 16)), 16);
+    v128.store(r3, fmadd(va, c30, v128.load(r3))); v128.store(r3, fmadd(va, c31, v128.load(r3, 16)), 16);
+  } else {
+    const vb = f32x4.splat(beta);
+    v128.store(r0, fmadd(va, c00, f32x4.mul(vb, v128.load(r0)))); v128.store(r0, fmadd(va, c01, f32x4.mul(vb, v128.load(r0, 16))), 16);
+    v128.store(r1, fmadd(va, c10, f32x4.mul(vb, v128.load(r1)))); v128.store(r1, fmadd(va, c11, f32x4.mul(vb, v128.load(r1, 16))), 16);
+    v128.store(r2, fmadd(va, c20, f32x4.mul(vb, v128.load(r2)))); v128.store(r2, fmadd(va, c21, f32x4.mul(vb, v128.load(r2, 16))), 16);
+    v128.store(r3, fmadd(va, c30, f32x4.mul(vb, v128.load(r3)))); v128.store(r3, fmadd(va, c31, f32x4.mul(vb, v128.load(r3, 16))), 16);
+  }
+}
+
+// C[0:mr, 0:nr] = tmp (already alpha-scaled) + beta * C, for edge tiles.
+function mergeEdge(tmp: usize, c: usize, ldc: i32, mr: i32, nr: i32, beta: f32): void {
+  for (let r = 0; r < mr; r++) {
+    const row = c + (<usize>(r * ldc) << 2);
+    for (let j = 0; j < nr; j++) {
+      const t = load<f32>(tmp + (<usize>(r * NR + j) << 2));
+      const p = row + (<usize>j << 2);
+      store<f32>(p, beta == 0 ? t : t + beta * load<f32>(p));
+    }
+  }
+}
+
+/**
+ * C = alpha * op(A) op(B) + beta * C. op(A) is [M,K] (A stored [K,M] when transA),
+ * op(B) is [K,N] (B stored [N,K] when transB); lda/ldb/ldc are row strides in
+ * elements. Threads take disjoint column ranges (row ranges when M > N), each
+ * with its own gemmScratchBytes() of `scratch`.
+ */
+export function gemmF32(
+  transA: i32, transB: i32, M: i32, N: i32, K: i32, alpha: f32,
+  A: usize, lda: i32, B: usize, ldb: i32, beta: f32, C: usize, ldc: i32,
+  scratch: usize, tid: i32, nt: i32,
+): void {
+  let m0 = 0, m1 = M, n0 = 0, n1 = N;
+  if (N >= M) {
+    const per = ((N + NR - 1) / NR + nt - 1) / nt * NR;
+    n0 = imin(N, per * tid); n1 = imin(N, per * (tid + 1));
+  } else {
+    const per = ((M + MR - 1) / MR + nt - 1) / nt * MR;
+    m0 = imin(M, per * tid); m1 = imin(M, per * (tid + 1));
+  }
+  if (m0 >= m1 || n0 >= n1) return;
+  if (K == 0 || alpha == 0) {
+    for (let i = m0; i < m1; i++) {
+      for (let j = n0; j < n1; j++) {
+        const p = C + ((<usize>i * ldc + j) << 2);
+        store<f32>(p, beta == 0 ? 0 : beta * load<f32>(p));
+      }
+    }
+    return;
+  }
+  const ap = scratch + <usize>tid * SCRATCH_BYTES;
+  const bp = ap + (<usize>AP_FLOATS << 2);
+  const tmp = bp + (<usize>BP_FLOATS << 2);
+  // Even depth blocks: K = 257 runs as 129 + 128, not 256 + 1.
+  const nk = (K + KC - 1) / KC;
+  const kcStep = (K + nk - 1) / nk;
+  for (let jc = n0; jc < n1; jc += NC) {
+    const nc = imin(NC, n1 - jc);
+    for (let pc = 0; pc < K; pc += kcStep) {
+      const kc = imin(kcStep, K - pc);
+      const b = pc == 0 ? beta : <f32>1;
+      packB(transB, B, ldb, pc, kc, jc, nc, bp);
+      for (let ic = m0; ic < m1; ic += MC) {
+        const mc = imin(MC, m1 - ic);
+        packA(transA, A, lda, ic, mc, pc, kc, ap);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = imin(NR, nc - jr);
+          const pb = bp + (<usize>(jr * kc) << 2);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = imin(MR, mc - ir);
+            const pa = ap + (<usize>(ir * kc) << 2);
+            const cp = C + ((<usize>(ic + ir) * ldc + jc + jr) << 2);
+            if (mr == MR && nr == NR) {
+              micro(kc, pa, pb, cp, ldc, alpha, b);
+            } else {
+              micro(kc, pa, pb, tmp, NR, alpha, 0);
+              mergeEdge(tmp, cp, ldc, mr, nr, b);
+            }
+          }
+        }
+      }
+    }
+  }
+}

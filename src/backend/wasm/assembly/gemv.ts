@@ -1,2 +1,287 @@
-// (kernels of this topic are added here)
-export const gemv_placeholder_: i32 = 0;
+// GEMV for decoding: y[b, n] = sum_k W[n, k] x[b, k] (+ bias[n]) for a few
+// input rows b < B. Memory-bound on W, so each weight format is widened to f32
+// in registers and W is read once per x row from L1/L2 (4 rows at a time share
+// every x load). Threads split the rows n in multiples of 4. bias == 0: none.
+import { fmadd, hsum, rangeStart, rangeEnd } from './simd';
+
+// @ts-ignore: decorator
+@inline function biasAt(bias: usize, n: i32): f32 {
+  return bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n << 2));
+}
+
+// ---- widening helpers -------------------------------------------------------
+
+// bf16 is the top half of an f32: interleaving zero half-words in front widens
+// 8 values with two shuffles (V8 emits punpcklwd/punpckhwd).
+// @ts-ignore: decorator
+@inline function bf16Lo(w: v128): v128 {
+  return i8x16.shuffle(i32x4.splat(0), w, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+}
+// @ts-ignore: decorator
+@inline function bf16Hi(w: v128): v128 {
+  return i8x16.shuffle(i32x4.splat(0), w, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+}
+
+// f16 bits (zero-extended to u32 lanes) to f32: shift exponent+mantissa into
+// place and rescale by 2^112 (exact, and right for subnormals); inf/NaN fixed up.
+// @ts-ignore: decorator
+@inline function f16ToF32x4(h: v128): v128 {
+  const em = v128.and(h, i32x4.splat(0x7fff));
+  let f = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(<f32>5.192296858534828e33));
+  const isSpecial = i32x4.ge_u(em, i32x4.splat(0x7c00));
+  f = v128.bitselect(v128.or(i32x4.shl(em, 13), i32x4.splat(0x7f800000)), f, isSpecial);
+  return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
+}
+
+// ---- f32 --------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function dot1F32(w: usize, x: usize, K: i32): f32 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  let k = 0;
+  for (; k + 8 <= K; k += 8) {
+    const o = <usize>k << 2;
+    a0 = fmadd(v128.load(w + o), v128.load(x + o), a0);
+    a1 = fmadd(v128.load(w + o, 16), v128.load(x + o, 16), a1);
+  }
+  let s = hsum(f32x4.add(a0, a1));
+  for (; k < K; k++) s += load<f32>(w + (<usize>k << 2)) * load<f32>(x + (<usize>k << 2));
+  return s;
+}
+
+/** y[B,N] = x[B,K] W[N,K]^T (+ bias[N]), f32 weights. */
+export function gemvF32(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32): void {
+  const s = rangeStart(N, tid, nt, 4), e = rangeEnd(N, tid, nt, 4);
+  const rs = <usize>K << 2;
+  for (let b = 0; b < B; b++) {
+    const xb = x + <usize>b * rs;
+    const yb = y + (<usize>(b * N) << 2);
+    let n = s;
+    for (; n + 4 <= e; n += 4) {
+      const w0 = W + <usize>n * rs, w1 = w0 + rs, w2 = w1 + rs, w3 = w2 + rs;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      let k = 0;
+      for (; k + 8 <= K; k += 8) {
+        const o = <usize>k << 2;
+        const xv = v128.load(xb + o), xw = v128.load(xb + o, 16);
+        a0 = fmadd(v128.load(w0 + o), xv, a0); c0 = fmadd(v128.load(w0 + o, 16), xw, c0);
+        a1 = fmadd(v128.load(w1 + o), xv, a1); c1 = fmadd(v128.load(w1 + o, 16), xw, c1);
+        a2 = fmadd(v128.load(w2 + o), xv, a2); c2 = fmadd(v128.load(w2 + o, 16), xw, c2);
+        a3 = fmadd(v128.load(w3 + o), xv, a3); c3 = fmadd(v128.load(w3 + o, 16), xw, c3);
+      }
+      let s0 = hsum(f32x4.add(a0, c0)), s1 = hsum(f32x4.add(a1, c1)), s2 = hsum(f32x4.add(a2, c2)), s3 = hsum(f32x4.add(a3, c3));
+      for (; k < K; k++) {
+        const o = <usize>k << 2;
+        const xs = load<f32>(xb + o);
+        s0 += load<f32>(w0 + o) * xs; s1 += load<f32>(w1 + o) * xs;
+        s2 += load<f32>(w2 + o) * xs; s3 += load<f32>(w3 + o) * xs;
+      }
+      const yo = yb + (<usize>n << 2);
+      store<f32>(yo, s0 + biasAt(bias, n));
+      store<f32>(yo, s1 + biasAt(bias, n + 1), 4);
+      store<f32>(yo, s2 + biasAt(bias, n + 2), 8);
+      store<f32>(yo, s3 + biasAt(bias, n + 3), 12);
+    }
+    for (; n < e; n++) {
+      store<f32>(yb + (<usize>n << 2), dot1F32(W + <usize>n * rs, xb, K) + biasAt(bias, n));
+    }
+  }
+}
+
+// ---- bf16 / f16 -------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function halfToF32(h: u16, isBf16: bool): f32 {
+  if (isBf16) return reinterpret<f32>(<u32>h << 16);
+  const v = f32x4.extract_lane(f16ToF32x4(i32x4.splat(<i32>h)), 0);
+  return v;
+}
+
+// One kernel body for both 16-bit formats; `isBf16` is a constant at each call.
+// @ts-ignore: decorator
+@inline function gemv16(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32, isBf16: bool): void {
+  const s = rangeStart(N, tid, nt, 4), e = rangeEnd(N, tid, nt, 4);
+  const ws = <usize>K << 1;
+  const xs = <usize>K << 2;
+  for (let b = 0; b < B; b++) {
+    const xb = x + <usize>b * xs;
+    const yb = y + (<usize>(b * N) << 2);
+    let n = s;
+    for (; n + 4 <= e; n += 4) {
+      const w0 = W + <usize>n * ws, w1 = w0 + ws, w2 = w1 + ws, w3 = w2 + ws;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      let k = 0;
+      for (; k + 8 <= K; k += 8) {
+        const xo = xb + (<usize>k << 2);
+        const wo = <usize>k << 1;
+        const xv = v128.load(xo), xw = v128.load(xo, 16);
+        const v0 = v128.load(w0 + wo), v1 = v128.load(w1 + wo), v2 = v128.load(w2 + wo), v3 = v128.load(w3 + wo);
+        if (isBf16) {
+          a0 = fmadd(bf16Lo(v0), xv, a0); c0 = fmadd(bf16Hi(v0), xw, c0);
+          a1 = fmadd(bf16Lo(v1), xv, a1); c1 = fmadd(bf16Hi(v1), xw, c1);
+          a2 = fmadd(bf16Lo(v2), xv, a2); c2 = fmadd(bf16Hi(v2), xw, c2);
+          a3 = fmadd(bf16Lo(v3), xv, a3); c3 = fmadd(bf16Hi(v3), xw, c3);
+        } else {
+          a0 = fmadd(f16ToF32x4(i32x4.extend_low_i16x8_u(v0)), xv, a0); c0 = fmadd(f16ToF32x4(i32x4.extend_high_i16x8_u(v0)), xw, c0);
+          a1 = fmadd(f16ToF32x4(i32x4.extend_low_i16x8_u(v1)), xv, a1); c1 = fmadd(f16ToF32x4(i32x4.extend_high_i16x8_u(v1)), xw, c1);
+          a2 = fmadd(f16ToF32x4(i32x4.extend_low_i16x8_u(v2)), xv, a2); c2 = fmadd(f16ToF32x4(i32x4.extend_high_i16x8_u(v2)), xw, c2);
+          a3 = fmadd(f16ToF32x4(i32x4.extend_low_i16x8_u(v3)), xv, a3); c3 = fmadd(f16ToF32x4(i32x4.extend_high_i16x8_u(v3)), xw, c3);
+        }
+      }
+      let s0 = hsum(f32x4.add(a0, c0)), s1 = hsum(f32x4.add(a1, c1)), s2 = hsum(f32x4.add(a2, c2)), s3 = hsum(f32x4.add(a3, c3));
+      for (; k < K; k++) {
+        const xv = load<f32>(xb + (<usize>k << 2));
+        const wo = <usize>k << 1;
+        s0 += halfToF32(load<u16>(w0 + wo), isBf16) * xv; s1 += halfToF32(load<u16>(w1 + wo), isBf16) * xv;
+        s2 += halfToF32(load<u16>(w2 + wo), isBf16) * xv; s3 += halfToF32(load<u16>(w3 + wo), isBf16) * xv;
+      }
+      const yo = yb + (<usize>n << 2);
+      store<f32>(yo, s0 + biasAt(bias, n));
+      store<f32>(yo, s1 + biasAt(bias, n + 1), 4);
+      store<f32>(yo, s2 + biasAt(bias, n + 2), 8);
+      store<f32>(yo, s3 + biasAt(bias, n + 3), 12);
+    }
+    for (; n < e; n++) {
+      const w0 = W + <usize>n * ws;
+      let sum: f32 = 0;
+      for (let k = 0; k < K; k++) sum += halfToF32(load<u16>(w0 + (<usize>k << 1)), isBf16) * load<f32>(xb + (<usize>k << 2));
+      store<f32>(yb + (<usize>n << 2), sum + biasAt(bias, n));
+    }
+  }
+}
+
+/** y[B,N] = x[B,K] W[N,K]^T (+ bias), bf16 weights (raw u16 bits). */
+export function gemvBf16(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32): void {
+  gemv16(W, x, y, bias, N, K, B, tid, nt, true);
+}
+
+/** y[B,N] = x[B,K] W[N,K]^T (+ bias), f16 weights (raw u16 bits). */
+export function gemvF16(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32): void {
+  gemv16(W, x, y, bias, N, K, B, tid, nt, false);
+}
+
+// ---- int8, per-row f32 scales -------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function i8Dot16(v: v128, xo: usize, acc0: v128): v128 {
+  const lo = i16x8.extend_low_i8x16_s(v), hi = i16x8.extend_high_i8x16_s(v);
+  let a = fmadd(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), v128.load(xo), acc0);
+  a = fmadd(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), v128.load(xo, 16), a);
+  a = fmadd(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), v128.load(xo, 32), a);
+  return fmadd(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), v128.load(xo, 48), a);
+}
+
+/** y[B,N] = x[B,K] (scales[n] * Wq[N,K])^T (+ bias), int8 weights. */
+export function gemvI8(W: usize, scales: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32): void {
+  const s = rangeStart(N, tid, nt, 4), e = rangeEnd(N, tid, nt, 4);
+  const ws = <usize>K;
+  const xs = <usize>K << 2;
+  for (let b = 0; b < B; b++) {
+    const xb = x + <usize>b * xs;
+    const yb = y + (<usize>(b * N) << 2);
+    let n = s;
+    for (; n + 2 <= e; n += 2) {
+      const w0 = W + <usize>n * ws, w1 = w0 + ws;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+      let k = 0;
+      for (; k + 16 <= K; k += 16) {
+        const xo = xb + (<usize>k << 2);
+        a0 = i8Dot16(v128.load(w0 + k), xo, a0);
+        a1 = i8Dot16(v128.load(w1 + k), xo, a1);
+      }
+      let s0 = hsum(a0), s1 = hsum(a1);
+      for (; k < K; k++) {
+        const xv = load<f32>(xb + (<usize>k << 2));
+        s0 += <f32>load<i8>(w0 + k) * xv; s1 += <f32>load<i8>(w1 + k) * xv;
+      }
+      store<f32>(yb + (<usize>n << 2), s0 * load<f32>(scales + (<usize>n << 2)) + biasAt(bias, n));
+      store<f32>(yb + (<usize>(n + 1) << 2), s1 * load<f32>(scales + (<usize>(n + 1) << 2)) + biasAt(bias, n + 1));
+    }
+    for (; n < e; n++) {
+      const w0 = W + <usize>n * ws;
+      let sum: f32 = 0;
+      for (let k = 0; k < K; k++) sum += <f32>load<i8>(w0 + k) * load<f32>(xb + (<usize>k << 2));
+      store<f32>(yb + (<usize>n << 2), sum * load<f32>(scales + (<usize>n << 2)) + biasAt(bias, n));
+    }
+  }
+}
+
+// ---- 4-bit blocks (Q4_0 layout: 32 weights per f32 scale, byte j of a block
+// holds element j in its low nibble and element j + 16 in its high nibble,
+// value = (q - 8) * scale) --------------------------------------------------------
+
+/** y[B,N] = x[B,K] dequant(Wq)^T (+ bias); Wq [N, K/2] bytes, scales [N, K/32]; K % 32 == 0. */
+export function gemvQ4(W: usize, scales: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32): void {
+  const s = rangeStart(N, tid, nt, 4), e = rangeEnd(N, tid, nt, 4);
+  const nb = K >> 5;
+  const ws = <usize>(K >> 1);
+  const xs = <usize>K << 2;
+  const eight = i8x16.splat(8);
+  const low = i8x16.splat(0x0f);
+  for (let b = 0; b < B; b++) {
+    const xb = x + <usize>b * xs;
+    const yb = y + (<usize>(b * N) << 2);
+    for (let n = s; n < e; n++) {
+      const w0 = W + <usize>n * ws;
+      const sc = scales + (<usize>(n * nb) << 2);
+      let acc = f32x4.splat(0);
+      for (let j = 0; j < nb; j++) {
+        const v = v128.load(w0 + (<usize>j << 4));
+        const qlo = i8x16.sub(v128.and(v, low), eight);
+        const qhi = i8x16.sub(v128.and(i16x8.shr_u(v, 4), low), eight);
+        const xo = xb + (<usize>j << 7);
+        let blk = i8Dot16(qlo, xo, f32x4.splat(0));
+        blk = i8Dot16(qhi, xo + 64, blk);
+        acc = fmadd(blk, v128.load32_splat(sc + (<usize>j << 2)), acc);
+      }
+      store<f32>(yb + (<usize>n << 2), hsum(acc) + biasAt(bias, n));
+    }
+  }
+}
+
+// ---- dequantisation to f32 (the GEMM path for non-f32 weights) ------------------
+
+/** out[N,K] f32 = W[N,K] as f32; kind 0 bf16, 1 f16, 2 int8 (scales per row), 3 Q4 (scales per 32). */
+export function dequantRows(kind: i32, W: usize, scales: usize, out: usize, N: i32, K: i32, tid: i32, nt: i32): void {
+  const s = rangeStart(N, tid, nt, 1), e = rangeEnd(N, tid, nt, 1);
+  for (let n = s; n < e; n++) {
+    const o = out + (<usize>n * K << 2);
+    if (kind == 0 || kind == 1) {
+      const w = W + (<usize>n * K << 1);
+      let k = 0;
+      for (; k + 8 <= K; k += 8) {
+        const v = v128.load(w + (<usize>k << 1));
+        const d = o + (<usize>k << 2);
+        if (kind == 0) {
+          v128.store(d, bf16Lo(v)); v128.store(d, bf16Hi(v), 16);
+        } else {
+          v128.store(d, f16ToF32x4(i32x4.extend_low_i16x8_u(v))); v128.store(d, f16ToF32x4(i32x4.extend_high_i16x8_u(v)), 16);
+        }
+      }
+      for (; k < K; k++) store<f32>(o + (<usize>k << 2), halfToF32(load<u16>(w + (<usize>k << 1)), kind == 0));
+    } else if (kind == 2) {
+      const w = W + <usize>n * K;
+      const sc = load<f32>(scales + (<usize>n << 2));
+      for (let k = 0; k < K; k++) store<f32>(o + (<usize>k << 2), <f32>load<i8>(w + k) * sc);
+    } else {
+      const nb = K >> 5;
+      const w = W + <usize>n * (K >> 1);
+      for (let j = 0; j < nb; j++) {
+        const sc = load<f32>(scales + (<usize>(n * nb + j) << 2));
+        for (let i = 0; i < 16; i++) {
+          const byte = <i32>load<u8>(w + (<usize>(j * 16 + i)));
+          store<f32>(o + (<usize>(j * 32 + i) << 2), <f32>((byte & 15) - 8) * sc);
+          store<f32>(o + (<usize>(j * 32 + i + 16) << 2), <f32>((byte >> 4) - 8) * sc);
+        }
+      }
+    }
+  }
+}
+
+/** out[i] = in[i] for n bytes: the machine's copy bandwidth, the bound GEMV is measured against. */
+export function copyBytes(dst: usize, src: usize, n: i32, tid: i32, nt: i32): void {
+  const s = rangeStart(n, tid, nt, 64), e = rangeEnd(n, tid, nt, 64);
+  memory.copy(dst + s, src + s, <usize>(e - s));
+}
