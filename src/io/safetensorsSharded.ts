@@ -1,0 +1,131 @@
+// Sharded checkpoints (model.safetensors.index.json + model-0000k-of-0000n.safetensors)
+// behind the same interface as one file. Shards are opened on first use, so reading
+// a few tensors of a large model touches only their shards.
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, dirname, isAbsolute, normalize } from 'node:path';
+import { TypedArray } from '../tensor/dtype.js';
+import { Tensor } from '../tensor/tensor.js';
+import { SafetensorsError } from './safetensorsHeader.js';
+import { ReadOptions } from './safetensorsTensor.js';
+import { SafetensorsSource, SafetensorsTensorInfo, missingTensorError } from './safetensors.js';
+import { SafetensorsFile } from './safetensorsFile.js';
+import { INDEX_FILE } from './safetensorsWrite.js';
+
+export class ShardedSafetensors implements SafetensorsSource {
+  readonly indexPath: string;
+  /** The index's "metadata" (Hugging Face puts total_size, a number, here). */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  private readonly dir: string;
+  private readonly weightMap: ReadonlyMap<string, string>;
+  private readonly shards = new Map<string, Promise<SafetensorsFile>>();
+
+  private constructor(indexPath: string, metadata: Record<string, unknown>, weightMap: Map<string, string>) {
+    this.indexPath = indexPath;
+    this.dir = dirname(indexPath);
+    this.metadata = metadata;
+    this.weightMap = weightMap;
+  }
+
+  /** Opens a directory holding model.safetensors.index.json, or the index file itself. Reads only the index. */
+  static async open(dirOrIndexPath: string): Promise<ShardedSafetensors> {
+    const st = await stat(dirOrIndexPath);
+    const indexPath = st.isDirectory() ? join(dirOrIndexPath, INDEX_FILE) : dirOrIndexPath;
+    let text: string;
+    try {
+      text = await readFile(indexPath, 'utf8');
+    } catch (e) {
+      throw new SafetensorsError(indexPath, `cannot read the shard index (${(e as Error).message})`);
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new SafetensorsError(indexPath, `corrupt index: not valid JSON (${(e as Error).message})`);
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SafetensorsError(indexPath, 'corrupt index: expected a JSON object');
+    const { metadata = {}, weight_map: wm } = raw as { metadata?: unknown; weight_map?: unknown };
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
+      throw new SafetensorsError(indexPath, `corrupt index: "metadata" must be an object, got ${JSON.stringify(metadata)}`);
+    }
+    if (typeof wm !== 'object' || wm === null || Array.isArray(wm)) {
+      throw new SafetensorsError(indexPath, `corrupt index: "weight_map" must be an object {tensorName: shardFile}, got ${JSON.stringify(wm)}`);
+    }
+    const weightMap = new Map<string, string>();
+    for (const [name, file] of Object.entries(wm)) {
+      // Shards must sit in the index's folder tree: an index must not make us open arbitrary paths.
+      if (typeof file !== 'string' || file === '' || isAbsolute(file) || normalize(file).split(/[\\/]/).includes('..')) {
+        throw new SafetensorsError(indexPath, `weight_map entry must be a shard file name relative to the index folder, got ${JSON.stringify(file)}`, name);
+      }
+      weightMap.set(name, file);
+    }
+    return new ShardedSafetensors(indexPath, metadata as Record<string, unknown>, weightMap);
+  }
+
+  /** Tensor names in index order. */
+  names(): string[] { return [...this.weightMap.keys()]; }
+  has(name: string): boolean { return this.weightMap.has(name); }
+  /** Shard file names (relative to the index folder), each once. */
+  shardFiles(): string[] { return [...new Set(this.weightMap.values())]; }
+
+  async info(name: string): Promise<SafetensorsTensorInfo> {
+    return (await this.shardFor(name)).info(name);
+  }
+
+  async read(name: string, opts: ReadOptions = {}): Promise<Tensor> {
+    return (await this.shardFor(name)).read(name, opts);
+  }
+
+  async readInto(name: string, dest: TypedArray, opts: ReadOptions = {}): Promise<void> {
+    return (await this.shardFor(name)).readInto(name, dest, opts);
+  }
+
+  /** Opens every shard and checks each weight_map name is in its shard (an eager check before a long load). */
+  async verify(): Promise<void> {
+    for (const name of this.weightMap.keys()) await this.shardFor(name);
+  }
+
+  async close(): Promise<void> {
+    const open = [...this.shards.values()];
+    this.shards.clear();
+    for (const p of open) await (await p.catch(() => undefined))?.close();
+  }
+
+  private async shardFor(name: string): Promise<SafetensorsFile> {
+    const file = this.weightMap.get(name);
+    if (file === undefined) throw missingTensorError(this.indexPath, name, this.names());
+    const path = join(this.dir, file);
+    let p = this.shards.get(file);
+    if (!p) {
+      p = SafetensorsFile.open(path).catch((e: NodeJS.ErrnoException) => {
+        this.shards.delete(file); // a later call may retry (e.g. after a download finishes)
+        if (e.code === 'ENOENT') {
+          throw new SafetensorsError(this.indexPath, `shard file ${path} listed in weight_map does not exist`, name);
+        }
+        throw e;
+      });
+      this.shards.set(file, p);
+    }
+    const shard = await p;
+    if (!shard.has(name)) {
+      const available = shard.names();
+      throw new SafetensorsError(path,
+        `listed in ${this.indexPath} for this shard but missing from it (shard has ${available.length} tensors, e.g. ${available.slice(0, 5).map((n) => `'${n}'`).join(', ') || 'none'})`, name);
+    }
+    return shard;
+  }
+}
+
+/**
+ * Opens a model's weights: a folder with model.safetensors.index.json (sharded) or
+ * model.safetensors, an index file, or a .safetensors file.
+ */
+export async function openSafetensorsModel(path: string): Promise<SafetensorsFile | ShardedSafetensors> {
+  const st = await stat(path);
+  if (!st.isDirectory()) return path.endsWith('.json') ? ShardedSafetensors.open(path) : SafetensorsFile.open(path);
+  const files = await readdir(path);
+  if (files.includes(INDEX_FILE)) return ShardedSafetensors.open(join(path, INDEX_FILE));
+  if (files.includes('model.safetensors')) return SafetensorsFile.open(join(path, 'model.safetensors'));
+  const found = files.filter((f) => f.endsWith('.safetensors'));
+  throw new Error(`${path}: no ${INDEX_FILE} or model.safetensors in this folder` +
+    (found.length ? ` (found ${found.slice(0, 5).join(', ')}${found.length > 5 ? ', ...' : ''}; open one with SafetensorsFile.open)` : ''));
+}
