@@ -1,2 +1,362 @@
-// (kernels of this topic are added here)
-export const mlstm_placeholder_: i32 = 0;
+// mLSTM kernels (float32): the recurrent form (decode step and short tails) and the
+// chunkwise form (TFLA native algorithm) used for prefill and, with one chunk of the
+// whole sequence and m = -inf, for the parallel form. The float64 spec of every line is
+// src/backend/ref/mlstm.ts. Threads take whole heads (b, h pairs), so the state of a
+// head is only touched by one thread; chunkwise scratch comes per thread from the caller.
+//
+// Gate scalars (log-sigmoid, cumulative sums, stabilisers) are computed in f64: they are
+// O(S) or O(L^2) work per head, and extreme gate pre-activations otherwise lose precision
+// in the cumulative sums. The O(L*DHQK*DHV) parts run on 4-lane SIMD with 4x8 register tiles.
+//
+// mode bits: 1 = sigmoid input gate without stabiliser (mLSTMsig, m stays 0 and m is not
+// read or written); 2 = no normalisation (h = q^T C, mLSTMsig normalize=False).
+import { fmadd, rangeStart, rangeEnd } from './simd';
+
+const MODE_SIG: i32 = 1;
+const MODE_NONORM: i32 = 2;
+
+// @ts-ignore: decorator
+@inline function logSigmoid(x: f64): f64 {
+  return x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x));
+}
+
+// @ts-ignore: decorator
+@inline function imin(a: i32, b: i32): i32 { return a < b ? a : b; }
+
+/**
+ * C[M,N] = beta*C + A[M,K] B[K,N] (row-major, leading dims in elements; beta = 0 ignores C).
+ * causal: A[i,k] = 0 for k > i, so a 4-row block stops at k = i0 + 3.
+ */
+function gemmAcc(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M: i32, N: i32, K: i32, beta: f32, causal: bool): void {
+  const vbeta = f32x4.splat(beta);
+  let i0 = 0;
+  for (; i0 + 4 <= M; i0 += 4) {
+    const kmax = causal ? imin(K, i0 + 4) : K;
+    const a0 = a + (<usize>(i0 * lda) << 2);
+    const a1 = a0 + (<usize>lda << 2), a2 = a1 + (<usize>lda << 2), a3 = a2 + (<usize>lda << 2);
+    const c0 = c + (<usize>(i0 * ldc) << 2);
+    const c1 = c0 + (<usize>ldc << 2), c2 = c1 + (<usize>ldc << 2), c3 = c2 + (<usize>ldc << 2);
+    let j = 0;
+    for (; j + 8 <= N; j += 8) {
+      let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
+      let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
+      let bp = b + (<usize>j << 2);
+      const bstep = <usize>ldb << 2;
+      for (let k = 0; k < kmax; k++) {
+        const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+        const ko = <usize>k << 2;
+        let s = v128.load32_splat(a0 + ko); x00 = fmadd(s, b0, x00); x01 = fmadd(s, b1, x01);
+        s = v128.load32_splat(a1 + ko); x10 = fmadd(s, b0, x10); x11 = fmadd(s, b1, x11);
+        s = v128.load32_splat(a2 + ko); x20 = fmadd(s, b0, x20); x21 = fmadd(s, b1, x21);
+        s = v128.load32_splat(a3 + ko); x30 = fmadd(s, b0, x30); x31 = fmadd(s, b1, x31);
+        bp += bstep;
+      }
+      const jo = <usize>j << 2;
+      if (beta != 0) {
+        x00 = fmadd(vbeta, v128.load(c0 + jo), x00); x01 = fmadd(vbeta, v128.load(c0 + jo, 16), x01);
+        x10 = fmadd(vbeta, v128.load(c1 + jo), x10); x11 = fmadd(vbeta, v128.load(c1 + jo, 16), x11);
+        x20 = fmadd(vbeta, v128.load(c2 + jo), x20); x21 = fmadd(vbeta, v128.load(c2 + jo, 16), x21);
+        x30 = fmadd(vbeta, v128.load(c3 + jo), x30); x31 = fmadd(vbeta, v128.load(c3 + jo, 16), x31);
+      }
+      v128.store(c0 + jo, x00); v128.store(c0 + jo, x01, 16);
+      v128.store(c1 + jo, x10); v128.store(c1 + jo, x11, 16);
+      v128.store(c2 + jo, x20); v128.store(c2 + jo, x21, 16);
+      v128.store(c3 + jo, x30); v128.store(c3 + jo, x31, 16);
+    }
+    for (; j < N; j++) {
+      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+      for (let k = 0; k < kmax; k++) {
+        const bv = load<f32>(b + (<usize>(k * ldb + j) << 2));
+        const ko = <usize>k << 2;
+        s0 += load<f32>(a0 + ko) * bv; s1 += load<f32>(a1 + ko) * bv;
+        s2 += load<f32>(a2 + ko) * bv; s3 += load<f32>(a3 + ko) * bv;
+      }
+      const jo = <usize>j << 2;
+      if (beta != 0) {
+        s0 += beta * load<f32>(c0 + jo); s1 += beta * load<f32>(c1 + jo);
+        s2 += beta * load<f32>(c2 + jo); s3 += beta * load<f32>(c3 + jo);
+      }
+      store<f32>(c0 + jo, s0); store<f32>(c1 + jo, s1); store<f32>(c2 + jo, s2); store<f32>(c3 + jo, s3);
+    }
+  }
+  for (; i0 < M; i0++) {
+    const kmax = causal ? imin(K, i0 + 1) : K;
+    const ar = a + (<usize>(i0 * lda) << 2);
+    const cr = c + (<usize>(i0 * ldc) << 2);
+    let j = 0;
+    for (; j + 8 <= N; j += 8) {
+      let x0 = f32x4.splat(0), x1 = f32x4.splat(0);
+      for (let k = 0; k < kmax; k++) {
+        const bp = b + (<usize>(k * ldb + j) << 2);
+        const s = v128.load32_splat(ar + (<usize>k << 2));
+        x0 = fmadd(s, v128.load(bp), x0); x1 = fmadd(s, v128.load(bp, 16), x1);
+      }
+      const jo = <usize>j << 2;
+      if (beta != 0) { x0 = fmadd(vbeta, v128.load(cr + jo), x0); x1 = fmadd(vbeta, v128.load(cr + jo, 16), x1); }
+      v128.store(cr + jo, x0); v128.store(cr + jo, x1, 16);
+    }
+    for (; j < N; j++) {
+      let s: f32 = 0;
+      for (let k = 0; k < kmax; k++) s += load<f32>(ar + (<usize>k << 2)) * load<f32>(b + (<usize>(k * ldb + j) << 2));
+      const jo = <usize>j << 2;
+      if (beta != 0) s += beta * load<f32>(cr + jo);
+      store<f32>(cr + jo, s);
+    }
+  }
+}
+
+/** sum_x a[x] b[x] over n floats, 4 accumulators. */
+function dot(a: usize, b: usize, n: i32): f32 {
+  let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
+  let d = 0;
+  for (; d + 16 <= n; d += 16) {
+    const o = <usize>d << 2;
+    x0 = fmadd(v128.load(a + o), v128.load(b + o), x0);
+    x1 = fmadd(v128.load(a + o, 16), v128.load(b + o, 16), x1);
+    x2 = fmadd(v128.load(a + o, 32), v128.load(b + o, 32), x2);
+    x3 = fmadd(v128.load(a + o, 48), v128.load(b + o, 48), x3);
+  }
+  for (; d + 4 <= n; d += 4) { const o = <usize>d << 2; x0 = fmadd(v128.load(a + o), v128.load(b + o), x0); }
+  const s = f32x4.add(f32x4.add(x0, x1), f32x4.add(x2, x3));
+  let r = f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+  for (; d < n; d++) r += load<f32>(a + (<usize>d << 2)) * load<f32>(b + (<usize>d << 2));
+  return r;
+}
+
+/** x[0..n) *= s */
+function scaleInPlace(x: usize, n: i32, s: f32): void {
+  const vs = f32x4.splat(s);
+  let d = 0;
+  for (; d + 4 <= n; d += 4) { const p = x + (<usize>d << 2); v128.store(p, f32x4.mul(v128.load(p), vs)); }
+  for (; d < n; d++) { const p = x + (<usize>d << 2); store<f32>(p, load<f32>(p) * s); }
+}
+
+/**
+ * Recurrent mLSTM over steps t0..t1-1 of sequences of length S (q,k [BH,S,DHQK],
+ * v,h [BH,S,DHV], i,f [BH,S]); state c [BH,DHQK,DHV], n [BH,DHQK], m [BH] updated in
+ * place. S = 1 is the decode step. Each step makes one pass over C: decay + rank-1 update
+ * and the q^T C product of the new C, 4 key rows at a time.
+ */
+export function mlstmRecurrentF32(
+  q: usize, k: usize, v: usize, ig: usize, fg: usize, h: usize, c: usize, n: usize, m: usize,
+  BH: i32, S: i32, t0: i32, t1: i32, DHQK: i32, DHV: i32, scale: f32, eps: f32, mode: i32,
+  tid: i32, nt: i32,
+): void {
+  const hs = rangeStart(BH, tid, nt, 1);
+  const he = rangeEnd(BH, tid, nt, 1);
+  const sig = (mode & MODE_SIG) != 0;
+  const rowBytes = <usize>DHV << 2;
+  for (let bh = hs; bh < he; bh++) {
+    const cb = c + (<usize>bh * <usize>DHQK * <usize>DHV << 2);
+    const nb = n + (<usize>(bh * DHQK) << 2);
+    for (let t = t0; t < t1; t++) {
+      const g = bh * S + t;
+      const lf = logSigmoid(<f64>load<f32>(fg + (<usize>g << 2)));
+      let iv = <f64>load<f32>(ig + (<usize>g << 2));
+      let a: f64, bgate: f64, mNew: f64 = 0;
+      if (sig) {
+        a = Math.exp(lf); bgate = Math.exp(logSigmoid(iv));
+      } else {
+        const mPrev = <f64>load<f32>(m + (<usize>bh << 2));
+        mNew = Math.max(lf + mPrev, iv);
+        a = Math.exp(lf + mPrev - mNew); bgate = Math.exp(iv - mNew);
+        store<f32>(m + (<usize>bh << 2), <f32>mNew);
+      }
+      const qp = q + (<usize>(g * DHQK) << 2);
+      const kp = k + (<usize>(g * DHQK) << 2);
+      const vp = v + (<usize>g * rowBytes);
+      const hp = h + (<usize>g * rowBytes);
+      const af = <f32>a, bf = <f32>bgate;
+      const va = f32x4.splat(af);
+      // n update and q.n
+      let qn: f32 = 0;
+      for (let dk = 0; dk < DHQK; dk++) {
+        const np = nb + (<usize>dk << 2);
+        const nv = af * load<f32>(np) + bf * load<f32>(kp + (<usize>dk << 2));
+        store<f32>(np, nv);
+        qn += load<f32>(qp + (<usize>dk << 2)) * nv;
+      }
+      qn *= scale;
+      for (let dv = 0; dv < DHV; dv++) store<f32>(hp + (<usize>dv << 2), 0);
+      let dk = 0;
+      for (; dk + 4 <= DHQK; dk += 4) {
+        const r0 = cb + <usize>dk * rowBytes, r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+        const kd = kp + (<usize>dk << 2), qd = qp + (<usize>dk << 2);
+        const kb0 = f32x4.splat(bf * load<f32>(kd)), kb1 = f32x4.splat(bf * load<f32>(kd, 4));
+        const kb2 = f32x4.splat(bf * load<f32>(kd, 8)), kb3 = f32x4.splat(bf * load<f32>(kd, 12));
+        const qs0 = f32x4.splat(scale * load<f32>(qd)), qs1 = f32x4.splat(scale * load<f32>(qd, 4));
+        const qs2 = f32x4.splat(scale * load<f32>(qd, 8)), qs3 = f32x4.splat(scale * load<f32>(qd, 12));
+        let dv = 0;
+        for (; dv + 4 <= DHV; dv += 4) {
+          const o = <usize>dv << 2;
+          const vv = v128.load(vp + o);
+          const n0 = fmadd(kb0, vv, f32x4.mul(va, v128.load(r0 + o)));
+          const n1 = fmadd(kb1, vv, f32x4.mul(va, v128.load(r1 + o)));
+          const n2 = fmadd(kb2, vv, f32x4.mul(va, v128.load(r2 + o)));
+          const n3 = fmadd(kb3, vv, f32x4.mul(va, v128.load(r3 + o)));
+          v128.store(r0 + o, n0); v128.store(r1 + o, n1); v128.store(r2 + o, n2); v128.store(r3 + o, n3);
+          const acc = fmadd(qs3, n3, fmadd(qs2, n2, fmadd(qs1, n1, f32x4.mul(qs0, n0))));
+          v128.store(hp + o, f32x4.add(v128.load(hp + o), acc));
+        }
+        for (; dv < DHV; dv++) {
+          const o = <usize>dv << 2;
+          const vv = load<f32>(vp + o);
+          let hv = load<f32>(hp + o);
+          for (let r = 0; r < 4; r++) {
+            const rp = cb + <usize>(dk + r) * rowBytes + o;
+            const nv = af * load<f32>(rp) + bf * load<f32>(kd + (<usize>r << 2)) * vv;
+            store<f32>(rp, nv);
+            hv += scale * load<f32>(qd + (<usize>r << 2)) * nv;
+          }
+          store<f32>(hp + o, hv);
+        }
+      }
+      for (; dk < DHQK; dk++) {
+        const r0 = cb + <usize>dk * rowBytes;
+        const kbs = bf * load<f32>(kp + (<usize>dk << 2));
+        const qss = scale * load<f32>(qp + (<usize>dk << 2));
+        for (let dv = 0; dv < DHV; dv++) {
+          const o = <usize>dv << 2;
+          const nv = af * load<f32>(r0 + o) + kbs * load<f32>(vp + o);
+          store<f32>(r0 + o, nv);
+          store<f32>(hp + o, load<f32>(hp + o) + qss * nv);
+        }
+      }
+      if ((mode & MODE_NONORM) == 0) {
+        const lower: f64 = sig ? 1.0 : Math.exp(-mNew);
+        const den = Math.max(Math.abs(<f64>qn), lower) + <f64>eps;
+        scaleInPlace(hp, DHV, <f32>(1.0 / den));
+      }
+    }
+  }
+}
+
+/** Bytes of per-thread scratch mlstmChunkwiseF32 needs for chunk length L. */
+export function mlstmChunkwiseScratchBytes(L: i32, DHQK: i32): i32 {
+  // f64 bcum, aw, mrow | f32 rowScale, den | f32 Kt [DHQK, L] | f32 P [L, L]; 64-byte aligned
+  return ((L * 8 * 3 + L * 4 * 2 + DHQK * L * 4 + L * L * 4 + 64 * 5 + 63) / 64) * 64;
+}
+
+// @ts-ignore: decorator
+@inline function align64(x: usize): usize { return (x + 63) & ~(<usize>63); }
+
+/**
+ * Chunkwise mLSTM (TFLA native) over steps t0..t1-1 in chunks of L ((t1-t0) % L == 0),
+ * same layouts as mlstmRecurrentF32; state (c, n, m) in place. vecN/vecM [BH,S] are
+ * written when non-zero. With one chunk (L = S), zero C/n and m = -inf it is the
+ * parallel form. scratch: nt blocks of scratchStride bytes (mlstmChunkwiseScratchBytes).
+ */
+export function mlstmChunkwiseF32(
+  q: usize, k: usize, v: usize, ig: usize, fg: usize, h: usize, c: usize, n: usize, m: usize,
+  vecN: usize, vecM: usize, BH: i32, S: i32, t0: i32, t1: i32, DHQK: i32, DHV: i32, L: i32,
+  scale: f32, eps: f32, mode: i32, scratch: usize, scratchStride: i32, tid: i32, nt: i32,
+): void {
+  const hs = rangeStart(BH, tid, nt, 1);
+  const he = rangeEnd(BH, tid, nt, 1);
+  const sig = (mode & MODE_SIG) != 0;
+  const norm = (mode & MODE_NONORM) == 0;
+  const base = align64(scratch + <usize>tid * <usize>scratchStride);
+  const bcum = base;                                   // f64 [L]
+  const aw = align64(bcum + (<usize>L << 3));          // f64 [L]
+  const mrow = align64(aw + (<usize>L << 3));          // f64 [L]
+  const rowScale = align64(mrow + (<usize>L << 3));    // f32 [L]
+  const den = align64(rowScale + (<usize>L << 2));     // f32 [L]
+  const kt = align64(den + (<usize>L << 2));           // f32 [DHQK, L]
+  const p = align64(kt + (<usize>(DHQK * L) << 2));    // f32 [L, L]
+  const rowBytes = <usize>DHV << 2;
+  for (let bh = hs; bh < he; bh++) {
+    const cb = c + (<usize>bh * <usize>DHQK * <usize>DHV << 2);
+    const nb = n + (<usize>(bh * DHQK) << 2);
+    for (let c0 = t0; c0 < t1; c0 += L) {
+      const g0 = bh * S + c0;
+      const qc = q + (<usize>(g0 * DHQK) << 2);
+      const kc = k + (<usize>(g0 * DHQK) << 2);
+      const vc = v + <usize>g0 * rowBytes;
+      const hc = h + <usize>g0 * rowBytes;
+      // gates: in-chunk inclusive cumsum of log forget gates, input-gate weights a_j
+      let run: f64 = 0;
+      let amax: f64 = -Infinity;
+      for (let j = 0; j < L; j++) {
+        run += logSigmoid(<f64>load<f32>(fg + (<usize>(g0 + j) << 2)));
+        store<f64>(bcum + (<usize>j << 3), run);
+      }
+      const gsum = run;
+      for (let j = 0; j < L; j++) {
+        let li = <f64>load<f32>(ig + (<usize>(g0 + j) << 2));
+        if (sig) li = logSigmoid(li);
+        const a = gsum - load<f64>(bcum + (<usize>j << 3)) + li;
+        store<f64>(aw + (<usize>j << 3), a);
+        if (a > amax) amax = a;
+      }
+      const mPrev: f64 = sig ? 0 : <f64>load<f32>(m + (<usize>bh << 2));
+      // Kt = K_chunk^T, P = Q K^T
+      for (let j = 0; j < L; j++) {
+        const kr = kc + (<usize>(j * DHQK) << 2);
+        for (let dk = 0; dk < DHQK; dk++) store<f32>(kt + (<usize>(dk * L + j) << 2), load<f32>(kr + (<usize>dk << 2)));
+      }
+      gemmAcc(qc, DHQK, kt, L, p, L, L, L, DHQK, 0, false);
+      // stabilised decay matrix, row maxima, denominators
+      for (let j = 0; j < L; j++) {
+        const bj = load<f64>(bcum + (<usize>j << 3));
+        const pr = p + (<usize>(j * L) << 2);
+        const mInter = bj + mPrev;
+        let mj: f64 = 0;
+        if (!sig) {
+          let mIntra: f64 = -Infinity;
+          for (let l = 0; l <= j; l++) {
+            const ld = bj - load<f64>(bcum + (<usize>l << 3)) + <f64>load<f32>(ig + (<usize>(g0 + l) << 2));
+            if (ld > mIntra) mIntra = ld;
+          }
+          mj = Math.max(mInter, mIntra);
+        }
+        store<f64>(mrow + (<usize>j << 3), mj);
+        let rs: f32 = 0;
+        for (let l = 0; l <= j; l++) {
+          let li = <f64>load<f32>(ig + (<usize>(g0 + l) << 2));
+          if (sig) li = logSigmoid(li);
+          const w = <f32>Math.exp(bj - load<f64>(bcum + (<usize>l << 3)) + li - mj) * scale;
+          const pv = load<f32>(pr + (<usize>l << 2)) * w;
+          store<f32>(pr + (<usize>l << 2), pv);
+          rs += pv;
+        }
+        for (let l = j + 1; l < L; l++) store<f32>(pr + (<usize>l << 2), 0);
+        const qsc = <f32>(<f64>scale * Math.exp(mInter - mj));
+        store<f32>(rowScale + (<usize>j << 2), qsc);
+        const dn = qsc * dot(qc + (<usize>(j * DHQK) << 2), nb, DHQK) + rs;
+        const lower: f64 = sig ? 1.0 : Math.exp(-mj);
+        const nrm = Math.max(Math.abs(<f64>dn), lower);
+        store<f32>(den + (<usize>j << 2), <f32>nrm);
+        if (vecN != 0) store<f32>(vecN + (<usize>(g0 + j) << 2), <f32>nrm);
+        if (vecM != 0) store<f32>(vecM + (<usize>(g0 + j) << 2), <f32>mj);
+      }
+      // h = (rowScale * Q C + P V) / (den + eps)
+      gemmAcc(qc, DHQK, cb, DHV, hc, DHV, L, DHV, DHQK, 0, false);
+      for (let j = 0; j < L; j++) scaleInPlace(hc + <usize>j * rowBytes, DHV, load<f32>(rowScale + (<usize>j << 2)));
+      gemmAcc(p, L, vc, DHV, hc, DHV, L, DHV, L, 1, true);
+      if (norm) {
+        for (let j = 0; j < L; j++) {
+          scaleInPlace(hc + <usize>j * rowBytes, DHV, <f32>(1.0 / (<f64>load<f32>(den + (<usize>j << 2)) + <f64>eps)));
+        }
+      }
+      // state after the chunk: C = decay C + (w .* K)^T V, n likewise
+      const mk: f64 = sig ? 0 : Math.max(gsum + mPrev, amax);
+      const decay = <f32>Math.exp(gsum + mPrev - mk);
+      for (let j = 0; j < L; j++) {
+        const w = <f32>Math.exp(load<f64>(aw + (<usize>j << 3)) - mk);
+        for (let dk = 0; dk < DHQK; dk++) {
+          const pp = kt + (<usize>(dk * L + j) << 2);
+          store<f32>(pp, load<f32>(pp) * w);
+        }
+      }
+      for (let dk = 0; dk < DHQK; dk++) {
+        const kr = kt + (<usize>(dk * L) << 2);
+        let s: f32 = 0;
+        for (let j = 0; j < L; j++) s += load<f32>(kr + (<usize>j << 2));
+        const np = nb + (<usize>dk << 2);
+        store<f32>(np, decay * load<f32>(np) + s);
+      }
+      gemmAcc(kt, L, vc, DHV, cb, DHV, DHQK, DHV, L, decay, false);
+      if (!sig) store<f32>(m + (<usize>bh << 2), <f32>mk);
+    }
+  }
+}
