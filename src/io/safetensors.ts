@@ -15,6 +15,9 @@ export type { TensorInfo } from './safetensorsHeader.js';
 export { castForStorage } from './safetensorsTensor.js';
 export type { ReadOptions, WriteOptions } from './safetensorsTensor.js';
 
+/** Index file name of Hugging Face sharded checkpoints ({"metadata", "weight_map": {name: shardFile}}). */
+export const SHARD_INDEX_FILE = 'model.safetensors.index.json';
+
 /** Public description of one tensor (what `info()` returns). */
 export interface SafetensorsTensorInfo {
   dtype: TensorInfo['dtype'];

@@ -114,6 +114,8 @@ export function parseHeaderJson(json: Uint8Array, headerLength: number, dataSize
     entries.push([name, parseEntry(name, value, dataSize, source)]);
   }
   // Sort by (begin, end) so overlaps are adjacent; zero-length tensors may share an offset.
+  // Gaps between tensors and bytes after the last one are tolerated (the Rust reference
+  // rejects them): they are never read, so refusing them would buy no safety.
   entries.sort((a, b) => a[1].dataOffsets[0] - b[1].dataOffsets[0] || a[1].dataOffsets[1] - b[1].dataOffsets[1]);
   for (let i = 1; i < entries.length; i++) {
     const [prevName, prev] = entries[i - 1];

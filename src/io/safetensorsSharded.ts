@@ -7,9 +7,8 @@ import { TypedArray } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { SafetensorsError } from './safetensorsHeader.js';
 import { ReadOptions } from './safetensorsTensor.js';
-import { SafetensorsSource, SafetensorsTensorInfo, missingTensorError } from './safetensors.js';
+import { SHARD_INDEX_FILE, SafetensorsSource, SafetensorsTensorInfo, missingTensorError } from './safetensors.js';
 import { SafetensorsFile } from './safetensorsFile.js';
-import { INDEX_FILE } from './safetensorsWrite.js';
 
 export class ShardedSafetensors implements SafetensorsSource {
   readonly indexPath: string;
@@ -29,7 +28,7 @@ export class ShardedSafetensors implements SafetensorsSource {
   /** Opens a directory holding model.safetensors.index.json, or the index file itself. Reads only the index. */
   static async open(dirOrIndexPath: string): Promise<ShardedSafetensors> {
     const st = await stat(dirOrIndexPath);
-    const indexPath = st.isDirectory() ? join(dirOrIndexPath, INDEX_FILE) : dirOrIndexPath;
+    const indexPath = st.isDirectory() ? join(dirOrIndexPath, SHARD_INDEX_FILE) : dirOrIndexPath;
     let text: string;
     try {
       text = await readFile(indexPath, 'utf8');
@@ -123,9 +122,9 @@ export async function openSafetensorsModel(path: string): Promise<SafetensorsFil
   const st = await stat(path);
   if (!st.isDirectory()) return path.endsWith('.json') ? ShardedSafetensors.open(path) : SafetensorsFile.open(path);
   const files = await readdir(path);
-  if (files.includes(INDEX_FILE)) return ShardedSafetensors.open(join(path, INDEX_FILE));
+  if (files.includes(SHARD_INDEX_FILE)) return ShardedSafetensors.open(join(path, SHARD_INDEX_FILE));
   if (files.includes('model.safetensors')) return SafetensorsFile.open(join(path, 'model.safetensors'));
   const found = files.filter((f) => f.endsWith('.safetensors'));
-  throw new Error(`${path}: no ${INDEX_FILE} or model.safetensors in this folder` +
+  throw new Error(`${path}: no ${SHARD_INDEX_FILE} or model.safetensors in this folder` +
     (found.length ? ` (found ${found.slice(0, 5).join(', ')}${found.length > 5 ? ', ...' : ''}; open one with SafetensorsFile.open)` : ''));
 }

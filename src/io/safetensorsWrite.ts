@@ -9,11 +9,8 @@ import { DTYPE_SIZE, numel } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { assertLittleEndianHost, buildHeader } from './safetensorsHeader.js';
 import { WriteOptions, bytesOf, storedDType, storedForm } from './safetensorsTensor.js';
-import { TensorDict, tensorEntries } from './safetensors.js';
+import { SHARD_INDEX_FILE, TensorDict, tensorEntries } from './safetensors.js';
 import { writeFully } from './fileIo.js';
-
-/** Index file name used by Hugging Face sharded checkpoints. */
-export const INDEX_FILE = 'model.safetensors.index.json';
 
 /** Writes `path` atomically (temp file + rename); returns the file size. */
 export async function writeSafetensorsFile(
@@ -23,7 +20,8 @@ export async function writeSafetensorsFile(
   const entries = tensorEntries(tensors);
   const byName = new Map(entries);
   const built = buildHeader(entries.map(([name, t]) => ({ name, dtype: storedDType(name, t, opts), shape: t.shape })), metadata);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  // Unique per call, so concurrent writes of the same path cannot clobber each other's temp file.
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   const fh = await openFile(tmp, 'w');
   try {
     await writeFully(fh, built.bytes, 0);
@@ -92,7 +90,7 @@ export async function writeShardedSafetensors(dir: string, tensors: TensorDict, 
     await writeSafetensorsFile(join(dir, shards[i]), new Map(groups[i]), opts.metadata ?? {}, opts);
     for (const [name] of groups[i]) weightMap[name] = shards[i];
   }
-  const indexPath = join(dir, INDEX_FILE);
+  const indexPath = join(dir, SHARD_INDEX_FILE);
   const index = { metadata: { ...opts.metadata, total_size: totalSize }, weight_map: weightMap };
   await writeFile(indexPath, JSON.stringify(index, null, 2) + '\n');
   return { indexPath, shards, totalSize };

@@ -122,3 +122,21 @@ test('castForStorage refuses non-f32 input and keeps shapes', () => {
   assert.deepEqual([...c.shape], [2, 3]);
   assert.equal(c.dtype, 'f16');
 });
+
+test('the in-memory module graph has no Node imports (it must load in browsers)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const seen = new Set<string>();
+  const visit = (url: URL) => {
+    if (seen.has(url.href)) return;
+    seen.add(url.href);
+    const code = readFileSync(fileURLToPath(url), 'utf8');
+    for (const m of code.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]/g)) {
+      const spec = m[1];
+      assert.ok(spec.startsWith('.'), `${url.pathname} imports '${spec}', which browsers cannot load`);
+      visit(new URL(spec, url));
+    }
+  };
+  visit(new URL('../../src/io/safetensors.js', import.meta.url));
+  assert.ok(seen.size >= 5, `walked ${seen.size} modules`);
+});

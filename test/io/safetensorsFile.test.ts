@@ -33,6 +33,24 @@ test('writeSafetensorsFile + SafetensorsFile round trip every dtype, byte-identi
   await assert.rejects(f.read('f32'), /all\.safetensors: file is closed/);
 });
 
+test('tensors whose data lives in shared memory (a wasm heap) are written correctly', async () => {
+  const heap = new SharedArrayBuffer(64);
+  const w = new Tensor('f32', [3], new Float32Array(heap, 8, 3));
+  (w.data as Float32Array).set([1, -2, 3.5]);
+  const path = join(tmp.dir, 'shared.safetensors');
+  await writeSafetensorsFile(path, { w }, {}, {});
+  await writeSafetensorsFile(join(tmp.dir, 'shared16.safetensors'), { w }, {}, { storeF32As: 'bf16' });
+  const f = await SafetensorsFile.open(path);
+  const g = await SafetensorsFile.open(join(tmp.dir, 'shared16.safetensors'));
+  try {
+    assert.deepEqual([...(await f.read('w')).data], [1, -2, 3.5]);
+    assert.deepEqual([...(await g.read('w')).data], [0x3f80, 0xc000, 0x4060]);
+  } finally {
+    await f.close();
+    await g.close();
+  }
+});
+
 test('readInto: raw bytes into a shared-memory heap slice, stored-class arrays, and widening to f32', async () => {
   const w = Tensor.fromArray([1.5, -2, 0.1, 65520], [2, 2]);
   const path = join(tmp.dir, 'into.safetensors');
