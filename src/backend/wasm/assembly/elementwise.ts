@@ -1,16 +1,134 @@
+// Elementwise kernels: binary ops (same shape, a trailing row vector, or a scalar)
+// and activations. Each exported kernel is a thin wrapper around an @inline body
+// with a constant op code, so binaryen folds the op selection out of the loops.
 import { rangeStart, rangeEnd } from './simd';
+import { erf64, gelu64, logsigmoidf, sigmoidf, softplusf } from './mathf';
 
-/** out[i] = a[i] + b[i] for i < n (f32). */
-export function addF32(out: usize, a: usize, b: usize, n: i32, tid: i32, nt: i32): void {
+// ---- binary: op 0 = add, 1 = sub, 2 = mul ----
+
+// @ts-ignore: decorator
+@inline function binV(op: i32, a: v128, b: v128): v128 {
+  if (op == 0) return f32x4.add(a, b);
+  if (op == 1) return f32x4.sub(a, b);
+  return f32x4.mul(a, b);
+}
+// @ts-ignore: decorator
+@inline function binS(op: i32, a: f32, b: f32): f32 {
+  if (op == 0) return a + b;
+  if (op == 1) return a - b;
+  return a * b;
+}
+
+// out[i] = a[i] op b[i], i < n
+// @ts-ignore: decorator
+@inline function binSame(op: i32, out: usize, a: usize, b: usize, n: i32, tid: i32, nt: i32): void {
   const s = rangeStart(n, tid, nt, 16);
   const e = rangeEnd(n, tid, nt, 16);
   let i = s;
   for (; i + 4 <= e; i += 4) {
     const o = <usize>i << 2;
-    v128.store(out + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+    v128.store(out + o, binV(op, v128.load(a + o), v128.load(b + o)));
   }
   for (; i < e; i++) {
     const o = <usize>i << 2;
-    store<f32>(out + o, load<f32>(a + o) + load<f32>(b + o));
+    store<f32>(out + o, binS(op, load<f32>(a + o), load<f32>(b + o)));
   }
 }
+
+// out[r, i] = a[r, i] op b[i]; a, out: [rows, m], b: [m]
+// @ts-ignore: decorator
+@inline function binRows(op: i32, out: usize, a: usize, b: usize, rows: i32, m: i32, tid: i32, nt: i32): void {
+  const s = rangeStart(rows, tid, nt, 1);
+  const e = rangeEnd(rows, tid, nt, 1);
+  for (let r = s; r < e; r++) {
+    const base = (<usize>r * <usize>m) << 2;
+    let i = 0;
+    for (; i + 4 <= m; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(out + base + o, binV(op, v128.load(a + base + o), v128.load(b + o)));
+    }
+    for (; i < m; i++) {
+      const o = <usize>i << 2;
+      store<f32>(out + base + o, binS(op, load<f32>(a + base + o), load<f32>(b + o)));
+    }
+  }
+}
+
+// out[i] = a[i] op s
+// @ts-ignore: decorator
+@inline function binScalar(op: i32, out: usize, a: usize, sc: f32, n: i32, tid: i32, nt: i32): void {
+  const s = rangeStart(n, tid, nt, 16);
+  const e = rangeEnd(n, tid, nt, 16);
+  const sv = f32x4.splat(sc);
+  let i = s;
+  for (; i + 4 <= e; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, binV(op, v128.load(a + o), sv));
+  }
+  for (; i < e; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, binS(op, load<f32>(a + o), sc));
+  }
+}
+
+/** out[i] = a[i] + b[i] for i < n (f32). */
+export function addF32(out: usize, a: usize, b: usize, n: i32, tid: i32, nt: i32): void { binSame(0, out, a, b, n, tid, nt); }
+export function subF32(out: usize, a: usize, b: usize, n: i32, tid: i32, nt: i32): void { binSame(1, out, a, b, n, tid, nt); }
+export function mulF32(out: usize, a: usize, b: usize, n: i32, tid: i32, nt: i32): void { binSame(2, out, a, b, n, tid, nt); }
+/** out[r, i] = a[r, i] op b[i] (b broadcast over rows). */
+export function addRowsF32(out: usize, a: usize, b: usize, rows: i32, m: i32, tid: i32, nt: i32): void { binRows(0, out, a, b, rows, m, tid, nt); }
+export function subRowsF32(out: usize, a: usize, b: usize, rows: i32, m: i32, tid: i32, nt: i32): void { binRows(1, out, a, b, rows, m, tid, nt); }
+export function mulRowsF32(out: usize, a: usize, b: usize, rows: i32, m: i32, tid: i32, nt: i32): void { binRows(2, out, a, b, rows, m, tid, nt); }
+/** out[i] = a[i] op s. */
+export function addScalarF32(out: usize, a: usize, s: f32, n: i32, tid: i32, nt: i32): void { binScalar(0, out, a, s, n, tid, nt); }
+export function subScalarF32(out: usize, a: usize, s: f32, n: i32, tid: i32, nt: i32): void { binScalar(1, out, a, s, n, tid, nt); }
+export function mulScalarF32(out: usize, a: usize, s: f32, n: i32, tid: i32, nt: i32): void { binScalar(2, out, a, s, n, tid, nt); }
+
+// ---- unary activations: out[i] = f(x[i]; p) ----
+// Codes: 0 exp, 1 log, 2 sigmoid, 3 logsigmoid, 4 tanh, 5 silu, 6 gelu, 7 softplus,
+// 8 relu, 9 softcap (p = cap), 10 erf.
+
+// @ts-ignore: decorator
+@inline function act(op: i32, x: f32, p: f32): f32 {
+  if (op == 0) return Mathf.exp(x);
+  if (op == 1) return Mathf.log(x);
+  if (op == 2) return sigmoidf(x);
+  if (op == 3) return logsigmoidf(x);
+  if (op == 4) return Mathf.tanh(x);
+  if (op == 5) return x * sigmoidf(x);
+  if (op == 6) return <f32>gelu64(<f64>x);
+  if (op == 7) return softplusf(x);
+  if (op == 8) return Mathf.max(x, 0); // f32.max keeps NaN, as torch.relu does
+  if (op == 9) return p * Mathf.tanh(x / p);
+  return <f32>erf64(<f64>x);
+}
+
+// @ts-ignore: decorator
+@inline function unary(op: i32, out: usize, x: usize, n: i32, p: f32, tid: i32, nt: i32): void {
+  const s = rangeStart(n, tid, nt, 16);
+  const e = rangeEnd(n, tid, nt, 16);
+  let i = s;
+  if (op == 8) {
+    const z = f32x4.splat(0);
+    for (; i + 4 <= e; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(out + o, f32x4.max(v128.load(x + o), z));
+    }
+  }
+  for (; i < e; i++) {
+    const o = <usize>i << 2;
+    store<f32>(out + o, act(op, load<f32>(x + o), p));
+  }
+}
+
+export function expF32(out: usize, x: usize, n: i32, tid: i32, nt: i32): void { unary(0, out, x, n, 0, tid, nt); }
+export function logF32(out: usize, x: usize, n: i32, tid: i32, nt: i32): void { unary(1, out, x, n, 0, tid, nt); }
+export function sigmoidF32(out: usize, x: usize, n: i32, tid: i32, nt: i32): void { unary(2, out, x, n, 0, tid, nt); }
+export function logsigmoidF32(out: usize, x: usize, n: i32, tid: i32, nt: i32): void { unary(3, out, x, n, 0, tid, nt); }
+export function tanhF32(out: usize, x: usize, n: i32, tid: i32, nt: i32): void { unary(4, out, x, n, 0, tid, nt); }
+export function siluF32(out: usize, x: usize, n: i32, tid: i32, nt: i32): void { unary(5, out, x, n, 0, tid, nt); }
+export function geluF32(out: usize, x: usize, n: i32, tid: i32, nt: i32): void { unary(6, out, x, n, 0, tid, nt); }
+export function softplusF32(out: usize, x: usize, n: i32, tid: i32, nt: i32): void { unary(7, out, x, n, 0, tid, nt); }
+export function reluF32(out: usize, x: usize, n: i32, tid: i32, nt: i32): void { unary(8, out, x, n, 0, tid, nt); }
+export function softcapF32(out: usize, x: usize, n: i32, cap: f32, tid: i32, nt: i32): void { unary(9, out, x, n, cap, tid, nt); }
+export function erfF32(out: usize, x: usize, n: i32, tid: i32, nt: i32): void { unary(10, out, x, n, 0, tid, nt); }

@@ -1,0 +1,77 @@
+// Shared argument checks and dispatch helpers for the op declarations in this folder.
+// Every error names the op, the argument, and expected vs actual shape/dtype/value.
+import { Tensor } from '../tensor/tensor.js';
+import { DType, numel, shapeStr } from '../tensor/dtype.js';
+import type { WasmBackend } from '../backend/wasm/backend.js';
+
+export function checkTensor(op: string, arg: string, t: unknown): asserts t is Tensor {
+  if (!(t instanceof Tensor)) throw new TypeError(`${op}: ${arg} must be a Tensor, got ${t === null ? 'null' : typeof t}`);
+}
+
+export function checkDType(op: string, arg: string, t: Tensor, allowed: readonly DType[]): void {
+  checkTensor(op, arg, t);
+  if (!allowed.includes(t.dtype)) throw new TypeError(`${op}: ${arg} must have dtype ${allowed.join(' or ')}, got ${t.dtype} (shape ${shapeStr(t.shape)})`);
+}
+
+/** rank >= minRank; returns the last dim (1 for a scalar when minRank is 0). */
+export function checkRank(op: string, arg: string, t: Tensor, minRank: number, maxRank = Infinity): number {
+  if (t.rank < minRank || t.rank > maxRank) {
+    const want = maxRank === minRank ? `rank ${minRank}` : maxRank === Infinity ? `rank >= ${minRank}` : `rank ${minRank}..${maxRank}`;
+    throw new RangeError(`${op}: ${arg} must have ${want}, got shape ${shapeStr(t.shape)}`);
+  }
+  return t.rank ? t.shape[t.rank - 1] : 1;
+}
+
+export function checkShape(op: string, arg: string, t: Tensor, want: readonly number[]): void {
+  if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
+    throw new RangeError(`${op}: ${arg} must have shape ${shapeStr(want)}, got ${shapeStr(t.shape)}`);
+  }
+}
+
+export function checkFinite(op: string, arg: string, v: unknown, opts: { positive?: boolean; nonNegative?: boolean } = {}): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${op}: ${arg} must be a finite number, got ${String(v)}`);
+  if (opts.positive && !(v > 0)) throw new RangeError(`${op}: ${arg} must be > 0, got ${v}`);
+  if (opts.nonNegative && !(v >= 0)) throw new RangeError(`${op}: ${arg} must be >= 0, got ${v}`);
+  return v;
+}
+
+/** An f32 output on the heap: `out` if given (checked), else a new one. */
+export function outputF32(be: WasmBackend, op: string, shape: readonly number[], out?: Tensor): Tensor {
+  if (out === undefined) return be.empty(shape, 'f32');
+  checkDType(op, 'out', out, ['f32']);
+  checkShape(op, 'out', out, shape);
+  if (!be.heap.owns(out.data)) throw new TypeError(`${op}: out must live on the backend heap (create it with backend.empty)`);
+  return out;
+}
+
+/**
+ * Heap copies made for inputs that live in JS memory; `done()` frees them.
+ * Kernels only see heap offsets.
+ */
+export class Staging {
+  private temps: Tensor[] = [];
+  constructor(private be: WasmBackend) {}
+  put(t: Tensor): Tensor {
+    const h = this.be.upload(t);
+    if (h !== t) this.temps.push(h);
+    return h;
+  }
+  ptr(t: Tensor): number { return this.be.ptr(this.put(t)); }
+  /** Scratch that is freed with the staged inputs. */
+  scratch(shape: readonly number[], dtype: DType = 'f32'): Tensor {
+    const t = this.be.empty(shape, dtype);
+    this.temps.push(t);
+    return t;
+  }
+  done(): void { for (const t of this.temps) t.dispose(); this.temps.length = 0; }
+}
+
+/**
+ * Threads for a job of `cost` element-operations: dispatch costs ~25 us, so only
+ * jobs well above that use the pool. `costPerElem` ~1 for add/mul, ~10 for exp/log.
+ */
+export function threadsFor(be: WasmBackend, elems: number, costPerElem = 1): number {
+  return elems * costPerElem >= 1 << 16 ? be.threads : 1;
+}
+
+export { numel, shapeStr };
