@@ -3,7 +3,7 @@
 // loaded whole, so multi-GiB checkpoints (and files past 2 GiB) work, and
 // readInto() can land weights straight in a wasm heap without a JS copy.
 import { open as openFile, type FileHandle } from 'node:fs/promises';
-import { TypedArray } from '../tensor/dtype.js';
+import { DTYPE_SIZE, TypedArray } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ParsedHeader, TensorInfo, assertLittleEndianHost, parseHeaderJson, parseHeaderLength } from './safetensorsHeader.js';
 import {
@@ -11,7 +11,6 @@ import {
 } from './safetensorsTensor.js';
 import { SafetensorsSource, SafetensorsTensorInfo, missingTensorError, publicInfo } from './safetensors.js';
 import { readChunked, readFully } from './fileIo.js';
-import { DTYPE_SIZE } from '../tensor/dtype.js';
 
 /** Conversion reads go through a bounded scratch buffer of this size (a multiple of 8). */
 const CONVERT_CHUNK_BYTES = 16 * 1024 * 1024;
