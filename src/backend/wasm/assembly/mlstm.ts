@@ -29,19 +29,22 @@ const MODE_NONORM: i32 = 2;
  */
 function gemmAcc(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M: i32, N: i32, K: i32, beta: f32, causal: bool): void {
   const vbeta = f32x4.splat(beta);
-  let i0 = 0;
-  for (; i0 + 4 <= M; i0 += 4) {
-    const kmax = causal ? imin(K, i0 + 4) : K;
-    const a0 = a + (<usize>(i0 * lda) << 2);
-    const a1 = a0 + (<usize>lda << 2), a2 = a1 + (<usize>lda << 2), a3 = a2 + (<usize>lda << 2);
-    const c0 = c + (<usize>(i0 * ldc) << 2);
-    const c1 = c0 + (<usize>ldc << 2), c2 = c1 + (<usize>ldc << 2), c3 = c2 + (<usize>ldc << 2);
-    let j = 0;
-    for (; j + 8 <= N; j += 8) {
+  const bstep = <usize>ldb << 2;
+  const M4 = M & ~3;
+  // column panels outermost: the [K x 8] panel of B stays in L1 while every row block of A
+  // streams past it (A is at most [64 x 256] here, which the L2 holds)
+  let j = 0;
+  for (; j + 8 <= N; j += 8) {
+    const jo = <usize>j << 2;
+    for (let i0 = 0; i0 < M4; i0 += 4) {
+      const kmax = causal ? imin(K, i0 + 4) : K;
+      const a0 = a + (<usize>(i0 * lda) << 2);
+      const a1 = a0 + (<usize>lda << 2), a2 = a1 + (<usize>lda << 2), a3 = a2 + (<usize>lda << 2);
+      const c0 = c + (<usize>(i0 * ldc) << 2) + jo;
+      const c1 = c0 + (<usize>ldc << 2), c2 = c1 + (<usize>ldc << 2), c3 = c2 + (<usize>ldc << 2);
       let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
       let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
-      let bp = b + (<usize>j << 2);
-      const bstep = <usize>ldb << 2;
+      let bp = b + jo;
       for (let k = 0; k < kmax; k++) {
         const b0 = v128.load(bp), b1 = v128.load(bp, 16);
         const ko = <usize>k << 2;
@@ -51,56 +54,42 @@ function gemmAcc(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M: 
         s = v128.load32_splat(a3 + ko); x30 = fmadd(s, b0, x30); x31 = fmadd(s, b1, x31);
         bp += bstep;
       }
-      const jo = <usize>j << 2;
       if (beta != 0) {
-        x00 = fmadd(vbeta, v128.load(c0 + jo), x00); x01 = fmadd(vbeta, v128.load(c0 + jo, 16), x01);
-        x10 = fmadd(vbeta, v128.load(c1 + jo), x10); x11 = fmadd(vbeta, v128.load(c1 + jo, 16), x11);
-        x20 = fmadd(vbeta, v128.load(c2 + jo), x20); x21 = fmadd(vbeta, v128.load(c2 + jo, 16), x21);
-        x30 = fmadd(vbeta, v128.load(c3 + jo), x30); x31 = fmadd(vbeta, v128.load(c3 + jo, 16), x31);
+        x00 = fmadd(vbeta, v128.load(c0), x00); x01 = fmadd(vbeta, v128.load(c0, 16), x01);
+        x10 = fmadd(vbeta, v128.load(c1), x10); x11 = fmadd(vbeta, v128.load(c1, 16), x11);
+        x20 = fmadd(vbeta, v128.load(c2), x20); x21 = fmadd(vbeta, v128.load(c2, 16), x21);
+        x30 = fmadd(vbeta, v128.load(c3), x30); x31 = fmadd(vbeta, v128.load(c3, 16), x31);
       }
-      v128.store(c0 + jo, x00); v128.store(c0 + jo, x01, 16);
-      v128.store(c1 + jo, x10); v128.store(c1 + jo, x11, 16);
-      v128.store(c2 + jo, x20); v128.store(c2 + jo, x21, 16);
-      v128.store(c3 + jo, x30); v128.store(c3 + jo, x31, 16);
+      v128.store(c0, x00); v128.store(c0, x01, 16);
+      v128.store(c1, x10); v128.store(c1, x11, 16);
+      v128.store(c2, x20); v128.store(c2, x21, 16);
+      v128.store(c3, x30); v128.store(c3, x31, 16);
     }
-    for (; j < N; j++) {
-      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
-      for (let k = 0; k < kmax; k++) {
-        const bv = load<f32>(b + (<usize>(k * ldb + j) << 2));
-        const ko = <usize>k << 2;
-        s0 += load<f32>(a0 + ko) * bv; s1 += load<f32>(a1 + ko) * bv;
-        s2 += load<f32>(a2 + ko) * bv; s3 += load<f32>(a3 + ko) * bv;
-      }
-      const jo = <usize>j << 2;
-      if (beta != 0) {
-        s0 += beta * load<f32>(c0 + jo); s1 += beta * load<f32>(c1 + jo);
-        s2 += beta * load<f32>(c2 + jo); s3 += beta * load<f32>(c3 + jo);
-      }
-      store<f32>(c0 + jo, s0); store<f32>(c1 + jo, s1); store<f32>(c2 + jo, s2); store<f32>(c3 + jo, s3);
-    }
-  }
-  for (; i0 < M; i0++) {
-    const kmax = causal ? imin(K, i0 + 1) : K;
-    const ar = a + (<usize>(i0 * lda) << 2);
-    const cr = c + (<usize>(i0 * ldc) << 2);
-    let j = 0;
-    for (; j + 8 <= N; j += 8) {
+    for (let i0 = M4; i0 < M; i0++) {
+      const kmax = causal ? imin(K, i0 + 1) : K;
+      const ar = a + (<usize>(i0 * lda) << 2);
+      const cr = c + (<usize>(i0 * ldc) << 2) + jo;
       let x0 = f32x4.splat(0), x1 = f32x4.splat(0);
+      let bp = b + jo;
       for (let k = 0; k < kmax; k++) {
-        const bp = b + (<usize>(k * ldb + j) << 2);
         const s = v128.load32_splat(ar + (<usize>k << 2));
         x0 = fmadd(s, v128.load(bp), x0); x1 = fmadd(s, v128.load(bp, 16), x1);
+        bp += bstep;
       }
-      const jo = <usize>j << 2;
-      if (beta != 0) { x0 = fmadd(vbeta, v128.load(cr + jo), x0); x1 = fmadd(vbeta, v128.load(cr + jo, 16), x1); }
-      v128.store(cr + jo, x0); v128.store(cr + jo, x1, 16);
+      if (beta != 0) { x0 = fmadd(vbeta, v128.load(cr), x0); x1 = fmadd(vbeta, v128.load(cr, 16), x1); }
+      v128.store(cr, x0); v128.store(cr, x1, 16);
     }
-    for (; j < N; j++) {
+  }
+  for (; j < N; j++) {
+    const jo = <usize>j << 2;
+    for (let i0 = 0; i0 < M; i0++) {
+      const kmax = causal ? imin(K, i0 + 1) : K;
+      const ar = a + (<usize>(i0 * lda) << 2);
       let s: f32 = 0;
-      for (let k = 0; k < kmax; k++) s += load<f32>(ar + (<usize>k << 2)) * load<f32>(b + (<usize>(k * ldb + j) << 2));
-      const jo = <usize>j << 2;
-      if (beta != 0) s += beta * load<f32>(cr + jo);
-      store<f32>(cr + jo, s);
+      for (let k = 0; k < kmax; k++) s += load<f32>(ar + (<usize>k << 2)) * load<f32>(b + (<usize>(k * ldb) << 2) + jo);
+      const cp = c + (<usize>(i0 * ldc) << 2) + jo;
+      if (beta != 0) s += beta * load<f32>(cp);
+      store<f32>(cp, s);
     }
   }
 }
