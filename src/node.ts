@@ -1,0 +1,7 @@
+// Node.js entry (`xlstm-ts/node`): everything of the browser-safe entry plus the
+// file-system readers and writers.
+export * from './index.js';
+export { SafetensorsFile } from './io/safetensorsFile.js';
+export { ShardedSafetensors, openSafetensorsModel } from './io/safetensorsSharded.js';
+export { writeSafetensorsFile, writeShardedSafetensors } from './io/safetensorsWrite.js';
+export type { ShardedWriteOptions, ShardedWriteResult } from './io/safetensorsWrite.js';
