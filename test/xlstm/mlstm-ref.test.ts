@@ -112,3 +112,45 @@ test('ref sig state passing: two halves = whole', () => {
   assertClose('sig h second half', b.h, sliceS(whole.h, BH, 32, 4, 16, 16), 1e-12);
 });
 
+
+test('ref forms agree on random inputs with extreme gates, ragged S, S = 1 and carried state', () => {
+  const rnd = mulberry(11);
+  const B = 1, NH = 2, DHQK = 8, DHV = 6, BH = B * NH;
+  for (const gate of [1, 15]) {
+    for (const S of [1, 16, 48, 100]) {
+      const mk = (n: number, s = 1, b = 0) => Float64Array.from({ length: n }, () => Math.max(-30, Math.min(30, b + s * (rnd() * 2 - 1) * 1.7)));
+      const x = { q: mk(BH * S * DHQK), k: mk(BH * S * DHQK), v: mk(BH * S * DHV), i: mk(BH * S, gate), f: mk(BH * S, gate, gate === 1 ? 2 : 0) };
+      const d = { B, NH, S, DHQK, DHV };
+      const rec = mlstmRecurrentRef(d, x);
+      const scaleOf = (a: Float64Array) => 1e-10 * Math.max(1, ...Array.from(a, Math.abs));
+      for (const L of [16, 32, 64]) {
+        const o = mlstmArbitraryRef(d, x, { chunkSize: L });
+        assertClose(`g${gate} S=${S} arbitrary${L} h`, o.h, rec.h, scaleOf(rec.h));
+        assertClose(`g${gate} S=${S} arbitrary${L} C`, o.state!.c, rec.state!.c, scaleOf(rec.state!.c));
+        assertClose(`g${gate} S=${S} arbitrary${L} m`, o.state!.m, rec.state!.m, 1e-9);
+        if (S % L === 0) assertClose(`g${gate} S=${S} chunkwise${L} h`, mlstmChunkwiseRef(d, x, { chunkSize: L }).h, rec.h, scaleOf(rec.h));
+      }
+      if (S === 1) {
+        const s = mlstmStepRef({ B, NH, DHQK, DHV }, x, { c: new Float64Array(BH * DHQK * DHV), n: new Float64Array(BH * DHQK), m: new Float64Array(BH) });
+        assertClose('step = recurrent S=1', s.h, rec.h, 1e-12);
+      }
+      if (gate === 1) {
+        // m = -inf (parallel) vs m = 0 (recurrent) only matters through eps and the exp(-m) branch
+        assertClose(`S=${S} parallel vs recurrent`, mlstmParallelRef(d, x).h, rec.h, 1e-5 * Math.max(1, ...Array.from(rec.h, Math.abs)));
+        assertClose(`S=${S} stablef vs parallel`, mlstmParallelRef(d, x, { stablef: true }).h, mlstmParallelRef(d, x).h, 1e-10);
+      }
+      if (S >= 48) {
+        // two parts with the state carried = the whole
+        const cut = 32;
+        const part = (t0: number, len: number) => ({
+          q: sliceS(x.q, BH, S, DHQK, t0, len), k: sliceS(x.k, BH, S, DHQK, t0, len), v: sliceS(x.v, BH, S, DHV, t0, len),
+          i: sliceS(x.i, BH, S, 1, t0, len), f: sliceS(x.f, BH, S, 1, t0, len),
+        });
+        const a = mlstmChunkwiseRef({ ...d, S: cut }, part(0, cut), { chunkSize: 16 });
+        const b = mlstmArbitraryRef({ ...d, S: S - cut }, part(cut, S - cut), { chunkSize: 64, initialState: a.state });
+        assertClose(`g${gate} S=${S} carried C`, b.state!.c, rec.state!.c, scaleOf(rec.state!.c));
+        assertClose(`g${gate} S=${S} carried h`, b.h, sliceS(rec.h, BH, S, DHV, cut, S - cut), scaleOf(rec.h));
+      }
+    }
+  }
+});
