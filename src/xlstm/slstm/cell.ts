@@ -46,7 +46,7 @@ export interface SlstmForwardResult {
   statesAll?: Tensor;
 }
 
-const FIRST_STEP_ALL = 1, PER_ELEMENT = 2, BF16 = 4, CLAMP_F = 8;
+const FIRST_STEP_ALL = 1, PER_ELEMENT = 2, BF16 = 4, CLAMP_F = 8, R_BF16 = 16;
 /** Below this many multiply-adds a second thread costs more (dispatch ~25 us) than it saves. */
 const MIN_FMAS_PER_EXTRA_THREAD = 1 << 20;
 
@@ -54,7 +54,8 @@ function deviceParams(be: WasmBackend, p: SlstmParams, bf: boolean): { r: Tensor
   let c = p.deviceCache.get(be);
   if (!c) { c = {}; p.deviceCache.set(be, c); }
   const key = bf ? 'rBf16' : 'r';
-  if (!c[key]) c[key] = be.upload(new Tensor('f32', [p.numHeads, p.gatePad / 32, p.headDim, 32], bf ? packedBf16(p) : p.recurrentPacked));
+  const shape = [p.numHeads, p.gatePad / 32, p.headDim, 32];
+  if (!c[key]) c[key] = be.upload(bf ? new Tensor('bf16', shape, packedBf16(p)) : new Tensor('f32', shape, p.recurrentPacked));
   if (!c.bias) c.bias = be.upload(new Tensor('f32', [p.numHeads, 4, p.headDim], p.bias));
   return { r: c[key], bias: c.bias };
 }
@@ -87,7 +88,7 @@ function forwardImpl(be: WasmBackend, x: Tensor, B: number, S: number, params: S
     }
     (state.data as Float32Array).set(s0.toFloat32());
   }
-  let flags = (bf ? BF16 : 0) | (clamp !== null ? CLAMP_F : 0);
+  let flags = (bf ? BF16 | R_BF16 : 0) | (clamp !== null ? CLAMP_F : 0);
   if (rule === 'perElement') flags |= PER_ELEMENT;
   else {
     const n = (state.data as Float32Array).subarray(2 * B * H, 3 * B * H);

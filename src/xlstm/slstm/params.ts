@@ -2,7 +2,7 @@
 // converting them, once, into the layout the wasm kernel streams through.
 import { Tensor } from '../../tensor/tensor.js';
 import { shapeStr } from '../../tensor/dtype.js';
-import { roundBf16 } from '../../tensor/convert.js';
+import { f32ToBf16 } from '../../tensor/convert.js';
 
 /**
  * Where `_recurrent_kernel_` / `_bias_` come from (both are stored under the same names):
@@ -35,7 +35,7 @@ export interface SlstmParams {
   /** [NH, 4, DH] f32, head-major. */
   readonly bias: Float32Array;
   /** Lazily made bf16-rounded copy of recurrentPacked (TiRex mode), see packedBf16(). */
-  packedBf16Cache?: Float32Array;
+  packedBf16Cache?: Uint16Array;
   /** Per-backend heap copies made by the wasm driver (uploaded once, reused by every call). */
   readonly deviceCache: Map<object, { [key: string]: Tensor }>;
 }
@@ -119,8 +119,22 @@ export function recurrentExt(p: SlstmParams): Float32Array {
   return out;
 }
 
-/** recurrentPacked with every value rounded to bf16 (TiRex casts R to bf16), made once. */
-export function packedBf16(p: SlstmParams): Float32Array {
-  if (!p.packedBf16Cache) p.packedBf16Cache = p.recurrentPacked.map((v) => roundBf16(v));
+/**
+ * recurrentPacked as bf16 bits (TiRex casts R to bf16), made once. Within each group of 8
+ * columns the order is (0,4,1,5,2,6,3,7): the kernel widens a 16-byte load with one shift
+ * (columns 0-3) and one mask (columns 4-7).
+ */
+export function packedBf16(p: SlstmParams): Uint16Array {
+  if (!p.packedBf16Cache) {
+    const src = p.recurrentPacked;
+    const out = new Uint16Array(src.length);
+    for (let g = 0; g < src.length; g += 8) {
+      for (let j = 0; j < 4; j++) {
+        out[g + 2 * j] = f32ToBf16(src[g + j]);
+        out[g + 2 * j + 1] = f32ToBf16(src[g + 4 + j]);
+      }
+    }
+    p.packedBf16Cache = out;
+  }
   return p.packedBf16Cache;
 }

@@ -8,6 +8,7 @@ const FIRST_STEP_ALL: i32 = 1; // step 0 uses m = i~ everywhere (the caller foun
 const PER_ELEMENT: i32 = 2;    // m = i~ for each unit whose own n_{t-1} == 0 (CUDA-kernel rule), every step
 const BF16: i32 = 4;           // TiRex torch path rounding points (see src/backend/ref/slstm.ts)
 const CLAMP_F: i32 = 8;        // f~ = min(f~, fclamp) before logsigmoid
+const R_BF16: i32 = 16;        // r holds bf16 bits (half the bytes to stream per step), see below
 
 // @ts-ignore: decorator
 @inline function rbf(x: f32): f32 {
@@ -22,9 +23,93 @@ const CLAMP_F: i32 = 8;        // f~ = min(f~, fclamp) before logsigmoid
   return min<f32>(x, 0) - Mathf.log1p(Mathf.exp(-Mathf.abs(x)));
 }
 
+// --- f32x4 transcendentals (Cephes single precision, ~2 ulp), for the pointwise gates ---
+
+// @ts-ignore: decorator
+@inline function splat(x: f32): v128 { return f32x4.splat(x); }
+
+/** exp(x); exactly 0 below -87 (the f32 result there is < 2^-125 anyway); NaN kept. */
+// @ts-ignore: decorator
+@inline function expV(x: v128): v128 {
+  const xc = f32x4.min(f32x4.max(x, splat(-87.0)), splat(88.0));
+  const n = f32x4.nearest(f32x4.mul(xc, splat(1.44269504088896341)));
+  let g = f32x4.sub(xc, f32x4.mul(n, splat(0.693359375)));
+  g = f32x4.sub(g, f32x4.mul(n, splat(-2.12194440e-4)));
+  let p = f32x4.add(f32x4.mul(splat(1.9875691500e-4), g), splat(1.3981999507e-3));
+  p = f32x4.add(f32x4.mul(p, g), splat(8.3334519073e-3));
+  p = f32x4.add(f32x4.mul(p, g), splat(4.1665795894e-2));
+  p = f32x4.add(f32x4.mul(p, g), splat(1.6666665459e-1));
+  p = f32x4.add(f32x4.mul(p, g), splat(5.0000001201e-1));
+  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, g), g), g), splat(1.0));
+  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  let r = f32x4.mul(p, pow2);
+  r = v128.bitselect(splat(0), r, f32x4.lt(x, splat(-87.0)));
+  r = v128.bitselect(splat(Infinity), r, f32x4.gt(x, splat(88.72283935546875)));
+  return v128.bitselect(x, r, f32x4.ne(x, x));
+}
+
+/** log1p(u) for u in [0, 1] (Cephes logf with the argument reduction done on u itself). */
+// @ts-ignore: decorator
+@inline function log1p01V(u: v128): v128 {
+  const big = f32x4.gt(u, splat(0.41421356237));
+  const x = v128.bitselect(f32x4.mul(f32x4.sub(u, splat(1.0)), splat(0.5)), u, big);
+  const e = v128.and(big, splat(1.0));
+  const z = f32x4.mul(x, x);
+  let p = f32x4.sub(f32x4.mul(splat(7.0376836292e-2), x), splat(1.1514610310e-1));
+  p = f32x4.add(f32x4.mul(p, x), splat(1.1676998740e-1));
+  p = f32x4.sub(f32x4.mul(p, x), splat(1.2420140846e-1));
+  p = f32x4.add(f32x4.mul(p, x), splat(1.4249322787e-1));
+  p = f32x4.sub(f32x4.mul(p, x), splat(1.6668057665e-1));
+  p = f32x4.add(f32x4.mul(p, x), splat(2.0000714765e-1));
+  p = f32x4.sub(f32x4.mul(p, x), splat(2.4999993993e-1));
+  p = f32x4.add(f32x4.mul(p, x), splat(3.3333331174e-1));
+  let y = f32x4.mul(f32x4.mul(x, z), p);
+  y = f32x4.add(y, f32x4.mul(e, splat(-2.12194440e-4)));
+  y = f32x4.sub(y, f32x4.mul(z, splat(0.5)));
+  return f32x4.add(f32x4.add(x, y), f32x4.mul(e, splat(0.693359375)));
+}
+
+/** log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)) */
+// @ts-ignore: decorator
+@inline function logSigmoidV(x: v128): v128 {
+  return f32x4.sub(f32x4.min(x, splat(0)), log1p01V(expV(f32x4.neg(f32x4.abs(x)))));
+}
+
+/** tanh: Cephes polynomial for |x| < 0.625, (1 - e^{-2|x|}) / (1 + e^{-2|x|}) with the sign beyond. */
+// @ts-ignore: decorator
+@inline function tanhV(x: v128): v128 {
+  const a = f32x4.abs(x);
+  const t = expV(f32x4.mul(a, splat(-2.0)));
+  const big = f32x4.div(f32x4.sub(splat(1.0), t), f32x4.add(splat(1.0), t));
+  const bigS = v128.or(big, v128.and(x, i32x4.splat(0x80000000))); // copy the sign of x
+  const z = f32x4.mul(x, x);
+  let p = f32x4.add(f32x4.mul(splat(-5.70498872745e-3), z), splat(2.06390887954e-2));
+  p = f32x4.sub(f32x4.mul(p, z), splat(5.37397155531e-2));
+  p = f32x4.add(f32x4.mul(p, z), splat(1.33314422036e-1));
+  p = f32x4.sub(f32x4.mul(p, z), splat(3.33332819422e-1));
+  const small = f32x4.add(x, f32x4.mul(f32x4.mul(p, z), x));
+  return v128.bitselect(small, bigS, f32x4.lt(a, splat(0.625)));
+}
+
+/** 1 / (1 + exp(-x)) */
+// @ts-ignore: decorator
+@inline function sigmoidV(x: v128): v128 {
+  return f32x4.div(splat(1.0), f32x4.add(splat(1.0), expV(f32x4.neg(x))));
+}
+
+/** round to nearest even bf16 on 4 lanes, NaN kept */
+// @ts-ignore: decorator
+@inline function rbfV(x: v128): v128 {
+  const lsb = v128.and(i32x4.shr_u(x, 16), i32x4.splat(1));
+  const r = v128.and(i32x4.add(i32x4.add(x, i32x4.splat(0x7fff)), lsb), i32x4.splat(0xffff0000));
+  return v128.bitselect(x, r, f32x4.ne(x, x));
+}
+
 /**
  * x     [B, S, 4H] f32, Wx pre-activations without bias, index g*H + h*DH + d (gates i, f, z, o)
- * r     [NH, Gp/32, DH, 32] f32 packed recurrent kernel (see src/xlstm/slstm/params.ts); bf16-rounded values in BF16 mode
+ * r     [NH, Gp/32, DH, 32] f32 packed recurrent kernel (see src/xlstm/slstm/params.ts); bf16-rounded values in BF16 mode.
+ *       With R_BF16: the same as u16 bf16 bits, each group of 8 columns stored as (0,4,1,5,2,6,3,7), so that
+ *       `x << 16` gives columns 0-3 and `x & 0xffff0000` columns 4-7 of a 16-byte load as f32 (one op each).
  * bias  [NH, 4, DH] f32
  * state [4, B, H] f32 (y, c, n, m), updated in place
  * y     output: [B, NH, S, DH] when yLayout == 0, [B, S, H] when yLayout == 1
@@ -44,6 +129,7 @@ export function slstmSequence(
   const bf = (flags & BF16) != 0;
   const perElement = (flags & PER_ELEMENT) != 0;
   const clampF = (flags & CLAMP_F) != 0;
+  const rBf16 = (flags & R_BF16) != 0;
   const nc = Gp >> 5;
   const BH = <usize>(B * H) << 2; // bytes of one state component
   for (let p = p0; p < p1; p++) {
@@ -65,11 +151,36 @@ export function slstmSequence(
         memory.copy(all + (<usize>(k * (S + 1) * B * H) << 2) + sOff, state + <usize>k * BH + sOff, <usize>DH << 2);
       }
     }
-    const rh = r + (<usize>(h * nc * DH) << 7); // 32 floats = 128 bytes per (chunk, d_in)
+    const rh = r + (<usize>(h * nc * DH) << (rBf16 ? 6 : 7)); // 32 columns = 128 (f32) or 64 (bf16) bytes per (chunk, d_in)
     const bh = bias + (<usize>(h * 4 * DH) << 2);
     for (let t = 0; t < S; t++) {
       // acc[col] = sum_i y[i] R[h, i, col]: 8 independent f32x4 chains per 32-column chunk
-      for (let c = 0; c < nc; c++) {
+      if (rBf16) {
+        for (let c = 0; c < nc; c++) {
+          let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+          let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+          let rp = rh + (<usize>(c * DH) << 6);
+          const hiMask = i32x4.splat(0xffff0000);
+          for (let i = 0; i < DH; i++) {
+            const yv = f32x4.splat(load<f32>(sy + (<usize>i << 2)));
+            const w0 = v128.load(rp), w1 = v128.load(rp, 16), w2 = v128.load(rp, 32), w3 = v128.load(rp, 48);
+            a0 = fmadd(yv, i32x4.shl(w0, 16), a0);
+            a1 = fmadd(yv, v128.and(w0, hiMask), a1);
+            a2 = fmadd(yv, i32x4.shl(w1, 16), a2);
+            a3 = fmadd(yv, v128.and(w1, hiMask), a3);
+            a4 = fmadd(yv, i32x4.shl(w2, 16), a4);
+            a5 = fmadd(yv, v128.and(w2, hiMask), a5);
+            a6 = fmadd(yv, i32x4.shl(w3, 16), a6);
+            a7 = fmadd(yv, v128.and(w3, hiMask), a7);
+            rp += 64;
+          }
+          const ap = acc + (<usize>c << 7);
+          v128.store(ap, a0); v128.store(ap, a1, 16); v128.store(ap, a2, 32); v128.store(ap, a3, 48);
+          v128.store(ap, a4, 64); v128.store(ap, a5, 80); v128.store(ap, a6, 96); v128.store(ap, a7, 112);
+        }
+      }
+      const ncF32 = rBf16 ? 0 : nc;
+      for (let c = 0; c < ncF32; c++) {
         let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
         let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
         let rp = rh + (<usize>(c * DH) << 7);
@@ -91,7 +202,40 @@ export function slstmSequence(
       }
       const firstAll = t == 0 && (flags & FIRST_STEP_ALL) != 0;
       const xt = x + (<usize>((b * S + t) * 4 * H + h * DH) << 2);
-      for (let d = 0; d < DH; d++) {
+      const H4 = <usize>H << 2, DH4 = <usize>DH << 2;
+      let d = 0;
+      for (; d + 4 <= DH; d += 4) {
+        const o = <usize>d << 2;
+        let xi = v128.load(xt + o), xf = v128.load(xt + o + H4), xz = v128.load(xt + o + 2 * H4), xo = v128.load(xt + o + 3 * H4);
+        let ri = v128.load(acc + o), rf = v128.load(acc + o + DH4), rz = v128.load(acc + o + 2 * DH4), ro = v128.load(acc + o + 3 * DH4);
+        if (bf) {
+          xi = rbfV(xi); xf = rbfV(xf); xz = rbfV(xz); xo = rbfV(xo);
+          ri = rbfV(ri); rf = rbfV(rf); rz = rbfV(rz); ro = rbfV(ro);
+        }
+        const iRaw = f32x4.add(f32x4.add(xi, ri), v128.load(bh + o));
+        let fRaw = f32x4.add(f32x4.add(xf, rf), v128.load(bh + o + DH4));
+        const zRaw = f32x4.add(f32x4.add(xz, rz), v128.load(bh + o + 2 * DH4));
+        const oRaw = f32x4.add(f32x4.add(xo, ro), v128.load(bh + o + 3 * DH4));
+        if (clampF) fRaw = f32x4.min(fRaw, splat(fclamp));
+        const c0 = v128.load(sc + o), n0 = v128.load(sn + o), m0 = v128.load(sm + o);
+        const logfPlusM = f32x4.add(m0, logSigmoidV(fRaw));
+        let m1 = f32x4.max(iRaw, logfPlusM);
+        if (firstAll) m1 = iRaw;
+        else if (perElement) m1 = v128.bitselect(iRaw, m1, f32x4.eq(n0, splat(0)));
+        const ig = f32x4.min(expV(f32x4.sub(iRaw, m1)), splat(1.0));
+        const fg = f32x4.min(expV(f32x4.sub(logfPlusM, m1)), splat(1.0));
+        const og = sigmoidV(oRaw);
+        const zg = tanhV(zRaw);
+        let c1 = f32x4.add(f32x4.mul(fg, c0), f32x4.mul(ig, zg));
+        let n1 = f32x4.add(f32x4.mul(fg, n0), ig);
+        let y1 = f32x4.div(f32x4.mul(og, c1), n1);
+        let mm = m1;
+        if (bf) { c1 = rbfV(c1); n1 = rbfV(n1); y1 = rbfV(y1); mm = rbfV(mm); }
+        v128.store(sy + o, y1); v128.store(sc + o, c1); v128.store(sn + o, n1); v128.store(sm + o, mm);
+        if (yLayout == 0) v128.store(y + (<usize>((p * S + t) * DH + d) << 2), y1);
+        else v128.store(y + (<usize>((b * S + t) * H + h * DH + d) << 2), y1);
+      }
+      for (; d < DH; d++) {
         const o = <usize>d << 2;
         let xi = load<f32>(xt + o);
         let xf = load<f32>(xt + o + (<usize>H << 2));
