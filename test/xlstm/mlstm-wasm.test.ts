@@ -220,3 +220,16 @@ test('wasm bad inputs name the argument and the shapes', () => {
     { ...st, m: Tensor.zeros([2, 3, 2]) }), /mlstmStep: state.m has shape \[2,3,2\], expected \[2,3,1\]/);
   assert.throws(() => mlstmSigParallel(be, x, { eps: -1 }), /mlstmSigParallel: eps is -1/);
 });
+
+test('wasm odd head sizes (SIMD tails): DHQK=13, DHV=7, chunk 16, S=37', () => {
+  const B = 2, NH = 1, S = 37, DHQK = 13, DHV = 7;
+  const { x, raw } = randomInputs(77, B, NH, S, DHQK, DHV, 4, 1);
+  const d = { B, NH, S, DHQK, DHV };
+  const ref = mlstmArbitraryRef(d, raw, { chunkSize: 16 });
+  const o = mlstmPrefill(be, x, { chunkSize: 16, returnState: true });
+  relClose('odd prefill h', f32(o.h), ref.h, 2e-4);
+  relClose('odd prefill C', f32(o.state!.c), ref.state!.c, 2e-4);
+  relClose('odd recurrent h', f32(mlstmRecurrent(be, x).h), ref.h, 2e-4);
+  relClose('odd parallel h', f32(mlstmParallel(be, x).h), mlstmParallelRef(d, raw).h, 2e-4);
+  relClose('odd sig chunkwise', f32(mlstmSigChunkwise(be, x, { chunkSize: 37 }).h), mlstmSigParallelRef(d, raw).h, 2e-4);
+});
