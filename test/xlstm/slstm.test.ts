@@ -281,3 +281,30 @@ test('bad inputs give errors naming the parameter, layout and shapes', () => {
   assert.throws(() => slstmStep(be, Tensor.zeros([B, H]), p), /slstmStep: x must have shape \[B, 4H/);
   assert.throws(() => slstmForwardRef(refWeights(p), new Float32Array(5), B, S), /x has 5 elements/);
 });
+
+test('wasm vs f64 reference on head sizes that exercise the scalar tail and column padding', () => {
+  for (const [nh, dh, b, s] of [[2, 6, 2, 7], [3, 3, 1, 5], [1, 9, 3, 4], [2, 16, 1, 9]]) {
+    const hs = nh * dh;
+    const rnd = (i: number, sc: number) => Math.fround(Math.sin(i * 7.77 + dh * 0.31 + nh) * sc);
+    const R = new Tensor('f32', [nh, 4 * dh, dh], Float32Array.from({ length: nh * 4 * dh * dh }, (_, i) => rnd(i, 1 / Math.sqrt(dh))));
+    const bias = new Tensor('f32', [4 * hs], Float32Array.from({ length: 4 * hs }, (_, i) => rnd(i + 500, 1)));
+    const p = loadSlstmParams({ recurrentKernel: R, bias, numHeads: nh, layout: 'vanilla' });
+    const x = new Tensor('f32', [b, s, 4 * hs], Float32Array.from({ length: b * s * 4 * hs }, (_, i) => rnd(i + 900, 4)));
+    const s0 = Float32Array.from({ length: 4 * b * hs }, (_, i) => rnd(i + 1700, 1));
+    for (let i = 2 * b * hs; i < 3 * b * hs; i++) s0[i] = i % 5 === 0 ? 0 : Math.abs(s0[i]) + 0.1; // some n == 0
+    const init = new Tensor('f32', [4, b, hs], s0);
+    const w = refWeights(p);
+    for (const rule of ['wholeTensor', 'perElement'] as const) {
+      for (const initial of [undefined, init]) {
+        const ref = slstmForwardRef(w, x.data as Float32Array, b, s, { initialState: initial?.data as Float32Array | undefined, firstStepRule: rule });
+        const got = slstmForward(be, x, p, { initialState: initial, firstStepRule: rule, returnAllStates: true, outputLayout: 'BSH', threads: 2 });
+        const label = `NH=${nh} DH=${dh} B=${b} S=${s} ${rule} ${initial ? 'state0' : 'zeros'}`;
+        assertClose(`${label} y`, got.y.data as Float32Array, ref.y, 2e-6, 2e-6);
+        assertClose(`${label} states`, got.statesAll!.data as Float32Array, ref.statesAll, 1e-5, 1e-5);
+      }
+      const refB = slstmForwardRef(w, x.data as Float32Array, b, s, { initialState: s0, firstStepRule: rule, bf16: 'tirex' });
+      const gotB = slstmForward(be, x, p, { initialState: init, firstStepRule: rule, bf16: 'tirex', outputLayout: 'BSH' });
+      assertClose(`NH=${nh} DH=${dh} bf16 y`, gotB.y.data as Float32Array, refB.y, 1e-6, 2 ** -7);
+    }
+  }
+});

@@ -31,8 +31,11 @@ const R_BF16: i32 = 16;        // r holds bf16 bits (half the bytes to stream pe
 /** exp(x); exactly 0 below -87 (the f32 result there is < 2^-125 anyway); NaN kept. */
 // @ts-ignore: decorator
 @inline function expV(x: v128): v128 {
-  const xc = f32x4.min(f32x4.max(x, splat(-87.0)), splat(88.0));
-  const n = f32x4.nearest(f32x4.mul(xc, splat(1.44269504088896341)));
+  // pmin/pmax are single instructions (min/max must order NaN and -0: ~8); NaN is restored at the end
+  const xc = f32x4.pmin(f32x4.pmax(x, splat(-87.0)), splat(88.0));
+  // n = round(x / ln 2) via the 1.5*2^23 trick: the low mantissa bits of t then hold n itself
+  const t = f32x4.add(f32x4.mul(xc, splat(1.44269504088896341)), splat(12582912.0));
+  const n = f32x4.sub(t, splat(12582912.0));
   let g = f32x4.sub(xc, f32x4.mul(n, splat(0.693359375)));
   g = f32x4.sub(g, f32x4.mul(n, splat(-2.12194440e-4)));
   let p = f32x4.add(f32x4.mul(splat(1.9875691500e-4), g), splat(1.3981999507e-3));
@@ -41,7 +44,7 @@ const R_BF16: i32 = 16;        // r holds bf16 bits (half the bytes to stream pe
   p = f32x4.add(f32x4.mul(p, g), splat(1.6666665459e-1));
   p = f32x4.add(f32x4.mul(p, g), splat(5.0000001201e-1));
   p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, g), g), g), splat(1.0));
-  const pow2 = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  const pow2 = i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23);
   let r = f32x4.mul(p, pow2);
   r = v128.bitselect(splat(0), r, f32x4.lt(x, splat(-87.0)));
   r = v128.bitselect(splat(Infinity), r, f32x4.gt(x, splat(88.72283935546875)));
@@ -72,7 +75,7 @@ const R_BF16: i32 = 16;        // r holds bf16 bits (half the bytes to stream pe
 /** log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)) */
 // @ts-ignore: decorator
 @inline function logSigmoidV(x: v128): v128 {
-  return f32x4.sub(f32x4.min(x, splat(0)), log1p01V(expV(f32x4.neg(f32x4.abs(x)))));
+  return f32x4.sub(f32x4.pmin(x, splat(0)), log1p01V(expV(f32x4.neg(f32x4.abs(x)))));
 }
 
 /** tanh: Cephes polynomial for |x| < 0.625, (1 - e^{-2|x|}) / (1 + e^{-2|x|}) with the sign beyond. */
@@ -216,14 +219,14 @@ export function slstmSequence(
         let fRaw = f32x4.add(f32x4.add(xf, rf), v128.load(bh + o + DH4));
         const zRaw = f32x4.add(f32x4.add(xz, rz), v128.load(bh + o + 2 * DH4));
         const oRaw = f32x4.add(f32x4.add(xo, ro), v128.load(bh + o + 3 * DH4));
-        if (clampF) fRaw = f32x4.min(fRaw, splat(fclamp));
+        if (clampF) fRaw = f32x4.pmin(fRaw, splat(fclamp)); // NaN stays (pmin keeps its first operand)
         const c0 = v128.load(sc + o), n0 = v128.load(sn + o), m0 = v128.load(sm + o);
         const logfPlusM = f32x4.add(m0, logSigmoidV(fRaw));
-        let m1 = f32x4.max(iRaw, logfPlusM);
+        let m1 = f32x4.pmax(logfPlusM, iRaw); // logfPlusM if either is NaN (a NaN i~ still poisons i' and c)
         if (firstAll) m1 = iRaw;
         else if (perElement) m1 = v128.bitselect(iRaw, m1, f32x4.eq(n0, splat(0)));
-        const ig = f32x4.min(expV(f32x4.sub(iRaw, m1)), splat(1.0));
-        const fg = f32x4.min(expV(f32x4.sub(logfPlusM, m1)), splat(1.0));
+        const ig = f32x4.pmin(expV(f32x4.sub(iRaw, m1)), splat(1.0));
+        const fg = f32x4.pmin(expV(f32x4.sub(logfPlusM, m1)), splat(1.0));
         const og = sigmoidV(oRaw);
         const zg = tanhV(zRaw);
         let c1 = f32x4.add(f32x4.mul(fg, c0), f32x4.mul(ig, zg));
