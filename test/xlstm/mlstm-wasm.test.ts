@@ -57,10 +57,19 @@ for (const name of ['mlstm_kernels_basic', 'mlstm_kernels_extreme_gates', 'mlstm
     }
     for (const cs of chunkSizesOf(c, 'padzeros')) { assertGolden(c, `padzeros${cs}__h`, f32(mlstmPrefill(be, x, { chunkSize: cs }).h)); checked++; }
     if (c.has('step__q')) {
-      const st = { c: T(c, 'step__c0'), n: T(c, 'step__n0'), m: T(c, 'step__m0') };
+      // copies: mlstmStep writes the new state back into JS tensors
+      const Tc = (nm: string) => new Tensor('f32', c.shape(nm), c.f32(nm).slice());
+      const st = { c: Tc('step__c0'), n: Tc('step__n0'), m: Tc('step__m0') };
       const cBefore = f32(st.c).slice();
       const s = mlstmStep(be, { q: T(c, 'step__q'), k: T(c, 'step__k'), v: T(c, 'step__v'), i: T(c, 'step__i'), f: T(c, 'step__f') }, st);
       assert.equal(s.state, st, 'step returns the state it updated');
+      // again from the same start into a caller-provided output: same numbers
+      const st2 = { c: be.upload(T(c, 'step__c0')), n: be.upload(T(c, 'step__n0')), m: be.upload(T(c, 'step__m0')) };
+      const out = be.empty(c.shape('step__out_h'));
+      const s2 = mlstmStep(be, { q: T(c, 'step__q'), k: T(c, 'step__k'), v: T(c, 'step__v'), i: T(c, 'step__i'), f: T(c, 'step__f') }, st2, { out });
+      assert.equal(s2.h, out);
+      assert.deepEqual(f32(out), f32(s.h));
+      assert.deepEqual(f32(st2.c), f32(st.c));
       assert.notDeepEqual(f32(st.c), cBefore, 'state updated in place');
       assertGolden(c, 'step__out_h', f32(s.h)); assertGolden(c, 'step__out_c', f32(st.c));
       assertGolden(c, 'step__out_n', f32(st.n)); assertGolden(c, 'step__out_m', f32(st.m)); checked += 4;
@@ -219,6 +228,8 @@ test('wasm bad inputs name the argument and the shapes', () => {
   assert.throws(() => mlstmStep(be, { q: Tensor.zeros([2, 3, 16]), k: Tensor.zeros([2, 3, 16]), v: Tensor.zeros([2, 3, 8]), i: Tensor.zeros([2, 3, 1]), f: Tensor.zeros([2, 3, 1]) },
     { ...st, m: Tensor.zeros([2, 3, 2]) }), /mlstmStep: state.m has shape \[2,3,2\], expected \[2,3,1\]/);
   assert.throws(() => mlstmSigParallel(be, x, { eps: -1 }), /mlstmSigParallel: eps is -1/);
+  const x1 = { q: Tensor.zeros([2, 3, 16]), k: Tensor.zeros([2, 3, 16]), v: Tensor.zeros([2, 3, 8]), i: Tensor.zeros([2, 3, 1]), f: Tensor.zeros([2, 3, 1]) };
+  assert.throws(() => mlstmStep(be, x1, st, { out: be.empty([2, 3, 16]) }), /mlstmStep: out has shape \[2,3,16\], expected \[2,3,8\]/);
 });
 
 test('wasm odd head sizes (SIMD tails): DHQK=13, DHV=7, chunk 16, S=37', () => {

@@ -61,7 +61,10 @@ export interface MlstmParallelOptions extends MlstmCommonOptions {
   returnVecs?: boolean;
 }
 
-export interface MlstmStepOptions extends MlstmCommonOptions {}
+export interface MlstmStepOptions extends MlstmCommonOptions {
+  /** Heap tensor [B,NH,DHV] (f32) to write h into, so a decode loop allocates nothing. */
+  out?: Tensor;
+}
 
 /** State of mLSTMsig (no stabiliser): c [B,NH,DHQK,DHV], n [B,NH,DHQK]. */
 export interface MlstmSigState { c: Tensor; n: Tensor }
@@ -238,7 +241,13 @@ export function mlstmStep(be: WasmBackend, x: MlstmStepInputs, state: MlstmState
   const eps = checkEps(fn, opts.eps);
   const u = uploadInputs(be, x);
   const st = { c: be.upload(state.c), n: be.upload(state.n), m: be.upload(state.m) };
-  const h = be.empty([d.B, d.NH, d.DHV]);
+  let h: Tensor;
+  if (opts.out !== undefined) {
+    checkDtype(fn, 'out', opts.out);
+    if (!sameShape(opts.out, [d.B, d.NH, d.DHV])) fail(fn, 'out', opts.out, [d.B, d.NH, d.DHV], 'B,NH from q, DHV from v');
+    if (!be.heap.owns(opts.out.data)) throw new Error(`${fn}: out must be a tensor on the backend heap (be.empty)`);
+    h = opts.out;
+  } else h = be.empty([d.B, d.NH, d.DHV]);
   try {
     runRecurrent(be, u, h, st, d, 0, 1, eps, 0, threadsFor(be, opts, d, 1));
   } finally { u.release(); }

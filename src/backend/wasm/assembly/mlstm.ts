@@ -303,7 +303,7 @@ export function mlstmChunkwiseF32(
         for (let l = 0; l <= j; l++) {
           let li = <f64>load<f32>(ig + (<usize>(g0 + l) << 2));
           if (sig) li = logSigmoid(li);
-          const w = <f32>Math.exp(bj - load<f64>(bcum + (<usize>l << 3)) + li - mj) * scale;
+          const w = Mathf.exp(<f32>(bj - load<f64>(bcum + (<usize>l << 3)) + li - mj)) * scale;
           const pv = load<f32>(pr + (<usize>l << 2)) * w;
           store<f32>(pr + (<usize>l << 2), pv);
           rs += pv;
