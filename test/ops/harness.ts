@@ -46,9 +46,16 @@ export function expectClose(label: string, actual: ArrayLike<number>, expected: 
   return worst;
 }
 
-/** Backends for 1 and 2 threads, created once per test file and disposed after. */
+/**
+ * Backends for 1 and 2 threads (relaxed-SIMD build where the engine has it) and
+ * 1 thread of the plain SIMD build (mul+add instead of FMA), disposed by the caller.
+ */
 export async function backends(): Promise<WasmBackend[]> {
-  return [await WasmBackend.create({ threads: 1 }), await WasmBackend.create({ threads: 2 })];
+  return [
+    await WasmBackend.create({ threads: 1 }),
+    await WasmBackend.create({ threads: 2 }),
+    await WasmBackend.create({ threads: 1, relaxedSimd: false }),
+  ];
 }
 
 /** Shapes exercised by every row/elementwise op: odd sizes, size 1, and one large enough to use the pool. */

@@ -3,6 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor } from '../../src/tensor/tensor.js';
+import type { WasmBackend } from '../../src/backend/wasm/backend.js';
 import { roundBf16, f32ArrayToBf16 } from '../../src/tensor/convert.js';
 import * as ew from '../../src/ops/elementwise.js';
 import { softmax, logSoftmax } from '../../src/ops/softmax.js';
@@ -20,7 +21,7 @@ import { SHAPES, backends, expectClose, randTensor, rng } from './harness.js';
 
 const bes = await backends();
 after(() => { for (const be of bes) be.dispose(); });
-const label = (be: { threads: number }, op: string, shape: readonly number[]) => `${op} nt=${be.threads} [${shape.join(',')}]`;
+const label = (be: WasmBackend, op: string, shape: readonly number[]) => `${op} nt=${be.threads}${be.features.relaxedSimd ? ' relaxed' : ''} [${shape.join(',')}]`;
 const sumAbs = (x: ArrayLike<number>, n: number, r: number) => { let s = 0; for (let i = 0; i < n; i++) s += Math.abs(x[r * n + i]); return s; };
 
 // Activation accuracy: f32 result vs f64 of the same (f32) input, relative.

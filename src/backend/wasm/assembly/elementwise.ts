@@ -2,7 +2,7 @@
 // and activations. Each exported kernel is a thin wrapper around an @inline body
 // with a constant op code, so binaryen folds the op selection out of the loops.
 import { rangeStart, rangeEnd } from './simd';
-import { erf64, gelu64, logsigmoidf, sigmoidf, softplusf } from './mathf';
+import { erf64, gelu64, logsigmoidf, sigmoidf, softplusf, expV, sigmoidV, logsigmoidV, softplusV, tanhV } from './mathf';
 
 // ---- binary: op 0 = add, 1 = sub, 2 = mul ----
 
@@ -104,16 +104,42 @@ export function mulScalarF32(out: usize, a: usize, s: f32, n: i32, tid: i32, nt:
 }
 
 // @ts-ignore: decorator
+@inline function actV(op: i32, x: v128, p: f32): v128 {
+  if (op == 0) return expV(x);
+  if (op == 2) return sigmoidV(x);
+  if (op == 3) return logsigmoidV(x);
+  if (op == 4) return tanhV(x);
+  if (op == 5) return f32x4.mul(x, sigmoidV(x));
+  if (op == 7) return softplusV(x);
+  if (op == 8) return f32x4.max(x, f32x4.splat(0)); // f32x4.max keeps NaN, as torch.relu does
+  return f32x4.mul(f32x4.splat(p), tanhV(f32x4.div(x, f32x4.splat(p)))); // 9: softcap
+}
+
+// @ts-ignore: decorator
 @inline function unary(op: i32, out: usize, x: usize, n: i32, p: f32, tid: i32, nt: i32): void {
   const s = rangeStart(n, tid, nt, 16);
   const e = rangeEnd(n, tid, nt, 16);
   let i = s;
-  if (op == 8) {
-    const z = f32x4.splat(0);
+  if (op != 1 && op != 6 && op != 10) { // log, gelu, erf stay scalar (f64 inside for gelu/erf)
     for (; i + 4 <= e; i += 4) {
       const o = <usize>i << 2;
-      v128.store(out + o, f32x4.max(v128.load(x + o), z));
+      v128.store(out + o, actV(op, v128.load(x + o), p));
     }
+  }
+  // The tail goes through the same vector code so every element of a tensor rounds alike.
+  if (i < e && op != 1 && op != 6 && op != 10) {
+    const o = <usize>i << 2;
+    const tmp = f32x4.splat(0);
+    let v = tmp;
+    const k = e - i;
+    v = f32x4.replace_lane(v, 0, load<f32>(x + o));
+    if (k > 1) v = f32x4.replace_lane(v, 1, load<f32>(x + o + 4));
+    if (k > 2) v = f32x4.replace_lane(v, 2, load<f32>(x + o + 8));
+    const r = actV(op, v, p);
+    store<f32>(out + o, f32x4.extract_lane(r, 0));
+    if (k > 1) store<f32>(out + o + 4, f32x4.extract_lane(r, 1));
+    if (k > 2) store<f32>(out + o + 8, f32x4.extract_lane(r, 2));
+    i = e;
   }
   for (; i < e; i++) {
     const o = <usize>i << 2;

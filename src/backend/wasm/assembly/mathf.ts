@@ -56,3 +56,95 @@
 @inline export function softplusf(x: f32): f32 {
   return Mathf.max(x, 0) + Mathf.log1p(Mathf.exp(-Mathf.abs(x)));
 }
+
+// ---- f32x4 transcendentals (Cephes single-precision polynomials, ~2 ulp) ----
+
+import { fmadd } from './simd';
+
+// @ts-ignore: decorator
+@inline function splat(x: f32): v128 { return f32x4.splat(x); }
+
+/**
+ * exp(x) on 4 lanes, ~2 ulp, subnormal results included: 2^n is applied as two
+ * factors so n down to -150 stays representable. Overflow gives +inf, NaN stays NaN.
+ */
+// @ts-ignore: decorator
+@inline export function expV(x: v128): v128 {
+  const xc = f32x4.min(f32x4.max(x, splat(-104.0)), splat(88.72283935546875));
+  const n = f32x4.nearest(f32x4.mul(xc, splat(1.44269504088896341)));
+  // g = x - n ln2 with ln2 split in two so that n * hi is exact.
+  let g = fmadd(n, splat(-0.693359375), xc);
+  g = fmadd(n, splat(2.12194440e-4), g);
+  let p = fmadd(splat(1.9875691500e-4), g, splat(1.3981999507e-3));
+  p = fmadd(p, g, splat(8.3334519073e-3));
+  p = fmadd(p, g, splat(4.1665795894e-2));
+  p = fmadd(p, g, splat(1.6666665459e-1));
+  p = fmadd(p, g, splat(5.0000001201e-1));
+  p = f32x4.add(fmadd(f32x4.mul(p, g), g, g), splat(1.0));
+  const ni = i32x4.trunc_sat_f32x4_s(n);
+  const n1 = i32x4.shr_s(ni, 1);
+  const n2 = i32x4.sub(ni, n1);
+  const s1 = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23);
+  const s2 = i32x4.shl(i32x4.add(n2, i32x4.splat(127)), 23);
+  let r = f32x4.mul(f32x4.mul(p, s1), s2);
+  r = v128.bitselect(splat(Infinity), r, f32x4.gt(x, splat(88.72283935546875)));
+  r = v128.bitselect(splat(0), r, f32x4.lt(x, splat(-104.0)));
+  return v128.bitselect(x, r, f32x4.ne(x, x));
+}
+
+/** log1p(u) for u in [0, 1] (Cephes logf, the reduction done on u so small u keep full precision). */
+// @ts-ignore: decorator
+@inline export function log1p01V(u: v128): v128 {
+  const big = f32x4.gt(u, splat(0.41421356237)); // 1 + u > sqrt(2): write it as 2 * (1 + x)
+  const x = v128.bitselect(f32x4.mul(f32x4.sub(u, splat(1.0)), splat(0.5)), u, big);
+  const e = v128.and(big, splat(1.0));
+  const z = f32x4.mul(x, x);
+  let p = fmadd(splat(7.0376836292e-2), x, splat(-1.1514610310e-1));
+  p = fmadd(p, x, splat(1.1676998740e-1));
+  p = fmadd(p, x, splat(-1.2420140846e-1));
+  p = fmadd(p, x, splat(1.4249322787e-1));
+  p = fmadd(p, x, splat(-1.6668057665e-1));
+  p = fmadd(p, x, splat(2.0000714765e-1));
+  p = fmadd(p, x, splat(-2.4999993993e-1));
+  p = fmadd(p, x, splat(3.3333331174e-1));
+  let y = f32x4.mul(f32x4.mul(x, z), p);
+  y = fmadd(e, splat(-2.12194440e-4), y);
+  y = fmadd(z, splat(-0.5), y);
+  return fmadd(e, splat(0.693359375), f32x4.add(x, y));
+}
+
+/** Stable sigmoid: e = exp(-|x|), 1/(1+e) for x >= 0, e/(1+e) below (no overflow, tiny values kept). */
+// @ts-ignore: decorator
+@inline export function sigmoidV(x: v128): v128 {
+  const e = expV(f32x4.neg(f32x4.abs(x)));
+  const inv = f32x4.div(splat(1.0), f32x4.add(splat(1.0), e));
+  return v128.bitselect(inv, f32x4.mul(e, inv), f32x4.ge(x, splat(0)));
+}
+
+/** min(x, 0) - log1p(exp(-|x|)) */
+// @ts-ignore: decorator
+@inline export function logsigmoidV(x: v128): v128 {
+  return f32x4.sub(f32x4.min(x, splat(0)), log1p01V(expV(f32x4.neg(f32x4.abs(x)))));
+}
+
+/** max(x, 0) + log1p(exp(-|x|)) */
+// @ts-ignore: decorator
+@inline export function softplusV(x: v128): v128 {
+  return f32x4.add(f32x4.max(x, splat(0)), log1p01V(expV(f32x4.neg(f32x4.abs(x)))));
+}
+
+/** tanh: Cephes polynomial for |x| < 0.625, sign(x) (1 - e)/(1 + e) with e = exp(-2|x|) beyond. */
+// @ts-ignore: decorator
+@inline export function tanhV(x: v128): v128 {
+  const a = f32x4.abs(x);
+  const t = expV(f32x4.mul(a, splat(-2.0)));
+  const big = f32x4.div(f32x4.sub(splat(1.0), t), f32x4.add(splat(1.0), t));
+  const bigS = v128.or(big, v128.and(x, i32x4.splat(0x80000000))); // the sign of x
+  const z = f32x4.mul(x, x);
+  let p = fmadd(splat(-5.70498872745e-3), z, splat(2.06390887954e-2));
+  p = fmadd(p, z, splat(-5.37397155531e-2));
+  p = fmadd(p, z, splat(1.33314422036e-1));
+  p = fmadd(p, z, splat(-3.33332819422e-1));
+  const small = fmadd(f32x4.mul(p, z), x, x);
+  return v128.bitselect(small, bigS, f32x4.lt(a, splat(0.625))); // NaN: a < 0.625 false, big is NaN
+}

@@ -1,6 +1,7 @@
 // Row-wise kernels (softmax, reductions, cumsum, norms), the causal depthwise conv
 // and the embedding gather. Rows are split across threads; a row is never split.
 import { rangeStart, rangeEnd, fmadd, hsum } from './simd';
+import { expV } from './mathf';
 
 // @ts-ignore: decorator
 @inline function rowMax(p: usize, n: i32): f32 {
@@ -36,22 +37,38 @@ export function softmaxF32(out: usize, x: usize, rows: i32, n: i32, log: i32, ti
     const px = x + ((<usize>r * <usize>n) << 2);
     const po = out + ((<usize>r * <usize>n) << 2);
     const m = rowMax(px, n); // all -inf -> -inf - -inf = NaN below, as torch gives
-    // The sum runs in f64: over long rows an f32 sum would dominate the error.
-    let sum: f64 = 0;
+    // The sum runs in f64 (two lanes at a time): over long rows an f32 sum would dominate the error.
+    const mv = f32x4.splat(m);
+    let s0 = f64x2.splat(0);
+    let s1 = f64x2.splat(0);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const o = <usize>i << 2;
+      const v = expV(f32x4.sub(v128.load(px + o), mv));
+      if (!log) v128.store(po + o, v);
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)));
+    }
+    let sum = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1) + f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
+    for (; i < n; i++) {
+      const v = f32x4.extract_lane(expV(f32x4.splat(load<f32>(px + (<usize>i << 2)) - m)), 0);
+      if (!log) store<f32>(po + (<usize>i << 2), v);
+      sum += <f64>v;
+    }
     if (log) {
-      for (let i = 0; i < n; i++) sum += <f64>Mathf.exp(load<f32>(px + (<usize>i << 2)) - m);
       // (x - m) - log(sum), not x - (m + log(sum)): rounding m + log(sum) to f32 would cost half an ulp of m.
-      const ls = <f32>Math.log(sum);
-      for (let i = 0; i < n; i++) store<f32>(po + (<usize>i << 2), (load<f32>(px + (<usize>i << 2)) - m) - ls);
-    } else {
-      for (let i = 0; i < n; i++) {
-        const v = Mathf.exp(load<f32>(px + (<usize>i << 2)) - m);
-        store<f32>(po + (<usize>i << 2), v);
-        sum += <f64>v;
+      const lv = f32x4.splat(<f32>Math.log(sum));
+      i = 0;
+      for (; i + 4 <= n; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(po + o, f32x4.sub(f32x4.sub(v128.load(px + o), mv), lv));
       }
+      const ls = <f32>Math.log(sum);
+      for (; i < n; i++) store<f32>(po + (<usize>i << 2), (load<f32>(px + (<usize>i << 2)) - m) - ls);
+    } else {
       const invs = <f32>(1.0 / sum);
       const inv = f32x4.splat(invs);
-      let i = 0;
+      i = 0;
       for (; i + 4 <= n; i += 4) v128.store(po + (<usize>i << 2), f32x4.mul(v128.load(po + (<usize>i << 2)), inv));
       for (; i < n; i++) store<f32>(po + (<usize>i << 2), load<f32>(po + (<usize>i << 2)) * invs);
     }
