@@ -85,6 +85,9 @@ export interface MlstmSigResult { h: Tensor; state?: MlstmSigState }
 
 const MODE_SIG = 1;
 const MODE_NONORM = 2;
+/** chunkwise: the state before the range is zero / the state after it is not needed */
+const MODE_ZERO_STATE = 4;
+const MODE_NO_STATE_OUT = 8;
 
 interface Dims { B: number; NH: number; S: number; DHQK: number; DHV: number }
 
@@ -211,13 +214,18 @@ function runChunkwise(
 }
 
 /** Runs the arbitrary-length split of mlstm_kernels' wrapper over [0, S) (see mlstmPrefill). */
-function runPrefill(be: WasmBackend, u: Up, h: Tensor, st: MlstmState, d: Dims, L: number, eps: number, nt: number): void {
+function runPrefill(be: WasmBackend, u: Up, h: Tensor, st: MlstmState, d: Dims, L: number, eps: number, nt: number, zeroInit: boolean, wantState: boolean): void {
   if (d.S === 1) { runRecurrent(be, u, h, st, d, 0, 1, eps, 0, nt); return; }
   let pos = 0;
   const minChunk = Math.min(16, L);
   for (let cs = L; cs >= minChunk; cs = Math.floor(cs / 2)) {
     const nFull = Math.floor((d.S - pos) / cs);
-    if (nFull > 0) { runChunkwise(be, u, h, st, d, pos, pos + nFull * cs, cs, eps, 0, nt, null, null); pos += nFull * cs; }
+    if (nFull > 0) {
+      const end = pos + nFull * cs;
+      const mode = (pos === 0 && zeroInit ? MODE_ZERO_STATE : 0) | (end === d.S && !wantState ? MODE_NO_STATE_OUT : 0);
+      runChunkwise(be, u, h, st, d, pos, end, cs, eps, mode, nt, null, null);
+      pos = end;
+    }
     if (cs === 1) break;
   }
   if (pos < d.S) runRecurrent(be, u, h, st, d, pos, d.S, eps, 0, nt);
@@ -282,7 +290,8 @@ export function mlstmChunkwise(be: WasmBackend, x: MlstmInputs, opts: MlstmChunk
   const h = be.empty([d.B, d.NH, d.S, d.DHV]);
   const vecN = opts.returnVecs ? be.empty([d.B, d.NH, d.S]) : null;
   const vecM = opts.returnVecs ? be.empty([d.B, d.NH, d.S]) : null;
-  try { runChunkwise(be, u, h, st, d, 0, d.S, L, eps, 0, threadsFor(be, opts, d, d.S), vecN, vecM); } finally { u.release(); }
+  const mode = (opts.initialState ? 0 : MODE_ZERO_STATE) | (opts.returnState ? 0 : MODE_NO_STATE_OUT);
+  try { runChunkwise(be, u, h, st, d, 0, d.S, L, eps, mode, threadsFor(be, opts, d, d.S), vecN, vecM); } finally { u.release(); }
   return { h, state: finish(st, opts.returnState), ...(vecN && vecM ? { vecN, vecM } : {}) };
 }
 
@@ -301,7 +310,7 @@ export function mlstmPrefill(be: WasmBackend, x: MlstmInputs, opts: MlstmChunkwi
   const u = uploadInputs(be, x);
   const st = workState(be, d, opts.initialState);
   const h = be.empty([d.B, d.NH, d.S, d.DHV]);
-  try { runPrefill(be, u, h, st, d, L, eps, threadsFor(be, opts, d, d.S)); } finally { u.release(); }
+  try { runPrefill(be, u, h, st, d, L, eps, threadsFor(be, opts, d, d.S), !opts.initialState, !!opts.returnState); } finally { u.release(); }
   return { h, state: finish(st, opts.returnState) };
 }
 
@@ -320,7 +329,7 @@ export function mlstmParallel(be: WasmBackend, x: MlstmInputs, opts: MlstmParall
   const h = be.empty([d.B, d.NH, d.S, d.DHV]);
   const vecN = opts.returnVecs ? be.empty([d.B, d.NH, d.S]) : null;
   const vecM = opts.returnVecs ? be.empty([d.B, d.NH, d.S]) : null;
-  try { runChunkwise(be, u, h, st, d, 0, d.S, d.S, eps, 0, threadsFor(be, opts, d, d.S), vecN, vecM); } finally { u.release(); disposeState(st); }
+  try { runChunkwise(be, u, h, st, d, 0, d.S, d.S, eps, MODE_ZERO_STATE | MODE_NO_STATE_OUT, threadsFor(be, opts, d, d.S), vecN, vecM); } finally { u.release(); disposeState(st); }
   return { h, ...(vecN && vecM ? { vecN, vecM } : {}) };
 }
 
@@ -334,7 +343,7 @@ export function mlstmSigParallel(be: WasmBackend, x: MlstmInputs, opts: MlstmSig
   const u = uploadInputs(be, x);
   const st = workState(be, d);
   const h = be.empty([d.B, d.NH, d.S, d.DHV]);
-  try { runChunkwise(be, u, h, st, d, 0, d.S, d.S, eps, sigMode(opts.normalize), threadsFor(be, opts, d, d.S), null, null); } finally { u.release(); disposeState(st); }
+  try { runChunkwise(be, u, h, st, d, 0, d.S, d.S, eps, sigMode(opts.normalize) | MODE_ZERO_STATE | MODE_NO_STATE_OUT, threadsFor(be, opts, d, d.S), null, null); } finally { u.release(); disposeState(st); }
   return { h };
 }
 
@@ -355,7 +364,8 @@ export function mlstmSigChunkwise(be: WasmBackend, x: MlstmInputs, opts: MlstmSi
   const u = uploadInputs(be, x);
   const st = workState(be, d, opts.initialState, false);
   const h = be.empty([d.B, d.NH, d.S, d.DHV]);
-  try { runChunkwise(be, u, h, st, d, 0, d.S, L, eps, sigMode(opts.normalize), threadsFor(be, opts, d, d.S), null, null); } finally { u.release(); }
+  const mode = sigMode(opts.normalize) | (opts.initialState ? 0 : MODE_ZERO_STATE) | (opts.returnState ? 0 : MODE_NO_STATE_OUT);
+  try { runChunkwise(be, u, h, st, d, 0, d.S, L, eps, mode, threadsFor(be, opts, d, d.S), null, null); } finally { u.release(); }
   return { h, state: sigStateOut(st, opts.returnState) };
 }
 

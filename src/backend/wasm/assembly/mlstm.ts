@@ -9,11 +9,16 @@
 // in the cumulative sums. The O(L*DHQK*DHV) parts run on 4-lane SIMD with 4x8 register tiles.
 //
 // mode bits: 1 = sigmoid input gate without stabiliser (mLSTMsig, m stays 0 and m is not
-// read or written); 2 = no normalisation (h = q^T C, mLSTMsig normalize=False).
+// read or written); 2 = no normalisation (h = q^T C, mLSTMsig normalize=False);
+// 4 and 8: see mlstmChunkwiseF32.
 import { fmadd, rangeStart, rangeEnd } from './simd';
 
 const MODE_SIG: i32 = 1;
 const MODE_NONORM: i32 = 2;
+// chunkwise only: 4 = the state before t0 is C = n = 0 (skip Q C on the first chunk);
+// 8 = the state after t1 is not wanted (skip the update after the last chunk)
+const MODE_ZERO_STATE: i32 = 4;
+const MODE_NO_STATE_OUT: i32 = 8;
 
 // @ts-ignore: decorator
 @inline function logSigmoid(x: f64): f64 {
@@ -319,14 +324,18 @@ export function mlstmChunkwiseF32(
         if (vecM != 0) store<f32>(vecM + (<usize>(g0 + j) << 2), <f32>mj);
       }
       // h = (rowScale * Q C + P V) / (den + eps)
-      gemmAcc(qc, DHQK, cb, DHV, hc, DHV, L, DHV, DHQK, 0, false);
-      for (let j = 0; j < L; j++) scaleInPlace(hc + <usize>j * rowBytes, DHV, load<f32>(rowScale + (<usize>j << 2)));
-      gemmAcc(p, L, vc, DHV, hc, DHV, L, DHV, L, 1, true);
+      const zeroState = (mode & MODE_ZERO_STATE) != 0 && c0 == t0;
+      if (!zeroState) {
+        gemmAcc(qc, DHQK, cb, DHV, hc, DHV, L, DHV, DHQK, 0, false);
+        for (let j = 0; j < L; j++) scaleInPlace(hc + <usize>j * rowBytes, DHV, load<f32>(rowScale + (<usize>j << 2)));
+      }
+      gemmAcc(p, L, vc, DHV, hc, DHV, L, DHV, L, zeroState ? 0 : 1, true);
       if (norm) {
         for (let j = 0; j < L; j++) {
           scaleInPlace(hc + <usize>j * rowBytes, DHV, <f32>(1.0 / (<f64>load<f32>(den + (<usize>j << 2)) + <f64>eps)));
         }
       }
+      if ((mode & MODE_NO_STATE_OUT) != 0 && c0 + L >= t1) continue;
       // state after the chunk: C = decay C + (w .* K)^T V, n likewise
       const mk: f64 = sig ? 0 : Math.max(gsum + mPrev, amax);
       const decay = <f32>Math.exp(gsum + mPrev - mk);
