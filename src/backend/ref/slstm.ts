@@ -54,7 +54,10 @@ function logSigmoid(x: number): number {
 /**
  * Runs the sLSTM recurrence over S steps. Float64 throughout, except with bf16 = 'tirex':
  * then every operation is rounded to f32 and the bf16 rounding points of TiRex's torch path
- * (src/tirex/models/slstm/cell.py, sLSTMCell._impl_torch / sLSTMCellTorch.slstm_forward) apply:
+ * (github.com/NX-AI/tirex, src/tirex/models/slstm/cell.py: sLSTMCell._impl_torch casts input, state
+ * and R to bf16 but the bias to float32; sLSTMCellTorch.slstm_forward does Ry = y.bmm(R) in bf16 and
+ * slstm_forward_pointwise(x.float(), Ry.float(), b, ...) computes raw = Wx + Ry + b in f32, clamps
+ * f~ at 15, and the four new states are cast back to bf16) apply:
  * Wx, R, the initial state -> bf16; bias stays f32; Ry = bf16(sum_f32(y_bf16 * R_bf16));
  * raw = (Wx + Ry) + b in f32; pointwise math in f32; y, c, n, m -> bf16 after every step.
  * The whole-tensor first-step test is evaluated at every step (as the vanilla backend does);

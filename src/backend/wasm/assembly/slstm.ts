@@ -222,11 +222,18 @@ export function slstmSequence(
         if (clampF) fRaw = f32x4.pmin(fRaw, splat(fclamp)); // NaN stays (pmin keeps its first operand)
         const c0 = v128.load(sc + o), n0 = v128.load(sn + o), m0 = v128.load(sm + o);
         const logfPlusM = f32x4.add(m0, logSigmoidV(fRaw));
-        let m1 = f32x4.pmax(logfPlusM, iRaw); // logfPlusM if either is NaN (a NaN i~ still poisons i' and c)
-        if (firstAll) m1 = iRaw;
-        else if (perElement) m1 = v128.bitselect(iRaw, m1, f32x4.eq(n0, splat(0)));
-        const ig = f32x4.pmin(expV(f32x4.sub(iRaw, m1)), splat(1.0));
-        const fg = f32x4.pmin(expV(f32x4.sub(logfPlusM, m1)), splat(1.0));
+        // m1 is i~ or max(i~, logfPlusM), so one exp serves both gates: with e = exp(-|i~ - logfPlusM|),
+        // i' = 1 where m1 = i~ (first step or i~ >= logfPlusM) else e, and f' = e where i~ >= logfPlusM else 1
+        // (where i~ < logfPlusM on a first step, f' = min(exp(logfPlusM - i~), 1) = 1 too).
+        const dIF = f32x4.sub(iRaw, logfPlusM);
+        const iWins = f32x4.ge(dIF, splat(0)); // false for NaN: then i' = NaN as in the scalar formula
+        const e = expV(f32x4.neg(f32x4.abs(dIF)));
+        let first = i32x4.splat(0);
+        if (firstAll) first = i32x4.splat(-1);
+        else if (perElement) first = f32x4.eq(n0, splat(0));
+        const m1 = v128.bitselect(iRaw, logfPlusM, v128.or(iWins, first));
+        const ig = v128.bitselect(splat(1.0), e, v128.or(iWins, first));
+        const fg = v128.bitselect(e, splat(1.0), iWins);
         const og = sigmoidV(oRaw);
         const zg = tanhV(zRaw);
         let c1 = f32x4.add(f32x4.mul(fg, c0), f32x4.mul(ig, zg));
