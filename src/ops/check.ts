@@ -57,6 +57,8 @@ export class Staging {
     return h;
   }
   ptr(t: Tensor): number { return this.be.ptr(this.put(t)); }
+  /** A temporary made elsewhere that is freed with the staged inputs. */
+  adopt(t: Tensor): void { this.temps.push(t); }
   /** Scratch that is freed with the staged inputs. */
   scratch(shape: readonly number[], dtype: DType = 'f32'): Tensor {
     const t = this.be.empty(shape, dtype);

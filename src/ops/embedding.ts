@@ -4,7 +4,10 @@ import { Tensor } from '../tensor/tensor.js';
 import type { WasmBackend } from '../backend/wasm/backend.js';
 import { Staging, checkDType, checkRank, threadsFor } from './check.js';
 
-/** table [V, E] (f32 or bf16) gathered at ids [...] -> [..., E] f32. Ids outside [0, V) are rejected. */
+/**
+ * table [V, E] (f32 or bf16) gathered at ids [...] -> [..., E] f32. Ids outside [0, V) are rejected.
+ * Upload the table once (backend.upload): a table in JS memory is copied to the heap on every call.
+ */
 export function embedding(be: WasmBackend, ids: Tensor, table: Tensor): Tensor {
   const op = 'embedding';
   checkDType(op, 'ids', ids, ['i32', 'i64']);

@@ -6,7 +6,7 @@ import * as ew from '../../src/ops/elementwise.js';
 import { softmax } from '../../src/ops/softmax.js';
 import { sum, mean, argmax, cumsum } from '../../src/ops/reduce.js';
 import { rmsNorm, layerNorm, groupNorm } from '../../src/ops/norm.js';
-import { causalConv1d, causalConv1dStep } from '../../src/ops/conv.js';
+import { causalConv1d, causalConv1dStep, CausalConv1dWeight } from '../../src/ops/conv.js';
 import { embedding } from '../../src/ops/embedding.js';
 import { WasmBackend } from '../../src/backend/wasm/backend.js';
 
@@ -69,6 +69,8 @@ test('causal conv: x rank, weight layout, bias, state', () => {
   throwsWith(() => causalConv1dStep(be, f([2, 8]), be.zeros([2, 4, 8]), f([8, 1, 3])), 'causalConv1dStep', 'state', '[2, 3, 8]', '[2, 4, 8]');
   throwsWith(() => causalConv1dStep(be, f([2, 8]), f([2, 4, 8]), f([8, 1, 4])), 'causalConv1dStep', 'state', 'heap');
   throwsWith(() => causalConv1dStep(be, f([2, 5, 8]), be.zeros([2, 4, 8]), f([8, 1, 4])), 'x', 'rank 2');
+  throwsWith(() => CausalConv1dWeight.prepare(be, f([8, 2, 4])), 'CausalConv1dWeight.prepare', 'weight', '[C, 1, K]', '[8, 2, 4]');
+  throwsWith(() => causalConv1dStep(be, f([2, 6]), be.zeros([2, 4, 6]), CausalConv1dWeight.prepare(be, f([8, 1, 4]))), 'causalConv1dStep', 'prepared for 8 channels', 'x has 6');
 });
 
 test('embedding: id dtype, out-of-range ids name the id and vocab size', () => {

@@ -9,7 +9,7 @@ import * as ew from '../../src/ops/elementwise.js';
 import { softmax, logSoftmax } from '../../src/ops/softmax.js';
 import { sum, mean, max, argmax, cumsum } from '../../src/ops/reduce.js';
 import { rmsNorm, layerNorm, groupNorm } from '../../src/ops/norm.js';
-import { causalConv1d, causalConv1dStep } from '../../src/ops/conv.js';
+import { causalConv1d, causalConv1dStep, CausalConv1dWeight } from '../../src/ops/conv.js';
 import { embedding } from '../../src/ops/embedding.js';
 import { binaryRef, mapRef, ACTIVATION_REFS, softcapRef } from '../../src/backend/ref/elementwise.js';
 import { softmaxRef } from '../../src/backend/ref/softmax.js';
@@ -207,10 +207,13 @@ test('causalConv1d: prefill + steps = full sequence, split sequence = whole', ()
         for (let c = 0; c < C; c++) assert.equal((rest.y.data as Float32Array)[(b * (S - P) + t - P) * C + c], full[(b * S + t) * C + c], `split b=${b} t=${t} c=${c}`);
       }
     }
+    // Steps with a weight prepared once (as a layer does at load) equal the raw-weight path.
+    const prepared = CausalConv1dWeight.prepare(be, w);
+    assert.deepEqual(Array.from(causalConv1d(be, x, prepared, { bias }).y.data as Float32Array), Array.from(full));
     let state = pre.state;
     for (let t = P; t < S; t++) {
       const xt = slice(t, t + 1).reshape([B, C]);
-      const r = causalConv1dStep(be, xt, state, w, { bias });
+      const r = causalConv1dStep(be, xt, state, prepared, { bias });
       assert.equal(r.state, state);
       state = r.state;
       for (let b = 0; b < B; b++) expectClose(`step t=${t} b=${b}`, (r.y.data as Float32Array).subarray(b * C, (b + 1) * C), full.subarray((b * S + t) * C, (b * S + t + 1) * C), 1e-6, 1e-6);

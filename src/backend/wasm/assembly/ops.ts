@@ -223,7 +223,14 @@ export function causalConv1dStepF32(y: usize, x: usize, wT: usize, bias: usize, 
     if (K > 1) memory.copy(ps, ps + rowBytes, <usize>(K - 1) * rowBytes);
     memory.copy(ps + <usize>(K - 1) * rowBytes, x + <usize>bi * rowBytes, rowBytes);
     const py = y + <usize>bi * rowBytes;
-    for (let c = 0; c < C; c++) {
+    let c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const oc = <usize>c << 2;
+      let acc = bias ? v128.load(bias + oc) : f32x4.splat(0);
+      for (let j = 0; j < K; j++) acc = fmadd(v128.load(wT + <usize>j * rowBytes + oc), v128.load(ps + <usize>j * rowBytes + oc), acc);
+      v128.store(py + oc, acc);
+    }
+    for (; c < C; c++) {
       const oc = <usize>c << 2;
       let acc: f32 = bias ? load<f32>(bias + oc) : 0;
       for (let j = 0; j < K; j++) acc += load<f32>(wT + <usize>j * rowBytes + oc) * load<f32>(ps + <usize>j * rowBytes + oc);
