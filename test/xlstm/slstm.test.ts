@@ -89,6 +89,13 @@ test('wasm: BSH output layout equals BNSH transposed; the initial state tensor i
   assert.deepEqual(b.y.shape, [B, S, H]);
   assert.deepEqual(toBNSH(b.y.data as Float32Array, B, S), Float64Array.from(a.y.data as Float32Array));
   assert.deepEqual(s0.data, copy);
+  // heads are independent: the split over threads cannot change a single bit
+  for (const bf16 of [false, 'tirex'] as const) {
+    const one = slstmForward(be, t(`${v}__x`), p, { initialState: s0, threads: 1, bf16, returnAllStates: true });
+    const two = slstmForward(be, t(`${v}__x`), p, { initialState: s0, threads: 2, bf16, returnAllStates: true });
+    assert.deepEqual(two.statesAll!.data, one.statesAll!.data);
+    assert.deepEqual(two.y.data, one.y.data);
+  }
 });
 
 test('step by step equals the sequence (wasm and reference)', () => {
