@@ -8,3 +8,4 @@ export type { WasmBackendOptions, WasmFeatures } from './backend/wasm/backend.js
 export { SafetensorsBuffer, parseSafetensors, serializeSafetensors, castForStorage, SafetensorsError, MAX_HEADER_BYTES, SHARD_INDEX_FILE, safetensorsDTypeName } from './io/safetensors.js';
 export type { SafetensorsSource, SafetensorsTensorInfo, TensorDict, ReadOptions, WriteOptions, TensorInfo } from './io/safetensors.js';
 export * from './xlstm/mlstm/index.js';
+export * from './xlstm/slstm/index.js';
