@@ -2,7 +2,7 @@
 // and activations. Each exported kernel is a thin wrapper around an @inline body
 // with a constant op code, so binaryen folds the op selection out of the loops.
 import { rangeStart, rangeEnd } from './simd';
-import { erf64, gelu64, logsigmoidf, sigmoidf, softplusf, expV, sigmoidV, logsigmoidV, softplusV, tanhV } from './mathf';
+import { erf64, gelu64, logsigmoidf, sigmoidf, softplusf, expV, sigmoidV, logsigmoidV, softplusV, tanhV, geluV } from './mathf';
 
 // ---- binary: op 0 = add, 1 = sub, 2 = mul ----
 
@@ -110,6 +110,7 @@ export function mulScalarF32(out: usize, a: usize, s: f32, n: i32, tid: i32, nt:
   if (op == 3) return logsigmoidV(x);
   if (op == 4) return tanhV(x);
   if (op == 5) return f32x4.mul(x, sigmoidV(x));
+  if (op == 6) return geluV(x);
   if (op == 7) return softplusV(x);
   if (op == 8) return f32x4.max(x, f32x4.splat(0)); // f32x4.max keeps NaN, as torch.relu does
   return f32x4.mul(f32x4.splat(p), tanhV(f32x4.div(x, f32x4.splat(p)))); // 9: softcap
@@ -120,14 +121,14 @@ export function mulScalarF32(out: usize, a: usize, s: f32, n: i32, tid: i32, nt:
   const s = rangeStart(n, tid, nt, 16);
   const e = rangeEnd(n, tid, nt, 16);
   let i = s;
-  if (op != 1 && op != 6 && op != 10) { // log, gelu, erf stay scalar (f64 inside for gelu/erf)
+  if (op != 1 && op != 10) { // log and erf stay scalar (erf in f64)
     for (; i + 4 <= e; i += 4) {
       const o = <usize>i << 2;
       v128.store(out + o, actV(op, v128.load(x + o), p));
     }
   }
   // The tail goes through the same vector code so every element of a tensor rounds alike.
-  if (i < e && op != 1 && op != 6 && op != 10) {
+  if (i < e && op != 1 && op != 10) {
     const o = <usize>i << 2;
     const tmp = f32x4.splat(0);
     let v = tmp;

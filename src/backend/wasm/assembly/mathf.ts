@@ -148,3 +148,31 @@ import { fmadd } from './simd';
   const small = fmadd(f32x4.mul(p, z), x, x);
   return v128.bitselect(small, bigS, f32x4.lt(a, splat(0.625))); // NaN: a < 0.625 false, big is NaN
 }
+
+/**
+ * Exact gelu on 4 lanes: x * Phi(x) with Phi from the erfc fit above (fractional
+ * error < 1.2e-7). The exp argument -x^2/2 is formed without rounding x^2 (x split
+ * into 12 high bits, whose square is exact, and the rest) and without rounding
+ * x/sqrt(2), so the far negative tail keeps its relative accuracy in f32.
+ */
+// @ts-ignore: decorator
+@inline export function geluV(x: v128): v128 {
+  const a = f32x4.min(f32x4.abs(x), splat(20.0)); // erfc(20/sqrt2) underflows f32; also keeps inf out of a - ah
+  const t = f32x4.div(splat(1.0), fmadd(a, splat(0.35355339059327373), splat(1.0))); // 1 / (1 + z/2), z = a/sqrt2
+  let p = fmadd(splat(0.17087277), t, splat(-0.82215223));
+  p = fmadd(p, t, splat(1.48851587));
+  p = fmadd(p, t, splat(-1.13520398));
+  p = fmadd(p, t, splat(0.27886807));
+  p = fmadd(p, t, splat(-0.18628806));
+  p = fmadd(p, t, splat(0.09678418));
+  p = fmadd(p, t, splat(0.37409196));
+  p = fmadd(p, t, splat(1.00002368));
+  p = fmadd(p, t, splat(-1.26551223));
+  const ah = v128.and(a, i32x4.splat(0xfffff000));
+  const lo = f32x4.mul(f32x4.mul(f32x4.sub(a, ah), f32x4.add(a, ah)), splat(0.5)); // a^2/2 - ah^2/2
+  const hi = f32x4.mul(f32x4.mul(ah, ah), splat(-0.5)); // exact
+  const e = f32x4.mul(t, f32x4.mul(expV(hi), expV(f32x4.sub(p, lo)))); // erfc(|x| / sqrt2)
+  const pos = f32x4.mul(x, fmadd(e, splat(-0.5), splat(1.0))); // x (1 - erfc/2)
+  const neg = f32x4.mul(f32x4.mul(x, splat(0.5)), e); // x/2 erfc(-x/sqrt2): no cancellation
+  return v128.bitselect(pos, neg, f32x4.ge(x, splat(0))); // NaN: neg, which is NaN
+}
