@@ -174,13 +174,13 @@ export function* readZipIndex(size: number, source: string): Steps<ZipIndex> {
     const end = p + CENTRAL_SIZE + nameLen + extraLen + commentLen;
     if (end > cdSize) throw new ZipError(source, `corrupt zip: central directory record ${i} runs past the directory's end`);
     const nameBytes = cd.subarray(p + CENTRAL_SIZE, p + CENTRAL_SIZE + nameLen);
-    let name: string;
-    try {
-      // Bit 11 = UTF-8 names; torch's writer sets no flag but writes ASCII.
-      name = (flags & 0x800) ? utf8.decode(nameBytes) : latin1.decode(nameBytes);
-    } catch {
+    // Bit 11 marks UTF-8 names; many writers emit UTF-8 without it, so valid UTF-8
+    // is taken as such and anything else falls back to latin1 (never fails).
+    const asUtf8 = utf8Safe(nameBytes);
+    if ((flags & 0x800) && asUtf8 === undefined) {
       throw new ZipError(source, `corrupt zip: central directory record ${i} has a name that is not valid UTF-8`);
     }
+    const name = asUtf8 ?? latin1.decode(nameBytes);
     // Zip64 extra field: the 64-bit values follow in this order, each present only
     // when the 32-bit field is saturated.
     let e = p + CENTRAL_SIZE + nameLen;
