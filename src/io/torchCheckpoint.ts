@@ -40,6 +40,10 @@ const STORAGE_DTYPES: Readonly<Record<string, DType>> = Object.freeze({
 const TORCH_DTYPE_NAMES = new Set(['float32', 'float', 'float16', 'half', 'bfloat16', 'float64', 'double', 'int64', 'long',
   'int32', 'int', 'int8', 'uint8', 'bool']);
 
+/** tensors() walks at most this deep (state dicts are flat; lightning extras nest a few levels). */
+const MAX_NESTING = 1000;
+const MAX_VISITS = 1_000_000;
+
 /** Pickle data.pkl larger than this is treated as corrupt (tensor data lives in separate entries). */
 const MAX_PICKLE_BYTES = 1024 * 1024 * 1024;
 
@@ -111,10 +115,13 @@ export const PICKLE_ATTRIBUTES: unique symbol = Symbol('pickleAttributes');
 class FileAccess implements RandomAccess {
   constructor(readonly source: string, readonly size: number, private fh: FileHandle | undefined) {}
   async read(offset: number, length: number): Promise<Uint8Array> {
-    if (!this.fh) throw new Error(`${this.source}: file is closed`);
     const out = new Uint8Array(length);
-    await readFully(this.fh, out, offset, this.source);
+    await this.readInto(offset, out);
     return out;
+  }
+  async readInto(offset: number, dest: Uint8Array): Promise<void> {
+    if (!this.fh) throw new Error(`${this.source}: file is closed`);
+    await readFully(this.fh, dest, offset, this.source);
   }
   async close(): Promise<void> {
     const fh = this.fh;
@@ -285,6 +292,9 @@ export class TorchCheckpoint {
     let access: FileAccess | undefined;
     try {
       const size = (await fh.stat()).size;
+      const first = new Uint8Array(Math.min(2, size));
+      await readFully(fh, first, 0, source);
+      checkNotLegacy(first, source);
       access = new FileAccess(source, size, fh);
       const zip = await ZipArchive.open(access);
       const prefix = archivePrefix(zip);
@@ -301,6 +311,7 @@ export class TorchCheckpoint {
   static fromBytes(bytes: Uint8Array | ArrayBuffer, opts: TorchCheckpointOptions = {}): TorchCheckpoint {
     const source = opts.source ?? '<memory>';
     const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    checkNotLegacy(u8.subarray(0, 2), source);
     const zip = ZipArchive.fromBytes(u8, source);
     const prefix = archivePrefix(zip);
     checkByteOrder(zip, prefix, zip.has(prefix + 'byteorder') ? zip.readSync(prefix + 'byteorder') : undefined);
@@ -316,7 +327,17 @@ export class TorchCheckpoint {
   tensors(path?: string | readonly string[], opts: TensorsOptions = {}): Map<string, TorchTensorRef> {
     const root = this.at(path);
     const out = new Map<string, TorchTensorRef>();
-    const visit = (v: PickleValue, key: string): void => {
+    // The memo lets a pickle build shared and even cyclic containers. Shared ones
+    // are listed under every name (as torch would); a container inside itself is
+    // skipped; depth and total work are bounded so hostile input cannot overflow
+    // the stack or blow up exponentially.
+    const ancestors = new Set<object>();
+    let visits = 0;
+    const visit = (v: PickleValue, key: string, depth = 0): void => {
+      if (typeof v !== 'object' || v === null) return;
+      if (++visits > MAX_VISITS) throw new TorchCheckpointError(this.source, `more than ${MAX_VISITS} containers and tensors to walk (shared containers repeated too often?)`);
+      if (depth > MAX_NESTING) throw new TorchCheckpointError(this.source, `containers nested deeper than ${MAX_NESTING} levels at '${key}'`);
+      if ((Array.isArray(v) || isPickleDict(v)) && ancestors.has(v)) return;
       if (v instanceof TorchTensorRef) {
         let name: string | undefined = key;
         if (opts.stripPrefix !== undefined && name.startsWith(opts.stripPrefix)) name = name.slice(opts.stripPrefix.length);
@@ -325,9 +346,13 @@ export class TorchCheckpoint {
         if (out.has(name)) throw new TorchCheckpointError(this.source, `two tensors are renamed to the same key (second: '${key}')`, name);
         out.set(name, v);
       } else if (Array.isArray(v)) {
-        v.forEach((x, i) => visit(x, key ? `${key}.${i}` : String(i)));
+        ancestors.add(v);
+        v.forEach((x, i) => visit(x, key ? `${key}.${i}` : String(i), depth + 1));
+        ancestors.delete(v);
       } else if (isPickleDict(v)) {
-        for (const [k, x] of Object.entries(v)) visit(x, key ? `${key}.${k}` : k);
+        ancestors.add(v);
+        for (const [k, x] of Object.entries(v)) visit(x, key ? `${key}.${k}` : k, depth + 1);
+        ancestors.delete(v);
       }
     };
     visit(root, '');
@@ -365,11 +390,10 @@ export class TorchCheckpoint {
     if (n === 0) return new Tensor(ref.dtype, ref.shape, out);
     const spanStart = ref.storageOffset * size;
     const spanBytes = (ref.storageEnd - ref.storageOffset) * size;
-    const raw = await this.zip.readRange(entryName, spanStart, spanBytes);
     if (ref.contiguous) {
-      outBytes.set(raw);
+      await this.zip.readRangeInto(entryName, spanStart, outBytes); // straight into the result: no second copy
     } else {
-      gatherStrided(raw, outBytes, ref.shape, ref.stride, size);
+      gatherStrided(await this.zip.readRange(entryName, spanStart, spanBytes), outBytes, ref.shape, ref.stride, size);
     }
     return new Tensor(ref.dtype, ref.shape, out);
   }
@@ -400,6 +424,17 @@ export class TorchCheckpoint {
       v = (v as PickleDict)[keys[i]];
     }
     return v;
+  }
+}
+
+/**
+ * torch.save before 1.6 (or with _use_new_zipfile_serialization=False) wrote a
+ * bare pickle stream that starts with a pickled magic number; say so instead of
+ * "not a zip".
+ */
+function checkNotLegacy(first: Uint8Array, source: string): void {
+  if (first.length >= 2 && first[0] === 0x80 && first[1] <= 5) {
+    throw new TorchCheckpointError(source, 'this is a legacy (non-zip) torch.save file (torch < 1.6 or _use_new_zipfile_serialization=False), which is not supported: re-save it with a current torch.save');
   }
 }
 

@@ -35,6 +35,8 @@ export interface RandomAccess {
   readonly size: number;
   /** Exactly `length` bytes at `offset` (the caller checks the range against `size`). */
   read(offset: number, length: number): Uint8Array | Promise<Uint8Array>;
+  /** Optional: fills `dest` from `offset` without an intermediate buffer (large tensor reads). */
+  readInto?(offset: number, dest: Uint8Array): void | Promise<void>;
   close(): void | Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export class BytesAccess implements RandomAccess {
   readonly size: number;
   constructor(readonly bytes: Uint8Array, readonly source = '<memory>') { this.size = bytes.length; }
   read(offset: number, length: number): Uint8Array { return this.bytes.subarray(offset, offset + length); }
+  readInto(offset: number, dest: Uint8Array): void { dest.set(this.bytes.subarray(offset, offset + dest.length)); }
   close(): void { /* nothing held */ }
 }
 
@@ -326,20 +329,35 @@ export class ZipArchive {
     return runAsync(this.readSteps(name, start, length, false), this.src);
   }
 
+  /** Fills `dest` with entry bytes [start, start + dest.length) (no CRC check), reading straight into it where the source can. */
+  async readRangeInto(name: string, start: number, dest: Uint8Array): Promise<void> {
+    const off = await runAsync(this.rangeSteps(name, start, dest.length), this.src);
+    if (dest.length === 0) return;
+    if (this.src.readInto) await this.src.readInto(off, dest);
+    else dest.set(await this.src.read(off, dest.length));
+  }
+
   async close(): Promise<void> { await this.src.close(); }
 
-  private *readSteps(name: string, start: number, length: number | undefined, checkCrc: boolean): Steps<Uint8Array> {
+  /** Validates the range and returns its absolute file offset. */
+  private *rangeSteps(name: string, start: number, length: number): Steps<number> {
     const e = this.entry(name);
     let off = this.dataOffsets.get(name);
     if (off === undefined) {
       off = yield* entryDataOffset(e, this.src.size, this.source);
       this.dataOffsets.set(name, off);
     }
-    const len = length ?? e.size - start;
-    if (!Number.isInteger(start) || !Number.isInteger(len) || start < 0 || len < 0 || start + len > e.size) {
-      throw new ZipError(this.source, `read range [${start}, ${start + len}) is outside the entry's ${e.size} bytes`, name);
+    if (!Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 || start + length > e.size) {
+      throw new ZipError(this.source, `read range [${start}, ${start + length}) is outside the entry's ${e.size} bytes`, name);
     }
-    const data = len === 0 ? new Uint8Array(0) : yield [off + start, len];
+    return off + start;
+  }
+
+  private *readSteps(name: string, start: number, length: number | undefined, checkCrc: boolean): Steps<Uint8Array> {
+    const e = this.entry(name);
+    const len = length ?? e.size - start;
+    const at = yield* this.rangeSteps(name, start, len);
+    const data = len === 0 ? new Uint8Array(0) : yield [at, len];
     if (checkCrc) {
       const c = crc32(data);
       if (c !== e.crc32) {

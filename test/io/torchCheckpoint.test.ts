@@ -9,6 +9,7 @@ import {
 } from '../../src/io/torchCheckpoint.js';
 import { SafetensorsFile } from '../../src/io/safetensorsFile.js';
 import { PickleBuilder, bytesOf, torchZip } from './torchTestUtil.js';
+import { ZipError } from '../../src/io/zip.js';
 import { tempDir } from './util.js';
 
 const DIR = join(FIXTURES, 'tirex');
@@ -150,7 +151,10 @@ test('open() from a file works lazily and errors name the file', async () => {
     await assert.rejects(TorchCheckpoint.open(cut), (e: unknown) => e instanceof Error && e.message.startsWith(`${cut}: `) && /end-of-central-directory/.test(e.message));
     const notZip = join(dir, 'legacy.pt');
     await writeFile(notZip, new Uint8Array([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
-    await assert.rejects(TorchCheckpoint.open(notZip), new RegExp(`^ZipError: ${notZip.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not a zip archive`));
+    await assert.rejects(TorchCheckpoint.open(notZip), (e: unknown) => e instanceof TorchCheckpointError && e.message.startsWith(`${notZip}: this is a legacy (non-zip) torch.save file`));
+    const junk = join(dir, 'junk.ckpt');
+    await writeFile(junk, new Uint8Array(100).fill(7));
+    await assert.rejects(TorchCheckpoint.open(junk), (e: unknown) => e instanceof ZipError && e.message.startsWith(`${junk}: not a zip archive`));
   } finally { cleanup(); }
 });
 
@@ -179,4 +183,26 @@ test('BUILD on a state_dict attaches _metadata as a hidden attribute, not as a k
   assert.deepEqual(Object.keys(ckpt.object as object), ['w']);
   assert.ok((ckpt.object as any)[PICKLE_ATTRIBUTES]._metadata !== undefined);
   assert.ok(ckpt.tensors().get('w') instanceof TorchTensorRef);
+});
+
+test('shared containers are listed under each name, cycles are cut (no endless recursion)', () => {
+  // d = {'w': tensor, 'l': l, 'again': l} with l = [l, tensor] (a list containing itself)
+  const b = new PickleBuilder().proto(2).emptyDict()
+    .str('w').tensor('FloatStorage', '0', 1, 0, [1], [1]).op(0x71, 9).setitem() // BINPUT 9 = the tensor
+    .str('l').op(0x5d, 0x71, 5, 0x68, 5, 0x61, 0x68, 9, 0x61).setitem() // EMPTY_LIST BINPUT 5 BINGET 5 APPEND BINGET 9 APPEND
+    .str('again').op(0x68, 5).setitem()
+    .stop().build();
+  const ckpt = TorchCheckpoint.fromBytes(torchZip(b, { 0: new Uint8Array(4) }));
+  const l = (ckpt.object as any).l;
+  assert.equal(l[0], l);
+  assert.deepEqual([...ckpt.tensors().keys()], ['w', 'l.1', 'again.1']);
+  assert.equal(ckpt.tensors().get('l.1'), ckpt.tensors().get('w'));
+});
+
+test('a hostile DAG of shared lists (2^40 paths) is cut off with an error instead of hanging', () => {
+  const b = new PickleBuilder().proto(2).op(0x5d, 0x71, 0, 0x30); // EMPTY_LIST BINPUT 0 POP
+  for (let i = 1; i <= 40; i++) b.op(0x5d, 0x71, i, 0x28, 0x68, i - 1, 0x68, i - 1, 0x65, 0x30); // [L(i-1), L(i-1)]
+  const pkl = b.op(0x68, 40).stop().build();
+  const ckpt = TorchCheckpoint.fromBytes(torchZip(pkl, {}), { source: 'dag.ckpt' });
+  assert.throws(() => ckpt.tensors(), /^TorchCheckpointError: dag\.ckpt: more than 1000000 containers and tensors to walk/);
 });
