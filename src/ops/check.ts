@@ -69,11 +69,12 @@ export class Staging {
 }
 
 /**
- * Threads for a job of `cost` element-operations: dispatch costs ~25 us, so only
- * jobs well above that use the pool. `costPerElem` ~1 for add/mul, ~10 for exp/log.
+ * Threads for a job of `elems * costPerElem` element-operations: dispatch costs
+ * ~25 us, so only jobs well above that use the pool. `costPerElem` ~1 for add/mul,
+ * ~10 for exp/log. `parts`: how many independent pieces the kernel splits (rows).
  */
-export function threadsFor(be: WasmBackend, elems: number, costPerElem = 1): number {
-  return elems * costPerElem >= 1 << 16 ? be.threads : 1;
+export function threadsFor(be: WasmBackend, elems: number, costPerElem = 1, parts = Infinity): number {
+  return elems * costPerElem >= 1 << 16 ? Math.max(1, Math.min(be.threads, parts)) : 1;
 }
 
 export { numel, shapeStr };

@@ -103,7 +103,7 @@ export function causalConv1d(be: WasmBackend, x: Tensor, weight: Tensor | Causal
     if (y.size === 0) return { y, state };
     const pb = opts.bias ? st.ptr(opts.bias) : 0;
     const ps = opts.state ? st.ptr(opts.state) : 0;
-    be.run('causalConv1dF32', [be.ptr(y), st.ptr(x), be.ptr(w.wT), pb, ps, B, S, C, K], threadsFor(be, x.size, 2 * K));
+    be.run('causalConv1dF32', [be.ptr(y), st.ptr(x), be.ptr(w.wT), pb, ps, B, S, C, K], threadsFor(be, x.size, 2 * K, B * S));
     return { y, state };
   } finally { st.done(); }
 }
@@ -130,7 +130,7 @@ export function causalConv1dStep(be: WasmBackend, x: Tensor, state: Tensor, weig
     const y = be.empty([B, C]); // [B, C]
     if (y.size === 0) return { y, state };
     const pb = opts.bias ? st.ptr(opts.bias) : 0;
-    be.run('causalConv1dStepF32', [be.ptr(y), st.ptr(x), be.ptr(w.wT), pb, be.ptr(state), B, C, K], threadsFor(be, B * C, 2 * K));
+    be.run('causalConv1dStepF32', [be.ptr(y), st.ptr(x), be.ptr(w.wT), pb, be.ptr(state), B, C, K], threadsFor(be, B * C, 2 * K, B));
     return { y, state };
   } finally { st.done(); }
 }

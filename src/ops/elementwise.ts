@@ -39,7 +39,7 @@ function binary(be: WasmBackend, op: BinaryOp, a: Tensor, b: Tensor | number, ou
     const kind = broadcastKind(op, a, b);
     if (kind === 'scalar') be.run(`${op}ScalarF32`, [be.ptr(y), pa, b.toFloat32()[0], n], threadsFor(be, n));
     else if (kind === 'same') be.run(`${op}F32`, [be.ptr(y), pa, st.ptr(b), n], threadsFor(be, n));
-    else be.run(`${op}RowsF32`, [be.ptr(y), pa, st.ptr(b), n / b.size, b.size], threadsFor(be, n));
+    else be.run(`${op}RowsF32`, [be.ptr(y), pa, st.ptr(b), n / b.size, b.size], threadsFor(be, n, 1, n / b.size));
     return y;
   } finally { st.done(); }
 }

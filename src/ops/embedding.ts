@@ -27,7 +27,7 @@ export function embedding(be: WasmBackend, ids: Tensor, table: Tensor): Tensor {
   if (y.size === 0) return y;
   const st = new Staging(be);
   try {
-    be.run('embeddingF32', [be.ptr(y), st.ptr(table), st.ptr(ids), n, E, ids.dtype === 'i64' ? 1 : 0, table.dtype === 'bf16' ? 1 : 0], threadsFor(be, y.size));
+    be.run('embeddingF32', [be.ptr(y), st.ptr(table), st.ptr(ids), n, E, ids.dtype === 'i64' ? 1 : 0, table.dtype === 'bf16' ? 1 : 0], threadsFor(be, y.size, 1, n));
     return y;
   } finally { st.done(); }
 }

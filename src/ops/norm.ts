@@ -35,7 +35,7 @@ function norm(be: WasmBackend, op: string, x: Tensor, groups: number, rms: boole
     const pw = o.weight ? st.ptr(o.weight) : 0;
     const pb = o.bias ? st.ptr(o.bias) : 0;
     const rows = x.size / D;
-    be.run('normF32', [be.ptr(y), st.ptr(x), pw, pb, rows, groups, D / groups, o.eps, o.weightOffset ? 1 : 0, rms ? 1 : 0], threadsFor(be, x.size, 3));
+    be.run('normF32', [be.ptr(y), st.ptr(x), pw, pb, rows, groups, D / groups, o.eps, o.weightOffset ? 1 : 0, rms ? 1 : 0], threadsFor(be, x.size, 3, rows * groups));
     return y;
   } finally { st.done(); }
 }

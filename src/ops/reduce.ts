@@ -16,7 +16,7 @@ function rowReduce(be: WasmBackend, op: 'sum' | 'mean' | 'max' | 'argmax', x: Te
   const st = new Staging(be);
   try {
     const px = st.ptr(x);
-    const nt = threadsFor(be, x.size);
+    const nt = threadsFor(be, x.size, 1, rows);
     if (op === 'argmax') be.run('argmaxF32', [be.ptr(y), px, rows, n], nt);
     else be.run('reduceF32', [be.ptr(y), px, rows, n, op === 'sum' ? 0 : op === 'mean' ? 1 : 2], nt);
     return y;
@@ -40,7 +40,7 @@ export function cumsum(be: WasmBackend, x: Tensor): Tensor {
   if (x.size === 0) return y;
   const st = new Staging(be);
   try {
-    be.run('cumsumF32', [be.ptr(y), st.ptr(x), x.size / n, n], threadsFor(be, x.size, 2));
+    be.run('cumsumF32', [be.ptr(y), st.ptr(x), x.size / n, n], threadsFor(be, x.size, 2, x.size / n));
     return y;
   } finally { st.done(); }
 }

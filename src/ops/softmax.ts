@@ -11,7 +11,7 @@ function rowSoftmax(be: WasmBackend, op: string, x: Tensor, log: boolean, out?: 
   if (x.size === 0) return y;
   const st = new Staging(be);
   try {
-    be.run('softmaxF32', [be.ptr(y), st.ptr(x), x.size / n, n, log ? 1 : 0], threadsFor(be, x.size, 10));
+    be.run('softmaxF32', [be.ptr(y), st.ptr(x), x.size / n, n, log ? 1 : 0], threadsFor(be, x.size, 10, x.size / n));
     return y;
   } finally { st.done(); }
 }

@@ -218,23 +218,36 @@ export function causalConv1dStepF32(y: usize, x: usize, wT: usize, bias: usize, 
   const s = rangeStart(B, tid, nt, 1);
   const e = rangeEnd(B, tid, nt, 1);
   const rowBytes = <usize>C << 2;
+  const last = <usize>(K - 1) * rowBytes;
+  // One pass per channel block: read each state entry once, write it one slot down, and accumulate.
   for (let bi = s; bi < e; bi++) {
     const ps = state + <usize>bi * <usize>K * rowBytes;
-    if (K > 1) memory.copy(ps, ps + rowBytes, <usize>(K - 1) * rowBytes);
-    memory.copy(ps + <usize>(K - 1) * rowBytes, x + <usize>bi * rowBytes, rowBytes);
+    const px = x + <usize>bi * rowBytes;
     const py = y + <usize>bi * rowBytes;
     let c = 0;
     for (; c + 4 <= C; c += 4) {
       const oc = <usize>c << 2;
       let acc = bias ? v128.load(bias + oc) : f32x4.splat(0);
-      for (let j = 0; j < K; j++) acc = fmadd(v128.load(wT + <usize>j * rowBytes + oc), v128.load(ps + <usize>j * rowBytes + oc), acc);
-      v128.store(py + oc, acc);
+      for (let j = 0; j < K - 1; j++) {
+        const v = v128.load(ps + <usize>(j + 1) * rowBytes + oc);
+        v128.store(ps + <usize>j * rowBytes + oc, v);
+        acc = fmadd(v128.load(wT + <usize>j * rowBytes + oc), v, acc);
+      }
+      const xv = v128.load(px + oc);
+      v128.store(ps + last + oc, xv);
+      v128.store(py + oc, fmadd(v128.load(wT + last + oc), xv, acc));
     }
     for (; c < C; c++) {
       const oc = <usize>c << 2;
       let acc: f32 = bias ? load<f32>(bias + oc) : 0;
-      for (let j = 0; j < K; j++) acc += load<f32>(wT + <usize>j * rowBytes + oc) * load<f32>(ps + <usize>j * rowBytes + oc);
-      store<f32>(py + oc, acc);
+      for (let j = 0; j < K - 1; j++) {
+        const v = load<f32>(ps + <usize>(j + 1) * rowBytes + oc);
+        store<f32>(ps + <usize>j * rowBytes + oc, v);
+        acc += load<f32>(wT + <usize>j * rowBytes + oc) * v;
+      }
+      const xv = load<f32>(px + oc);
+      store<f32>(ps + last + oc, xv);
+      store<f32>(py + oc, acc + load<f32>(wT + last + oc) * xv);
     }
   }
 }
