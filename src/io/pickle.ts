@@ -7,8 +7,8 @@
 //
 // Python -> JS: None -> null, bool -> boolean, int -> number (bigint past 2^53),
 // float -> number, str -> string, bytes -> Uint8Array, list -> array, tuple ->
-// frozen array, dict -> null-prototype object (keys as strings: int/float/bool/None
-// keys become their str(); tuple keys are refused). Integer-like string keys are
+// frozen array, dict -> null-prototype object (keys as strings: int/float keys via
+// JS String(), bool/None as 'True'/'False'/'None'; tuple keys are refused). Integer-like string keys are
 // ordered first by JS object semantics; state_dict keys never are integer-like.
 
 /** A value produced by the unpickler (allowed callables may add their own types, e.g. tensor handles). */
@@ -18,7 +18,7 @@ export type PickleValue =
 
 export interface PickleDict { [key: string]: PickleValue }
 
-/** An allow-listed global. `call` implements REDUCE; `build` (optional) implements BUILD on its results. */
+/** An allow-listed global; `call` implements REDUCE on it (BUILD goes through UnpickleOptions.build). */
 export interface PickleCallable {
   readonly module: string;
   readonly name: string;
@@ -47,10 +47,7 @@ export interface UnpickleOptions {
   findClass?: (module: string, name: string) => PickleCallable | PickleGlobal | undefined;
   /** Handles BINPERSID; without it persistent ids are refused. */
   persistentLoad?: (pid: PickleValue, ctx: PickleContext) => PickleValue;
-  /**
-   * BUILD (obj.__setstate__(state)) on a value: return true if handled. Without it,
-   * BUILD is refused except for the torch state_dict case handled by the caller.
-   */
+  /** BUILD (obj.__setstate__(state)) on a value: return true if handled. Without it (or on false) BUILD is refused. */
   build?: (obj: PickleValue, state: PickleValue, ctx: PickleContext) => boolean;
   /** Refuse longer strings/bytes (default 1 GiB) so a corrupt length cannot exhaust memory. */
   maxStringBytes?: number;
@@ -88,9 +85,6 @@ const OPNAMES: Readonly<Record<number, string>> = {
 const REFUSED = new Set([0x69 /* INST */, 0x6f /* OBJ */, 0x81 /* NEWOBJ */, 0x92 /* NEWOBJ_EX */, 0x82, 0x83, 0x84 /* EXT */, 0x50 /* PERSID */,
   0x97, 0x98 /* out-of-band buffers */]);
 
-const MARK = Symbol('mark');
-type StackItem = PickleValue | typeof MARK;
-
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const latin1 = new TextDecoder('latin1');
 
@@ -112,7 +106,8 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): PickleV
   const source = opts.source ?? '<memory>';
   const maxStr = opts.maxStringBytes ?? 1024 * 1024 * 1024;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const stack: StackItem[] = [];
+  const stack: PickleValue[] = [];
+  // Stack heights at each MARK (marks are not stack values, so nothing can capture one).
   const marks: number[] = [];
   const memo = new Map<number, PickleValue>();
   let pos = 0;
@@ -155,23 +150,20 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): PickleV
   };
   const pop = (): PickleValue => {
     if (stack.length === 0 || (marks.length && stack.length <= marks[marks.length - 1])) fail('stack underflow');
-    const v = stack.pop()!;
-    if (v === MARK) fail('unexpected MARK on the stack');
-    return v as PickleValue;
+    return stack.pop()!;
   };
   const top = (): PickleValue => {
     if (stack.length === 0 || (marks.length && stack.length <= marks[marks.length - 1])) fail('stack underflow');
-    return stack[stack.length - 1] as PickleValue;
+    return stack[stack.length - 1];
   };
   const popMark = (): PickleValue[] => {
     const m = marks.pop();
     if (m === undefined) fail('no MARK on the stack');
-    const items = stack.splice(m!) as PickleValue[];
-    return items;
+    return stack.splice(m!);
   };
   const dictKey = (k: PickleValue): string => {
     if (typeof k === 'string') return k;
-    if (typeof k === 'number') return Number.isInteger(k) ? String(k) : String(k);
+    if (typeof k === 'number') return String(k);
     if (typeof k === 'bigint') return k.toString();
     if (typeof k === 'boolean') return k ? 'True' : 'False';
     if (k === null) return 'None';
@@ -208,7 +200,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): PickleV
       case 0x2e: { // STOP
         if (marks.length) fail('MARK without matching TUPLE/LIST/DICT/SETITEMS/APPENDS before STOP');
         if (stack.length !== 1) fail(`stack holds ${stack.length} values at STOP, expected 1`);
-        return stack[0] as PickleValue;
+        return stack[0];
       }
       case 0x28: marks.push(stack.length); break; // MARK
       case 0x30: pop(); break; // POP
@@ -298,7 +290,6 @@ function decodeLong(b: Uint8Array): number | bigint {
 /** Short type description for error messages. */
 export function describe(v: unknown): string {
   if (v === null) return 'None';
-  if (v === MARK) return 'MARK';
   if (v instanceof PickleGlobal) return `global ${v.module}.${v.name}`;
   if (Array.isArray(v)) return Object.isFrozen(v) ? `tuple of ${v.length}` : `list of ${v.length}`;
   if (v instanceof Uint8Array) return 'bytes';
