@@ -1,0 +1,157 @@
+// TiRex: golden parity with the official torch forecast (tirex case), from model.safetensors
+// and from the official model.ckpt, plus bad inputs and config/weight mismatches.
+// Sizes (series, horizon, blocks, widths) come from the fixture files.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { mkdtempSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { loadCase, assertClose, GoldenCase } from '../helpers/golden.js';
+import { WasmBackend } from '../../src/backend/wasm/backend.js';
+import { TiRex } from '../../src/models/tirex/model.js';
+import { resolveTiRexConfig } from '../../src/models/tirex/config.js';
+import { loadTiRexCheckpoint } from '../../src/models/tirex/weights.js';
+
+const c: GoldenCase = loadCase('tirex');
+const rt = c.meta.recommended_tolerance;
+// meta.json gives tolerances for the model outputs; the scaler/window tensors carry the
+// golden index's atol 1e-6, rtol 1e-6 (pure fp32 arithmetic on the inputs).
+const tolInputs = { atol: 1e-6, rtol: 1e-6 };
+const tolQuant = { atol: rt.quantiles_atol as number, rtol: rt.quantiles_rtol as number };
+const tolHidden = { atol: rt.step0_hidden_states_atol as number, rtol: 0 };
+const tolPreds = { atol: rt.step0_quantile_preds_atol as number, rtol: 0 };
+
+function seriesOf(prefix: string): Float32Array[] {
+  const names = [...c.io.keys()].filter((k) => new RegExp(`^${prefix}\\d+$`).test(k));
+  names.sort((a, b) => Number(a.slice(prefix.length)) - Number(b.slice(prefix.length)));
+  return names.map((n) => c.f32(n));
+}
+const contexts = seriesOf('context_');
+const edgeContexts = seriesOf('edge_context_');
+const H = c.shape('quantiles')[1];
+const Hedge = c.shape('edge_quantiles')[1];
+
+function check(name: string, actual: ArrayLike<number>, expected: string, tol: { atol: number; rtol: number }): void {
+  assertClose(`tirex/${name}`, actual, c.f32(expected), tol.atol, tol.rtol);
+}
+
+let be: WasmBackend;
+let fromSft: TiRex;
+let fromCkpt: TiRex;
+
+before(async () => {
+  be = await WasmBackend.create({ threads: 2 });
+  fromSft = await TiRex.fromPretrained(join(c.dir, 'model.safetensors'), { backend: be });
+  fromCkpt = await TiRex.fromPretrained(join(c.dir, 'model.ckpt'), { backend: be });
+});
+after(() => { fromSft.dispose(); fromCkpt.dispose(); be.dispose(); });
+
+test('config from model.ckpt hyper_parameters equals the fixture config.json', async () => {
+  const fromJson = resolveTiRexConfig(c.config);
+  assert.deepEqual(fromCkpt.config, fromJson);
+  assert.deepEqual(fromSft.config, fromJson);
+  assert.equal(fromJson.numBlocks, c.config.model_config.block_kwargs.num_blocks);
+  assert.ok(Object.isFrozen(fromJson));
+});
+
+test('weights from model.ckpt (legacy block_stack. prefix) equal model.safetensors', async () => {
+  const a = await loadTiRexCheckpoint(join(c.dir, 'model.ckpt'));
+  const b = await loadTiRexCheckpoint(join(c.dir, 'model.safetensors'));
+  assert.equal(a.format, 'ckpt');
+  assert.equal(b.format, 'safetensors');
+  const flat = (w: typeof a.weights) => [
+    ...Object.values(w.inputPatchEmbedding), w.outNorm, ...Object.values(w.outputPatchEmbedding),
+    ...w.blocks.flatMap((x) => Object.values(x)),
+  ];
+  const fa = flat(a.weights), fb = flat(b.weights);
+  assert.equal(fa.length, fb.length);
+  fa.forEach((t, i) => { assert.deepEqual(t.shape, fb[i].shape); assert.deepEqual(t.toFloat32(), fb[i].toFloat32()); });
+  const m = c.model();
+  assert.equal(fa.length, m.size);
+});
+
+for (const [label, get] of [['safetensors', () => fromSft], ['ckpt', () => fromCkpt]] as const) {
+  test(`step0 intermediates (${label})`, () => {
+    const r = get().forwardTokens(contexts);
+    check('step0_context_window', r.contextWindow, 'step0_context_window', tolInputs);
+    check('step0_loc', r.loc, 'step0_loc', tolInputs);
+    check('step0_scale', r.scale, 'step0_scale', tolInputs);
+    check('step0_tokens', r.tokens, 'step0_tokens', tolInputs);
+    check('step0_hidden_states', r.hiddenStates, 'step0_hidden_states', tolHidden);
+    check('step0_quantile_preds', r.quantilePreds, 'step0_quantile_preds', tolPreds);
+  });
+
+  test(`forecast quantiles and mean, bf16 (${label})`, () => {
+    const f = get().forecast(contexts, { predictionLength: H });
+    assert.deepEqual(f.shape, c.shape('quantiles'));
+    check('quantiles', f.quantileData, 'quantiles', tolQuant);
+    check('mean', f.meanData, 'mean', tolQuant);
+    // the nested views address the same numbers
+    const Q = f.shape[2];
+    assert.equal(f.quantiles[1][H - 1][Q - 1], f.quantileData[(1 * H + H - 1) * Q + Q - 1]);
+    assert.equal(f.mean[2][3], f.meanData[2 * H + 3]);
+  });
+
+  test(`forecast maxAcceleratedRolloutSteps=2 (${label})`, () => {
+    const f = get().forecast(contexts, { predictionLength: H, maxAcceleratedRolloutSteps: 2 });
+    check('quantiles_accel2', f.quantileData, 'quantiles_accel2', tolQuant);
+    check('mean_accel2', f.meanData, 'mean_accel2', tolQuant);
+  });
+
+  test(`edge batch: constant series and one-patch ramp (${label})`, () => {
+    const f = get().forecast(edgeContexts, { predictionLength: Hedge });
+    check('edge_quantiles', f.quantileData, 'edge_quantiles', tolQuant);
+    check('edge_mean', f.meanData, 'edge_mean', tolQuant);
+  });
+}
+
+test('bf16: false reproduces the float32 variant; batchSize 1 matches the batch', async () => {
+  const m = await TiRex.fromPretrained(c.dir, { backend: be, bf16: false });
+  try {
+    const f = m.forecast(contexts, { predictionLength: H });
+    check('quantiles_nobf16_float32', f.quantileData, 'quantiles_nobf16_float32', tolQuant);
+    const one = m.forecast(contexts, { predictionLength: H, batchSize: 1 });
+    check('quantiles_nobf16_float32 (batchSize 1)', one.quantileData, 'quantiles_nobf16_float32', tolQuant);
+  } finally { m.dispose(); }
+});
+
+test('a single series (number[]) equals its row of the batch', () => {
+  const f = fromSft.forecast(Array.from(contexts[0]), { predictionLength: H });
+  assert.deepEqual(f.shape, [1, H, c.shape('quantiles')[2]]);
+  const Q = f.shape[2];
+  assertClose('single series', f.quantileData, c.f32('quantiles').subarray(0, H * Q), tolQuant.atol, tolQuant.rtol);
+});
+
+test('bad input: empty series, all-NaN series, predictionLength <= 0', () => {
+  const m = fromSft;
+  assert.throws(() => m.forecast([], { predictionLength: 8 }), /context.*empty/);
+  assert.throws(() => m.forecast([contexts[0], []], { predictionLength: 8 }), /context\[1\] is empty/);
+  assert.throws(() => m.forecast([contexts[0], [NaN, NaN, NaN]], { predictionLength: 8 }), /context\[1\] has no observed value \(all 3 values are NaN\)/);
+  assert.throws(() => m.forecast(new Float32Array([NaN]), { predictionLength: 8 }), /no observed value/);
+  assert.throws(() => m.forecast(contexts, { predictionLength: 0 }), /predictionLength must be a positive integer, got 0/);
+  assert.throws(() => m.forecast(contexts, { predictionLength: -3 }), /predictionLength must be a positive integer, got -3/);
+  assert.throws(() => m.forecast(contexts, { predictionLength: 2.5 }), /predictionLength/);
+  assert.throws(() => m.forecast(contexts, { predictionLength: 8, maxAcceleratedRolloutSteps: 0 }), /maxAcceleratedRolloutSteps/);
+  assert.throws(() => m.forecast(contexts, { predictionLength: 8, batchSize: 0 }), /batchSize/);
+});
+
+test('config that does not match the weights gives a clear error', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tirex-'));
+  try {
+    copyFileSync(join(c.dir, 'model.safetensors'), join(dir, 'model.safetensors'));
+    const cfg = JSON.parse(JSON.stringify(c.config));
+    cfg.model_config.block_kwargs.embedding_dim *= 2;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
+    await assert.rejects(TiRex.fromPretrained(dir, { backend: be }), /tensor '[^']+' has shape \[.*\], expected \[.*\] from the config.*config and weights do not match/);
+    const cfg2 = JSON.parse(JSON.stringify(c.config));
+    cfg2.model_config.block_kwargs.num_blocks += 1;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg2));
+    await assert.rejects(TiRex.fromPretrained(dir, { backend: be }), /model\.safetensors\): state_dict does not match the config.*missing: blocks\./);
+    const cfg3 = JSON.parse(JSON.stringify(c.config));
+    delete cfg3.train_ctx_len;
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg3));
+    await assert.rejects(TiRex.fromPretrained(dir, { backend: be }), /train_ctx_len must be a positive integer/);
+    rmSync(join(dir, 'config.json'));
+    await assert.rejects(TiRex.fromPretrained(join(dir, 'model.safetensors'), { backend: be }), /needs a JSON config/);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
