@@ -24,20 +24,17 @@ export function broadcastKind(op: string, a: Tensor, b: Tensor): 'same' | 'rows'
 
 function binary(be: WasmBackend, op: BinaryOp, a: Tensor, b: Tensor | number, out?: Tensor): Tensor {
   checkDType(op, 'a', a, ['f32']);
+  if (typeof b === 'number') checkFinite(op, 'b', b);
+  else checkDType(op, 'b', b, ['f32']);
+  const kind = typeof b === 'number' ? 'scalar' : broadcastKind(op, a, b);
   const y = outputF32(be, op, a.shape, out);
   const n = a.size;
   if (n === 0) return y;
   const st = new Staging(be);
   try {
     const pa = st.ptr(a);
-    if (typeof b === 'number') {
-      checkFinite(op, 'b', b);
-      be.run(`${op}ScalarF32`, [be.ptr(y), pa, b, n], threadsFor(be, n));
-      return y;
-    }
-    checkDType(op, 'b', b, ['f32']);
-    const kind = broadcastKind(op, a, b);
-    if (kind === 'scalar') be.run(`${op}ScalarF32`, [be.ptr(y), pa, b.toFloat32()[0], n], threadsFor(be, n));
+    if (typeof b === 'number') be.run(`${op}ScalarF32`, [be.ptr(y), pa, b, n], threadsFor(be, n));
+    else if (kind === 'scalar') be.run(`${op}ScalarF32`, [be.ptr(y), pa, b.toFloat32()[0], n], threadsFor(be, n));
     else if (kind === 'same') be.run(`${op}F32`, [be.ptr(y), pa, st.ptr(b), n], threadsFor(be, n));
     else be.run(`${op}RowsF32`, [be.ptr(y), pa, st.ptr(b), n / b.size, b.size], threadsFor(be, n, 1, n / b.size));
     return y;

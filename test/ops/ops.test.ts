@@ -15,7 +15,7 @@ import { binaryRef, mapRef, ACTIVATION_REFS, softcapRef } from '../../src/backen
 import { softmaxRef } from '../../src/backend/ref/softmax.js';
 import { reduceRef, argmaxRef, cumsumRef } from '../../src/backend/ref/reduce.js';
 import { normRef } from '../../src/backend/ref/norm.js';
-import { causalConv1dRef } from '../../src/backend/ref/conv.js';
+import { causalConv1dRef, causalConv1dStepRef } from '../../src/backend/ref/conv.js';
 import { embeddingRef } from '../../src/backend/ref/embedding.js';
 import { SHAPES, backends, expectClose, randTensor, rng } from './harness.js';
 
@@ -184,6 +184,22 @@ test('causalConv1d matches the reference, with and without bias and initial stat
           assert.deepEqual(Array.from(r.state.data as Float32Array), Array.from(e.state), `${tag}: state`);
         }
       }
+    }
+  }
+});
+
+test('causalConv1dStep matches the reference step (odd C, K = 1..5, batch > 1)', () => {
+  for (const be of bes) {
+    for (const [ci, [B, C, K]] of [[1, 1, 1], [3, 7, 2], [2, 13, 4], [2, 8, 5], [4, 1030, 4]].entries()) {
+      const w = randTensor([C, 1, K], 1600 + ci, -1, 1);
+      const bias = randTensor([C], 1700 + ci, -1, 1);
+      const st0 = randTensor([B, K, C], 1800 + ci);
+      const x = randTensor([B, C], 1900 + ci);
+      const state = be.upload(st0);
+      const e = causalConv1dStepRef(x.data as Float32Array, st0.data as Float32Array, w.data as Float32Array, bias.data as Float32Array, B, C, K);
+      const r = causalConv1dStep(be, x, state, w, { bias });
+      expectClose(label(be, `causalConv1dStep K=${K}`, [B, C]), r.y.data as Float32Array, e.y, 1e-6, 1e-6);
+      assert.deepEqual(Array.from(state.data as Float32Array), Array.from(e.state), `step state B=${B} C=${C} K=${K}`);
     }
   }
 });

@@ -25,3 +25,26 @@ export function causalConv1dRef(
   }
   return { y, state: ns };
 }
+
+/**
+ * One decoding step (xlstm conv1d_step): the state [B,K,C] shifts one slot towards
+ * index 0, x [B,C] becomes state[:, K-1], y[b,c] = bias[c] + sum_j w[c*K + j] state[b,j,c].
+ * Returns y and the new state (the input state is not modified).
+ */
+export function causalConv1dStepRef(
+  x: ArrayLike<number>, state: ArrayLike<number>, w: ArrayLike<number>, bias: ArrayLike<number> | undefined,
+  B: number, C: number, K: number,
+): { y: Float64Array; state: Float64Array } {
+  const ns = new Float64Array(B * K * C);
+  const y = new Float64Array(B * C);
+  for (let b = 0; b < B; b++) {
+    for (let c = 0; c < C; c++) {
+      for (let k = 0; k < K - 1; k++) ns[(b * K + k) * C + c] = state[(b * K + k + 1) * C + c];
+      ns[(b * K + K - 1) * C + c] = x[b * C + c];
+      let acc = bias ? bias[c] : 0;
+      for (let j = 0; j < K; j++) acc += w[c * K + j] * ns[(b * K + j) * C + c];
+      y[b * C + c] = acc;
+    }
+  }
+  return { y, state: ns };
+}
