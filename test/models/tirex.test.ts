@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { mkdtempSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { loadCase, assertClose, GoldenCase } from '../helpers/golden.js';
+import { existsSync } from 'node:fs';
 import { WasmBackend } from '../../src/backend/wasm/backend.js';
+import { Tensor } from '../../src/tensor/tensor.js';
 import { TiRex } from '../../src/models/tirex/model.js';
 import { resolveTiRexConfig } from '../../src/models/tirex/config.js';
 import { loadTiRexCheckpoint } from '../../src/models/tirex/weights.js';
@@ -154,4 +156,50 @@ test('config that does not match the weights gives a clear error', async () => {
     rmSync(join(dir, 'config.json'));
     await assert.rejects(TiRex.fromPretrained(join(dir, 'model.safetensors'), { backend: be }), /needs a JSON config/);
   } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('horizon past train_ctx_len: the prefix equals the golden forecast, the tail stays finite', () => {
+  const long = fromSft.config.trainCtxLen + 2 * fromSft.config.outputPatchSize + 5;
+  const f = fromSft.forecast(contexts, { predictionLength: long });
+  const Q = f.shape[2];
+  const prefix = new Float32Array(contexts.length * H * Q);
+  for (let s = 0; s < contexts.length; s++) prefix.set(f.quantileData.subarray(s * long * Q, (s * long + H) * Q), s * H * Q);
+  check('quantiles (prefix of a longer horizon)', prefix, 'quantiles', tolQuant);
+  assert.ok(f.quantileData.every(Number.isFinite), 'all quantiles finite (windows that become all-NaN use loc 0, scale 1)');
+});
+
+test('fromTensors (in memory, legacy block_stack. keys accepted) matches the file path', async () => {
+  const tensors = new Map<string, Tensor>();
+  for (const [k, t] of c.model()) {
+    const name = k.startsWith('blocks.') || k === 'out_norm.weight' ? `block_stack.${k}` : k;
+    tensors.set(name, new Tensor('f32', t.shape, t.data as Float32Array));
+  }
+  const m = await TiRex.fromTensors(c.config, tensors, { backend: be });
+  try {
+    const f = m.forecast(edgeContexts, { predictionLength: Hedge });
+    check('edge_quantiles (fromTensors)', f.quantileData, 'edge_quantiles', tolQuant);
+  } finally { m.dispose(); }
+});
+
+// The released NX-AI/TiRex checkpoint is not in the repository: set TIREX_MODEL to its model.ckpt
+// (or folder) to check the official anchor values (official tests use rtol 1.6e-2).
+const realModel = process.env.TIREX_MODEL;
+test('real TiRex: air passengers anchor values', { skip: !realModel || !existsSync(realModel) ? 'TIREX_MODEL not set' : false }, async () => {
+  const air = [112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118, 115, 126, 141, 135, 125, 149, 170, 170, 158, 133, 114, 140,
+    145, 150, 178, 163, 172, 178, 199, 199, 184, 162, 146, 166, 171, 180, 193, 181, 183, 218, 230, 242, 209, 191, 172, 194,
+    196, 196, 236, 235, 229, 243, 264, 272, 237, 211, 180, 201, 204, 188, 235, 227, 234, 264, 302, 293, 259, 229, 203, 229,
+    242, 233, 267, 269, 270, 315, 364, 347, 312, 274, 237, 278, 284, 277, 317, 313, 318, 374, 413, 405, 355, 306, 271, 306,
+    315, 301, 356, 348, 355, 422, 465, 467, 404, 347, 305, 336, 340, 318, 362, 348, 363, 435, 491, 505, 404, 359, 310, 337,
+    360, 342, 406, 396, 420, 472, 548, 559, 463, 407, 362, 405, 417, 391, 419, 461, 472, 535, 622, 606, 508, 461, 390, 432];
+  const m = await TiRex.fromPretrained(realModel!, { backend: be });
+  try {
+    const f = m.forecast(air.slice(0, 132), { predictionLength: 24 });
+    const anchors: Record<number, number[]> = {
+      0: [396.0412, 403.7612, 408.1332, 412.3032, 415.5675, 420.0775, 424.1508, 429.2771, 436.4673],
+      1: [370.3702, 378.1814, 384.5613, 388.4652, 393.3176, 397.4036, 401.8817, 408.0656, 416.6930],
+      2: [424.5551, 434.3456, 440.6267, 446.6819, 451.3532, 456.9332, 462.8421, 469.4284, 480.1066],
+      23: [351.1994, 384.5446, 406.9964, 425.4081, 443.1498, 460.9125, 481.5116, 507.7976, 553.5574],
+    };
+    for (const [t, want] of Object.entries(anchors)) assertClose(`air passengers t=${t}`, f.quantiles[0][Number(t)], want, 0, 1.6e-2);
+  } finally { m.dispose(); }
 });

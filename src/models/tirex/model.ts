@@ -10,8 +10,10 @@ import { add, mul, relu, silu } from '../../ops/elementwise.js';
 import { rmsNorm, groupNorm } from '../../ops/norm.js';
 import { loadSlstmParams, SlstmParams } from '../../xlstm/slstm/params.js';
 import { slstmForward } from '../../xlstm/slstm/cell.js';
-import { TiRexConfig } from './config.js';
-import { TiRexResidualBlockWeights, TiRexWeights, LoadTiRexCheckpointOptions, loadTiRexCheckpoint } from './weights.js';
+import { TiRexConfig, resolveTiRexConfig } from './config.js';
+import {
+  TiRexResidualBlockWeights, TiRexWeights, LoadTiRexCheckpointOptions, LEGACY_PREFIX, loadTiRexCheckpoint, loadTiRexWeights, tensorMapSource,
+} from './weights.js';
 
 const RMS_EPS = 1e-6;
 const GROUP_NORM_EPS = 1e-5;
@@ -140,6 +142,23 @@ export class TiRex {
     if (!opts || !opts.backend) throw new Error('TiRex.fromPretrained: options.backend (a WasmBackend) is required');
     const { config, weights } = await loadTiRexCheckpoint(pathOrDir, opts);
     return new TiRex(config, weights, opts);
+  }
+
+  /**
+   * From in-memory tensors (any environment, e.g. a fetched model.safetensors parsed with
+   * parseSafetensors): `hyperParameters` = {model_config, train_ctx_len}; keys with the legacy
+   * 'block_stack.' prefix are accepted.
+   */
+  static async fromTensors(hyperParameters: unknown, tensors: ReadonlyMap<string, Tensor>, opts: TiRexOptions): Promise<TiRex> {
+    if (!opts || !opts.backend) throw new Error('TiRex.fromTensors: options.backend (a WasmBackend) is required');
+    const config = resolveTiRexConfig(hyperParameters, 'hyperParameters');
+    const renamed = new Map<string, Tensor>();
+    for (const [k, t] of tensors) {
+      const name = k.startsWith(LEGACY_PREFIX) ? k.slice(LEGACY_PREFIX.length) : k;
+      if (renamed.has(name)) throw new Error(`TiRex.fromTensors: tensor '${name}' is given twice (with and without the '${LEGACY_PREFIX}' prefix)`);
+      renamed.set(name, t);
+    }
+    return new TiRex(config, await loadTiRexWeights(config, tensorMapSource(renamed, '<tensors>')), opts);
   }
 
   /**
