@@ -1,0 +1,97 @@
+// Matrix-product benchmarks: GEMM GFLOP/s, GEMV GB/s per weight format, and the
+// wasm copy bandwidth that bounds GEMV.
+import type { WasmBackend } from '../src/backend/wasm/backend.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { f32ArrayToBf16, f32ArrayToF16 } from '../src/tensor/convert.js';
+import { quantizeInt8, quantizeQ4, Q4Weight } from '../src/tensor/quant.js';
+import { linear } from '../src/ops/matmul.js';
+import { BenchRow, time } from './report.js';
+
+export interface BenchOptions { quick: boolean }
+
+function fill(t: Tensor, seed: number): void {
+  const d = t.data as Float32Array;
+  let s = seed >>> 0;
+  for (let i = 0; i < d.length; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; d[i] = s / 2 ** 32 - 0.5; }
+}
+
+/** f32 C = A B (square) through the raw kernel, so only the kernel is timed. */
+export async function benchGemm(backends: WasmBackend[], opts: BenchOptions, label = ''): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const sizes = opts.quick ? [512, 1024] : [512, 1024, 2048];
+  for (const n of sizes) {
+    for (const be of backends) {
+      const A = be.empty([n, n]), B = be.empty([n, n]), C = be.empty([n, n]);
+      fill(A, 1); fill(B, 2);
+      const sb = (be.exports.gemmScratchBytes as () => number)();
+      const scratch = be.empty([(be.threads * sb) / 4]);
+      const args = [0, 0, n, n, n, 1, be.ptr(A), n, be.ptr(B), n, 0, be.ptr(C), n, be.ptr(scratch)];
+      const t = time(() => be.run('gemmF32', args), { warmup: 1, runs: n >= 2048 ? 4 : 10, maxMs: opts.quick ? 1000 : 4000 });
+      const flop = 2 * n ** 3;
+      rows.push({ topic: 'gemm', name: `f32 ${n}^3${label}`, threads: be.threads, value: flop / t.bestMs / 1e6, unit: 'GFLOP/s',
+        extra: { medianGflops: flop / t.medianMs / 1e6, bestMs: t.bestMs, relaxed: be.features.relaxedSimd } });
+      for (const x of [A, B, C, scratch]) x.dispose();
+    }
+  }
+  const one = rows.filter((r) => r.threads === 1), two = rows.filter((r) => r.threads === 2);
+  for (const r of two) {
+    const o = one.find((q) => q.name === r.name);
+    if (o) r.extra = { ...r.extra, speedupVs1: r.value / o.value };
+  }
+  return rows;
+}
+
+/** y = W x for a 4096 x 4096 W in each weight format; GB/s counts weight bytes read. */
+export async function benchGemv(backends: WasmBackend[], opts: BenchOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const N = 4096, K = 4096;
+  const wf = new Tensor('f32', [N, K], new Float32Array(N * K));
+  fill(wf, 3);
+  const formats: [string, Tensor | Q4Weight, number][] = [
+    ['f32', wf, N * K * 4],
+    ['bf16', new Tensor('bf16', [N, K], f32ArrayToBf16(wf.data as Float32Array)), N * K * 2],
+    ['f16', new Tensor('f16', [N, K], f32ArrayToF16(wf.data as Float32Array)), N * K * 2],
+    ['int8', quantizeInt8(wf), N * K + N * 4],
+    ['q4_0', quantizeQ4(wf), N * K / 2 + (N * K / 32) * 4],
+  ];
+  for (const be of backends) {
+    const x = be.empty([1, K]);
+    fill(x, 4);
+    const y = be.empty([1, N]);
+    const perF32: Record<string, number> = {};
+    for (const [name, w, bytes] of formats) {
+      // Upload once so the timed call reads the weights in place, as a model does.
+      const wh = w instanceof Q4Weight ? new Q4Weight(w.shape, be.upload(w.packed), be.upload(w.scales))
+        : w.dtype === 'i8' ? uploadI8(be, w) : be.upload(w);
+      const t = time(() => linear(be, x, wh, undefined, y), { warmup: 3, runs: opts.quick ? 10 : 30, maxMs: opts.quick ? 500 : 2000 });
+      const rowsPerS = N / (t.bestMs / 1e3);
+      perF32[name] = rowsPerS;
+      rows.push({ topic: 'gemv', name: `${name} ${N}x${K}`, threads: be.threads, value: bytes / t.bestMs / 1e6, unit: 'GB/s',
+        extra: { bestUs: t.bestMs * 1e3, medianUs: t.medianMs * 1e3, rowsPerSecVsF32: rowsPerS / (perF32.f32 ?? rowsPerS) } });
+      if (wh !== w) (wh as Tensor | Q4Weight).dispose();
+    }
+    x.dispose(); y.dispose();
+  }
+  return rows;
+}
+
+function uploadI8(be: WasmBackend, w: Tensor): Tensor {
+  const q = be.upload(new Tensor('i8', w.shape, w.data));
+  const s = be.upload(new Tensor('f32', [w.shape[0]], w.scales!));
+  return new Tensor('i8', w.shape, q.data, { scales: s.data as Float32Array, release: () => { q.dispose(); s.dispose(); } });
+}
+
+/** memory.copy of 64 MiB inside the wasm heap: the read+write bandwidth GEMV competes with. */
+export async function benchCopy(backends: WasmBackend[], opts: BenchOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const bytes = 64 << 20;
+  for (const be of backends) {
+    const src = be.empty([bytes], 'u8'), dst = be.empty([bytes], 'u8');
+    (src.data as Uint8Array).fill(1); (dst.data as Uint8Array).fill(0);
+    const t = time(() => be.run('copyBytes', [be.ptr(dst), be.ptr(src), bytes]), { warmup: 2, runs: opts.quick ? 5 : 15 });
+    rows.push({ topic: 'copy', name: 'memcpy 64 MiB', threads: be.threads, value: bytes / t.bestMs / 1e6, unit: 'GB/s',
+      extra: { readPlusWriteGBs: (2 * bytes) / t.bestMs / 1e6, medianGBs: bytes / t.medianMs / 1e6 } });
+    src.dispose(); dst.dispose();
+  }
+  return rows;
+}
