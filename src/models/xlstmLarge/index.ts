@@ -1,0 +1,4 @@
+// Public entry of xLSTM Large / xLSTM-7B.
+export * from './config.js';
+export * from './weights.js';
+export * from './model.js';

@@ -1,0 +1,319 @@
+// xLSTM Large / xLSTM-7B (xlstm.xlstm_large.model.xLSTMLarge, HF xLSTMForCausalLM) in
+// float32 on the wasm backend, computing what the official model computes in mode
+// "inference": prompts go through mlstmPrefill (chunkwise with chunk_size, halving down
+// to 16, the rest recurrent), single tokens through mlstmStep, with the state carried.
+//   x = embedding(ids); per block: x += mLSTMLayer(RMSNorm(x)); x += FFN(RMSNorm(x))
+//   logits = softcap(lm_head(RMSNorm(x)), output_logit_soft_cap)
+import { Tensor } from '../../tensor/tensor.js';
+import type { WasmBackend } from '../../backend/wasm/backend.js';
+import type { SafetensorsSource } from '../../io/safetensors.js';
+import { add, mul, sigmoid, silu, softcap, rmsNorm, groupNorm, embedding } from '../../ops/index.js';
+import { linear } from '../../ops/matmul.js';
+import { mlstmPrefill, mlstmStep, mlstmZeroState } from '../../xlstm/mlstm/index.js';
+import type { MlstmState } from '../../xlstm/mlstm/index.js';
+import { XLSTMLargeConfig, XLSTMLargeConfigInput, resolveXLSTMLargeConfig } from './config.js';
+import { XLSTMLargeBlockWeights, XLSTMLargeWeights, LoadWeightsOptions, loadXLSTMLargeWeights } from './weights.js';
+
+/** Recurrent state: one mLSTM state (c [B,NH,DHQK,DHV], n [B,NH,DHQK], m [B,NH,1]) per block. */
+export type XLSTMLargeState = MlstmState[];
+
+/** Token ids: number[][] ([B][S]) or an i32/i64 Tensor [B, S]. */
+export type TokenBatch = number[][] | Tensor;
+
+export interface XLSTMLargeLoadOptions extends LoadWeightsOptions {
+  backend: WasmBackend;
+}
+
+export interface ForwardOptions {
+  /** State to continue from (not modified); default: the empty state. */
+  state?: XLSTMLargeState;
+}
+
+export interface ForwardResult {
+  /** [B, S, V] soft-capped logits (heap f32). */ logits: Tensor;
+  /** State after the last token (fresh tensors). */ state: XLSTMLargeState;
+}
+
+export interface StepResult {
+  /** [B, V] soft-capped logits. */ logits: Tensor;
+  /** The state passed in, updated in place. */ state: XLSTMLargeState;
+}
+
+export interface GenerateOptions {
+  /** Number of tokens to generate (exactly this many, as the official generate). */
+  maxLength: number;
+  /** State to continue from (not modified); default empty. */
+  state?: XLSTMLargeState;
+  /** Also return the logits behind each choice, [B, maxLength, V]. */
+  returnLogits?: boolean;
+}
+
+export interface GenerateResult {
+  /** [B][maxLength] generated ids (greedy). */ tokens: number[][];
+  /** State after feeding the prompt and the first maxLength - 1 generated tokens (as the official generate). */
+  state: XLSTMLargeState;
+  logits?: Tensor;
+}
+
+function checkIds(fn: string, arg: string, ids: TokenBatch, V: number): { B: number; S: number; data: Int32Array } {
+  let B: number, S: number;
+  const data: number[] = [];
+  if (ids instanceof Tensor) {
+    if (ids.dtype !== 'i32' && ids.dtype !== 'i64') throw new TypeError(`${fn}: ${arg} has dtype ${ids.dtype}, expected i32 or i64`);
+    if (ids.rank !== 2) throw new RangeError(`${fn}: ${arg} has shape [${ids.shape.join(', ')}], expected [B, S]`);
+    [B, S] = ids.shape;
+    for (let j = 0; j < ids.size; j++) data.push(Number(ids.data[j]));
+  } else {
+    if (!Array.isArray(ids) || !ids.every((r) => Array.isArray(r))) throw new TypeError(`${fn}: ${arg} must be number[][] ([B][S]) or a Tensor [B, S]`);
+    B = ids.length;
+    S = B ? ids[0].length : 0;
+    ids.forEach((r, b) => {
+      if (r.length !== S) throw new RangeError(`${fn}: ${arg}[${b}] has length ${r.length}, expected ${S} (all rows the same length as ${arg}[0])`);
+      data.push(...r);
+    });
+  }
+  if (B < 1 || S < 1) throw new RangeError(`${fn}: ${arg} has shape [${B}, ${S}], expected at least one sequence of at least one token`);
+  for (let j = 0; j < data.length; j++) {
+    const t = data[j];
+    if (!Number.isInteger(t) || t < 0 || t >= V) {
+      throw new RangeError(`${fn}: ${arg}[${Math.floor(j / S)}][${j % S}] = ${t} is not a token id (expected an integer 0 <= id < vocab_size ${V})`);
+    }
+  }
+  return { B, S, data: Int32Array.from(data) };
+}
+
+function dispose(...ts: (Tensor | undefined)[]): void { for (const t of ts) t?.dispose(); }
+
+export class XLSTMLarge {
+  private constructor(readonly backend: WasmBackend, readonly config: XLSTMLargeConfig, readonly weights: XLSTMLargeWeights) {}
+
+  /**
+   * Loads a checkpoint folder (config.json + model.safetensors or a sharded index), in
+   * the Hugging Face or the native xlstm_large layout. Node only (uses the file system).
+   */
+  static async fromPretrained(dir: string, opts: XLSTMLargeLoadOptions): Promise<XLSTMLarge> {
+    if (!opts || !opts.backend) throw new TypeError('XLSTMLarge.fromPretrained: options.backend (a WasmBackend) is required');
+    const [{ readFile }, { join }, { openSafetensorsModel }] = await Promise.all([
+      import('node:fs/promises'), import('node:path'), import('../../io/safetensorsSharded.js'),
+    ]);
+    const cfgPath = join(dir, 'config.json');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(await readFile(cfgPath, 'utf8'));
+    } catch (e) {
+      throw new Error(`XLSTMLarge.fromPretrained: cannot read ${cfgPath}: ${(e as Error).message}`);
+    }
+    const cfg = resolveXLSTMLargeConfig(raw as XLSTMLargeConfigInput);
+    const src = await openSafetensorsModel(dir);
+    try {
+      return await XLSTMLarge.fromSource(src, cfg, opts);
+    } finally { await src.close(); }
+  }
+
+  /** Builds the model from a config (raw config.json object or resolved) and any safetensors source (browser-safe). */
+  static async fromSource(src: SafetensorsSource, config: XLSTMLargeConfigInput | XLSTMLargeConfig, opts: XLSTMLargeLoadOptions): Promise<XLSTMLarge> {
+    if (!opts || !opts.backend) throw new TypeError('XLSTMLarge.fromSource: options.backend (a WasmBackend) is required');
+    const cfg = Object.isFrozen(config) && 'ffn_up_proj_dim' in config ? (config as XLSTMLargeConfig) : resolveXLSTMLargeConfig(config as XLSTMLargeConfigInput);
+    const w = await loadXLSTMLargeWeights(opts.backend, src, cfg, opts);
+    return new XLSTMLarge(opts.backend, cfg, w);
+  }
+
+  /** A zero state (m = 0) for a batch of B, as the official model starts from. */
+  emptyState(B: number): XLSTMLargeState {
+    if (!Number.isInteger(B) || B < 1) throw new RangeError(`XLSTMLarge.emptyState: B = ${B}, expected a positive integer`);
+    const c = this.config;
+    return Array.from({ length: c.num_blocks }, () => mlstmZeroState(this.backend, { B, NH: c.num_heads, DHQK: c.qk_head_dim, DHV: c.v_head_dim }));
+  }
+
+  /** Logits of every position of ids [B, S] (prefill) and the state after the last token. */
+  forward(inputIds: TokenBatch, opts: ForwardOptions = {}): ForwardResult {
+    const { B, S, data } = checkIds('XLSTMLarge.forward', 'inputIds', inputIds, this.config.vocab_size);
+    if (opts.state !== undefined) this.checkState('XLSTMLarge.forward', 'state', opts.state, B);
+    const st: XLSTMLargeState = [];
+    const logits = this.run(data, B, S, (b, x) => {
+      const r = mlstmPrefill(this.backend, x, { chunkSize: this.config.chunk_size, eps: this.config.eps, initialState: opts.state?.[b], returnState: true });
+      st.push(r.state!);
+      return r.h;
+    });
+    return { logits, state: st };
+  }
+
+  /** One token per sequence (ids [B]) from `state` (updated in place): the official step path. */
+  step(tokenIds: number[] | Tensor, state: XLSTMLargeState): StepResult {
+    const fn = 'XLSTMLarge.step';
+    let ids: TokenBatch;
+    if (tokenIds instanceof Tensor) {
+      if (tokenIds.rank !== 1) throw new RangeError(`${fn}: tokenIds has shape [${tokenIds.shape.join(', ')}], expected [B]`);
+      ids = tokenIds.reshape([tokenIds.shape[0], 1]);
+    } else {
+      if (!Array.isArray(tokenIds)) throw new TypeError(`${fn}: tokenIds must be number[] ([B]) or a Tensor [B]`);
+      ids = tokenIds.map((t) => [t]);
+    }
+    const { B, data } = checkIds(fn, 'tokenIds', ids, this.config.vocab_size);
+    this.checkState(fn, 'state', state, B);
+    const c = this.config;
+    const logits = this.run(data, B, 1, (b, x) => {
+      const sq = (t: Tensor, d: number) => t.reshape(d ? [B, c.num_heads, d] : [B, c.num_heads, 1]);
+      const r = mlstmStep(this.backend, { q: sq(x.q, c.qk_head_dim), k: sq(x.k, c.qk_head_dim), v: sq(x.v, c.v_head_dim), i: sq(x.i, 0), f: sq(x.f, 0) }, state[b], { eps: c.eps });
+      return r.h;
+    }, [B]);
+    return { logits, state };
+  }
+
+  /**
+   * Greedy generation as xlstm_large generate_tokens: the prompt in one prefill, then one
+   * step per generated token; each token is the argmax (first maximum) of the last logits.
+   */
+  generate(promptIds: TokenBatch, opts: GenerateOptions): GenerateResult {
+    const fn = 'XLSTMLarge.generate';
+    const n = opts?.maxLength;
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`${fn}: maxLength = ${n}, expected a positive integer`);
+    const V = this.config.vocab_size;
+    const pre = this.forward(promptIds, { state: opts.state });
+    const [B, S] = [pre.logits.shape[0], pre.logits.shape[1]];
+    const all = opts.returnLogits ? new Float32Array(B * n * V) : undefined;
+    const tokens: number[][] = Array.from({ length: B }, () => []);
+    let state = pre.state;
+    let last = (pre.logits.data as Float32Array).slice(); // [B, S, V]
+    let rowOf = (b: number) => (b * S + S - 1) * V;
+    pre.logits.dispose();
+    for (let j = 0; j < n; j++) {
+      const next: number[] = [];
+      for (let b = 0; b < B; b++) {
+        const o = rowOf(b);
+        let best = 0;
+        for (let v = 1; v < V; v++) if (last[o + v] > last[o + best]) best = v;
+        next.push(best);
+        tokens[b].push(best);
+        all?.set(last.subarray(o, o + V), (b * n + j) * V);
+      }
+      if (j === n - 1) break;
+      const r = this.step(next, state);
+      state = r.state;
+      last = (r.logits.data as Float32Array).slice();
+      r.logits.dispose();
+      rowOf = (b: number) => b * V;
+    }
+    return { tokens, state, ...(all ? { logits: new Tensor('f32', [B, n, V], all) } : {}) };
+  }
+
+  /** Frees the weights. */
+  dispose(): void { this.weights.dispose(); }
+
+  private checkState(fn: string, arg: string, state: XLSTMLargeState, B: number): void {
+    const c = this.config;
+    if (!Array.isArray(state) || state.length !== c.num_blocks) {
+      throw new TypeError(`${fn}: ${arg} must be an array of ${c.num_blocks} block states {c, n, m}, got ${Array.isArray(state) ? `length ${state.length}` : typeof state}`);
+    }
+    const want: Record<'c' | 'n' | 'm', number[]> = { c: [B, c.num_heads, c.qk_head_dim, c.v_head_dim], n: [B, c.num_heads, c.qk_head_dim], m: [B, c.num_heads, 1] };
+    state.forEach((s, b) => {
+      for (const k of ['c', 'n', 'm'] as const) {
+        const t = s?.[k];
+        if (!(t instanceof Tensor) || t.dtype !== 'f32' || t.shape.length !== want[k].length || t.shape.some((d, i) => d !== want[k][i])) {
+          const got = t instanceof Tensor ? `${t.dtype} [${t.shape.join(', ')}]` : String(t);
+          throw new RangeError(`${fn}: ${arg}[${b}].${k} is ${got}, expected f32 [${want[k].join(', ')}]`);
+        }
+      }
+    });
+  }
+
+  /** The network around the mLSTM cell; `cell(block, inputs)` returns h [B,NH,S,DHV]. */
+  private run(ids: Int32Array, B: number, S: number, cell: (b: number, x: { q: Tensor; k: Tensor; v: Tensor; i: Tensor; f: Tensor }) => Tensor,
+    lead: number[] = [B, S]): Tensor {
+    const be = this.backend, c = this.config, w = this.weights;
+    const idT = be.upload(new Tensor('i32', [B, S], ids));
+    let x = embedding(be, idT, w.embedding); // [B, S, E]
+    idT.dispose();
+    try {
+      for (let b = 0; b < c.num_blocks; b++) {
+        const y = this.mlstmLayer(w.blocks[b], b, x, B, S, cell);
+        add(be, x, y, x);
+        y.dispose();
+        const z = this.ffn(w.blocks[b], x);
+        add(be, x, z, x);
+        z.dispose();
+      }
+      let h = x;
+      if (w.outNorm) h = this.rms(x, w.outNorm, w.outNormBias);
+      // a view with the caller's leading dims, so the logits tensor itself owns its memory
+      const logits = linear(be, h.reshape([...lead, c.embedding_dim]), w.lmHead); // [...lead, V]
+      if (h !== x) h.dispose();
+      if (c.output_logit_soft_cap !== null) softcap(be, logits, c.output_logit_soft_cap, logits);
+      return logits;
+    } finally { x.dispose(); }
+  }
+
+  private rms(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+    const y = rmsNorm(this.backend, x, { eps: this.config.norm_eps, weight });
+    if (bias) add(this.backend, y, bias, y);
+    return y;
+  }
+
+  private mlstmLayer(bw: XLSTMLargeBlockWeights, b: number, x: Tensor, B: number, S: number,
+    cell: (b: number, x: { q: Tensor; k: Tensor; v: Tensor; i: Tensor; f: Tensor }) => Tensor): Tensor {
+    const be = this.backend, c = this.config;
+    const NH = c.num_heads, DQK = c.qk_head_dim, DHV = c.v_head_dim, QK = c.qk_dim, DV = c.v_dim;
+    const xn = this.rms(x, bw.normMlstm, bw.normMlstmBias);
+    const proj = linear(be, xn, bw.qkvo, bw.qkvoBias); // [B, S, 2QK + 2DV]
+    const gates = linear(be, xn, bw.ifGate, bw.ifGateBias); // [B, S, 2NH]
+    xn.dispose();
+    if (c.gate_soft_cap !== null) softcap(be, gates, c.gate_soft_cap, gates);
+    const q = be.empty([B, NH, S, DQK]), k = be.empty([B, NH, S, DQK]), v = be.empty([B, NH, S, DHV]);
+    const ig = be.empty([B, NH, S]), fg = be.empty([B, NH, S]), o = be.empty([B, S, DV]);
+    // heads are contiguous slices of the projection's last dim (reshape(B,S,NH,-1).transpose(1,2))
+    const P = 2 * QK + 2 * DV;
+    const pd = proj.data as Float32Array, gd = gates.data as Float32Array;
+    const qd = q.data as Float32Array, kd = k.data as Float32Array, vd = v.data as Float32Array;
+    const id = ig.data as Float32Array, fd = fg.data as Float32Array, od = o.data as Float32Array;
+    for (let bb = 0; bb < B; bb++) {
+      for (let s = 0; s < S; s++) {
+        const row = (bb * S + s) * P, grow = (bb * S + s) * 2 * NH;
+        for (let h = 0; h < NH; h++) {
+          const bhs = (bb * NH + h) * S + s;
+          qd.set(pd.subarray(row + h * DQK, row + (h + 1) * DQK), bhs * DQK);
+          kd.set(pd.subarray(row + QK + h * DQK, row + QK + (h + 1) * DQK), bhs * DQK);
+          vd.set(pd.subarray(row + 2 * QK + h * DHV, row + 2 * QK + (h + 1) * DHV), bhs * DHV);
+          id[bhs] = gd[grow + h];
+          fd[bhs] = gd[grow + NH + h];
+        }
+        od.set(pd.subarray(row + 2 * QK + DV, row + P), (bb * S + s) * DV);
+      }
+    }
+    dispose(proj, gates);
+    let hc: Tensor;
+    try { hc = cell(b, { q, k, v, i: ig, f: fg }); } finally { dispose(q, k, v, ig, fg); }
+    const ht = be.empty([B, S, DV]); // [B, S, NH*DHV]
+    const hd = hc.data as Float32Array, td = ht.data as Float32Array;
+    for (let bb = 0; bb < B; bb++) {
+      for (let h = 0; h < NH; h++) {
+        for (let s = 0; s < S; s++) {
+          const src = ((bb * NH + h) * S + s) * DHV;
+          td.set(hd.subarray(src, src + DHV), (bb * S + s) * DV + h * DHV);
+        }
+      }
+    }
+    hc.dispose();
+    const hn = groupNorm(be, ht, NH, { eps: c.norm_eps, weight: bw.multiheadNorm, bias: bw.multiheadNormBias });
+    ht.dispose();
+    sigmoid(be, o, o);
+    mul(be, hn, o, hn);
+    o.dispose();
+    const y = linear(be, hn, bw.outProj, bw.outProjBias); // [B, S, E]
+    hn.dispose();
+    return y;
+  }
+
+  private ffn(bw: XLSTMLargeBlockWeights, x: Tensor): Tensor {
+    const be = this.backend;
+    const xn = this.rms(x, bw.normFfn, bw.normFfnBias);
+    const g = linear(be, xn, bw.projUpGate, bw.projUpGateBias); // [B, S, U]
+    const z = linear(be, xn, bw.projUp, bw.projUpBias);
+    xn.dispose();
+    silu(be, g, g);
+    mul(be, g, z, g);
+    z.dispose();
+    const y = linear(be, g, bw.projDown, bw.projDownBias); // [B, S, E]
+    g.dispose();
+    return y;
+  }
+}
