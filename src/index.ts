@@ -15,3 +15,5 @@ export { ZipArchive, ZipError } from './io/zip.js';
 export { unpickle, PickleError } from './io/pickle.js';
 export type { PickleValue, UnpickleOptions } from './io/pickle.js';
 export * from './ops/index.js';
+export { TiRex, resolveTiRexConfig, tirexWeightTable, loadTiRexWeights, loadTiRexCheckpoint, tensorMapSource } from './models/tirex/index.js';
+export type { TiRexOptions, TiRexFromPretrainedOptions, TiRexForecastOptions, TiRexForecast, TiRexConfig, TiRexWeights } from './models/tirex/index.js';
