@@ -157,10 +157,19 @@ test('load errors: missing tensor, wrong shape; nothing half-loaded', async () =
     /missing tensor backbone\.blocks\.1\.mlstm_layer\.k\.weight/);
   const wrong = { ...base, 'backbone.blocks.0.ffn.proj_down.weight': new Tensor('f32', [128, 10], new Float32Array(1280)) };
   wrong['backbone.blocks.0.ffn.proj_down.weight'] = new Tensor('f32', [c.config.embedding_dim, 10], new Float32Array(c.config.embedding_dim * 10));
-  const used = be.heap.memory.buffer.byteLength;
+  const used = be.heap.bytesInUse;
   await assert.rejects(XLSTMLarge.fromSource(parseSafetensors(serializeSafetensors(wrong)), c.config, { backend: be }),
     new RegExp(`backbone\\.blocks\\.0\\.ffn\\.proj_down\\.weight: expected shape \\[${c.config.embedding_dim}, ${c.meta.derived_dims.ffn_up_proj_dim}\\], file has \\[${c.config.embedding_dim}, 10\\]`));
-  assert.equal(be.heap.memory.buffer.byteLength, used);
+  assert.equal(be.heap.bytesInUse, used);
+  // a read that fails after some tensors were placed frees them all
+  const good = parseSafetensors(serializeSafetensors(base));
+  let reads = 0;
+  const failing = Object.assign(Object.create(good), {
+    readInto(name: string, dest: any, o: any) { if (++reads === 10) throw new Error(`disk error reading ${name}`); return good.readInto(name, dest, o); },
+  });
+  await assert.rejects(XLSTMLarge.fromSource(failing, c.config, { backend: be }), /disk error reading/);
+  assert.equal(reads, 10);
+  assert.equal(be.heap.bytesInUse, used);
   // a config that does not match the file (more blocks) names the first absent block tensor
   await assert.rejects(XLSTMLarge.fromSource(parseSafetensors(serializeSafetensors(base)), { ...c.config, num_blocks: c.config.num_blocks + 1 }, { backend: be }),
     new RegExp(`missing tensor backbone\\.blocks\\.${c.config.num_blocks}\\.norm_mlstm\\.weight`));
@@ -185,4 +194,41 @@ test('input errors: token id >= vocab, empty prompt, ragged batch, bad state', (
   assert.throws(() => model.forward(new Tensor('f32', [1, 2], new Float32Array(2))), /dtype f32, expected i32 or i64/);
   const r = model.forward(new Tensor('i64', [1, 2], BigInt64Array.from([3n, 4n])));
   assert.deepEqual(r.logits.shape, [1, 2, V]);
+});
+
+test('name table variants: use_bias (zero biases), tied embeddings, query/key/value names', async () => {
+  const src = parseSafetensors(readFileSync(join(FIXTURES, 'xlstm_large', 'model.safetensors')));
+  const base: Record<string, Tensor> = {};
+  for (const n of src.names()) base[n] = src.read(n);
+  const input = ids(c, 'input_ids');
+  const load = (t: Record<string, Tensor>, cfg: object) => XLSTMLarge.fromSource(parseSafetensors(serializeSafetensors(t)), { ...c.config, ...cfg }, { backend: be });
+  // use_bias: every Linear and norm gets a bias; zero biases must reproduce the bias-free run
+  const withBias: Record<string, Tensor> = { ...base };
+  for (const [n, t] of Object.entries(base)) {
+    const bn = n.replace(/\.weight$/, '.bias');
+    if (n.endsWith('.weight') && !withBias[bn] && !n.startsWith('embedding') && n !== 'lm_head.weight') withBias[bn] = new Tensor('f32', [t.shape[0]], new Float32Array(t.shape[0]));
+  }
+  await assert.rejects(load(base, { use_bias: true }), /missing tensor backbone\.blocks\.0\.norm_mlstm\.bias/);
+  const mb = await load(withBias, { use_bias: true });
+  try {
+    assert.ok(mb.weights.blocks[0].qkvoBias && mb.weights.blocks[0].projUpBias && mb.weights.outNormBias);
+    assertGolden(c, 'logits', mb.forward(input).logits.data as Float32Array);
+  } finally { mb.dispose(); }
+  // tie_word_embeddings: no lm_head in the file, the embedding is used; equals the untied model with lm_head := embedding
+  const tiedT = { ...base };
+  delete tiedT['lm_head.weight'];
+  const tied = await load(tiedT, { tie_word_embeddings: true });
+  const untied = await load({ ...base, 'lm_head.weight': base['embedding.weight'] }, {});
+  try {
+    assert.equal(tied.weights.lmHead, tied.weights.embedding);
+    const a = tied.forward(input).logits.data as Float32Array, b = untied.forward(input).logits.data as Float32Array;
+    assertClose('tied vs untied', a, b, 0);
+    assert.ok(!Array.from(a).every((v, i) => Math.abs(v - c.f32('logits')[i]) < 1e-3), 'tied head must differ from the real lm_head');
+  } finally { tied.dispose(); untied.dispose(); }
+  // some transformers versions name q/k/v query/key/value
+  const renamed: Record<string, Tensor> = {};
+  for (const [n, t] of Object.entries(base)) renamed[n.replace(/mlstm_layer\.q\./, 'mlstm_layer.query.').replace(/mlstm_layer\.k\./, 'mlstm_layer.key.').replace(/mlstm_layer\.v\./, 'mlstm_layer.value.')] = t;
+  assert.ok(renamed['backbone.blocks.0.mlstm_layer.query.weight']);
+  const mr = await load(renamed, {});
+  try { assertGolden(c, 'logits', mr.forward(input).logits.data as Float32Array); } finally { mr.dispose(); }
 });
