@@ -19,5 +19,5 @@ if (chosen.length === 0) {
   console.error(`no test files found under ${root} (did you run npm run build?)`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...chosen], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-concurrency=1', ...chosen], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

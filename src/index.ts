@@ -17,3 +17,4 @@ export type { PickleValue, UnpickleOptions } from './io/pickle.js';
 export * from './ops/index.js';
 export { TiRex, resolveTiRexConfig, tirexWeightTable, loadTiRexWeights, loadTiRexCheckpoint, tensorMapSource } from './models/tirex/index.js';
 export type { TiRexOptions, TiRexFromPretrainedOptions, TiRexForecastOptions, TiRexForecast, TiRexConfig, TiRexWeights } from './models/tirex/index.js';
+export * from './models/xlstmLarge/index.js';

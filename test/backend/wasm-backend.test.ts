@@ -71,3 +71,20 @@ test('backend: upload keeps heap tensors, copies JS tensors; ptr refuses JS memo
     assert.equal(be.heap.bytesInUse, before);
   } finally { be.dispose(); }
 });
+
+test('backend: a reshaped view keeps heap memory alive after the original is dropped', async () => {
+  const be = await WasmBackend.create({ threads: 1 });
+  try {
+    let view: Tensor | undefined;
+    (() => {
+      const t = be.empty([4, 4]);
+      (t.data as Float32Array).fill(7);
+      view = t.reshape([16]);
+    })();
+    const g = (globalThis as any).gc as undefined | (() => void);
+    for (let r = 0; r < 3 && g; r++) { g(); await new Promise((res) => setTimeout(res, 0)); }
+    const other = be.empty([16]);
+    (other.data as Float32Array).fill(-1); // would overwrite the view's memory if it had been freed
+    assert.ok(Array.from(view!.toFloat32()).every((v) => v === 7));
+  } finally { be.dispose(); }
+});

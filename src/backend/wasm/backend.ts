@@ -85,7 +85,9 @@ export class WasmBackend {
     const t = new Tensor(dtype, shape, data, {
       release: () => { if (!released) { released = true; this.finalizer.unregister(token); this.heap.release(ptr); } },
     });
-    this.finalizer.register(t, ptr, token);
+    // Tied to the typed array, not the Tensor: reshaped views share `data`, so the
+    // memory lives as long as any tensor (or caller) still holds the array.
+    this.finalizer.register(data, ptr, token);
     return t;
   }
 
