@@ -183,6 +183,21 @@ export function causalConv1dF32(y: usize, x: usize, wT: usize, bias: usize, stat
     const t = q % S;
     const py = y + ((<usize>q * <usize>C) << 2);
     let c = 0;
+    if (t >= K - 1) {
+      // The whole window lies in this sequence: rows q-K+1 .. q of x, no branches.
+      const rowBytes = <usize>C << 2;
+      const px = x + ((<usize>(q - K + 1) * <usize>C) << 2);
+      for (; c + 4 <= C; c += 4) {
+        const oc = <usize>c << 2;
+        let acc = bias ? v128.load(bias + oc) : f32x4.splat(0);
+        let pw = wT + oc, pxj = px + oc;
+        for (let j = 0; j < K; j++) {
+          acc = fmadd(v128.load(pw), v128.load(pxj), acc);
+          pw += rowBytes; pxj += rowBytes;
+        }
+        v128.store(py + oc, acc);
+      }
+    }
     for (; c + 4 <= C; c += 4) {
       const oc = <usize>c << 2;
       let acc = bias ? v128.load(bias + oc) : f32x4.splat(0);
