@@ -18,3 +18,6 @@ export * from './ops/index.js';
 export { TiRex, resolveTiRexConfig, tirexWeightTable, loadTiRexWeights, loadTiRexCheckpoint, tensorMapSource } from './models/tirex/index.js';
 export type { TiRexOptions, TiRexFromPretrainedOptions, TiRexForecastOptions, TiRexForecast, TiRexConfig, TiRexWeights } from './models/tirex/index.js';
 export * from './models/xlstmLarge/index.js';
+export { matmul, linear } from './ops/matmul.js';
+export type { MatmulOptions, LinearWeight } from './ops/matmul.js';
+export { Q4Weight, Q4_BLOCK, quantizeInt8, dequantizeInt8, quantizeQ4, dequantizeQ4 } from './tensor/quant.js';

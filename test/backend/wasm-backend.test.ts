@@ -88,3 +88,15 @@ test('backend: a reshaped view keeps heap memory alive after the original is dro
     assert.ok(Array.from(view!.toFloat32()).every((v) => v === 7));
   } finally { be.dispose(); }
 });
+
+test('backend: two backends in one process; one growing does not confuse the other', async () => {
+  const be1 = await WasmBackend.create({ threads: 1 });
+  const be2 = await WasmBackend.create({ threads: 1 });
+  try {
+    const big = be1.empty([50304 * 1024]); // grows be1's memory
+    const t = be2.empty([16]);
+    assert.ok(be2.heap.owns(t.data));
+    assert.ok(be1.heap.owns(big.data));
+    assert.equal(typeof be2.ptr(t), 'number');
+  } finally { be1.dispose(); be2.dispose(); }
+});

@@ -27,7 +27,13 @@ export class Heap {
   get bytesReserved(): number { return this.memory.buffer.byteLength; }
 
   /** Is this typed array a view into our memory? (then kernels can use it in place) */
-  owns(a: ArrayBufferView): boolean { return this.buffers.has(a.buffer); }
+  owns(a: ArrayBufferView): boolean {
+    // V8 may hand out a fresh SharedArrayBuffer object for memory.buffer (e.g. after
+    // another memory in the process grew), so remember every object we are given.
+    const cur = this.memory.buffer;
+    if (!this.buffers.has(cur)) this.buffers.add(cur);
+    return this.buffers.has(a.buffer);
+  }
 
   alloc(bytes: number): number {
     const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
