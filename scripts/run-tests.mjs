@@ -1,4 +1,8 @@
 // Runs every compiled test file (dist/test/**/*.test.js) with node's built-in runner.
+// --experimental-wasm-relaxed-simd: Node 20's V8 ships relaxed SIMD behind a flag
+// (browsers enable it), so this is how the FMA kernels get tested here; tests that
+// force the plain SIMD build ({ relaxedSimd: false }) cover the fallback.
+// --expose-gc: lets tests check that heap memory survives collection while in use.
 // Node 20's `--test` does not expand globs itself, so we list the files here.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,5 +23,5 @@ if (chosen.length === 0) {
   console.error(`no test files found under ${root} (did you run npm run build?)`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-concurrency=1', ...chosen], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--expose-gc', '--experimental-wasm-relaxed-simd', '--test', '--test-concurrency=1', ...chosen], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
