@@ -127,7 +127,8 @@ export function linear(be: WasmBackend, x: Tensor, w: LinearWeight, bias?: Tenso
       const nt = N * K >= 1 << 15 ? be.threads : 1;
       if (q4) be.run('gemvQ4', [pw, pscales, px, py, pbias, N, K, R], nt);
       else if (wt.dtype === 'i8') be.run('gemvI8', [pw, pscales, px, py, pbias, N, K, R], nt);
-      else be.run(wt.dtype === 'f32' ? 'gemvF32' : wt.dtype === 'bf16' ? 'gemvBf16' : 'gemvF16', [pw, px, py, pbias, N, K, R], nt);
+      else if (wt.dtype === 'bf16') be.run('gemvBf16', [pw, px, py, pbias, N, K, R, be.ptr(st.scratch([nt * R * K]))], nt);
+      else be.run(wt.dtype === 'f32' ? 'gemvF32' : 'gemvF16', [pw, px, py, pbias, N, K, R], nt);
       return y;
     }
     let pwf = pw;

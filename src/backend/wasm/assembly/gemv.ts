@@ -152,9 +152,67 @@ export function gemvF32(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i3
   }
 }
 
-/** y[B,N] = x[B,K] W[N,K]^T (+ bias), bf16 weights (raw u16 bits). */
-export function gemvBf16(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32): void {
-  gemv16(W, x, y, bias, N, K, B, tid, nt, true);
+/**
+ * y[B,N] = x[B,K] W[N,K]^T (+ bias), bf16 weights (raw u16 bits). Each i32 lane
+ * of 8 loaded weights holds elements 2i (low half) and 2i+1 (high half): a shift
+ * and a mask make them f32 in place, so x is first permuted per 8-chunk into
+ * [x0 x2 x4 x6 | x1 x3 x5 x7] (xp: per-thread scratch, B*K f32 each).
+ */
+export function gemvBf16(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, xp: usize, tid: i32, nt: i32): void {
+  const s = rangeStart(N, tid, nt, 4), e = rangeEnd(N, tid, nt, 4);
+  const ws = <usize>K << 1;
+  const xs = <usize>K << 2;
+  const K8 = K & ~7;
+  const px = xp + <usize>tid * <usize>B * xs;
+  for (let i = 0; i < B * K8; i += 8) {
+    const row = i / K8, k = i - row * K8;
+    const src = x + <usize>row * xs + (<usize>k << 2);
+    const a = v128.load(src), b = v128.load(src, 16);
+    const d = px + <usize>row * xs + (<usize>k << 2);
+    v128.store(d, i32x4.shuffle(a, b, 0, 2, 4, 6));
+    v128.store(d, i32x4.shuffle(a, b, 1, 3, 5, 7), 16);
+  }
+  const hiMask = i32x4.splat(0xffff0000);
+  for (let b = 0; b < B; b++) {
+    const xb = x + <usize>b * xs;
+    const pb = px + <usize>b * xs;
+    const yb = y + (<usize>(b * N) << 2);
+    let n = s;
+    for (; n + 4 <= e; n += 4) {
+      const w0 = W + <usize>n * ws, w1 = w0 + ws, w2 = w1 + ws, w3 = w2 + ws;
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+      let k = 0;
+      for (; k < K8; k += 8) {
+        const xo = pb + (<usize>k << 2);
+        const wo = <usize>k << 1;
+        const xe = v128.load(xo), xd = v128.load(xo, 16);
+        const v0 = v128.load(w0 + wo), v1 = v128.load(w1 + wo), v2 = v128.load(w2 + wo), v3 = v128.load(w3 + wo);
+        a0 = fmadd(i32x4.shl(v0, 16), xe, a0); c0 = fmadd(v128.and(v0, hiMask), xd, c0);
+        a1 = fmadd(i32x4.shl(v1, 16), xe, a1); c1 = fmadd(v128.and(v1, hiMask), xd, c1);
+        a2 = fmadd(i32x4.shl(v2, 16), xe, a2); c2 = fmadd(v128.and(v2, hiMask), xd, c2);
+        a3 = fmadd(i32x4.shl(v3, 16), xe, a3); c3 = fmadd(v128.and(v3, hiMask), xd, c3);
+      }
+      let s0 = hsum(f32x4.add(a0, c0)), s1 = hsum(f32x4.add(a1, c1)), s2 = hsum(f32x4.add(a2, c2)), s3 = hsum(f32x4.add(a3, c3));
+      for (; k < K; k++) {
+        const xv = load<f32>(xb + (<usize>k << 2));
+        const wo = <usize>k << 1;
+        s0 += halfToF32(load<u16>(w0 + wo), true) * xv; s1 += halfToF32(load<u16>(w1 + wo), true) * xv;
+        s2 += halfToF32(load<u16>(w2 + wo), true) * xv; s3 += halfToF32(load<u16>(w3 + wo), true) * xv;
+      }
+      const yo = yb + (<usize>n << 2);
+      store<f32>(yo, s0 + biasAt(bias, n));
+      store<f32>(yo, s1 + biasAt(bias, n + 1), 4);
+      store<f32>(yo, s2 + biasAt(bias, n + 2), 8);
+      store<f32>(yo, s3 + biasAt(bias, n + 3), 12);
+    }
+    for (; n < e; n++) {
+      const w0 = W + <usize>n * ws;
+      let sum: f32 = 0;
+      for (let k = 0; k < K; k++) sum += halfToF32(load<u16>(w0 + (<usize>k << 1)), true) * load<f32>(xb + (<usize>k << 2));
+      store<f32>(yb + (<usize>n << 2), sum + biasAt(bias, n));
+    }
+  }
 }
 
 /** y[B,N] = x[B,K] W[N,K]^T (+ bias), f16 weights (raw u16 bits). */
