@@ -70,7 +70,17 @@ export async function benchGemv(backends: WasmBackend[], opts: BenchOptions): Pr
         extra: { bestUs: t.bestMs * 1e3, medianUs: t.medianMs * 1e3, rowsPerSecVsF32: rowsPerS / (perF32.f32 ?? rowsPerS) } });
       if (wh !== w) (wh as Tensor | Q4Weight).dispose();
     }
-    x.dispose(); y.dispose();
+    // Batched decoding (4 sequences): W is still read once, so GB/s should hold.
+    const x4 = be.empty([4, K]), y4 = be.empty([4, N]);
+    fill(x4, 5);
+    for (const [name, w, bytes] of formats.slice(0, 2)) {
+      const wh = be.upload(w as Tensor);
+      const t = time(() => linear(be, x4, wh, undefined, y4), { warmup: 3, runs: opts.quick ? 10 : 30, maxMs: opts.quick ? 500 : 2000 });
+      rows.push({ topic: 'gemv', name: `${name} ${N}x${K} batch 4`, threads: be.threads, value: bytes / t.bestMs / 1e6, unit: 'GB/s',
+        extra: { bestUs: t.bestMs * 1e3, medianUs: t.medianMs * 1e3 } });
+      if (wh !== w) wh.dispose();
+    }
+    x.dispose(); y.dispose(); x4.dispose(); y4.dispose();
   }
   return rows;
 }

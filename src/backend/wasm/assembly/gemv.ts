@@ -4,6 +4,9 @@
 // every x load). Threads split the rows n in multiples of 4. bias == 0: none.
 import { fmadd, hsum, rangeStart, rangeEnd } from './simd';
 
+// 16 rows of 4096 f32 = 256 KiB, a quarter of L2.
+const ROW_TILE: i32 = 16;
+
 // @ts-ignore: decorator
 @inline function biasAt(bias: usize, n: i32): f32 {
   return bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n << 2));
@@ -51,42 +54,47 @@ import { fmadd, hsum, rangeStart, rangeEnd } from './simd';
 
 /** y[B,N] = x[B,K] W[N,K]^T (+ bias[N]), f32 weights. */
 export function gemvF32(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32): void {
-  const s = rangeStart(N, tid, nt, 4), e = rangeEnd(N, tid, nt, 4);
+  const S = rangeStart(N, tid, nt, 4), E = rangeEnd(N, tid, nt, 4);
   const rs = <usize>K << 2;
-  for (let b = 0; b < B; b++) {
-    const xb = x + <usize>b * rs;
-    const yb = y + (<usize>(b * N) << 2);
-    let n = s;
-    for (; n + 4 <= e; n += 4) {
-      const w0 = W + <usize>n * rs, w1 = w0 + rs, w2 = w1 + rs, w3 = w2 + rs;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-      let k = 0;
-      for (; k + 8 <= K; k += 8) {
-        const o = <usize>k << 2;
-        const xv = v128.load(xb + o), xw = v128.load(xb + o, 16);
-        a0 = fmadd(v128.load(w0 + o), xv, a0); c0 = fmadd(v128.load(w0 + o, 16), xw, c0);
-        a1 = fmadd(v128.load(w1 + o), xv, a1); c1 = fmadd(v128.load(w1 + o, 16), xw, c1);
-        a2 = fmadd(v128.load(w2 + o), xv, a2); c2 = fmadd(v128.load(w2 + o, 16), xw, c2);
-        a3 = fmadd(v128.load(w3 + o), xv, a3); c3 = fmadd(v128.load(w3 + o, 16), xw, c3);
+  // Row tiles of ROW_TILE rows: a batch of x rows reuses the tile from L2
+  // instead of streaming W from memory once per x row.
+  for (let s = S; s < E; s += ROW_TILE) {
+    const e = s + ROW_TILE < E ? s + ROW_TILE : E;
+    for (let b = 0; b < B; b++) {
+      const xb = x + <usize>b * rs;
+      const yb = y + (<usize>(b * N) << 2);
+      let n = s;
+      for (; n + 4 <= e; n += 4) {
+        const w0 = W + <usize>n * rs, w1 = w0 + rs, w2 = w1 + rs, w3 = w2 + rs;
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+        let k = 0;
+        for (; k + 8 <= K; k += 8) {
+          const o = <usize>k << 2;
+          const xv = v128.load(xb + o), xw = v128.load(xb + o, 16);
+          a0 = fmadd(v128.load(w0 + o), xv, a0); c0 = fmadd(v128.load(w0 + o, 16), xw, c0);
+          a1 = fmadd(v128.load(w1 + o), xv, a1); c1 = fmadd(v128.load(w1 + o, 16), xw, c1);
+          a2 = fmadd(v128.load(w2 + o), xv, a2); c2 = fmadd(v128.load(w2 + o, 16), xw, c2);
+          a3 = fmadd(v128.load(w3 + o), xv, a3); c3 = fmadd(v128.load(w3 + o, 16), xw, c3);
+        }
+        let s0 = hsum(f32x4.add(a0, c0)), s1 = hsum(f32x4.add(a1, c1)), s2 = hsum(f32x4.add(a2, c2)), s3 = hsum(f32x4.add(a3, c3));
+        for (; k < K; k++) {
+          const o = <usize>k << 2;
+          const xs = load<f32>(xb + o);
+          s0 += load<f32>(w0 + o) * xs; s1 += load<f32>(w1 + o) * xs;
+          s2 += load<f32>(w2 + o) * xs; s3 += load<f32>(w3 + o) * xs;
+        }
+        const yo = yb + (<usize>n << 2);
+        store<f32>(yo, s0 + biasAt(bias, n));
+        store<f32>(yo, s1 + biasAt(bias, n + 1), 4);
+        store<f32>(yo, s2 + biasAt(bias, n + 2), 8);
+        store<f32>(yo, s3 + biasAt(bias, n + 3), 12);
       }
-      let s0 = hsum(f32x4.add(a0, c0)), s1 = hsum(f32x4.add(a1, c1)), s2 = hsum(f32x4.add(a2, c2)), s3 = hsum(f32x4.add(a3, c3));
-      for (; k < K; k++) {
-        const o = <usize>k << 2;
-        const xs = load<f32>(xb + o);
-        s0 += load<f32>(w0 + o) * xs; s1 += load<f32>(w1 + o) * xs;
-        s2 += load<f32>(w2 + o) * xs; s3 += load<f32>(w3 + o) * xs;
+      for (; n < e; n++) {
+        store<f32>(yb + (<usize>n << 2), dot1F32(W + <usize>n * rs, xb, K) + biasAt(bias, n));
       }
-      const yo = yb + (<usize>n << 2);
-      store<f32>(yo, s0 + biasAt(bias, n));
-      store<f32>(yo, s1 + biasAt(bias, n + 1), 4);
-      store<f32>(yo, s2 + biasAt(bias, n + 2), 8);
-      store<f32>(yo, s3 + biasAt(bias, n + 3), 12);
-    }
-    for (; n < e; n++) {
-      store<f32>(yb + (<usize>n << 2), dot1F32(W + <usize>n * rs, xb, K) + biasAt(bias, n));
-    }
-  }
+    }  }
+
 }
 
 // ---- bf16 / f16 -------------------------------------------------------------
@@ -101,55 +109,60 @@ export function gemvF32(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i3
 // One kernel body for both 16-bit formats; `isBf16` is a constant at each call.
 // @ts-ignore: decorator
 @inline function gemv16(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32, isBf16: bool): void {
-  const s = rangeStart(N, tid, nt, 4), e = rangeEnd(N, tid, nt, 4);
+  const S = rangeStart(N, tid, nt, 4), E = rangeEnd(N, tid, nt, 4);
   const ws = <usize>K << 1;
   const xs = <usize>K << 2;
-  for (let b = 0; b < B; b++) {
-    const xb = x + <usize>b * xs;
-    const yb = y + (<usize>(b * N) << 2);
-    let n = s;
-    for (; n + 4 <= e; n += 4) {
-      const w0 = W + <usize>n * ws, w1 = w0 + ws, w2 = w1 + ws, w3 = w2 + ws;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-      let k = 0;
-      for (; k + 8 <= K; k += 8) {
-        const xo = xb + (<usize>k << 2);
-        const wo = <usize>k << 1;
-        const xv = v128.load(xo), xw = v128.load(xo, 16);
-        const v0 = v128.load(w0 + wo), v1 = v128.load(w1 + wo), v2 = v128.load(w2 + wo), v3 = v128.load(w3 + wo);
-        if (isBf16) {
-          a0 = fmadd(bf16Lo(v0), xv, a0); c0 = fmadd(bf16Hi(v0), xw, c0);
-          a1 = fmadd(bf16Lo(v1), xv, a1); c1 = fmadd(bf16Hi(v1), xw, c1);
-          a2 = fmadd(bf16Lo(v2), xv, a2); c2 = fmadd(bf16Hi(v2), xw, c2);
-          a3 = fmadd(bf16Lo(v3), xv, a3); c3 = fmadd(bf16Hi(v3), xw, c3);
-        } else {
-          a0 = fmadd(f16ToF32x4(i32x4.extend_low_i16x8_u(v0)), xv, a0); c0 = fmadd(f16ToF32x4(i32x4.extend_high_i16x8_u(v0)), xw, c0);
-          a1 = fmadd(f16ToF32x4(i32x4.extend_low_i16x8_u(v1)), xv, a1); c1 = fmadd(f16ToF32x4(i32x4.extend_high_i16x8_u(v1)), xw, c1);
-          a2 = fmadd(f16ToF32x4(i32x4.extend_low_i16x8_u(v2)), xv, a2); c2 = fmadd(f16ToF32x4(i32x4.extend_high_i16x8_u(v2)), xw, c2);
-          a3 = fmadd(f16ToF32x4(i32x4.extend_low_i16x8_u(v3)), xv, a3); c3 = fmadd(f16ToF32x4(i32x4.extend_high_i16x8_u(v3)), xw, c3);
+  // Row tiles of ROW_TILE rows: a batch of x rows reuses the tile from L2
+  // instead of streaming W from memory once per x row.
+  for (let s = S; s < E; s += ROW_TILE) {
+    const e = s + ROW_TILE < E ? s + ROW_TILE : E;
+    for (let b = 0; b < B; b++) {
+      const xb = x + <usize>b * xs;
+      const yb = y + (<usize>(b * N) << 2);
+      let n = s;
+      for (; n + 4 <= e; n += 4) {
+        const w0 = W + <usize>n * ws, w1 = w0 + ws, w2 = w1 + ws, w3 = w2 + ws;
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+        let k = 0;
+        for (; k + 8 <= K; k += 8) {
+          const xo = xb + (<usize>k << 2);
+          const wo = <usize>k << 1;
+          const xv = v128.load(xo), xw = v128.load(xo, 16);
+          const v0 = v128.load(w0 + wo), v1 = v128.load(w1 + wo), v2 = v128.load(w2 + wo), v3 = v128.load(w3 + wo);
+          if (isBf16) {
+            a0 = fmadd(bf16Lo(v0), xv, a0); c0 = fmadd(bf16Hi(v0), xw, c0);
+            a1 = fmadd(bf16Lo(v1), xv, a1); c1 = fmadd(bf16Hi(v1), xw, c1);
+            a2 = fmadd(bf16Lo(v2), xv, a2); c2 = fmadd(bf16Hi(v2), xw, c2);
+            a3 = fmadd(bf16Lo(v3), xv, a3); c3 = fmadd(bf16Hi(v3), xw, c3);
+          } else {
+            a0 = fmadd(f16ToF32x4(i32x4.extend_low_i16x8_u(v0)), xv, a0); c0 = fmadd(f16ToF32x4(i32x4.extend_high_i16x8_u(v0)), xw, c0);
+            a1 = fmadd(f16ToF32x4(i32x4.extend_low_i16x8_u(v1)), xv, a1); c1 = fmadd(f16ToF32x4(i32x4.extend_high_i16x8_u(v1)), xw, c1);
+            a2 = fmadd(f16ToF32x4(i32x4.extend_low_i16x8_u(v2)), xv, a2); c2 = fmadd(f16ToF32x4(i32x4.extend_high_i16x8_u(v2)), xw, c2);
+            a3 = fmadd(f16ToF32x4(i32x4.extend_low_i16x8_u(v3)), xv, a3); c3 = fmadd(f16ToF32x4(i32x4.extend_high_i16x8_u(v3)), xw, c3);
+          }
         }
+        let s0 = hsum(f32x4.add(a0, c0)), s1 = hsum(f32x4.add(a1, c1)), s2 = hsum(f32x4.add(a2, c2)), s3 = hsum(f32x4.add(a3, c3));
+        for (; k < K; k++) {
+          const xv = load<f32>(xb + (<usize>k << 2));
+          const wo = <usize>k << 1;
+          s0 += halfToF32(load<u16>(w0 + wo), isBf16) * xv; s1 += halfToF32(load<u16>(w1 + wo), isBf16) * xv;
+          s2 += halfToF32(load<u16>(w2 + wo), isBf16) * xv; s3 += halfToF32(load<u16>(w3 + wo), isBf16) * xv;
+        }
+        const yo = yb + (<usize>n << 2);
+        store<f32>(yo, s0 + biasAt(bias, n));
+        store<f32>(yo, s1 + biasAt(bias, n + 1), 4);
+        store<f32>(yo, s2 + biasAt(bias, n + 2), 8);
+        store<f32>(yo, s3 + biasAt(bias, n + 3), 12);
       }
-      let s0 = hsum(f32x4.add(a0, c0)), s1 = hsum(f32x4.add(a1, c1)), s2 = hsum(f32x4.add(a2, c2)), s3 = hsum(f32x4.add(a3, c3));
-      for (; k < K; k++) {
-        const xv = load<f32>(xb + (<usize>k << 2));
-        const wo = <usize>k << 1;
-        s0 += halfToF32(load<u16>(w0 + wo), isBf16) * xv; s1 += halfToF32(load<u16>(w1 + wo), isBf16) * xv;
-        s2 += halfToF32(load<u16>(w2 + wo), isBf16) * xv; s3 += halfToF32(load<u16>(w3 + wo), isBf16) * xv;
+      for (; n < e; n++) {
+        const w0 = W + <usize>n * ws;
+        let sum: f32 = 0;
+        for (let k = 0; k < K; k++) sum += halfToF32(load<u16>(w0 + (<usize>k << 1)), isBf16) * load<f32>(xb + (<usize>k << 2));
+        store<f32>(yb + (<usize>n << 2), sum + biasAt(bias, n));
       }
-      const yo = yb + (<usize>n << 2);
-      store<f32>(yo, s0 + biasAt(bias, n));
-      store<f32>(yo, s1 + biasAt(bias, n + 1), 4);
-      store<f32>(yo, s2 + biasAt(bias, n + 2), 8);
-      store<f32>(yo, s3 + biasAt(bias, n + 3), 12);
-    }
-    for (; n < e; n++) {
-      const w0 = W + <usize>n * ws;
-      let sum: f32 = 0;
-      for (let k = 0; k < K; k++) sum += halfToF32(load<u16>(w0 + (<usize>k << 1)), isBf16) * load<f32>(xb + (<usize>k << 2));
-      store<f32>(yb + (<usize>n << 2), sum + biasAt(bias, n));
-    }
-  }
+    }  }
+
 }
 
 /**
@@ -159,7 +172,7 @@ export function gemvF32(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i3
  * [x0 x2 x4 x6 | x1 x3 x5 x7] (xp: per-thread scratch, B*K f32 each).
  */
 export function gemvBf16(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, xp: usize, tid: i32, nt: i32): void {
-  const s = rangeStart(N, tid, nt, 4), e = rangeEnd(N, tid, nt, 4);
+  const S = rangeStart(N, tid, nt, 4), E = rangeEnd(N, tid, nt, 4);
   const ws = <usize>K << 1;
   const xs = <usize>K << 2;
   const K8 = K & ~7;
@@ -173,46 +186,51 @@ export function gemvBf16(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i
     v128.store(d, i32x4.shuffle(a, b, 1, 3, 5, 7), 16);
   }
   const hiMask = i32x4.splat(0xffff0000);
-  for (let b = 0; b < B; b++) {
-    const xb = x + <usize>b * xs;
-    const pb = px + <usize>b * xs;
-    const yb = y + (<usize>(b * N) << 2);
-    let n = s;
-    for (; n + 4 <= e; n += 4) {
-      const w0 = W + <usize>n * ws, w1 = w0 + ws, w2 = w1 + ws, w3 = w2 + ws;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-      let k = 0;
-      for (; k < K8; k += 8) {
-        const xo = pb + (<usize>k << 2);
-        const wo = <usize>k << 1;
-        const xe = v128.load(xo), xd = v128.load(xo, 16);
-        const v0 = v128.load(w0 + wo), v1 = v128.load(w1 + wo), v2 = v128.load(w2 + wo), v3 = v128.load(w3 + wo);
-        a0 = fmadd(i32x4.shl(v0, 16), xe, a0); c0 = fmadd(v128.and(v0, hiMask), xd, c0);
-        a1 = fmadd(i32x4.shl(v1, 16), xe, a1); c1 = fmadd(v128.and(v1, hiMask), xd, c1);
-        a2 = fmadd(i32x4.shl(v2, 16), xe, a2); c2 = fmadd(v128.and(v2, hiMask), xd, c2);
-        a3 = fmadd(i32x4.shl(v3, 16), xe, a3); c3 = fmadd(v128.and(v3, hiMask), xd, c3);
+  // Row tiles of ROW_TILE rows: a batch of x rows reuses the tile from L2
+  // instead of streaming W from memory once per x row.
+  for (let s = S; s < E; s += ROW_TILE) {
+    const e = s + ROW_TILE < E ? s + ROW_TILE : E;
+    for (let b = 0; b < B; b++) {
+      const xb = x + <usize>b * xs;
+      const pb = px + <usize>b * xs;
+      const yb = y + (<usize>(b * N) << 2);
+      let n = s;
+      for (; n + 4 <= e; n += 4) {
+        const w0 = W + <usize>n * ws, w1 = w0 + ws, w2 = w1 + ws, w3 = w2 + ws;
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+        let k = 0;
+        for (; k < K8; k += 8) {
+          const xo = pb + (<usize>k << 2);
+          const wo = <usize>k << 1;
+          const xe = v128.load(xo), xd = v128.load(xo, 16);
+          const v0 = v128.load(w0 + wo), v1 = v128.load(w1 + wo), v2 = v128.load(w2 + wo), v3 = v128.load(w3 + wo);
+          a0 = fmadd(i32x4.shl(v0, 16), xe, a0); c0 = fmadd(v128.and(v0, hiMask), xd, c0);
+          a1 = fmadd(i32x4.shl(v1, 16), xe, a1); c1 = fmadd(v128.and(v1, hiMask), xd, c1);
+          a2 = fmadd(i32x4.shl(v2, 16), xe, a2); c2 = fmadd(v128.and(v2, hiMask), xd, c2);
+          a3 = fmadd(i32x4.shl(v3, 16), xe, a3); c3 = fmadd(v128.and(v3, hiMask), xd, c3);
+        }
+        let s0 = hsum(f32x4.add(a0, c0)), s1 = hsum(f32x4.add(a1, c1)), s2 = hsum(f32x4.add(a2, c2)), s3 = hsum(f32x4.add(a3, c3));
+        for (; k < K; k++) {
+          const xv = load<f32>(xb + (<usize>k << 2));
+          const wo = <usize>k << 1;
+          s0 += halfToF32(load<u16>(w0 + wo), true) * xv; s1 += halfToF32(load<u16>(w1 + wo), true) * xv;
+          s2 += halfToF32(load<u16>(w2 + wo), true) * xv; s3 += halfToF32(load<u16>(w3 + wo), true) * xv;
+        }
+        const yo = yb + (<usize>n << 2);
+        store<f32>(yo, s0 + biasAt(bias, n));
+        store<f32>(yo, s1 + biasAt(bias, n + 1), 4);
+        store<f32>(yo, s2 + biasAt(bias, n + 2), 8);
+        store<f32>(yo, s3 + biasAt(bias, n + 3), 12);
       }
-      let s0 = hsum(f32x4.add(a0, c0)), s1 = hsum(f32x4.add(a1, c1)), s2 = hsum(f32x4.add(a2, c2)), s3 = hsum(f32x4.add(a3, c3));
-      for (; k < K; k++) {
-        const xv = load<f32>(xb + (<usize>k << 2));
-        const wo = <usize>k << 1;
-        s0 += halfToF32(load<u16>(w0 + wo), true) * xv; s1 += halfToF32(load<u16>(w1 + wo), true) * xv;
-        s2 += halfToF32(load<u16>(w2 + wo), true) * xv; s3 += halfToF32(load<u16>(w3 + wo), true) * xv;
+      for (; n < e; n++) {
+        const w0 = W + <usize>n * ws;
+        let sum: f32 = 0;
+        for (let k = 0; k < K; k++) sum += halfToF32(load<u16>(w0 + (<usize>k << 1)), true) * load<f32>(xb + (<usize>k << 2));
+        store<f32>(yb + (<usize>n << 2), sum + biasAt(bias, n));
       }
-      const yo = yb + (<usize>n << 2);
-      store<f32>(yo, s0 + biasAt(bias, n));
-      store<f32>(yo, s1 + biasAt(bias, n + 1), 4);
-      store<f32>(yo, s2 + biasAt(bias, n + 2), 8);
-      store<f32>(yo, s3 + biasAt(bias, n + 3), 12);
-    }
-    for (; n < e; n++) {
-      const w0 = W + <usize>n * ws;
-      let sum: f32 = 0;
-      for (let k = 0; k < K; k++) sum += halfToF32(load<u16>(w0 + (<usize>k << 1)), true) * load<f32>(xb + (<usize>k << 2));
-      store<f32>(yb + (<usize>n << 2), sum + biasAt(bias, n));
-    }
-  }
+    }  }
+
 }
 
 /** y[B,N] = x[B,K] W[N,K]^T (+ bias), f16 weights (raw u16 bits). */
@@ -233,37 +251,42 @@ export function gemvF16(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i3
 
 /** y[B,N] = x[B,K] (scales[n] * Wq[N,K])^T (+ bias), int8 weights. */
 export function gemvI8(W: usize, scales: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32): void {
-  const s = rangeStart(N, tid, nt, 4), e = rangeEnd(N, tid, nt, 4);
+  const S = rangeStart(N, tid, nt, 4), E = rangeEnd(N, tid, nt, 4);
   const ws = <usize>K;
   const xs = <usize>K << 2;
-  for (let b = 0; b < B; b++) {
-    const xb = x + <usize>b * xs;
-    const yb = y + (<usize>(b * N) << 2);
-    let n = s;
-    for (; n + 2 <= e; n += 2) {
-      const w0 = W + <usize>n * ws, w1 = w0 + ws;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-      let k = 0;
-      for (; k + 16 <= K; k += 16) {
-        const xo = xb + (<usize>k << 2);
-        a0 = i8Dot16(v128.load(w0 + k), xo, a0);
-        a1 = i8Dot16(v128.load(w1 + k), xo, a1);
+  // Row tiles of ROW_TILE rows: a batch of x rows reuses the tile from L2
+  // instead of streaming W from memory once per x row.
+  for (let s = S; s < E; s += ROW_TILE) {
+    const e = s + ROW_TILE < E ? s + ROW_TILE : E;
+    for (let b = 0; b < B; b++) {
+      const xb = x + <usize>b * xs;
+      const yb = y + (<usize>(b * N) << 2);
+      let n = s;
+      for (; n + 2 <= e; n += 2) {
+        const w0 = W + <usize>n * ws, w1 = w0 + ws;
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+        let k = 0;
+        for (; k + 16 <= K; k += 16) {
+          const xo = xb + (<usize>k << 2);
+          a0 = i8Dot16(v128.load(w0 + k), xo, a0);
+          a1 = i8Dot16(v128.load(w1 + k), xo, a1);
+        }
+        let s0 = hsum(a0), s1 = hsum(a1);
+        for (; k < K; k++) {
+          const xv = load<f32>(xb + (<usize>k << 2));
+          s0 += <f32>load<i8>(w0 + k) * xv; s1 += <f32>load<i8>(w1 + k) * xv;
+        }
+        store<f32>(yb + (<usize>n << 2), s0 * load<f32>(scales + (<usize>n << 2)) + biasAt(bias, n));
+        store<f32>(yb + (<usize>(n + 1) << 2), s1 * load<f32>(scales + (<usize>(n + 1) << 2)) + biasAt(bias, n + 1));
       }
-      let s0 = hsum(a0), s1 = hsum(a1);
-      for (; k < K; k++) {
-        const xv = load<f32>(xb + (<usize>k << 2));
-        s0 += <f32>load<i8>(w0 + k) * xv; s1 += <f32>load<i8>(w1 + k) * xv;
+      for (; n < e; n++) {
+        const w0 = W + <usize>n * ws;
+        let sum: f32 = 0;
+        for (let k = 0; k < K; k++) sum += <f32>load<i8>(w0 + k) * load<f32>(xb + (<usize>k << 2));
+        store<f32>(yb + (<usize>n << 2), sum * load<f32>(scales + (<usize>n << 2)) + biasAt(bias, n));
       }
-      store<f32>(yb + (<usize>n << 2), s0 * load<f32>(scales + (<usize>n << 2)) + biasAt(bias, n));
-      store<f32>(yb + (<usize>(n + 1) << 2), s1 * load<f32>(scales + (<usize>(n + 1) << 2)) + biasAt(bias, n + 1));
-    }
-    for (; n < e; n++) {
-      const w0 = W + <usize>n * ws;
-      let sum: f32 = 0;
-      for (let k = 0; k < K; k++) sum += <f32>load<i8>(w0 + k) * load<f32>(xb + (<usize>k << 2));
-      store<f32>(yb + (<usize>n << 2), sum * load<f32>(scales + (<usize>n << 2)) + biasAt(bias, n));
-    }
-  }
+    }  }
+
 }
 
 // ---- 4-bit blocks (Q4_0 layout: 32 weights per f32 scale, byte j of a block
@@ -272,31 +295,36 @@ export function gemvI8(W: usize, scales: usize, x: usize, y: usize, bias: usize,
 
 /** y[B,N] = x[B,K] dequant(Wq)^T (+ bias); Wq [N, K/2] bytes, scales [N, K/32]; K % 32 == 0. */
 export function gemvQ4(W: usize, scales: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32): void {
-  const s = rangeStart(N, tid, nt, 4), e = rangeEnd(N, tid, nt, 4);
+  const S = rangeStart(N, tid, nt, 4), E = rangeEnd(N, tid, nt, 4);
   const nb = K >> 5;
   const ws = <usize>(K >> 1);
   const xs = <usize>K << 2;
   const eight = i8x16.splat(8);
   const low = i8x16.splat(0x0f);
-  for (let b = 0; b < B; b++) {
-    const xb = x + <usize>b * xs;
-    const yb = y + (<usize>(b * N) << 2);
-    for (let n = s; n < e; n++) {
-      const w0 = W + <usize>n * ws;
-      const sc = scales + (<usize>(n * nb) << 2);
-      let acc = f32x4.splat(0);
-      for (let j = 0; j < nb; j++) {
-        const v = v128.load(w0 + (<usize>j << 4));
-        const qlo = i8x16.sub(v128.and(v, low), eight);
-        const qhi = i8x16.sub(v128.and(i16x8.shr_u(v, 4), low), eight);
-        const xo = xb + (<usize>j << 7);
-        let blk = i8Dot16(qlo, xo, f32x4.splat(0));
-        blk = i8Dot16(qhi, xo + 64, blk);
-        acc = fmadd(blk, v128.load32_splat(sc + (<usize>j << 2)), acc);
+  // Row tiles of ROW_TILE rows: a batch of x rows reuses the tile from L2
+  // instead of streaming W from memory once per x row.
+  for (let s = S; s < E; s += ROW_TILE) {
+    const e = s + ROW_TILE < E ? s + ROW_TILE : E;
+    for (let b = 0; b < B; b++) {
+      const xb = x + <usize>b * xs;
+      const yb = y + (<usize>(b * N) << 2);
+      for (let n = s; n < e; n++) {
+        const w0 = W + <usize>n * ws;
+        const sc = scales + (<usize>(n * nb) << 2);
+        let acc = f32x4.splat(0);
+        for (let j = 0; j < nb; j++) {
+          const v = v128.load(w0 + (<usize>j << 4));
+          const qlo = i8x16.sub(v128.and(v, low), eight);
+          const qhi = i8x16.sub(v128.and(i16x8.shr_u(v, 4), low), eight);
+          const xo = xb + (<usize>j << 7);
+          let blk = i8Dot16(qlo, xo, f32x4.splat(0));
+          blk = i8Dot16(qhi, xo + 64, blk);
+          acc = fmadd(blk, v128.load32_splat(sc + (<usize>j << 2)), acc);
+        }
+        store<f32>(yb + (<usize>n << 2), hsum(acc) + biasAt(bias, n));
       }
-      store<f32>(yb + (<usize>n << 2), hsum(acc) + biasAt(bias, n));
-    }
-  }
+    }  }
+
 }
 
 // ---- dequantisation to f32 (the GEMM path for non-f32 weights) ------------------
