@@ -9,12 +9,17 @@ import { quantizeInt8, dequantizeInt8, quantizeQ4, dequantizeQ4 } from '../../sr
 import { matmul, linear } from '../../src/ops/matmul.js';
 import { refGemm, refLinear } from '../../src/backend/ref/matmul.js';
 
-let be1: WasmBackend, be2: WasmBackend;
+// be1/be2 run the relaxed-SIMD (FMA) build where V8 allows it (Node 20 needs the
+// flag, set before the first compile), beBase the baseline SIMD build.
+let be1: WasmBackend, be2: WasmBackend, beBase: WasmBackend;
 before(async () => {
+  try { (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd'); } catch { /* not V8 */ }
   be1 = await WasmBackend.create({ threads: 1 });
   be2 = await WasmBackend.create({ threads: 2 });
+  beBase = await WasmBackend.create({ threads: 2, relaxedSimd: false });
+  assert.equal(beBase.features.relaxedSimd, false);
 });
-after(() => { be1.dispose(); be2.dispose(); });
+after(() => { be1.dispose(); be2.dispose(); beBase.dispose(); });
 
 /** Deterministic values in [-1, 1). */
 function rand(n: number, seed: number): Float32Array {
@@ -35,7 +40,7 @@ function close(label: string, got: ArrayLike<number>, want: ArrayLike<number>, a
 test('gemm matches float64 reference: odd sizes, all transposes, alpha/beta, 1 and 2 threads', () => {
   const sizes: [number, number, number][] = [[1, 1, 1], [1, 9, 5], [7, 1, 3], [3, 5, 67], [13, 17, 33], [33, 31, 29], [67, 65, 63], [5, 67, 300], [66, 9, 257]];
   let seed = 1;
-  for (const be of [be1, be2]) {
+  for (const be of [be1, be2, beBase]) {
     for (const [M, N, K] of sizes) {
       for (const transA of [false, true]) {
         for (const transB of [false, true]) {
@@ -47,7 +52,7 @@ test('gemm matches float64 reference: odd sizes, all transposes, alpha/beta, 1 a
           (out.data as Float32Array).set(C0);
           matmul(be, a, b, { transA, transB, alpha, beta, out });
           const want = refGemm({ transA, transB, M, N, K, alpha, beta, A, B, C: C0 });
-          close(`gemm ${M}x${N}x${K} tA=${transA} tB=${transB} threads=${be.threads}`, out.data as Float32Array, want, 1e-5 * Math.sqrt(K) * 4, 1e-5);
+          close(`gemm ${M}x${N}x${K} tA=${transA} tB=${transB} threads=${be.threads} relaxed=${be.features.relaxedSimd}`, out.data as Float32Array, want, 1e-5 * Math.sqrt(K) * 4, 1e-5);
           out.dispose();
         }
       }
@@ -85,13 +90,13 @@ test('linear: every weight format vs dequantised reference, GEMV and GEMM paths'
   const wh = f32ArrayToF16(W); weights.push(['f16', new Tensor('f16', [N, K], wh), f16ArrayToF32(wh)]);
   const qi = quantizeInt8(new Tensor('f32', [N, K], W)); weights.push(['i8', qi, dequantizeInt8(qi)]);
   const q4 = quantizeQ4(new Tensor('f32', [N, K], W)); weights.push(['q4', q4, dequantizeQ4(q4)]);
-  for (const be of [be1, be2]) {
+  for (const be of [be1, be2, beBase]) {
     for (const R of [1, 3, 8, 9, 20]) {
       const X = rand(R * K, 30 + R);
       for (const [name, w, wf] of weights) {
         const y = linear(be, new Tensor('f32', R === 3 ? [1, 3, K] : [R, K], X), w, new Tensor('f32', [N], bias));
         assert.deepEqual(y.shape, R === 3 ? [1, 3, N] : [R, N]);
-        close(`linear ${name} R=${R} threads=${be.threads}`, y.data as Float32Array, refLinear(X, wf, R, N, K, bias), 1e-4, 1e-4);
+        close(`linear ${name} R=${R} threads=${be.threads} relaxed=${be.features.relaxedSimd}`, y.data as Float32Array, refLinear(X, wf, R, N, K, bias), 1e-4, 1e-4);
         y.dispose();
       }
     }
