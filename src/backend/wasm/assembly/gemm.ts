@@ -2,17 +2,19 @@
 // dimensions, in the GotoBLAS scheme: B blocks [KC x NC] and A blocks [MC x KC]
 // are packed into per-thread scratch so the MR x NR micro-kernel streams both
 // operands with unit stride, the B micro-panel (KC*NR*4 = 8 KiB) stays in L1 and
-// the A block (MC*KC*4 = 128 KiB) in the 1 MiB L2.
+// the A block (MC*KC*4 = 120 KiB) in the 1 MiB L2.
 import { fmadd } from './simd';
 
-// 4 x 8 tile: 8 accumulators + 2 B vectors + 1 broadcast A = 11 of the 15 xmm
-// registers V8 lets wasm use (xmm15 is its scratch). Measured on the 2-core EPYC
-// (Node 20, FMA build): 4x8 with k unrolled by 4 ~23 GFLOP/s on one thread and
-// ~45 on two; 6x8 (12 accumulators) ~25 on one but only ~35 on two; 5x8 ~18.
-const MR: i32 = 4;
+// 6 x 8 tile: 12 accumulators + 2 B vectors + 1 broadcast A = the 15 xmm
+// registers V8 gives wasm (xmm15 is its scratch). 12 independent FMA chains
+// cover FMA latency x 2 pipes; 4 x 8 (8 chains) measured 23-24 GFLOP/s on one
+// core of the 2-core EPYC (Node 20, FMA build), 6 x 8 with k unrolled by 2 25-27,
+// 5 x 8 18. MR = 6 packs A with scalar moves (4x4 SIMD transposes only fit MR = 4);
+// packing is O(MK) against O(MNK) of compute.
+const MR: i32 = 6;
 const NR: i32 = 8;
 const KC: i32 = 256;
-const MC: i32 = 128;
+const MC: i32 = 120;
 const NC: i32 = 1024;
 
 const AP_FLOATS: i32 = MC * KC;
@@ -37,7 +39,7 @@ function packA(transA: i32, A: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i
     const dst = ap + (<usize>(ir * kc) << 2);
     if (transA) {
       // op(A)[i,k] = A[k, i]: the MR values of one k are contiguous.
-      if (mr == MR) {
+      if (mr == MR && MR == 4) {
         let src = A + ((<usize>p0 * lda + i0 + ir) << 2);
         const step = <usize>lda << 2;
         for (let k = 0; k < kc; k++) {
@@ -53,7 +55,7 @@ function packA(transA: i32, A: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i
         }
       }
     } else {
-      if (mr == MR) {
+      if (mr == MR && MR == 4) {
         // Four rows contiguous in k: load 4x4 blocks and transpose them.
         const r0 = A + ((<usize>(i0 + ir) * lda + p0) << 2);
         const rs = <usize>lda << 2;
@@ -156,53 +158,16 @@ function packB(transB: i32, B: usize, ldb: i32, p0: i32, kc: i32, j0: i32, nc: i
   }
 }
 
-// The 4 x 8 micro-kernel: C[0:4, 0:8] = alpha * Ap Bp + beta * C (beta == 0
+// The 6 x 8 micro-kernel: C[0:6, 0:8] = alpha * Ap Bp + beta * C (beta == 0
 // never reads C, so garbage or NaN there does not leak in, as in BLAS).
 function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, beta: f32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
+  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
   let k = 0;
-  for (; k + 4 <= kc; k += 4) {
-    let b0 = v128.load(pb), b1 = v128.load(pb, 16);
-    let a = v128.load32_splat(pa);
-    c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
-    a = v128.load32_splat(pa, 4);
-    c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
-    a = v128.load32_splat(pa, 8);
-    c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
-    a = v128.load32_splat(pa, 12);
-    c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
-    b0 = v128.load(pb, 32); b1 = v128.load(pb, 48);
-    a = v128.load32_splat(pa, 16);
-    c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
-    a = v128.load32_splat(pa, 20);
-    c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
-    a = v128.load32_splat(pa, 24);
-    c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
-    a = v128.load32_splat(pa, 28);
-    c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
-    b0 = v128.load(pb, 64), b1 = v128.load(pb, 80);
-    a = v128.load32_splat(pa, 32);
-    c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
-    a = v128.load32_splat(pa, 36);
-    c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
-    a = v128.load32_splat(pa, 40);
-    c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
-    a = v128.load32_splat(pa, 44);
-    c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
-    b0 = v128.load(pb, 96); b1 = v128.load(pb, 112);
-    a = v128.load32_splat(pa, 48);
-    c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
-    a = v128.load32_splat(pa, 52);
-    c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
-    a = v128.load32_splat(pa, 56);
-    c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
-    a = v128.load32_splat(pa, 60);
-    c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
-    pa += 64; pb += 128;
-  }
   for (; k + 2 <= kc; k += 2) {
     let b0 = v128.load(pb), b1 = v128.load(pb, 16);
     let a = v128.load32_splat(pa);
@@ -213,18 +178,26 @@ function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, be
     c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
     a = v128.load32_splat(pa, 12);
     c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
-    b0 = v128.load(pb, 32); b1 = v128.load(pb, 48);
     a = v128.load32_splat(pa, 16);
-    c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
+    c40 = fmadd(a, b0, c40); c41 = fmadd(a, b1, c41);
     a = v128.load32_splat(pa, 20);
-    c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
+    c50 = fmadd(a, b0, c50); c51 = fmadd(a, b1, c51);
+    b0 = v128.load(pb, 32), b1 = v128.load(pb, 48);
     a = v128.load32_splat(pa, 24);
-    c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
+    c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
     a = v128.load32_splat(pa, 28);
+    c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
+    a = v128.load32_splat(pa, 32);
+    c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
+    a = v128.load32_splat(pa, 36);
     c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
-    pa += 32; pb += 64;
+    a = v128.load32_splat(pa, 40);
+    c40 = fmadd(a, b0, c40); c41 = fmadd(a, b1, c41);
+    a = v128.load32_splat(pa, 44);
+    c50 = fmadd(a, b0, c50); c51 = fmadd(a, b1, c51);
+    pa += 48; pb += 64;
   }
-  if (k < kc) {
+  for (; k < kc; k++) {
     const b0 = v128.load(pb), b1 = v128.load(pb, 16);
     let a = v128.load32_splat(pa);
     c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
@@ -234,26 +207,31 @@ function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, be
     c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
     a = v128.load32_splat(pa, 12);
     c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
+    a = v128.load32_splat(pa, 16);
+    c40 = fmadd(a, b0, c40); c41 = fmadd(a, b1, c41);
+    a = v128.load32_splat(pa, 20);
+    c50 = fmadd(a, b0, c50); c51 = fmadd(a, b1, c51);
+    pa += 24; pb += 32;
   }
   const va = f32x4.splat(alpha);
   const rs = <usize>ldc << 2;
-  const r0 = c, r1 = c + rs, r2 = r1 + rs, r3 = r2 + rs;
+  const vb = f32x4.splat(beta);
+  storeRow(c, c00, c01, va, vb, beta);
+  storeRow(c + rs, c10, c11, va, vb, beta);
+  storeRow(c + 2 * rs, c20, c21, va, vb, beta);
+  storeRow(c + 3 * rs, c30, c31, va, vb, beta);
+  storeRow(c + 4 * rs, c40, c41, va, vb, beta);
+  storeRow(c + 5 * rs, c50, c51, va, vb, beta);
+}
+
+// @ts-ignore: decorator
+@inline function storeRow(r: usize, x0: v128, x1: v128, va: v128, vb: v128, beta: f32): void {
   if (beta == 0) {
-    v128.store(r0, f32x4.mul(va, c00)); v128.store(r0, f32x4.mul(va, c01), 16);
-    v128.store(r1, f32x4.mul(va, c10)); v128.store(r1, f32x4.mul(va, c11), 16);
-    v128.store(r2, f32x4.mul(va, c20)); v128.store(r2, f32x4.mul(va, c21), 16);
-    v128.store(r3, f32x4.mul(va, c30)); v128.store(r3, f32x4.mul(va, c31), 16);
+    v128.store(r, f32x4.mul(va, x0)); v128.store(r, f32x4.mul(va, x1), 16);
   } else if (beta == 1) {
-    v128.store(r0, fmadd(va, c00, v128.load(r0))); v128.store(r0, fmadd(va, c01, v128.load(r0, 16)), 16);
-    v128.store(r1, fmadd(va, c10, v128.load(r1))); v128.store(r1, fmadd(va, c11, v128.load(r1, 16)), 16);
-    v128.store(r2, fmadd(va, c20, v128.load(r2))); v128.store(r2, fmadd(va, c21, v128.load(r2, 16)), 16);
-    v128.store(r3, fmadd(va, c30, v128.load(r3))); v128.store(r3, fmadd(va, c31, v128.load(r3, 16)), 16);
+    v128.store(r, fmadd(va, x0, v128.load(r))); v128.store(r, fmadd(va, x1, v128.load(r, 16)), 16);
   } else {
-    const vb = f32x4.splat(beta);
-    v128.store(r0, fmadd(va, c00, f32x4.mul(vb, v128.load(r0)))); v128.store(r0, fmadd(va, c01, f32x4.mul(vb, v128.load(r0, 16))), 16);
-    v128.store(r1, fmadd(va, c10, f32x4.mul(vb, v128.load(r1)))); v128.store(r1, fmadd(va, c11, f32x4.mul(vb, v128.load(r1, 16))), 16);
-    v128.store(r2, fmadd(va, c20, f32x4.mul(vb, v128.load(r2)))); v128.store(r2, fmadd(va, c21, f32x4.mul(vb, v128.load(r2, 16))), 16);
-    v128.store(r3, fmadd(va, c30, f32x4.mul(vb, v128.load(r3)))); v128.store(r3, fmadd(va, c31, f32x4.mul(vb, v128.load(r3, 16))), 16);
+    v128.store(r, fmadd(va, x0, f32x4.mul(vb, v128.load(r)))); v128.store(r, fmadd(va, x1, f32x4.mul(vb, v128.load(r, 16))), 16);
   }
 }
 
