@@ -9,8 +9,10 @@ function run(init: WorkerInit, reply: (m: unknown) => void): void {
   const fns = init.kernelNames.map((n) => inst.exports[n] as Function);
   const ctl = new Int32Array(init.memory.buffer);
   const args = new Float64Array(init.memory.buffer, ARGS_BYTE, 32);
-  reply({ ready: true });
+  // Read the generation BEFORE saying ready: the caller may post the first job as
+  // soon as it hears from us, and a later read would skip that job (a hang).
   let gen = Atomics.load(ctl, GEN);
+  reply({ ready: true });
   for (;;) {
     Atomics.wait(ctl, GEN, gen);
     gen = Atomics.load(ctl, GEN);
