@@ -223,13 +223,7 @@ function chunkwiseRange(
         const mj = Math.max(mInter, mIntra);
         const qs = scale * Math.exp(mInter - mj);
         const qo = (go + j) * DHQK;
-        let den = 0;
-        for (let dk = 0; dk < DHQK; dk++) den += qs * x.q[qo + dk] * st.n[no + dk];
-        for (let dv = 0; dv < DHV; dv++) {
-          let acc = 0;
-          for (let dk = 0; dk < DHQK; dk++) acc += qs * x.q[qo + dk] * st.c[co + dk * DHV + dv];
-          num[dv] = acc;
-        }
+        let den = interChunkReadout(x.q, qo, qs, st.c, co, st.n, no, DHQK, DHV, num);
         for (let l = 0; l <= j; l++) {
           let qk = 0;
           for (let dk = 0; dk < DHQK; dk++) qk += x.q[qo + dk] * x.k[(go + l) * DHQK + dk];
@@ -402,13 +396,7 @@ export function mlstmSigChunkwiseRef(
       for (let j = 0; j < L; j++) {
         const qs = scale * Math.exp(bcum[j]);
         const qo = (go + j) * DHQK;
-        let den = 0;
-        for (let dk = 0; dk < DHQK; dk++) den += qs * x.q[qo + dk] * st.n[no + dk];
-        for (let dv = 0; dv < DHV; dv++) {
-          let acc = 0;
-          for (let dk = 0; dk < DHQK; dk++) acc += qs * x.q[qo + dk] * st.c[co + dk * DHV + dv];
-          num[dv] = acc;
-        }
+        let den = interChunkReadout(x.q, qo, qs, st.c, co, st.n, no, DHQK, DHV, num);
         for (let l = 0; l <= j; l++) {
           let qk = 0;
           for (let dk = 0; dk < DHQK; dk++) qk += x.q[qo + dk] * x.k[(go + l) * DHQK + dk];
@@ -433,4 +421,20 @@ export function mlstmSigChunkwiseRef(
     }
   }
   return { h, state: st };
+}
+
+/**
+ * The state-before-the-chunk part of a chunkwise output row: num = qs * q^T C and
+ * returns qs * q^T n (the start of the denominator). Shared by both gate variants.
+ */
+function interChunkReadout(q: ArrayLike<number>, qo: number, qs: number, c: ArrayLike<number>, co: number, n: ArrayLike<number>, no: number,
+  DHQK: number, DHV: number, num: Float64Array): number {
+  let den = 0;
+  for (let dk = 0; dk < DHQK; dk++) den += qs * q[qo + dk] * n[no + dk];
+  for (let dv = 0; dv < DHV; dv++) {
+    let acc = 0;
+    for (let dk = 0; dk < DHQK; dk++) acc += qs * q[qo + dk] * c[co + dk * DHV + dv];
+    num[dv] = acc;
+  }
+  return den;
 }
