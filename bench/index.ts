@@ -38,7 +38,8 @@ async function main(): Promise<void> {
       try { return await benchGemm(bes, { ...opts, quick: true }, ' baseline-simd'); } finally { bes.forEach((b) => b.dispose()); }
     },
   };
-  for (const [name, file, fn] of [['ops', './ops.js', 'benchOps'], ['mlstm', './mlstm.js', 'benchMlstm'], ['slstm', './slstm.js', 'benchSlstm']] as const) {
+  for (const [name, file, fn] of [['ops', './ops.js', 'benchOps'], ['mlstm', './mlstm.js', 'benchMlstm'], ['slstm', './slstm.js', 'benchSlstm'],
+    ['lm', './lm.js', 'benchLm'], ['tirex', './tirex.js', 'benchTirex'], ['train', './train.js', 'benchTrain']] as const) {
     const t = await external(file, fn);
     if (typeof t === 'string') { if (!wanted.length || wanted.includes(name)) notes.push(`${name}: skipped (${t})`); }
     else topics[name] = t;
