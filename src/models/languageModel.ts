@@ -29,8 +29,12 @@ export interface LanguageModel<S extends ModelState = ModelState> {
   readonly backend: WasmBackend;
   /** The zero state of a batch of B sequences (what the official model starts from). */
   emptyState(batch: number): S;
-  /** Prefill: ids [B][S] (all rows the same length) from `state` (default: empty). */
-  forward(inputIds: number[][], opts?: { state?: S }): LanguageModelForwardResult<S>;
+  /**
+   * Prefill: ids [B][S] (all rows the same length) from `state` (default: empty).
+   * `logits: 'last'` returns only the last position ([B, 1, V]), which is all generation
+   * needs and skips most of the LM-head work; default 'all'.
+   */
+  forward(inputIds: number[][], opts?: { state?: S; logits?: 'all' | 'last' }): LanguageModelForwardResult<S>;
   /** One token per sequence, ids [B], continuing `state` in place. */
   step(tokenIds: number[], state: S): LanguageModelStepResult<S>;
 }
