@@ -124,17 +124,41 @@ test('a single series (number[]) equals its row of the batch', () => {
   assertClose('single series', f.quantileData, c.f32('quantiles').subarray(0, H * Q), tolQuant.atol, tolQuant.rtol);
 });
 
-test('bad input: empty series, all-NaN series, predictionLength <= 0', () => {
+test('bad input: invalid calls throw; a bad series is reported and the others are still forecast', () => {
   const m = fromSft;
-  assert.throws(() => m.forecast([], { predictionLength: 8 }), /context.*empty/);
-  assert.throws(() => m.forecast([contexts[0], []], { predictionLength: 8 }), /context\[1\] is empty/);
-  assert.throws(() => m.forecast([contexts[0], [NaN, NaN, NaN]], { predictionLength: 8 }), /context\[1\] has no observed value \(all 3 values are NaN\)/);
-  assert.throws(() => m.forecast(new Float32Array([NaN]), { predictionLength: 8 }), /no observed value/);
+  assert.throws(() => m.forecast([], { predictionLength: 8 }), /context.*empty list/);
+  assert.throws(() => m.forecast('abc' as any, { predictionLength: 8 }), /context must be a series/);
   assert.throws(() => m.forecast(contexts, { predictionLength: 0 }), /predictionLength must be a positive integer, got 0/);
   assert.throws(() => m.forecast(contexts, { predictionLength: -3 }), /predictionLength must be a positive integer, got -3/);
   assert.throws(() => m.forecast(contexts, { predictionLength: 2.5 }), /predictionLength/);
   assert.throws(() => m.forecast(contexts, { predictionLength: 8, maxAcceleratedRolloutSteps: 0 }), /maxAcceleratedRolloutSteps/);
   assert.throws(() => m.forecast(contexts, { predictionLength: 8, batchSize: 0 }), /batchSize/);
+  assert.throws(() => m.forecast(contexts, { predictionLength: 8, batchSize: '4' as any }), /batchSize must be an integer >= 1, got 4/);
+  assert.throws(() => m.forecast(contexts, { predictionLength: 8, quantileLevels: [0.5, 1] }), /quantileLevels\[1\] must be a number in \(0, 1\)/);
+  assert.throws(() => m.forecast(contexts, { predictionLength: 8, quantileLevels: [] }), /quantileLevels must hold at least one level/);
+  assert.throws(() => m.forecast(contexts, { predictionLength: 8, onProgress: 3 as any }), /onProgress must be a function/);
+
+  const Q = c.shape('quantiles')[2];
+  const f = m.forecast([contexts[0], [], [NaN, NaN, NaN], contexts[1], [1, Infinity], [1, 'x'] as any, null as any], { predictionLength: H });
+  assert.deepEqual(f.shape, [7, H, Q]);
+  assert.deepEqual(f.errors.map((e) => e.series), [1, 2, 4, 5, 6]);
+  assert.match(f.errors[0].message, /context\[1\] is empty/);
+  assert.match(f.errors[1].message, /context\[2\] has no observed value \(all 3 values are NaN\)/);
+  assert.match(f.errors[2].message, /context\[4\]\[1\] is Infinity/);
+  assert.match(f.errors[3].message, /context\[5\]\[1\] is string/);
+  assert.match(f.errors[4].message, /context\[6\] must be number\[\] or a numeric typed array, got null/);
+  for (const s of [1, 2, 4, 5, 6]) {
+    assert.ok(f.quantiles[s].every((r) => r.length === Q && r.every(Number.isNaN)), `series ${s} NaN`);
+    assert.ok(f.median[s].length === H && f.median[s].every(Number.isNaN));
+  }
+  const gold = c.f32('quantiles');
+  assertClose('good series 0 beside bad ones', f.quantileData.subarray(0, H * Q), gold.subarray(0, H * Q), tolQuant.atol, tolQuant.rtol);
+  assertClose('good series 1 beside bad ones', f.quantileData.subarray(3 * H * Q, 4 * H * Q), gold.subarray(H * Q, 2 * H * Q), tolQuant.atol, tolQuant.rtol);
+  // a single bad series: no throw, one error
+  const one = m.forecast(new Float32Array([NaN]), { predictionLength: 8 });
+  assert.deepEqual(one.errors.map((e) => e.series), [0]);
+  assert.match(one.errors[0].message, /context has no observed value/);
+  assert.ok(one.quantileData.every(Number.isNaN) && one.quantileData.length === 8 * Q);
 });
 
 test('config that does not match the weights gives a clear error', async () => {

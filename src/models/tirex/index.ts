@@ -1,6 +1,6 @@
 // TiRex zero-shot forecaster (sLSTM over patches, 9 quantiles).
-export { TiRex } from './model.js';
-export type { TiRexOptions, TiRexFromPretrainedOptions, TiRexForecastOptions, TiRexForecast, TiRexStepIntermediates } from './model.js';
+export { TiRex, interpolateQuantiles } from './model.js';
+export type { TiRexOptions, TiRexFromPretrainedOptions, TiRexForecastOptions, TiRexForecast, TiRexStepIntermediates, TiRexProgress, TiRexSeriesError, TiRexContext } from './model.js';
 export { resolveTiRexConfig, DEFAULT_FFN_PROJ_FACTOR } from './config.js';
 export type { TiRexConfig, TiRexHyperParametersJson, TiRexModelConfigJson } from './config.js';
 export { tirexWeightTable, loadTiRexWeights, loadTiRexCheckpoint, tensorMapSource, LEGACY_PREFIX } from './weights.js';

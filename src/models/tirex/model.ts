@@ -29,31 +29,48 @@ export interface TiRexOptions {
 
 export interface TiRexFromPretrainedOptions extends TiRexOptions, LoadTiRexCheckpointOptions {}
 
+/** Progress of a forecast call: `done` of `total` series finished (reported once per batch). */
+export interface TiRexProgress { done: number; total: number }
+
 export interface TiRexForecastOptions {
   predictionLength: number;
-  /** Series per forward pass (default: all at once). */
+  /**
+   * Levels in (0, 1) to return, in this order (default: the trained ones, 0.1..0.9). Trained levels
+   * are returned exactly as the model outputs them; others are interpolated (see interpolateQuantiles).
+   */
+  quantileLevels?: readonly number[];
+  /** Series per forward pass (default 64): bounds the working memory however many series are given. */
   batchSize?: number;
   /**
    * k > 1: each forward pass appends k-1 fully masked tokens and keeps the last k patch
    * predictions (no window slide or re-scaling between them; faster, different numbers). Default 1.
    */
   maxAcceleratedRolloutSteps?: number;
+  /** Called after every batch (and once when no series could be forecast). */
+  onProgress?: (p: TiRexProgress) => void;
 }
 
+/** A series that could not be forecast (its rows of the result are NaN). */
+export interface TiRexSeriesError { series: number; message: string }
+
 /**
- * Forecast of B series over H steps with Q quantile levels.
- * `quantiles[s][t]` is a Float32Array of the Q levels (in `quantileLevels` order, not sorted
- * by value: quantiles may cross) for series s at step t; `mean[s]` is a Float32Array [H] holding
- * the 0.5 quantile. Both are views into `quantileData` [B, H, Q] and `meanData` [B, H] (row-major).
+ * Forecast of B series over H steps at Q quantile levels.
+ * `quantiles[s][t]` is a Float32Array of the Q levels (in `quantileLevels` order; the trained levels
+ * are the model's raw outputs, which may cross) for series s at step t; `median[s]` is a
+ * Float32Array [H] holding the 0.5 quantile (TiRex's point forecast, which the official API calls
+ * "mean": `mean` is the same arrays). All are views into `quantileData` [B, H, Q] and
+ * `meanData` [B, H] (row-major). Series listed in `errors` are NaN.
  */
 export interface TiRexForecast {
+  quantileLevels: readonly number[];
   quantiles: Float32Array[][];
+  median: Float32Array[];
   mean: Float32Array[];
+  errors: TiRexSeriesError[];
   quantileData: Float32Array;
   meanData: Float32Array;
   /** [B, H, Q] */
   shape: [number, number, number];
-  quantileLevels: readonly number[];
 }
 
 /** First-step intermediates of one forward pass (testing / inspection). */
@@ -162,29 +179,51 @@ export class TiRex {
   }
 
   /**
-   * Quantile forecast of one series or a batch (ragged allowed; NaN = missing). Each series is
-   * handled as the official API does after left NaN padding to a common length.
+   * Quantile forecast of one series or many (arrays or typed arrays, ragged allowed; NaN = missing).
+   * Each series is handled as the official API does after left NaN padding to a common length.
+   * A bad series (empty, no observed value, +-Infinity, non-numbers) does not stop the others: its
+   * rows are NaN and `errors` names it. Invalid calls (no series, bad options) throw.
    */
-  forecast(context: number[] | Float32Array | Array<number[] | Float32Array>, opts: TiRexForecastOptions): TiRexForecast {
-    const series = normaliseContext(context);
+  forecast(context: TiRexContext, opts: TiRexForecastOptions): TiRexForecast {
     if (!opts || typeof opts !== 'object') throw new Error('TiRex.forecast: options { predictionLength } are required');
     const H = opts.predictionLength;
     if (typeof H !== 'number' || !Number.isInteger(H) || H <= 0) throw new Error(`TiRex.forecast: predictionLength must be a positive integer, got ${String(H)}`);
     const k = opts.maxAcceleratedRolloutSteps ?? 1;
-    if (!Number.isInteger(k) || k < 1) throw new Error(`TiRex.forecast: maxAcceleratedRolloutSteps must be an integer >= 1, got ${String(k)}`);
-    const bs = opts.batchSize ?? series.length;
-    if (!Number.isInteger(bs) || bs < 1) throw new Error(`TiRex.forecast: batchSize must be an integer >= 1, got ${String(bs)}`);
-    const Q = this.config.quantiles.length;
-    const B = series.length;
-    const quantileData = new Float32Array(B * H * Q);
-    const meanData = new Float32Array(B * H);
-    for (let s0 = 0; s0 < B; s0 += bs) {
-      const chunk = series.slice(s0, s0 + bs);
-      const q = this.forecastBatch(chunk, H, k); // [b, H, Q]
-      quantileData.set(q, s0 * H * Q);
-    }
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) throw new Error(`TiRex.forecast: maxAcceleratedRolloutSteps must be an integer >= 1, got ${String(k)}`);
+    const bs = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (typeof bs !== 'number' || !Number.isInteger(bs) || bs < 1) throw new Error(`TiRex.forecast: batchSize must be an integer >= 1, got ${String(bs)}`);
+    if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new Error(`TiRex.forecast: onProgress must be a function, got ${typeof opts.onProgress}`);
+    const trained = this.config.quantiles;
+    const levels = opts.quantileLevels === undefined ? trained : checkLevels(opts.quantileLevels);
+    const { series, errors } = normaliseContext(context);
+    const B = series.length, Q = levels.length, Qt = trained.length;
+    const quantileData = new Float32Array(B * H * Q).fill(NaN);
+    const meanData = new Float32Array(B * H).fill(NaN);
+    const good: number[] = [];
+    series.forEach((s, i) => { if (s) good.push(i); });
+    const total = B;
+    let done = B - good.length;
+    const same = levels === trained;
+    const plan = same ? undefined : interpolationPlan(trained, levels);
     const mi = this.config.medianIndex;
-    for (let i = 0; i < B * H; i++) meanData[i] = quantileData[i * Q + mi];
+    const sorted = new Float32Array(Qt);
+    for (let g0 = 0; g0 < good.length; g0 += bs) {
+      const idx = good.slice(g0, g0 + bs);
+      const q = this.forecastBatch(idx.map((i) => series[i]!), H, k); // [b, H, Qt]
+      idx.forEach((s, j) => {
+        for (let t = 0; t < H; t++) {
+          const src = (j * H + t) * Qt, dst = (s * H + t) * Q;
+          meanData[s * H + t] = q[src + mi];
+          if (!plan) { quantileData.set(q.subarray(src, src + Qt), dst); continue; }
+          sorted.set(q.subarray(src, src + Qt));
+          sorted.sort();
+          applyPlan(plan, q.subarray(src, src + Qt), sorted, quantileData, dst);
+        }
+      });
+      done += idx.length;
+      opts.onProgress?.({ done, total });
+    }
+    if (good.length === 0) opts.onProgress?.({ done, total });
     const quantiles: Float32Array[][] = [];
     const mean: Float32Array[] = [];
     for (let s = 0; s < B; s++) {
@@ -193,7 +232,7 @@ export class TiRex {
       quantiles.push(rows);
       mean.push(meanData.subarray(s * H, (s + 1) * H));
     }
-    return { quantiles, mean, quantileData, meanData, shape: [B, H, Q], quantileLevels: this.config.quantiles };
+    return { quantileLevels: levels, quantiles, median: mean, mean, errors, quantileData, meanData, shape: [B, H, Q] };
   }
 
   /** Releases the heap copies of the weights. */
@@ -356,28 +395,139 @@ export class TiRex {
   }
 }
 
-function normaliseContext(context: unknown): Float32Array[] {
+/** One series (number[] or any numeric typed array) or a list of them (ragged allowed). */
+export type TiRexContext = ArrayLike<number> | ReadonlyArray<ArrayLike<number>>;
+
+const DEFAULT_BATCH_SIZE = 64;
+
+function isNumericView(v: unknown): v is ArrayLike<number> {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
+}
+
+/** The series as f32 (null where bad) and one error per bad series. Throws only when `context` itself is unusable. */
+function normaliseContext(context: unknown): { series: (Float32Array | null)[]; errors: TiRexSeriesError[] } {
   const bad = (why: string) => new Error(`TiRex.forecast: context ${why}`);
-  if (context instanceof Float32Array || (Array.isArray(context) && (context.length === 0 || typeof context[0] === 'number'))) {
-    return [checkSeries(Float32Array.from(context as ArrayLike<number>), 0, true)];
+  let list: unknown[];
+  let single = false;
+  if (isNumericView(context) || (Array.isArray(context) && context.length > 0 && typeof context[0] === 'number')) {
+    list = [context]; single = true;
+  } else if (Array.isArray(context)) {
+    if (context.length === 0) throw bad('must hold at least one series, got an empty list');
+    list = context;
+  } else throw bad(`must be a series (number[] or a typed array) or a list of series, got ${context === null ? 'null' : typeof context}`);
+  const series: (Float32Array | null)[] = [];
+  const errors: TiRexSeriesError[] = [];
+  list.forEach((s, i) => {
+    const name = single ? 'context' : `context[${i}]`;
+    const why = checkSeries(s, name);
+    if (typeof why === 'string') { series.push(null); errors.push({ series: i, message: `TiRex.forecast: ${why}` }); } else series.push(why);
+  });
+  return { series, errors };
+}
+
+function checkSeries(s: unknown, name: string): Float32Array | string {
+  if (!Array.isArray(s) && !isNumericView(s)) return `${name} must be number[] or a numeric typed array, got ${s === null ? 'null' : typeof s}`;
+  const a = s as ArrayLike<unknown>;
+  if (a.length === 0) return `${name} is empty (length 0); every series needs at least one observed value`;
+  const x = new Float32Array(a.length);
+  let observed = 0;
+  for (let j = 0; j < a.length; j++) {
+    const v = a[j];
+    if (typeof v !== 'number') return `${name}[${j}] is ${v === null ? 'null' : typeof v}; values must be numbers (NaN for missing)`;
+    if (v === Infinity || v === -Infinity) return `${name}[${j}] is ${v}; values must be finite or NaN (missing)`;
+    const f = Math.fround(v);
+    if (f === Infinity || f === -Infinity) return `${name}[${j}] is ${v}, beyond the float32 range; values must be finite float32 or NaN (missing)`;
+    x[j] = f;
+    if (!Number.isNaN(f)) observed++;
   }
-  if (!Array.isArray(context)) throw bad(`must be a series (number[] | Float32Array) or a list of series, got ${context === null ? 'null' : typeof context}`);
-  if (context.length === 0) throw bad('must hold at least one series, got an empty list');
-  return context.map((s, i) => {
-    if (!(s instanceof Float32Array) && !Array.isArray(s)) throw bad(`[${i}] must be number[] or Float32Array, got ${s === null ? 'null' : typeof s}`);
-    if (Array.isArray(s) && s.some((v) => typeof v !== 'number')) throw bad(`[${i}] must contain only numbers (NaN for missing)`);
-    return checkSeries(Float32Array.from(s as ArrayLike<number>), i, false);
+  if (observed === 0) return `${name} has no observed value (all ${a.length} values are NaN)`;
+  return x;
+}
+
+function checkLevels(levels: unknown): readonly number[] {
+  if (!Array.isArray(levels) && !isNumericView(levels)) throw new Error(`TiRex.forecast: quantileLevels must be a list of numbers in (0, 1), got ${levels === null ? 'null' : typeof levels}`);
+  const a = Array.from(levels as ArrayLike<unknown>);
+  if (a.length === 0) throw new Error('TiRex.forecast: quantileLevels must hold at least one level, got an empty list');
+  a.forEach((v, i) => {
+    if (typeof v !== 'number' || !(v > 0 && v < 1)) throw new Error(`TiRex.forecast: quantileLevels[${i}] must be a number in (0, 1) (exclusive), got ${JSON.stringify(v)}`);
+  });
+  return Object.freeze(a as number[]);
+}
+
+/** How each requested level is made from the trained ones. */
+type LevelRule =
+  | { kind: 'exact'; i: number }
+  // value = lo + w (hi - lo) on the sorted trained values at positions i, i+1
+  | { kind: 'mix'; i: number; w: number };
+type InterpolationPlan = LevelRule[];
+
+// Standard normal quantile (Acklam's rational approximation, |rel err| < 1.2e-9): plenty for weights.
+function normInv(p: number): number {
+  const a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00];
+  const b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01];
+  const c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00];
+  const d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00];
+  const pl = 0.02425;
+  if (p < pl) {
+    const q = Math.sqrt(-2 * Math.log(p));
+    return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  if (p > 1 - pl) return -normInv(1 - p);
+  const q = p - 0.5, r = q * q;
+  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+/**
+ * Levels that are not trained come from the per-step SORTED trained values (the monotone
+ * rearrangement of possibly crossing quantiles), so they are non-decreasing in the level:
+ * - inside [first, last] trained level: linear interpolation in the level between the two
+ *   neighbouring trained levels (what Chronos-Bolt and most peers do);
+ * - outside (below 0.1 or above 0.9 for the released model): the edge segment is extended
+ *   linearly in normal-score space, value = q_a + (q_b - q_a) (z(tau) - z(a)) / (z(b) - z(a)) with
+ *   (a, b) the two outermost trained levels and z the standard normal quantile. This is the
+ *   tail of a normal distribution matched to those two quantiles: it widens without bound as
+ *   tau -> 0 or 1 (clamping to q_0.1 would claim the 1% and 10% quantiles are equal), it stays
+ *   monotone because the sorted q_b - q_a >= 0 and z is increasing, and it is continuous at the
+ *   edge level. Heavier-tailed series will see their extreme quantiles underestimated.
+ */
+function interpolationPlan(trained: readonly number[], levels: readonly number[]): InterpolationPlan {
+  const order = trained.map((v, i) => [v, i] as const).sort((x, y) => x[0] - y[0]);
+  const lv = order.map((o) => o[0]);
+  const n = lv.length;
+  return levels.map((tau): LevelRule => {
+    const ex = trained.findIndex((v) => Math.abs(v - tau) < 1e-9);
+    if (ex >= 0) return { kind: 'exact', i: ex };
+    if (n === 1) return { kind: 'mix', i: 0, w: 0 };
+    let i: number, w: number;
+    if (tau < lv[0]) { i = 0; w = (normInv(tau) - normInv(lv[0])) / (normInv(lv[1]) - normInv(lv[0])); }
+    else if (tau > lv[n - 1]) { i = n - 2; w = (normInv(tau) - normInv(lv[n - 2])) / (normInv(lv[n - 1]) - normInv(lv[n - 2])); }
+    else {
+      i = 0;
+      while (lv[i + 1] < tau) i++;
+      w = (tau - lv[i]) / (lv[i + 1] - lv[i]);
+    }
+    return { kind: 'mix', i, w };
   });
 }
 
-function checkSeries(x: Float32Array, i: number, single: boolean): Float32Array {
-  const name = single ? 'context' : `context[${i}]`;
-  if (x.length === 0) throw new Error(`TiRex.forecast: ${name} is empty (length 0); every series needs at least one observed value`);
-  let observed = 0;
-  for (let j = 0; j < x.length; j++) {
-    if (x[j] === Infinity || x[j] === -Infinity) throw new Error(`TiRex.forecast: ${name}[${j}] is ${x[j]}; values must be finite or NaN (missing)`);
-    if (!Number.isNaN(x[j])) observed++;
+// raw: the trained levels in config order; sorted: their values ascending
+function applyPlan(plan: InterpolationPlan, raw: Float32Array, sorted: Float32Array, out: Float32Array, at: number): void {
+  for (let j = 0; j < plan.length; j++) {
+    const r = plan[j];
+    if (r.kind === 'exact') out[at + j] = raw[r.i];
+    else {
+      const lo = sorted[r.i], hi = sorted[Math.min(r.i + 1, sorted.length - 1)];
+      out[at + j] = lo + r.w * (hi - lo);
+    }
   }
-  if (observed === 0) throw new Error(`TiRex.forecast: ${name} has no observed value (all ${x.length} values are NaN)`);
-  return x;
+}
+
+/** The interpolation rule of TiRex.forecast on given trained levels/values (exported for tests and other forecasters). */
+export function interpolateQuantiles(trainedLevels: readonly number[], values: ArrayLike<number>, levels: readonly number[]): Float32Array {
+  if (values.length !== trainedLevels.length) throw new Error(`interpolateQuantiles: values has ${values.length} entries, trainedLevels ${trainedLevels.length}`);
+  const raw = Float32Array.from(values);
+  const sorted = Float32Array.from(values).sort();
+  const out = new Float32Array(levels.length);
+  applyPlan(interpolationPlan(trainedLevels, checkLevels(levels)), raw, sorted, out, 0);
+  return out;
 }
