@@ -1,0 +1,149 @@
+// `xlstm evaluate`: hold out the last H points of every series, forecast them from the rest,
+// and score the forecasts (MASE, WQL) against the seasonal naive baseline.
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { TimeSeries } from '../../timeseries/csv.js';
+import { seasonalPeriod } from '../../timeseries/frequency.js';
+import { AggregateScore, SeriesScore, SeriesToScore, aggregateScores, scoreSeries } from '../../timeseries/metrics.js';
+import { plotForecastGridSvg } from '../../timeseries/plot.js';
+import {
+  CommandIo, DEFAULT_BATCH_SIZE, InputOptions, LoadedForecaster, MAX_PLOT_PANELS, addInputOptions, forecastPrepared, loadForecaster,
+  parsePositiveInt, parseQuantileList, plotPanels, prepareSeries, progressBar, resolveModelPath, readSeriesFile,
+} from './forecast.js';
+
+export interface EvaluateCommandOptions extends InputOptions {
+  model?: string;
+  horizon: string | number;
+  quantiles?: string;
+  json?: boolean;
+  plot?: string;
+  batchSize?: string | number;
+  threads?: string | number;
+  contextLength?: string | number;
+}
+
+export interface EvaluationResult {
+  horizon: number;
+  quantileLevels: number[];
+  series: SeriesScore[];
+  aggregate: AggregateScore;
+  /** series left out, one line each */
+  skipped: string[];
+}
+
+/** Splits every series into history (all but the last H values) and the held-out last H. */
+export function holdOut(series: readonly TimeSeries[], horizon: number): { train: TimeSeries[]; actual: Float64Array[]; problems: (string | undefined)[] } {
+  const train: TimeSeries[] = [], actual: Float64Array[] = [], problems: (string | undefined)[] = [];
+  for (const s of series) {
+    const n = s.values.length - horizon;
+    train.push({ id: s.id, timestamps: s.timestamps ? s.timestamps.slice(0, Math.max(n, 0)) : null, values: s.values.slice(0, Math.max(n, 0)), start: s.start });
+    actual.push(s.values.slice(Math.max(n, 0)));
+    let problem: string | undefined;
+    if (n < 1) problem = `has ${s.values.length} values, needs more than the horizon ${horizon}`;
+    else if (s.values.subarray(n).every(Number.isNaN)) problem = `the last ${horizon} values are all missing`;
+    else if (s.values.subarray(0, n).every(Number.isNaN)) problem = 'the history before the held-out part is all missing';
+    problems.push(problem);
+  }
+  return { train, actual, problems };
+}
+
+/** Forecasts the held-out part and scores it (the evaluate command without I/O). */
+export function evaluateSeries(lm: LoadedForecaster, series: readonly TimeSeries[], o: {
+  horizon: number; quantileLevels?: readonly number[]; batchSize?: number; contextLength?: number;
+  onProgress?: (p: { done: number; total: number }) => void;
+}): EvaluationResult & { prepared: ReturnType<typeof prepareSeries>; forecasts: ReturnType<typeof forecastPrepared>; actual: Float64Array[] } {
+  const H = o.horizon;
+  const { train, actual, problems } = holdOut(series, H);
+  const prepared = prepareSeries(train, H);
+  prepared.forEach((p, i) => { if (problems[i] && !p.error) p.error = problems[i]; });
+  const run = forecastPrepared(lm.model, prepared, { horizon: H, quantileLevels: o.quantileLevels, batchSize: o.batchSize, contextLength: o.contextLength, onProgress: o.onProgress });
+  const items: SeriesToScore[] = [];
+  run.series.forEach((f, i) => {
+    if (f.error) return;
+    items.push({ id: f.id, history: prepared[i].values, actual: actual[i], median: f.median, quantiles: f.quantiles, m: seasonalPeriod(prepared[i].frequency!) });
+  });
+  const scores = items.map((it) => scoreSeries(it, run.quantileLevels));
+  if (items.length === 0) throw new Error(`no series could be evaluated: ${run.errors.join('; ')}`);
+  return {
+    horizon: H, quantileLevels: run.quantileLevels, series: scores, aggregate: aggregateScores(items, scores, run.quantileLevels),
+    skipped: run.errors, prepared, forecasts: run, actual,
+  };
+}
+
+function num(v: number, digits = 4): string {
+  return Number.isFinite(v) ? v.toFixed(digits) : 'n/a';
+}
+
+/** Fixed-width table of per-series and aggregate scores. */
+export function formatEvaluationTable(r: EvaluationResult): string {
+  const head = ['series', 'm', 'MASE', 'WQL', 'naive MASE', 'naive WQL', 'MASE/naive', 'WQL/naive'];
+  const rows = r.series.map((s) => [s.id, String(s.m), num(s.mase), num(s.wql), num(s.naiveMase), num(s.naiveWql), num(s.relMase), num(s.relWql)]);
+  const a = r.aggregate;
+  const agg = [`all (${a.series})`, '', num(a.mase), num(a.wql), num(a.naiveMase), num(a.naiveWql), num(a.relMase.value), num(a.relWql.value)];
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length), agg[c].length));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const sep = widths.map((w) => '-'.repeat(w)).join('  ');
+  const out = [line(head), sep, ...rows.map(line), sep, line(agg)];
+  out.push('', `horizon ${r.horizon}; quantile levels ${r.quantileLevels.join(', ')}`);
+  out.push('all: MASE = mean over series, WQL = pooled over series, ratios = geometric mean over series of model / seasonal naive' +
+    (a.relMase.skipped || a.relWql.skipped ? ` (undefined ratios left out: MASE ${a.relMase.skipped}, WQL ${a.relWql.skipped})` : ''));
+  for (const s of r.series) for (const n of s.notes) out.push(`note: series '${s.id}': ${n}`);
+  for (const s of r.skipped) out.push(`skipped: ${s}`);
+  return out.join('\n') + '\n';
+}
+
+const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
+
+export function evaluationToJson(r: EvaluationResult): string {
+  const a = r.aggregate;
+  return JSON.stringify({
+    horizon: r.horizon,
+    quantileLevels: r.quantileLevels,
+    series: r.series.map((s) => ({
+      id: s.id, m: s.m, mase: finiteOrNull(s.mase), wql: finiteOrNull(s.wql), naiveMase: finiteOrNull(s.naiveMase), naiveWql: finiteOrNull(s.naiveWql),
+      relMase: finiteOrNull(s.relMase), relWql: finiteOrNull(s.relWql), notes: s.notes,
+    })),
+    aggregate: {
+      series: a.series, mase: finiteOrNull(a.mase), wql: finiteOrNull(a.wql), naiveMase: finiteOrNull(a.naiveMase), naiveWql: finiteOrNull(a.naiveWql),
+      relMase: { ...a.relMase, value: finiteOrNull(a.relMase.value) }, relWql: { ...a.relWql, value: finiteOrNull(a.relWql.value) },
+    },
+    skipped: r.skipped,
+  }, null, 1) + '\n';
+}
+
+const processIo: CommandIo = { stdout: (s) => { process.stdout.write(s); }, stderr: (s) => { process.stderr.write(s); } };
+
+export async function runEvaluate(o: EvaluateCommandOptions, io: CommandIo = processIo, loaded?: LoadedForecaster): Promise<EvaluationResult> {
+  const horizon = parsePositiveInt('--horizon', o.horizon);
+  const levels = o.quantiles !== undefined ? parseQuantileList(o.quantiles) : undefined;
+  const batchSize = o.batchSize !== undefined ? parsePositiveInt('--batch-size', o.batchSize) : DEFAULT_BATCH_SIZE;
+  const threads = o.threads !== undefined ? parsePositiveInt('--threads', o.threads) : undefined;
+  const contextLength = o.contextLength !== undefined ? parsePositiveInt('--context-length', o.contextLength) : undefined;
+  if (o.plot !== undefined && !/\.svg$/i.test(o.plot)) throw new Error(`--plot must end in .svg, got '${o.plot}'`);
+  const modelPath = loaded ? '' : resolveModelPath(o.model);
+  const series = await readSeriesFile(o);
+  const lm = loaded ?? await loadForecaster(modelPath, { threads });
+  let r: ReturnType<typeof evaluateSeries>;
+  try {
+    const bar = await progressBar(series.length, batchSize);
+    try { r = evaluateSeries(lm, series, { horizon, quantileLevels: levels, batchSize, contextLength, onProgress: bar.onProgress }); } finally { bar.stop(); }
+  } finally { if (!loaded) lm.close(); }
+  if (o.json) {
+    io.stdout(evaluationToJson(r));
+    for (const s of r.skipped) io.stderr(`xlstm evaluate: skipped ${s}\n`);
+  } else io.stdout(formatEvaluationTable(r));
+  if (o.plot) {
+    const panels = plotPanels(r.forecasts, r.prepared, MAX_PLOT_PANELS, r.actual);
+    await writeFile(o.plot, plotForecastGridSvg(panels, { title: `Evaluation: last ${horizon} steps held out` }));
+  }
+  return r;
+}
+
+export function register(program: Command): void {
+  const cmd = program.command('evaluate').description('hold out the last --horizon points of each series, forecast them, report MASE / WQL vs seasonal naive');
+  addInputOptions(cmd)
+    .option('--quantiles <levels>', 'quantile levels for WQL (default: the model\'s, 0.1..0.9)')
+    .option('--json', 'print JSON instead of a table')
+    .option('--plot <file>', 'SVG plot: history, forecast, band and the held-out actuals')
+    .action(async (opts: EvaluateCommandOptions) => { await runEvaluate(opts); });
+}

@@ -1,0 +1,328 @@
+// `xlstm forecast`: zero-shot quantile forecasts of every series in a CSV file with TiRex.
+// The steps are plain functions (read, prepare, forecast, write) so the tests and
+// `xlstm evaluate` reuse them; `runForecast` is the whole command without commander.
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { parseSeriesCsv, CsvLayout, TimeSeries } from '../../timeseries/csv.js';
+import { Frequency, INDEX_FREQUENCY, futureTimestamps, inferFrequency } from '../../timeseries/frequency.js';
+import { plotForecastGridSvg, PlotSeries } from '../../timeseries/plot.js';
+
+/** What the commands need from a forecasting model (TiRex's forecast contract). */
+export interface Forecaster {
+  forecast(context: Float32Array[], opts: {
+    predictionLength: number;
+    quantileLevels?: readonly number[];
+    batchSize?: number;
+    onProgress?: (p: { done: number; total: number }) => void;
+  }): {
+    quantileLevels: readonly number[];
+    /** [series][t] -> levels */
+    quantiles: Float32Array[][];
+    /** [series] -> [t] */
+    median: Float32Array[];
+    errors: { series: number; message: string }[];
+  };
+}
+
+export interface LoadedForecaster { model: Forecaster; close(): void }
+
+/**
+ * The model used when --model is not given. None is shipped yet; when one is, return its
+ * folder here (the commands already fall back to it).
+ */
+export function defaultModelPath(): string | undefined {
+  return undefined;
+}
+
+export function resolveModelPath(model: string | undefined): string {
+  if (model !== undefined && model !== '') return model;
+  const d = defaultModelPath();
+  if (d === undefined) throw new Error('--model is required: give a TiRex folder (model.ckpt, or model.safetensors + config.json) or checkpoint file');
+  return d;
+}
+
+/** Loads TiRex from a folder or checkpoint file on a fresh WASM backend (Node only). */
+export async function loadForecaster(modelPath: string, opts: { threads?: number } = {}): Promise<LoadedForecaster> {
+  const { WasmBackend } = await import('../../backend/wasm/backend.js');
+  const { TiRex } = await import('../../models/tirex/model.js');
+  const backend = await WasmBackend.create({ threads: opts.threads });
+  try {
+    const model = await TiRex.fromPretrained(modelPath, { backend });
+    return { model: model as unknown as Forecaster, close: () => { model.dispose(); backend.dispose(); } };
+  } catch (e) {
+    backend.dispose();
+    throw new Error(`--model '${modelPath}': ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Parses an option that must be a positive integer (commander passes strings). */
+export function parsePositiveInt(name: string, value: unknown): number {
+  const s = String(value).trim();
+  const n = /^\d+$/.test(s) ? Number(s) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${String(value)}'`);
+  return n;
+}
+
+/** '0.1,0.5,0.9' -> [0.1, 0.5, 0.9]; each strictly inside (0, 1), no duplicates. */
+export function parseQuantileList(value: string, name = '--quantiles'): number[] {
+  const parts = value.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  if (parts.length === 0) throw new Error(`${name} must list quantile levels like 0.1,0.5,0.9, got '${value}'`);
+  const levels = parts.map((p) => {
+    const v = /^[0-9]*\.?[0-9]+(e-?\d+)?$/i.test(p) ? Number(p) : NaN;
+    if (!(v > 0 && v < 1)) throw new Error(`${name}: '${p}' is not a level strictly between 0 and 1`);
+    return v;
+  });
+  const dup = levels.find((v, i) => levels.indexOf(v) !== i);
+  if (dup !== undefined) throw new Error(`${name}: level ${dup} is given twice`);
+  return levels;
+}
+
+export interface InputOptions {
+  input: string;
+  format?: string;
+  idCol?: string;
+  timeCol?: string;
+  valueCol?: string;
+}
+
+/** Reads and parses the input CSV (errors name the file, line, column and value). */
+export async function readSeriesFile(o: InputOptions): Promise<TimeSeries[]> {
+  if (!o.input) throw new Error('--input is required (a CSV file)');
+  let text: string;
+  try { text = await readFile(o.input, 'utf8'); } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`--input: cannot read '${o.input}'${code === 'ENOENT' ? ': no such file' : code === 'EISDIR' ? ': is a folder' : `: ${(e as Error).message}`}`);
+  }
+  const format = o.format ?? 'auto';
+  if (!['auto', 'wide', 'long'].includes(format)) throw new Error(`--format must be wide, long or auto, got '${format}'`);
+  const timeCol = o.timeCol === undefined ? undefined : o.timeCol === '' || o.timeCol === 'none' ? null : o.timeCol;
+  return parseSeriesCsv(text, { source: o.input, format: format as CsvLayout | 'auto', idCol: o.idCol, timeCol, valueCol: o.valueCol }).series;
+}
+
+/** A series ready to forecast: its frequency and the horizon's timestamps, or why not. */
+export interface PreparedSeries {
+  id: string;
+  values: Float64Array;
+  /** one per value (integer indices when the data has no timestamps) */
+  timestamps: string[];
+  frequency: Frequency | null;
+  future: string[];
+  error?: string;
+}
+
+/** Infers each series' frequency and its future timestamps; a failure marks only that series. */
+export function prepareSeries(series: readonly TimeSeries[], horizon: number): PreparedSeries[] {
+  return series.map((s) => {
+    const base = { id: s.id, values: s.values };
+    if (s.timestamps === null) {
+      const timestamps = Array.from(s.values, (_, i) => String(s.start + i));
+      const future = Array.from({ length: horizon }, (_, j) => String(s.start + s.values.length + j));
+      return { ...base, timestamps, frequency: INDEX_FREQUENCY, future };
+    }
+    try {
+      const frequency = inferFrequency(s.timestamps, `series '${s.id}'`);
+      return { ...base, timestamps: s.timestamps, frequency, future: futureTimestamps(s.timestamps[s.timestamps.length - 1], frequency, horizon) };
+    } catch (e) {
+      return { ...base, timestamps: s.timestamps, frequency: null, future: [], error: e instanceof Error ? e.message : String(e) };
+    }
+  });
+}
+
+export interface SeriesForecast {
+  id: string;
+  frequency: string | null;
+  timestamps: string[];
+  /** [H] */
+  median: Float32Array;
+  /** [H][levels] */
+  quantiles: Float32Array[];
+  error?: string;
+}
+
+export interface ForecastRun {
+  quantileLevels: number[];
+  series: SeriesForecast[];
+  /** one line per series that could not be forecast */
+  errors: string[];
+}
+
+export interface ForecastCoreOptions {
+  horizon: number;
+  quantileLevels?: readonly number[];
+  batchSize?: number;
+  contextLength?: number;
+  onProgress?: (p: { done: number; total: number }) => void;
+}
+
+/** Forecasts the prepared series that have no error; the others come back with `error` set. */
+export function forecastPrepared(model: Forecaster, prepared: readonly PreparedSeries[], o: ForecastCoreOptions): ForecastRun {
+  const ok = prepared.map((p, i) => (p.error ? -1 : i)).filter((i) => i >= 0);
+  const context = ok.map((i) => {
+    const v = prepared[i].values;
+    return Float32Array.from(o.contextLength !== undefined && v.length > o.contextLength ? v.subarray(v.length - o.contextLength) : v);
+  });
+  const errors: string[] = [];
+  const out: SeriesForecast[] = prepared.map((p) => ({
+    id: p.id, frequency: p.frequency?.alias ?? null, timestamps: p.future, median: new Float32Array(o.horizon).fill(NaN), quantiles: [], error: p.error,
+  }));
+  let levels = o.quantileLevels ? [...o.quantileLevels] : [];
+  if (context.length > 0) {
+    const r = model.forecast(context, { predictionLength: o.horizon, quantileLevels: o.quantileLevels, batchSize: o.batchSize, onProgress: o.onProgress });
+    levels = [...r.quantileLevels];
+    const bad = new Map(r.errors.map((e) => [e.series, e.message]));
+    ok.forEach((i, j) => {
+      const msg = bad.get(j);
+      if (msg !== undefined) { out[i].error = msg; return; }
+      out[i].median = r.median[j];
+      out[i].quantiles = r.quantiles[j];
+    });
+  }
+  for (const s of out) {
+    if (s.error) { s.quantiles = Array.from({ length: o.horizon }, () => new Float32Array(levels.length).fill(NaN)); errors.push(`series '${s.id}': ${s.error}`); }
+  }
+  return { quantileLevels: levels, series: out, errors };
+}
+
+/** Float32 values in the shortest decimal that reads back to the same float32. */
+export function formatValue(v: number): string {
+  if (Number.isNaN(v)) return '';
+  return String(Number(v.toPrecision(9)));
+}
+
+function csvField(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** Long CSV: id, timestamp, median, one column per level; series with errors are left out. */
+export function forecastsToCsv(run: ForecastRun): string {
+  const lines = [['id', 'timestamp', 'median', ...run.quantileLevels.map(String)].join(',')];
+  for (const s of run.series) {
+    if (s.error) continue;
+    for (let t = 0; t < s.median.length; t++) {
+      lines.push([csvField(s.id), csvField(s.timestamps[t]), formatValue(s.median[t]), ...Array.from(s.quantiles[t], formatValue)].join(','));
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** JSON: {horizon, quantileLevels, series: [{id, frequency, timestamps, median, quantiles: {level: [...]}, error?}]}. */
+export function forecastsToJson(run: ForecastRun, horizon: number): string {
+  const num = (v: number) => (Number.isNaN(v) ? null : Number(v.toPrecision(9)));
+  return JSON.stringify({
+    horizon,
+    quantileLevels: run.quantileLevels,
+    series: run.series.map((s) => s.error
+      ? { id: s.id, error: s.error }
+      : {
+        id: s.id, frequency: s.frequency, timestamps: s.timestamps, median: Array.from(s.median, num),
+        quantiles: Object.fromEntries(run.quantileLevels.map((l, k) => [String(l), s.quantiles.map((q) => num(q[k]))])),
+      }),
+  }, null, 1) + '\n';
+}
+
+/** Panels of the plot: band from the 0.1 / 0.9 levels when present, else the outermost levels. */
+export function plotPanels(run: ForecastRun, prepared: readonly PreparedSeries[], maxPanels: number, actuals?: (Float64Array | undefined)[]): PlotSeries[] {
+  const L = run.quantileLevels;
+  let lo = L.indexOf(0.1), hi = L.indexOf(0.9);
+  if (lo < 0 || hi < 0) {
+    lo = L.indexOf(Math.min(...L)); hi = L.indexOf(Math.max(...L));
+  }
+  const band = lo !== hi && L[lo] < 0.5 && L[hi] > 0.5;
+  const out: PlotSeries[] = [];
+  run.series.forEach((s, i) => {
+    if (s.error || out.length >= maxPanels) return;
+    out.push({
+      id: s.id, history: prepared[i].values, historyLabels: prepared[i].timestamps, median: s.median, futureLabels: s.timestamps,
+      lower: band ? s.quantiles.map((q) => q[lo]) : undefined, upper: band ? s.quantiles.map((q) => q[hi]) : undefined,
+      bandLabel: band ? `${Math.round(L[lo] * 100)}-${Math.round(L[hi] * 100)}%` : undefined,
+      actual: actuals?.[i],
+    });
+  });
+  return out;
+}
+
+export const MAX_PLOT_PANELS = 24;
+
+export interface ProgressReporter { onProgress?: (p: { done: number; total: number }) => void; stop(): void }
+
+/** A cli-progress bar on stderr, only when stderr is a terminal and there are many series. */
+export async function progressBar(total: number, batchSize: number): Promise<ProgressReporter> {
+  if (!process.stderr.isTTY || total <= batchSize) return { stop: () => {} };
+  const { default: cliProgress } = await import('cli-progress');
+  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'forecast [{bar}] {value}/{total} series | {eta_buffer}', clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic);
+  bar.start(total, 0);
+  return { onProgress: (p) => bar.update(p.done), stop: () => bar.stop() };
+}
+
+export interface ForecastCommandOptions extends InputOptions {
+  model?: string;
+  horizon: string | number;
+  quantiles?: string;
+  output?: string;
+  plot?: string;
+  batchSize?: string | number;
+  threads?: string | number;
+  contextLength?: string | number;
+}
+
+export interface CommandIo { stdout: (s: string) => void; stderr: (s: string) => void }
+const processIo: CommandIo = { stdout: (s) => { process.stdout.write(s); }, stderr: (s) => { process.stderr.write(s); } };
+
+export const DEFAULT_BATCH_SIZE = 64;
+
+/** The `forecast` command: returns the run; writes --output (or CSV to stdout) and --plot. */
+export async function runForecast(o: ForecastCommandOptions, io: CommandIo = processIo, loaded?: LoadedForecaster): Promise<ForecastRun> {
+  const horizon = parsePositiveInt('--horizon', o.horizon);
+  const levels = o.quantiles !== undefined ? parseQuantileList(o.quantiles) : undefined;
+  const batchSize = o.batchSize !== undefined ? parsePositiveInt('--batch-size', o.batchSize) : DEFAULT_BATCH_SIZE;
+  const threads = o.threads !== undefined ? parsePositiveInt('--threads', o.threads) : undefined;
+  const contextLength = o.contextLength !== undefined ? parsePositiveInt('--context-length', o.contextLength) : undefined;
+  if (o.output !== undefined && !/\.(csv|json)$/i.test(o.output)) throw new Error(`--output must end in .csv or .json, got '${o.output}'`);
+  if (o.plot !== undefined && !/\.svg$/i.test(o.plot)) throw new Error(`--plot must end in .svg, got '${o.plot}'`);
+  const modelPath = loaded ? '' : resolveModelPath(o.model);
+  const series = await readSeriesFile(o);
+  const prepared = prepareSeries(series, horizon);
+  const lm = loaded ?? await loadForecaster(modelPath, { threads });
+  let run: ForecastRun;
+  try {
+    const bar = await progressBar(prepared.length, batchSize);
+    try { run = forecastPrepared(lm.model, prepared, { horizon, quantileLevels: levels, batchSize, contextLength, onProgress: bar.onProgress }); } finally { bar.stop(); }
+  } finally { if (!loaded) lm.close(); }
+  for (const e of run.errors) io.stderr(`xlstm forecast: skipped ${e}\n`);
+  const text = o.output && /\.json$/i.test(o.output) ? forecastsToJson(run, horizon) : forecastsToCsv(run);
+  if (o.output) await writeFile(o.output, text); else io.stdout(text);
+  if (o.plot) {
+    const panels = plotPanels(run, prepared, MAX_PLOT_PANELS);
+    if (panels.length === 0) io.stderr('xlstm forecast: no series to plot\n');
+    else {
+      if (run.series.length - run.errors.length > panels.length) io.stderr(`xlstm forecast: the plot shows the first ${panels.length} series\n`);
+      await writeFile(o.plot, plotForecastGridSvg(panels, { title: `Forecast (${horizon} steps)` }));
+    }
+  }
+  if (run.errors.length === run.series.length) throw new Error(`no series could be forecast (${run.errors.length} skipped)`);
+  return run;
+}
+
+/** Options shared by forecast and evaluate. */
+export function addInputOptions(cmd: Command): Command {
+  return cmd
+    .option('--model <dir>', 'TiRex model: folder (model.ckpt, or model.safetensors + config.json) or checkpoint file')
+    .requiredOption('--input <file>', 'CSV file: wide (timestamp column + one column per series) or long (id, timestamp, value)')
+    .requiredOption('--horizon <n>', 'forecast steps')
+    .option('--format <layout>', 'wide | long | auto (default: auto-detect from the header)')
+    .option('--id-col <name>', 'long layout: id column (default: id, item_id, unique_id, series_id, series)')
+    .option('--time-col <name>', "timestamp column ('none': no timestamps, integer index)")
+    .option('--value-col <name>', 'long layout: value column (default: value, target, y)')
+    .option('--batch-size <n>', `series per forward pass (default ${DEFAULT_BATCH_SIZE})`)
+    .option('--threads <n>', 'compute threads (default: all cores)')
+    .option('--context-length <n>', 'use at most the last n values of each series');
+}
+
+export function register(program: Command): void {
+  const cmd = program.command('forecast').description('zero-shot quantile forecasts of every series in a CSV file (TiRex)');
+  addInputOptions(cmd)
+    .option('--quantiles <levels>', 'quantile levels, e.g. 0.1,0.5,0.9 (default: the model\'s, 0.1..0.9)')
+    .option('--output <file>', 'out.csv (long: id, timestamp, median, one column per level) or out.json (default: CSV on stdout)')
+    .option('--plot <file>', 'SVG plot of the forecasts (history, median, 10-90% band)')
+    .action(async (opts: ForecastCommandOptions) => { await runForecast(opts); });
+}
