@@ -1,0 +1,118 @@
+// Differentiable xLSTM cells for the tape: mLSTM (parallel and chunkwise) and sLSTM
+// (through time). Forward: the wasm cell kernels on an f32 tape, the float64 forms of
+// src/backend/ref/*Backward.ts on an f64 tape. Backward: the hand-written passes of
+// src/backend/ref/mlstmBackward.ts and slstmBackward.ts (as the official kernels: the
+// stabiliser m gets no gradient; see there for the 'official' / 'exact' normaliser modes).
+// On an f32 tape the backward recomputes the float64 forward from the f32 inputs and
+// rounds the gradients to f32: no wasm backward kernel for the cells yet.
+import { shapeStr } from '../tensor/dtype.js';
+import { Tape, Var } from './tape.js';
+import { mlstmParallel as wasmMlstmParallel, mlstmChunkwise as wasmMlstmChunkwise } from '../xlstm/mlstm/mlstm.js';
+import { slstmForward as wasmSlstmForward } from '../xlstm/slstm/cell.js';
+import { loadSlstmParams } from '../xlstm/slstm/params.js';
+import { MlstmRefDims } from '../backend/ref/mlstm.js';
+import {
+  MlstmGradMode, mlstmChunkwiseBackwardRef, mlstmChunkwiseFwd64, mlstmParallelBackwardRef, mlstmParallelFwd64,
+} from '../backend/ref/mlstmBackward.js';
+import { slstmForwardRef } from '../backend/ref/slstm.js';
+import { slstmBackwardRef } from '../backend/ref/slstmBackward.js';
+import { Tensor } from '../tensor/tensor.js';
+
+export interface MlstmVars { q: Var; k: Var; v: Var; i: Var; f: Var }
+
+export interface MlstmCellOptions {
+  /** 'official' (default): the normaliser is a constant in the backward, as mlstm_kernels; 'exact': it carries its gradient. */
+  gradMode?: MlstmGradMode;
+  eps?: number;
+}
+
+function mlstmDims(fn: string, x: MlstmVars): MlstmRefDims {
+  if (x.q.shape.length !== 4) throw new RangeError(`${fn}: q must have shape [B, NH, S, DHQK], got ${shapeStr(x.q.shape)}`);
+  const [B, NH, S, DHQK] = x.q.shape;
+  const DHV = x.v.shape[3];
+  const want: [string, Var, number[]][] = [['k', x.k, [B, NH, S, DHQK]], ['v', x.v, [B, NH, S, DHV]], ['i', x.i, [B, NH, S]], ['f', x.f, [B, NH, S]]];
+  for (const [n, v, s] of want) if (v.shape.length !== s.length || v.shape.some((d, j) => d !== s[j])) throw new RangeError(`${fn}: ${n} must have shape ${shapeStr(s)}, got ${shapeStr(v.shape)}`);
+  return { B, NH, S, DHQK, DHV };
+}
+
+function inputs(x: MlstmVars) { return { q: x.q.data, k: x.k.data, v: x.v.data, i: x.i.data, f: x.f.data }; }
+
+/** Parallel stabilised mLSTM (no state): h [B,NH,S,DHV]. */
+export function mlstmParallel(t: Tape, x: MlstmVars, o: MlstmCellOptions = {}): Var {
+  const d = mlstmDims('mlstmParallel', x);
+  const out = t.dtype === 'f64'
+    ? t.tensor([d.B, d.NH, d.S, d.DHV], mlstmParallelFwd64(d, inputs(x), { eps: o.eps }).h)
+    : wasmMlstmParallel(t.wasm, { q: x.q.value, k: x.k.value, v: x.v.value, i: x.i.value, f: x.f.value }, { eps: o.eps }).h;
+  return t.record(out, [x.q, x.k, x.v, x.i, x.f], (dy) => {
+    const xin = inputs(x);
+    const fw = mlstmParallelFwd64(d, xin, { eps: o.eps });
+    const g = mlstmParallelBackwardRef(d, xin, dy, fw, { mode: o.gradMode, eps: o.eps });
+    t.accumulate(x.q, g.dq); t.accumulate(x.k, g.dk); t.accumulate(x.v, g.dv); t.accumulate(x.i, g.di); t.accumulate(x.f, g.df);
+  }, 'mlstmParallel');
+}
+
+export interface MlstmChunkwiseCellOptions extends MlstmCellOptions {
+  /** Chunk length; must divide S (default 64, or S when S < 64). */
+  chunkSize?: number;
+  /** Initial state: c [B,NH,DHQK,DHV] and n [B,NH,DHQK] (differentiable), m [B,NH] (a constant). */
+  initialState?: { c: Var; n: Var; m: Tensor };
+}
+
+/** Chunkwise mLSTM from zeros (m = 0) or an initial state: h [B,NH,S,DHV]. */
+export function mlstmChunkwise(t: Tape, x: MlstmVars, o: MlstmChunkwiseCellOptions = {}): Var {
+  const d = mlstmDims('mlstmChunkwise', x);
+  const L = o.chunkSize ?? Math.min(64, d.S);
+  if (!Number.isInteger(L) || L < 1 || d.S % L !== 0) throw new RangeError(`mlstmChunkwise: chunkSize ${L} must be a positive integer dividing S=${d.S}`);
+  const st = o.initialState;
+  const init = st ? { c: st.c.data, n: st.n.data, m: st.m.toFloat64() } : undefined;
+  let out: Tensor;
+  if (t.dtype === 'f64') out = t.tensor([d.B, d.NH, d.S, d.DHV], mlstmChunkwiseFwd64(d, inputs(x), { chunkSize: L, eps: o.eps, initialState: init }).h);
+  else {
+    const be = t.wasm;
+    const initialState = st ? { c: st.c.value, n: st.n.value, m: st.m.reshape([d.B, d.NH, 1]) } : undefined;
+    out = wasmMlstmChunkwise(be, { q: x.q.value, k: x.k.value, v: x.v.value, i: x.i.value, f: x.f.value }, { eps: o.eps, chunkSize: L, initialState }).h;
+  }
+  const ins = [x.q, x.k, x.v, x.i, x.f, ...(st ? [st.c, st.n] : [])];
+  return t.record(out, ins, (dy) => {
+    const xin = inputs(x);
+    const fw = mlstmChunkwiseFwd64(d, xin, { chunkSize: L, eps: o.eps, initialState: init });
+    const g = mlstmChunkwiseBackwardRef(d, xin, dy, fw, { mode: o.gradMode, eps: o.eps });
+    t.accumulate(x.q, g.dq); t.accumulate(x.k, g.dk); t.accumulate(x.v, g.dv); t.accumulate(x.i, g.di); t.accumulate(x.f, g.df);
+    if (st) { t.accumulate(st.c, g.dC0!); t.accumulate(st.n, g.dn0!); }
+  }, 'mlstmChunkwise');
+}
+
+export interface SlstmCellOptions {
+  /** [4, B, H] initial (y, c, n, m); zeros when omitted. Its gradient flows to y, c, n. */
+  initialState?: Var;
+  /** f~ = min(f~, forgetClamp) before logsigmoid (gradient 0 above it). Default none. */
+  forgetClamp?: number | null;
+}
+
+/**
+ * sLSTM over a sequence: x [B,S,4H] (Wx without bias, gates i,f,z,o), R [NH, DH, 4*DH]
+ * (cuda layout == R_ext [NH, DH_in, 4, DH_out]), bias [NH*4*DH] head-major -> y [B,S,H].
+ */
+export function slstm(t: Tape, x: Var, R: Var, bias: Var, numHeads: number, o: SlstmCellOptions = {}): Var {
+  if (x.shape.length !== 3) throw new RangeError(`slstm: x must have shape [B, S, 4H], got ${shapeStr(x.shape)}`);
+  const [B, S, H4] = x.shape;
+  const H = H4 / 4, NH = numHeads, DH = H / NH;
+  if (!Number.isInteger(DH) || DH < 1) throw new RangeError(`slstm: x's last dim ${H4} must be 4 * numHeads(${NH}) * DH`);
+  if (R.size !== NH * DH * 4 * DH) throw new RangeError(`slstm: R must have shape [${NH}, ${DH}, ${4 * DH}], got ${shapeStr(R.shape)}`);
+  if (bias.size !== 4 * H) throw new RangeError(`slstm: bias must have ${4 * H} elements ([NH, 4, DH]), got ${shapeStr(bias.shape)}`);
+  if (o.initialState && o.initialState.size !== 4 * B * H) throw new RangeError(`slstm: initialState must have shape [4, ${B}, ${H}], got ${shapeStr(o.initialState.shape)}`);
+  const clamp = o.forgetClamp ?? null;
+  const w = () => ({ numHeads: NH, headDim: DH, recurrentExt: R.data, biasExt: bias.data });
+  let out: Tensor;
+  if (t.dtype === 'f64') out = t.tensor([B, S, H], slstmForwardRef(w(), x.data, B, S, { initialState: o.initialState?.data, forgetClamp: clamp }).y);
+  else {
+    const params = loadSlstmParams({ recurrentKernel: R.value.reshape([NH, DH, 4 * DH]), bias: bias.value.reshape([4 * H]), numHeads: NH, layout: 'cuda' });
+    out = wasmSlstmForward(t.wasm, x.value, params, { initialState: o.initialState?.value, forgetClamp: clamp, outputLayout: 'BSH' }).y;
+  }
+  const ins = [x, R, bias, ...(o.initialState ? [o.initialState] : [])];
+  return t.record(out, ins, (dy) => {
+    const g = slstmBackwardRef(w(), x.data, dy, B, S, { initialState: o.initialState?.data, forgetClamp: clamp });
+    t.accumulate(x, g.dx); t.accumulate(R, g.dR); t.accumulate(bias, g.dBias);
+    if (o.initialState) t.accumulate(o.initialState, g.dState0);
+  }, 'slstm');
+}

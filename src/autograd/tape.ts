@@ -1,0 +1,131 @@
+// A small tape-based reverse-mode autodiff engine (micrograd style, over whole tensors).
+//
+// A Tape runs in one precision: 'f32' (forward on the wasm kernels, gradients in f32) or
+// 'f64' (forward on the float64 reference functions of src/backend/ref, gradients in f64).
+// The f64 tape is the ground truth: gradient checks compare it with central finite
+// differences, and the f32 tape is compared with it. Every op records one node: its output
+// Var, its inputs, and a closure that receives the output gradient and accumulates the
+// inputs' gradients (tape.accumulate). backward() walks the nodes in reverse order.
+import { Tensor } from '../tensor/tensor.js';
+import { numel, shapeStr } from '../tensor/dtype.js';
+import type { WasmBackend } from '../backend/wasm/backend.js';
+
+export type TapeDType = 'f32' | 'f64';
+/** Gradient / value storage of a tape: Float32Array on an f32 tape, Float64Array on an f64 tape. */
+export type Arr = Float32Array | Float64Array;
+
+/** A value in the graph: a tensor, and its gradient once backward() has reached it. */
+export class Var {
+  /** Gradient of the loss w.r.t. value (same shape, the tape's dtype), null until backward reaches it. */
+  grad: Tensor | null = null;
+  constructor(readonly value: Tensor, readonly requiresGrad: boolean, readonly name?: string) {}
+  get shape(): readonly number[] { return this.value.shape; }
+  get size(): number { return this.value.size; }
+  /** The value as a flat f32 or f64 array (the tensor's data for f32/f64 tensors). */
+  get data(): Arr {
+    const d = this.value.data;
+    return d instanceof Float32Array || d instanceof Float64Array ? d : this.value.toFloat32();
+  }
+  /** Clears the gradient (between optimiser steps when gradients are not accumulated). */
+  zeroGrad(): void { this.grad = null; }
+}
+
+/** A trainable leaf: the optimiser updates `value` in place. `decay` = false puts it in the no-weight-decay group. */
+export class Parameter extends Var {
+  constructor(value: Tensor, name?: string, readonly decay = true) {
+    if (value.dtype !== 'f32' && value.dtype !== 'f64') throw new TypeError(`Parameter${name ? ` ${name}` : ''}: value must be f32 or f64, got ${value.dtype}`);
+    super(value, true, name);
+  }
+}
+
+interface Node {
+  out: Var;
+  inputs: readonly Var[];
+  backward: (dy: Arr) => void;
+}
+
+export class Tape {
+  private nodes: Node[] = [];
+  constructor(readonly be: WasmBackend | null, readonly dtype: TapeDType = 'f32') {
+    if (dtype === 'f32' && !be) throw new TypeError('Tape: an f32 tape needs a WasmBackend (the f64 tape runs on the reference functions and takes null)');
+  }
+
+  /** The backend of an f32 tape (throws on an f64 tape, whose ops must not call it). */
+  get wasm(): WasmBackend {
+    if (!this.be) throw new Error('Tape: no wasm backend on this tape');
+    return this.be;
+  }
+
+  /** A flat zeroed array of the tape's dtype. */
+  zeros(n: number): Arr { return this.dtype === 'f64' ? new Float64Array(n) : new Float32Array(n); }
+
+  /** A tensor of the tape's dtype from a flat array (copied into the tape's precision when needed). */
+  tensor(shape: readonly number[], data: ArrayLike<number>): Tensor {
+    if (data.length !== numel(shape)) throw new RangeError(`Tape.tensor: shape ${shapeStr(shape)} needs ${numel(shape)} values, got ${data.length}`);
+    if (this.dtype === 'f64') return new Tensor('f64', shape, data instanceof Float64Array ? data : Float64Array.from(data));
+    return new Tensor('f32', shape, data instanceof Float32Array ? data : Float32Array.from(data));
+  }
+
+  /** A leaf input (no gradient unless requiresGrad). Values are converted to the tape's dtype. */
+  input(t: Tensor, requiresGrad = false, name?: string): Var {
+    return new Var(this.convert(t), requiresGrad, name);
+  }
+
+  /** A trainable leaf on this tape's precision. */
+  param(t: Tensor, name?: string, decay = true): Parameter { return new Parameter(this.convert(t), name, decay); }
+
+  private convert(t: Tensor): Tensor {
+    if (t.dtype === this.dtype) return t;
+    return this.tensor(t.shape, this.dtype === 'f64' ? t.toFloat64() : t.toFloat32());
+  }
+
+  /**
+   * Records an op: `out` computed from `inputs`; `backward(dy)` must call accumulate() for
+   * every input that needs a gradient. Ops whose inputs need no gradient record nothing.
+   */
+  record(out: Tensor, inputs: readonly Var[], backward: (dy: Arr) => void, name?: string): Var {
+    const needs = inputs.some((v) => v.requiresGrad);
+    const v = new Var(out, needs, name);
+    if (needs) this.nodes.push({ out: v, inputs, backward });
+    return v;
+  }
+
+  /** grad(v) += g (g flat, v's size). Inputs without requiresGrad are skipped. */
+  accumulate(v: Var, g: ArrayLike<number>): void {
+    if (!v.requiresGrad) return;
+    if (g.length !== v.size) throw new RangeError(`Tape.accumulate: gradient of ${v.name ?? 'a var'} has ${g.length} values, its value ${shapeStr(v.shape)} has ${v.size}`);
+    if (!v.grad) { v.grad = this.tensor(v.shape, this.zeros(v.size)); }
+    const d = v.grad.data as Arr;
+    for (let i = 0; i < d.length; i++) d[i] += g[i];
+  }
+
+  /** Number of recorded nodes (ops that need gradients). */
+  get length(): number { return this.nodes.length; }
+
+  /**
+   * Reverse pass from `loss` (a scalar unless `seed` gives its gradient). Gradients add to
+   * the leaves' existing .grad (gradient accumulation); intermediate grads are freed.
+   * The tape is consumed: call clear() or build a new tape for the next step.
+   */
+  backward(loss: Var, seed?: ArrayLike<number>): void {
+    if (!seed && loss.size !== 1) throw new RangeError(`backward: loss must be a scalar (1 element) or a seed gradient given, got shape ${shapeStr(loss.shape)}`);
+    if (!loss.requiresGrad) throw new Error('backward: loss does not depend on any Var with requiresGrad');
+    const s = seed ?? [1];
+    // Leaves keep their .grad across calls (accumulation); intermediates start from zero.
+    const outs = new Set(this.nodes.map((n) => n.out));
+    for (const n of this.nodes) n.out.grad = null;
+    if (outs.has(loss)) loss.grad = null;
+    this.accumulate(loss, s);
+    for (let k = this.nodes.length - 1; k >= 0; k--) {
+      const n = this.nodes[k];
+      const g = n.out.grad;
+      if (!g) continue; // does not reach the loss
+      n.backward(g.data as Arr);
+      if (n.out !== loss) n.out.grad = null;
+    }
+    this.nodes = [];
+  }
+
+  /** Drops the recorded nodes without a backward pass (e.g. after an evaluation forward). */
+  clear(): void { this.nodes = []; }
+}
