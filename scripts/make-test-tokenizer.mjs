@@ -36,7 +36,7 @@ for (const c of ['é', '€', '😀']) for (const b of new TextEncoder().encode(
 // Merges in rank order; each pair is two existing tokens.
 const mergePairs = [
   ['h', 'e'], ['Ġ', 't'], ['Ġt', 'he'], ['i', 'n'], ['e', 'r'], ['a', 'n'], ['o', 'n'], ['Ġ', 'a'],
-  [sym('é')[0], sym('é')[1]], ['l', 'l'], ['Ġ', 'w'], ['o', 'r'], ['Ġw', 'or'], ['l', 'd'], ['Ġwor', 'ld'], ['Ġ', 's'],
+  [sym('é')[0], sym('é')[1]], ['l', 'l'], ['Ġ', 'w'], ['o', 'r'], ['Ġw', 'or'], ['l', 'd'], ['Ġwor', 'ld'], ['Ġ', 's'], ['Ġ', 'c'],
 ];
 
 const vocab = {};

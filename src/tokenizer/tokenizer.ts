@@ -143,12 +143,14 @@ export class Tokenizer {
     if (!Array.isArray(ids)) throw new TypeError('Tokenizer.decode: ids must be an array of token ids');
     for (let j = 0; j < ids.length; j++) {
       const t = ids[j];
-      if (!Number.isInteger(t) || t < 0 || t >= this.vocabSize) {
-        throw new RangeError(`Tokenizer.decode: ids[${j}] = ${t} is not a token id (expected an integer 0 <= id < ${this.vocabSize})`);
-      }
+      if (!Number.isInteger(t) || t < 0) throw new RangeError(`Tokenizer.decode: ids[${j}] = ${t} is not a token id (expected an integer >= 0)`);
     }
-    if (ids.length === 0) return '';
-    return this.hf.decode(ids as number[], { skip_special_tokens: opts.skipSpecialTokens ?? false, clean_up_tokenization_spaces: this.config.clean_up_tokenization_spaces === true });
+    // Model vocabularies are often padded past the tokenizer's (xLSTM-7B: 50304 rows);
+    // ids without a token decode to nothing, as in the Rust tokenizers (the JS library
+    // would print the unk token instead).
+    const known = ids.every((t) => t < this.vocabSize) ? (ids as number[]) : ids.filter((t) => t < this.vocabSize);
+    if (known.length === 0) return '';
+    return this.hf.decode(known, { skip_special_tokens: opts.skipSpecialTokens ?? false, clean_up_tokenization_spaces: this.config.clean_up_tokenization_spaces === true });
   }
 
   /** Token strings (as in tokenizer.json) of `text`, without BOS. */
