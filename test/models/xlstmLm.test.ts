@@ -236,3 +236,28 @@ test('weights: wrong shape, missing tensor and bad config fail whole, naming ten
   assert.deepEqual(r.logits.shape, [1, 3, model.vocabSize]);
   r.logits.dispose(); disposeState(r.state); tied.dispose();
 });
+
+test('config variants (no conv, bias, cuda sLSTM layout, other FFN acts, no post norm, all-sLSTM): forward == steps', async () => {
+  const { xlstmLmTensorSpecs } = await import('../../src/models/xlstmLm/index.js');
+  let seed = 12345;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 - 0.5; };
+  const variants: object[] = [
+    { mlstm_block: { mlstm: { conv1d_kernel_size: 0, num_heads: 2 } }, slstm_block: { slstm: { conv1d_kernel_size: 0, backend: 'cuda', num_heads: 2 }, feedforward: { act_fn: 'swish' } }, bias: true, add_post_blocks_norm: false, slstm_at: [0] },
+    { mlstm_block: null, slstm_block: { slstm: { backend: 'vanilla', num_heads: 4, group_norm_weight: false }, feedforward: { act_fn: 'selu', bias: true } }, tie_weights: true },
+    { mlstm_block: { mlstm: { qkv_proj_blocksize: 8 } }, slstm_block: { slstm: { backend: 'vanilla' }, feedforward: { act_fn: 'relu^2' } }, slstm_at: [1] },
+  ];
+  for (const v of variants) {
+    const cfg = resolveXLSTMLMConfig({ embedding_dim: 32, num_blocks: 2, vocab_size: 11, context_length: 8, ...v });
+    const tensors: Record<string, Tensor> = {};
+    for (const s of xlstmLmTensorSpecs(cfg)) {
+      const n = s.shape.reduce((a, d) => a * d, 1);
+      tensors[s.name] = new Tensor('f32', s.shape, Float32Array.from({ length: n }, () => rnd() * (s.name.endsWith('_bias_') ? 2 : 0.5)));
+    }
+    const m = await XLSTMLMModel.fromSource(parseSafetensors(serializeSafetensors(tensors)), cfg, { backend: be });
+    const x = [[1, 5, 9, 2, 0, 7, 3], [4, 4, 10, 6, 8, 1, 2]];
+    const f = m.forward(x);
+    const s = stepAll(m, x);
+    assertClose(`variant ${JSON.stringify(v)}`, s.logits, f.logits.data as Float32Array, 5e-5);
+    f.logits.dispose(); disposeState(f.state); disposeState(s.state); m.dispose();
+  }
+});
