@@ -5,3 +5,5 @@ export { resolveTiRexConfig, DEFAULT_FFN_PROJ_FACTOR } from './config.js';
 export type { TiRexConfig, TiRexHyperParametersJson, TiRexModelConfigJson } from './config.js';
 export { tirexWeightTable, loadTiRexWeights, loadTiRexCheckpoint, tensorMapSource, LEGACY_PREFIX } from './weights.js';
 export type { TiRexWeights, TiRexBlockWeights, TiRexResidualBlockWeights, TiRexTensorSource, LoadedTiRexCheckpoint, LoadTiRexCheckpointOptions } from './weights.js';
+export { convertTiRexCheckpoint } from './convert.js';
+export type { ConvertTiRexOptions, ConvertTiRexResult } from './convert.js';

@@ -20,6 +20,8 @@ const GROUP_NORM_EPS = 1e-5;
 const SCALER_EPS = 1e-5;
 /** The official cell clamps f~ at 15 before logsigmoid (also with the bf16 casts disabled). */
 const FORGET_CLAMP = 15;
+/** As src/ops/matmul.ts: below this many multiply-adds one thread beats the pool's dispatch. */
+const GEMM_MT_MIN = 1 << 18;
 
 export interface TiRexOptions {
   backend: WasmBackend;
@@ -85,15 +87,21 @@ export interface TiRexStepIntermediates {
   tokens: Float32Array;
   /** [B, T', numBlocks, E] output of every block (T' = T + rollouts - 1) */
   hiddenStates: Float32Array;
-  /** [B, Q, T', P_out] every token's output in scaled space */
+  /** [B, Q, outTokens, P_out] output in scaled space of every token (collect) or of the last `rollouts` tokens */
   quantilePreds: Float32Array;
   numTokens: number;
+  /** Tokens in quantilePreds: T' with collect, else rollouts. */
+  outTokens: number;
 }
 
 interface DeviceResidual { w1: Tensor; b1: Tensor; w2: Tensor; b2: Tensor; wr: Tensor; br: Tensor }
 interface DeviceBlock {
   normSlstm: Tensor;
-  /** [4E, E] block-diagonal: rows g*E + h*DH + o in the cell's gate order (i, f, z, o) */
+  /**
+   * [4, NH, DH_out, DH_in]: the head-wise gate projections in the cell's gate order (i, f, z, o).
+   * Kept per head rather than as the block-diagonal [4E, E] matrix: a dense product would spend
+   * NH times the multiply-adds (3/4 of them on zeros for the released 4 heads).
+   */
   gates: Tensor;
   cell: SlstmParams;
   groupNorm: Tensor;
@@ -131,19 +139,11 @@ export class TiRex {
     this.blocks = weights.blocks.map((b) => {
       // 'fgate' feeds the cell's input-gate slot and 'igate' its forget-gate slot (official naming swap)
       const order = [b.fgate, b.igate, b.zgate, b.ogate];
-      const g = new Float32Array(4 * E * E); // [4E, E]
-      order.forEach((w, gi) => {
-        const wd = w.toFloat32(); // [NH, DH_out, DH_in]
-        for (let h = 0; h < NH; h++) {
-          for (let o = 0; o < DH; o++) {
-            const row = gi * E + h * DH + o;
-            g.set(wd.subarray((h * DH + o) * DH, (h * DH + o + 1) * DH), row * E + h * DH);
-          }
-        }
-      });
+      const g = new Float32Array(4 * E * DH); // [4, NH, DH_out, DH_in]
+      order.forEach((w, gi) => g.set(w.toFloat32(), gi * E * DH));
       return {
         normSlstm: up(b.normSlstm),
-        gates: up(new Tensor('f32', [4 * E, E], g)),
+        gates: up(new Tensor('f32', [4, NH, DH, DH], g)),
         cell: loadSlstmParams({ recurrentKernel: b.recurrentKernel, bias: b.bias, numHeads: NH, layout: 'cuda' }),
         groupNorm: up(b.groupNorm),
         normFfn: up(b.normFfn),
@@ -260,7 +260,7 @@ export class TiRex {
     while (done < patches) {
       const steps = Math.min(patches - done, k);
       const r = this.forwardTokens(ctx, steps, false);
-      const T = r.numTokens + steps - 1;
+      const T = r.outTokens;
       for (let s = 0; s < b; s++) {
         const loc = r.loc[s], scale = r.scale[s];
         for (let q = 0; q < Q; q++) {
@@ -335,12 +335,14 @@ export class TiRex {
       for (let t = T; t < Tp; t++) id.fill(cfg.nanMaskValue, (s * Tp + t) * 2 * Pin, (s * Tp + t) * 2 * Pin + Pin);
     }
     const hiddenStates = collect ? new Float32Array(B * Tp * cfg.numBlocks * E) : new Float32Array(0);
-    let h = this.residual(this.inEmb, inp); // [B, T', E]
+    let h = this.residual(this.inEmb, inp); // [B, T', E] ([B, rollouts, E] after the last recurrence unless collect)
     inp.dispose();
     const NH = cfg.numHeads;
+    const last = cfg.numBlocks - 1;
     this.blocks.forEach((blk, bi) => {
       const n1 = rmsNorm(be, h, { eps: RMS_EPS, weight: blk.normSlstm });
-      const g = linear(be, n1, blk.gates); // [B, T', 4E]
+      const g = be.empty([B, Tp, 4 * E]); // [B, T', 4E] index gate*E + h*DH + d
+      this.gateProjection(n1, blk.gates, g, B * Tp);
       n1.dispose();
       const cell = slstmForward(be, g, blk.cell, { bf16: this.bf16 ? 'tirex' : false, forgetClamp: FORGET_CLAMP, outputLayout: 'BSH' });
       g.dispose(); cell.state.dispose();
@@ -348,6 +350,15 @@ export class TiRex {
       cell.y.dispose();
       add(be, h, gn, h);
       gn.dispose();
+      if (bi === last && !collect && rollouts < Tp) {
+        // only the last `rollouts` tokens reach the output: the rest of the model after the
+        // last recurrence is per token, so skip it for the others
+        const hl = be.empty([B, rollouts, E]);
+        const hd = h.data as Float32Array, ld = hl.data as Float32Array;
+        for (let s = 0; s < B; s++) ld.set(hd.subarray(((s + 1) * Tp - rollouts) * E, (s + 1) * Tp * E), s * rollouts * E);
+        h.dispose();
+        h = hl;
+      }
       const n2 = rmsNorm(be, h, { eps: RMS_EPS, weight: blk.normFfn });
       const a = linear(be, n2, blk.projUpGate); // [B, T', FFN]
       const u = linear(be, n2, blk.projUp);
@@ -364,21 +375,38 @@ export class TiRex {
         for (let r = 0; r < B * Tp; r++) hiddenStates.set(hd.subarray(r * E, (r + 1) * E), (r * cfg.numBlocks + bi) * E);
       }
     });
+    const To = h.shape[1];
     const hn = rmsNorm(be, h, { eps: RMS_EPS, weight: this.outNorm });
     h.dispose();
     const o = this.residual(this.outEmb, hn); // [B, T', Q*Pout] quantile-major
     hn.dispose();
     const od = o.data as Float32Array;
-    const quantilePreds = new Float32Array(B * Q * Tp * Pout); // [B, Q, T', Pout]
+    const quantilePreds = new Float32Array(B * Q * To * Pout); // [B, Q, To, Pout]
     for (let s = 0; s < B; s++) {
-      for (let t = 0; t < Tp; t++) {
+      for (let t = 0; t < To; t++) {
         for (let q = 0; q < Q; q++) {
-          quantilePreds.set(od.subarray((s * Tp + t) * Q * Pout + q * Pout, (s * Tp + t) * Q * Pout + (q + 1) * Pout), ((s * Q + q) * Tp + t) * Pout);
+          quantilePreds.set(od.subarray((s * To + t) * Q * Pout + q * Pout, (s * To + t) * Q * Pout + (q + 1) * Pout), ((s * Q + q) * To + t) * Pout);
         }
       }
     }
     o.dispose();
-    return { contextWindow: window, loc, scale, tokens, hiddenStates, quantilePreds, numTokens: T };
+    return { contextWindow: window, loc, scale, tokens, hiddenStates, quantilePreds, numTokens: T, outTokens: To };
+  }
+
+  // out[:, g*E + h*DH + o] = sum_i x[:, h*DH + i] w[g, h, o, i]: one GEMM per (gate, head) on
+  // strided views of x and out, so nothing is copied.
+  private gateProjection(x: Tensor, w: Tensor, out: Tensor, rows: number): void {
+    const be = this.backend, E = this.config.embeddingDim, NH = this.config.numHeads, DH = this.config.headDim;
+    const nt = rows * DH * DH >= GEMM_MT_MIN ? be.threads : 1;
+    const scratch = be.empty([(nt * (be.exports.gemmScratchBytes as () => number)()) / 4]);
+    try {
+      const px = be.ptr(x), pw = be.ptr(w), po = be.ptr(out), ps = be.ptr(scratch);
+      for (let g = 0; g < 4; g++) {
+        for (let h = 0; h < NH; h++) {
+          be.run('gemmF32', [0, 1, rows, DH, DH, 1, px + h * DH * 4, E, pw + (g * NH + h) * DH * DH * 4, DH, 0, po + (g * E + h * DH) * 4, 4 * E, ps], nt);
+        }
+      }
+    } finally { scratch.dispose(); }
   }
 
   // out = W2 relu(W1 x + b1) + b2 + (Wr x + br)

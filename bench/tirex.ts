@@ -1,0 +1,100 @@
+// TiRex forecast throughput at the released size (12 sLSTM blocks x 512, 4 heads, FFN 1408,
+// context 2048; random weights): series/s and ms per forecast call for batches of 1, 32 and 256
+// series (quick: 1 and 32), horizons 32 and 128, on 1 and 2 threads, beside the official torch
+// code measured on the same 2-core machine (baseline columns and ratios).
+// Used by bench/index.ts (topic "tirex"); runs alone with `node dist/bench/tirex.js [--quick]`.
+import { WasmBackend } from '../src/backend/wasm/backend.js';
+import { Tensor } from '../src/tensor/tensor.js';
+import { TiRex } from '../src/models/tirex/model.js';
+import { resolveTiRexConfig } from '../src/models/tirex/config.js';
+import { tirexWeightTable } from '../src/models/tirex/weights.js';
+import { BenchRow, time } from './report.js';
+
+export interface TirexBenchOptions {
+  /** Batches 1 and 32 only, fewer runs. */
+  quick?: boolean;
+  /** Override the batches (default [1, 32, 256], quick [1, 32]). */
+  batches?: number[];
+  horizons?: number[];
+}
+
+/** The released NX-AI/TiRex hyper-parameters. */
+export const RELEASED_TIREX_CONFIG = {
+  model_config: {
+    input_patch_size: 32, output_patch_size: 32, quantiles: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+    block_kwargs: { embedding_dim: 512, num_heads: 4, num_blocks: 12, ffn_proj_factor: 2.6667 }, input_ff_dim: 2048,
+  },
+  train_ctx_len: 2048,
+};
+
+/**
+ * Official TiRex (torch, CPU, same 2-core machine), seconds per forecast call, from the issue:
+ * one series h32 0.63-0.87 s (midpoint used), a batch of 32 (h32) 8.9 s, one series h128 2.9 s.
+ */
+export const OFFICIAL_SECONDS: Record<string, number> = { 'b1 h32': 0.75, 'b32 h32': 8.9, 'b1 h128': 2.9 };
+
+/** A TiRex with random weights of the given hyper-parameters (scaled so activations stay O(1)). */
+export async function randomTiRex(be: WasmBackend, hp: unknown = RELEASED_TIREX_CONFIG, seed = 7): Promise<TiRex> {
+  const cfg = resolveTiRexConfig(hp, 'bench');
+  let s = seed >>> 0;
+  const rnd = () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32 - 0.5; };
+  const tensors = new Map<string, Tensor>();
+  for (const [name, shape] of tirexWeightTable(cfg)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const fanIn = shape[shape.length - 1];
+    const d = new Float32Array(n);
+    if (name.endsWith('norm_slstm.weight') || name.endsWith('norm_ffn.weight') || name === 'out_norm.weight') d.fill(1);
+    else if (shape.length === 1) for (let i = 0; i < n; i++) d[i] = 0.2 * rnd();
+    else { const sc = 2 / Math.sqrt(fanIn); for (let i = 0; i < n; i++) d[i] = sc * rnd(); }
+    tensors.set(name, new Tensor('f32', shape, d));
+  }
+  return TiRex.fromTensors(hp, tensors, { backend: be });
+}
+
+function randomSeries(n: number, len: number, seed = 3): Float32Array[] {
+  let s = seed >>> 0;
+  const rnd = () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32 - 0.5; };
+  return Array.from({ length: n }, (_, i) => Float32Array.from({ length: len }, (_, t) => 10 + i + 3 * Math.sin(t / (5 + (i % 7))) + rnd()));
+}
+
+/** Rows: series/s per (batch, horizon, threads), with the official figure where one exists. */
+export async function benchTirex(backends?: WasmBackend[], opts: TirexBenchOptions = {}): Promise<BenchRow[]> {
+  const own = !backends || backends.length === 0;
+  const bes = own ? [await WasmBackend.create({ threads: 1, initialMemoryBytes: 640 << 20 }), await WasmBackend.create({ threads: 2, initialMemoryBytes: 640 << 20 })] : backends!;
+  const batches = opts.batches ?? (opts.quick ? [1, 32] : [1, 32, 256]);
+  const horizons = opts.horizons ?? [32, 128];
+  const ctx = RELEASED_TIREX_CONFIG.train_ctx_len;
+  const rows: BenchRow[] = [];
+  for (const be of bes) {
+    const model = await randomTiRex(be);
+    try {
+      for (const H of horizons) {
+        for (const B of batches) {
+          const series = randomSeries(B, ctx);
+          const work = B * Math.ceil(H / 32);
+          // a 256-series call takes tens of seconds on one thread: one timed run is enough there
+          const runs = work >= 64 ? 1 : opts.quick ? 2 : 3;
+          const t = time(() => { model.forecast(series, { predictionLength: H, batchSize: Math.min(B, 64) }); },
+            { warmup: work >= 64 ? 0 : 1, runs, maxMs: 1 });
+          const off = OFFICIAL_SECONDS[`b${B} h${H}`];
+          const extra: Record<string, number | string> = { msPerCall: t.bestMs, medianMs: t.medianMs, runs: t.runs, ctx };
+          if (off !== undefined) {
+            extra.officialSeriesPerS = B / off;
+            extra.speedup = (B / (t.bestMs / 1000)) / (B / off);
+          }
+          rows.push({ topic: 'tirex', name: `forecast B=${B} H=${H} ctx=${ctx} 12x512`, threads: be.threads, value: B / (t.bestMs / 1000), unit: 'series/s', extra });
+        }
+      }
+    } finally { model.dispose(); }
+  }
+  if (own) bes.forEach((b) => b.dispose());
+  return rows;
+}
+
+// Run directly: node dist/bench/tirex.js [--quick]
+if (typeof process !== 'undefined' && process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  try { (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd'); } catch { /* not V8 */ }
+  for (const r of await benchTirex(undefined, { quick: process.argv.includes('--quick') })) {
+    console.log(`${r.name}  threads=${r.threads}  ${r.value.toFixed(2)} ${r.unit}  ${JSON.stringify(r.extra)}`);
+  }
+}
