@@ -79,10 +79,10 @@ export function parseTimestamp(text: string): ParsedTimestamp | undefined {
   return { fields, format, key: Date.UTC(year, month - 1, day, hour, minute, second, ms) };
 }
 
-function parseAll(timestamps: readonly string[], what: string): ParsedTimestamp[] {
+function parseAll(timestamps: readonly string[], pre: string): ParsedTimestamp[] {
   return timestamps.map((t, i) => {
     const p = parseTimestamp(t);
-    if (!p) throw new Error(`${what}: timestamp ${i} '${t}' is not a supported date/time (YYYY, YYYY-MM, YYYY-MM-DD[ HH:MM[:SS[.fff]]][Z|+hh:mm], YYYY-Qn, or a number)`);
+    if (!p) throw new Error(`${pre}timestamp ${i} '${t}' is not a supported date/time (YYYY, YYYY-MM, YYYY-MM-DD[ HH:MM[:SS[.fff]]][Z|+hh:mm], YYYY-Qn, or a number)`);
     return p;
   });
 }
@@ -118,15 +118,16 @@ function fixedAlias(ms: number): { unit: FrequencyUnit; step: number; alias: str
  * Infers the frequency of a series from its timestamps (at least 2, strictly increasing).
  * `what` names the series in error messages.
  */
-export function inferFrequency(timestamps: readonly string[], what = 'series'): Frequency {
-  if (timestamps.length < 2) throw new Error(`${what}: cannot infer the frequency from ${timestamps.length} timestamp(s); need at least 2`);
-  const parsed = parseAll(timestamps, what);
+export function inferFrequency(timestamps: readonly string[], what = ''): Frequency {
+  const pre = what ? `${what}: ` : '';
+  if (timestamps.length < 2) throw new Error(`${pre}cannot infer the frequency from ${timestamps.length} timestamp(s); need at least 2`);
+  const parsed = parseAll(timestamps, pre);
   const kinds = new Set(parsed.map((p) => p.format.kind));
-  if (kinds.size > 1) throw new Error(`${what}: timestamps mix formats (${[...kinds].join(', ')}), e.g. '${timestamps[0]}' and '${timestamps[parsed.findIndex((p) => p.format.kind !== parsed[0].format.kind)]}'`);
+  if (kinds.size > 1) throw new Error(`${pre}timestamps mix formats (${[...kinds].join(', ')}), e.g. '${timestamps[0]}' and '${timestamps[parsed.findIndex((p) => p.format.kind !== parsed[0].format.kind)]}'`);
   const deltas: number[] = [];
   for (let i = 1; i < parsed.length; i++) {
     const d = parsed[i].key - parsed[i - 1].key;
-    if (!(d > 0)) throw new Error(`${what}: timestamps must increase: '${timestamps[i - 1]}' is followed by '${timestamps[i]}'`);
+    if (!(d > 0)) throw new Error(`${pre}timestamps must increase: '${timestamps[i - 1]}' is followed by '${timestamps[i]}'`);
     deltas.push(d);
   }
   const kind = parsed[0].format.kind;

@@ -55,7 +55,7 @@ export function evaluateSeries(lm: LoadedForecaster, series: readonly TimeSeries
   const H = o.horizon;
   const { train, actual, problems } = holdOut(series, H);
   const prepared = prepareSeries(train, H);
-  prepared.forEach((p, i) => { if (problems[i] && !p.error) p.error = problems[i]; });
+  prepared.forEach((p, i) => { if (problems[i]) p.error = problems[i]; });
   const run = forecastPrepared(lm.model, prepared, { horizon: H, quantileLevels: o.quantileLevels, batchSize: o.batchSize, contextLength: o.contextLength, onProgress: o.onProgress });
   const items: SeriesToScore[] = [];
   run.series.forEach((f, i) => {

@@ -120,7 +120,7 @@ export function prepareSeries(series: readonly TimeSeries[], horizon: number): P
       return { ...base, timestamps, frequency: INDEX_FREQUENCY, future };
     }
     try {
-      const frequency = inferFrequency(s.timestamps, `series '${s.id}'`);
+      const frequency = inferFrequency(s.timestamps);
       return { ...base, timestamps: s.timestamps, frequency, future: futureTimestamps(s.timestamps[s.timestamps.length - 1], frequency, horizon) };
     } catch (e) {
       return { ...base, timestamps: s.timestamps, frequency: null, future: [], error: e instanceof Error ? e.message : String(e) };
