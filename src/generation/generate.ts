@@ -267,21 +267,34 @@ function* run(fn: string, model: LanguageModel, prompts: readonly Prompt[], opts
   return res;
 }
 
-/** Prefills each prompt alone (B = 1) from its row of `init` and stacks the states. */
+/**
+ * Prefills each prompt alone (B = 1) from its row of `init` and stacks the states. A
+ * one-token prompt is a step from the start state, as the official inference mode does
+ * for S = 1.
+ */
 function prefillAll(fn: string, model: LanguageModel, ids: number[][], init: ModelState | undefined, V: number): { state: ModelState; logits: Float32Array[] } {
   const states: ModelState[] = [];
   const logits: Float32Array[] = [];
   try {
     for (let b = 0; b < ids.length; b++) {
       const start = init === undefined ? undefined : selectRows(model, init, [b]);
-      try {
-        const r = model.forward([ids[b]], { state: start, logits: 'last' });
-        states.push(r.state);
-        const got = r.logits.shape;
-        if (got.length !== 3 || got[0] !== 1 || got[2] !== V) throw new RangeError(`${fn}: model.forward returned logits [${got.join(', ')}], expected [1, S or 1, ${V}]`);
-        logits.push(lastRow(r.logits, 0, V));
-        r.logits.dispose();
-      } finally { if (start) disposeState(start); }
+      let lg: Tensor;
+      if (ids[b].length === 1) {
+        const st = start ?? model.emptyState(1);
+        states.push(st); // stepped in place, so it is the row's state from here on
+        lg = model.step(ids[b], st).logits;
+      } else {
+        try {
+          const r = model.forward([ids[b]], { state: start, logits: 'last' });
+          states.push(r.state);
+          lg = r.logits;
+        } finally { if (start) disposeState(start); }
+      }
+      const got = lg.shape;
+      const ok = got.length === 3 ? got[0] === 1 && got[2] === V : got.length === 2 && got[0] === 1 && got[1] === V;
+      if (!ok) { lg.dispose(); throw new RangeError(`${fn}: the model returned logits [${got.join(', ')}], expected [1, S or 1, ${V}] (forward) or [1, ${V}] (step)`); }
+      logits.push(lastRow(lg, 0, V));
+      lg.dispose();
     }
     if (states.length === 1) return { state: states[0], logits };
     const state = stackStates(model, states);

@@ -4,6 +4,7 @@
 // them, so memory stays bounded by one chunk's logits [1, chunkSize, V] whatever the
 // length. Sequences of a batch are scored one at a time (no padding in the recurrence).
 import type { LanguageModel, ModelState } from '../models/languageModel.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { logSumExp } from './logprobs.js';
 import { disposeState, selectRows, stateBatchSize } from './state.js';
 import { assertModelState } from './generate.js';
@@ -54,12 +55,20 @@ function scoreOne(model: LanguageModel, seq: number[], chunk: number, V: number,
     for (let s0 = 0; s0 < S - 1; s0 += chunk) {
       // positions s0 .. s1-1 are fed; their logits predict tokens s0+1 .. s1
       const s1 = Math.min(S - 1, s0 + chunk);
-      const r = model.forward([seq.slice(s0, s1)], { state, logits: 'all' });
-      if (state) disposeState(state);
+      const n = s1 - s0;
+      let r: { logits: Tensor; state: ModelState };
+      if (n === 1) {
+        // one token is a step (the official inference path for S = 1); the state is ours to update
+        state ??= model.emptyState(1);
+        const o = model.step([seq[s0]], state);
+        r = { logits: o.logits, state }; // [1, V]
+      } else {
+        r = model.forward([seq.slice(s0, s1)], { state, logits: 'all' });
+        if (state) disposeState(state);
+      }
       state = r.state;
       const d = r.logits.data as Float32Array;
-      const n = s1 - s0;
-      if (r.logits.shape.join() !== [1, n, V].join()) {
+      if (r.logits.shape.join() !== (n === 1 && r.logits.rank === 2 ? [1, V] : [1, n, V]).join()) {
         r.logits.dispose();
         throw new RangeError(`score: model.forward returned logits [${r.logits.shape.join(', ')}], expected [1, ${n}, ${V}]`);
       }
