@@ -261,3 +261,19 @@ test('config variants (no conv, bias, cuda sLSTM layout, other FFN acts, no post
     f.logits.dispose(); disposeState(f.state); disposeState(s.state); m.dispose();
   }
 });
+
+test('headwiseLinear: the batched-GEMM path (large heads) equals the loop, with bias and an output stride', async () => {
+  const { headwiseLinear } = await import('../../src/models/xlstmLm/index.js');
+  const [NH, O, D, R] = [3, 40, 32, 9];
+  const f = (n: number, k: number) => Float32Array.from({ length: n }, (_, j) => Math.sin(j * k) * 0.5);
+  const w = be.upload(new Tensor('f32', [NH, O, D], f(NH * O * D, 0.37)));
+  const bias = be.upload(new Tensor('f32', [NH * O], f(NH * O, 1.3)));
+  const x = f(R * NH * D, 0.11);
+  const stride = NH * O + 5;
+  const a = new Float32Array(R * stride), g = new Float32Array(R * stride);
+  headwiseLinear(x, { w, bias }, a, stride, 5);
+  headwiseLinear(x, { w, bias }, g, stride, 5, be);
+  assertClose('headwise gemm vs loop', g, a, 1e-5);
+  assert.ok(a.some((v) => v !== 0));
+  w.dispose(); bias.dispose();
+});

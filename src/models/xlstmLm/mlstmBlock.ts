@@ -41,9 +41,9 @@ function projections(be: WasmBackend, w: MlstmBlockWeights, cfg: Readonly<MLSTML
   const inner = cfg._inner_embedding_dim;
   const qkv = be.empty([...rowsShape, 3 * inner]); // [.., 3*inner] = q | k | v
   const qd = qkv.data as Float32Array;
-  headwiseLinear(xc.data as Float32Array, w.q, qd, 3 * inner, 0);
-  headwiseLinear(xc.data as Float32Array, w.k, qd, 3 * inner, inner);
-  headwiseLinear(xm.data as Float32Array, w.v, qd, 3 * inner, 2 * inner);
+  headwiseLinear(xc.data as Float32Array, w.q, qd, 3 * inner, 0, be);
+  headwiseLinear(xc.data as Float32Array, w.k, qd, 3 * inner, inner, be);
+  headwiseLinear(xm.data as Float32Array, w.v, qd, 3 * inner, 2 * inner, be);
   try {
     const gates = linear(be, qkv, w.ifGate, w.ifGateBias); // [.., 2*NH] = i | f
     return { qkv, gates };

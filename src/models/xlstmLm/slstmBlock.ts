@@ -44,10 +44,10 @@ function firstStepRule(cfg: Readonly<SLSTMLayerConfig>): 'wholeTensor' | 'perEle
 function gateInputs(be: WasmBackend, w: SlstmBlockWeights, x: Tensor, xc: Tensor, lead: number[], H: number): Tensor {
   const g = be.empty([...lead, 4 * H]); // [.., 4H] = i | f | z | o, each h*DH + d
   const gd = g.data as Float32Array;
-  headwiseLinear(xc.data as Float32Array, w.gates.i, gd, 4 * H, 0);
-  headwiseLinear(xc.data as Float32Array, w.gates.f, gd, 4 * H, H);
-  headwiseLinear(x.data as Float32Array, w.gates.z, gd, 4 * H, 2 * H);
-  headwiseLinear(x.data as Float32Array, w.gates.o, gd, 4 * H, 3 * H);
+  headwiseLinear(xc.data as Float32Array, w.gates.i, gd, 4 * H, 0, be);
+  headwiseLinear(xc.data as Float32Array, w.gates.f, gd, 4 * H, H, be);
+  headwiseLinear(x.data as Float32Array, w.gates.z, gd, 4 * H, 2 * H, be);
+  headwiseLinear(x.data as Float32Array, w.gates.o, gd, 4 * H, 3 * H, be);
   return g;
 }
 
