@@ -3,7 +3,8 @@
 // gradient), as in the official CUDA kernels: y = o c / n is invariant to m (c and n carry
 // the same factor exp(-m)), so this is the exact gradient of the outputs y; only gradients
 // of the raw final c, n (which do depend on m) would differ, and those are taken in the
-// stabilised scale of the saved m.
+// stabilised scale of the saved m. The initial m is an input of its own and does get its
+// gradient (through the first forget gate).
 //
 // Shapes as the forward: x [B,S,4H] (Wx without bias, index g*H + h*DH + d, gates i,f,z,o),
 // R_ext [NH, DH_in, 4, DH_out], bias [NH, 4, DH], state [4, B, H] = (y, c, n, m).
@@ -14,7 +15,7 @@ export interface SlstmGrads {
   /** [B,S,4H] gradient of the gate pre-activations Wx. */ dx: Float64Array;
   /** [NH, DH_in, 4, DH_out] */ dR: Float64Array;
   /** [NH, 4, DH] */ dBias: Float64Array;
-  /** [4,B,H] gradient of the initial (y, c, n, m); the m part is always 0. */ dState0: Float64Array;
+  /** [4,B,H] gradient of the initial (y, c, n, m). */ dState0: Float64Array;
 }
 
 export interface SlstmBackwardOptions {
@@ -68,6 +69,9 @@ export function slstmBackwardRef(w: SlstmRefWeights, x: ArrayLike<number>, dy: A
         const dn = dN[s] - dy1 * og * c1 / (n1 * n1);
         const dfg = dc * c0 + dn * n0, dig = dc * zg + dn, dzg = dc * ig;
         dC[s] = dc * fg; dN[s] = dn * fg;
+        // The initial m is an input (not a max of earlier values): it scales f' directly. Moving
+        // m_1 with it only rescales (c_1, n_1), which y ignores, so this is its full gradient.
+        if (t === 0) g.dState0[3 * B * H + s] = dfg * fg;
         dRaw[u] = dig * ig;
         dRaw[H + u] = clamp !== null && fR0 > clamp ? 0 : dfg * fg * sigmoidRef(-fR);
         dRaw[2 * H + u] = dzg * (1 - zg * zg);
