@@ -142,17 +142,17 @@ test('fused weight mode and bf16 weights give the same model', async () => {
   // bf16 on disk: same network on bf16-rounded weights, so only a loose check against the f32 run
   const half = await XLSTMLarge.fromSource(parseSafetensors(serializeSafetensors(t, {}, { storeF32As: 'bf16' })), { ...c.config, weight_mode: 'fused' }, { backend: be });
   try {
-    assert.equal(half.weights.blocks[0].qkvo.dtype, 'bf16');
+    assert.equal((half.weights.blocks[0].qkvo as Tensor).dtype, 'bf16');
     assertClose('bf16 logits', half.forward(input).logits.data as Float32Array, c.f32('logits'), 1.0);
   } finally { half.dispose(); }
   const f16 = await XLSTMLarge.fromSource(parseSafetensors(serializeSafetensors(t, {}, { storeF32As: 'f16' })), { ...c.config, weight_mode: 'fused' }, { backend: be });
   try {
-    assert.equal(f16.weights.blocks[0].projDown.dtype, 'f16');
+    assert.equal((f16.weights.blocks[0].projDown as Tensor).dtype, 'f16');
     assert.equal(f16.weights.embedding.dtype, 'f32'); // the gather kernel reads f32/bf16 tables only
     assertClose('f16 logits', f16.forward(input).logits.data as Float32Array, c.f32('logits'), 0.1);
   } finally { f16.dispose(); }
   const wide = await XLSTMLarge.fromSource(parseSafetensors(serializeSafetensors(t, {}, { storeF32As: 'bf16' })), { ...c.config, weight_mode: 'fused' }, { backend: be, matrixDtype: 'f32' });
-  try { assert.equal(wide.weights.blocks[0].qkvo.dtype, 'f32'); } finally { wide.dispose(); }
+  try { assert.equal((wide.weights.blocks[0].qkvo as Tensor).dtype, 'f32'); } finally { wide.dispose(); }
 });
 
 test('load errors: missing tensor, wrong shape; nothing half-loaded', async () => {

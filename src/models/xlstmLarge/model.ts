@@ -10,12 +10,17 @@ import type { SafetensorsSource } from '../../io/safetensors.js';
 import { add, mul, sigmoid, silu, softcap, rmsNorm, groupNorm, embedding } from '../../ops/index.js';
 import { linear } from '../../ops/matmul.js';
 import { mlstmPrefill, mlstmStep, mlstmZeroState } from '../../xlstm/mlstm/index.js';
-import type { MlstmState } from '../../xlstm/mlstm/index.js';
+import type { LanguageModel } from '../languageModel.js';
 import { XLSTMLargeConfig, XLSTMLargeConfigInput, resolveXLSTMLargeConfig } from './config.js';
 import { XLSTMLargeBlockWeights, XLSTMLargeWeights, LoadWeightsOptions, loadXLSTMLargeWeights } from './weights.js';
 
-/** Recurrent state: one mLSTM state (c [B,NH,DHQK,DHV], n [B,NH,DHQK], m [B,NH,1]) per block. */
-export type XLSTMLargeState = MlstmState[];
+/**
+ * One block's mLSTM state: c [B,NH,DHQK,DHV], n [B,NH,DHQK], m [B,NH,1] (a type
+ * alias, not an interface, so it is a ModelState tree for generic state code).
+ */
+export type XLSTMLargeBlockState = { c: Tensor; n: Tensor; m: Tensor };
+/** Recurrent state: one mLSTM state per block, each on the heap of its block's weights. */
+export type XLSTMLargeState = XLSTMLargeBlockState[];
 
 /** Token ids: number[][] ([B][S]) or an i32/i64 Tensor [B, S]. */
 export type TokenBatch = number[][] | Tensor;
@@ -27,10 +32,15 @@ export interface XLSTMLargeLoadOptions extends LoadWeightsOptions {
 export interface ForwardOptions {
   /** State to continue from (not modified); default: the empty state. */
   state?: XLSTMLargeState;
+  /**
+   * 'last': only the last position goes through the out norm and LM head
+   * (logits [B, 1, V]), all that generation needs; default 'all' ([B, S, V]).
+   */
+  logits?: 'all' | 'last';
 }
 
 export interface ForwardResult {
-  /** [B, S, V] soft-capped logits (heap f32). */ logits: Tensor;
+  /** [B, S, V] (or [B, 1, V] with logits: 'last') soft-capped logits (heap f32). */ logits: Tensor;
   /** State after the last token (fresh tensors). */ state: XLSTMLargeState;
 }
 
@@ -84,8 +94,37 @@ function checkIds(fn: string, arg: string, ids: TokenBatch, V: number): { B: num
 
 function dispose(...ts: (Tensor | undefined)[]): void { for (const t of ts) t?.dispose(); }
 
-export class XLSTMLarge {
+type CellInputs = { q: Tensor; k: Tensor; v: Tensor; i: Tensor; f: Tensor };
+/** The mLSTM cell of block `b` on backend `be`; returns h [B,NH,S,DHV] ([B,NH,DHV] when S = 1). */
+type Cell = (b: number, be: WasmBackend, x: CellInputs) => Tensor;
+
+/** x itself if it lives on `be`'s heap, else a copy there (x is freed): activations crossing heaps. */
+function onHeap(be: WasmBackend, x: Tensor): Tensor {
+  if (be.heap.owns(x.data)) return x;
+  const y = be.empty(x.shape);
+  (y.data as Float32Array).set(x.data as Float32Array);
+  x.dispose();
+  return y;
+}
+
+/** A view of `t`'s elements [from, from + n) as shape (same memory, so kernels use it in place). */
+function view(t: Tensor, from: number, shape: number[]): Tensor {
+  const n = shape.reduce((a, d) => a * d, 1);
+  return new Tensor('f32', shape, (t.data as Float32Array).subarray(from, from + n));
+}
+
+export class XLSTMLarge implements LanguageModel<XLSTMLargeState> {
+  readonly modelType = 'xlstm-large';
+
   private constructor(readonly backend: WasmBackend, readonly config: XLSTMLargeConfig, readonly weights: XLSTMLargeWeights) {}
+
+  get vocabSize(): number { return this.config.vocab_size; }
+
+  /** Every heap the model uses: [0] is the caller's backend, the rest were created (and are disposed) by the model. */
+  get backends(): readonly WasmBackend[] { return this.weights.backends; }
+
+  /** Backend holding block b's weights and state. */
+  blockBackend(b: number): WasmBackend { return this.weights.backends[this.weights.placement.blocks[b]]; }
 
   /**
    * Loads a checkpoint folder (config.json + model.safetensors or a sharded index), in
@@ -118,24 +157,32 @@ export class XLSTMLarge {
     return new XLSTMLarge(opts.backend, cfg, w);
   }
 
-  /** A zero state (m = 0) for a batch of B, as the official model starts from. */
+  /** A zero state (m = 0) for a batch of B, as the official model starts from; each block's on its own heap. */
   emptyState(B: number): XLSTMLargeState {
     if (!Number.isInteger(B) || B < 1) throw new RangeError(`XLSTMLarge.emptyState: B = ${B}, expected a positive integer`);
     const c = this.config;
-    return Array.from({ length: c.num_blocks }, () => mlstmZeroState(this.backend, { B, NH: c.num_heads, DHQK: c.qk_head_dim, DHV: c.v_head_dim }));
+    return Array.from({ length: c.num_blocks }, (_, b) => mlstmZeroState(this.blockBackend(b), { B, NH: c.num_heads, DHQK: c.qk_head_dim, DHV: c.v_head_dim }));
   }
 
-  /** Logits of every position of ids [B, S] (prefill) and the state after the last token. */
+  /** Logits of every position of ids [B, S] (or only the last: opts.logits) and the state after the last token. */
   forward(inputIds: TokenBatch, opts: ForwardOptions = {}): ForwardResult {
     const { B, S, data } = checkIds('XLSTMLarge.forward', 'inputIds', inputIds, this.config.vocab_size);
     if (opts.state !== undefined) this.checkState('XLSTMLarge.forward', 'state', opts.state, B);
+    if (opts.logits !== undefined && opts.logits !== 'all' && opts.logits !== 'last') {
+      throw new RangeError(`XLSTMLarge.forward: logits = ${JSON.stringify(opts.logits)}, expected "all" or "last"`);
+    }
     const st: XLSTMLargeState = [];
-    const logits = this.run(data, B, S, (b, x) => {
-      const r = mlstmPrefill(this.backend, x, { chunkSize: this.config.chunk_size, eps: this.config.eps, initialState: opts.state?.[b], returnState: true });
-      st.push(r.state!);
-      return r.h;
-    });
-    return { logits, state: st };
+    try {
+      const logits = this.run(data, B, S, (b, be, x) => {
+        const r = mlstmPrefill(be, x, { chunkSize: this.config.chunk_size, eps: this.config.eps, initialState: opts.state?.[b], returnState: true });
+        st.push(r.state!);
+        return r.h;
+      }, opts.logits === 'last' ? [B, 1] : [B, S]);
+      return { logits, state: st };
+    } catch (e) {
+      for (const s of st) { s.c.dispose(); s.n.dispose(); s.m.dispose(); }
+      throw e;
+    }
   }
 
   /** One token per sequence (ids [B]) from `state` (updated in place): the official step path. */
@@ -151,12 +198,8 @@ export class XLSTMLarge {
     }
     const { B, data } = checkIds(fn, 'tokenIds', ids, this.config.vocab_size);
     this.checkState(fn, 'state', state, B);
-    const c = this.config;
-    const logits = this.run(data, B, 1, (b, x) => {
-      const sq = (t: Tensor, d: number) => t.reshape(d ? [B, c.num_heads, d] : [B, c.num_heads, 1]);
-      const r = mlstmStep(this.backend, { q: sq(x.q, c.qk_head_dim), k: sq(x.k, c.qk_head_dim), v: sq(x.v, c.v_head_dim), i: sq(x.i, 0), f: sq(x.f, 0) }, state[b], { eps: c.eps });
-      return r.h;
-    }, [B]);
+    const eps = this.config.eps;
+    const logits = this.run(data, B, 1, (b, be, x) => mlstmStep(be, x, state[b], { eps }).h, [B]);
     return { logits, state };
   }
 
@@ -169,18 +212,17 @@ export class XLSTMLarge {
     const n = opts?.maxLength;
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`${fn}: maxLength = ${n}, expected a positive integer`);
     const V = this.config.vocab_size;
-    const pre = this.forward(promptIds, { state: opts.state });
-    const [B, S] = [pre.logits.shape[0], pre.logits.shape[1]];
+    const pre = this.forward(promptIds, { state: opts.state, logits: 'last' });
+    const B = pre.logits.shape[0];
     const all = opts.returnLogits ? new Float32Array(B * n * V) : undefined;
     const tokens: number[][] = Array.from({ length: B }, () => []);
     let state = pre.state;
-    let last = (pre.logits.data as Float32Array).slice(); // [B, S, V]
-    let rowOf = (b: number) => (b * S + S - 1) * V;
+    let last = (pre.logits.data as Float32Array).slice(); // [B, V]
     pre.logits.dispose();
     for (let j = 0; j < n; j++) {
       const next: number[] = [];
       for (let b = 0; b < B; b++) {
-        const o = rowOf(b);
+        const o = b * V;
         let best = 0;
         for (let v = 1; v < V; v++) if (last[o + v] > last[o + best]) best = v;
         next.push(best);
@@ -192,12 +234,11 @@ export class XLSTMLarge {
       state = r.state;
       last = (r.logits.data as Float32Array).slice();
       r.logits.dispose();
-      rowOf = (b: number) => b * V;
     }
     return { tokens, state, ...(all ? { logits: new Tensor('f32', [B, n, V], all) } : {}) };
   }
 
-  /** Frees the weights. */
+  /** Frees the weights and the backends the model created (never the caller's). */
   dispose(): void { this.weights.dispose(); }
 
   private checkState(fn: string, arg: string, state: XLSTMLargeState, B: number): void {
@@ -217,96 +258,157 @@ export class XLSTMLarge {
     });
   }
 
-  /** The network around the mLSTM cell; `cell(block, inputs)` returns h [B,NH,S,DHV]. */
-  private run(ids: Int32Array, B: number, S: number, cell: (b: number, x: { q: Tensor; k: Tensor; v: Tensor; i: Tensor; f: Tensor }) => Tensor,
-    lead: number[] = [B, S]): Tensor {
-    const be = this.backend, c = this.config, w = this.weights;
+  /**
+   * The network around the mLSTM cell. Each block runs on the backend holding its
+   * weights; x [B, S, E] moves to the next heap at block boundaries. `lead` is the
+   * logits' leading shape: [B, S] (all), [B, 1] (last position only) or [B] (step).
+   */
+  private run(ids: Int32Array, B: number, S: number, cell: Cell, lead: number[]): Tensor {
+    const c = this.config, w = this.weights, bes = w.backends, pl = w.placement;
+    const E = c.embedding_dim;
+    let be = bes[pl.embedding];
     const idT = be.upload(new Tensor('i32', [B, S], ids));
     let x = embedding(be, idT, w.embedding); // [B, S, E]
     idT.dispose();
     try {
       for (let b = 0; b < c.num_blocks; b++) {
-        const y = this.mlstmLayer(w.blocks[b], b, x, B, S, cell);
+        be = bes[pl.blocks[b]];
+        x = onHeap(be, x);
+        const bw = w.blocks[b];
+        const y = this.mlstmLayer(be, bw, b, x, B, S, cell);
         add(be, x, y, x);
         y.dispose();
-        const z = this.ffn(w.blocks[b], x);
+        const z = this.ffn(be, bw, x);
         add(be, x, z, x);
         z.dispose();
       }
-      let h = x;
-      if (w.outNorm) h = this.rms(x, w.outNorm, w.outNormBias);
+      be = bes[pl.head];
+      x = onHeap(be, x);
+      const lastOnly = S > 1 && lead.length === 2 && lead[1] === 1;
+      let hx = x;
+      if (lastOnly) {
+        hx = be.empty([B, 1, E]);
+        for (let bb = 0; bb < B; bb++) (hx.data as Float32Array).set((x.data as Float32Array).subarray(((bb + 1) * S - 1) * E, (bb + 1) * S * E), bb * E);
+      }
+      let h = hx;
+      if (w.outNorm) h = this.rms(be, hx, w.outNorm, w.outNormBias);
       // a view with the caller's leading dims, so the logits tensor itself owns its memory
-      const logits = linear(be, h.reshape([...lead, c.embedding_dim]), w.lmHead); // [...lead, V]
-      if (h !== x) h.dispose();
+      const logits = linear(be, h.reshape([...lead, E]), w.lmHead); // [...lead, V]
+      if (h !== hx) h.dispose();
+      if (hx !== x) hx.dispose();
       if (c.output_logit_soft_cap !== null) softcap(be, logits, c.output_logit_soft_cap, logits);
       return logits;
     } finally { x.dispose(); }
   }
 
-  private rms(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
-    const y = rmsNorm(this.backend, x, { eps: this.config.norm_eps, weight });
-    if (bias) add(this.backend, y, bias, y);
+  private rms(be: WasmBackend, x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+    const y = rmsNorm(be, x, { eps: this.config.norm_eps, weight });
+    if (bias) add(be, y, bias, y);
     return y;
   }
 
-  private mlstmLayer(bw: XLSTMLargeBlockWeights, b: number, x: Tensor, B: number, S: number,
-    cell: (b: number, x: { q: Tensor; k: Tensor; v: Tensor; i: Tensor; f: Tensor }) => Tensor): Tensor {
-    const be = this.backend, c = this.config;
+  private mlstmLayer(be: WasmBackend, bw: XLSTMLargeBlockWeights, b: number, x: Tensor, B: number, S: number, cell: Cell): Tensor {
+    const c = this.config;
     const NH = c.num_heads, DQK = c.qk_head_dim, DHV = c.v_head_dim, QK = c.qk_dim, DV = c.v_dim;
-    const xn = this.rms(x, bw.normMlstm, bw.normMlstmBias);
+    const P = 2 * QK + 2 * DV;
+    const xn = this.rms(be, x, bw.normMlstm, bw.normMlstmBias);
     const proj = linear(be, xn, bw.qkvo, bw.qkvoBias); // [B, S, 2QK + 2DV]
     const gates = linear(be, xn, bw.ifGate, bw.ifGateBias); // [B, S, 2NH]
     xn.dispose();
     if (c.gate_soft_cap !== null) softcap(be, gates, c.gate_soft_cap, gates);
-    const q = be.empty([B, NH, S, DQK]), k = be.empty([B, NH, S, DQK]), v = be.empty([B, NH, S, DHV]);
-    const ig = be.empty([B, NH, S]), fg = be.empty([B, NH, S]), o = be.empty([B, S, DV]);
-    // heads are contiguous slices of the projection's last dim (reshape(B,S,NH,-1).transpose(1,2))
-    const P = 2 * QK + 2 * DV;
-    const pd = proj.data as Float32Array, gd = gates.data as Float32Array;
-    const qd = q.data as Float32Array, kd = k.data as Float32Array, vd = v.data as Float32Array;
-    const id = ig.data as Float32Array, fd = fg.data as Float32Array, od = o.data as Float32Array;
-    for (let bb = 0; bb < B; bb++) {
-      for (let s = 0; s < S; s++) {
-        const row = (bb * S + s) * P, grow = (bb * S + s) * 2 * NH;
-        for (let h = 0; h < NH; h++) {
-          const bhs = (bb * NH + h) * S + s;
-          qd.set(pd.subarray(row + h * DQK, row + (h + 1) * DQK), bhs * DQK);
-          kd.set(pd.subarray(row + QK + h * DQK, row + QK + (h + 1) * DQK), bhs * DQK);
-          vd.set(pd.subarray(row + 2 * QK + h * DHV, row + 2 * QK + (h + 1) * DHV), bhs * DHV);
-          id[bhs] = gd[grow + h];
-          fd[bhs] = gd[grow + NH + h];
-        }
-        od.set(pd.subarray(row + 2 * QK + DV, row + P), (bb * S + s) * DV);
-      }
-    }
-    dispose(proj, gates);
-    let hc: Tensor;
-    try { hc = cell(b, { q, k, v, i: ig, f: fg }); } finally { dispose(q, k, v, ig, fg); }
-    const ht = be.empty([B, S, DV]); // [B, S, NH*DHV]
-    const hd = hc.data as Float32Array, td = ht.data as Float32Array;
-    for (let bb = 0; bb < B; bb++) {
-      for (let h = 0; h < NH; h++) {
+    let hn: Tensor, o: Tensor;
+    if (S === 1) {
+      // One token: q,k,v of a sequence are already [NH, DH] rows of its projection and
+      // h [NH, DHV] is already [DV]; views replace the head transposes (none at all for B = 1).
+      const part = (off: number, n: number, shape: number[]) => {
+        if (B === 1) return view(proj, off, shape);
+        const t = be.empty(shape);
+        for (let bb = 0; bb < B; bb++) (t.data as Float32Array).set((proj.data as Float32Array).subarray(bb * P + off, bb * P + off + n), bb * n);
+        return t;
+      };
+      const gpart = (off: number) => {
+        if (B === 1) return view(gates, off, [1, NH, 1]);
+        const t = be.empty([B, NH, 1]);
+        for (let bb = 0; bb < B; bb++) (t.data as Float32Array).set((gates.data as Float32Array).subarray(bb * 2 * NH + off, bb * 2 * NH + off + NH), bb * NH);
+        return t;
+      };
+      const q = part(0, QK, [B, NH, DQK]), k = part(QK, QK, [B, NH, DQK]), v = part(2 * QK, DV, [B, NH, DHV]);
+      const ig = gpart(0), fg = gpart(NH);
+      o = part(2 * QK + DV, DV, [B, DV]);
+      let hc: Tensor;
+      try { hc = cell(b, be, { q, k, v, i: ig, f: fg }); } finally { if (B > 1) dispose(q, k, v, ig, fg); }
+      hn = groupNorm(be, hc.reshape([B, 1, DV]), NH, { eps: c.norm_eps, weight: bw.multiheadNorm, bias: bw.multiheadNormBias });
+      hc.dispose();
+      if (B > 1) proj.dispose();
+      gates.dispose();
+      sigmoid(be, o, o);
+      mul(be, hn, o.reshape([B, 1, DV]), hn);
+      // for B = 1, o is a view into proj: freeing proj is freeing o
+      if (B === 1) proj.dispose(); else o.dispose();
+    } else {
+      const q = be.empty([B, NH, S, DQK]), k = be.empty([B, NH, S, DQK]), v = be.empty([B, NH, S, DHV]);
+      const ig = be.empty([B, NH, S]), fg = be.empty([B, NH, S]);
+      o = be.empty([B, S, DV]);
+      // heads are contiguous slices of the projection's last dim (reshape(B,S,NH,-1).transpose(1,2))
+      const pd = proj.data as Float32Array, gd = gates.data as Float32Array;
+      const qd = q.data as Float32Array, kd = k.data as Float32Array, vd = v.data as Float32Array;
+      const id = ig.data as Float32Array, fd = fg.data as Float32Array, od = o.data as Float32Array;
+      for (let bb = 0; bb < B; bb++) {
         for (let s = 0; s < S; s++) {
-          const src = ((bb * NH + h) * S + s) * DHV;
-          td.set(hd.subarray(src, src + DHV), (bb * S + s) * DV + h * DHV);
+          const row = (bb * S + s) * P, grow = (bb * S + s) * 2 * NH;
+          for (let h = 0; h < NH; h++) {
+            const bhs = (bb * NH + h) * S + s;
+            qd.set(pd.subarray(row + h * DQK, row + (h + 1) * DQK), bhs * DQK);
+            kd.set(pd.subarray(row + QK + h * DQK, row + QK + (h + 1) * DQK), bhs * DQK);
+            vd.set(pd.subarray(row + 2 * QK + h * DHV, row + 2 * QK + (h + 1) * DHV), bhs * DHV);
+            id[bhs] = gd[grow + h];
+            fd[bhs] = gd[grow + NH + h];
+          }
+          od.set(pd.subarray(row + 2 * QK + DV, row + P), (bb * S + s) * DV);
         }
       }
+      dispose(proj, gates);
+      let hc: Tensor;
+      try { hc = cell(b, be, { q, k, v, i: ig, f: fg }); } finally { dispose(q, k, v, ig, fg); }
+      const ht = be.empty([B, S, DV]); // [B, S, NH*DHV]
+      const hd = hc.data as Float32Array, td = ht.data as Float32Array;
+      for (let bb = 0; bb < B; bb++) {
+        for (let h = 0; h < NH; h++) {
+          for (let s = 0; s < S; s++) {
+            const src = ((bb * NH + h) * S + s) * DHV;
+            td.set(hd.subarray(src, src + DHV), (bb * S + s) * DV + h * DHV);
+          }
+        }
+      }
+      hc.dispose();
+      hn = groupNorm(be, ht, NH, { eps: c.norm_eps, weight: bw.multiheadNorm, bias: bw.multiheadNormBias });
+      ht.dispose();
+      sigmoid(be, o, o);
+      mul(be, hn, o, hn);
+      o.dispose();
     }
-    hc.dispose();
-    const hn = groupNorm(be, ht, NH, { eps: c.norm_eps, weight: bw.multiheadNorm, bias: bw.multiheadNormBias });
-    ht.dispose();
-    sigmoid(be, o, o);
-    mul(be, hn, o, hn);
-    o.dispose();
     const y = linear(be, hn, bw.outProj, bw.outProjBias); // [B, S, E]
     hn.dispose();
     return y;
   }
 
-  private ffn(bw: XLSTMLargeBlockWeights, x: Tensor): Tensor {
-    const be = this.backend;
-    const xn = this.rms(x, bw.normFfn, bw.normFfnBias);
-    const g = linear(be, xn, bw.projUpGate, bw.projUpGateBias); // [B, S, U]
+  private ffn(be: WasmBackend, bw: XLSTMLargeBlockWeights, x: Tensor): Tensor {
+    const xn = this.rms(be, x, bw.normFfn, bw.normFfnBias);
+    const U = this.config.ffn_up_proj_dim;
+    let g: Tensor;
+    if (xn.size === this.config.embedding_dim) {
+      // One row: gate and up in one GEMV over the [2U, E] matrix; the halves are contiguous.
+      const both = linear(be, xn, bw.projUpBoth, bw.projUpBothBias); // [1, 1, 2U]
+      xn.dispose();
+      g = view(both, 0, [...x.shape.slice(0, -1), U]);
+      const z = view(both, U, [...x.shape.slice(0, -1), U]);
+      silu(be, g, g);
+      mul(be, g, z, g);
+      const y = linear(be, g, bw.projDown, bw.projDownBias); // [.., E]
+      both.dispose();
+      return y;
+    }
+    g = linear(be, xn, bw.projUpGate, bw.projUpGateBias); // [B, S, U]
     const z = linear(be, xn, bw.projUp, bw.projUpBias);
     xn.dispose();
     silu(be, g, g);

@@ -7,62 +7,122 @@
 // read frees what was already placed, so a model is loaded whole or not at all.
 import { Tensor } from '../../tensor/tensor.js';
 import type { DType } from '../../tensor/dtype.js';
-import type { WasmBackend } from '../../backend/wasm/backend.js';
 import type { SafetensorsSource } from '../../io/safetensors.js';
 import type { XLSTMLargeConfig } from './config.js';
+import { WasmBackend } from '../../backend/wasm/backend.js';
+import { Q4Weight, Q4_BLOCK, quantizeInt8, quantizeQ4 } from '../../tensor/quant.js';
+import type { LinearWeight } from '../../ops/matmul.js';
+import { f32ArrayToBf16 } from '../../tensor/convert.js';
 
 /**
  * One block's weights on the heap. Projections that run on the same input are kept
  * as one concatenated matrix (whatever the checkpoint's weight mode) so a block does
- * one GEMM for q,k,v,o and one for the two gates.
+ * one GEMM for q,k,v,o and one for the two gates. Matrices are f32 / bf16 / f16
+ * Tensors, i8 Tensors with per-row scales (on the heap), or Q4Weight (see `dtype`).
  */
 export interface XLSTMLargeBlockWeights {
   /** [E] */ normMlstm: Tensor;
   /** [E] (use_bias only) */ normMlstmBias?: Tensor;
-  /** [2*qk_dim + 2*v_dim, E]: rows q | k | v | o-gate pre-activation. */ qkvo: Tensor;
+  /** [2*qk_dim + 2*v_dim, E]: rows q | k | v | o-gate pre-activation. */ qkvo: LinearWeight;
   /** [2*qk_dim + 2*v_dim] (use_bias only) */ qkvoBias?: Tensor;
-  /** [2*NH, E]: rows input gate | forget gate. */ ifGate: Tensor;
+  /** [2*NH, E] (always f32: tiny): rows input gate | forget gate. */ ifGate: Tensor;
   /** [2*NH] */ ifGateBias: Tensor;
   /** [v_dim] */ multiheadNorm: Tensor;
   /** [v_dim] (use_bias only) */ multiheadNormBias?: Tensor;
-  /** [E, v_dim] */ outProj: Tensor;
+  /** [E, v_dim] */ outProj: LinearWeight;
   /** [E] (use_bias only) */ outProjBias?: Tensor;
   /** [E] */ normFfn: Tensor;
   /** [E] (use_bias only) */ normFfnBias?: Tensor;
-  /** [U, E] (a view into one [2U, E] buffer with projUp) */ projUpGate: Tensor;
+  /** [2U, E]: rows gate | up, one matrix so decoding runs one GEMV for both. */ projUpBoth: LinearWeight;
+  /** [2U] */ projUpBothBias?: Tensor;
+  /** [U, E] (rows 0..U of projUpBoth, same memory) */ projUpGate: LinearWeight;
   /** [U] */ projUpGateBias?: Tensor;
-  /** [U, E] */ projUp: Tensor;
+  /** [U, E] (rows U..2U of projUpBoth) */ projUp: LinearWeight;
   /** [U] */ projUpBias?: Tensor;
-  /** [E, U] */ projDown: Tensor;
+  /** [E, U] */ projDown: LinearWeight;
   /** [E] */ projDownBias?: Tensor;
+}
+
+/** Which heap (index into XLSTMLargeWeights.backends) holds what. */
+export interface XLSTMLargePlacement {
+  readonly embedding: number;
+  /** Heap of each block's weights (and of its recurrent state). */
+  readonly blocks: readonly number[];
+  /** Heap of out norm and LM head (the embedding's heap when they are tied). */
+  readonly head: number;
 }
 
 export interface XLSTMLargeWeights {
   /** Which checkpoint naming was found. */
   readonly layout: 'hf' | 'native';
-  /** [V, E] (f32 or bf16) */ readonly embedding: Tensor;
+  /** Weight format asked for ('stored' = the legacy matrixDtype rule). */
+  readonly dtype: XLSTMLargeDType | 'stored';
+  /** [V, E] (f32 or bf16: the gather kernel reads only these) */ readonly embedding: Tensor;
   readonly blocks: readonly XLSTMLargeBlockWeights[];
   /** [E] (add_out_norm only) */ readonly outNorm?: Tensor;
   readonly outNormBias?: Tensor;
-  /** [V, E]; the embedding itself when tie_word_embeddings. */ readonly lmHead: Tensor;
-  /** Bytes placed on the heap. */ readonly bytes: number;
+  /** [V, E]; the embedding itself when tie_word_embeddings (and dtype is not int8/q4). */ readonly lmHead: LinearWeight;
+  /** Bytes placed on the heaps. */ readonly bytes: number;
+  /** Weight bytes per heap. */ readonly heapBytes: readonly number[];
+  /** [0] is the caller's backend; the others were created for this model (same threads/features). */
+  readonly backends: readonly WasmBackend[];
+  readonly placement: XLSTMLargePlacement;
+  /** Frees the weights and disposes the backends created for them (never the caller's). */
   dispose(): void;
 }
 
+/** Load-time weight formats of the big matrices (norms, biases and the i/f gate stay f32). */
+export type XLSTMLargeDType = 'f32' | 'bf16' | 'int8' | 'q4';
+
+export interface LoadProgress {
+  /** Checkpoint bytes read so far (of the tensors the model uses). */ loadedBytes: number;
+  /** Checkpoint bytes of all tensors the model uses. */ totalBytes: number;
+  /** Name of the tensor just placed. */ tensor: string;
+  /** Same as loadedBytes (older name). */ loaded: number;
+  /** Same as totalBytes (older name). */ total: number;
+  /** Same as tensor (older name). */ name: string;
+}
+
+/** Default per-heap budget: weights stop filling a heap here, leaving ~0.5 GiB of the 4 GiB for activations. */
+export const DEFAULT_MAX_HEAP_BYTES = 3.5 * 2 ** 30;
+/** WebAssembly memory limit (wasm32) less the reserved first MiB. */
+const HARD_HEAP_BYTES = 4 * 2 ** 30 - (1 << 20);
+
 export interface LoadWeightsOptions {
   /**
-   * 'stored' (default) keeps bf16/f16 matrices in that format (linear runs on them
-   * directly); 'f32' widens every weight to f32 at load.
+   * Weight format of the big matrices (q,k,v,o / out_proj / FFN / LM head), converted
+   * tensor by tensor while reading: 'f32'; 'bf16' (f32/f16 checkpoints rounded to
+   * nearest even); 'int8' (symmetric per-row scales); 'q4' (ggml Q4_0 blocks of 32;
+   * a matrix whose row length is not a multiple of 32 falls back to int8). The
+   * embedding stays f32 for 'f32' and bf16 otherwise. Unset: `matrixDtype` decides
+   * (bf16/f16 checkpoints stay as stored, f32 ones load as f32).
+   */
+  dtype?: XLSTMLargeDType;
+  /**
+   * Used only without `dtype`: 'stored' (default) keeps bf16/f16 matrices in that
+   * format (linear runs on them directly); 'f32' widens every weight to f32 at load.
    */
   matrixDtype?: 'stored' | 'f32';
-  /** Called after each tensor is placed: bytes read so far of the total. */
-  onProgress?: (p: { loaded: number; total: number; name: string }) => void;
+  /** Called after each tensor is placed. */
+  onProgress?: (p: LoadProgress) => void;
+  /**
+   * Budget of weight bytes per WebAssembly heap (default 3.5 GiB; at most 4 GiB less
+   * 1 MiB). When the embedding, a block, or the head does not fit on the current heap
+   * any more, a new backend with the caller's thread count and features is created and
+   * the rest goes there. What the caller's heap already holds counts against it.
+   */
+  maxHeapBytes?: number;
 }
 
 /** One checkpoint tensor feeding a row range of a heap buffer. */
 interface Part { names: string[]; shape: number[] }
-/** A heap buffer assembled from parts concatenated along dim 0. */
-interface Slot { key: string; kind: 'matrix' | 'vector' | 'embedding'; parts: Part[]; cols: number }
+/** What gets placed together on one heap: the embedding, one block, or the head (out norm + LM head). */
+type Unit = 'embedding' | number | 'head';
+/**
+ * A heap buffer assembled from parts concatenated along dim 0. 'gate' matrices are
+ * tiny (2*NH rows) and stay f32 whatever the weight format.
+ */
+interface Slot { key: string; kind: 'matrix' | 'gate' | 'vector' | 'embedding'; parts: Part[]; cols: number; unit: Unit }
 
 const FLOAT_DTYPES: readonly DType[] = ['f32', 'bf16', 'f16', 'f64'];
 
@@ -79,63 +139,98 @@ function detectLayout(src: SafetensorsSource): 'hf' | 'native' {
   throw new Error(`xLSTMLarge weights (${sourceLabel(src)}): no embedding tensor: expected backbone.embeddings.weight (Hugging Face) or embedding.weight (xlstm_large); file has ${src.names().length} tensors, e.g. ${few || 'none'}`);
 }
 
-/** The name table: every heap buffer the model needs and the checkpoint tensors it is built from. */
-function nameTable(cfg: XLSTMLargeConfig, layout: 'hf' | 'native'): Slot[] {
+/**
+ * The name table: every heap buffer the model needs and the checkpoint tensors it is
+ * built from. `quantHead`: a tied LM head still gets its own (quantised) copy.
+ */
+function nameTable(cfg: XLSTMLargeConfig, layout: 'hf' | 'native', quantHead: boolean): Slot[] {
   const E = cfg.embedding_dim, NH = cfg.num_heads, V = cfg.vocab_size;
   const QK = cfg.qk_dim, DV = cfg.v_dim, U = cfg.ffn_up_proj_dim;
   const fused = cfg.weight_mode === 'fused';
   const bias = cfg.use_bias;
   const slots: Slot[] = [];
-  const vec = (key: string, name: string, n: number) => slots.push({ key, kind: 'vector', parts: [{ names: [name], shape: [n] }], cols: 1 });
+  let unit: Unit = 'embedding';
+  const add = (key: string, kind: Slot['kind'], parts: Part[], cols: number) => slots.push({ key, kind, parts, cols, unit });
+  const vec = (key: string, name: string, n: number) => add(key, 'vector', [{ names: [name], shape: [n] }], 1);
   const embName = layout === 'hf' ? 'backbone.embeddings.weight' : 'embedding.weight';
-  slots.push({ key: 'embedding', kind: 'embedding', parts: [{ names: [embName], shape: [V, E] }], cols: E });
+  add('embedding', 'embedding', [{ names: [embName], shape: [V, E] }], E);
   for (let b = 0; b < cfg.num_blocks; b++) {
+    unit = b;
     // Some transformers versions name q/k/v "query/key/value"; the checkpoints on the hub use q/k/v.
     const p = `backbone.blocks.${b}.`, m = `${p}mlstm_layer.`;
     vec(`blocks.${b}.normMlstm`, `${p}norm_mlstm.weight`, E);
     if (bias) vec(`blocks.${b}.normMlstmBias`, `${p}norm_mlstm.bias`, E);
     if (fused) {
-      slots.push({ key: `blocks.${b}.qkvo`, kind: 'matrix', parts: [{ names: [`${m}qkv_opreact.weight`], shape: [2 * QK + 2 * DV, E] }], cols: E });
+      add(`blocks.${b}.qkvo`, 'matrix', [{ names: [`${m}qkv_opreact.weight`], shape: [2 * QK + 2 * DV, E] }], E);
       if (bias) vec(`blocks.${b}.qkvoBias`, `${m}qkv_opreact.bias`, 2 * QK + 2 * DV);
-      slots.push({ key: `blocks.${b}.ifGate`, kind: 'matrix', parts: [{ names: [`${m}ifgate_preact.weight`], shape: [2 * NH, E] }], cols: E });
+      add(`blocks.${b}.ifGate`, 'gate', [{ names: [`${m}ifgate_preact.weight`], shape: [2 * NH, E] }], E);
       vec(`blocks.${b}.ifGateBias`, `${m}ifgate_preact.bias`, 2 * NH);
     } else {
       const qkvo: [string[], number][] = [[[`${m}q`, `${m}query`], QK], [[`${m}k`, `${m}key`], QK], [[`${m}v`, `${m}value`], DV], [[`${m}ogate_preact`], DV]];
-      slots.push({ key: `blocks.${b}.qkvo`, kind: 'matrix', parts: qkvo.map(([n, r]) => ({ names: n.map((x) => `${x}.weight`), shape: [r, E] })), cols: E });
-      if (bias) slots.push({ key: `blocks.${b}.qkvoBias`, kind: 'vector', parts: qkvo.map(([n, r]) => ({ names: n.map((x) => `${x}.bias`), shape: [r] })), cols: 1 });
-      slots.push({ key: `blocks.${b}.ifGate`, kind: 'matrix', parts: [{ names: [`${m}igate_preact.weight`], shape: [NH, E] }, { names: [`${m}fgate_preact.weight`], shape: [NH, E] }], cols: E });
-      slots.push({ key: `blocks.${b}.ifGateBias`, kind: 'vector', parts: [{ names: [`${m}igate_preact.bias`], shape: [NH] }, { names: [`${m}fgate_preact.bias`], shape: [NH] }], cols: 1 });
+      add(`blocks.${b}.qkvo`, 'matrix', qkvo.map(([n, r]) => ({ names: n.map((x) => `${x}.weight`), shape: [r, E] })), E);
+      if (bias) add(`blocks.${b}.qkvoBias`, 'vector', qkvo.map(([n, r]) => ({ names: n.map((x) => `${x}.bias`), shape: [r] })), 1);
+      add(`blocks.${b}.ifGate`, 'gate', [{ names: [`${m}igate_preact.weight`], shape: [NH, E] }, { names: [`${m}fgate_preact.weight`], shape: [NH, E] }], E);
+      add(`blocks.${b}.ifGateBias`, 'vector', [{ names: [`${m}igate_preact.bias`], shape: [NH] }, { names: [`${m}fgate_preact.bias`], shape: [NH] }], 1);
     }
     vec(`blocks.${b}.multiheadNorm`, `${m}multihead_norm.weight`, DV);
     if (bias) vec(`blocks.${b}.multiheadNormBias`, `${m}multihead_norm.bias`, DV);
-    slots.push({ key: `blocks.${b}.outProj`, kind: 'matrix', parts: [{ names: [`${m}out_proj.weight`], shape: [E, DV] }], cols: DV });
+    add(`blocks.${b}.outProj`, 'matrix', [{ names: [`${m}out_proj.weight`], shape: [E, DV] }], DV);
     if (bias) vec(`blocks.${b}.outProjBias`, `${m}out_proj.bias`, E);
     vec(`blocks.${b}.normFfn`, `${p}norm_ffn.weight`, E);
     if (bias) vec(`blocks.${b}.normFfnBias`, `${p}norm_ffn.bias`, E);
     const f = `${p}ffn.`;
     if (fused) {
-      slots.push({ key: `blocks.${b}.projUpBoth`, kind: 'matrix', parts: [{ names: [`${f}proj_up_gate_z.weight`], shape: [2 * U, E] }], cols: E });
+      add(`blocks.${b}.projUpBoth`, 'matrix', [{ names: [`${f}proj_up_gate_z.weight`], shape: [2 * U, E] }], E);
       if (bias) vec(`blocks.${b}.projUpBothBias`, `${f}proj_up_gate_z.bias`, 2 * U);
     } else {
-      slots.push({ key: `blocks.${b}.projUpBoth`, kind: 'matrix', parts: [{ names: [`${f}proj_up_gate.weight`], shape: [U, E] }, { names: [`${f}proj_up.weight`], shape: [U, E] }], cols: E });
-      if (bias) slots.push({ key: `blocks.${b}.projUpBothBias`, kind: 'vector', parts: [{ names: [`${f}proj_up_gate.bias`], shape: [U] }, { names: [`${f}proj_up.bias`], shape: [U] }], cols: 1 });
+      add(`blocks.${b}.projUpBoth`, 'matrix', [{ names: [`${f}proj_up_gate.weight`], shape: [U, E] }, { names: [`${f}proj_up.weight`], shape: [U, E] }], E);
+      if (bias) add(`blocks.${b}.projUpBothBias`, 'vector', [{ names: [`${f}proj_up_gate.bias`], shape: [U] }, { names: [`${f}proj_up.bias`], shape: [U] }], 1);
     }
-    slots.push({ key: `blocks.${b}.projDown`, kind: 'matrix', parts: [{ names: [`${f}proj_down.weight`], shape: [E, U] }], cols: U });
+    add(`blocks.${b}.projDown`, 'matrix', [{ names: [`${f}proj_down.weight`], shape: [E, U] }], U);
     if (bias) vec(`blocks.${b}.projDownBias`, `${f}proj_down.bias`, E);
   }
+  unit = 'head';
   if (cfg.add_out_norm) {
     vec('outNorm', 'backbone.out_norm.weight', E);
     if (bias) vec('outNormBias', 'backbone.out_norm.bias', E);
   }
-  if (!cfg.tie_word_embeddings) slots.push({ key: 'lmHead', kind: 'matrix', parts: [{ names: ['lm_head.weight'], shape: [V, E] }], cols: E });
+  if (!cfg.tie_word_embeddings) add('lmHead', 'matrix', [{ names: ['lm_head.weight'], shape: [V, E] }], E);
+  else if (quantHead) add('lmHead', 'matrix', [{ names: [embName], shape: [V, E] }], E);
   return slots;
 }
 
+/** How a buffer is stored on the heap. */
+type Format = 'f32' | 'bf16' | 'f16' | 'int8' | 'q4';
+
 interface PlannedPart { name: string; rows: number; elems: number; dtype: DType; bytes: number }
-interface Planned { slot: Slot; parts: PlannedPart[]; rows: number; dtype: DType }
+interface Planned { slot: Slot; parts: PlannedPart[]; rows: number; format: Format; heapBytes: number; heap: number }
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
+const aligned = (n: number) => Math.max(64, Math.ceil(n / 64) * 64); // the heap's allocation granule
+
+function formatOf(slot: Slot, first: DType, uniform: boolean, opts: LoadWeightsOptions): Format {
+  if (slot.kind === 'vector' || slot.kind === 'gate') return 'f32';
+  const dt = opts.dtype;
+  if (slot.kind === 'embedding') {
+    // The gather kernel reads f32 or bf16 tables.
+    if (dt === undefined) return opts.matrixDtype !== 'f32' && first === 'bf16' ? 'bf16' : 'f32';
+    return dt === 'f32' ? 'f32' : 'bf16';
+  }
+  if (dt === undefined) return opts.matrixDtype !== 'f32' && uniform && (first === 'bf16' || first === 'f16') ? first : 'f32';
+  if (dt === 'q4' && slot.cols % Q4_BLOCK !== 0) return 'int8';
+  return dt;
+}
+
+function bytesOfFormat(format: Format, rows: number, cols: number): number {
+  const n = rows * cols;
+  switch (format) {
+    case 'f32': return aligned(4 * n);
+    case 'bf16': case 'f16': return aligned(2 * n);
+    case 'int8': return aligned(n) + aligned(4 * rows);
+    case 'q4': return aligned(n / 2) + aligned((4 * n) / Q4_BLOCK);
+  }
+}
 
 /** Resolves names and checks shapes/dtypes of every slot; throws one error listing all problems. */
 async function plan(src: SafetensorsSource, slots: Slot[], opts: LoadWeightsOptions, label: string): Promise<Planned[]> {
@@ -157,10 +252,9 @@ async function plan(src: SafetensorsSource, slots: Slot[], opts: LoadWeightsOpti
     if (parts.length !== slot.parts.length) continue;
     const first = parts[0].dtype;
     const uniform = parts.every((p) => p.dtype === first);
-    let dtype: DType = 'f32';
-    if (slot.kind === 'matrix' && opts.matrixDtype !== 'f32' && uniform && (first === 'bf16' || first === 'f16')) dtype = first;
-    if (slot.kind === 'embedding' && opts.matrixDtype !== 'f32' && first === 'bf16') dtype = 'bf16';
-    out.push({ slot, parts, rows: parts.reduce((a, p) => a + p.rows, 0), dtype });
+    const rows = parts.reduce((a, p) => a + p.rows, 0);
+    const format = formatOf(slot, first, uniform, opts);
+    out.push({ slot, parts, rows, format, heapBytes: bytesOfFormat(format, rows, slot.cols), heap: 0 });
   }
   if (problems.length) {
     const shown = problems.slice(0, 8).join('; ');
@@ -170,77 +264,213 @@ async function plan(src: SafetensorsSource, slots: Slot[], opts: LoadWeightsOpti
 }
 
 /**
- * Reads the weights of `cfg` from `src` onto the backend heap (see the file comment
- * for the accepted names). Nothing stays allocated when it throws.
+ * Assigns every slot a heap: units (embedding, each block, head) in order fill the
+ * current heap up to `budget` and then open the next one. A tied head without its
+ * own matrix sits with the embedding it reads. Returns the heaps' weight bytes.
+ */
+function placeUnits(planned: Planned[], budget: number, already: number, label: string): number[] {
+  const units = new Map<Unit, Planned[]>();
+  for (const p of planned) {
+    const list = units.get(p.slot.unit);
+    if (list) list.push(p); else units.set(p.slot.unit, [p]);
+  }
+  const used = [already];
+  const hasOwn = [false];
+  let h = 0;
+  let embeddingHeap = 0;
+  for (const [unit, list] of units) {
+    const bytes = list.reduce((a, p) => a + p.heapBytes, 0);
+    const what = unit === 'embedding' ? 'the embedding' : unit === 'head' ? 'the LM head' : `block ${unit}`;
+    if (bytes > HARD_HEAP_BYTES) {
+      throw new Error(`xLSTMLarge weights (${label}): ${what} needs ${(bytes / 2 ** 30).toFixed(2)} GiB, more than one WebAssembly memory holds (4 GiB); use a smaller dtype`);
+    }
+    let target: number;
+    if (unit === 'head' && !list.some((p) => p.slot.key === 'lmHead')) target = embeddingHeap;
+    else {
+      if (used[h] + bytes > budget && (hasOwn[h] || used[h] > 0)) { h++; used.push(0); hasOwn.push(false); }
+      target = h;
+    }
+    if (unit === 'embedding') embeddingHeap = target;
+    used[target] += bytes;
+    hasOwn[target] = true;
+    for (const p of list) p.heap = target;
+  }
+  used[0] -= already;
+  return used;
+}
+
+/** Rows per conversion chunk: about a million elements, so JS temporaries stay small. */
+const rowsPerChunk = (cols: number) => Math.max(1, Math.floor((1 << 20) / Math.max(1, cols)));
+
+/**
+ * Reads one slot onto `be` in its format. Formats the file already has (or f32) are
+ * read straight into the heap; the others read one checkpoint tensor into JS memory
+ * and convert it a chunk of rows at a time into the heap buffers.
+ */
+async function placeSlot(be: WasmBackend, src: SafetensorsSource, p: Planned, onPart: (part: PlannedPart) => void): Promise<Tensor | Q4Weight> {
+  const cols = p.slot.cols;
+  const shape = p.slot.kind === 'vector' ? [p.rows] : [p.rows, cols];
+  const direct = p.format === 'f32' || ((p.format === 'bf16' || p.format === 'f16') && p.parts.every((q) => q.dtype === p.format));
+  if (direct) {
+    const t = be.empty(shape, p.format as DType);
+    try {
+      let off = 0;
+      for (const part of p.parts) {
+        const dest = (t.data as Float32Array | Uint16Array).subarray(off, off + part.elems);
+        await src.readInto(part.name, dest, p.format === 'f32' && part.dtype !== 'f32' ? { dtype: 'f32' } : {});
+        off += part.elems;
+        onPart(part);
+      }
+    } catch (e) { t.dispose(); throw e; }
+    return t;
+  }
+  const owned: Tensor[] = [];
+  try {
+    let dest: Tensor, scales: Tensor | undefined;
+    if (p.format === 'bf16') dest = be.empty([p.rows, cols], 'bf16');
+    else if (p.format === 'int8') { dest = be.empty([p.rows, cols], 'i8'); owned.push(dest); scales = be.empty([p.rows], 'f32'); }
+    else { dest = be.empty([p.rows, cols / 2], 'u8'); owned.push(dest); scales = be.empty([p.rows, cols / Q4_BLOCK], 'f32'); }
+    if (p.format === 'bf16') owned.push(dest);
+    if (scales) owned.push(scales);
+    let row = 0;
+    for (const part of p.parts) {
+      const stored = await src.read(part.name); // one checkpoint tensor in JS memory, in its stored dtype
+      const step = rowsPerChunk(cols);
+      for (let r = 0; r < part.rows; r += step) {
+        const n = Math.min(step, part.rows - r);
+        const chunk = new Tensor(part.dtype, [n, cols], stored.data.subarray(r * cols, (r + n) * cols) as never);
+        const at = row + r;
+        if (p.format === 'bf16') {
+          f32ArrayToBf16(chunk.toFloat32(), (dest.data as Uint16Array).subarray(at * cols, (at + n) * cols) as Uint16Array<ArrayBuffer>);
+        } else if (p.format === 'int8') {
+          const q = quantizeInt8(chunk);
+          (dest.data as Int8Array).set(q.data as Int8Array, at * cols);
+          (scales!.data as Float32Array).set(q.scales!, at);
+        } else {
+          const q = quantizeQ4(chunk);
+          (dest.data as Uint8Array).set(q.packed.data as Uint8Array, (at * cols) / 2);
+          (scales!.data as Float32Array).set(q.scales.data as Float32Array, (at * cols) / Q4_BLOCK);
+        }
+      }
+      row += part.rows;
+      onPart(part);
+    }
+    if (p.format === 'bf16') return dest;
+    if (p.format === 'int8') {
+      const q = dest, s = scales!;
+      return new Tensor('i8', [p.rows, cols], q.data, { scales: s.data as Float32Array, release: () => { q.dispose(); s.dispose(); } });
+    }
+    return new Q4Weight([p.rows, cols], dest, scales!);
+  } catch (e) {
+    for (const t of owned) t.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Reads the weights of `cfg` from `src` onto the backend heap(s) (see the file comment
+ * for the accepted names), converting to `opts.dtype` on the way. Nothing stays
+ * allocated (and no created backend stays alive) when it throws.
  */
 export async function loadXLSTMLargeWeights(be: WasmBackend, src: SafetensorsSource, cfg: XLSTMLargeConfig, opts: LoadWeightsOptions = {}): Promise<XLSTMLargeWeights> {
   if (opts.matrixDtype !== undefined && opts.matrixDtype !== 'stored' && opts.matrixDtype !== 'f32') {
     throw new RangeError(`loadXLSTMLargeWeights: matrixDtype is ${JSON.stringify(opts.matrixDtype)}, expected "stored" or "f32"`);
   }
+  if (opts.dtype !== undefined && !['f32', 'bf16', 'int8', 'q4'].includes(opts.dtype)) {
+    throw new RangeError(`loadXLSTMLargeWeights: dtype is ${JSON.stringify(opts.dtype)}, expected "f32", "bf16", "int8" or "q4"`);
+  }
+  const budget = opts.maxHeapBytes ?? DEFAULT_MAX_HEAP_BYTES;
+  if (typeof budget !== 'number' || !(budget > 0) || budget > HARD_HEAP_BYTES) {
+    throw new RangeError(`loadXLSTMLargeWeights: maxHeapBytes is ${String(opts.maxHeapBytes)}, expected a number of bytes > 0 and <= ${HARD_HEAP_BYTES} (4 GiB less 1 MiB)`);
+  }
   const label = sourceLabel(src);
   const layout = detectLayout(src);
-  const planned = await plan(src, nameTable(cfg, layout), opts, label);
+  const quantHead = opts.dtype === 'int8' || opts.dtype === 'q4';
+  const planned = await plan(src, nameTable(cfg, layout, quantHead), opts, label);
+  const heapBytes = placeUnits(planned, budget, be.heap.bytesInUse, label);
   const total = planned.reduce((a, p) => a + p.parts.reduce((b, q) => b + q.bytes, 0), 0);
-  const placed = new Map<string, Tensor>();
-  let loaded = 0, bytes = 0;
+  const placed = new Map<string, Tensor | Q4Weight>();
+  const backends: WasmBackend[] = [be];
+  let loaded = 0;
+  const release = () => {
+    for (const t of placed.values()) t.dispose();
+    placed.clear();
+    for (const extra of backends.slice(1)) extra.dispose();
+    backends.length = 1;
+  };
   try {
+    for (let h = 1; h < heapBytes.length; h++) {
+      backends.push(await WasmBackend.create({ threads: be.threads, relaxedSimd: be.features.relaxedSimd }));
+    }
     for (const p of planned) {
-      const shape = p.slot.kind === 'vector' ? [p.rows] : [p.rows, p.slot.cols];
-      const t = be.empty(shape, p.dtype);
-      placed.set(p.slot.key, t);
-      bytes += t.data.byteLength;
-      let off = 0;
-      for (const part of p.parts) {
-        const dest = (t.data as Float32Array | Uint16Array).subarray(off, off + part.elems);
-        await src.readInto(part.name, dest, p.dtype === 'f32' && part.dtype !== 'f32' ? { dtype: 'f32' } : {});
-        off += part.elems;
+      const t = await placeSlot(backends[p.heap], src, p, (part) => {
         loaded += part.bytes;
-        opts.onProgress?.({ loaded, total, name: part.name });
-      }
+        opts.onProgress?.({ loadedBytes: loaded, totalBytes: total, tensor: part.name, loaded, total, name: part.name });
+      });
+      placed.set(p.slot.key, t);
     }
   } catch (e) {
-    for (const t of placed.values()) t.dispose();
+    release();
     throw e;
   }
-  return assemble(cfg, layout, placed, bytes);
+  const heapOf = (key: string) => planned.find((p) => p.slot.key === key)!.heap;
+  const placement: XLSTMLargePlacement = {
+    embedding: heapOf('embedding'),
+    blocks: Array.from({ length: cfg.num_blocks }, (_, b) => heapOf(`blocks.${b}.qkvo`)),
+    head: planned.find((p) => p.slot.unit === 'head')?.heap ?? heapOf('embedding'),
+  };
+  const bytes = planned.reduce((a, p) => a + p.heapBytes, 0);
+  return assemble(cfg, layout, opts.dtype ?? 'stored', placed, bytes, heapBytes, backends, placement, release);
 }
 
-/** Row range [r0, r1) of a heap matrix/vector as a tensor sharing its memory. */
-function rows(t: Tensor, r0: number, r1: number): Tensor {
+/** Row range [r0, r1) of a heap matrix/vector (any weight format) sharing its memory. */
+export function weightRows<W extends Tensor | Q4Weight>(w: W, r0: number, r1: number): W {
+  if (w instanceof Q4Weight) {
+    const K = w.shape[1];
+    return new Q4Weight([r1 - r0, K], weightRows(w.packed, r0, r1), weightRows(w.scales, r0, r1)) as W;
+  }
+  const t = w as Tensor;
   const cols = t.rank === 2 ? t.shape[1] : 1;
-  const data = (t.data as Float32Array | Uint16Array).subarray(r0 * cols, r1 * cols);
-  return new Tensor(t.dtype, t.rank === 2 ? [r1 - r0, cols] : [r1 - r0], data);
+  const data = (t.data as Float32Array).subarray(r0 * cols, r1 * cols);
+  return new Tensor(t.dtype, t.rank === 2 ? [r1 - r0, cols] : [r1 - r0], data, t.scales ? { scales: t.scales.subarray(r0, r1) } : {}) as W;
 }
 
-function assemble(cfg: XLSTMLargeConfig, layout: 'hf' | 'native', placed: Map<string, Tensor>, bytes: number): XLSTMLargeWeights {
+function assemble(cfg: XLSTMLargeConfig, layout: 'hf' | 'native', dtype: XLSTMLargeDType | 'stored', placed: Map<string, Tensor | Q4Weight>,
+  bytes: number, heapBytes: number[], backends: WasmBackend[], placement: XLSTMLargePlacement, release: () => void): XLSTMLargeWeights {
   const U = cfg.ffn_up_proj_dim;
-  const get = (k: string) => placed.get(k)!;
-  const opt = (k: string) => placed.get(k);
+  const get = (k: string) => placed.get(k)! as Tensor;
+  const opt = (k: string) => placed.get(k) as Tensor | undefined;
+  const mat = (k: string) => placed.get(k)! as LinearWeight;
   const blocks: XLSTMLargeBlockWeights[] = [];
   for (let b = 0; b < cfg.num_blocks; b++) {
     const k = (n: string) => `blocks.${b}.${n}`;
-    const up = get(k('projUpBoth')), upB = opt(k('projUpBothBias'));
+    const up = mat(k('projUpBoth')), upB = opt(k('projUpBothBias'));
     blocks.push({
       normMlstm: get(k('normMlstm')), normMlstmBias: opt(k('normMlstmBias')),
-      qkvo: get(k('qkvo')), qkvoBias: opt(k('qkvoBias')),
+      qkvo: mat(k('qkvo')), qkvoBias: opt(k('qkvoBias')),
       ifGate: get(k('ifGate')), ifGateBias: get(k('ifGateBias')),
       multiheadNorm: get(k('multiheadNorm')), multiheadNormBias: opt(k('multiheadNormBias')),
-      outProj: get(k('outProj')), outProjBias: opt(k('outProjBias')),
+      outProj: mat(k('outProj')), outProjBias: opt(k('outProjBias')),
       normFfn: get(k('normFfn')), normFfnBias: opt(k('normFfnBias')),
-      projUpGate: rows(up, 0, U), projUp: rows(up, U, 2 * U),
-      projUpGateBias: upB ? rows(upB, 0, U) : undefined, projUpBias: upB ? rows(upB, U, 2 * U) : undefined,
-      projDown: get(k('projDown')), projDownBias: opt(k('projDownBias')),
+      projUpBoth: up, projUpBothBias: upB,
+      projUpGate: weightRows(up, 0, U), projUp: weightRows(up, U, 2 * U),
+      projUpGateBias: upB ? weightRows(upB, 0, U) : undefined, projUpBias: upB ? weightRows(upB, U, 2 * U) : undefined,
+      projDown: mat(k('projDown')), projDownBias: opt(k('projDownBias')),
     });
   }
   const embedding = get('embedding');
   return {
     layout,
+    dtype,
     embedding,
     blocks,
     outNorm: opt('outNorm'),
     outNormBias: opt('outNormBias'),
-    lmHead: opt('lmHead') ?? embedding,
+    lmHead: (placed.get('lmHead') as LinearWeight | undefined) ?? embedding,
     bytes,
-    dispose() { for (const t of placed.values()) t.dispose(); placed.clear(); },
+    heapBytes,
+    backends,
+    placement,
+    dispose: release,
   };
 }
