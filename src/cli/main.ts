@@ -2,6 +2,11 @@
 // exports `register(program)`; this file only assembles them, so adding a command
 // never touches another one.
 import { Command } from 'commander';
+import { register as registerConvert } from './commands/convert.js';
+import { register as registerEvaluate } from './commands/evaluate.js';
+import { register as registerForecast } from './commands/forecast.js';
+import { register as registerGenerate } from './commands/generate.js';
+import { register as registerScore } from './commands/score.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -11,5 +16,10 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureOutput({ outputError: (s, write) => write(s) });
   // register subcommands (one line each, alphabetical)
+  registerConvert(program);
+  registerEvaluate(program);
+  registerForecast(program);
+  registerGenerate(program);
+  registerScore(program);
   return program;
 }
