@@ -183,6 +183,15 @@ export function forecastPrepared(model: Forecaster, prepared: readonly PreparedS
   return { quantileLevels: levels, series: out, errors };
 }
 
+/** The run with only its first `count` quantile levels. */
+export function selectLevels(run: ForecastRun, count: number): ForecastRun {
+  return {
+    ...run,
+    quantileLevels: run.quantileLevels.slice(0, count),
+    series: run.series.map((s) => ({ ...s, quantiles: s.quantiles.map((q) => q.subarray(0, count)) })),
+  };
+}
+
 /** Float32 values in the shortest decimal that reads back to the same float32. */
 export function formatValue(v: number): string {
   if (Number.isNaN(v)) return '';
@@ -249,7 +258,7 @@ export interface ProgressReporter { onProgress?: (p: { done: number; total: numb
 export async function progressBar(total: number, batchSize: number): Promise<ProgressReporter> {
   if (!process.stderr.isTTY || total <= batchSize) return { stop: () => {} };
   const { default: cliProgress } = await import('cli-progress');
-  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'forecast [{bar}] {value}/{total} series | {eta_buffer}', clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar({ stream: process.stderr, format: 'forecast [{bar}] {value}/{total} series | ETA {eta_formatted}', clearOnComplete: true, hideCursor: true }, cliProgress.Presets.shades_classic);
   bar.start(total, 0);
   return { onProgress: (p) => bar.update(p.done), stop: () => bar.stop() };
 }
@@ -286,13 +295,18 @@ export async function runForecast(o: ForecastCommandOptions, io: CommandIo = pro
   let run: ForecastRun;
   try {
     const bar = await progressBar(prepared.length, batchSize);
-    try { run = forecastPrepared(lm.model, prepared, { horizon, quantileLevels: levels, batchSize, contextLength, onProgress: bar.onProgress }); } finally { bar.stop(); }
+    // the plot's 10-90% band needs those levels even when --quantiles leaves them out
+    // (each level is computed on its own, so the extra ones change nothing else)
+    const modelLevels = o.plot && levels ? [...levels, ...[0.1, 0.9].filter((l) => !levels.includes(l))] : levels;
+    try { run = forecastPrepared(lm.model, prepared, { horizon, quantileLevels: modelLevels, batchSize, contextLength, onProgress: bar.onProgress }); } finally { bar.stop(); }
   } finally { if (!loaded) lm.close(); }
+  const plotRun = run;
+  if (levels && run.quantileLevels.length > levels.length) run = selectLevels(run, levels.length);
   for (const e of run.errors) io.stderr(`xlstm forecast: skipped ${e}\n`);
   const text = o.output && /\.json$/i.test(o.output) ? forecastsToJson(run, horizon) : forecastsToCsv(run);
   if (o.output) await writeFile(o.output, text); else io.stdout(text);
   if (o.plot) {
-    const panels = plotPanels(run, prepared, MAX_PLOT_PANELS);
+    const panels = plotPanels(plotRun, prepared, MAX_PLOT_PANELS);
     if (panels.length === 0) io.stderr('xlstm forecast: no series to plot\n');
     else {
       if (run.series.length - run.errors.length > panels.length) io.stderr(`xlstm forecast: the plot shows the first ${panels.length} series\n`);
