@@ -162,3 +162,17 @@ test('runForecast in process with a loaded model (no child process)', async () =
   assert.deepEqual(run.series.map((s) => [s.id, s.timestamps]), [['a', ['4', '5']], ['b', ['4', '5']]]);
   assert.equal(stdout.split('\n')[1].split(',')[1], '4');
 });
+
+test('runForecast --plot with --quantiles 0.5: the band levels are added for the plot only', async () => {
+  const out = join(dir, 'q50.csv'), svg = join(dir, 'q50.svg');
+  const run = await runForecast({ input: WIDE, horizon: 4, quantiles: '0.5', output: out, plot: svg }, { stdout: () => {}, stderr: () => {} }, { model, close: () => {} });
+  assert.deepEqual(run.quantileLevels, [0.5]);
+  assert.deepEqual(readCsv(out)[0], ['id', 'timestamp', 'median', '0.5']);
+  const text = readFileSync(svg, 'utf8');
+  assert.equal(text.match(/class="band"/g)!.length, 2);
+  assert.match(text, /median · 10-90%/);
+  // the band is the 0.1 / 0.9 forecast of the library
+  const data = parseSeriesCsv(readFileSync(WIDE, 'utf8'));
+  const lib = model.forecast(data.series.map((s) => Float32Array.from(s.values)), { predictionLength: 4, quantileLevels: [0.5, 0.1, 0.9] });
+  assert.equal(Math.fround(Number(readCsv(out)[1][3])), lib.quantiles[0][0][0]);
+});
