@@ -1,0 +1,2 @@
+export { AdamW, paramGroups, globalGradNorm, clipGradNorm, warmupCosineLr, accumulateGradients, Rng } from './optim.js';
+export type { AdamWOptions, ParamGroup, WarmupCosineOptions } from './optim.js';
