@@ -111,3 +111,29 @@ test('gradients accumulate over backward calls; shared inputs sum their paths', 
   assert.deepEqual([...(x.grad!.data as Float64Array)], [2 + 3, 4 + 3]);
   assert.throws(() => new Tape(null, 'f64').backward(t1.input(new Tensor('f64', [2], new Float64Array(2)))), /loss must be a scalar/);
 });
+
+test('a composite graph on the f32 tape (wasm forward + GEMM backward) matches the f64 tape', async () => {
+  const { WasmBackend } = await import('../../src/backend/wasm/backend.js');
+  const { relErr } = await import('./util.js');
+  const be = await WasmBackend.create({ threads: 1 });
+  try {
+    const ins = [randF64([2, 6, 8], 30), randF64([8, 1, 4], 31), randF64([8], 32), randF64([16, 8], 33, -0.4, 0.4), randF64([16], 34), randF64([16], 35), randF64([5, 16], 36, -0.4, 0.4), randF64([11, 8], 37)];
+    const ids = new Tensor('i32', [2, 6], Int32Array.from([1, 4, 2, 10, 0, 3, 7, 7, 9, 1, 5, 6]));
+    const targets = [1, 4, -100, 0, 2, 3, 4, 4, 0, -100, 1, 2];
+    const run = (t: Tape) => {
+      const [x, cw, cb, w1, lnw, b1, w2, emb] = ins.map((v) => t.input(v, true));
+      const h0 = ag.add(t, x, ag.embedding(t, ids, emb));
+      const h1 = ag.silu(t, ag.causalConv1d(t, h0, cw, cb));
+      const h2 = ag.gelu(t, ag.layerNorm(t, ag.linear(t, h1, w1, b1), { eps: 1e-5, weight: lnw, weightOffset: true }));
+      const logits = ag.linear(t, ag.rmsNorm(t, h2, { eps: 1e-6 }), w2);
+      const loss = ag.crossEntropy(t, logits, targets);
+      t.backward(loss);
+      return [loss.data, x, cw, cb, w1, lnw, b1, w2, emb].map((v) => ('grad' in v ? v.grad!.data : v) as ArrayLike<number>);
+    };
+    const g32 = run(new Tape(be, 'f32')), g64 = run(new Tape(null, 'f64'));
+    ['loss', 'x', 'convW', 'convB', 'w1', 'lnW', 'b1', 'w2', 'emb'].forEach((n, j) => {
+      const e = relErr(g32[j], g64[j]);
+      assert.ok(e < 2e-5, `${n}: f32 vs f64 rel error ${e.toExponential(2)}`);
+    });
+  } finally { be.dispose(); }
+});
