@@ -21,3 +21,14 @@ export * from './models/xlstmLarge/index.js';
 export { matmul, linear } from './ops/matmul.js';
 export type { MatmulOptions, LinearWeight } from './ops/matmul.js';
 export { Q4Weight, Q4_BLOCK, quantizeInt8, dequantizeInt8, quantizeQ4, dequantizeQ4 } from './tensor/quant.js';
+export * from './models/xlstmLm/index.js';
+export type { LanguageModel, ModelState, LanguageModelForwardResult, LanguageModelStepResult } from './models/languageModel.js';
+export * from './generation/index.js';
+export * from './tokenizer/index.js';
+// Time-series helpers (CSV, frequencies, MASE/WQL, SVG plots) as one namespace: their names are generic.
+export * as timeseries from './timeseries/index.js';
+// Names exported by two modules above: an explicit re-export decides which one the package means.
+export type { TokenBatch } from './models/xlstmLarge/index.js';
+export type { GenerateOptions, GenerateResult } from './generation/index.js';
+export type { GenerateOptions as XLSTMLargeGenerateOptions, GenerateResult as XLSTMLargeGenerateResult } from './models/xlstmLarge/index.js';
+export { argmax } from './ops/index.js';
