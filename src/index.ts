@@ -32,3 +32,5 @@ export type { TokenBatch } from './models/xlstmLarge/index.js';
 export type { GenerateOptions, GenerateResult } from './generation/index.js';
 export type { GenerateOptions as XLSTMLargeGenerateOptions, GenerateResult as XLSTMLargeGenerateResult } from './models/xlstmLarge/index.js';
 export { argmax } from './ops/index.js';
+export * from './autograd/index.js';
+export * from './optim/index.js';
