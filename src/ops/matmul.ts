@@ -125,8 +125,11 @@ export function linear(be: WasmBackend, x: Tensor, w: LinearWeight, bias?: Tenso
     }
     if (R <= GEMV_MAX_ROWS) {
       const nt = N * K >= 1 << 15 ? be.threads : 1;
-      if (q4) be.run('gemvQ4', [pw, pscales, px, py, pbias, N, K, R], nt);
-      else if (wt.dtype === 'i8') be.run('gemvI8', [pw, pscales, px, py, pbias, N, K, R], nt);
+      if (q4 || wt.dtype === 'i8') {
+        // Per-thread int16 copy of x for the integer dot products.
+        const xq = st.scratch([(nt * (be.exports.gemvQuantScratchBytes as (k: number, b: number) => number)(K, R)) / 4]);
+        be.run(q4 ? 'gemvQ4' : 'gemvI8', [pw, pscales, px, py, pbias, N, K, R, be.ptr(xq)], nt);
+      }
       else if (wt.dtype === 'bf16') be.run('gemvBf16', [pw, px, py, pbias, N, K, R, be.ptr(st.scratch([nt * R * K]))], nt);
       else be.run(wt.dtype === 'f32' ? 'gemvF32' : 'gemvF16', [pw, px, py, pbias, N, K, R], nt);
       return y;

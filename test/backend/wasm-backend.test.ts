@@ -100,3 +100,36 @@ test('backend: two backends in one process; one growing does not confuse the oth
     assert.equal(typeof be2.ptr(t), 'number');
   } finally { be1.dispose(); be2.dispose(); }
 });
+
+test('backend: plain node (no V8 flag) gets the relaxed-SIMD (FMA) build, and its kernels run on 2 threads', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const mod = fileURLToPath(new URL('../../src/backend/wasm/backend.js', import.meta.url));
+  const script = `
+    const { WasmBackend } = await import(${JSON.stringify('file://' + mod)});
+    const be = await WasmBackend.create({ threads: 2 });
+    const n = 4099, a = be.empty([n]), b = be.empty([n]), c = be.zeros([n]);
+    for (let i = 0; i < n; i++) { a.data[i] = i; b.data[i] = 2 * i; }
+    be.run('addF32', [be.ptr(c), be.ptr(a), be.ptr(b), n]);
+    console.log(JSON.stringify({ relaxed: be.features.relaxedSimd, last: c.data[n - 1], fma: be.exports.hasRelaxedSimd() }));
+    be.dispose();`;
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS; // no flag may sneak in from the test runner
+  // A file, not -e: workers inherit the parent's execArgv, and --input-type breaks them.
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'xlstm-relaxed-'));
+  const file = join(dir, 'probe.mjs');
+  writeFileSync(file, script);
+  let r;
+  try { r = spawnSync(process.execPath, [file], { encoding: 'utf8', env, timeout: 60000 }); } finally { rmSync(dir, { recursive: true, force: true }); }
+  assert.equal(r.status, 0, `child failed: ${r.stderr}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major >= 20) {
+    assert.equal(out.relaxed, true, 'relaxed SIMD should be enabled without a command-line flag');
+    assert.equal(out.fma, 1);
+  }
+  assert.equal(out.last, 3 * 4098);
+});

@@ -103,6 +103,54 @@ test('linear: every weight format vs dequantised reference, GEMV and GEMM paths'
   }
 });
 
+test('linear int8 / Q4 GEMV (x quantised to int16): long K, tails, batches, within the x-quantisation error bound', () => {
+  // K past one 1024-weight integer chunk and with a tail; N with rows left over
+  // after the 4-row (int8) / 2-row (Q4) groups; bias; up to 5 rows of x.
+  const N = 13;
+  for (const [fmt, K] of [['i8', 1045], ['i8', 2080], ['i8', 7], ['q4', 1056], ['q4', 2080], ['q4', 32]] as const) {
+    const W = rand(N * K, 40 + K);
+    const w = fmt === 'i8' ? quantizeInt8(new Tensor('f32', [N, K], W)) : quantizeQ4(new Tensor('f32', [N, K], W));
+    const wd = fmt === 'i8' ? dequantizeInt8(w as Tensor) : dequantizeQ4(w as ReturnType<typeof quantizeQ4>);
+    const bias = rand(N, 41);
+    for (const be of [be1, be2, beBase]) {
+      for (const R of [1, 2, 5]) {
+        const X = rand(R * K, 50 + R);
+        for (let i = 0; i < X.length; i += 7) X[i] *= 3; // uneven magnitudes
+        const y = linear(be, new Tensor('f32', [R, K], X), w, new Tensor('f32', [N], bias));
+        const want = refLinear(X, wd, R, N, K, bias);
+        const got = y.data as Float32Array;
+        let worst = 0;
+        for (let r = 0; r < R; r++) {
+          let amax = 0;
+          for (let k = 0; k < K; k++) amax = Math.max(amax, Math.abs(X[r * K + k]));
+          const sx = amax / 32767;
+          for (let n = 0; n < N; n++) {
+            let sw = 0, swx = 0;
+            for (let k = 0; k < K; k++) { sw += Math.abs(wd[n * K + k]); swx += Math.abs(wd[n * K + k] * X[r * K + k]); }
+            // each x_k moves by at most half an int16 step (sx / 2); the rest is f32 rounding
+            const bound = 0.51 * sx * sw + 2e-6 * swx + 1e-6;
+            const d = Math.abs(got[r * N + n] - want[r * N + n]);
+            worst = Math.max(worst, d / bound);
+            if (!(d <= bound)) assert.fail(`${fmt} K=${K} R=${R} threads=${be.threads} [${r}, ${n}]: got ${got[r * N + n]}, want ${want[r * N + n]}, |diff| ${d} > bound ${bound}`);
+          }
+        }
+        assert.ok(worst < 1);
+        y.dispose();
+      }
+    }
+  }
+  // Non-finite x gives NaN (as the f32 kernels would), not a silently finite y.
+  const K = 64, w = quantizeInt8(new Tensor('f32', [4, K], rand(4 * K, 9)));
+  const X = rand(K, 10); X[5] = Infinity;
+  for (const wq of [w, quantizeQ4(new Tensor('f32', [4, K], rand(4 * K, 9)))]) {
+    const y = linear(be1, new Tensor('f32', [1, K], X), wq);
+    assert.ok(Array.from(y.data as Float32Array).every((v) => Number.isNaN(v)), 'inf in x gives NaN');
+  }
+  // All-zero x: y = bias exactly.
+  const y0 = linear(be2, new Tensor('f32', [1, K], new Float32Array(K)), w, new Tensor('f32', [4], Float32Array.from([1, 2, 3, 4])));
+  assert.deepEqual(Array.from(y0.data as Float32Array), [1, 2, 3, 4]);
+});
+
 test('gemv f16 weights handle subnormals, infinities and odd K tails', () => {
   const K = 11, N = 5;
   const wh = new Uint16Array(N * K);

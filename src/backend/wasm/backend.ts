@@ -36,6 +36,23 @@ export async function defaultThreadCount(): Promise<number> {
   } catch { return 1; }
 }
 
+/**
+ * Does the engine take the relaxed-SIMD build? Node 20 (V8 11.3) ships relaxed
+ * SIMD behind --experimental-wasm-relaxed-simd; V8 reads the flag at validation
+ * and compile time, so setting it at run time (before our first compile) turns it
+ * on without a command-line flag. Only in Node: browsers either have it or not.
+ */
+async function relaxedSimdValidates(bytes: Uint8Array<ArrayBuffer>): Promise<boolean> {
+  if (WebAssembly.validate(bytes)) return true;
+  const G = globalThis as any;
+  if (!G.process?.versions?.node || G.process.versions.bun || G.process.versions.deno) return false;
+  try {
+    const v8 = await import('node:v8');
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch { return false; }
+  return WebAssembly.validate(bytes);
+}
+
 export class WasmBackend {
   readonly name = 'wasm';
   private finalizer = new FinalizationRegistry<number>((ptr) => this.heap.release(ptr));
@@ -54,7 +71,7 @@ export class WasmBackend {
     const simdBytes = fromBase64(simdB64);
     if (!WebAssembly.validate(simdBytes)) throw new Error('xlstm-ts wasm backend: this engine lacks WebAssembly SIMD/threads');
     const relaxedBytes = fromBase64(relaxedB64);
-    const useRelaxed = opts.relaxedSimd !== false && WebAssembly.validate(relaxedBytes);
+    const useRelaxed = opts.relaxedSimd !== false && await relaxedSimdValidates(relaxedBytes);
     const module = await WebAssembly.compile(useRelaxed ? relaxedBytes : simdBytes);
     const threads = Math.max(1, Math.floor(opts.threads ?? (await defaultThreadCount())));
     const heap = new Heap(opts.initialMemoryBytes);

@@ -7,6 +7,15 @@ import { fmadd, hsum, rangeStart, rangeEnd } from './simd';
 // 16 rows of 4096 f32 = 256 KiB, a quarter of L2.
 const ROW_TILE: i32 = 16;
 
+// Rows per tile so a tile of W stays in L2 (a quarter of it) while the B rows of
+// x pass over it; whole groups of 4 rows.
+// @ts-ignore: decorator
+@inline function rowTile(rowBytes: usize): i32 {
+  const t = <i32>(<usize>(256 << 10) / (rowBytes > 0 ? rowBytes : 1));
+  return t < 4 ? 4 : t & ~3;
+}
+
+
 // @ts-ignore: decorator
 @inline function biasAt(bias: usize, n: i32): f32 {
   return bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n << 2));
@@ -165,6 +174,46 @@ export function gemvF32(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i3
 
 }
 
+// The high bf16 of each i32 lane as f32: two shifts instead of an AND with a
+// mask, which would need a 16th vector register in rows4Bf16 (V8 then spills an
+// accumulator inside the loop).
+// @ts-ignore: decorator
+@inline function bf16HiInPlace(v: v128): v128 {
+  return i32x4.shl(i32x4.shr_u(v, 16), 16);
+}
+
+// y[n..n+4] for one x row (xe: x permuted as described below). A leaf function:
+// its loop gets all 16 vector registers to itself (8 accumulators, 2 x, 4 w, the
+// mask); inlined into the tile loops V8 spilled and bf16 lost 15-20%.
+function rows4Bf16(w0: usize, ws: usize, xe: usize, xb: usize, K: i32, n: i32, yo: usize, bias: usize): void {
+  const w1 = w0 + ws, w2 = w1 + ws, w3 = w2 + ws;
+  const K8 = K & ~7;
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  let k = 0;
+  for (; k < K8; k += 8) {
+    const xo = xe + (<usize>k << 2);
+    const wo = <usize>k << 1;
+    const xv = v128.load(xo), xd = v128.load(xo, 16);
+    const v0 = v128.load(w0 + wo), v1 = v128.load(w1 + wo), v2 = v128.load(w2 + wo), v3 = v128.load(w3 + wo);
+    a0 = fmadd(i32x4.shl(v0, 16), xv, a0); c0 = fmadd(bf16HiInPlace(v0), xd, c0);
+    a1 = fmadd(i32x4.shl(v1, 16), xv, a1); c1 = fmadd(bf16HiInPlace(v1), xd, c1);
+    a2 = fmadd(i32x4.shl(v2, 16), xv, a2); c2 = fmadd(bf16HiInPlace(v2), xd, c2);
+    a3 = fmadd(i32x4.shl(v3, 16), xv, a3); c3 = fmadd(bf16HiInPlace(v3), xd, c3);
+  }
+  let s0 = hsum(f32x4.add(a0, c0)), s1 = hsum(f32x4.add(a1, c1)), s2 = hsum(f32x4.add(a2, c2)), s3 = hsum(f32x4.add(a3, c3));
+  for (; k < K; k++) {
+    const xv = load<f32>(xb + (<usize>k << 2));
+    const wo = <usize>k << 1;
+    s0 += halfToF32(load<u16>(w0 + wo), true) * xv; s1 += halfToF32(load<u16>(w1 + wo), true) * xv;
+    s2 += halfToF32(load<u16>(w2 + wo), true) * xv; s3 += halfToF32(load<u16>(w3 + wo), true) * xv;
+  }
+  store<f32>(yo, s0 + biasAt(bias, n));
+  store<f32>(yo, s1 + biasAt(bias, n + 1), 4);
+  store<f32>(yo, s2 + biasAt(bias, n + 2), 8);
+  store<f32>(yo, s3 + biasAt(bias, n + 3), 12);
+}
+
 /**
  * y[B,N] = x[B,K] W[N,K]^T (+ bias), bf16 weights (raw u16 bits). Each i32 lane
  * of 8 loaded weights holds elements 2i (low half) and 2i+1 (high half): a shift
@@ -173,6 +222,7 @@ export function gemvF32(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i3
  */
 export function gemvBf16(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, xp: usize, tid: i32, nt: i32): void {
   const S = rangeStart(N, tid, nt, 4), E = rangeEnd(N, tid, nt, 4);
+  if (S >= E) return;
   const ws = <usize>K << 1;
   const xs = <usize>K << 2;
   const K8 = K & ~7;
@@ -185,52 +235,23 @@ export function gemvBf16(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i
     v128.store(d, i32x4.shuffle(a, b, 0, 2, 4, 6));
     v128.store(d, i32x4.shuffle(a, b, 1, 3, 5, 7), 16);
   }
-  const hiMask = i32x4.splat(0xffff0000);
-  // Row tiles of ROW_TILE rows: a batch of x rows reuses the tile from L2
-  // instead of streaming W from memory once per x row.
-  for (let s = S; s < E; s += ROW_TILE) {
-    const e = s + ROW_TILE < E ? s + ROW_TILE : E;
+  const T = rowTile(ws);
+  for (let s = S; s < E; s += T) {
+    const e = s + T < E ? s + T : E;
     for (let b = 0; b < B; b++) {
       const xb = x + <usize>b * xs;
       const pb = px + <usize>b * xs;
       const yb = y + (<usize>(b * N) << 2);
       let n = s;
-      for (; n + 4 <= e; n += 4) {
-        const w0 = W + <usize>n * ws, w1 = w0 + ws, w2 = w1 + ws, w3 = w2 + ws;
-        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-        let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
-        let k = 0;
-        for (; k < K8; k += 8) {
-          const xo = pb + (<usize>k << 2);
-          const wo = <usize>k << 1;
-          const xe = v128.load(xo), xd = v128.load(xo, 16);
-          const v0 = v128.load(w0 + wo), v1 = v128.load(w1 + wo), v2 = v128.load(w2 + wo), v3 = v128.load(w3 + wo);
-          a0 = fmadd(i32x4.shl(v0, 16), xe, a0); c0 = fmadd(v128.and(v0, hiMask), xd, c0);
-          a1 = fmadd(i32x4.shl(v1, 16), xe, a1); c1 = fmadd(v128.and(v1, hiMask), xd, c1);
-          a2 = fmadd(i32x4.shl(v2, 16), xe, a2); c2 = fmadd(v128.and(v2, hiMask), xd, c2);
-          a3 = fmadd(i32x4.shl(v3, 16), xe, a3); c3 = fmadd(v128.and(v3, hiMask), xd, c3);
-        }
-        let s0 = hsum(f32x4.add(a0, c0)), s1 = hsum(f32x4.add(a1, c1)), s2 = hsum(f32x4.add(a2, c2)), s3 = hsum(f32x4.add(a3, c3));
-        for (; k < K; k++) {
-          const xv = load<f32>(xb + (<usize>k << 2));
-          const wo = <usize>k << 1;
-          s0 += halfToF32(load<u16>(w0 + wo), true) * xv; s1 += halfToF32(load<u16>(w1 + wo), true) * xv;
-          s2 += halfToF32(load<u16>(w2 + wo), true) * xv; s3 += halfToF32(load<u16>(w3 + wo), true) * xv;
-        }
-        const yo = yb + (<usize>n << 2);
-        store<f32>(yo, s0 + biasAt(bias, n));
-        store<f32>(yo, s1 + biasAt(bias, n + 1), 4);
-        store<f32>(yo, s2 + biasAt(bias, n + 2), 8);
-        store<f32>(yo, s3 + biasAt(bias, n + 3), 12);
-      }
+      for (; n + 4 <= e; n += 4) rows4Bf16(W + <usize>n * ws, ws, pb, xb, K, n, yb + (<usize>n << 2), bias);
       for (; n < e; n++) {
         const w0 = W + <usize>n * ws;
         let sum: f32 = 0;
         for (let k = 0; k < K; k++) sum += halfToF32(load<u16>(w0 + (<usize>k << 1)), true) * load<f32>(xb + (<usize>k << 2));
         store<f32>(yb + (<usize>n << 2), sum + biasAt(bias, n));
       }
-    }  }
-
+    }
+  }
 }
 
 /** y[B,N] = x[B,K] W[N,K]^T (+ bias), f16 weights (raw u16 bits). */
@@ -238,93 +259,210 @@ export function gemvF16(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i3
   gemv16(W, x, y, bias, N, K, B, tid, nt, false);
 }
 
-// ---- int8, per-row f32 scales -------------------------------------------------
+// ---- int8 / Q4: integer dot products against x quantised to int16 ------------
+//
+// Widening each weight to f32 costs 4 conversions + 4 FMAs per 16 weights, which
+// made these formats compute-bound at ~5 GB/s. Instead x is quantised once per
+// call to int16 with one scale per x row (xq = round(x / sx), sx = max|x| / 32767:
+// an error of at most sx / 2 per element, 1/65534 of max|x|, far below the weight
+// quantisation error), and i32x4.dot_i16x8_s (pmaddwd) does 8 multiply-adds per
+// instruction in exact integer arithmetic. i32 lanes gain at most
+// 2 * 128 * 32767 per 8 weights, so the integer sums are flushed to f32 every
+// I32_CHUNK weights, long before they could overflow (2^31 / 8.4e6 * 8 > 2048).
+const I32_CHUNK: i32 = 1024;
 
-// @ts-ignore: decorator
-@inline function i8Dot16(v: v128, xo: usize, acc0: v128): v128 {
-  const lo = i16x8.extend_low_i8x16_s(v), hi = i16x8.extend_high_i8x16_s(v);
-  let a = fmadd(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(lo)), v128.load(xo), acc0);
-  a = fmadd(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(lo)), v128.load(xo, 16), a);
-  a = fmadd(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(hi)), v128.load(xo, 32), a);
-  return fmadd(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(hi)), v128.load(xo, 48), a);
+/**
+ * Bytes of per-thread scratch gemvI8 / gemvQ4 need for B rows of K (pass nt times this):
+ * the int16 copy of x (rows padded to 8 elements) and the B scales.
+ */
+export function gemvQuantScratchBytes(K: i32, B: i32): i32 {
+  const rowBytes = ((K + 7) & ~7) << 1;
+  return ((B * rowBytes + B * 4) + 63) & ~63;
 }
 
-/** y[B,N] = x[B,K] (scales[n] * Wq[N,K])^T (+ bias), int8 weights. */
-export function gemvI8(W: usize, scales: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32): void {
+// xq[b, 0:K] = round(x[b, :] / s_b) as int16 with s_b = max|x[b, :]| / 32767;
+// the scales go to xq + B * rowBytes. An all-zero row gets s = 0; a row with
+// inf or NaN gets s = NaN (q = 0), so y is NaN as with the f32 kernels rather
+// than silently finite.
+function quantizeXI16(x: usize, K: i32, B: i32, xq: usize): void {
+  const rowBytes = <usize>(((K + 7) & ~7) << 1);
+  const K8 = K & ~7;
+  for (let b = 0; b < B; b++) {
+    const xr = x + (<usize>(b * K) << 2);
+    const qr = xq + <usize>b * rowBytes;
+    let m = f32x4.splat(0);
+    let k = 0;
+    for (; k < K8; k += 8) {
+      m = f32x4.max(m, f32x4.abs(v128.load(xr + (<usize>k << 2))));
+      m = f32x4.max(m, f32x4.abs(v128.load(xr + (<usize>k << 2), 16)));
+    }
+    let amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+    for (; k < K; k++) amax = max(amax, abs(load<f32>(xr + (<usize>k << 2))));
+    const ok = amax > 0 && amax < Infinity;
+    const sc: f32 = ok ? amax / 32767 : amax == 0 ? 0 : NaN;
+    const inv: f32 = ok ? <f32>32767 / amax : 0;
+    const vi = f32x4.splat(inv);
+    k = 0;
+    for (; k < K8; k += 8) {
+      const a = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xr + (<usize>k << 2)), vi)));
+      const c = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xr + (<usize>k << 2), 16), vi)));
+      v128.store(qr + (<usize>k << 1), i16x8.narrow_i32x4_s(a, c));
+    }
+    for (; k < ((K + 7) & ~7); k++) {
+      const v: i32 = k < K ? <i32>nearest(load<f32>(xr + (<usize>k << 2)) * inv) : 0;
+      store<i16>(qr + (<usize>k << 1), <i16>(v > 32767 ? 32767 : v < -32767 ? -32767 : v));
+    }
+    store<f32>(xq + <usize>B * rowBytes + (<usize>b << 2), sc);
+  }
+}
+
+// acc + w[0:16] . xq[0:16] (w int8, xq int16) in 4 i32 lanes.
+// @ts-ignore: decorator
+@inline function dotI8x16(v: v128, xl: v128, xh: v128, acc: v128): v128 {
+  acc = i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), xl));
+  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), xh));
+}
+
+// y[n..n+4] for one x row: 4 int8 rows share every x load.
+function rows4I8(w0: usize, ws: usize, xq: usize, K: i32, sx: f32, scales: usize, n: i32, yo: usize, bias: usize): void {
+  const w1 = w0 + ws, w2 = w1 + ws, w3 = w2 + ws;
+  const K16 = K & ~15;
+  let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
+  for (let kc = 0; kc < K16; kc += I32_CHUNK) {
+    const ke = kc + I32_CHUNK < K16 ? kc + I32_CHUNK : K16;
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+    for (let k = kc; k < ke; k += 16) {
+      const xo = xq + (<usize>k << 1);
+      const xl = v128.load(xo), xh = v128.load(xo, 16);
+      a0 = dotI8x16(v128.load(w0 + k), xl, xh, a0);
+      a1 = dotI8x16(v128.load(w1 + k), xl, xh, a1);
+      a2 = dotI8x16(v128.load(w2 + k), xl, xh, a2);
+      a3 = dotI8x16(v128.load(w3 + k), xl, xh, a3);
+    }
+    f0 = f32x4.add(f0, f32x4.convert_i32x4_s(a0)); f1 = f32x4.add(f1, f32x4.convert_i32x4_s(a1));
+    f2 = f32x4.add(f2, f32x4.convert_i32x4_s(a2)); f3 = f32x4.add(f3, f32x4.convert_i32x4_s(a3));
+  }
+  let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+  for (let k = K16; k < K; k++) {
+    const xv = <i32>load<i16>(xq + (<usize>k << 1));
+    t0 += <i32>load<i8>(w0 + k) * xv; t1 += <i32>load<i8>(w1 + k) * xv;
+    t2 += <i32>load<i8>(w2 + k) * xv; t3 += <i32>load<i8>(w3 + k) * xv;
+  }
+  const sc = scales + (<usize>n << 2);
+  store<f32>(yo, (hsum(f0) + <f32>t0) * (load<f32>(sc) * sx) + biasAt(bias, n));
+  store<f32>(yo, (hsum(f1) + <f32>t1) * (load<f32>(sc, 4) * sx) + biasAt(bias, n + 1), 4);
+  store<f32>(yo, (hsum(f2) + <f32>t2) * (load<f32>(sc, 8) * sx) + biasAt(bias, n + 2), 8);
+  store<f32>(yo, (hsum(f3) + <f32>t3) * (load<f32>(sc, 12) * sx) + biasAt(bias, n + 3), 12);
+}
+
+// One int8 row (the < 4 left over at the end of a thread's range).
+function row1I8(w0: usize, xq: usize, K: i32, sx: f32, scales: usize, n: i32, yo: usize, bias: usize): void {
+  const K16 = K & ~15;
+  let f0 = f32x4.splat(0);
+  for (let kc = 0; kc < K16; kc += I32_CHUNK) {
+    const ke = kc + I32_CHUNK < K16 ? kc + I32_CHUNK : K16;
+    let a0 = i32x4.splat(0);
+    for (let k = kc; k < ke; k += 16) {
+      const xo = xq + (<usize>k << 1);
+      a0 = dotI8x16(v128.load(w0 + k), v128.load(xo), v128.load(xo, 16), a0);
+    }
+    f0 = f32x4.add(f0, f32x4.convert_i32x4_s(a0));
+  }
+  let t0 = 0;
+  for (let k = K16; k < K; k++) t0 += <i32>load<i8>(w0 + k) * <i32>load<i16>(xq + (<usize>k << 1));
+  store<f32>(yo, (hsum(f0) + <f32>t0) * (load<f32>(scales + (<usize>n << 2)) * sx) + biasAt(bias, n));
+}
+
+/**
+ * y[B,N] = x[B,K] (scales[n] * Wq[N,K])^T (+ bias), int8 weights. xq: per-thread
+ * scratch of gemvQuantScratchBytes(K, B) bytes each (x as int16, see above).
+ */
+export function gemvI8(W: usize, scales: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, xq: usize, tid: i32, nt: i32): void {
   const S = rangeStart(N, tid, nt, 4), E = rangeEnd(N, tid, nt, 4);
+  if (S >= E) return;
   const ws = <usize>K;
-  const xs = <usize>K << 2;
-  // Row tiles of ROW_TILE rows: a batch of x rows reuses the tile from L2
-  // instead of streaming W from memory once per x row.
-  for (let s = S; s < E; s += ROW_TILE) {
-    const e = s + ROW_TILE < E ? s + ROW_TILE : E;
+  const rowBytes = <usize>(((K + 7) & ~7) << 1);
+  const q = xq + <usize>tid * <usize>gemvQuantScratchBytes(K, B);
+  quantizeXI16(x, K, B, q);
+  const T = rowTile(ws);
+  for (let s = S; s < E; s += T) {
+    const e = s + T < E ? s + T : E;
     for (let b = 0; b < B; b++) {
-      const xb = x + <usize>b * xs;
+      const qb = q + <usize>b * rowBytes;
+      const sx = load<f32>(q + <usize>B * rowBytes + (<usize>b << 2));
       const yb = y + (<usize>(b * N) << 2);
       let n = s;
-      for (; n + 2 <= e; n += 2) {
-        const w0 = W + <usize>n * ws, w1 = w0 + ws;
-        let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-        let k = 0;
-        for (; k + 16 <= K; k += 16) {
-          const xo = xb + (<usize>k << 2);
-          a0 = i8Dot16(v128.load(w0 + k), xo, a0);
-          a1 = i8Dot16(v128.load(w1 + k), xo, a1);
-        }
-        let s0 = hsum(a0), s1 = hsum(a1);
-        for (; k < K; k++) {
-          const xv = load<f32>(xb + (<usize>k << 2));
-          s0 += <f32>load<i8>(w0 + k) * xv; s1 += <f32>load<i8>(w1 + k) * xv;
-        }
-        store<f32>(yb + (<usize>n << 2), s0 * load<f32>(scales + (<usize>n << 2)) + biasAt(bias, n));
-        store<f32>(yb + (<usize>(n + 1) << 2), s1 * load<f32>(scales + (<usize>(n + 1) << 2)) + biasAt(bias, n + 1));
-      }
-      for (; n < e; n++) {
-        const w0 = W + <usize>n * ws;
-        let sum: f32 = 0;
-        for (let k = 0; k < K; k++) sum += <f32>load<i8>(w0 + k) * load<f32>(xb + (<usize>k << 2));
-        store<f32>(yb + (<usize>n << 2), sum * load<f32>(scales + (<usize>n << 2)) + biasAt(bias, n));
-      }
-    }  }
-
+      for (; n + 4 <= e; n += 4) rows4I8(W + <usize>n * ws, ws, qb, K, sx, scales, n, yb + (<usize>n << 2), bias);
+      for (; n < e; n++) row1I8(W + <usize>n * ws, qb, K, sx, scales, n, yb + (<usize>n << 2), bias);
+    }
+  }
 }
 
 // ---- 4-bit blocks (Q4_0 layout: 32 weights per f32 scale, byte j of a block
 // holds element j in its low nibble and element j + 16 in its high nibble,
 // value = (q - 8) * scale) --------------------------------------------------------
 
-/** y[B,N] = x[B,K] dequant(Wq)^T (+ bias); Wq [N, K/2] bytes, scales [N, K/32]; K % 32 == 0. */
-export function gemvQ4(W: usize, scales: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32): void {
+// Integer dot of one 32-weight block (16 packed bytes at w) with xq[0:32], 4 i32 lanes.
+// @ts-ignore: decorator
+@inline function dotQ4Block(w: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
+  const v = v128.load(w);
+  const low = i8x16.splat(0x0f), eight = i8x16.splat(8);
+  const qlo = i8x16.sub(v128.and(v, low), eight);
+  const qhi = i8x16.sub(v128.and(i16x8.shr_u(v, 4), low), eight);
+  const d0 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(qlo), x0), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(qlo), x1));
+  const d1 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(qhi), x2), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(qhi), x3));
+  return i32x4.add(d0, d1);
+}
+
+// y[n], y[n+1] for one x row: 2 Q4 rows share the x loads.
+function rows2Q4(w0: usize, ws: usize, sc0: usize, nb: i32, xq: usize, sx: f32, n: i32, yo: usize, bias: usize): void {
+  const w1 = w0 + ws, sc1 = sc0 + (<usize>nb << 2);
+  let f0 = f32x4.splat(0), f1 = f32x4.splat(0);
+  for (let j = 0; j < nb; j++) {
+    const xo = xq + (<usize>j << 6);
+    const x0 = v128.load(xo), x1 = v128.load(xo, 16), x2 = v128.load(xo, 32), x3 = v128.load(xo, 48);
+    const wo = <usize>j << 4, so = <usize>j << 2;
+    f0 = fmadd(f32x4.convert_i32x4_s(dotQ4Block(w0 + wo, x0, x1, x2, x3)), v128.load32_splat(sc0 + so), f0);
+    f1 = fmadd(f32x4.convert_i32x4_s(dotQ4Block(w1 + wo, x0, x1, x2, x3)), v128.load32_splat(sc1 + so), f1);
+  }
+  store<f32>(yo, hsum(f0) * sx + biasAt(bias, n));
+  store<f32>(yo, hsum(f1) * sx + biasAt(bias, n + 1), 4);
+}
+
+function row1Q4(w0: usize, sc0: usize, nb: i32, xq: usize, sx: f32, n: i32, yo: usize, bias: usize): void {
+  let f0 = f32x4.splat(0);
+  for (let j = 0; j < nb; j++) {
+    const xo = xq + (<usize>j << 6);
+    const d = dotQ4Block(w0 + (<usize>j << 4), v128.load(xo), v128.load(xo, 16), v128.load(xo, 32), v128.load(xo, 48));
+    f0 = fmadd(f32x4.convert_i32x4_s(d), v128.load32_splat(sc0 + (<usize>j << 2)), f0);
+  }
+  store<f32>(yo, hsum(f0) * sx + biasAt(bias, n));
+}
+
+/**
+ * y[B,N] = x[B,K] dequant(Wq)^T (+ bias); Wq [N, K/2] bytes, scales [N, K/32]; K % 32 == 0.
+ * xq: per-thread scratch of gemvQuantScratchBytes(K, B) bytes each.
+ */
+export function gemvQ4(W: usize, scales: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, xq: usize, tid: i32, nt: i32): void {
   const S = rangeStart(N, tid, nt, 4), E = rangeEnd(N, tid, nt, 4);
+  if (S >= E) return;
   const nb = K >> 5;
   const ws = <usize>(K >> 1);
-  const xs = <usize>K << 2;
-  const eight = i8x16.splat(8);
-  const low = i8x16.splat(0x0f);
-  // Row tiles of ROW_TILE rows: a batch of x rows reuses the tile from L2
-  // instead of streaming W from memory once per x row.
-  for (let s = S; s < E; s += ROW_TILE) {
-    const e = s + ROW_TILE < E ? s + ROW_TILE : E;
+  const rowBytes = <usize>(((K + 7) & ~7) << 1);
+  const q = xq + <usize>tid * <usize>gemvQuantScratchBytes(K, B);
+  quantizeXI16(x, K, B, q);
+  const T = rowTile(ws);
+  for (let s = S; s < E; s += T) {
+    const e = s + T < E ? s + T : E;
     for (let b = 0; b < B; b++) {
-      const xb = x + <usize>b * xs;
+      const qb = q + <usize>b * rowBytes;
+      const sx = load<f32>(q + <usize>B * rowBytes + (<usize>b << 2));
       const yb = y + (<usize>(b * N) << 2);
-      for (let n = s; n < e; n++) {
-        const w0 = W + <usize>n * ws;
-        const sc = scales + (<usize>(n * nb) << 2);
-        let acc = f32x4.splat(0);
-        for (let j = 0; j < nb; j++) {
-          const v = v128.load(w0 + (<usize>j << 4));
-          const qlo = i8x16.sub(v128.and(v, low), eight);
-          const qhi = i8x16.sub(v128.and(i16x8.shr_u(v, 4), low), eight);
-          const xo = xb + (<usize>j << 7);
-          let blk = i8Dot16(qlo, xo, f32x4.splat(0));
-          blk = i8Dot16(qhi, xo + 64, blk);
-          acc = fmadd(blk, v128.load32_splat(sc + (<usize>j << 2)), acc);
-        }
-        store<f32>(yb + (<usize>n << 2), hsum(acc) + biasAt(bias, n));
-      }
-    }  }
-
+      let n = s;
+      for (; n + 2 <= e; n += 2) rows2Q4(W + <usize>n * ws, ws, scales + (<usize>(n * nb) << 2), nb, qb, sx, n, yb + (<usize>n << 2), bias);
+      for (; n < e; n++) row1Q4(W + <usize>n * ws, scales + (<usize>(n * nb) << 2), nb, qb, sx, n, yb + (<usize>n << 2), bias);
+    }
+  }
 }
 
 // ---- dequantisation to f32 (the GEMM path for non-f32 weights) ------------------
