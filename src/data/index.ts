@@ -1,0 +1,14 @@
+// Synthetic training data (browser-safe) for the time-series models.
+export { Rng } from './rng.js';
+export {
+  type Kernel, type GpSampleOptions, type KernelFeatures, SEASONAL_PERIODS, kernelValue, kernelMatrix, describeKernel,
+  sampleBaseKernel, sampleKernel, sampleGp, kernelFeatures, choleskyInPlace, periodicWeights, scaledBesselI,
+} from './synthetic/kernels.js';
+export {
+  type SeasonalityInfo, type MissingOptions, piecewiseTrend, logisticTrend, multiSeasonal, stationaryAr, arma, volatility,
+  levelShifts, addSpikes, intermittent, addMissingRuns,
+} from './synthetic/components.js';
+export {
+  type SyntheticKind, type SyntheticMix, type SyntheticOptions, type SyntheticSeries, SYNTHETIC_KINDS, DEFAULT_MIX,
+  SyntheticSeriesGenerator,
+} from './synthetic/generator.js';
