@@ -1,0 +1,129 @@
+// Language-model benchmark: xLSTM Large with E=768, 4 heads, 12 blocks, vocab 50304
+// (162M parameters) and random weights, per weight format (f32, bf16, int8, q4) and
+// thread count: decode tokens/s at batch 1, prefill tokens/s (2048 tokens; 256 with
+// --quick, LM head on the last position only), peak memory, and decode's fraction of
+// the memory-bandwidth bound (weight bytes read per token / measured copy bandwidth).
+// A per-kernel profile of one decode step shows where the time goes.
+import { WasmBackend } from '../src/backend/wasm/backend.js';
+import { Q4Weight } from '../src/tensor/quant.js';
+import { XLSTMLarge, resolveXLSTMLargeConfig, XLSTMLargeDType } from '../src/models/xlstmLarge/index.js';
+import type { LinearWeight } from '../src/ops/matmul.js';
+import { RandomXLSTMLargeSource } from '../src/models/xlstmLarge/randomWeights.js';
+import { BenchRow, time } from './report.js';
+import { benchCopy, BenchOptions } from './gemm.js';
+
+/** The 162M config of the issue (xLSTM Large defaults otherwise). */
+export const LM_BENCH_CONFIG = { embedding_dim: 768, num_heads: 4, num_blocks: 12, vocab_size: 50304, weight_mode: 'single', mode: 'inference' } as const;
+
+function weightBytes(w: LinearWeight): number {
+  if (w instanceof Q4Weight) return w.packed.data.byteLength + w.scales.data.byteLength;
+  return w.data.byteLength + (w.scales ? w.scales.byteLength : 0);
+}
+
+/** Bytes a decode step reads from the weights: every matrix and vector but the embedding table (one row). */
+export function decodeBytesPerToken(m: XLSTMLarge): number {
+  let n = 0;
+  for (const b of m.weights.blocks) {
+    n += weightBytes(b.qkvo) + weightBytes(b.outProj) + weightBytes(b.projUpBoth) + weightBytes(b.projDown) + b.ifGate.data.byteLength;
+    for (const v of [b.normMlstm, b.ifGateBias, b.multiheadNorm, b.normFfn]) n += v.data.byteLength;
+  }
+  n += weightBytes(m.weights.lmHead) + (m.weights.outNorm?.data.byteLength ?? 0);
+  n += m.weights.embedding.data.byteLength / m.config.vocab_size; // one gathered row
+  return n;
+}
+
+function rssBytes(): number { return typeof process !== 'undefined' ? process.memoryUsage().rss : 0; }
+
+/**
+ * Time per kernel name over `steps` decode steps (be.run wrapped), and the rest
+ * (JS: checks, allocation, copies, dispatch glue) as 'js'.
+ */
+export function profileDecode(m: XLSTMLarge, steps: number): { totalMs: number; byKernel: Record<string, number> } {
+  const be = m.backend;
+  const orig = be.run;
+  const byKernel: Record<string, number> = {};
+  (be as { run: typeof orig }).run = function (name: string, args: ArrayLike<number>, nt?: number) {
+    const t0 = performance.now();
+    orig.call(be, name, args, nt);
+    const key = `${name}${nt === 1 ? '/1t' : ''}`;
+    byKernel[key] = (byKernel[key] ?? 0) + performance.now() - t0;
+  };
+  const st = m.emptyState(1);
+  let tok = 1;
+  const t0 = performance.now();
+  try {
+    for (let s = 0; s < steps; s++) { const r = m.step([tok], st); tok = (tok * 31 + 7) % m.vocabSize; r.logits.dispose(); }
+  } finally { (be as { run: typeof orig }).run = orig; }
+  const totalMs = (performance.now() - t0) / steps;
+  for (const k of Object.keys(byKernel)) byKernel[k] /= steps;
+  byKernel.js = totalMs - Object.values(byKernel).reduce((a, b) => a + b, 0);
+  return { totalMs, byKernel };
+}
+
+export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { quick: false }): Promise<BenchRow[]> {
+  const own = !backends;
+  const bes = backends ?? [await WasmBackend.create({ threads: 1, initialMemoryBytes: 640 << 20 }), await WasmBackend.create({ threads: 2, initialMemoryBytes: 640 << 20 })];
+  const rows: BenchRow[] = [];
+  const cfg = resolveXLSTMLargeConfig(LM_BENCH_CONFIG);
+  const src = new RandomXLSTMLargeSource(cfg, { seed: 3 });
+  const prefillLen = opts.quick ? 256 : 2048;
+  const decodeSteps = opts.quick ? 8 : 32;
+  const dtypes: XLSTMLargeDType[] = ['f32', 'bf16', 'int8', 'q4'];
+  try {
+    for (const be of bes) {
+      const copyRow = (await benchCopy([be], { quick: true }))[0];
+      const copyGBs = copyRow.value;
+      for (const dtype of dtypes) {
+        const tl = performance.now();
+        const m = await XLSTMLarge.fromSource(src, cfg, { backend: be, dtype });
+        const loadMs = performance.now() - tl;
+        try {
+          const bytesPerToken = decodeBytesPerToken(m);
+          // decode: batch 1, one step per token from a short prefill
+          const pre = m.forward([[1, 2, 3, 4]], { logits: 'last' });
+          pre.logits.dispose();
+          const st = pre.state;
+          let tok = 5;
+          const stepOnce = () => { const r = m.step([tok], st); tok = (tok * 31 + 7) % cfg.vocab_size; r.logits.dispose(); };
+          const dec = time(() => { for (let s = 0; s < decodeSteps; s++) stepOnce(); }, { warmup: 1, runs: opts.quick ? 3 : 5, maxMs: opts.quick ? 3000 : 10000 });
+          const tokS = decodeSteps / (dec.bestMs / 1000);
+          const achievedGBs = (bytesPerToken * tokS) / 1e9;
+          const prof = profileDecode(m, opts.quick ? 4 : 8);
+          const top = Object.entries(prof.byKernel).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k}:${v.toFixed(2)}`).join(',');
+          rows.push({
+            topic: 'lm', name: `decode B=1 ${dtype}`, threads: be.threads, value: tokS, unit: 'tokens/s',
+            extra: {
+              msPerToken: dec.bestMs / decodeSteps, medianTokS: decodeSteps / (dec.medianMs / 1000), weightMBPerToken: bytesPerToken / 1e6,
+              achievedGBs, copyGBs, bandwidthFraction: achievedGBs / copyGBs, profileMs: top,
+            },
+          });
+          // prefill: one sequence of prefillLen tokens, logits of the last position only
+          const ids = [Array.from({ length: prefillLen }, (_, i) => (i * 7919 + 13) % cfg.vocab_size)];
+          const pf = time(() => { const r = m.forward(ids, { logits: 'last' }); r.logits.dispose(); for (const s of r.state) { s.c.dispose(); s.n.dispose(); s.m.dispose(); } },
+            { warmup: 0, runs: opts.quick ? 2 : 2, maxMs: 1 });
+          rows.push({
+            topic: 'lm', name: `prefill S=${prefillLen} ${dtype}`, threads: be.threads, value: prefillLen / (pf.bestMs / 1000), unit: 'tokens/s',
+            extra: { bestMs: pf.bestMs, medianMs: pf.medianMs, loadMs },
+          });
+          const heapBytes = m.backends.reduce((a, b) => a + b.heap.bytesReserved, 0);
+          rows.push({
+            topic: 'lm', name: `peak memory ${dtype}`, threads: be.threads, value: (heapBytes + rssBytes()) / 2 ** 20, unit: 'MiB heap+RSS',
+            extra: { heapReservedMiB: heapBytes / 2 ** 20, heapInUseMiB: m.backends.reduce((a, b) => a + b.heap.bytesInUse, 0) / 2 ** 20, weightsMiB: m.weights.bytes / 2 ** 20, rssMiB: rssBytes() / 2 ** 20, maxRssMiB: typeof process !== 'undefined' ? process.resourceUsage().maxRSS / 1024 : 0 },
+          });
+          for (const s of st) { s.c.dispose(); s.n.dispose(); s.m.dispose(); }
+        } finally { m.dispose(); }
+      }
+    }
+  } finally {
+    if (own) bes.forEach((b) => b.dispose());
+  }
+  return rows;
+}
+
+// Run directly: node dist/bench/lm.js [--quick] [--profile]
+if (typeof process !== 'undefined' && process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  try { (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd'); } catch { /* not V8 */ }
+  for (const r of await benchLm(undefined, { quick: process.argv.includes('--quick') })) {
+    console.log(`${r.name}  threads=${r.threads}  ${r.value.toFixed(1)} ${r.unit}  ${JSON.stringify(r.extra)}`);
+  }
+}
