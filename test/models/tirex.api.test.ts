@@ -106,3 +106,24 @@ test('many small batches: heap use does not grow', () => {
   assert.equal(be.heap.bytesInUse, before);
   assert.equal(be.heap.bytesReserved, reservedBefore);
 });
+
+test('short series: skipping the shared fully-masked prefix gives the full computation\'s numbers', () => {
+  const P = m.config.inputPatchSize, T = Math.ceil(m.config.trainCtxLen / P);
+  // leading masked tokens: T-2 and T-4 (the batch starts after T-4 of them), and a series that fills the window
+  const lens = [P + 5, 3 * P + 1];
+  for (const batch of [[0], [0, 1]]) {
+    const ser = batch.map((i) => contexts[i % B].subarray(contexts[i % B].length - lens[i]));
+    const f = m.forecast(ser, { predictionLength: P });
+    const full = m.forwardTokens(ser, 1, true); // every token computed from the zero state
+    const Q = m.config.quantiles.length, Tp = full.outTokens;
+    assert.equal(Tp, T);
+    ser.forEach((_, s) => {
+      for (let t = 0; t < P; t++) {
+        for (let q = 0; q < Q; q++) {
+          const v = full.quantilePreds[((s * Q + q) * Tp + Tp - 1) * P + t] * full.scale[s] + full.loc[s];
+          assertClose(`series ${s} t${t} q${q}`, [f.quantiles[s][t][q]], [v], 1e-4, 1e-5);
+        }
+      }
+    });
+  }
+});

@@ -119,6 +119,7 @@ export class TiRex {
   private readonly outEmb: DeviceResidual;
   private readonly blocks: DeviceBlock[];
   private readonly outNorm: Tensor;
+  private prefixCache?: Float32Array[];
 
   constructor(config: TiRexConfig, weights: TiRexWeights, opts: TiRexOptions) {
     if (!opts || !opts.backend) throw new Error('TiRex: options.backend (a WasmBackend) is required');
@@ -318,12 +319,28 @@ export class TiRex {
       for (let i = 0; i < L; i++) tokens[s * L + i] = Math.fround(Math.fround(w[i] - m) / sd);
     }
     const Tp = T + rollouts - 1;
-    const inp = be.empty([B, Tp, 2 * Pin]); // [B, T', values | mask]
+    // Leading tokens whose 32 values are all missing have the same input (zeros) in every
+    // series, so every layer computes the same numbers for them: start after the shortest such
+    // prefix of the batch, from the sLSTM states a masked-only sequence reaches there (cached).
+    // Forecast passes only; `collect` keeps every token for inspection.
+    let n0 = 0;
+    if (!collect) {
+      n0 = T - 1; // keep at least one context token
+      for (let s = 0; s < B && n0 > 0; s++) {
+        let lead = 0;
+        scan: for (; lead < n0; lead++) {
+          for (let p = 0; p < Pin; p++) if (!Number.isNaN(tokens[(s * T + lead) * Pin + p])) break scan;
+        }
+        n0 = Math.min(n0, lead);
+      }
+    }
+    const Tq = Tp - n0;
+    const inp = be.empty([B, Tq, 2 * Pin]); // [B, T'-n0, values | mask]
     const id = inp.data as Float32Array;
     id.fill(0);
     for (let s = 0; s < B; s++) {
-      for (let t = 0; t < T; t++) {
-        const row = (s * Tp + t) * 2 * Pin;
+      for (let t = n0; t < T; t++) {
+        const row = (s * Tq + t - n0) * 2 * Pin;
         for (let p = 0; p < Pin; p++) {
           const v = tokens[(s * T + t) * Pin + p];
           const nan = Number.isNaN(v);
@@ -332,49 +349,24 @@ export class TiRex {
         }
       }
       // rollout tokens: value nan_mask_value, mask 0
-      for (let t = T; t < Tp; t++) id.fill(cfg.nanMaskValue, (s * Tp + t) * 2 * Pin, (s * Tp + t) * 2 * Pin + Pin);
+      for (let t = T; t < Tp; t++) id.fill(cfg.nanMaskValue, (s * Tq + t - n0) * 2 * Pin, (s * Tq + t - n0) * 2 * Pin + Pin);
     }
     const hiddenStates = collect ? new Float32Array(B * Tp * cfg.numBlocks * E) : new Float32Array(0);
-    let h = this.residual(this.inEmb, inp); // [B, T', E] ([B, rollouts, E] after the last recurrence unless collect)
-    inp.dispose();
-    const NH = cfg.numHeads;
-    const last = cfg.numBlocks - 1;
-    this.blocks.forEach((blk, bi) => {
-      const n1 = rmsNorm(be, h, { eps: RMS_EPS, weight: blk.normSlstm });
-      const g = be.empty([B, Tp, 4 * E]); // [B, T', 4E] index gate*E + h*DH + d
-      this.gateProjection(n1, blk.gates, g, B * Tp);
-      n1.dispose();
-      const cell = slstmForward(be, g, blk.cell, { bf16: this.bf16 ? 'tirex' : false, forgetClamp: FORGET_CLAMP, outputLayout: 'BSH' });
-      g.dispose(); cell.state.dispose();
-      const gn = groupNorm(be, cell.y, NH, { eps: GROUP_NORM_EPS, weight: blk.groupNorm, weightOffset: true });
-      cell.y.dispose();
-      add(be, h, gn, h);
-      gn.dispose();
-      if (bi === last && !collect && rollouts < Tp) {
-        // only the last `rollouts` tokens reach the output: the rest of the model after the
-        // last recurrence is per token, so skip it for the others
-        const hl = be.empty([B, rollouts, E]);
-        const hd = h.data as Float32Array, ld = hl.data as Float32Array;
-        for (let s = 0; s < B; s++) ld.set(hd.subarray(((s + 1) * Tp - rollouts) * E, (s + 1) * Tp * E), s * rollouts * E);
-        h.dispose();
-        h = hl;
-      }
-      const n2 = rmsNorm(be, h, { eps: RMS_EPS, weight: blk.normFfn });
-      const a = linear(be, n2, blk.projUpGate); // [B, T', FFN]
-      const u = linear(be, n2, blk.projUp);
-      n2.dispose();
-      silu(be, a, a);
-      mul(be, a, u, a);
-      u.dispose();
-      const d = linear(be, a, blk.projDown); // [B, T', E]
-      a.dispose();
-      add(be, h, d, h);
-      d.dispose();
-      if (collect) {
-        const hd = h.data as Float32Array;
+    const prefix = n0 > 0 ? this.maskedPrefixStates() : undefined;
+    const h = this.runBlocks(this.residual(this.inEmb, inp), B, Tq, {
+      initialState: prefix && ((bi) => {
+        const H = E, src = prefix[bi]; // [T+1, 4, H]
+        const st = new Float32Array(4 * B * H); // [4, B, H]
+        for (let k = 0; k < 4; k++) for (let b = 0; b < B; b++) st.set(src.subarray((n0 * 4 + k) * H, (n0 * 4 + k + 1) * H), (k * B + b) * H);
+        return new Tensor('f32', [4, B, H], st);
+      }),
+      keepLast: collect ? undefined : rollouts,
+      onBlock: collect ? (bi, hb) => {
+        const hd = hb.data as Float32Array;
         for (let r = 0; r < B * Tp; r++) hiddenStates.set(hd.subarray(r * E, (r + 1) * E), (r * cfg.numBlocks + bi) * E);
-      }
+      } : undefined,
     });
+    inp.dispose();
     const To = h.shape[1];
     const hn = rmsNorm(be, h, { eps: RMS_EPS, weight: this.outNorm });
     h.dispose();
@@ -391,6 +383,85 @@ export class TiRex {
     }
     o.dispose();
     return { contextWindow: window, loc, scale, tokens, hiddenStates, quantilePreds, numTokens: T, outTokens: To };
+  }
+
+  /**
+   * The sLSTM blocks on h [B, S, E] (consumed). initialState(bi): the cell's starting state
+   * [4, B, H] per block (default zeros); keepLast: after the last recurrence keep only the last
+   * so many tokens (everything after it is per token); statesAll(bi, t): every cell state
+   * [4, S+1, B, H]; onBlock(bi, h): each block's output.
+   */
+  private runBlocks(h: Tensor, B: number, S: number, o: {
+    initialState?: (bi: number) => Tensor;
+    keepLast?: number;
+    onBlock?: (bi: number, h: Tensor) => void;
+    statesAll?: (bi: number, states: Tensor) => void;
+  } = {}): Tensor {
+    const be = this.backend, cfg = this.config, E = cfg.embeddingDim, NH = cfg.numHeads;
+    const last = cfg.numBlocks - 1;
+    this.blocks.forEach((blk, bi) => {
+      const T = h.shape[1];
+      const n1 = rmsNorm(be, h, { eps: RMS_EPS, weight: blk.normSlstm });
+      const g = be.empty([B, T, 4 * E]); // [B, T, 4E] index gate*E + h*DH + d
+      this.gateProjection(n1, blk.gates, g, B * T);
+      n1.dispose();
+      const cell = slstmForward(be, g, blk.cell, {
+        bf16: this.bf16 ? 'tirex' : false, forgetClamp: FORGET_CLAMP, outputLayout: 'BSH',
+        initialState: o.initialState?.(bi), returnAllStates: !!o.statesAll,
+      });
+      g.dispose(); cell.state.dispose();
+      if (cell.statesAll) { o.statesAll!(bi, cell.statesAll); cell.statesAll.dispose(); }
+      const gn = groupNorm(be, cell.y, NH, { eps: GROUP_NORM_EPS, weight: blk.groupNorm, weightOffset: true });
+      cell.y.dispose();
+      add(be, h, gn, h);
+      gn.dispose();
+      const k = o.keepLast;
+      if (bi === last && k !== undefined && k < T) {
+        // only the last k tokens reach the output
+        const hl = be.empty([B, k, E]);
+        const hd = h.data as Float32Array, ld = hl.data as Float32Array;
+        for (let s = 0; s < B; s++) ld.set(hd.subarray(((s + 1) * T - k) * E, (s + 1) * T * E), s * k * E);
+        h.dispose();
+        h = hl;
+      }
+      const n2 = rmsNorm(be, h, { eps: RMS_EPS, weight: blk.normFfn });
+      const a = linear(be, n2, blk.projUpGate); // [B, T, FFN]
+      const u = linear(be, n2, blk.projUp);
+      n2.dispose();
+      silu(be, a, a);
+      mul(be, a, u, a);
+      u.dispose();
+      const d = linear(be, a, blk.projDown); // [B, T, E]
+      a.dispose();
+      add(be, h, d, h);
+      d.dispose();
+      o.onBlock?.(bi, h);
+    });
+    return h;
+  }
+
+  /**
+   * Per block, the sLSTM state [T+1, 4, H] after 0..T fully masked tokens from the zero state
+   * (computed once per model: T = train_ctx_len / patch tokens of all-zero input).
+   */
+  private maskedPrefixStates(): Float32Array[] {
+    if (this.prefixCache) return this.prefixCache;
+    const be = this.backend, cfg = this.config, Pin = cfg.inputPatchSize, H = cfg.embeddingDim;
+    const T = Math.ceil(cfg.trainCtxLen / Pin);
+    const inp = be.zeros([1, T, 2 * Pin]);
+    if (cfg.nanMaskValue !== 0) for (let t = 0; t < T; t++) (inp.data as Float32Array).fill(cfg.nanMaskValue, t * 2 * Pin, t * 2 * Pin + Pin);
+    const out: Float32Array[] = [];
+    const h = this.runBlocks(this.residual(this.inEmb, inp), 1, T, {
+      statesAll: (_bi, st) => {
+        const sd = st.data as Float32Array; // [4, T+1, 1, H]
+        const c = new Float32Array((T + 1) * 4 * H); // [T+1, 4, H]
+        for (let t = 0; t <= T; t++) for (let k = 0; k < 4; k++) c.set(sd.subarray((k * (T + 1) + t) * H, (k * (T + 1) + t + 1) * H), (t * 4 + k) * H);
+        out.push(c);
+      },
+    });
+    h.dispose(); inp.dispose();
+    this.prefixCache = out;
+    return out;
   }
 
   // out[:, g*E + h*DH + o] = sum_i x[:, h*DH + i] w[g, h, o, i]: one GEMM per (gate, head) on
