@@ -1,0 +1,324 @@
+// A generic training loop over the tape autograd (src/autograd) and AdamW (src/optim).
+//
+// One optimizer step = `accumulationSteps` micro-batches (each: a fresh Tape, the loss
+// closure builds the graph, backward seeded with 1/accumulationSteps so the summed .grad is
+// the gradient of the mean loss) -> optional global-norm clipping -> lr from the warmup +
+// cosine schedule -> AdamW update -> zero the gradients.
+//
+// Checkpoints hold everything the next step depends on, so a resumed run continues
+// bit-identically (f32): the weights (safetensors, the parameters' own names, e.g. the
+// official state_dict names), the AdamW moments (safetensors, f64 as the optimizer keeps
+// them: `exp_avg.<name>`, `exp_avg_sq.<name>`) and a JSON trainer state (step, optimizer step,
+// the trainer RNG's state, the data source's position). The core works on bytes
+// (checkpoint() / restore()), so it runs in browsers; saveCheckpoint / loadCheckpoint write
+// and read a directory through a guarded dynamic import of node:fs.
+import { Tape, Var, Parameter } from '../autograd/tape.js';
+import type { TapeDType } from '../autograd/tape.js';
+import { AdamW, paramGroups, clipGradNorm, globalGradNorm, warmupCosineLr, Rng } from '../optim/optim.js';
+import type { WasmBackend } from '../backend/wasm/backend.js';
+import { Tensor } from '../tensor/tensor.js';
+import { serializeSafetensors, parseSafetensors } from '../io/safetensors.js';
+
+/** JSON-serialisable value (data positions, trainer state). */
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/**
+ * A resumable source of training batches. `state()` must capture everything `next()` depends
+ * on (position, shuffling RNG, epoch), and `restore(state())` must make the following `next()`
+ * calls return exactly what they would have returned.
+ */
+export interface TrainData<B> {
+  next(): B;
+  state(): Json;
+  restore(state: Json): void;
+}
+
+/** What the loss closure gets besides the tape and the batch. */
+export interface LossContext {
+  /** Optimizer step being computed (0-based). */
+  step: number;
+  /** Micro-batch index within the step (gradient accumulation). */
+  micro: number;
+  /** The trainer's seeded RNG (dropout masks, noise); its state is checkpointed. */
+  rng: Rng;
+}
+
+/** The loss closure: builds the graph of one micro-batch on `tape` and returns its scalar mean loss (and optionally the token count for tokens/s). */
+export type LossFn<B> = (tape: Tape, batch: B, ctx: LossContext) => Var | { loss: Var; tokens?: number };
+
+export interface TrainerProgress {
+  /** Optimizer steps done (1 after the first step). */
+  step: number;
+  totalSteps: number;
+  /** Mean loss over the step's micro-batches. */
+  loss: number;
+  /** Learning rate used for this step. */
+  lr: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  /** Tokens (as reported by the loss closure, else batches) per second over this run() call. */
+  tokensPerSec: number;
+  /** Seconds left at the current pace. */
+  etaSec: number;
+}
+
+export interface TrainerOptions<B> {
+  /** Trainable parameters; every one needs a unique name (checkpoints are keyed by it). */
+  params: readonly Parameter[];
+  loss: LossFn<B>;
+  data: TrainData<B>;
+  /** Backend of the f32 tape (null for an f64 tape). */
+  backend: WasmBackend | null;
+  /** Tape precision (default 'f32'). */
+  dtype?: TapeDType;
+  /** Total optimizer steps (the schedule's horizon and run()'s default end). */
+  totalSteps: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** Linear warmup steps (default 0), then cosine to minLr at totalSteps. */
+  warmupSteps?: number;
+  /** Final learning rate (default 0). */
+  minLr?: number;
+  /** Custom schedule (overrides warmupSteps/minLr): lr for 0-based step. */
+  lrSchedule?: (step: number) => number;
+  /** AdamW weight decay of the decay group (default 0.01); Parameter.decay === false -> no decay. */
+  weightDecay?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Global-norm clipping threshold (default: none). */
+  gradClip?: number;
+  /** Micro-batches per optimizer step (default 1). */
+  accumulationSteps?: number;
+  /** Seed of the trainer RNG passed to the loss closure (default 0). */
+  seed?: number;
+  /** Called after every step. */
+  onProgress?: (p: TrainerProgress) => void;
+  /** Evaluation hook, called every evalEvery steps (and after the last step of run()). */
+  evaluate?: (trainer: Trainer<B>) => Record<string, number> | Promise<Record<string, number>>;
+  evalEvery?: number;
+  onEval?: (step: number, metrics: Record<string, number>) => void;
+  /** Directory for periodic checkpoints (Node only) every checkpointEvery steps. */
+  checkpointDir?: string;
+  checkpointEvery?: number;
+}
+
+/** One finished optimizer step. */
+export interface StepResult { step: number; loss: number; lr: number; gradNorm: number; tokens: number }
+
+/** A checkpoint as bytes: file name -> content. */
+export type CheckpointFiles = Record<string, Uint8Array>;
+
+export const CHECKPOINT_FILES = { weights: 'model.safetensors', optimizer: 'optimizer.safetensors', state: 'trainer_state.json' } as const;
+
+const FORMAT = 'xlstm-ts-trainer-checkpoint';
+const FORMAT_VERSION = 1;
+
+// AdamW and Rng keep their state in private fields; a checkpoint must read and write it.
+// Element access is TypeScript's explicit escape hatch for that (src/optim owns the classes).
+type AdamWInternals = { m: Map<Parameter, Float64Array>; v: Map<Parameter, Float64Array> };
+type RngInternals = { s: number; spare: number | null };
+const adamInternals = (o: AdamW): AdamWInternals => o as unknown as AdamWInternals;
+
+/** The state of an Rng (mulberry32 counter + the cached Box-Muller value). */
+export function rngState(r: Rng): { s: number; spare: number | null } {
+  const x = r as unknown as RngInternals;
+  return { s: x.s, spare: x.spare };
+}
+/** Puts an Rng back into a state from rngState(). */
+export function setRngState(r: Rng, st: { s: number; spare: number | null }): void {
+  if (!st || typeof st.s !== 'number' || !(st.spare === null || typeof st.spare === 'number')) throw new TypeError(`setRngState: expected {s: number, spare: number | null}, got ${JSON.stringify(st)}`);
+  const x = r as unknown as RngInternals;
+  x.s = st.s >>> 0; x.spare = st.spare;
+}
+
+export class Trainer<B> {
+  readonly params: readonly Parameter[];
+  readonly optimizer: AdamW;
+  readonly rng: Rng;
+  /** Optimizer steps done. */
+  step = 0;
+  private readonly o: TrainerOptions<B>;
+  private readonly byName = new Map<string, Parameter>();
+
+  constructor(o: TrainerOptions<B>) {
+    if (!o || !Array.isArray(o.params) || o.params.length === 0) throw new TypeError('Trainer: options.params must be a non-empty array of Parameters');
+    for (const [i, p] of o.params.entries()) {
+      if (!(p instanceof Parameter)) throw new TypeError(`Trainer: params[${i}] is not a Parameter`);
+      if (!p.name) throw new TypeError(`Trainer: params[${i}] has no name (checkpoints are keyed by parameter names)`);
+      if (this.byName.has(p.name)) throw new TypeError(`Trainer: parameter name ${p.name} appears twice`);
+      this.byName.set(p.name, p);
+    }
+    if (typeof o.loss !== 'function') throw new TypeError('Trainer: options.loss must be a function (tape, batch, ctx) => Var');
+    if (!o.data || typeof o.data.next !== 'function' || typeof o.data.state !== 'function' || typeof o.data.restore !== 'function') throw new TypeError('Trainer: options.data must implement next(), state() and restore()');
+    if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) throw new RangeError(`Trainer: totalSteps must be an integer >= 1, got ${o.totalSteps}`);
+    if (!(o.lr >= 0)) throw new RangeError(`Trainer: lr must be >= 0, got ${o.lr}`);
+    const acc = o.accumulationSteps ?? 1;
+    if (!Number.isInteger(acc) || acc < 1) throw new RangeError(`Trainer: accumulationSteps must be an integer >= 1, got ${acc}`);
+    if (o.gradClip !== undefined && !(o.gradClip > 0)) throw new RangeError(`Trainer: gradClip must be > 0, got ${o.gradClip}`);
+    if ((o.dtype ?? 'f32') === 'f32' && !o.backend) throw new TypeError('Trainer: an f32 tape needs options.backend (a WasmBackend)');
+    for (const k of ['evalEvery', 'checkpointEvery'] as const) {
+      const v = o[k];
+      if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new RangeError(`Trainer: ${k} must be an integer >= 1, got ${v}`);
+    }
+    this.o = o;
+    this.params = o.params;
+    this.optimizer = new AdamW(paramGroups(o.params, o.weightDecay ?? 0.01), { lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay });
+    this.rng = new Rng(o.seed ?? 0);
+  }
+
+  get totalSteps(): number { return this.o.totalSteps; }
+
+  /** Learning rate of 0-based step `s`. */
+  lrAt(s: number): number {
+    if (this.o.lrSchedule) return this.o.lrSchedule(s);
+    return warmupCosineLr(s, { maxLr: this.o.lr, warmupSteps: this.o.warmupSteps ?? 0, totalSteps: this.o.totalSteps, minLr: this.o.minLr });
+  }
+
+  /** One optimizer step (all micro-batches). */
+  trainStep(): StepResult {
+    const acc = this.o.accumulationSteps ?? 1;
+    const s = this.step;
+    let lossSum = 0, tokens = 0;
+    this.optimizer.zeroGrad();
+    for (let micro = 0; micro < acc; micro++) {
+      const tape = new Tape(this.o.backend, this.o.dtype ?? 'f32');
+      const batch = this.o.data.next();
+      const r = this.o.loss(tape, batch, { step: s, micro, rng: this.rng });
+      const loss = r instanceof Var ? r : r.loss;
+      if (!(loss instanceof Var) || loss.size !== 1) throw new TypeError(`Trainer: the loss closure must return a scalar Var (or {loss, tokens}), got ${loss instanceof Var ? `shape [${loss.shape.join(', ')}]` : typeof loss}`);
+      const lv = Number(loss.data[0]);
+      if (!Number.isFinite(lv)) throw new Error(`Trainer: loss is ${lv} at step ${s} micro-batch ${micro}`);
+      tape.backward(loss, [1 / acc]);
+      lossSum += lv;
+      tokens += r instanceof Var ? 1 : (r.tokens ?? 1);
+    }
+    const gradNorm = this.o.gradClip !== undefined ? clipGradNorm(this.params, this.o.gradClip) : globalGradNorm(this.params);
+    const lr = this.lrAt(s);
+    this.optimizer.lr = lr;
+    this.optimizer.stepUpdate();
+    this.optimizer.zeroGrad();
+    this.step = s + 1;
+    return { step: this.step, loss: lossSum / acc, lr, gradNorm, tokens };
+  }
+
+  /**
+   * Trains until `untilStep` (default totalSteps) with progress, evaluation and checkpoint
+   * hooks. Returns the per-step results of this call. `signal` stops between steps.
+   */
+  async run(opts: { untilStep?: number; signal?: AbortSignal } = {}): Promise<StepResult[]> {
+    const end = opts.untilStep ?? this.o.totalSteps;
+    if (!Number.isInteger(end) || end < this.step) throw new RangeError(`Trainer.run: untilStep ${end} must be an integer >= the current step ${this.step}`);
+    const out: StepResult[] = [];
+    const t0 = now();
+    let tokens = 0;
+    while (this.step < end && !opts.signal?.aborted) {
+      const r = this.trainStep();
+      out.push(r);
+      tokens += r.tokens;
+      const el = (now() - t0) / 1000;
+      const perStep = el / out.length;
+      this.o.onProgress?.({ step: r.step, totalSteps: this.o.totalSteps, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSec: el > 0 ? tokens / el : 0, etaSec: perStep * (end - this.step) });
+      const last = this.step === end;
+      if (this.o.evaluate && ((this.o.evalEvery && this.step % this.o.evalEvery === 0) || last)) {
+        const m = await this.o.evaluate(this);
+        this.o.onEval?.(this.step, m);
+      }
+      if (this.o.checkpointDir && this.o.checkpointEvery && (this.step % this.o.checkpointEvery === 0 || last)) await this.saveCheckpoint(this.o.checkpointDir);
+    }
+    return out;
+  }
+
+  /** Weights by parameter name (the live tensors, not copies). */
+  stateDict(): Map<string, Tensor> {
+    return new Map(this.params.map((p) => [p.name!, p.value]));
+  }
+
+  /** The checkpoint as bytes (see CHECKPOINT_FILES). Take it between steps. */
+  checkpoint(metadata: Record<string, string> = {}): CheckpointFiles {
+    const { m, v } = adamInternals(this.optimizer);
+    const mom = new Map<string, Tensor>();
+    for (const p of this.params) {
+      const a = m.get(p), b = v.get(p);
+      if (!a || !b) continue; // no update yet (no gradient so far)
+      mom.set(`exp_avg.${p.name}`, new Tensor('f64', p.value.shape, a));
+      mom.set(`exp_avg_sq.${p.name}`, new Tensor('f64', p.value.shape, b));
+    }
+    const state = {
+      format: FORMAT, version: FORMAT_VERSION,
+      step: this.step, optimizerStep: this.optimizer.step, totalSteps: this.o.totalSteps,
+      rng: rngState(this.rng) as unknown as Json, data: this.o.data.state(),
+      params: this.params.map((p) => ({ name: p.name!, shape: [...p.value.shape], decay: p.decay })) as unknown as Json,
+    };
+    return {
+      [CHECKPOINT_FILES.weights]: serializeSafetensors(this.stateDict(), { format: 'pt', ...metadata }),
+      [CHECKPOINT_FILES.optimizer]: serializeSafetensors(mom, { format: FORMAT }),
+      [CHECKPOINT_FILES.state]: new TextEncoder().encode(JSON.stringify(state, null, 1)),
+    };
+  }
+
+  /** Restores weights (in place, converted to each parameter's dtype), moments, step, RNG and data position. */
+  restore(files: CheckpointFiles): void {
+    for (const f of Object.values(CHECKPOINT_FILES)) if (!(files[f] instanceof Uint8Array)) throw new Error(`Trainer.restore: checkpoint file ${f} is missing`);
+    let st: { format?: string; version?: number; step: number; optimizerStep: number; rng: { s: number; spare: number | null }; data: Json };
+    try { st = JSON.parse(new TextDecoder().decode(files[CHECKPOINT_FILES.state])); } catch (e) { throw new Error(`Trainer.restore: ${CHECKPOINT_FILES.state} is not valid JSON: ${(e as Error).message}`); }
+    if (st.format !== FORMAT || st.version !== FORMAT_VERSION) throw new Error(`Trainer.restore: ${CHECKPOINT_FILES.state} has format ${st.format} v${st.version}, expected ${FORMAT} v${FORMAT_VERSION}`);
+    if (!Number.isInteger(st.step) || st.step < 0) throw new Error(`Trainer.restore: step ${st.step} is not a non-negative integer`);
+    loadWeightsInto(this.params, files[CHECKPOINT_FILES.weights], 'Trainer.restore');
+    const opt = parseSafetensors(files[CHECKPOINT_FILES.optimizer], { source: CHECKPOINT_FILES.optimizer });
+    const { m, v } = adamInternals(this.optimizer);
+    m.clear(); v.clear();
+    for (const p of this.params) {
+      const a = `exp_avg.${p.name}`, b = `exp_avg_sq.${p.name}`;
+      if (!opt.has(a) && !opt.has(b)) continue;
+      const ta = opt.read(a), tb = opt.read(b);
+      if (ta.size !== p.size || tb.size !== p.size) throw new Error(`Trainer.restore: moments of ${p.name} have ${ta.size}/${tb.size} values, the parameter has ${p.size}`);
+      m.set(p, ta.toFloat64().slice()); v.set(p, tb.toFloat64().slice());
+    }
+    this.optimizer.step = st.optimizerStep;
+    this.step = st.step;
+    setRngState(this.rng, st.rng);
+    this.o.data.restore(st.data);
+  }
+
+  /** Writes the checkpoint files into `dir` (created if needed). Node only. */
+  async saveCheckpoint(dir: string, metadata: Record<string, string> = {}): Promise<void> {
+    const [{ mkdir, writeFile, rename }, { join }] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+    await mkdir(dir, { recursive: true });
+    // write-then-rename: a crash mid-save leaves the previous checkpoint readable
+    for (const [name, bytes] of Object.entries(this.checkpoint(metadata))) {
+      const p = join(dir, name);
+      await writeFile(`${p}.tmp`, bytes);
+      await rename(`${p}.tmp`, p);
+    }
+  }
+
+  /** Reads a checkpoint directory written by saveCheckpoint. Node only. */
+  async loadCheckpoint(dir: string): Promise<void> {
+    const [{ readFile }, { join }] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+    const files: CheckpointFiles = {};
+    for (const name of Object.values(CHECKPOINT_FILES)) {
+      try { files[name] = new Uint8Array(await readFile(join(dir, name))); } catch (e) { throw new Error(`Trainer.loadCheckpoint: cannot read ${join(dir, name)}: ${(e as Error).message}`); }
+    }
+    this.restore(files);
+  }
+}
+
+/** Copies tensors of a safetensors file into parameters by name (all must be present with the parameters' shapes). */
+export function loadWeightsInto(params: readonly Parameter[], bytes: Uint8Array, label = 'loadWeightsInto'): void {
+  const src = parseSafetensors(bytes, { source: label });
+  const problems: string[] = [];
+  for (const p of params) {
+    if (!src.has(p.name!)) { problems.push(`missing ${p.name}`); continue; }
+    const info = src.info(p.name!);
+    if (info.shape.length !== p.shape.length || info.shape.some((d, i) => d !== p.shape[i])) problems.push(`${p.name}: file has [${info.shape.join(', ')}], parameter is [${p.shape.join(', ')}]`);
+  }
+  if (problems.length) throw new Error(`${label}: ${problems.length} problem(s): ${problems.slice(0, 6).join('; ')}`);
+  for (const p of params) {
+    const t = src.read(p.name!);
+    const d = p.value.data as Float32Array | Float64Array;
+    d.set(p.value.dtype === 'f64' ? t.toFloat64() : t.toFloat32());
+  }
+}
+
+function now(): number { return typeof performance !== 'undefined' ? performance.now() : Date.now(); }

@@ -1,0 +1,164 @@
+// Trainer on a tiny softmax-regression problem: the loss falls, accumulation over k
+// micro-batches equals one step on their concatenation, a restored checkpoint continues
+// bit-identically (f32 and f64 tapes), hooks fire, bad options are rejected; TextDataset
+// windows, split, resumable order.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WasmBackend } from '../../src/backend/wasm/backend.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { Tape, Parameter, ag } from '../../src/autograd/index.js';
+import { Rng } from '../../src/optim/index.js';
+import { Trainer, TrainData, Json, TrainerProgress } from '../../src/train/trainer.js';
+import { TextDataset, encodeBytes } from '../../src/train/textData.js';
+
+interface Batch { x: Float32Array; y: number[]; n: number }
+const D = 6, C = 3;
+
+/** Deterministic points of 3 linearly separable classes; batches of n in order, cyclic. */
+class Points implements TrainData<Batch> {
+  pos = 0;
+  readonly xs: Float32Array; readonly ys: number[];
+  constructor(readonly total: number, readonly n: number) {
+    const r = new Rng(5);
+    this.xs = new Float32Array(total * D); this.ys = [];
+    for (let i = 0; i < total; i++) {
+      const c = i % C;
+      this.ys.push(c);
+      for (let d = 0; d < D; d++) this.xs[i * D + d] = r.normal() * 0.5 + (d % C === c ? 1.5 : 0);
+    }
+  }
+  next(): Batch {
+    const x = new Float32Array(this.n * D), y: number[] = [];
+    for (let b = 0; b < this.n; b++) { const i = (this.pos + b) % this.total; x.set(this.xs.subarray(i * D, (i + 1) * D), b * D); y.push(this.ys[i]); }
+    this.pos = (this.pos + this.n) % this.total;
+    return { x, y, n: this.n };
+  }
+  state(): Json { return { pos: this.pos }; }
+  restore(s: Json): void { this.pos = (s as { pos: number }).pos; }
+}
+
+function makeParams(dtype: 'f32' | 'f64'): Parameter[] {
+  const r = new Rng(1);
+  const mk = (shape: number[], data: Float32Array) => new Tensor(dtype, shape, dtype === 'f32' ? data : Float64Array.from(data));
+  return [
+    new Parameter(mk([C, D], r.normalArray(C * D, 0.1)), 'head.weight'),
+    new Parameter(mk([C], new Float32Array(C)), 'head.bias', false),
+  ];
+}
+
+function lossFn(params: Parameter[]) {
+  return (t: Tape, b: Batch) => {
+    const x = t.input(new Tensor('f32', [b.n, D], b.x));
+    return { loss: ag.crossEntropy(t, ag.linear(t, x, params[0], params[1]), b.y), tokens: b.n };
+  };
+}
+
+function trainer(be: WasmBackend | null, dtype: 'f32' | 'f64', o: { acc?: number; n?: number; totalSteps?: number; onProgress?: (p: TrainerProgress) => void } = {}) {
+  const params = makeParams(dtype);
+  return new Trainer<Batch>({
+    params, loss: lossFn(params), data: new Points(60, o.n ?? 8), backend: be, dtype,
+    totalSteps: o.totalSteps ?? 30, lr: 0.1, warmupSteps: 3, weightDecay: 0.05, gradClip: 1, accumulationSteps: o.acc, seed: 3, onProgress: o.onProgress,
+  });
+}
+
+const values = (t: Trainer<Batch>) => t.params.map((p) => Array.from(p.value.data as Float32Array));
+
+test('Trainer: loss falls, progress reports, lr follows warmup + cosine', async () => {
+  const be = await WasmBackend.create({ threads: 1 });
+  const seen: TrainerProgress[] = [];
+  const tr = trainer(be, 'f32', { onProgress: (p) => seen.push(p) });
+  const res = await tr.run();
+  assert.equal(res.length, 30);
+  assert.equal(seen.length, 30);
+  assert.ok(res[29].loss < 0.35 * res[0].loss, `loss ${res[0].loss} -> ${res[29].loss}`);
+  assert.ok(Math.abs(res[0].lr - 0.1 / 3) < 1e-12 && Math.abs(res[2].lr - 0.1) < 1e-12, `warmup lrs ${res.slice(0, 3).map((r) => r.lr)}`);
+  assert.ok(res[29].lr < 0.002, `final lr ${res[29].lr}`);
+  assert.ok(seen[29].tokensPerSec > 0 && seen[29].etaSec === 0 && seen[0].etaSec > 0);
+  be.dispose();
+});
+
+test('Trainer: accumulation over 2 micro-batches == one step on both (f64 tape)', async () => {
+  const a = trainer(null, 'f64', { acc: 2, n: 6, totalSteps: 4 });
+  const b = trainer(null, 'f64', { acc: 1, n: 12, totalSteps: 4 });
+  await a.run(); await b.run();
+  const va = values(a), vb = values(b);
+  for (let i = 0; i < va.length; i++) for (let j = 0; j < va[i].length; j++) assert.ok(Math.abs(va[i][j] - vb[i][j]) < 1e-12, `param ${i}[${j}]: ${va[i][j]} vs ${vb[i][j]}`);
+});
+
+for (const dtype of ['f32', 'f64'] as const) {
+  test(`Trainer: resume from a checkpoint continues bit-identically (${dtype})`, async () => {
+    const be = dtype === 'f32' ? await WasmBackend.create({ threads: 1 }) : null;
+    const full = trainer(be, dtype, { acc: 2 });
+    const lossesFull = (await full.run()).map((r) => r.loss);
+    const first = trainer(be, dtype, { acc: 2 });
+    await first.run({ untilStep: 13 });
+    const dir = mkdtempSync(join(tmpdir(), 'trainer-'));
+    try {
+      await first.saveCheckpoint(dir);
+      const resumed = trainer(be, dtype, { acc: 2 });
+      await resumed.loadCheckpoint(dir);
+      assert.equal(resumed.step, 13);
+      const rest = (await resumed.run()).map((r) => r.loss);
+      assert.deepEqual(rest, lossesFull.slice(13));
+      assert.deepEqual(values(resumed), values(full));
+    } finally { rmSync(dir, { recursive: true, force: true }); be?.dispose(); }
+  });
+}
+
+test('Trainer: evaluation hook and option errors', async () => {
+  const params = makeParams('f64');
+  const evals: number[] = [];
+  const tr = new Trainer<Batch>({
+    params, loss: lossFn(params), data: new Points(30, 5), backend: null, dtype: 'f64', totalSteps: 5, lr: 0.05,
+    evalEvery: 2, evaluate: (t) => ({ step: t.step }), onEval: (s, m) => { assert.equal(m.step, s); evals.push(s); },
+  });
+  await tr.run();
+  assert.deepEqual(evals, [2, 4, 5]);
+  assert.throws(() => new Trainer<Batch>({ params: [new Parameter(new Tensor('f64', [1], new Float64Array(1)))], loss: lossFn(params), data: new Points(3, 1), backend: null, dtype: 'f64', totalSteps: 1, lr: 1 }), /no name/);
+  assert.throws(() => new Trainer<Batch>({ params, loss: lossFn(params), data: new Points(3, 1), backend: null, dtype: 'f32', totalSteps: 1, lr: 1 }), /needs options.backend/);
+  assert.throws(() => new Trainer<Batch>({ params, loss: lossFn(params), data: new Points(3, 1), backend: null, dtype: 'f64', totalSteps: 0, lr: 1 }), /totalSteps/);
+  assert.throws(() => tr.restore({}), /missing/);
+});
+
+test('TextDataset: windows, split, deterministic resumable order', () => {
+  // consecutive letters (so windows are checkable) starting at a new random letter every 26
+  const r = new Rng(9);
+  let text = '';
+  for (let k = 0; k < 8; k++) { const o = Math.floor(r.uniform() * 26); for (let j = 0; j < 26; j++) text += String.fromCharCode(97 + ((o + j) % 26)); }
+  const toks = encodeBytes(text);
+  assert.equal(toks.length, 208);
+  const ds = new TextDataset(toks, { seqLen: 9, batchSize: 3, validationFraction: 0.25, seed: 4 });
+  assert.equal(ds.trainTokens.length + ds.validationTokens.length, toks.length);
+  assert.equal(ds.validationTokens.length, Math.floor(toks.length * 0.25));
+  assert.equal(ds.train.windows, Math.floor((ds.trainTokens.length - 9) / 8) + 1);
+  const b0 = ds.train.next();
+  assert.equal(b0.ids.length, 27);
+  // every window is a contiguous run of the stream
+  assert.deepEqual(Array.from(toks.subarray(0, 3)), Array.from(encodeBytes(text.slice(0, 3))));
+  for (let b = 0; b < 3; b++) assert.ok(text.includes(String.fromCharCode(...b0.ids.subarray(b * 9, b * 9 + 9))));
+  // one epoch covers each window once (without the remainder)
+  const seenStarts = new Set<string>();
+  const per = Math.floor(ds.train.windows / 3);
+  // distinct ids so that windows are identified by their content
+  const uniq = Int32Array.from({ length: toks.length }, (_, i) => i);
+  const ds2 = new TextDataset(uniq, { seqLen: 9, batchSize: 3, validationFraction: 0.25, seed: 4 });
+  for (let i = 0; i < per; i++) { const b = ds2.train.next(); for (let j = 0; j < 3; j++) seenStarts.add(Array.from(b.ids.subarray(j * 9, j * 9 + 9)).join(',')); }
+  assert.equal(seenStarts.size, per * 3);
+  // resume: state after k batches reproduces the following batches (also across an epoch)
+  const st = ds2.train.state();
+  const after = [ds2.train.next(), ds2.train.next()].map((b) => Array.from(b.ids));
+  const ds3 = new TextDataset(uniq, { seqLen: 9, batchSize: 3, validationFraction: 0.25, seed: 4 });
+  ds3.train.restore(st);
+  assert.deepEqual([ds3.train.next(), ds3.train.next()].map((b) => Array.from(b.ids)), after);
+  const other = new TextDataset(toks, { seqLen: 9, batchSize: 3, validationFraction: 0.25, seed: 5 });
+  assert.notDeepEqual(Array.from(other.train.next().ids), Array.from(b0.ids));
+  const vb = ds.validationBatches();
+  assert.ok(vb.length >= 1 && vb[0].seqLen === 9);
+  assert.deepEqual(Array.from(vb[0].ids.subarray(0, 9)), Array.from(ds.validationTokens.subarray(0, 9)));
+  assert.throws(() => new TextDataset(toks, { seqLen: 1, batchSize: 1 }), /seqLen/);
+  assert.throws(() => new TextDataset(toks.subarray(0, 10), { seqLen: 9, batchSize: 3, validationFraction: 0 }), /fewer than batchSize/);
+  assert.throws(() => ds3.train.restore({ epoch: 'x' } as unknown as Json), /expected \{epoch, pos\}/);
+});
