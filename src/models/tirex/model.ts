@@ -202,6 +202,9 @@ export class TiRex {
     const meanData = new Float32Array(B * H).fill(NaN);
     const good: number[] = [];
     series.forEach((s, i) => { if (s) good.push(i); });
+    // batches of similar lengths share more of their fully-masked prefix (skipped, see forwardTokens)
+    const ctxLen = this.config.trainCtxLen;
+    good.sort((a, b) => Math.min(series[a]!.length, ctxLen) - Math.min(series[b]!.length, ctxLen) || a - b);
     const total = B;
     let done = B - good.length;
     const same = levels === trained;
