@@ -12,3 +12,4 @@ export {
   type SyntheticKind, type SyntheticMix, type SyntheticOptions, type SyntheticSeries, SYNTHETIC_KINDS, DEFAULT_MIX,
   SyntheticSeriesGenerator,
 } from './synthetic/generator.js';
+export { type EvalManifestEntry, type EvalTask, evalFileOf, parseEvalManifest, buildEvalTasks } from './evalSet.js';
