@@ -1,0 +1,265 @@
+// Trainable xLSTMLMModel: the architecture of src/models/xlstmLm (NX-AI/xlstm,
+// xlstm_lm_model.py) built from differentiable tape ops, one Parameter per official
+// state_dict tensor (same names, shapes and layouts), so weights load from and save to the
+// safetensors files the inference model reads.
+//
+//   x = token_embedding(ids); per block: x += layer(LN(x)); [sLSTM blocks: x += ffn(LN(x))]
+//   logits = lm_head(post_blocks_norm(x));  loss = mean CE(logits[:, :-1], ids[:, 1:])
+//
+// mLSTM layer: (x_m, z) = split(proj_up(x)); xc = silu(conv(x_m)); q, k = headwise(xc),
+// v = headwise(x_m); i, f = Linear(cat(q, k, v)); h = outnorm(parallel mLSTM) + skip * xc;
+// y = proj_down(h * silu(z)). The cell runs in the parallel form with the 'exact' gradient
+// mode: the official model is trained by torch autograd through the old stabilised parallel
+// cell, which differentiates the normaliser max(|sum C|, exp(-m)) too.
+// sLSTM layer: xc = silu(conv(x)); (i, f, z, o) = (fgate(xc), igate(xc), zgate(x), ogate(x))
+// (the official wiring: the module named fgate makes the input gate); y = groupnorm(cell).
+// The vanilla checkpoint layouts of R ([NH, 4DH, DH]) and the bias (gate-major) are permuted
+// on the tape into the cell's cuda layout, so their gradients come back in the file layout.
+//
+// Weight decay groups follow the official xLSTMLMModel._create_weight_decay_optim_groups:
+// tensors with ndim >= 2 are decayed, ndim < 2 (norm weights, biases, learnable_skip, the
+// sLSTM _bias_) are not; token_embedding.weight is decayed only with weight_decay_on_embedding.
+import { Tensor } from '../tensor/tensor.js';
+import { Tape, Var, Parameter, ag, agMlstmParallel, agSlstm } from '../autograd/index.js';
+import type { TapeDType } from '../autograd/index.js';
+import { Rng } from '../optim/optim.js';
+import { serializeSafetensors, parseSafetensors } from '../io/safetensors.js';
+import type { SafetensorsSource } from '../io/safetensors.js';
+import type { WasmBackend } from '../backend/wasm/backend.js';
+import { resolveXLSTMLMConfig, isResolvedXLSTMLMConfig } from '../models/xlstmLm/config.js';
+import type { XLSTMLMConfig, XLSTMLMConfigInput, FeedForwardActFn } from '../models/xlstmLm/config.js';
+import { xlstmLmTensorSpecs } from '../models/xlstmLm/weights.js';
+import { XLSTMLMModel } from '../models/xlstmLm/model.js';
+import type { TokenBatch } from './textData.js';
+
+/** eps of every LayerNorm / MultiHeadLayerNorm of the library, and of the mLSTM cell. */
+const LN_EPS = 1e-5, MLSTM_EPS = 1e-6;
+
+export interface XLSTMLMTrainableOptions {
+  /** Parameter precision = the tape's (default 'f32'). */
+  dtype?: TapeDType;
+}
+
+export interface XLSTMLMInitOptions extends XLSTMLMTrainableOptions {
+  /** Seed of the initialisation (default 0). */
+  seed?: number;
+}
+
+/** The block-stack wiring of a resolved config, checked once. */
+function checkSupported(cfg: XLSTMLMConfig): void {
+  for (const b of cfg.blocks) {
+    if (b.kind === 'slstm' && b.feedforward && b.feedforward.act_fn === 'selu') throw new RangeError(`XLSTMLMTrainable: block ${b.blockIdx}: feedforward act_fn 'selu' has no differentiable op`);
+    if (b.kind === 'slstm' && b.slstm.function !== 'slstm') throw new RangeError(`XLSTMLMTrainable: block ${b.blockIdx}: sLSTM function '${b.slstm.function}' is not supported (only 'slstm')`);
+  }
+}
+
+export class XLSTMLMTrainable {
+  /** All parameters in the official state_dict order (the tied lm_head is the embedding itself). */
+  readonly params: Parameter[];
+  private readonly p = new Map<string, Parameter>();
+
+  private constructor(readonly config: XLSTMLMConfig, tensors: Map<string, Tensor>, readonly dtype: TapeDType) {
+    checkSupported(config);
+    this.params = [];
+    for (const s of xlstmLmTensorSpecs(config)) {
+      const t = tensors.get(s.name);
+      if (!t) throw new Error(`XLSTMLMTrainable: missing tensor ${s.name} [${s.shape.join(', ')}]`);
+      if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) throw new Error(`XLSTMLMTrainable: tensor ${s.name} has shape [${t.shape.join(', ')}], expected [${s.shape.join(', ')}]`);
+      const data = dtype === 'f64' ? Float64Array.from(t.toFloat64()) : Float32Array.from(t.toFloat32());
+      const decay = s.name === 'token_embedding.weight' ? config.weight_decay_on_embedding : s.shape.length >= 2;
+      const par = new Parameter(new Tensor(dtype, s.shape, data), s.name, decay);
+      this.params.push(par);
+      this.p.set(s.name, par);
+    }
+  }
+
+  static resolve(config: XLSTMLMConfigInput | XLSTMLMConfig): XLSTMLMConfig {
+    return isResolvedXLSTMLMConfig(config) ? config : resolveXLSTMLMConfig(config as XLSTMLMConfigInput);
+  }
+
+  /** From tensors by official name (any float dtype; copied). */
+  static fromTensors(config: XLSTMLMConfigInput | XLSTMLMConfig, tensors: Map<string, Tensor> | Record<string, Tensor>, o: XLSTMLMTrainableOptions = {}): XLSTMLMTrainable {
+    const m = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
+    return new XLSTMLMTrainable(XLSTMLMTrainable.resolve(config), m, o.dtype ?? 'f32');
+  }
+
+  /** From a safetensors file (bytes) or any SafetensorsSource with the official names. */
+  static async fromSafetensors(config: XLSTMLMConfigInput | XLSTMLMConfig, src: Uint8Array | SafetensorsSource, o: XLSTMLMTrainableOptions = {}): Promise<XLSTMLMTrainable> {
+    const s = src instanceof Uint8Array ? parseSafetensors(src, { source: 'XLSTMLMTrainable' }) : src;
+    const cfg = XLSTMLMTrainable.resolve(config);
+    const m = new Map<string, Tensor>();
+    for (const spec of xlstmLmTensorSpecs(cfg)) if (s.has(spec.name)) m.set(spec.name, await s.read(spec.name));
+    return new XLSTMLMTrainable(cfg, m, o.dtype ?? 'f32');
+  }
+
+  /**
+   * Fresh weights in the spirit of the official reset_parameters(): small_init (N(0, 2/(5E)))
+   * for the embedding, up-projections, q/k/v and gate projections; wang_init
+   * (N(0, (2/num_blocks)^2/E)) for down-projections; norm offsets 0; learnable_skip 1; mLSTM
+   * forget-gate bias linspace(3, 6), input-gate weights 0 and bias N(0, 0.1^2); sLSTM recurrent
+   * kernel 0, bias 0 except a forget-gate bias rising over the head dim (powerlaw-like);
+   * conv weights/biases uniform(+-1/sqrt(K)) as torch's default.
+   */
+  static init(config: XLSTMLMConfigInput | XLSTMLMConfig, o: XLSTMLMInitOptions = {}): XLSTMLMTrainable {
+    const cfg = XLSTMLMTrainable.resolve(config);
+    const r = new Rng(o.seed ?? 0);
+    const E = cfg.embedding_dim, NB = cfg.num_blocks;
+    const small = Math.sqrt(2 / (5 * E)), wang = 2 / NB / Math.sqrt(E);
+    const m = new Map<string, Tensor>();
+    for (const s of xlstmLmTensorSpecs(cfg)) {
+      const n = s.shape.reduce((a, b) => a * b, 1);
+      const name = s.name;
+      let d: Float32Array;
+      const normal = (std: number) => r.normalArray(n, std);
+      const fill = (v: number) => new Float32Array(n).fill(v);
+      if (/norm\.weight$|outnorm\.weight$/.test(name)) d = fill(0);
+      else if (name.endsWith('learnable_skip')) d = fill(1);
+      else if (name.endsWith('.bias') && !name.includes('mlstm_cell') && !name.includes('conv1d')) d = fill(0);
+      else if (name.endsWith('conv1d.conv.weight') || name.endsWith('conv1d.conv.bias')) {
+        const K = name.endsWith('weight') ? s.shape[2] : (cfg.blocks.find((b) => name.startsWith(`xlstm_block_stack.blocks.${b.blockIdx}.`))!.kind === 'mlstm' ? cfg.mlstm_block!.mlstm.conv1d_kernel_size : cfg.slstm_block!.slstm.conv1d_kernel_size);
+        const bound = 1 / Math.sqrt(K);
+        d = Float32Array.from({ length: n }, () => (2 * r.uniform() - 1) * bound);
+      } else if (name.endsWith('mlstm_cell.fgate.weight') || name.endsWith('mlstm_cell.igate.weight') || name.endsWith('_recurrent_kernel_')) d = fill(0);
+      else if (name.endsWith('mlstm_cell.fgate.bias')) d = Float32Array.from({ length: n }, (_, i) => (n > 1 ? 3 + (3 * i) / (n - 1) : 3));
+      else if (name.endsWith('mlstm_cell.igate.bias')) d = normal(0.1);
+      else if (name.endsWith('slstm_cell._bias_')) d = slstmBiasInit(cfg, name, n);
+      else if (name.endsWith('proj_down.weight')) d = normal(wang);
+      else d = normal(small); // embeddings, lm_head, proj_up, q/k/v, sLSTM gates
+      m.set(name, new Tensor('f32', s.shape, d));
+    }
+    return new XLSTMLMTrainable(cfg, m, o.dtype ?? 'f32');
+  }
+
+  /** A parameter by official name. */
+  param(name: string): Parameter {
+    const p = this.p.get(name);
+    if (!p) throw new Error(`XLSTMLMTrainable: no parameter ${name}`);
+    return p;
+  }
+
+  /** The weights by official name (the live tensors). */
+  stateDict(): Map<string, Tensor> { return new Map(this.params.map((p) => [p.name!, p.value])); }
+
+  /** The weights as a safetensors file (f32 unless the parameters are f64). */
+  toSafetensors(metadata: Record<string, string> = {}): Uint8Array { return serializeSafetensors(this.stateDict(), { format: 'pt', ...metadata }); }
+
+  /** The inference model with a copy of the current weights. */
+  async toInference(backend: WasmBackend): Promise<XLSTMLMModel> {
+    return XLSTMLMModel.fromSource(parseSafetensors(this.toSafetensors()), this.config, { backend });
+  }
+
+  /** Logits [B, S, V] of ids (i32, [B * S] row-major). */
+  forward(t: Tape, ids: Int32Array, B: number, S: number): Var {
+    const cfg = this.config, V = cfg.vocab_size;
+    if (ids.length !== B * S) throw new RangeError(`XLSTMLMTrainable.forward: ids has ${ids.length} entries, expected B*S = ${B}*${S}`);
+    for (let j = 0; j < ids.length; j++) if (!(ids[j] >= 0 && ids[j] < V)) throw new RangeError(`XLSTMLMTrainable.forward: ids[${j}] = ${ids[j]} is not a token id (0 <= id < vocab_size ${V})`);
+    const P = (n: string) => this.param(n);
+    const opt = (n: string) => this.p.get(n);
+    let x = ag.embedding(t, new Tensor('i32', [B, S], ids), P('token_embedding.weight')); // [B, S, E]
+    for (const b of cfg.blocks) {
+      const pre = `xlstm_block_stack.blocks.${b.blockIdx}.`;
+      const xn = ag.layerNorm(t, x, { eps: LN_EPS, weight: P(`${pre}xlstm_norm.weight`), weightOffset: true });
+      if (b.kind === 'mlstm') x = ag.add(t, x, this.mlstmLayer(t, xn, `${pre}xlstm.`, b.mlstm.num_heads, B, S));
+      else {
+        x = ag.add(t, x, this.slstmLayer(t, xn, `${pre}xlstm.`, b.slstm.num_heads, b.slstm.backend === 'vanilla'));
+        if (b.feedforward) {
+          const fn = ag.layerNorm(t, x, { eps: LN_EPS, weight: P(`${pre}ffn_norm.weight`), weightOffset: true });
+          const U = b.feedforward._proj_up_dim;
+          const up = ag.linear(t, fn, P(`${pre}ffn.proj_up.weight`), opt(`${pre}ffn.proj_up.bias`)); // [B, S, 2U]
+          const h = ag.mul(t, activation(t, b.feedforward.act_fn, ag.slice(t, up, 2, 0, U)), ag.slice(t, up, 2, U, 2 * U));
+          x = ag.add(t, x, ag.linear(t, h, P(`${pre}ffn.proj_down.weight`), opt(`${pre}ffn.proj_down.bias`)));
+        }
+      }
+    }
+    if (cfg.add_post_blocks_norm) x = ag.layerNorm(t, x, { eps: LN_EPS, weight: P('xlstm_block_stack.post_blocks_norm.weight'), weightOffset: true });
+    return ag.linear(t, x, cfg.tie_weights ? P('token_embedding.weight') : P('lm_head.weight')); // [B, S, V]
+  }
+
+  /** Mean next-token cross-entropy over the B*(S-1) positions (the official LM loss). */
+  loss(t: Tape, batch: TokenBatch): Var {
+    const { ids, batchSize: B, seqLen: S } = batch;
+    if (S < 2) throw new RangeError(`XLSTMLMTrainable.loss: seqLen must be >= 2, got ${S}`);
+    const logits = this.forward(t, ids, B, S);
+    // the last position has no target: ignored rather than sliced off (no copy of the logits)
+    const targets = new Int32Array(B * S).fill(-100);
+    for (let b = 0; b < B; b++) for (let s = 0; s < S - 1; s++) targets[b * S + s] = ids[b * S + s + 1];
+    return ag.crossEntropy(t, logits, targets, { ignoreIndex: -100 });
+  }
+
+  private mlstmLayer(t: Tape, x: Var, pre: string, NH: number, B: number, S: number): Var {
+    const P = (n: string) => this.param(pre + n);
+    const opt = (n: string) => this.p.get(pre + n);
+    const inner = P('learnable_skip').size, DH = inner / NH;
+    const up = ag.linear(t, x, P('proj_up.weight'), opt('proj_up.bias')); // [B, S, 2*inner]
+    const xm = ag.slice(t, up, 2, 0, inner), z = ag.slice(t, up, 2, inner, 2 * inner);
+    const cw = opt('conv1d.conv.weight');
+    const xc = cw ? ag.silu(t, ag.causalConv1d(t, xm, cw, opt('conv1d.conv.bias'))) : xm;
+    const q = headwise(t, xc, P('q_proj.weight'), opt('q_proj.bias'));
+    const k = headwise(t, xc, P('k_proj.weight'), opt('k_proj.bias'));
+    const v = headwise(t, xm, P('v_proj.weight'), opt('v_proj.bias'));
+    const qkv = ag.concat(t, [q, k, v], 2); // [B, S, 3*inner]
+    const heads = (a: Var) => ag.permute(t, ag.reshape(t, a, [B, S, NH, DH]), [0, 2, 1, 3]); // [B, NH, S, DH]
+    const gate = (n: string) => ag.permute(t, ag.linear(t, qkv, P(`mlstm_cell.${n}.weight`), P(`mlstm_cell.${n}.bias`)), [0, 2, 1]); // [B, NH, S]
+    const h = agMlstmParallel(t, { q: heads(q), k: heads(k), v: heads(v), i: gate('igate'), f: gate('fgate') }, { eps: MLSTM_EPS, gradMode: 'exact' });
+    const hs = ag.reshape(t, ag.permute(t, h, [0, 2, 1, 3]), [B, S, inner]);
+    const hn = ag.groupNorm(t, hs, NH, { eps: LN_EPS, weight: P('mlstm_cell.outnorm.weight'), weightOffset: true });
+    const out = ag.mul(t, ag.add(t, hn, ag.mul(t, xc, P('learnable_skip'))), ag.silu(t, z));
+    return ag.linear(t, out, P('proj_down.weight'), opt('proj_down.bias'));
+  }
+
+  private slstmLayer(t: Tape, x: Var, pre: string, NH: number, vanilla: boolean): Var {
+    const P = (n: string) => this.param(pre + n);
+    const opt = (n: string) => this.p.get(pre + n);
+    const cw = opt('conv1d.conv.weight');
+    const xc = cw ? ag.silu(t, ag.causalConv1d(t, x, cw, opt('conv1d.conv.bias'))) : x;
+    // official wiring: i from the module named fgate, f from igate
+    const g = ag.concat(t, [headwise(t, xc, P('fgate.weight')), headwise(t, xc, P('igate.weight')), headwise(t, x, P('zgate.weight')), headwise(t, x, P('ogate.weight'))], 2); // [B, S, 4H]
+    const H = x.shape[2], DH = H / NH;
+    let R: Var = P('slstm_cell._recurrent_kernel_'), bias: Var = P('slstm_cell._bias_');
+    if (vanilla) {
+      R = ag.permute(t, R, [0, 2, 1]); // [NH, 4DH, DH] -> [NH, DH, 4DH]
+      bias = ag.reshape(t, ag.permute(t, ag.reshape(t, bias, [4, NH, DH]), [1, 0, 2]), [4 * H]); // (g, h, d) -> (h, g, d)
+    }
+    const y = agSlstm(t, g, R, bias, NH); // [B, S, H]
+    const gw = opt('group_norm.weight');
+    return ag.groupNorm(t, y, NH, gw ? { eps: LN_EPS, weight: gw, weightOffset: true } : { eps: LN_EPS });
+  }
+}
+
+/** LinearHeadwiseExpand: x [B, S, NHb*D], w [NHb, O, D] -> [B, S, NHb*O] (one batched GEMM over the heads). */
+function headwise(t: Tape, x: Var, w: Var, bias?: Var): Var {
+  const [NHb, O, D] = w.shape;
+  const lead = x.shape.slice(0, -1), R = x.size / (NHb * D);
+  const xt = ag.permute(t, ag.reshape(t, x, [R, NHb, D]), [1, 0, 2]); // [NHb, R, D]
+  const y = ag.permute(t, ag.matmul(t, xt, w, { transB: true }), [1, 0, 2]); // [R, NHb, O]
+  const out = ag.reshape(t, y, [...lead, NHb * O]);
+  return bias ? ag.add(t, out, bias) : out;
+}
+
+function activation(t: Tape, fn: FeedForwardActFn, x: Var): Var {
+  switch (fn) {
+    case 'gelu': return ag.gelu(t, x);
+    case 'relu': return ag.relu(t, x);
+    case 'relu^2': { const r = ag.relu(t, x); return ag.mul(t, r, r); }
+    case 'sigmoid': return ag.sigmoid(t, x);
+    case 'swish': return ag.silu(t, x);
+    default: throw new RangeError(`XLSTMLMTrainable: feedforward act_fn ${JSON.stringify(fn)} is not supported`);
+  }
+}
+
+/** sLSTM _bias_ init: zeros except the forget gate, rising over the head dim (powerlaw_blockdependent-like), in the file layout. */
+function slstmBiasInit(cfg: XLSTMLMConfig, name: string, n: number): Float32Array {
+  const b = cfg.blocks.find((bb) => name.startsWith(`xlstm_block_stack.blocks.${bb.blockIdx}.`));
+  if (!b || b.kind !== 'slstm') throw new Error(`slstmBiasInit: ${name} is not in an sLSTM block`);
+  const NH = b.slstm.num_heads, H = n / 4, DH = H / NH, NB = cfg.num_blocks;
+  const ratio = NB > 1 ? b.blockIdx / (NB - 1) : 0;
+  const out = new Float32Array(n);
+  const vanilla = b.slstm.backend === 'vanilla';
+  for (let h = 0; h < NH; h++) {
+    for (let d = 0; d < DH; d++) {
+      const v = -(-5 + 12 * Math.pow(DH > 1 ? d / (DH - 1) : 0, 0.3 + 1.3 * ratio));
+      out[vanilla ? (1 * NH + h) * DH + d : (h * 4 + 1) * DH + d] = v;
+    }
+  }
+  return out;
+}
