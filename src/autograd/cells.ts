@@ -3,8 +3,10 @@
 // src/backend/ref/*Backward.ts on an f64 tape. Backward: the hand-written passes of
 // src/backend/ref/mlstmBackward.ts and slstmBackward.ts (as the official kernels: the
 // stabiliser m gets no gradient; see there for the 'official' / 'exact' normaliser modes).
-// On an f32 tape the backward recomputes the float64 forward from the f32 inputs and
-// rounds the gradients to f32: no wasm backward kernel for the cells yet.
+// On an f32 tape the backward runs on the wasm kernels (wasmBackward.ts) from the values the
+// f32 forward saved (sLSTM: every state; mLSTM: the normalisers and stabilisers). The mLSTM
+// 'exact' mode has no kernel: there the f32 tape recomputes the float64 forward and runs the
+// reference backward, rounding the gradients to f32.
 import { shapeStr } from '../tensor/dtype.js';
 import { Tape, Var } from './tape.js';
 import { mlstmParallel as wasmMlstmParallel, mlstmChunkwise as wasmMlstmChunkwise } from '../xlstm/mlstm/mlstm.js';
@@ -17,6 +19,7 @@ import {
 import { slstmForwardRef } from '../backend/ref/slstm.js';
 import { slstmBackwardRef } from '../backend/ref/slstmBackward.js';
 import { Tensor } from '../tensor/tensor.js';
+import { mlstmBackwardWasm, slstmBackwardWasm } from './wasmBackward.js';
 
 export interface MlstmVars { q: Var; k: Var; v: Var; i: Var; f: Var }
 
@@ -36,14 +39,26 @@ function mlstmDims(fn: string, x: MlstmVars): MlstmRefDims {
 }
 
 function inputs(x: MlstmVars) { return { q: x.q.data, k: x.k.data, v: x.v.data, i: x.i.data, f: x.f.data }; }
+function values(x: MlstmVars) { return { q: x.q.value, k: x.k.value, v: x.v.value, i: x.i.value, f: x.f.value }; }
 
 /** Parallel stabilised mLSTM (no state): h [B,NH,S,DHV]. */
 export function mlstmParallel(t: Tape, x: MlstmVars, o: MlstmCellOptions = {}): Var {
   const d = mlstmDims('mlstmParallel', x);
-  const out = t.dtype === 'f64'
-    ? t.tensor([d.B, d.NH, d.S, d.DHV], mlstmParallelFwd64(d, inputs(x), { eps: o.eps }).h)
-    : wasmMlstmParallel(t.wasm, { q: x.q.value, k: x.k.value, v: x.v.value, i: x.i.value, f: x.f.value }, { eps: o.eps }).h;
+  const fast = t.dtype === 'f32' && (o.gradMode ?? 'official') === 'official';
+  let out: Tensor, vecs: { vecN: Tensor; vecM: Tensor } | null = null;
+  if (t.dtype === 'f64') out = t.tensor([d.B, d.NH, d.S, d.DHV], mlstmParallelFwd64(d, inputs(x), { eps: o.eps }).h);
+  else {
+    const r = wasmMlstmParallel(t.wasm, values(x), { eps: o.eps, returnVecs: fast });
+    out = r.h;
+    if (fast) vecs = { vecN: r.vecN!, vecM: r.vecM! };
+  }
   return t.record(out, [x.q, x.k, x.v, x.i, x.f], (dy) => {
+    if (vecs) {
+      const g = mlstmBackwardWasm(t.wasm, values(x), dy, vecs.vecN, vecs.vecM, { chunkSize: d.S, eps: o.eps });
+      vecs.vecN.dispose(); vecs.vecM.dispose(); // the tape runs each backward once
+      t.accumulate(x.q, g.dq); t.accumulate(x.k, g.dk); t.accumulate(x.v, g.dv); t.accumulate(x.i, g.di); t.accumulate(x.f, g.df);
+      return;
+    }
     const xin = inputs(x);
     const fw = mlstmParallelFwd64(d, xin, { eps: o.eps });
     const g = mlstmParallelBackwardRef(d, xin, dy, fw, { mode: o.gradMode, eps: o.eps });
@@ -65,15 +80,27 @@ export function mlstmChunkwise(t: Tape, x: MlstmVars, o: MlstmChunkwiseCellOptio
   if (!Number.isInteger(L) || L < 1 || d.S % L !== 0) throw new RangeError(`mlstmChunkwise: chunkSize ${L} must be a positive integer dividing S=${d.S}`);
   const st = o.initialState;
   const init = st ? { c: st.c.data, n: st.n.data, m: st.m.toFloat64() } : undefined;
-  let out: Tensor;
+  const fast = t.dtype === 'f32' && (o.gradMode ?? 'official') === 'official';
+  let out: Tensor, vecs: { vecN: Tensor; vecM: Tensor } | null = null;
   if (t.dtype === 'f64') out = t.tensor([d.B, d.NH, d.S, d.DHV], mlstmChunkwiseFwd64(d, inputs(x), { chunkSize: L, eps: o.eps, initialState: init }).h);
   else {
     const be = t.wasm;
     const initialState = st ? { c: st.c.value, n: st.n.value, m: st.m.reshape([d.B, d.NH, 1]) } : undefined;
-    out = wasmMlstmChunkwise(be, { q: x.q.value, k: x.k.value, v: x.v.value, i: x.i.value, f: x.f.value }, { eps: o.eps, chunkSize: L, initialState }).h;
+    const r = wasmMlstmChunkwise(be, values(x), { eps: o.eps, chunkSize: L, initialState, returnVecs: fast });
+    out = r.h;
+    if (fast) vecs = { vecN: r.vecN!, vecM: r.vecM! };
   }
   const ins = [x.q, x.k, x.v, x.i, x.f, ...(st ? [st.c, st.n] : [])];
   return t.record(out, ins, (dy) => {
+    if (vecs) {
+      const g = mlstmBackwardWasm(t.wasm, values(x), dy, vecs.vecN, vecs.vecM,
+        { chunkSize: L, eps: o.eps, initialState: st ? { c: st.c.value, m: st.m } : undefined });
+      vecs.vecN.dispose(); vecs.vecM.dispose(); // the tape runs each backward once
+      t.accumulate(x.q, g.dq); t.accumulate(x.k, g.dk); t.accumulate(x.v, g.dv); t.accumulate(x.i, g.di); t.accumulate(x.f, g.df);
+      // 'official' mode: n gets no gradient (as the kernels)
+      if (st) t.accumulate(st.c, g.dC0!);
+      return;
+    }
     const xin = inputs(x);
     const fw = mlstmChunkwiseFwd64(d, xin, { chunkSize: L, eps: o.eps, initialState: init });
     const g = mlstmChunkwiseBackwardRef(d, xin, dy, fw, { mode: o.gradMode, eps: o.eps });
@@ -103,15 +130,19 @@ export function slstm(t: Tape, x: Var, R: Var, bias: Var, numHeads: number, o: S
   if (o.initialState && o.initialState.size !== 4 * B * H) throw new RangeError(`slstm: initialState must have shape [4, ${B}, ${H}], got ${shapeStr(o.initialState.shape)}`);
   const clamp = o.forgetClamp ?? null;
   const w = () => ({ numHeads: NH, headDim: DH, recurrentExt: R.data, biasExt: bias.data });
-  let out: Tensor;
+  let out: Tensor, statesAll: Tensor | undefined;
   if (t.dtype === 'f64') out = t.tensor([B, S, H], slstmForwardRef(w(), x.data, B, S, { initialState: o.initialState?.data, forgetClamp: clamp }).y);
   else {
     const params = loadSlstmParams({ recurrentKernel: R.value.reshape([NH, DH, 4 * DH]), bias: bias.value.reshape([4 * H]), numHeads: NH, layout: 'cuda' });
-    out = wasmSlstmForward(t.wasm, x.value, params, { initialState: o.initialState?.value, forgetClamp: clamp, outputLayout: 'BSH' }).y;
+    const r = wasmSlstmForward(t.wasm, x.value, params, { initialState: o.initialState?.value, forgetClamp: clamp, outputLayout: 'BSH', returnAllStates: true });
+    out = r.y; statesAll = r.statesAll; r.state.dispose();
   }
   const ins = [x, R, bias, ...(o.initialState ? [o.initialState] : [])];
   return t.record(out, ins, (dy) => {
-    const g = slstmBackwardRef(w(), x.data, dy, B, S, { initialState: o.initialState?.data, forgetClamp: clamp });
+    const g = statesAll
+      ? slstmBackwardWasm(t.wasm, x.value, R.value, bias.value, statesAll, dy, B, S, NH, DH, clamp)
+      : slstmBackwardRef(w(), x.data, dy, B, S, { initialState: o.initialState?.data, forgetClamp: clamp });
+    statesAll?.dispose(); // the tape runs each backward once
     t.accumulate(x, g.dx); t.accumulate(R, g.dR); t.accumulate(bias, g.dBias);
     if (o.initialState) t.accumulate(o.initialState, g.dState0);
   }, 'slstm');

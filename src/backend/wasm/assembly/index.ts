@@ -6,6 +6,8 @@ export * from './gemm';
 export * from './gemv';
 export * from './mlstm';
 export * from './slstm';
+export * from './backwardSlstm';
+export * from './backwardMlstm';
 
 /** 1 in the relaxed-SIMD build (fused multiply-add), else 0. */
 export function hasRelaxedSimd(): i32 {

@@ -1,0 +1,100 @@
+// Backward passes of the f32 tape on the wasm kernels (src/backend/wasm/assembly/backward*.ts):
+// the sLSTM BPTT, the mLSTM parallel/chunkwise backward ('official' gradient mode) and the
+// common op backwards. Each function takes the forward's values (JS or heap tensors; JS ones
+// are copied to the heap), returns the gradients as Float32Arrays in JS memory (so the tape
+// can keep them after the heap blocks are freed) and disposes everything it allocated.
+// The float64 loops of src/backend/ref/*Backward.ts stay the ground truth (f64 tape, tests).
+import { Tensor } from '../tensor/tensor.js';
+import type { WasmBackend } from '../backend/wasm/backend.js';
+import { matmul as wasmMatmul } from '../ops/matmul.js';
+import { MLSTM_EPS } from '../backend/ref/mlstm.js';
+
+/** Below this many multiply-adds a second thread costs more (dispatch ~25 us) than it saves. */
+const MIN_WORK_PER_THREAD = 1 << 18;
+
+function threadsFor(be: WasmBackend, units: number, work: number): number {
+  return Math.max(1, Math.min(be.threads, units, Math.floor(work / MIN_WORK_PER_THREAD)));
+}
+
+/** Heap copies made for one call, freed together. */
+class Arena {
+  private owned: Tensor[] = [];
+  constructor(readonly be: WasmBackend) {}
+  /** The tensor on the heap as f32 (copied when it is in JS memory or not f32). */
+  up(t: Tensor): Tensor {
+    if (t.dtype !== 'f32') return this.keep(this.be.upload(new Tensor('f32', t.shape, t.toFloat32())));
+    const u = this.be.upload(t);
+    if (u !== t) this.owned.push(u);
+    return u;
+  }
+  arr(shape: readonly number[], a: ArrayLike<number>): Tensor {
+    return this.up(new Tensor('f32', shape, a instanceof Float32Array ? a : Float32Array.from(a)));
+  }
+  empty(shape: readonly number[]): Tensor { return this.keep(this.be.empty(shape)); }
+  keep(t: Tensor): Tensor { this.owned.push(t); return t; }
+  ptr(t: Tensor | null | undefined): number { return t ? this.be.ptr(t) : 0; }
+  dispose(): void { for (const t of this.owned) t.dispose(); this.owned = []; }
+}
+
+const copyOut = (t: Tensor): Float32Array => (t.data as Float32Array).slice();
+
+export interface SlstmWasmGrads { dx: Float32Array; dR: Float32Array; dBias: Float32Array; dState0: Float32Array }
+
+/**
+ * sLSTM backward: x [B,S,4H], R [NH,DH,4DH], bias [4H], statesAll [4,S+1,B,H] (the forward's,
+ * plain f32), dy [B,S,H].
+ */
+export function slstmBackwardWasm(be: WasmBackend, x: Tensor, R: Tensor, bias: Tensor, statesAll: Tensor, dy: ArrayLike<number>,
+  B: number, S: number, NH: number, DH: number, forgetClamp: number | null): SlstmWasmGrads {
+  const H = NH * DH, G = 4 * DH;
+  const ar = new Arena(be);
+  try {
+    const xh = ar.up(x), rh = ar.up(R), bh = ar.up(bias), ah = ar.up(statesAll), dyh = ar.arr([B, S, H], dy);
+    const dx = ar.empty([B, S, 4 * H]), dRawH = ar.empty([NH, S * B, G]), ypH = ar.empty([NH, S * B, DH]), dState0 = ar.empty([4, B, H]);
+    const nt = threadsFor(be, B * NH, B * S * NH * DH * G * 2);
+    const scratch = ar.empty([nt * 12 * DH]);
+    be.run('slstmBackwardF32', [
+      ar.ptr(xh), ar.ptr(rh), ar.ptr(bh), ar.ptr(ah), ar.ptr(dyh), ar.ptr(dx), ar.ptr(dRawH), ar.ptr(ypH), ar.ptr(dState0), ar.ptr(scratch),
+      B, S, NH, DH, forgetClamp !== null ? 8 : 0, forgetClamp ?? 0,
+    ], nt);
+    // dR[h] = Yprev[h]^T dRaw[h]; dBias[h] = column sums of dRaw[h]
+    const dR = ar.keep(wasmMatmul(be, ypH, dRawH, { transA: true }));
+    const dBias = ar.empty([NH, G]);
+    be.run('colSumF32', [ar.ptr(dBias), ar.ptr(dRawH), NH, S * B, G, 0], threadsFor(be, G / 4, NH * S * B * G * 4));
+    return { dx: copyOut(dx), dR: copyOut(dR), dBias: copyOut(dBias), dState0: copyOut(dState0) };
+  } finally { ar.dispose(); }
+}
+
+export interface MlstmWasmInputs { q: Tensor; k: Tensor; v: Tensor; i: Tensor; f: Tensor }
+export interface MlstmWasmGrads { dq: Float32Array; dk: Float32Array; dv: Float32Array; di: Float32Array; df: Float32Array; dC0?: Float32Array }
+
+/**
+ * mLSTM backward ('official' mode), parallel (chunkSize = S, no initial state) or chunkwise:
+ * q,k [B,NH,S,DHQK], v [B,NH,S,DHV], i,f [B,NH,S], dh [B,NH,S,DHV], vecN/vecM [B,NH,S] from the
+ * forward; initial state c [B,NH,DHQK,DHV], m [B,NH] (its dC0 is returned).
+ */
+export function mlstmBackwardWasm(be: WasmBackend, x: MlstmWasmInputs, dh: ArrayLike<number>, vecN: Tensor, vecM: Tensor,
+  o: { chunkSize: number; eps?: number; initialState?: { c: Tensor; m: Tensor } }): MlstmWasmGrads {
+  const [B, NH, S, DHQK] = x.q.shape;
+  const DHV = x.v.shape[3], L = o.chunkSize, BH = B * NH;
+  const ar = new Arena(be);
+  try {
+    const q = ar.up(x.q), k = ar.up(x.k), v = ar.up(x.v), ig = ar.up(x.i), fg = ar.up(x.f);
+    const dhh = ar.arr([B, NH, S, DHV], dh), nh = ar.up(vecN), mh = ar.up(vecM);
+    const c0 = o.initialState ? ar.up(o.initialState.c) : null, m0 = o.initialState ? ar.up(o.initialState.m) : null;
+    const dq = ar.empty(x.q.shape), dk = ar.empty(x.k.shape), dv = ar.empty(x.v.shape), di = ar.empty([B, NH, S]), df = ar.empty([B, NH, S]);
+    const dC0 = o.initialState ? ar.empty([B, NH, DHQK, DHV]) : null;
+    const work = BH * S * (L * (2 * DHQK + 2 * DHV) + 4 * DHQK * DHV);
+    const nt = threadsFor(be, BH, work);
+    const stride = (be.exports.mlstmBackwardScratchBytes as (S: number, L: number, a: number, b: number) => number)(S, L, DHQK, DHV) + 64;
+    const scratch = ar.empty([Math.ceil((stride * nt) / 4)]);
+    be.run('mlstmBackwardF32', [
+      ar.ptr(q), ar.ptr(k), ar.ptr(v), ar.ptr(ig), ar.ptr(fg), ar.ptr(dhh), ar.ptr(nh), ar.ptr(mh), ar.ptr(c0), ar.ptr(m0),
+      ar.ptr(dq), ar.ptr(dk), ar.ptr(dv), ar.ptr(di), ar.ptr(df), ar.ptr(dC0),
+      BH, S, DHQK, DHV, L, 1 / Math.sqrt(DHQK), o.eps ?? MLSTM_EPS, ar.ptr(scratch), stride,
+    ], nt);
+    const g: MlstmWasmGrads = { dq: copyOut(dq), dk: copyOut(dk), dv: copyOut(dv), di: copyOut(di), df: copyOut(df) };
+    if (dC0) g.dC0 = copyOut(dC0);
+    return g;
+  } finally { ar.dispose(); }
+}

@@ -1,0 +1,111 @@
+// Small dense helpers shared by the backward kernels (not exported from the module):
+// a register-tiled C = beta*C + A B for the per-head / per-chunk products, transposes,
+// row scaling and dot products. Row-major, leading dims in elements, f32.
+import { fmadd } from './simd';
+
+// @ts-ignore: decorator
+@inline export function bwAt(p: usize, i: i32): usize { return p + (<usize>i << 2); }
+
+/** dot(a[0..n), b[0..n)) */
+export function bwDot(a: usize, b: usize, n: i32): f32 {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    s0 = fmadd(v128.load(bwAt(a, i)), v128.load(bwAt(b, i)), s0);
+    s1 = fmadd(v128.load(bwAt(a, i), 16), v128.load(bwAt(b, i), 16), s1);
+  }
+  for (; i + 4 <= n; i += 4) s0 = fmadd(v128.load(bwAt(a, i)), v128.load(bwAt(b, i)), s0);
+  const s = f32x4.add(s0, s1);
+  let r = f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
+  for (; i < n; i++) r += load<f32>(bwAt(a, i)) * load<f32>(bwAt(b, i));
+  return r;
+}
+
+/** y[0..n) += a * x[0..n) */
+export function bwAxpy(y: usize, x: usize, a: f32, n: i32): void {
+  const va = f32x4.splat(a);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(bwAt(y, i), fmadd(va, v128.load(bwAt(x, i)), v128.load(bwAt(y, i))));
+  for (; i < n; i++) store<f32>(bwAt(y, i), load<f32>(bwAt(y, i)) + a * load<f32>(bwAt(x, i)));
+}
+
+/** x[0..n) *= a */
+export function bwScale(x: usize, a: f32, n: i32): void {
+  const va = f32x4.splat(a);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(bwAt(x, i), f32x4.mul(va, v128.load(bwAt(x, i))));
+  for (; i < n; i++) store<f32>(bwAt(x, i), load<f32>(bwAt(x, i)) * a);
+}
+
+/** dst[c, r] = src[r, c] for a [rows, cols] block. */
+export function bwTranspose(src: usize, lds: i32, dst: usize, ldd: i32, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const sr = src + (<usize>(r * lds) << 2);
+    for (let c = 0; c < cols; c++) store<f32>(dst + (<usize>(c * ldd + r) << 2), load<f32>(sr + (<usize>c << 2)));
+  }
+}
+
+/**
+ * C[M,N] = beta*C + A[M,K] B[K,N] (beta = 0 ignores C's old contents, NaN included).
+ * 4x8 register tiles; row and column tails in plain loops.
+ */
+export function bwGemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M: i32, N: i32, K: i32, beta: f32): void {
+  const vbeta = f32x4.splat(beta);
+  const bstep = <usize>ldb << 2;
+  const M4 = M & ~3;
+  let j = 0;
+  for (; j + 8 <= N; j += 8) {
+    const jo = <usize>j << 2;
+    for (let i0 = 0; i0 < M4; i0 += 4) {
+      const a0 = a + (<usize>(i0 * lda) << 2);
+      const a1 = a0 + (<usize>lda << 2), a2 = a1 + (<usize>lda << 2), a3 = a2 + (<usize>lda << 2);
+      const c0 = c + (<usize>(i0 * ldc) << 2) + jo;
+      const c1 = c0 + (<usize>ldc << 2), c2 = c1 + (<usize>ldc << 2), c3 = c2 + (<usize>ldc << 2);
+      let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
+      let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
+      let bp = b + jo;
+      for (let k = 0; k < K; k++) {
+        const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+        const ko = <usize>k << 2;
+        let s = v128.load32_splat(a0 + ko); x00 = fmadd(s, b0, x00); x01 = fmadd(s, b1, x01);
+        s = v128.load32_splat(a1 + ko); x10 = fmadd(s, b0, x10); x11 = fmadd(s, b1, x11);
+        s = v128.load32_splat(a2 + ko); x20 = fmadd(s, b0, x20); x21 = fmadd(s, b1, x21);
+        s = v128.load32_splat(a3 + ko); x30 = fmadd(s, b0, x30); x31 = fmadd(s, b1, x31);
+        bp += bstep;
+      }
+      if (beta != 0) {
+        x00 = fmadd(vbeta, v128.load(c0), x00); x01 = fmadd(vbeta, v128.load(c0, 16), x01);
+        x10 = fmadd(vbeta, v128.load(c1), x10); x11 = fmadd(vbeta, v128.load(c1, 16), x11);
+        x20 = fmadd(vbeta, v128.load(c2), x20); x21 = fmadd(vbeta, v128.load(c2, 16), x21);
+        x30 = fmadd(vbeta, v128.load(c3), x30); x31 = fmadd(vbeta, v128.load(c3, 16), x31);
+      }
+      v128.store(c0, x00); v128.store(c0, x01, 16);
+      v128.store(c1, x10); v128.store(c1, x11, 16);
+      v128.store(c2, x20); v128.store(c2, x21, 16);
+      v128.store(c3, x30); v128.store(c3, x31, 16);
+    }
+    for (let i = M4; i < M; i++) {
+      const ar = a + (<usize>(i * lda) << 2);
+      const cr = c + (<usize>(i * ldc) << 2) + jo;
+      let x0 = f32x4.splat(0), x1 = f32x4.splat(0);
+      let bp = b + jo;
+      for (let k = 0; k < K; k++) {
+        const s = v128.load32_splat(ar + (<usize>k << 2));
+        x0 = fmadd(s, v128.load(bp), x0); x1 = fmadd(s, v128.load(bp, 16), x1);
+        bp += bstep;
+      }
+      if (beta != 0) { x0 = fmadd(vbeta, v128.load(cr), x0); x1 = fmadd(vbeta, v128.load(cr, 16), x1); }
+      v128.store(cr, x0); v128.store(cr, x1, 16);
+    }
+  }
+  for (; j < N; j++) {
+    for (let i = 0; i < M; i++) {
+      const ar = a + (<usize>(i * lda) << 2);
+      let s: f32 = 0;
+      let bp = b + (<usize>j << 2);
+      for (let k = 0; k < K; k++) { s += load<f32>(ar + (<usize>k << 2)) * load<f32>(bp); bp += bstep; }
+      const cp = c + (<usize>(i * ldc + j) << 2);
+      store<f32>(cp, beta != 0 ? s + beta * load<f32>(cp) : s);
+    }
+  }
+}

@@ -1,0 +1,123 @@
+// The wasm backward kernels of the f32 tape (src/autograd/wasmBackward.ts) against the f64 tape
+// (the reference loops of src/backend/ref/*Backward.ts): random shapes (head dims off the SIMD
+// width, chunk sizes that are not powers of two, one and several chunks, initial states),
+// extreme gates, on 1 and 2 threads and on the relaxed-SIMD (FMA) and plain SIMD builds.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { WasmBackend } from '../../src/backend/wasm/backend.js';
+import { Tape, Var } from '../../src/autograd/tape.js';
+import * as ag from '../../src/autograd/ops.js';
+import { mlstmParallel, mlstmChunkwise, slstm } from '../../src/autograd/cells.js';
+import { backends } from '../ops/harness.js';
+import { randF64, relErr } from './util.js';
+
+const NAMES = ['q', 'k', 'v', 'i', 'f'] as const;
+
+/** Relative error of each gradient (f32 tape vs f64 tape), asserted below `tol`; returns the worst. */
+function compare(label: string, g32: Record<string, ArrayLike<number>>, g64: Record<string, ArrayLike<number>>, tol: number): number {
+  let worst = 0;
+  for (const n of Object.keys(g64)) {
+    const e = relErr(g32[n], g64[n]);
+    assert.ok(e < tol, `${label} ${n}: f32 vs f64 rel error ${e.toExponential(2)} (tol ${tol})`);
+    worst = Math.max(worst, e);
+  }
+  return worst;
+}
+
+interface MlstmCase { B: number; NH: number; S: number; DHQK: number; DHV: number; L?: number; init?: boolean; iR: number; fR: number }
+
+function mlstmGrads(t: Tape, c: MlstmCase, seed: number, chunk: boolean): Record<string, ArrayLike<number>> {
+  const dims = [c.B, c.NH, c.S];
+  const sh: Record<string, number[]> = { q: [...dims, c.DHQK], k: [...dims, c.DHQK], v: [...dims, c.DHV], i: dims, f: dims };
+  const range: Record<string, number> = { q: 1, k: 1, v: 1, i: c.iR, f: c.fR };
+  const vs = Object.fromEntries(NAMES.map((n, j) => [n, t.input(randF64(sh[n], seed + j, -range[n], range[n]), true, n)])) as Record<typeof NAMES[number], Var>;
+  let init: { c: Var; n: Var; m: Tensor } | undefined;
+  if (c.init) {
+    init = {
+      c: t.input(randF64([c.B, c.NH, c.DHQK, c.DHV], seed + 7, -0.5, 0.5), true, 'c0'),
+      n: t.input(randF64([c.B, c.NH, c.DHQK], seed + 8, 0, 1), true, 'n0'),
+      m: new Tensor('f32', [c.B, c.NH], Float32Array.from(randF64([c.B, c.NH], seed + 9, -1, 1).data as Float64Array)),
+    };
+  }
+  const h = chunk ? mlstmChunkwise(t, vs, { chunkSize: c.L, initialState: init }) : mlstmParallel(t, vs);
+  t.backward(ag.sumAll(t, ag.mul(t, h, t.input(randF64([...h.shape], seed + 10)))));
+  const out: Record<string, ArrayLike<number>> = { h: h.data, ...Object.fromEntries(NAMES.map((n) => [n, vs[n].grad!.data as ArrayLike<number>])) };
+  if (init) out.c0 = init.c.grad!.data as ArrayLike<number>;
+  return out;
+}
+
+const MLSTM_CASES: MlstmCase[] = [
+  { B: 1, NH: 2, S: 7, DHQK: 5, DHV: 3, iR: 2, fR: 3 },
+  { B: 2, NH: 1, S: 13, DHQK: 8, DHV: 12, iR: 10, fR: 8 },
+  { B: 1, NH: 3, S: 33, DHQK: 16, DHV: 9, iR: 3, fR: 5 },
+];
+const CHUNK_CASES: MlstmCase[] = [
+  { B: 1, NH: 2, S: 12, DHQK: 6, DHV: 5, L: 4, iR: 2, fR: 3 },
+  { B: 2, NH: 1, S: 9, DHQK: 5, DHV: 7, L: 3, init: true, iR: 2, fR: 3 },
+  { B: 1, NH: 2, S: 15, DHQK: 8, DHV: 8, L: 5, init: true, iR: 10, fR: 8 },
+  { B: 1, NH: 1, S: 8, DHQK: 4, DHV: 4, L: 8, iR: 2, fR: 3 },
+  { B: 2, NH: 2, S: 48, DHQK: 16, DHV: 24, L: 16, init: true, iR: 4, fR: 4 },
+];
+
+test('mLSTM parallel and chunkwise backward kernels (official mode) == the f64 tape', async () => {
+  const bes = await backends();
+  try {
+    let worst = 0;
+    for (const be of bes) {
+      for (const [ci, c] of MLSTM_CASES.entries()) {
+        const lab = `parallel ${JSON.stringify(c)} thr=${be.threads} relaxed=${be.features.relaxedSimd}`;
+        worst = Math.max(worst, compare(lab, mlstmGrads(new Tape(be, 'f32'), c, 100 + ci * 20, false), mlstmGrads(new Tape(null, 'f64'), c, 100 + ci * 20, false), 2e-4));
+      }
+      for (const [ci, c] of CHUNK_CASES.entries()) {
+        const lab = `chunkwise ${JSON.stringify(c)} thr=${be.threads} relaxed=${be.features.relaxedSimd}`;
+        worst = Math.max(worst, compare(lab, mlstmGrads(new Tape(be, 'f32'), c, 300 + ci * 20, true), mlstmGrads(new Tape(null, 'f64'), c, 300 + ci * 20, true), 2e-4));
+      }
+    }
+    console.log(`mLSTM wasm backward: worst rel error vs f64 ${worst.toExponential(2)}`);
+  } finally { bes.forEach((b) => b.dispose()); }
+});
+
+interface SlstmCase { B: number; S: number; NH: number; DH: number; init?: boolean; clamp?: number | null; xR: number }
+
+function slstmGrads(t: Tape, c: SlstmCase, seed: number): Record<string, ArrayLike<number>> {
+  const H = c.NH * c.DH;
+  const xv = t.input(randF64([c.B, c.S, 4 * H], seed, -c.xR, c.xR), true, 'x');
+  const R = t.input(randF64([c.NH, c.DH, 4 * c.DH], seed + 1, -0.8, 0.8), true, 'R');
+  const b = t.input(randF64([4 * H], seed + 2, -1, 1), true, 'bias');
+  let s0: Var | undefined;
+  if (c.init) {
+    const r = randF64([4, c.B, H], seed + 3).data as Float64Array;
+    const st = new Float64Array(4 * c.B * H);
+    const BH = c.B * H;
+    for (let i = 0; i < BH; i++) { st[i] = r[i]; st[BH + i] = r[BH + i]; st[2 * BH + i] = 1 + Math.abs(r[2 * BH + i]); st[3 * BH + i] = r[3 * BH + i]; }
+    s0 = t.input(new Tensor('f64', [4, c.B, H], st), true, 'state0');
+  }
+  const y = slstm(t, xv, R, b, c.NH, { initialState: s0, forgetClamp: c.clamp ?? null });
+  t.backward(ag.sumAll(t, ag.mul(t, y, t.input(randF64([c.B, c.S, H], seed + 4)))));
+  const out: Record<string, ArrayLike<number>> = { y: y.data, dx: xv.grad!.data as ArrayLike<number>, dR: R.grad!.data as ArrayLike<number>, dBias: b.grad!.data as ArrayLike<number> };
+  if (s0) out.dState0 = s0.grad!.data as ArrayLike<number>;
+  return out;
+}
+
+const SLSTM_CASES: SlstmCase[] = [
+  { B: 2, S: 5, NH: 2, DH: 3, xR: 2 },
+  { B: 3, S: 7, NH: 2, DH: 8, init: true, xR: 2 },
+  { B: 1, S: 9, NH: 1, DH: 5, init: true, clamp: 0.5, xR: 3 },
+  { B: 2, S: 6, NH: 3, DH: 4, xR: 12 },
+  { B: 4, S: 11, NH: 4, DH: 16, init: true, xR: 2 },
+];
+
+test('sLSTM BPTT backward kernel == the f64 tape (dx, dR, dbias, initial state)', async () => {
+  const bes = await backends();
+  try {
+    let worst = 0;
+    for (const be of bes) {
+      for (const [ci, c] of SLSTM_CASES.entries()) {
+        const lab = `sLSTM ${JSON.stringify(c)} thr=${be.threads} relaxed=${be.features.relaxedSimd}`;
+        worst = Math.max(worst, compare(lab, slstmGrads(new Tape(be, 'f32'), c, 500 + ci * 10), slstmGrads(new Tape(null, 'f64'), c, 500 + ci * 10), 2e-4));
+      }
+    }
+    console.log(`sLSTM wasm backward: worst rel error vs f64 ${worst.toExponential(2)}`);
+  } finally { bes.forEach((b) => b.dispose()); }
+});
