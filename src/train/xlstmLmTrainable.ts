@@ -263,3 +263,20 @@ function slstmBiasInit(cfg: XLSTMLMConfig, name: string, n: number): Float32Arra
   }
   return out;
 }
+
+/**
+ * Mean next-token loss over batches (weighted by their B*(S-1) targets), forward only: the
+ * tape records nothing that is kept (cleared after each batch). For validation hooks.
+ */
+export function evaluateLmLoss(model: XLSTMLMTrainable, backend: WasmBackend | null, batches: readonly TokenBatch[]): number {
+  if (batches.length === 0) throw new RangeError('evaluateLmLoss: no batches');
+  let sum = 0, n = 0;
+  for (const b of batches) {
+    const t = new Tape(backend, model.dtype);
+    const w = b.batchSize * (b.seqLen - 1);
+    sum += Number(model.loss(t, b).data[0]) * w;
+    n += w;
+    t.clear();
+  }
+  return sum / n;
+}
