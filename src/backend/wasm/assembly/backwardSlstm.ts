@@ -7,7 +7,7 @@
 // kernel writes y_{t-1} and dRaw head-major ([NH, S*B, DH] / [NH, S*B, 4DH], row t*B + b)
 // for it, which streams R only twice per step instead of also streaming dR.
 import { rangeStart, rangeEnd } from './simd';
-import { bwAt, bwAxpy, bwDot } from './backwardUtil';
+import { bwAt, bwAxpy, bwDot, bwSplat, bwExpV, bwLogSigmoidV, bwTanhV, bwSigmoidV } from './backwardUtil';
 
 const CLAMP_F: i32 = 8; // same bit as slstmSequence: f~ = min(f~, fclamp) before logsigmoid
 
@@ -72,7 +72,38 @@ export function slstmBackwardF32(
       const n0p = c0p + compBytes, m0p = n0p + compBytes;
       const c1p = c0p + stepBytes, n1p = n0p + stepBytes, m1p = m0p + stepBytes;
       const dyp = dy + (<usize>((b * S + t) * H + h * DH) << 2);
-      for (let d = 0; d < DH; d++) {
+      let d0 = 0;
+      // 4 units at a time (the forward's f32x4 transcendentals); the scalar loop takes the rest
+      const one = bwSplat(1), vclamp = bwSplat(fclamp);
+      for (; d0 + 4 <= DH; d0 += 4) {
+        const iR = v128.load(bwAt(raw, d0)), fR0 = v128.load(bwAt(raw, DH + d0));
+        const zR = v128.load(bwAt(raw, 2 * DH + d0)), oR = v128.load(bwAt(raw, 3 * DH + d0));
+        const fR = clampF ? f32x4.pmin(fR0, vclamp) : fR0;
+        const c0 = v128.load(bwAt(c0p, d0)), n0 = v128.load(bwAt(n0p, d0)), m0 = v128.load(bwAt(m0p, d0));
+        const c1 = v128.load(bwAt(c1p, d0)), n1 = v128.load(bwAt(n1p, d0)), m1 = v128.load(bwAt(m1p, d0));
+        const ig = bwExpV(f32x4.sub(iR, m1));
+        const fg = bwExpV(f32x4.sub(f32x4.add(m0, bwLogSigmoidV(fR)), m1));
+        const zg = bwTanhV(zR), og = bwSigmoidV(oR);
+        const dy1 = f32x4.add(v128.load(bwAt(dyp, d0)), v128.load(bwAt(dY, d0)));
+        const inv = f32x4.div(one, n1);
+        const dog = f32x4.mul(f32x4.mul(dy1, c1), inv);
+        const dyo = f32x4.mul(f32x4.mul(dy1, og), inv);
+        const dc = f32x4.add(v128.load(bwAt(dC, d0)), dyo);
+        const dn = f32x4.sub(v128.load(bwAt(dN, d0)), f32x4.mul(f32x4.mul(dyo, c1), inv));
+        const dfg = f32x4.add(f32x4.mul(dc, c0), f32x4.mul(dn, n0));
+        const dig = f32x4.add(f32x4.mul(dc, zg), dn), dzg = f32x4.mul(dc, ig);
+        v128.store(bwAt(dC, d0), f32x4.mul(dc, fg));
+        v128.store(bwAt(dN, d0), f32x4.mul(dn, fg));
+        const dff = f32x4.mul(dfg, fg);
+        if (t == 0) v128.store(dState0 + 3 * BH + unit0 + (<usize>d0 << 2), dff);
+        v128.store(bwAt(dRaw, d0), f32x4.mul(dig, ig));
+        let dfr = f32x4.mul(dff, bwSigmoidV(f32x4.neg(fR)));
+        if (clampF) dfr = v128.bitselect(bwSplat(0), dfr, f32x4.gt(fR0, vclamp));
+        v128.store(bwAt(dRaw, DH + d0), dfr);
+        v128.store(bwAt(dRaw, 2 * DH + d0), f32x4.mul(dzg, f32x4.sub(one, f32x4.mul(zg, zg))));
+        v128.store(bwAt(dRaw, 3 * DH + d0), f32x4.mul(f32x4.mul(dog, og), f32x4.sub(one, og)));
+      }
+      for (let d = d0; d < DH; d++) {
         const iR = load<f32>(bwAt(raw, d)), fR0 = load<f32>(bwAt(raw, DH + d));
         const zR = load<f32>(bwAt(raw, 2 * DH + d)), oR = load<f32>(bwAt(raw, 3 * DH + d));
         const fR = clampF ? min<f32>(fR0, fclamp) : fR0;
