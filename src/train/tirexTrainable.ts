@@ -1,0 +1,321 @@
+// Trainable TiRex: the inference architecture of src/models/tirex/model.ts (residual-MLP
+// patch embedding of [values | mask] tokens, sLSTM blocks with head-wise gates and per-head
+// LayerNorm, SwiGLU FFN, out_norm, residual-MLP head to Q quantiles x P steps) built from
+// the autograd ops, with plain f32 sLSTM recurrence. Parameters carry the official
+// state_dict names, so `save(dir)` writes model.safetensors + config.json that
+// TiRex.fromPretrained loads (and a TiRex checkpoint's tensors load here for fine-tuning).
+//
+// Training objective (TiRex paper): every token's output forecasts the NEXT patch; the loss
+// is the pinball loss over the 9 levels on those target patches, in the scaled space of the
+// window. Contiguous patch masking replaces input patches by the masked token; they still
+// serve as targets, and masked runs at the end teach the multi-patch rollout.
+import { Tensor } from '../tensor/tensor.js';
+import type { WasmBackend } from '../backend/wasm/backend.js';
+import { Tape, Var, Parameter } from '../autograd/tape.js';
+import * as ag from '../autograd/ops.js';
+import { slstm as agSlstm } from '../autograd/cells.js';
+import { Rng } from '../optim/optim.js';
+import { TiRexConfig, TiRexHyperParametersJson, resolveTiRexConfig } from '../models/tirex/config.js';
+import { tirexWeightTable, LEGACY_PREFIX } from '../models/tirex/weights.js';
+import { quantileLoss } from './forecastLoss.js';
+import type { ForecastBatch } from './forecastData.js';
+
+// Same constants as the inference model (src/models/tirex/model.ts).
+const RMS_EPS = 1e-6;
+const GROUP_NORM_EPS = 1e-5;
+const SCALER_EPS = 1e-5;
+const FORGET_CLAMP = 15;
+
+/** Model sizes of a TiRex to train (the official hyper-parameters, camelCased). */
+export interface TiRexSizes {
+  embeddingDim: number;
+  numHeads: number;
+  numBlocks: number;
+  /** Hidden width of the input/output residual MLPs. */
+  inputFfDim: number;
+  /** Input = output patch size (default 32). */
+  patchSize?: number;
+  /** Context window in values = train_ctx_len (default 2048). */
+  contextLength?: number;
+  /** Default 0.1..0.9. */
+  quantiles?: number[];
+  /** FFN width factor (default 2.6667, rounded up to a multiple of 64 as the official config). */
+  ffnProjFactor?: number;
+}
+
+export const DEFAULT_QUANTILES = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
+
+/** {model_config, train_ctx_len} for the sizes: what config.json holds and TiRex.fromPretrained reads. */
+export function tirexHyperParameters(s: TiRexSizes): TiRexHyperParametersJson {
+  const P = s.patchSize ?? 32;
+  return {
+    model_config: {
+      input_patch_size: P,
+      output_patch_size: P,
+      quantiles: [...(s.quantiles ?? DEFAULT_QUANTILES)],
+      block_kwargs: { embedding_dim: s.embeddingDim, num_heads: s.numHeads, num_blocks: s.numBlocks, ...(s.ffnProjFactor !== undefined ? { ffn_proj_factor: s.ffnProjFactor } : {}) },
+      input_ff_dim: s.inputFfDim,
+    },
+    train_ctx_len: s.contextLength ?? 2048,
+  };
+}
+
+/** Scaled inputs and targets of a batch (no gradients: they only depend on the data). */
+export interface PreparedForecastBatch {
+  /** [B, T, 2P] token features: scaled values (masked/missing -> nan_mask_value) | mask bits. */
+  tokens: Float32Array;
+  /** [B, T, P] scaled target patch of every token (NaN = not scored). */
+  targets: Float32Array;
+  /** [B] window statistics (as the inference scaler computes them over the unmasked context). */
+  loc: Float32Array;
+  scale: Float32Array;
+  batchSize: number;
+  numTokens: number;
+}
+
+export interface TiRexInitOptions {
+  seed?: number;
+}
+
+/** A TiRex whose parameters live on one wasm backend and train on f32 tapes. */
+export class TiRexTrainable {
+  readonly config: TiRexConfig;
+  readonly hyperParameters: TiRexHyperParametersJson;
+  readonly backend: WasmBackend;
+  /** By official state_dict name, in tirexWeightTable order. */
+  readonly params: ReadonlyMap<string, Parameter>;
+
+  private constructor(be: WasmBackend, hp: TiRexHyperParametersJson, tensors: ReadonlyMap<string, Tensor>) {
+    this.backend = be;
+    this.hyperParameters = hp;
+    this.config = resolveTiRexConfig(hp, 'TiRexTrainable');
+    const table = tirexWeightTable(this.config);
+    const params = new Map<string, Parameter>();
+    for (const [name, shape] of table) {
+      const t = tensors.get(name) ?? tensors.get(LEGACY_PREFIX + name);
+      if (!t) throw new Error(`TiRexTrainable: tensor '${name}' is missing`);
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw new Error(`TiRexTrainable: tensor '${name}' has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}] from the config`);
+      // parameters live on the heap so the kernels read them in place; AdamW updates them there
+      const dev = be.empty(shape, 'f32');
+      (dev.data as Float32Array).set(t.toFloat32());
+      params.set(name, new Parameter(dev, name, decays(name)));
+    }
+    const extra = [...tensors.keys()].filter((k) => !table.has(k.startsWith(LEGACY_PREFIX) ? k.slice(LEGACY_PREFIX.length) : k));
+    if (extra.length) throw new Error(`TiRexTrainable: unexpected tensors for this config: ${extra.slice(0, 6).join(', ')}${extra.length > 6 ? ', ...' : ''}`);
+    this.params = params;
+  }
+
+  /** Fresh weights (xLSTM-style init: small-init linears, zero recurrent kernels, forget-gate bias 3..6). */
+  static create(be: WasmBackend, sizes: TiRexSizes | TiRexHyperParametersJson, o: TiRexInitOptions = {}): TiRexTrainable {
+    const hp = 'model_config' in sizes ? sizes : tirexHyperParameters(sizes);
+    const cfg = resolveTiRexConfig(hp, 'TiRexTrainable.create');
+    return new TiRexTrainable(be, hp, initTensors(cfg, new Rng(o.seed ?? 0)));
+  }
+
+  /** From named tensors (official names, e.g. a saved or converted TiRex): fine-tuning and resume. */
+  static fromTensors(be: WasmBackend, hyperParameters: TiRexHyperParametersJson, tensors: ReadonlyMap<string, Tensor>): TiRexTrainable {
+    return new TiRexTrainable(be, hyperParameters, tensors);
+  }
+
+  /** Node: loads model.safetensors + config.json (or model.ckpt) like TiRex.fromPretrained. */
+  static async fromPretrained(be: WasmBackend, pathOrDir: string): Promise<TiRexTrainable> {
+    const { loadTiRexCheckpoint } = await import('../models/tirex/weights.js');
+    const fs = await import('node:fs/promises');
+    const pathMod = await import('node:path');
+    const ck = await loadTiRexCheckpoint(pathOrDir);
+    const dir = (await fs.stat(pathOrDir)).isDirectory() ? pathOrDir : pathMod.dirname(pathOrDir);
+    let hp: TiRexHyperParametersJson;
+    try { hp = JSON.parse(await fs.readFile(pathMod.join(dir, 'config.json'), 'utf8')); } catch { hp = configToHyperParameters(ck.config); }
+    const tensors = new Map<string, Tensor>();
+    const w = ck.weights;
+    const res = (p: string, r: typeof w.inputPatchEmbedding) => {
+      tensors.set(`${p}.hidden_layer.weight`, r.hiddenWeight); tensors.set(`${p}.hidden_layer.bias`, r.hiddenBias);
+      tensors.set(`${p}.output_layer.weight`, r.outputWeight); tensors.set(`${p}.output_layer.bias`, r.outputBias);
+      tensors.set(`${p}.residual_layer.weight`, r.residualWeight); tensors.set(`${p}.residual_layer.bias`, r.residualBias);
+    };
+    res('input_patch_embedding', w.inputPatchEmbedding);
+    res('output_patch_embedding', w.outputPatchEmbedding);
+    tensors.set('out_norm.weight', w.outNorm);
+    w.blocks.forEach((b, i) => {
+      const p = `blocks.${i}`;
+      tensors.set(`${p}.norm_slstm.weight`, b.normSlstm);
+      for (const g of ['fgate', 'igate', 'zgate', 'ogate'] as const) tensors.set(`${p}.slstm_layer.${g}.weight`, b[g]);
+      tensors.set(`${p}.slstm_layer.slstm_cell._recurrent_kernel_`, b.recurrentKernel);
+      tensors.set(`${p}.slstm_layer.slstm_cell._bias_`, b.bias);
+      tensors.set(`${p}.slstm_layer.group_norm.weight`, b.groupNorm);
+      tensors.set(`${p}.norm_ffn.weight`, b.normFfn);
+      tensors.set(`${p}.ffn.proj_up_gate.weight`, b.projUpGate);
+      tensors.set(`${p}.ffn.proj_up.weight`, b.projUp);
+      tensors.set(`${p}.ffn.proj_down.weight`, b.projDown);
+    });
+    return new TiRexTrainable(be, hp, tensors);
+  }
+
+  /** All parameters (for the optimiser). */
+  parameters(): Parameter[] { return [...this.params.values()]; }
+
+  /** Number of trainable values. */
+  get numParameters(): number { let n = 0; for (const p of this.params.values()) n += p.size; return n; }
+
+  /** Copies of the current weights in JS memory, by official name. */
+  tensors(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const [n, p] of this.params) out.set(n, new Tensor('f32', p.shape, Float32Array.from(p.value.data as Float32Array)));
+    return out;
+  }
+
+  /** Overwrites the weights in place (e.g. from a checkpoint); names and shapes must match. */
+  loadTensors(tensors: ReadonlyMap<string, Tensor>): void {
+    for (const [n, p] of this.params) {
+      const t = tensors.get(n);
+      if (!t) throw new Error(`TiRexTrainable.loadTensors: tensor '${n}' is missing`);
+      if (t.size !== p.size) throw new Error(`TiRexTrainable.loadTensors: tensor '${n}' has ${t.size} values, expected ${p.size} ([${p.shape.join(', ')}])`);
+      (p.value.data as Float32Array).set(t.toFloat32());
+    }
+  }
+
+  /** Node: writes dir/model.safetensors + dir/config.json (loadable by TiRex.fromPretrained). */
+  async save(dir: string, metadata: Record<string, string> = {}): Promise<{ safetensorsPath: string; configPath: string }> {
+    const fs = await import('node:fs/promises');
+    const pathMod = await import('node:path');
+    const { writeSafetensorsFile } = await import('../io/safetensorsWrite.js');
+    await fs.mkdir(dir, { recursive: true });
+    const safetensorsPath = pathMod.join(dir, 'model.safetensors');
+    const configPath = pathMod.join(dir, 'config.json');
+    await writeSafetensorsFile(safetensorsPath, this.tensors(), { format: 'pt', written_by: 'xlstm-ts TiRexTrainable', ...metadata });
+    await fs.writeFile(configPath, JSON.stringify(this.hyperParameters, null, 2) + '\n');
+    return { safetensorsPath, configPath };
+  }
+
+  /**
+   * Window statistics, token features and target patches of a batch. The scaler is the
+   * inference one (nanmean / nan-std over the context; CPM-masked patches count as missing).
+   * A token's target is not scored when no value up to and including it was observed.
+   */
+  prepare(batch: ForecastBatch): PreparedForecastBatch {
+    const cfg = this.config;
+    const P = cfg.inputPatchSize, B = batch.batchSize, T = batch.numTokens;
+    if (batch.patchSize !== P || cfg.outputPatchSize !== P) throw new Error(`TiRexTrainable.prepare: batch patch size ${batch.patchSize} differs from the model's ${P}/${cfg.outputPatchSize}`);
+    const W = (T + 1) * P, L = T * P;
+    if (batch.windows.length !== B * W) throw new Error(`TiRexTrainable.prepare: windows must have ${B * W} values ([${B}, ${W}]), got ${batch.windows.length}`);
+    const tokens = new Float32Array(B * T * 2 * P);
+    const targets = new Float32Array(B * T * P).fill(NaN);
+    const loc = new Float32Array(B), scale = new Float32Array(B);
+    const ctx = new Float32Array(L);
+    for (let s = 0; s < B; s++) {
+      const w = batch.windows.subarray(s * W, (s + 1) * W);
+      ctx.set(w.subarray(0, L));
+      for (let t = 0; t < T; t++) if (batch.patchMask[s * T + t]) ctx.fill(NaN, t * P, (t + 1) * P);
+      const { m, sd } = nanScaler(ctx);
+      loc[s] = m; scale[s] = sd;
+      let seen = false;
+      for (let t = 0; t < T; t++) {
+        const row = ((s * T) + t) * 2 * P;
+        for (let p = 0; p < P; p++) {
+          const v = Math.fround(Math.fround(ctx[t * P + p] - m) / sd);
+          const nan = Number.isNaN(v);
+          if (!nan) seen = true;
+          tokens[row + p] = nan ? cfg.nanMaskValue : v;
+          tokens[row + P + p] = nan ? 0 : 1;
+        }
+        if (!seen) continue;
+        for (let p = 0; p < P; p++) targets[(s * T + t) * P + p] = Math.fround(Math.fround(w[(t + 1) * P + p] - m) / sd);
+      }
+    }
+    return { tokens, targets, loc, scale, batchSize: B, numTokens: T };
+  }
+
+  /** Forward on the tape: token features [B, T, 2P] -> quantile patches [B, T, Q*P] (quantile-major, scaled space). */
+  forward(t: Tape, tokens: Float32Array, B: number, T: number): Var {
+    const cfg = this.config, P = cfg.inputPatchSize, E = cfg.embeddingDim, NH = cfg.numHeads, DH = cfg.headDim;
+    if (t.dtype !== 'f32') throw new Error(`TiRexTrainable.forward: the tape must be f32 (parameters are f32 on the heap), got ${t.dtype}`);
+    if (tokens.length !== B * T * 2 * P) throw new Error(`TiRexTrainable.forward: tokens must have ${B * T * 2 * P} values ([${B}, ${T}, ${2 * P}]), got ${tokens.length}`);
+    const p = (n: string) => this.params.get(n)!;
+    const x = t.input(new Tensor('f32', [B, T, 2 * P], tokens));
+    let h = residual(t, p, 'input_patch_embedding', x); // [B, T, E]
+    for (let bi = 0; bi < cfg.numBlocks; bi++) {
+      const pre = `blocks.${bi}`;
+      const n1 = ag.rmsNorm(t, h, { eps: RMS_EPS, weight: p(`${pre}.norm_slstm.weight`) });
+      // head-wise gates: [NH, R, DH] x [NH, 4DH, DH]^T -> [NH, R, 4DH], then to the cell's
+      // [R, 4, NH, DH] (index gate*E + h*DH + d). 'fgate' feeds the input-gate slot and
+      // 'igate' the forget-gate slot (the official naming swap, as the inference model).
+      const xh = ag.permute(t, ag.reshape(t, n1, [B * T, NH, DH]), [1, 0, 2]);
+      const wg = ag.concat(t, ['fgate', 'igate', 'zgate', 'ogate'].map((g) => p(`${pre}.slstm_layer.${g}.weight`)), 1);
+      const g4 = ag.matmul(t, xh, wg, { transB: true }); // [NH, R, 4*DH]
+      const gates = ag.reshape(t, ag.permute(t, ag.reshape(t, g4, [NH, B * T, 4, DH]), [1, 2, 0, 3]), [B, T, 4 * E]);
+      const y = agSlstm(t, gates, p(`${pre}.slstm_layer.slstm_cell._recurrent_kernel_`), p(`${pre}.slstm_layer.slstm_cell._bias_`), NH, { forgetClamp: FORGET_CLAMP });
+      const gn = ag.groupNorm(t, y, NH, { eps: GROUP_NORM_EPS, weight: p(`${pre}.slstm_layer.group_norm.weight`), weightOffset: true });
+      h = ag.add(t, h, gn);
+      const n2 = ag.rmsNorm(t, h, { eps: RMS_EPS, weight: p(`${pre}.norm_ffn.weight`) });
+      const a = ag.silu(t, ag.linear(t, n2, p(`${pre}.ffn.proj_up_gate.weight`)));
+      const u = ag.linear(t, n2, p(`${pre}.ffn.proj_up.weight`));
+      h = ag.add(t, h, ag.linear(t, ag.mul(t, a, u), p(`${pre}.ffn.proj_down.weight`)));
+    }
+    const hn = ag.rmsNorm(t, h, { eps: RMS_EPS, weight: p('out_norm.weight') });
+    return residual(t, p, 'output_patch_embedding', hn); // [B, T, Q*P]
+  }
+
+  /** Mean pinball loss of a batch on the tape (call tape.backward(loss) for gradients). */
+  loss(t: Tape, batch: ForecastBatch | PreparedForecastBatch): { loss: Var; pred: Var; prepared: PreparedForecastBatch; scored: number } {
+    const prepared = 'tokens' in batch ? batch : this.prepare(batch);
+    const pred = this.forward(t, prepared.tokens, prepared.batchSize, prepared.numTokens);
+    const { loss, scored } = quantileLoss(t, pred, prepared.targets, this.config.quantiles);
+    return { loss, pred, prepared, scored };
+  }
+}
+
+// out = W2 relu(W1 x + b1) + b2 + (Wr x + br)
+function residual(t: Tape, p: (n: string) => Parameter, pre: string, x: Var): Var {
+  const hid = ag.relu(t, ag.linear(t, x, p(`${pre}.hidden_layer.weight`), p(`${pre}.hidden_layer.bias`)));
+  const out = ag.linear(t, hid, p(`${pre}.output_layer.weight`), p(`${pre}.output_layer.bias`));
+  return ag.add(t, out, ag.linear(t, x, p(`${pre}.residual_layer.weight`), p(`${pre}.residual_layer.bias`)));
+}
+
+/** The inference scaler over one window (f32 rounding as src/models/tirex/model.ts). */
+export function nanScaler(w: ArrayLike<number>): { m: number; sd: number } {
+  const L = w.length;
+  let sum = 0, cnt = 0;
+  for (let i = 0; i < L; i++) if (!Number.isNaN(w[i])) { sum += w[i]; cnt++; }
+  let m = cnt ? Math.fround(sum / cnt) : 0;
+  let sq = 0;
+  for (let i = 0; i < L; i++) if (!Number.isNaN(w[i])) { const d = Math.fround(w[i] - m); sq += Math.fround(d * d); }
+  let sd = cnt ? Math.fround(Math.sqrt(Math.fround(sq / cnt))) : 1;
+  if (sd === 0) sd = Math.fround(Math.abs(m) + SCALER_EPS);
+  if (!Number.isFinite(m)) m = 0;
+  return { m, sd };
+}
+
+// norms, biases and the group-norm offsets are not weight-decayed (the usual AdamW grouping)
+function decays(name: string): boolean {
+  return !(name.endsWith('.bias') || name.endsWith('_bias_') || name.includes('norm'));
+}
+
+function configToHyperParameters(c: TiRexConfig): TiRexHyperParametersJson {
+  return tirexHyperParameters({
+    embeddingDim: c.embeddingDim, numHeads: c.numHeads, numBlocks: c.numBlocks, inputFfDim: c.inputFfDim,
+    patchSize: c.inputPatchSize, contextLength: c.trainCtxLen, quantiles: [...c.quantiles], ffnProjFactor: c.ffnProjFactor,
+  });
+}
+
+function initTensors(cfg: TiRexConfig, rng: Rng): Map<string, Tensor> {
+  const E = cfg.embeddingDim, NH = cfg.numHeads, DH = cfg.headDim;
+  const out = new Map<string, Tensor>();
+  // small_init (xLSTM): N(0, 2 / (5 fan_in)); wang_init for the FFN's output projection
+  const smallStd = (fanIn: number) => Math.sqrt(2 / (5 * fanIn));
+  for (const [name, shape] of tirexWeightTable(cfg)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    let data: Float32Array;
+    if (name.endsWith('.bias') || name.endsWith('group_norm.weight')) data = new Float32Array(n); // group norm scales by 1 + w
+    else if (name.includes('norm')) data = new Float32Array(n).fill(1);
+    else if (name.endsWith('_recurrent_kernel_')) data = new Float32Array(n);
+    else if (name.endsWith('_bias_')) {
+      // [NH, 4, DH] head-major, cell slots i, f, z, o: forget-gate bias linspace(3, 6) per head
+      data = new Float32Array(n);
+      for (let h = 0; h < NH; h++) for (let d = 0; d < DH; d++) data[(h * 4 + 1) * DH + d] = DH > 1 ? 3 + (3 * d) / (DH - 1) : 3;
+    } else if (name.endsWith('proj_down.weight')) data = rng.normalArray(n, 2 / cfg.numBlocks / Math.sqrt(E));
+    else if (name.includes('slstm_layer.')) data = rng.normalArray(n, smallStd(DH)); // head-wise [NH, DH, DH]
+    else data = rng.normalArray(n, smallStd(shape[1]));
+    out.set(name, new Tensor('f32', shape, data));
+  }
+  return out;
+}
