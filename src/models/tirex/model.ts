@@ -204,7 +204,14 @@ export class TiRex {
     series.forEach((s, i) => { if (s) good.push(i); });
     // batches of similar lengths share more of their fully-masked prefix (skipped, see forwardTokens)
     const ctxLen = this.config.trainCtxLen;
-    good.sort((a, b) => Math.min(series[a]!.length, ctxLen) - Math.min(series[b]!.length, ctxLen) || a - b);
+    const span = new Map<number, number>(); // values from the first observed one, within the window
+    for (const i of good) {
+      const x = series[i]!;
+      let first = 0;
+      while (Number.isNaN(x[first])) first++;
+      span.set(i, Math.min(x.length - first, ctxLen));
+    }
+    good.sort((a, b) => span.get(a)! - span.get(b)! || a - b);
     const total = B;
     let done = B - good.length;
     const same = levels === trained;
