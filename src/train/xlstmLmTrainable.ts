@@ -16,9 +16,13 @@
 // The vanilla checkpoint layouts of R ([NH, 4DH, DH]) and the bias (gate-major) are permuted
 // on the tape into the cell's cuda layout, so their gradients come back in the file layout.
 //
-// Weight decay groups follow the official xLSTMLMModel._create_weight_decay_optim_groups:
-// tensors with ndim >= 2 are decayed, ndim < 2 (norm weights, biases, learnable_skip, the
-// sLSTM _bias_) are not; token_embedding.weight is decayed only with weight_decay_on_embedding.
+// Weight decay groups follow the official xLSTMLMModel._create_weight_decay_optim_groups
+// (WeightDecayOptimGroupMixin in xlstm/utils.py; experiments/main.py gives the first group
+// training.weight_decay and the second 0): in xlstm 1.x tensors with ndim > 1 are decayed and
+// ndim == 1 ones (norm weights, biases, learnable_skip, the sLSTM _bias_) are not (decayRule
+// 'ndim', the default); later versions decide by name ("weight" in the name and no "norm"),
+// which differs only for slstm_cell._recurrent_kernel_ (not decayed; decayRule 'name'). Either
+// way token_embedding.weight is decayed only with config.weight_decay_on_embedding.
 import { Tensor } from '../tensor/tensor.js';
 import { Tape, Var, Parameter, ag, agMlstmParallel, agSlstm } from '../autograd/index.js';
 import type { TapeDType } from '../autograd/index.js';
@@ -38,6 +42,14 @@ const LN_EPS = 1e-5, MLSTM_EPS = 1e-6;
 export interface XLSTMLMTrainableOptions {
   /** Parameter precision = the tape's (default 'f32'). */
   dtype?: TapeDType;
+  /** Which parameters get weight decay (see the header): 'ndim' (xlstm 1.x, default) or 'name' (later versions). */
+  decayRule?: 'ndim' | 'name';
+}
+
+/** Parameter.decay of an official tensor name under a decay rule. */
+export function xlstmLmDecays(name: string, ndim: number, cfg: XLSTMLMConfig, rule: 'ndim' | 'name' = 'ndim'): boolean {
+  if (name === 'token_embedding.weight') return cfg.weight_decay_on_embedding;
+  return rule === 'name' ? name.includes('weight') && !name.includes('norm') : ndim > 1;
 }
 
 export interface XLSTMLMInitOptions extends XLSTMLMTrainableOptions {
@@ -58,7 +70,8 @@ export class XLSTMLMTrainable {
   readonly params: Parameter[];
   private readonly p = new Map<string, Parameter>();
 
-  private constructor(readonly config: XLSTMLMConfig, tensors: Map<string, Tensor>, readonly dtype: TapeDType) {
+  private constructor(readonly config: XLSTMLMConfig, tensors: Map<string, Tensor>, readonly dtype: TapeDType, decayRule: 'ndim' | 'name' = 'ndim') {
+    if (decayRule !== 'ndim' && decayRule !== 'name') throw new RangeError(`XLSTMLMTrainable: decayRule must be 'ndim' or 'name', got ${String(decayRule)}`);
     checkSupported(config);
     this.params = [];
     for (const s of xlstmLmTensorSpecs(config)) {
@@ -66,7 +79,7 @@ export class XLSTMLMTrainable {
       if (!t) throw new Error(`XLSTMLMTrainable: missing tensor ${s.name} [${s.shape.join(', ')}]`);
       if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) throw new Error(`XLSTMLMTrainable: tensor ${s.name} has shape [${t.shape.join(', ')}], expected [${s.shape.join(', ')}]`);
       const data = dtype === 'f64' ? Float64Array.from(t.toFloat64()) : Float32Array.from(t.toFloat32());
-      const decay = s.name === 'token_embedding.weight' ? config.weight_decay_on_embedding : s.shape.length >= 2;
+      const decay = xlstmLmDecays(s.name, s.shape.length, config, decayRule);
       const par = new Parameter(new Tensor(dtype, s.shape, data), s.name, decay);
       this.params.push(par);
       this.p.set(s.name, par);
@@ -80,7 +93,7 @@ export class XLSTMLMTrainable {
   /** From tensors by official name (any float dtype; copied). */
   static fromTensors(config: XLSTMLMConfigInput | XLSTMLMConfig, tensors: Map<string, Tensor> | Record<string, Tensor>, o: XLSTMLMTrainableOptions = {}): XLSTMLMTrainable {
     const m = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
-    return new XLSTMLMTrainable(XLSTMLMTrainable.resolve(config), m, o.dtype ?? 'f32');
+    return new XLSTMLMTrainable(XLSTMLMTrainable.resolve(config), m, o.dtype ?? 'f32', o.decayRule);
   }
 
   /** From a safetensors file (bytes) or any SafetensorsSource with the official names. */
@@ -89,7 +102,7 @@ export class XLSTMLMTrainable {
     const cfg = XLSTMLMTrainable.resolve(config);
     const m = new Map<string, Tensor>();
     for (const spec of xlstmLmTensorSpecs(cfg)) if (s.has(spec.name)) m.set(spec.name, await s.read(spec.name));
-    return new XLSTMLMTrainable(cfg, m, o.dtype ?? 'f32');
+    return new XLSTMLMTrainable(cfg, m, o.dtype ?? 'f32', o.decayRule);
   }
 
   /**
@@ -127,7 +140,7 @@ export class XLSTMLMTrainable {
       else d = normal(small); // embeddings, lm_head, proj_up, q/k/v, sLSTM gates
       m.set(name, new Tensor('f32', s.shape, d));
     }
-    return new XLSTMLMTrainable(cfg, m, o.dtype ?? 'f32');
+    return new XLSTMLMTrainable(cfg, m, o.dtype ?? 'f32', o.decayRule);
   }
 
   /** A parameter by official name. */
@@ -226,13 +239,56 @@ export class XLSTMLMTrainable {
   }
 }
 
-/** LinearHeadwiseExpand: x [B, S, NHb*D], w [NHb, O, D] -> [B, S, NHb*O] (one batched GEMM over the heads). */
+/** Head size from which a headwise projection runs as one batched GEMM instead of the direct loops. */
+const HEADWISE_GEMM_MIN_D = 32;
+
+/**
+ * LinearHeadwiseExpand: x [..., NHb*D], w [NHb, O, D] -> [..., NHb*O]. Small blocks (the mLSTM
+ * q/k/v blocks of 4) as direct loops (f64 accumulation) recorded as one tape op; large ones as
+ * one batched GEMM over the heads.
+ */
 function headwise(t: Tape, x: Var, w: Var, bias?: Var): Var {
   const [NHb, O, D] = w.shape;
-  const lead = x.shape.slice(0, -1), R = x.size / (NHb * D);
-  const xt = ag.permute(t, ag.reshape(t, x, [R, NHb, D]), [1, 0, 2]); // [NHb, R, D]
-  const y = ag.permute(t, ag.matmul(t, xt, w, { transB: true }), [1, 0, 2]); // [R, NHb, O]
-  const out = ag.reshape(t, y, [...lead, NHb * O]);
+  const lead = x.shape.slice(0, -1), In = NHb * D, R = x.size / In;
+  if (x.shape[x.shape.length - 1] !== In) throw new RangeError(`headwise: x's last dim ${x.shape[x.shape.length - 1]} must be NH*D = ${In} for w [${w.shape.join(', ')}]`);
+  let out: Var;
+  if (D >= HEADWISE_GEMM_MIN_D) {
+    const xt = ag.permute(t, ag.reshape(t, x, [R, NHb, D]), [1, 0, 2]); // [NHb, R, D]
+    const y = ag.permute(t, ag.matmul(t, xt, w, { transB: true }), [1, 0, 2]); // [R, NHb, O]
+    out = ag.reshape(t, y, [...lead, NHb * O]);
+  } else {
+    const xd = x.data, wd = w.data, Out = NHb * O;
+    const y = t.zeros(R * Out);
+    for (let r = 0; r < R; r++) {
+      for (let h = 0; h < NHb; h++) {
+        const xo = r * In + h * D;
+        for (let o = 0; o < O; o++) {
+          const wo = (h * O + o) * D;
+          let acc = 0;
+          for (let d = 0; d < D; d++) acc += xd[xo + d] * wd[wo + d];
+          y[r * Out + h * O + o] = acc;
+        }
+      }
+    }
+    out = t.record(t.tensor([...lead, Out], y), [x, w], (dy) => {
+      if (x.requiresGrad) {
+        const gx = t.zeros(x.size);
+        for (let r = 0; r < R; r++) for (let h = 0; h < NHb; h++) for (let o = 0; o < O; o++) {
+          const g = dy[r * Out + h * O + o], wo = (h * O + o) * D, xo = r * In + h * D;
+          for (let d = 0; d < D; d++) gx[xo + d] += g * wd[wo + d];
+        }
+        t.accumulate(x, gx);
+      }
+      if (w.requiresGrad) {
+        const gw = new Float64Array(w.size);
+        for (let r = 0; r < R; r++) for (let h = 0; h < NHb; h++) for (let o = 0; o < O; o++) {
+          const g = dy[r * Out + h * O + o], wo = (h * O + o) * D, xo = r * In + h * D;
+          for (let d = 0; d < D; d++) gw[wo + d] += g * xd[xo + d];
+        }
+        t.accumulate(w, gw);
+      }
+    }, 'headwise');
+  }
   return bias ? ag.add(t, out, bias) : out;
 }
 

@@ -80,6 +80,10 @@ test('XLSTMLMTrainable: logits equal the inference model; save -> inference load
   assert.equal(m.param('xlstm_block_stack.blocks.0.xlstm.learnable_skip').decay, false);
   assert.equal(m.param('xlstm_block_stack.blocks.1.xlstm.slstm_cell._bias_').decay, false);
   assert.equal(m.param('xlstm_block_stack.post_blocks_norm.weight').decay, false);
+  const byName = await XLSTMLMTrainable.fromSafetensors(c.config, m.toSafetensors(), { decayRule: 'name' });
+  assert.equal(byName.param('xlstm_block_stack.blocks.1.xlstm.slstm_cell._recurrent_kernel_').decay, false);
+  assert.equal(m.param('xlstm_block_stack.blocks.1.xlstm.slstm_cell._recurrent_kernel_').decay, true);
+  assert.deepEqual(byName.params.filter((p) => p.decay !== m.param(p.name!).decay).map((p) => p.name), ['xlstm_block_stack.blocks.1.xlstm.slstm_cell._recurrent_kernel_']);
   assert.throws(() => m.forward(t, Int32Array.from([0, 97]), 1, 2), /ids\[1\] = 97/);
 });
 
