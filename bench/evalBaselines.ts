@@ -13,8 +13,8 @@
 // AutoARIMA sees only the last `--max-history` values (default 300); seasonal naive and the
 // MASE scale always use the whole history.
 // Known defect of arima 0.2.8: a selected model without AR/MA terms (e.g. ARIMA(0,1,0))
-// predicts garbage (denormal numbers). Such a forecast (non-finite, a non-positive variance,
-// or a point more than 100 data ranges away) is replaced by ARIMA(0,1,0) in closed form
+// predicts garbage (denormal numbers). Such a forecast (denormal or non-finite numbers, a
+// non-positive variance, or a point more than 100 data ranges away) is replaced by ARIMA(0,1,0) in closed form
 // (last value, variance h * mean squared first difference); results mark it `fallback`.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -60,7 +60,10 @@ export function autoArimaForecast(ARIMA: ArimaCtor, history: ArrayLike<number>, 
   for (const v of filled) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
   const range = hi - lo || Math.abs(hi) || 1;
   const last = filled[filled.length - 1];
-  const ok = pred.length === horizon && pred.every((p, i) => Number.isFinite(p) && Math.abs(p - last) <= 100 * range && vars[i] > 0 && Number.isFinite(vars[i]));
+  // the defect's output is denormal numbers (and exact zeros) as points, the data as "variances"
+  const denormal = (x: number) => x !== 0 && Math.abs(x) < 1e-290;
+  const ok = pred.length === horizon && !pred.some(denormal) && !vars.some(denormal)
+    && pred.every((p, i) => Number.isFinite(p) && Math.abs(p - last) <= 100 * range && vars[i] > 0 && Number.isFinite(vars[i]));
   let fallback = false;
   if (!ok) {
     fallback = true;
