@@ -101,6 +101,8 @@ export interface TrainerOptions<B> {
   /** Directory for periodic checkpoints (Node only) every checkpointEvery steps. */
   checkpointDir?: string;
   checkpointEvery?: number;
+  /** Extra files written with every checkpoint (e.g. a model's config.json, so that the folder loads as a model). */
+  checkpointExtras?: () => CheckpointFiles;
 }
 
 /** One finished optimizer step. */
@@ -251,6 +253,7 @@ export class Trainer<B> {
       params: this.params.map((p) => ({ name: p.name!, shape: [...p.value.shape], decay: p.decay })) as unknown as Json,
     };
     return {
+      ...(this.o.checkpointExtras?.() ?? {}),
       [CHECKPOINT_FILES.weights]: serializeSafetensors(this.stateDict(), { format: 'pt', ...metadata }),
       [CHECKPOINT_FILES.optimizer]: serializeSafetensors(mom, { format: FORMAT }),
       [CHECKPOINT_FILES.state]: new TextEncoder().encode(JSON.stringify(state, null, 1)),
