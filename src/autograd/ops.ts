@@ -1,7 +1,9 @@
 // Differentiable tensor ops for the tape (tape.ts). Forward: the wasm ops of src/ops on an
 // f32 tape, the float64 references of src/backend/ref on an f64 tape. Backward: matmul
-// products reuse the forward GEMM (with transposes); everything else uses the loops of
-// src/backend/ref/opsBackward.ts, which write into the tape's precision.
+// products reuse the forward GEMM (with transposes); activations, softmax, cross-entropy,
+// norms, conv and embedding run the wasm backward kernels on an f32 tape (wasmBackward.ts)
+// and the float64 loops of src/backend/ref/opsBackward.ts on an f64 tape; the remaining
+// small ops (broadcast binaries, reductions, shape ops) are TypeScript loops on both.
 import { Tensor } from '../tensor/tensor.js';
 import { numel, shapeStr } from '../tensor/dtype.js';
 import { Tape, Var, Arr } from './tape.js';
@@ -20,6 +22,9 @@ import { embeddingRef } from '../backend/ref/embedding.js';
 import {
   activationBackwardRef, causalConv1dBackwardRef, crossEntropyRef, embeddingBackwardRef, normBackwardRef, softmaxBackwardRef,
 } from '../backend/ref/opsBackward.js';
+import {
+  activationBackwardWasm, causalConv1dBackwardWasm, crossEntropyWasm, embeddingBackwardWasm, normBackwardWasm, softmaxBackwardWasm,
+} from './wasmBackward.js';
 
 function f64(t: Tape): boolean { return t.dtype === 'f64'; }
 
@@ -63,6 +68,7 @@ export function activation(t: Tape, fn: ActivationName, x: Var): Var {
   if (!Object.prototype.hasOwnProperty.call(ew.ACTIVATIONS, fn)) throw new RangeError(`activation: unknown function ${String(fn)}`);
   const out = f64(t) ? t.tensor(x.shape, mapRef(x.data, ACTIVATION_REFS[fn])) : ew.activation(t.wasm, fn, x.value);
   return t.record(out, [x], (dy) => {
+    if (!f64(t)) { t.accumulate(x, activationBackwardWasm(t.wasm, fn, x.value, out, dy)); return; }
     const g = t.zeros(x.size);
     activationBackwardRef(fn, x.data, out.data as Arr, dy, g);
     t.accumulate(x, g);
@@ -166,6 +172,7 @@ function softmaxOp(t: Tape, x: Var, isLog: boolean): Var {
   const n = x.shape[x.shape.length - 1];
   const out = f64(t) ? t.tensor(x.shape, softmaxRef(x.data, n, isLog)) : (isLog ? wasmLogSoftmax : wasmSoftmax)(t.wasm, x.value);
   return t.record(out, [x], (dy) => {
+    if (!f64(t)) { t.accumulate(x, softmaxBackwardWasm(t.wasm, out, dy, n, isLog)); return; }
     const g = t.zeros(x.size);
     softmaxBackwardRef(out.data as Arr, dy, n, isLog, g);
     t.accumulate(x, g);
@@ -194,8 +201,9 @@ export function crossEntropy(t: Tape, logits: Var, targets: ArrayLike<number>, o
     const v = targets[r];
     if (v !== ign && !(Number.isInteger(v) && v >= 0 && v < V)) throw new RangeError(`crossEntropy: targets[${r}] = ${v} is out of range for ${V} classes (ignoreIndex ${ign})`);
   }
-  const { loss } = crossEntropyRef(logits.data, targets, V, ign);
+  const { loss } = f64(t) ? crossEntropyRef(logits.data, targets, V, ign) : crossEntropyWasm(t.wasm, logits.value, targets, V, ign);
   return t.record(t.tensor([], [loss]), [logits], (dy) => {
+    if (!f64(t)) { t.accumulate(logits, crossEntropyWasm(t.wasm, logits.value, targets, V, ign, dy[0]).grad!); return; }
     const g = t.zeros(logits.size);
     crossEntropyRef(logits.data, targets, V, ign, g, dy[0]);
     t.accumulate(logits, g);
@@ -223,6 +231,14 @@ function normOp(t: Tape, name: string, x: Var, groups: number, rms: boolean, o: 
   }
   const ins = [x, ...(o.weight ? [o.weight] : []), ...(o.bias ? [o.bias] : [])];
   return t.record(out, ins, (dy) => {
+    if (!f64(t)) {
+      const g = normBackwardWasm(t.wasm, x.value, dy, D, groups, { eps: o.eps, weight: o.weight?.value, weightOffset: o.weightOffset, rms },
+        { dx: x.requiresGrad, dw: !!o.weight?.requiresGrad, db: !!o.bias?.requiresGrad });
+      if (g.dx) t.accumulate(x, g.dx);
+      if (g.dw) t.accumulate(o.weight!, g.dw);
+      if (g.db) t.accumulate(o.bias!, g.db);
+      return;
+    }
     const dx = x.requiresGrad ? t.zeros(x.size) : null;
     const dw = o.weight?.requiresGrad ? t.zeros(D) : null;
     const db = o.bias?.requiresGrad ? t.zeros(D) : null;
@@ -256,6 +272,13 @@ export function causalConv1d(t: Tape, x: Var, w: Var, bias?: Var): Var {
     ? t.tensor(x.shape, causalConv1dRef(x.data, w.data, bias?.data, undefined, B, S, C, K).y)
     : wasmConv(t.wasm, x.value, w.value, bias ? { bias: bias.value } : {}).y;
   return t.record(out, bias ? [x, w, bias] : [x, w], (dy) => {
+    if (!f64(t)) {
+      const g = causalConv1dBackwardWasm(t.wasm, x.value, w.value, dy, B, S, C, K, { dx: x.requiresGrad, dw: w.requiresGrad, db: !!bias?.requiresGrad });
+      if (g.dx) t.accumulate(x, g.dx);
+      if (g.dw) t.accumulate(w, g.dw);
+      if (g.db) t.accumulate(bias!, g.db);
+      return;
+    }
     const dx = x.requiresGrad ? t.zeros(x.size) : null;
     const dw = w.requiresGrad ? t.zeros(w.size) : null;
     const db = bias?.requiresGrad ? t.zeros(C) : null;
@@ -272,6 +295,7 @@ export function embedding(t: Tape, ids: Tensor, table: Var): Var {
   const [V, E] = table.shape;
   const out = f64(t) ? t.tensor([...ids.shape, E], embeddingRef(ids.data as ArrayLike<number>, table.data, V, E)) : wasmEmbedding(t.wasm, ids, table.value);
   return t.record(out, [table], (dy) => {
+    if (!f64(t)) { t.accumulate(table, embeddingBackwardWasm(t.wasm, ids.data as ArrayLike<number>, dy, V, E)); return; }
     const g = t.zeros(table.size);
     embeddingBackwardRef(ids.data as ArrayLike<number>, dy, E, g);
     t.accumulate(table, g);

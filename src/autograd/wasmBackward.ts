@@ -98,3 +98,117 @@ export function mlstmBackwardWasm(be: WasmBackend, x: MlstmWasmInputs, dh: Array
     return g;
   } finally { ar.dispose(); }
 }
+
+// ---- common ops ----
+
+const ACT_CODES: Record<string, number> = { exp: 0, log: 1, sigmoid: 2, logsigmoid: 3, tanh: 4, silu: 5, gelu: 6, softplus: 7, relu: 8, erf: 9 };
+
+/** dx = dy * f'(x), given x and y = f(x). */
+export function activationBackwardWasm(be: WasmBackend, fn: string, x: Tensor, y: Tensor, dy: ArrayLike<number>): Float32Array {
+  const code = ACT_CODES[fn];
+  if (code === undefined) throw new RangeError(`activationBackwardWasm: no derivative for ${fn}`);
+  const ar = new Arena(be);
+  try {
+    const n = x.size;
+    const xh = ar.up(x), yh = ar.up(y), gh = ar.arr(x.shape, dy), dx = ar.empty(x.shape);
+    be.run('activationBackwardF32', [ar.ptr(dx), ar.ptr(xh), ar.ptr(yh), ar.ptr(gh), n, code], threadsFor(be, n, n * (code === 6 || code === 9 ? 64 : 16)));
+    return copyOut(dx);
+  } finally { ar.dispose(); }
+}
+
+/** softmax / log-softmax over rows of n, given the op's output y. */
+export function softmaxBackwardWasm(be: WasmBackend, y: Tensor, dy: ArrayLike<number>, n: number, log: boolean): Float32Array {
+  const ar = new Arena(be);
+  try {
+    const rows = y.size / n;
+    const yh = ar.up(y), gh = ar.arr(y.shape, dy), dx = ar.empty(y.shape);
+    be.run('softmaxBackwardF32', [ar.ptr(dx), ar.ptr(yh), ar.ptr(gh), rows, n, log ? 1 : 0], threadsFor(be, rows, y.size * 16));
+    return copyOut(dx);
+  } finally { ar.dispose(); }
+}
+
+/**
+ * Mean cross-entropy of logits [N, V] against targets over the rows whose target is not
+ * ignoreIndex (targets already range-checked); with dLoss given also the logits' gradient.
+ */
+export function crossEntropyWasm(be: WasmBackend, logits: Tensor, targets: ArrayLike<number>, V: number, ignoreIndex: number,
+  dLoss?: number): { loss: number; count: number; grad?: Float32Array } {
+  const N = targets.length;
+  let count = 0;
+  for (let r = 0; r < N; r++) if (targets[r] !== ignoreIndex) count++;
+  const ar = new Arena(be);
+  try {
+    const lh = ar.up(logits);
+    const tg = ar.keep(be.empty([N], 'i32'));
+    // an ignoreIndex outside i32 cannot equal a valid target: map it to -1 (never a class)
+    const ign = Number.isInteger(ignoreIndex) && Math.abs(ignoreIndex) < 2 ** 31 ? ignoreIndex : -1;
+    const td = tg.data as Int32Array;
+    for (let r = 0; r < N; r++) td[r] = targets[r] === ignoreIndex ? ign : targets[r];
+    const rowLoss = ar.empty([N]);
+    const grad = dLoss !== undefined ? ar.empty([N, V]) : null;
+    const scale = dLoss !== undefined && count ? dLoss / count : 0;
+    be.run('crossEntropyF32', [ar.ptr(grad), ar.ptr(rowLoss), ar.ptr(lh), ar.ptr(tg), N, V, ign, scale], threadsFor(be, N, N * V * 24));
+    let loss = 0;
+    const rl = rowLoss.data as Float32Array;
+    for (let r = 0; r < N; r++) loss += rl[r];
+    return { loss: count ? loss / count : 0, count, ...(grad ? { grad: copyOut(grad) } : {}) };
+  } finally { ar.dispose(); }
+}
+
+export interface NormBackwardWasmOptions { eps: number; weight?: Tensor; weightOffset?: boolean; rms?: boolean }
+
+/** Group norm / LayerNorm / RMSNorm backward over rows of D = groups * DG; each gradient only when wanted. */
+export function normBackwardWasm(be: WasmBackend, x: Tensor, dy: ArrayLike<number>, D: number, groups: number, o: NormBackwardWasmOptions,
+  want: { dx: boolean; dw: boolean; db: boolean }): { dx?: Float32Array; dw?: Float32Array; db?: Float32Array } {
+  const ar = new Arena(be);
+  try {
+    const DG = D / groups, rows = x.size / D;
+    const nt = threadsFor(be, rows * groups, x.size * 12);
+    const xh = ar.up(x), gh = ar.arr(x.shape, dy), wh = o.weight ? ar.up(o.weight) : null;
+    const dx = want.dx ? ar.empty(x.shape) : null;
+    const dwp = want.dw ? ar.empty([nt, D]) : null, dbp = want.db ? ar.empty([nt, D]) : null;
+    be.run('normBackwardF32', [ar.ptr(dx), ar.ptr(dwp), ar.ptr(dbp), ar.ptr(xh), ar.ptr(gh), ar.ptr(wh), rows, groups, DG, o.eps, o.weightOffset ? 1 : 0, o.rms ? 1 : 0], nt);
+    const sumParts = (p: Tensor): Float32Array => {
+      const d = p.data as Float32Array, out = d.slice(0, D);
+      for (let k = 1; k < nt; k++) for (let i = 0; i < D; i++) out[i] += d[k * D + i];
+      return out;
+    };
+    return { ...(dx ? { dx: copyOut(dx) } : {}), ...(dwp ? { dw: sumParts(dwp) } : {}), ...(dbp ? { db: sumParts(dbp) } : {}) };
+  } finally { ar.dispose(); }
+}
+
+/** Causal depthwise conv1d backward: x [B,S,C], w [C,K]; each gradient only when wanted. */
+export function causalConv1dBackwardWasm(be: WasmBackend, x: Tensor, w: Tensor, dy: ArrayLike<number>, B: number, S: number, C: number, K: number,
+  want: { dx: boolean; dw: boolean; db: boolean }): { dx?: Float32Array; dw?: Float32Array; db?: Float32Array } {
+  const ar = new Arena(be);
+  try {
+    const wd = w.toFloat32();
+    const wT = ar.empty([K, C]);
+    const wt = wT.data as Float32Array;
+    for (let c = 0; c < C; c++) for (let j = 0; j < K; j++) wt[j * C + c] = wd[c * K + j];
+    const xh = ar.up(x), gh = ar.arr([B, S, C], dy);
+    const dx = want.dx ? ar.empty([B, S, C]) : null, dwT = want.dw ? ar.empty([K, C]) : null, db = want.db ? ar.empty([C]) : null;
+    be.run('causalConv1dBackwardF32', [ar.ptr(dx), ar.ptr(dwT), ar.ptr(db), ar.ptr(xh), ar.ptr(wT), ar.ptr(gh), B, S, C, K], threadsFor(be, Math.ceil(C / 4), B * S * C * K * 4));
+    let dw: Float32Array | undefined;
+    if (dwT) {
+      const d = dwT.data as Float32Array;
+      dw = new Float32Array(C * K);
+      for (let c = 0; c < C; c++) for (let j = 0; j < K; j++) dw[c * K + j] = d[j * C + c];
+    }
+    return { ...(dx ? { dx: copyOut(dx) } : {}), ...(dw ? { dw } : {}), ...(db ? { db: copyOut(db) } : {}) };
+  } finally { ar.dispose(); }
+}
+
+/** Embedding backward: dTable [V, E] with dy[i] added at row ids[i]. */
+export function embeddingBackwardWasm(be: WasmBackend, ids: ArrayLike<number | bigint>, dy: ArrayLike<number>, V: number, E: number): Float32Array {
+  const ar = new Arena(be);
+  try {
+    const n = ids.length;
+    const ih = ar.keep(be.empty([n], 'i32'));
+    const id = ih.data as Int32Array;
+    for (let i = 0; i < n; i++) id[i] = Number(ids[i]);
+    const gh = ar.arr([n, E], dy), dt = ar.keep(be.zeros([V, E]));
+    be.run('embeddingBackwardF32', [ar.ptr(dt), ar.ptr(ih), ar.ptr(gh), n, E], threadsFor(be, Math.ceil(E / 4), n * E * 4));
+    return copyOut(dt);
+  } finally { ar.dispose(); }
+}

@@ -121,3 +121,44 @@ test('sLSTM BPTT backward kernel == the f64 tape (dx, dR, dbias, initial state)'
     console.log(`sLSTM wasm backward: worst rel error vs f64 ${worst.toExponential(2)}`);
   } finally { bes.forEach((b) => b.dispose()); }
 });
+
+/** Gradients of sum(op(inputs) * W) on one tape for the inputs marked trainable. */
+function opGrads(t: Tape, build: (t: Tape, xs: Var[]) => Var, inputs: Tensor[], seed: number): Record<string, ArrayLike<number>> {
+  const xs = inputs.map((x, j) => t.input(x, true, `in${j}`));
+  const y = build(t, xs);
+  const loss = y.size === 1 ? y : ag.sumAll(t, ag.mul(t, y, t.input(randF64([...y.shape], seed))));
+  t.backward(loss);
+  return Object.fromEntries([['y', y.data], ...xs.map((x, j) => [`d${j}`, x.grad!.data as ArrayLike<number>])]);
+}
+
+test('op backward kernels (activations, softmax, cross-entropy, norms, conv, embedding) == the f64 tape', async () => {
+  const bes = await backends();
+  const acts = ['exp', 'log', 'sigmoid', 'logsigmoid', 'tanh', 'silu', 'gelu', 'softplus', 'relu'] as const;
+  const ids = new Tensor('i32', [3, 5], Int32Array.from([0, 3, 3, 10, 2, 3, 0, 7, 7, 7, 1, 10, 4, 3, 9]));
+  const targets = [3, -100, 0, 32, 5, 5, -100];
+  const cases: [string, (t: Tape, xs: Var[]) => Var, Tensor[]][] = [
+    ...acts.map((fn, j): [string, (t: Tape, xs: Var[]) => Var, Tensor[]] => [fn, (t, xs) => ag.activation(t, fn, xs[0]),
+      [fn === 'log' ? randF64([3, 37], 700 + j, 0.2, 3) : randF64([3, 37], 700 + j, -5, 5)]]),
+    ['softmax', (t, xs) => ag.softmax(t, xs[0]), [randF64([5, 129], 720, -4, 4)]],
+    ['logSoftmax', (t, xs) => ag.logSoftmax(t, xs[0]), [randF64([5, 131], 721, -4, 4)]],
+    ['crossEntropy', (t, xs) => ag.crossEntropy(t, xs[0], targets), [randF64([7, 33], 722, -6, 6)]],
+    ['rmsNorm', (t, xs) => ag.rmsNorm(t, xs[0], { eps: 1e-5, weight: xs[1] }), [randF64([4, 3, 22], 723, -2, 3), randF64([22], 724)]],
+    ['layerNorm', (t, xs) => ag.layerNorm(t, xs[0], { eps: 1e-5, weight: xs[1], bias: xs[2], weightOffset: true }),
+      [randF64([9, 37], 725, -2, 3), randF64([37], 726), randF64([37], 727)]],
+    ['groupNorm', (t, xs) => ag.groupNorm(t, xs[0], 4, { eps: 1e-5, weight: xs[1], bias: xs[2] }),
+      [randF64([3, 5, 24], 728, -2, 3), randF64([24], 729), randF64([24], 730)]],
+    ['causalConv1d', (t, xs) => ag.causalConv1d(t, xs[0], xs[1], xs[2]), [randF64([2, 9, 13], 731), randF64([13, 4], 732), randF64([13], 733)]],
+    ['causalConv1d C=8', (t, xs) => ag.causalConv1d(t, xs[0], xs[1]), [randF64([3, 6, 8], 734), randF64([8, 1, 3], 735)]],
+    ['embedding', (t, xs) => ag.embedding(t, ids, xs[0]), [randF64([11, 7], 736)]],
+  ];
+  try {
+    let worst = 0;
+    for (const be of bes) {
+      for (const [ci, [name, build, inputs]] of cases.entries()) {
+        const lab = `${name} thr=${be.threads} relaxed=${be.features.relaxedSimd}`;
+        worst = Math.max(worst, compare(lab, opGrads(new Tape(be, 'f32'), build, inputs, 800 + ci), opGrads(new Tape(null, 'f64'), build, inputs, 800 + ci), 2e-5));
+      }
+    }
+    console.log(`op wasm backward: worst rel error vs f64 ${worst.toExponential(2)}`);
+  } finally { bes.forEach((b) => b.dispose()); }
+});

@@ -8,6 +8,7 @@ export * from './mlstm';
 export * from './slstm';
 export * from './backwardSlstm';
 export * from './backwardMlstm';
+export * from './backwardOps';
 
 /** 1 in the relaxed-SIMD build (fused multiply-add), else 0. */
 export function hasRelaxedSimd(): i32 {
