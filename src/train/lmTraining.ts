@@ -35,6 +35,8 @@ export interface LmTrainingOptions extends Omit<TrainerOptions<TokenBatch>, 'par
   /** Validation batches per evaluation (default all). */
   maxEvalBatches?: number;
   decayRule?: 'ndim' | 'name';
+  /** Chunkwise mLSTM with this chunk length (see XLSTMLMTrainableOptions.mlstmChunkSize). */
+  mlstmChunkSize?: number;
 }
 
 export interface LmTraining {
@@ -52,8 +54,8 @@ export interface LmTraining {
 export async function createLmTraining(o: LmTrainingOptions): Promise<LmTraining> {
   const dtype = o.dtype ?? 'f32';
   const model = o.weights
-    ? await XLSTMLMTrainable.fromSafetensors(o.config, o.weights, { dtype, decayRule: o.decayRule })
-    : XLSTMLMTrainable.init(o.config, { seed: o.initSeed ?? 0, dtype, decayRule: o.decayRule });
+    ? await XLSTMLMTrainable.fromSafetensors(o.config, o.weights, { dtype, decayRule: o.decayRule, mlstmChunkSize: o.mlstmChunkSize })
+    : XLSTMLMTrainable.init(o.config, { seed: o.initSeed ?? 0, dtype, decayRule: o.decayRule, mlstmChunkSize: o.mlstmChunkSize });
   if ((o.text === undefined) === (o.tokens === undefined)) throw new TypeError('createLmTraining: give exactly one of text or tokens');
   const tokens = o.text !== undefined ? encodeBytes(o.text) : o.tokens!;
   const V = model.config.vocab_size;

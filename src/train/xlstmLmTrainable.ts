@@ -24,7 +24,7 @@
 // which differs only for slstm_cell._recurrent_kernel_ (not decayed; decayRule 'name'). Either
 // way token_embedding.weight is decayed only with config.weight_decay_on_embedding.
 import { Tensor } from '../tensor/tensor.js';
-import { Tape, Var, Parameter, ag, agMlstmParallel, agSlstm } from '../autograd/index.js';
+import { Tape, Var, Parameter, ag, agMlstmParallel, agMlstmChunkwise, agSlstm } from '../autograd/index.js';
 import type { TapeDType } from '../autograd/index.js';
 import { Rng } from '../optim/optim.js';
 import { serializeSafetensors, parseSafetensors } from '../io/safetensors.js';
@@ -44,6 +44,12 @@ export interface XLSTMLMTrainableOptions {
   dtype?: TapeDType;
   /** Which parameters get weight decay (see the header): 'ndim' (xlstm 1.x, default) or 'name' (later versions). */
   decayRule?: 'ndim' | 'name';
+  /**
+   * Run the mLSTM cells in the chunkwise form with this chunk length (must divide the sequence
+   * length) instead of the official parallel form: O(S * L) instead of O(S^2) memory for long
+   * windows. Starts from m = 0 as the recurrent form, so it differs from the parallel form by rounding.
+   */
+  mlstmChunkSize?: number;
 }
 
 /** Parameter.decay of an official tensor name under a decay rule. */
@@ -70,7 +76,12 @@ export class XLSTMLMTrainable {
   readonly params: Parameter[];
   private readonly p = new Map<string, Parameter>();
 
-  private constructor(readonly config: XLSTMLMConfig, tensors: Map<string, Tensor>, readonly dtype: TapeDType, decayRule: 'ndim' | 'name' = 'ndim') {
+  /** Chunk length of the chunkwise mLSTM form, or undefined for the parallel form. */
+  mlstmChunkSize?: number;
+
+  private constructor(readonly config: XLSTMLMConfig, tensors: Map<string, Tensor>, readonly dtype: TapeDType, decayRule: 'ndim' | 'name' = 'ndim', mlstmChunkSize?: number) {
+    if (mlstmChunkSize !== undefined && !(Number.isInteger(mlstmChunkSize) && mlstmChunkSize >= 1)) throw new RangeError(`XLSTMLMTrainable: mlstmChunkSize must be a positive integer, got ${mlstmChunkSize}`);
+    this.mlstmChunkSize = mlstmChunkSize;
     if (decayRule !== 'ndim' && decayRule !== 'name') throw new RangeError(`XLSTMLMTrainable: decayRule must be 'ndim' or 'name', got ${String(decayRule)}`);
     checkSupported(config);
     this.params = [];
@@ -93,7 +104,7 @@ export class XLSTMLMTrainable {
   /** From tensors by official name (any float dtype; copied). */
   static fromTensors(config: XLSTMLMConfigInput | XLSTMLMConfig, tensors: Map<string, Tensor> | Record<string, Tensor>, o: XLSTMLMTrainableOptions = {}): XLSTMLMTrainable {
     const m = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
-    return new XLSTMLMTrainable(XLSTMLMTrainable.resolve(config), m, o.dtype ?? 'f32', o.decayRule);
+    return new XLSTMLMTrainable(XLSTMLMTrainable.resolve(config), m, o.dtype ?? 'f32', o.decayRule, o.mlstmChunkSize);
   }
 
   /** From a safetensors file (bytes) or any SafetensorsSource with the official names. */
@@ -102,7 +113,7 @@ export class XLSTMLMTrainable {
     const cfg = XLSTMLMTrainable.resolve(config);
     const m = new Map<string, Tensor>();
     for (const spec of xlstmLmTensorSpecs(cfg)) if (s.has(spec.name)) m.set(spec.name, await s.read(spec.name));
-    return new XLSTMLMTrainable(cfg, m, o.dtype ?? 'f32', o.decayRule);
+    return new XLSTMLMTrainable(cfg, m, o.dtype ?? 'f32', o.decayRule, o.mlstmChunkSize);
   }
 
   /**
@@ -140,7 +151,7 @@ export class XLSTMLMTrainable {
       else d = normal(small); // embeddings, lm_head, proj_up, q/k/v, sLSTM gates
       m.set(name, new Tensor('f32', s.shape, d));
     }
-    return new XLSTMLMTrainable(cfg, m, o.dtype ?? 'f32', o.decayRule);
+    return new XLSTMLMTrainable(cfg, m, o.dtype ?? 'f32', o.decayRule, o.mlstmChunkSize);
   }
 
   /** A parameter by official name. */
@@ -213,7 +224,12 @@ export class XLSTMLMTrainable {
     const qkv = ag.concat(t, [q, k, v], 2); // [B, S, 3*inner]
     const heads = (a: Var) => ag.permute(t, ag.reshape(t, a, [B, S, NH, DH]), [0, 2, 1, 3]); // [B, NH, S, DH]
     const gate = (n: string) => ag.permute(t, ag.linear(t, qkv, P(`mlstm_cell.${n}.weight`), P(`mlstm_cell.${n}.bias`)), [0, 2, 1]); // [B, NH, S]
-    const h = agMlstmParallel(t, { q: heads(q), k: heads(k), v: heads(v), i: gate('igate'), f: gate('fgate') }, { eps: MLSTM_EPS, gradMode: 'exact' });
+    const cellIn = { q: heads(q), k: heads(k), v: heads(v), i: gate('igate'), f: gate('fgate') };
+    const L = this.mlstmChunkSize;
+    if (L !== undefined && S % L !== 0) throw new RangeError(`XLSTMLMTrainable: mlstmChunkSize ${L} must divide the sequence length ${S}`);
+    const h = L === undefined
+      ? agMlstmParallel(t, cellIn, { eps: MLSTM_EPS, gradMode: 'exact' })
+      : agMlstmChunkwise(t, cellIn, { eps: MLSTM_EPS, gradMode: 'exact', chunkSize: L });
     const hs = ag.reshape(t, ag.permute(t, h, [0, 2, 1, 3]), [B, S, inner]);
     const hn = ag.groupNorm(t, hs, NH, { eps: LN_EPS, weight: P('mlstm_cell.outnorm.weight'), weightOffset: true });
     const out = ag.mul(t, ag.add(t, hn, ag.mul(t, xc, P('learnable_skip'))), ag.silu(t, z));

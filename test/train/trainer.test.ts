@@ -12,7 +12,9 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { Tape, Parameter, ag } from '../../src/autograd/index.js';
 import { Rng } from '../../src/optim/index.js';
 import { Trainer, TrainData, Json, TrainerProgress } from '../../src/train/trainer.js';
-import { TextDataset, encodeBytes } from '../../src/train/textData.js';
+import { TextDataset, encodeBytes, encodeWithTokenizer } from '../../src/train/textData.js';
+import { loadTokenizerFromDir } from '../../src/tokenizer/index.js';
+import { FIXTURES } from '../helpers/golden.js';
 
 interface Batch { x: Float32Array; y: number[]; n: number }
 const D = 6, C = 3;
@@ -161,4 +163,13 @@ test('TextDataset: windows, split, deterministic resumable order', () => {
   assert.throws(() => new TextDataset(toks, { seqLen: 1, batchSize: 1 }), /seqLen/);
   assert.throws(() => new TextDataset(toks.subarray(0, 10), { seqLen: 9, batchSize: 3, validationFraction: 0 }), /fewer than batchSize/);
   assert.throws(() => ds3.train.restore({ epoch: 'x' } as unknown as Json), /expected \{epoch, pos\}/);
+});
+
+test('encodeWithTokenizer: the tokenizer.json ids without special tokens', async () => {
+  const tok = await loadTokenizerFromDir(join(FIXTURES, 'tokenizer'));
+  const text = 'hello world';
+  const ids = encodeWithTokenizer(tok, text);
+  assert.deepEqual(Array.from(ids), tok.encode(text, { addSpecialTokens: false }));
+  assert.equal(tok.decode(Array.from(ids)), text);
+  assert.deepEqual(Array.from(encodeBytes('hé')), [104, 195, 169]);
 });

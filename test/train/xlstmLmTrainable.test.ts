@@ -55,6 +55,20 @@ for (const dtype of ['f32', 'f64'] as const) {
   });
 }
 
+test('XLSTMLMTrainable with chunkwise mLSTM (chunk S/2): loss and gradients within the golden tolerances too', async () => {
+  const { ids, B, S } = idsOf(c);
+  const m = await XLSTMLMTrainable.fromSafetensors(c.config, new Uint8Array(readFileSync(join(DIR, 'model.safetensors'))), { mlstmChunkSize: S / 2 });
+  const t = new Tape(be, 'f32');
+  const loss = m.loss(t, { ids, batchSize: B, seqLen: S });
+  assert.ok(Math.abs(Number(loss.data[0]) - c.f32('loss')[0]) <= c.tol('loss').atol);
+  t.backward(loss);
+  const grads = readSafetensorsSimple(join(DIR, 'grads.safetensors'));
+  const tols = c.meta.grads.recommended_atol as Record<string, number>;
+  const bad = m.params.filter((p) => compare(p.grad!.data as Float32Array, grads.get(p.name!)!.data as Float32Array, tols[p.name!]).bad >= 0).map((p) => p.name);
+  assert.deepEqual(bad, []);
+  assert.throws(() => m.loss(new Tape(be, 'f32'), { ids: ids.subarray(0, 2 * 31), batchSize: 2, seqLen: 31 }), /mlstmChunkSize 16 must divide the sequence length 31/);
+});
+
 test('XLSTMLMTrainable: logits equal the inference model; save -> inference load round trip; decay groups', async () => {
   const m = await XLSTMLMTrainable.fromSafetensors(c.config, new Uint8Array(readFileSync(join(DIR, 'model.safetensors'))));
   const { ids, B, S } = idsOf(c);
