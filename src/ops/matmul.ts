@@ -21,7 +21,7 @@ export interface MatmulOptions {
 
 /** Below this many multiply-adds one thread beats paying the pool's dispatch. */
 const GEMM_MT_MIN = 1 << 18;
-/** linear uses GEMV up to this many rows of x, GEMM (after widening W) beyond. */
+/** linear uses GEMV up to this many rows of x, GEMM beyond. */
 const GEMV_MAX_ROWS = 8;
 
 function gemm(be: WasmBackend, st: Staging, transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
@@ -78,8 +78,8 @@ function weightShape(w: LinearWeight): readonly number[] {
 
 /**
  * torch.nn.Linear: y[.., N] = x[.., K] w[N, K]^T (+ bias[N]). Few rows of x (decoding)
- * run the GEMV kernels straight on the stored weight format; many rows widen w
- * to f32 once and run the GEMM.
+ * run the GEMV kernels straight on the stored weight format; many rows run the
+ * GEMM, which widens w to f32 panel by panel while packing it.
  */
 export function linear(be: WasmBackend, x: Tensor, w: LinearWeight, bias?: Tensor, out?: Tensor): Tensor {
   const op = 'linear';
@@ -134,20 +134,17 @@ export function linear(be: WasmBackend, x: Tensor, w: LinearWeight, bias?: Tenso
       else be.run(wt.dtype === 'f32' ? 'gemvF32' : 'gemvF16', [pw, px, py, pbias, N, K, R], nt);
       return y;
     }
-    let pwf = pw;
-    if (q4 || wt.dtype !== 'f32') {
-      const kind = q4 ? 3 : wt.dtype === 'bf16' ? 0 : wt.dtype === 'f16' ? 1 : 2;
-      const wf = st.scratch([N, K]);
-      be.run('dequantRows', [kind, pw, pscales, be.ptr(wf), N, K], N * K >= 1 << 16 ? be.threads : 1);
-      pwf = be.ptr(wf);
-    }
     let beta = 0;
     if (bias) {
       const yd = y.data as Float32Array, bd = bias.data as Float32Array;
       for (let r = 0; r < R; r++) yd.set(bd, r * N);
       beta = 1;
     }
-    gemm(be, st, false, true, R, N, K, 1, px, K, pwf, K, beta, py, N);
+    // The GEMM widens non-f32 weights panel by panel while packing them (no f32 copy of w).
+    const kind = q4 ? 4 : wt.dtype === 'f32' ? 0 : wt.dtype === 'bf16' ? 1 : wt.dtype === 'f16' ? 2 : 3;
+    const nt = R * N * K >= GEMM_MT_MIN ? be.threads : 1;
+    const scratch = st.scratch([(nt * (be.exports.gemmScratchBytes as () => number)()) / 4]);
+    be.run('gemmLinear', [kind, R, N, K, px, K, pw, pscales, beta, py, N, be.ptr(scratch)], nt);
   } finally { st.done(); }
   return y;
 }

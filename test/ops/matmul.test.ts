@@ -103,6 +103,29 @@ test('linear: every weight format vs dequantised reference, GEMV and GEMM paths'
   }
 });
 
+test('linear GEMM path reads every weight format directly: several depth blocks, edge panels, row split, threads', () => {
+  // K = 544: three depth blocks (192, 192, 160); K = 301: 160 + 141 with tails.
+  // N = 37 leaves a partial 8-column panel; R = 40 > N makes the threads split rows.
+  for (const [K, N, R] of [[544, 37, 20], [301, 37, 20], [544, 9, 40], [64, 1030, 12]] as const) {
+    const W = rand(N * K, 60 + K), bias = rand(N, 61);
+    const X = rand(R * K, 62 + R);
+    const weights: [string, Tensor | ReturnType<typeof quantizeQ4>, Float32Array][] = [];
+    const wb = f32ArrayToBf16(W); weights.push(['bf16', new Tensor('bf16', [N, K], wb), bf16ArrayToF32(wb)]);
+    const wh = f32ArrayToF16(W); weights.push(['f16', new Tensor('f16', [N, K], wh), f16ArrayToF32(wh)]);
+    const qi = quantizeInt8(new Tensor('f32', [N, K], W)); weights.push(['i8', qi, dequantizeInt8(qi)]);
+    if (K % 32 === 0) { const q4 = quantizeQ4(new Tensor('f32', [N, K], W)); weights.push(['q4', q4, dequantizeQ4(q4)]); }
+    weights.push(['f32', new Tensor('f32', [N, K], W), W]);
+    for (const be of [be1, be2, beBase]) {
+      for (const [name, w, wf] of weights) {
+        const y = linear(be, new Tensor('f32', [R, K], X), w, new Tensor('f32', [N], bias));
+        // f32 accumulation over K terms of size <= 1: errors ~ sqrt(K) * 6e-8.
+        close(`linear GEMM ${name} K=${K} N=${N} R=${R} threads=${be.threads} relaxed=${be.features.relaxedSimd}`, y.data as Float32Array, refLinear(X, wf, R, N, K, bias), 2e-5, 2e-5);
+        y.dispose();
+      }
+    }
+  }
+});
+
 test('linear int8 / Q4 GEMV (x quantised to int16): long K, tails, batches, within the x-quantisation error bound', () => {
   // K past one 1024-weight integer chunk and with a tail; N with rows left over
   // after the 4-row (int8) / 2-row (Q4) groups; bias; up to 5 rows of x.

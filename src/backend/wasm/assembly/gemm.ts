@@ -4,6 +4,7 @@
 // operands with unit stride, the B micro-panel (KC*NR*4 = 8 KiB) stays in L1 and
 // the A block (MC*KC*4 = 120 KiB) in the 1 MiB L2.
 import { fmadd } from './simd';
+import { widenRow, WK_F32 } from './widen';
 
 // 6 x 8 tile: 12 accumulators + 2 B vectors + 1 broadcast A = the 15 xmm
 // registers V8 gives wasm (xmm15 is its scratch). 12 independent FMA chains
@@ -20,8 +21,10 @@ const NC: i32 = 1024;
 const AP_FLOATS: i32 = MC * KC;
 const BP_FLOATS: i32 = KC * NC;
 const TMP_FLOATS: i32 = MR * NR;
+// NR weight rows widened to f32 before they are packed (gemmLinear).
+const CONV_FLOATS: i32 = NR * KC;
 // Per-thread scratch, rounded to cache lines so threads never share one.
-const SCRATCH_BYTES: i32 = (((AP_FLOATS + BP_FLOATS + TMP_FLOATS) * 4 + 63) / 64) * 64;
+const SCRATCH_BYTES: i32 = (((AP_FLOATS + BP_FLOATS + TMP_FLOATS + CONV_FLOATS) * 4 + 63) / 64) * 64;
 
 /** Bytes of scratch gemmF32 needs per thread (pass nt times this). */
 export function gemmScratchBytes(): i32 {
@@ -158,6 +161,21 @@ function packB(transB: i32, B: usize, ldb: i32, p0: i32, kc: i32, j0: i32, nc: i
   }
 }
 
+// packB for op(B) = W^T with W [N, K] stored as `kind` (widen.ts): each group
+// of NR weight rows is widened to f32 into `conv` [NR, kc] (in L1) and packed
+// from there, so no f32 copy of the whole weight is ever made.
+function packBWiden(kind: i32, W: usize, scales: usize, K: i32, p0: i32, kc: i32, j0: i32, nc: i32, bp: usize, conv: usize): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = imin(NR, nc - jr);
+    for (let c = 0; c < NR; c++) {
+      const d = conv + (<usize>(c * kc) << 2);
+      if (c < nr) widenRow(kind, W, scales, K, j0 + jr + c, p0, kc, d);
+      else memory.fill(d, 0, <usize>kc << 2);
+    }
+    packB(1, conv, kc, 0, kc, 0, NR, bp + (<usize>(jr * kc) << 2));
+  }
+}
+
 // The 6 x 8 micro-kernel: C[0:6, 0:8] = alpha * Ap Bp + beta * C (beta == 0
 // never reads C, so garbage or NaN there does not leak in, as in BLAS).
 function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, beta: f32): void {
@@ -258,6 +276,30 @@ export function gemmF32(
   A: usize, lda: i32, B: usize, ldb: i32, beta: f32, C: usize, ldc: i32,
   scratch: usize, tid: i32, nt: i32,
 ): void {
+  gemmCore(WK_F32, 0, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, scratch, tid, nt);
+}
+
+/**
+ * torch Linear as a GEMM straight on stored weights: C[M,N] = A[M,K] W[N,K]^T + beta * C,
+ * W of weight kind `kind` (widen.ts: 0 f32, 1 bf16, 2 f16, 3 int8 with per-row
+ * `scales`, 4 Q4 with per-block `scales`), widened while the B panel is packed.
+ * Scratch and threads as gemmF32.
+ */
+export function gemmLinear(
+  kind: i32, M: i32, N: i32, K: i32, A: usize, lda: i32, W: usize, scales: usize,
+  beta: f32, C: usize, ldc: i32, scratch: usize, tid: i32, nt: i32,
+): void {
+  if (kind == WK_F32) gemmCore(WK_F32, 0, 0, 1, M, N, K, 1, A, lda, W, K, beta, C, ldc, scratch, tid, nt);
+  else gemmCore(kind, scales, 0, 1, M, N, K, 1, A, lda, W, K, beta, C, ldc, scratch, tid, nt);
+}
+
+// kind == WK_F32: B as given (transB, ldb); otherwise op(B) = W^T, W [N, K] of that kind.
+// @ts-ignore: decorator
+@inline function gemmCore(
+  kind: i32, scales: usize, transA: i32, transB: i32, M: i32, N: i32, K: i32, alpha: f32,
+  A: usize, lda: i32, B: usize, ldb: i32, beta: f32, C: usize, ldc: i32,
+  scratch: usize, tid: i32, nt: i32,
+): void {
   let m0 = 0, m1 = M, n0 = 0, n1 = N;
   if (N >= M) {
     const per = ((N + NR - 1) / NR + nt - 1) / nt * NR;
@@ -279,15 +321,18 @@ export function gemmF32(
   const ap = scratch + <usize>tid * SCRATCH_BYTES;
   const bp = ap + (<usize>AP_FLOATS << 2);
   const tmp = bp + (<usize>BP_FLOATS << 2);
-  // Even depth blocks: K = 257 runs as 129 + 128, not 256 + 1.
+  const conv = tmp + (<usize>TMP_FLOATS << 2);
+  // Even depth blocks: K = 257 runs as 160 + 97, not 256 + 1 (multiples of 32
+  // keep Q4 blocks whole; KC is one too, so kcStep <= KC).
   const nk = (K + KC - 1) / KC;
-  const kcStep = (K + nk - 1) / nk;
+  const kcStep = ((K + nk - 1) / nk + 31) & ~31;
   for (let jc = n0; jc < n1; jc += NC) {
     const nc = imin(NC, n1 - jc);
     for (let pc = 0; pc < K; pc += kcStep) {
       const kc = imin(kcStep, K - pc);
       const b = pc == 0 ? beta : <f32>1;
-      packB(transB, B, ldb, pc, kc, jc, nc, bp);
+      if (kind == WK_F32) packB(transB, B, ldb, pc, kc, jc, nc, bp);
+      else packBWiden(kind, B, scales, K, pc, kc, jc, nc, bp, conv);
       for (let ic = m0; ic < m1; ic += MC) {
         const mc = imin(MC, m1 - ic);
         packA(transA, A, lda, ic, mc, pc, kc, ap);

@@ -3,6 +3,7 @@
 // in registers and W is read once per x row from L1/L2 (4 rows at a time share
 // every x load). Threads split the rows n in multiples of 4. bias == 0: none.
 import { fmadd, hsum, rangeStart, rangeEnd } from './simd';
+import { bf16Lo, bf16Hi, f16ToF32x4, halfToF32, widenRow, WK_BF16, WK_F16, WK_I8, WK_Q4 } from './widen';
 
 // 16 rows of 4096 f32 = 256 KiB, a quarter of L2.
 const ROW_TILE: i32 = 16;
@@ -19,30 +20,6 @@ const ROW_TILE: i32 = 16;
 // @ts-ignore: decorator
 @inline function biasAt(bias: usize, n: i32): f32 {
   return bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n << 2));
-}
-
-// ---- widening helpers -------------------------------------------------------
-
-// bf16 is the top half of an f32: interleaving zero half-words in front widens
-// 8 values with two shuffles (V8 emits punpcklwd/punpckhwd).
-// @ts-ignore: decorator
-@inline function bf16Lo(w: v128): v128 {
-  return i8x16.shuffle(i32x4.splat(0), w, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
-}
-// @ts-ignore: decorator
-@inline function bf16Hi(w: v128): v128 {
-  return i8x16.shuffle(i32x4.splat(0), w, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
-}
-
-// f16 bits (zero-extended to u32 lanes) to f32: shift exponent+mantissa into
-// place and rescale by 2^112 (exact, and right for subnormals); inf/NaN fixed up.
-// @ts-ignore: decorator
-@inline function f16ToF32x4(h: v128): v128 {
-  const em = v128.and(h, i32x4.splat(0x7fff));
-  let f = f32x4.mul(i32x4.shl(em, 13), f32x4.splat(<f32>5.192296858534828e33));
-  const isSpecial = i32x4.ge_u(em, i32x4.splat(0x7c00));
-  f = v128.bitselect(v128.or(i32x4.shl(em, 13), i32x4.splat(0x7f800000)), f, isSpecial);
-  return v128.or(f, i32x4.shl(v128.and(h, i32x4.splat(0x8000)), 16));
 }
 
 // ---- f32 --------------------------------------------------------------------
@@ -107,13 +84,6 @@ export function gemvF32(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i3
 }
 
 // ---- bf16 / f16 -------------------------------------------------------------
-
-// @ts-ignore: decorator
-@inline function halfToF32(h: u16, isBf16: bool): f32 {
-  if (isBf16) return reinterpret<f32>(<u32>h << 16);
-  const v = f32x4.extract_lane(f16ToF32x4(i32x4.splat(<i32>h)), 0);
-  return v;
-}
 
 // One kernel body for both 16-bit formats; `isBf16` is a constant at each call.
 // @ts-ignore: decorator
@@ -470,38 +440,8 @@ export function gemvQ4(W: usize, scales: usize, x: usize, y: usize, bias: usize,
 /** out[N,K] f32 = W[N,K] as f32; kind 0 bf16, 1 f16, 2 int8 (scales per row), 3 Q4 (scales per 32). */
 export function dequantRows(kind: i32, W: usize, scales: usize, out: usize, N: i32, K: i32, tid: i32, nt: i32): void {
   const s = rangeStart(N, tid, nt, 1), e = rangeEnd(N, tid, nt, 1);
-  for (let n = s; n < e; n++) {
-    const o = out + (<usize>n * K << 2);
-    if (kind == 0 || kind == 1) {
-      const w = W + (<usize>n * K << 1);
-      let k = 0;
-      for (; k + 8 <= K; k += 8) {
-        const v = v128.load(w + (<usize>k << 1));
-        const d = o + (<usize>k << 2);
-        if (kind == 0) {
-          v128.store(d, bf16Lo(v)); v128.store(d, bf16Hi(v), 16);
-        } else {
-          v128.store(d, f16ToF32x4(i32x4.extend_low_i16x8_u(v))); v128.store(d, f16ToF32x4(i32x4.extend_high_i16x8_u(v)), 16);
-        }
-      }
-      for (; k < K; k++) store<f32>(o + (<usize>k << 2), halfToF32(load<u16>(w + (<usize>k << 1)), kind == 0));
-    } else if (kind == 2) {
-      const w = W + <usize>n * K;
-      const sc = load<f32>(scales + (<usize>n << 2));
-      for (let k = 0; k < K; k++) store<f32>(o + (<usize>k << 2), <f32>load<i8>(w + k) * sc);
-    } else {
-      const nb = K >> 5;
-      const w = W + <usize>n * (K >> 1);
-      for (let j = 0; j < nb; j++) {
-        const sc = load<f32>(scales + (<usize>(n * nb + j) << 2));
-        for (let i = 0; i < 16; i++) {
-          const byte = <i32>load<u8>(w + (<usize>(j * 16 + i)));
-          store<f32>(o + (<usize>(j * 32 + i) << 2), <f32>((byte & 15) - 8) * sc);
-          store<f32>(o + (<usize>(j * 32 + i + 16) << 2), <f32>((byte >> 4) - 8) * sc);
-        }
-      }
-    }
-  }
+  const wk = kind == 0 ? WK_BF16 : kind == 1 ? WK_F16 : kind == 2 ? WK_I8 : WK_Q4;
+  for (let n = s; n < e; n++) widenRow(wk, W, scales, K, n, 0, K, out + (<usize>n * K << 2));
 }
 
 /** out[i] = in[i] for n bytes: the machine's copy bandwidth, the bound GEMV is measured against. */
