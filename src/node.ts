@@ -5,5 +5,5 @@ export { SafetensorsFile } from './io/safetensorsFile.js';
 export { ShardedSafetensors, openSafetensorsModel } from './io/safetensorsSharded.js';
 export { writeSafetensorsFile, writeShardedSafetensors } from './io/safetensorsWrite.js';
 export type { ShardedWriteOptions, ShardedWriteResult } from './io/safetensorsWrite.js';
-export { loadLanguageModel, loadTokenizer, detectModel, readGenerationDefaults, XLSTMLargeLanguageModel, LOAD_DTYPES } from './models/auto.js';
+export { loadLanguageModel, loadTokenizer, detectModel, readGenerationDefaults, LOAD_DTYPES } from './models/auto.js';
 export type { LanguageModelKind, LoadDtype, LoadProgress, LoadLanguageModelOptions, DetectedModel, GenerationDefaults } from './models/auto.js';

@@ -6,6 +6,7 @@ import type { WasmBackend } from '../backend/wasm/backend.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { LanguageModel, LanguageModelForwardResult, LanguageModelStepResult, ModelState } from './languageModel.js';
 import { XLSTMLarge, resolveXLSTMLargeConfig } from './xlstmLarge/index.js';
+import { XLSTMLMModel } from './xlstmLm/index.js';
 import type { XLSTMLargeConfig, XLSTMLargeConfigInput, XLSTMLargeLoadOptions, XLSTMLargeState } from './xlstmLarge/index.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { loadTokenizerFromDir } from '../tokenizer/load.js';
@@ -111,37 +112,6 @@ export async function detectModel(dir: string): Promise<DetectedModel> {
   throw new Error(`no config.json or config.yaml in ${dir} (expected a model folder)`);
 }
 
-/**
- * xLSTM Large as a LanguageModel: the model class computes everything; this adds the
- * interface fields and the last-position-only logits option.
- */
-export class XLSTMLargeLanguageModel implements LanguageModel {
-  readonly modelType = 'xlstm-large';
-  constructor(readonly model: XLSTMLarge) {}
-  get vocabSize(): number { return this.model.config.vocab_size; }
-  get backend(): WasmBackend { return this.model.backend; }
-  get config(): XLSTMLargeConfig { return this.model.config; }
-  // XLSTMLargeState is an array of {c, n, m} interfaces: a ModelState tree, but TypeScript
-  // cannot see that (interfaces have no index signature), hence the casts.
-  emptyState(batch: number): ModelState { return this.model.emptyState(batch) as unknown as ModelState; }
-  forward(inputIds: number[][], opts: { state?: ModelState; logits?: 'all' | 'last' } = {}): LanguageModelForwardResult<ModelState> {
-    const r0 = this.model.forward(inputIds, { state: opts.state as unknown as XLSTMLargeState | undefined });
-    const r = { logits: r0.logits, state: r0.state as unknown as ModelState };
-    if (opts.logits !== 'last' || r.logits.shape[1] === 1) return r;
-    const [B, S, V] = r.logits.shape;
-    const all = r.logits.data as Float32Array;
-    const last = new Float32Array(B * V); // [B, 1, V]
-    for (let b = 0; b < B; b++) last.set(all.subarray((b * S + S - 1) * V, (b * S + S) * V), b * V);
-    r.logits.dispose();
-    return { logits: new Tensor('f32', [B, 1, V], last), state: r.state };
-  }
-  step(tokenIds: number[], state: ModelState): LanguageModelStepResult<ModelState> {
-    const r = this.model.step(tokenIds, state as unknown as XLSTMLargeState);
-    return { logits: r.logits, state };
-  }
-  dispose(): void { (this.model as unknown as { dispose?: () => void }).dispose?.(); }
-}
-
 function checkLoadOptions(opts: LoadLanguageModelOptions): void {
   if (!opts || !opts.backend) throw new TypeError('loadLanguageModel: options.backend (a WasmBackend) is required');
   if (opts.dtype !== undefined && !LOAD_DTYPES.includes(opts.dtype)) {
@@ -165,21 +135,15 @@ async function loadXLSTMLarge(dir: string, det: DetectedModel, opts: LoadLanguag
       model = await XLSTMLarge.fromSource(src, cfg, loadOpts);
     } finally { await src.close(); }
   }
-  const asLm = model as unknown as Partial<LanguageModel>;
-  return typeof asLm.modelType === 'string' && typeof asLm.vocabSize === 'number' ? (model as unknown as LanguageModel) : new XLSTMLargeLanguageModel(model);
+  return model as unknown as LanguageModel;
 }
 
 async function loadXLSTMLM(dir: string, det: DetectedModel, opts: LoadLanguageModelOptions): Promise<LanguageModel> {
-  // xLSTMLMModel is being written next door; a computed specifier keeps this file
-  // compiling before src/models/xlstmLm/index.ts exists.
-  const spec = './xlstmLm/index.js';
-  let mod: Obj | undefined;
-  try { mod = (await import(spec)) as Obj; } catch { mod = undefined; }
-  const cls = mod?.XLSTMLMModel as { fromPretrained?: (dir: string, o: unknown) => Promise<LanguageModel> } | undefined;
-  if (!cls || typeof cls.fromPretrained !== 'function') {
-    throw new Error(`${det.configPath}: xLSTMLMModel checkpoints are not supported yet (only xLSTM Large / xLSTM-7B, config.json with model_type "xlstm")`);
+  // xLSTMLMModel (the NeurIPS-paper library) is small by design and runs in f32 only.
+  if (opts.dtype !== undefined && opts.dtype !== 'f32') {
+    throw new RangeError(`${det.configPath}: dtype ${JSON.stringify(opts.dtype)} is not supported for xLSTMLMModel checkpoints (f32 only)`);
   }
-  return cls.fromPretrained(dir, { backend: opts.backend, dtype: opts.dtype, onProgress: opts.onProgress });
+  return (await XLSTMLMModel.fromPretrained(dir, { backend: opts.backend })) as unknown as LanguageModel;
 }
 
 /** Loads the language model in `dir`, whichever kind it is. */
