@@ -25,6 +25,8 @@ const RMS_EPS = 1e-6;
 const GROUP_NORM_EPS = 1e-5;
 const SCALER_EPS = 1e-5;
 const FORGET_CLAMP = 15;
+/** Scaled targets are clipped to +-this (see prepare). */
+export const TARGET_CLIP = 20;
 
 /** Model sizes of a TiRex to train (the official hyper-parameters, camelCased). */
 export interface TiRexSizes {
@@ -191,8 +193,12 @@ export class TiRexTrainable {
    * Window statistics, token features and target patches of a batch. The scaler is the
    * inference one (nanmean / nan-std over the context; CPM-masked patches count as missing).
    * A token's target is not scored when no value up to and including it was observed.
+   * Scaled targets are clipped to +-targetClip (default TARGET_CLIP).
    */
-  prepare(batch: ForecastBatch): PreparedForecastBatch {
+  prepare(batch: ForecastBatch, o: { targetClip?: number } = {}): PreparedForecastBatch {
+    // A near-constant context (e.g. all-zero intermittent demand) has a tiny scale, so its
+    // future in scaled units can be 1e5: one such window would dominate the batch's loss.
+    const clip = o.targetClip ?? TARGET_CLIP;
     const cfg = this.config;
     const P = cfg.inputPatchSize, B = batch.batchSize, T = batch.numTokens;
     if (batch.patchSize !== P || cfg.outputPatchSize !== P) throw new Error(`TiRexTrainable.prepare: batch patch size ${batch.patchSize} differs from the model's ${P}/${cfg.outputPatchSize}`);
@@ -219,7 +225,10 @@ export class TiRexTrainable {
           tokens[row + P + p] = nan ? 0 : 1;
         }
         if (!seen) continue;
-        for (let p = 0; p < P; p++) targets[(s * T + t) * P + p] = Math.fround(Math.fround(w[(t + 1) * P + p] - m) / sd);
+        for (let p = 0; p < P; p++) {
+          const y = Math.fround(Math.fround(w[(t + 1) * P + p] - m) / sd);
+          targets[(s * T + t) * P + p] = y > clip ? clip : y < -clip ? -clip : y;
+        }
       }
     }
     return { tokens, targets, loc, scale, batchSize: B, numTokens: T };

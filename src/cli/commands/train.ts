@@ -1,0 +1,422 @@
+// `xlstm train --config FILE`: trains a TiRex forecaster on synthetic series (or an xLSTM
+// LM on a text file) with the generic Trainer, from a JSON or YAML config: model sizes,
+// data, optimisation, periodic evaluation (MASE / WQL vs seasonal naive on held-out
+// synthetic series and/or CSV files), checkpoints every N steps and --resume.
+// The checkpoint folder is also a loadable model: model.safetensors + config.json.
+import { readFile, writeFile, appendFile, mkdir, stat } from 'node:fs/promises';
+import { join, dirname, resolve as resolvePath } from 'node:path';
+import type { Command } from 'commander';
+import { WasmBackend } from '../../backend/wasm/backend.js';
+import { Trainer, CHECKPOINT_FILES, TrainerProgress } from '../../train/trainer.js';
+import { TiRexTrainable } from '../../train/tirexTrainable.js';
+import { ForecastTrainData, createTiRexTrainer, evaluateTiRex, syntheticEvalSet, ForecastEvalItem } from '../../train/forecastTrain.js';
+import { SYNTHETIC_KINDS } from '../../data/synthetic/generator.js';
+import { parseSeriesCsv } from '../../timeseries/csv.js';
+import { inferFrequency, seasonalPeriod } from '../../timeseries/frequency.js';
+import type { CommandIo } from './forecast.js';
+
+// ---- config ----
+
+export interface TiRexModelSection {
+  kind: 'tirex';
+  embedding_dim: number; num_heads: number; num_blocks: number; input_ff_dim: number;
+  patch_size: number; context_length: number; ffn_proj_factor?: number; quantiles?: number[];
+  /** Start from these weights (folder with model.safetensors + config.json, or model.ckpt) instead of a fresh init. */
+  init_from?: string;
+  seed: number;
+}
+
+export interface LmModelSection {
+  kind: 'xlstm-lm';
+  /** xLSTM LM config (official keys, vocab_size included), inline or a JSON/YAML file path. */
+  config: Record<string, unknown> | string;
+  seed: number;
+}
+
+export interface TrainConfig {
+  model: TiRexModelSection | LmModelSection;
+  data: {
+    seed: number;
+    // tirex
+    mix?: Record<string, number>; min_context_length?: number; full_context_probability?: number;
+    cpm?: false | { probability?: number; max_run?: number; max_runs?: number; suffix_probability?: number };
+    // xlstm-lm
+    text?: string; seq_len?: number; validation_fraction?: number;
+  };
+  optim: { lr: number; min_lr: number; warmup_steps: number; steps: number; batch_size: number; accumulation_steps: number; grad_clip?: number; weight_decay: number; seed: number };
+  eval: {
+    every?: number; horizon: number;
+    synthetic?: { count: number; seed: number; seasonality?: number };
+    csv?: { path: string; horizon?: number; seasonality?: number; max_series?: number }[];
+    max_batches?: number;
+  };
+  checkpoint: { dir: string; every?: number };
+  /** Where the final model goes (default: checkpoint.dir). */
+  output?: string;
+  log_every: number;
+  threads?: number;
+}
+
+function fail(source: string, key: string, msg: string): never { throw new Error(`train config ${source}: ${key} ${msg}`); }
+
+function obj(source: string, key: string, v: unknown, optional = false): Record<string, unknown> {
+  if (v === undefined && optional) return {};
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(source, key, `must be a mapping, got ${JSON.stringify(v)}`);
+  return v as Record<string, unknown>;
+}
+function num(source: string, key: string, v: unknown, d?: number, o: { int?: boolean; min?: number; max?: number; gt?: number } = {}): number {
+  if (v === undefined) { if (d === undefined) fail(source, key, 'is required'); return d; }
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(source, key, `must be a number, got ${JSON.stringify(v)}`);
+  if (o.int && !Number.isInteger(v)) fail(source, key, `must be an integer, got ${v}`);
+  if (o.min !== undefined && v < o.min) fail(source, key, `must be >= ${o.min}, got ${v}`);
+  if (o.gt !== undefined && !(v > o.gt)) fail(source, key, `must be > ${o.gt}, got ${v}`);
+  if (o.max !== undefined && v > o.max) fail(source, key, `must be <= ${o.max}, got ${v}`);
+  return v;
+}
+const posInt = (s: string, k: string, v: unknown, d?: number) => num(s, k, v, d, { int: true, min: 1 });
+function checkKeys(source: string, key: string, o: Record<string, unknown>, allowed: string[]): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(source, `${key}${key ? '.' : ''}${k}`, `is not a known key (expected one of ${allowed.join(', ')})`);
+}
+
+/** Validates a parsed config (unknown keys are errors: a typo must not silently train something else). Paths resolve against `baseDir`. */
+export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = '.'): TrainConfig {
+  const top = obj(source, 'config', raw);
+  checkKeys(source, '', top, ['model', 'data', 'optim', 'eval', 'checkpoint', 'output', 'log_every', 'threads']);
+  const m = obj(source, 'model', top.model);
+  const path = (p: unknown, key: string): string => { if (typeof p !== 'string' || !p) fail(source, key, `must be a path, got ${JSON.stringify(p)}`); return resolvePath(baseDir, p); };
+  let model: TrainConfig['model'];
+  if (m.kind === 'tirex') {
+    checkKeys(source, 'model', m, ['kind', 'embedding_dim', 'num_heads', 'num_blocks', 'input_ff_dim', 'patch_size', 'context_length', 'ffn_proj_factor', 'quantiles', 'init_from', 'seed']);
+    const E = posInt(source, 'model.embedding_dim', m.embedding_dim), NH = posInt(source, 'model.num_heads', m.num_heads);
+    if (E % NH) fail(source, 'model.embedding_dim', `(${E}) must be divisible by model.num_heads (${NH})`);
+    model = {
+      kind: 'tirex', embedding_dim: E, num_heads: NH, num_blocks: posInt(source, 'model.num_blocks', m.num_blocks),
+      input_ff_dim: posInt(source, 'model.input_ff_dim', m.input_ff_dim), patch_size: posInt(source, 'model.patch_size', m.patch_size, 32),
+      context_length: posInt(source, 'model.context_length', m.context_length, 2048),
+      ffn_proj_factor: m.ffn_proj_factor === undefined ? undefined : num(source, 'model.ffn_proj_factor', m.ffn_proj_factor, undefined, { gt: 0 }),
+      quantiles: m.quantiles === undefined ? undefined : (Array.isArray(m.quantiles) ? m.quantiles.map((q, i) => num(source, `model.quantiles[${i}]`, q, undefined, { gt: 0, max: 1 })) : fail(source, 'model.quantiles', 'must be a list of levels')),
+      init_from: m.init_from === undefined ? undefined : path(m.init_from, 'model.init_from'),
+      seed: num(source, 'model.seed', m.seed, 0, { int: true, min: 0 }),
+    };
+  } else if (m.kind === 'xlstm-lm') {
+    checkKeys(source, 'model', m, ['kind', 'config', 'seed']);
+    const c = m.config;
+    model = { kind: 'xlstm-lm', config: typeof c === 'string' ? path(c, 'model.config') : obj(source, 'model.config', c), seed: num(source, 'model.seed', m.seed, 0, { int: true, min: 0 }) };
+  } else fail(source, 'model.kind', `must be 'tirex' or 'xlstm-lm', got ${JSON.stringify(m.kind)}`);
+  const d = obj(source, 'data', top.data, true);
+  checkKeys(source, 'data', d, ['seed', 'mix', 'min_context_length', 'full_context_probability', 'cpm', 'text', 'seq_len', 'validation_fraction']);
+  let mix: Record<string, number> | undefined;
+  if (d.mix !== undefined) {
+    mix = {};
+    for (const [k, v] of Object.entries(obj(source, 'data.mix', d.mix))) {
+      if (!(SYNTHETIC_KINDS as readonly string[]).includes(k)) fail(source, `data.mix.${k}`, `is not a synthetic kind (expected ${SYNTHETIC_KINDS.join(', ')})`);
+      mix[k] = num(source, `data.mix.${k}`, v, undefined, { min: 0 });
+    }
+  }
+  let cpm: TrainConfig['data']['cpm'];
+  if (d.cpm === false) cpm = false;
+  else if (d.cpm !== undefined) {
+    const c = obj(source, 'data.cpm', d.cpm);
+    checkKeys(source, 'data.cpm', c, ['probability', 'max_run', 'max_runs', 'suffix_probability']);
+    cpm = {
+      probability: c.probability === undefined ? undefined : num(source, 'data.cpm.probability', c.probability, undefined, { min: 0, max: 1 }),
+      max_run: c.max_run === undefined ? undefined : posInt(source, 'data.cpm.max_run', c.max_run),
+      max_runs: c.max_runs === undefined ? undefined : posInt(source, 'data.cpm.max_runs', c.max_runs),
+      suffix_probability: c.suffix_probability === undefined ? undefined : num(source, 'data.cpm.suffix_probability', c.suffix_probability, undefined, { min: 0, max: 1 }),
+    };
+  }
+  const data: TrainConfig['data'] = {
+    seed: num(source, 'data.seed', d.seed, 0, { int: true, min: 0 }), mix, cpm,
+    min_context_length: d.min_context_length === undefined ? undefined : posInt(source, 'data.min_context_length', d.min_context_length),
+    full_context_probability: d.full_context_probability === undefined ? undefined : num(source, 'data.full_context_probability', d.full_context_probability, undefined, { min: 0, max: 1 }),
+    text: d.text === undefined ? undefined : path(d.text, 'data.text'),
+    seq_len: d.seq_len === undefined ? undefined : posInt(source, 'data.seq_len', d.seq_len),
+    validation_fraction: d.validation_fraction === undefined ? undefined : num(source, 'data.validation_fraction', d.validation_fraction, undefined, { min: 0, max: 0.9 }),
+  };
+  if (model.kind === 'xlstm-lm' && (!data.text || !data.seq_len)) fail(source, 'data', "for model.kind 'xlstm-lm' needs text (a UTF-8 file, byte tokens) and seq_len");
+  const op = obj(source, 'optim', top.optim);
+  checkKeys(source, 'optim', op, ['lr', 'min_lr', 'warmup_steps', 'steps', 'batch_size', 'accumulation_steps', 'grad_clip', 'weight_decay', 'seed']);
+  const optim: TrainConfig['optim'] = {
+    lr: num(source, 'optim.lr', op.lr, undefined, { gt: 0 }), min_lr: num(source, 'optim.min_lr', op.min_lr, 0, { min: 0 }),
+    warmup_steps: num(source, 'optim.warmup_steps', op.warmup_steps, 0, { int: true, min: 0 }), steps: posInt(source, 'optim.steps', op.steps),
+    batch_size: posInt(source, 'optim.batch_size', op.batch_size), accumulation_steps: posInt(source, 'optim.accumulation_steps', op.accumulation_steps, 1),
+    grad_clip: op.grad_clip === undefined ? undefined : num(source, 'optim.grad_clip', op.grad_clip, undefined, { gt: 0 }),
+    weight_decay: num(source, 'optim.weight_decay', op.weight_decay, 0.01, { min: 0 }), seed: num(source, 'optim.seed', op.seed, 0, { int: true, min: 0 }),
+  };
+  const ev = obj(source, 'eval', top.eval, true);
+  checkKeys(source, 'eval', ev, ['every', 'horizon', 'synthetic', 'csv', 'max_batches']);
+  const syn = ev.synthetic === undefined ? undefined : obj(source, 'eval.synthetic', ev.synthetic);
+  if (syn) checkKeys(source, 'eval.synthetic', syn, ['count', 'seed', 'seasonality']);
+  const csv = ev.csv === undefined ? undefined : (Array.isArray(ev.csv) ? ev.csv : fail(source, 'eval.csv', 'must be a list of {path, horizon?, seasonality?, max_series?}')).map((e, i) => {
+    const c = typeof e === 'string' ? { path: e } : obj(source, `eval.csv[${i}]`, e);
+    checkKeys(source, `eval.csv[${i}]`, c, ['path', 'horizon', 'seasonality', 'max_series']);
+    return {
+      path: path(c.path, `eval.csv[${i}].path`),
+      horizon: c.horizon === undefined ? undefined : posInt(source, `eval.csv[${i}].horizon`, c.horizon),
+      seasonality: c.seasonality === undefined ? undefined : posInt(source, `eval.csv[${i}].seasonality`, c.seasonality),
+      max_series: c.max_series === undefined ? undefined : posInt(source, `eval.csv[${i}].max_series`, c.max_series),
+    };
+  });
+  const evalSec: TrainConfig['eval'] = {
+    every: ev.every === undefined ? undefined : posInt(source, 'eval.every', ev.every),
+    horizon: posInt(source, 'eval.horizon', ev.horizon, 64),
+    synthetic: syn ? { count: posInt(source, 'eval.synthetic.count', syn.count, 64), seed: num(source, 'eval.synthetic.seed', syn.seed, 1_000_003, { int: true, min: 0 }), seasonality: syn.seasonality === undefined ? undefined : posInt(source, 'eval.synthetic.seasonality', syn.seasonality) } : undefined,
+    csv,
+    max_batches: ev.max_batches === undefined ? undefined : posInt(source, 'eval.max_batches', ev.max_batches),
+  };
+  const ck = obj(source, 'checkpoint', top.checkpoint);
+  checkKeys(source, 'checkpoint', ck, ['dir', 'every']);
+  return {
+    model, data, optim, eval: evalSec,
+    checkpoint: { dir: path(ck.dir, 'checkpoint.dir'), every: ck.every === undefined ? undefined : posInt(source, 'checkpoint.every', ck.every) },
+    output: top.output === undefined ? undefined : path(top.output, 'output'),
+    log_every: posInt(source, 'log_every', top.log_every, 10),
+    threads: top.threads === undefined ? undefined : posInt(source, 'threads', top.threads),
+  };
+}
+
+/** Reads a .json / .yaml / .yml config file; relative paths inside resolve against its folder. */
+export async function readTrainConfig(file: string): Promise<TrainConfig> {
+  let text: string;
+  try { text = await readFile(file, 'utf8'); } catch (e) { throw new Error(`--config: cannot read '${file}': ${(e as Error).message}`); }
+  let raw: unknown;
+  try {
+    if (/\.ya?ml$/i.test(file)) raw = (await import('yaml')).parse(text);
+    else raw = JSON.parse(text);
+  } catch (e) { throw new Error(`--config '${file}': not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(e as Error).message}`); }
+  return resolveTrainConfig(raw, `'${file}'`, dirname(resolvePath(file)));
+}
+
+// ---- running ----
+
+export interface TrainCommandOptions {
+  config: string;
+  resume?: boolean;
+  /** Stop after this optimizer step (the schedule still spans optim.steps). */
+  untilStep?: string | number;
+  threads?: string | number;
+  /** false: no progress bar (plain log lines instead). */
+  progress?: boolean;
+}
+
+export interface TrainRunResult {
+  startStep: number;
+  endStep: number;
+  losses: number[];
+  evals: { step: number; metrics: Record<string, number> }[];
+  /** Training series (or sequences) per second over this run. */
+  seriesPerSec: number;
+  checkpointDir: string;
+  outputDir: string;
+}
+
+const processIo: CommandIo = { stdout: (s) => { process.stdout.write(s); }, stderr: (s) => { process.stderr.write(s); } };
+
+async function exists(p: string): Promise<boolean> { return stat(p).then(() => true, () => false); }
+
+interface Job {
+  trainer: Trainer<unknown>;
+  evaluate: () => Promise<Record<string, number>>;
+  /** Writes the loadable model (weights + config.json) into a folder. */
+  saveModel: (dir: string) => Promise<void>;
+  unit: string;
+}
+
+async function csvEvalItems(c: NonNullable<TrainConfig['eval']['csv']>[number], defaultHorizon: number): Promise<ForecastEvalItem[]> {
+  let text: string;
+  try { text = await readFile(c.path, 'utf8'); } catch (e) { throw new Error(`eval.csv: cannot read '${c.path}': ${(e as Error).message}`); }
+  const H = c.horizon ?? defaultHorizon;
+  const out: ForecastEvalItem[] = [];
+  for (const s of parseSeriesCsv(text, { source: c.path }).series) {
+    if (c.max_series !== undefined && out.length >= c.max_series) break;
+    const n = s.values.length - H;
+    if (n < 2) continue;
+    const history = s.values.subarray(0, n), actual = s.values.subarray(n);
+    if (actual.every(Number.isNaN) || history.every(Number.isNaN)) continue;
+    let m = c.seasonality ?? 1;
+    if (c.seasonality === undefined && s.timestamps) { try { m = seasonalPeriod(inferFrequency(s.timestamps)); } catch { m = 1; } }
+    out.push({ id: s.id, history, actual, m });
+  }
+  if (out.length === 0) throw new Error(`eval.csv '${c.path}': no series longer than the horizon ${H} + 2`);
+  return out;
+}
+
+async function tirexJob(cfg: TrainConfig, m: TiRexModelSection, be: WasmBackend): Promise<Job> {
+  const sizes = {
+    embeddingDim: m.embedding_dim, numHeads: m.num_heads, numBlocks: m.num_blocks, inputFfDim: m.input_ff_dim,
+    patchSize: m.patch_size, contextLength: m.context_length, quantiles: m.quantiles, ffnProjFactor: m.ffn_proj_factor,
+  };
+  const model = m.init_from ? await TiRexTrainable.fromPretrained(be, m.init_from) : TiRexTrainable.create(be, sizes, { seed: m.seed });
+  if (m.init_from && (model.config.inputPatchSize !== m.patch_size || model.config.trainCtxLen !== m.context_length)) {
+    throw new Error(`model.init_from '${m.init_from}': its patch size ${model.config.inputPatchSize} / context ${model.config.trainCtxLen} differ from the config's ${m.patch_size} / ${m.context_length}`);
+  }
+  const cp = cfg.data.cpm;
+  const data = new ForecastTrainData({
+    seed: cfg.data.seed, contextLength: m.context_length, minContextLength: cfg.data.min_context_length, patchSize: m.patch_size,
+    batchSize: cfg.optim.batch_size, mix: cfg.data.mix, fullContextProbability: cfg.data.full_context_probability,
+    cpm: cp === false ? false : cp ? { probability: cp.probability, maxRun: cp.max_run, maxRuns: cp.max_runs, suffixProbability: cp.suffix_probability } : undefined,
+  });
+  const sets: { name: string; items: ForecastEvalItem[] }[] = [];
+  if (cfg.eval.synthetic) {
+    sets.push({ name: 'synthetic', items: syntheticEvalSet({ seed: cfg.eval.synthetic.seed, count: cfg.eval.synthetic.count, contextLength: m.context_length, horizon: cfg.eval.horizon, mix: cfg.data.mix, seasonality: cfg.eval.synthetic.seasonality }) });
+  }
+  for (const c of cfg.eval.csv ?? []) sets.push({ name: c.path.replace(/^.*[\\/]/, '').replace(/\.csv$/i, ''), items: await csvEvalItems(c, cfg.eval.horizon) });
+  const trainer = createTiRexTrainer(model, data, trainerOptions(cfg));
+  return {
+    trainer: trainer as Trainer<unknown>,
+    unit: 'series',
+    evaluate: async () => {
+      const out: Record<string, number> = {};
+      for (const s of sets) {
+        const r = await evaluateTiRex(model, s.items);
+        Object.assign(out, { [`${s.name}.relMASE`]: r.relMase.value, [`${s.name}.relWQL`]: r.relWql.value, [`${s.name}.MASE`]: r.mase, [`${s.name}.WQL`]: r.wql });
+      }
+      return out;
+    },
+    saveModel: async (dir) => { await model.save(dir); },
+  };
+}
+
+async function lmJob(cfg: TrainConfig, m: LmModelSection, be: WasmBackend): Promise<Job> {
+  const { XLSTMLMTrainable, evaluateLmLoss } = await import('../../train/xlstmLmTrainable.js');
+  const { TextDataset, encodeBytes } = await import('../../train/textData.js');
+  let lmCfg: Record<string, unknown>;
+  if (typeof m.config === 'string') {
+    const text = await readFile(m.config, 'utf8').catch((e) => { throw new Error(`model.config: cannot read '${m.config}': ${(e as Error).message}`); });
+    lmCfg = /\.ya?ml$/i.test(m.config) ? (await import('yaml')).parse(text) : JSON.parse(text);
+  } else lmCfg = m.config;
+  const model = XLSTMLMTrainable.init(lmCfg, { seed: m.seed });
+  if (model.config.vocab_size < 256) throw new Error(`model.config.vocab_size is ${model.config.vocab_size}; byte-level training on data.text needs >= 256`);
+  const text = await readFile(cfg.data.text!, 'utf8').catch((e) => { throw new Error(`data.text: cannot read '${cfg.data.text}': ${(e as Error).message}`); });
+  const ds = new TextDataset(encodeBytes(text), { seqLen: cfg.data.seq_len!, batchSize: cfg.optim.batch_size, validationFraction: cfg.data.validation_fraction ?? 0.1, seed: cfg.data.seed });
+  const trainer = new Trainer({
+    ...trainerOptions(cfg), params: model.params, backend: be, dtype: 'f32', data: ds.train,
+    loss: (tape, b) => ({ loss: model.loss(tape, b), tokens: b.batchSize }),
+  });
+  const val = ds.validationTokens.length >= cfg.data.seq_len! ? ds.validationBatches(cfg.eval.max_batches ?? 8) : [];
+  return {
+    trainer: trainer as Trainer<unknown>,
+    unit: 'seq',
+    evaluate: async (): Promise<Record<string, number>> => (val.length ? { 'validation.loss': evaluateLmLoss(model, be, val) } : {}),
+    saveModel: async (dir) => {
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'model.safetensors'), model.toSafetensors());
+      await writeFile(join(dir, 'config.json'), JSON.stringify(lmCfg, null, 2) + '\n');
+    },
+  };
+}
+
+function trainerOptions(cfg: TrainConfig) {
+  const o = cfg.optim;
+  return {
+    totalSteps: o.steps, lr: o.lr, minLr: o.min_lr, warmupSteps: o.warmup_steps, weightDecay: o.weight_decay,
+    gradClip: o.grad_clip, accumulationSteps: o.accumulation_steps, seed: o.seed,
+  };
+}
+
+/** The train command without the CLI wrapper (tests call it directly). */
+export async function runTrain(o: TrainCommandOptions, io: CommandIo = processIo): Promise<TrainRunResult> {
+  if (!o.config) throw new Error('--config is required (a JSON or YAML training config)');
+  const cfg = await readTrainConfig(o.config);
+  const parseInt1 = (name: string, v: string | number) => { const n = Number(v); if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${v}'`); return n; };
+  const threads = o.threads !== undefined ? parseInt1('--threads', o.threads) : cfg.threads;
+  const until = o.untilStep !== undefined ? parseInt1('--until-step', o.untilStep) : cfg.optim.steps;
+  if (until > cfg.optim.steps) throw new Error(`--until-step ${until} is beyond optim.steps ${cfg.optim.steps}`);
+  const ckDir = cfg.checkpoint.dir, outDir = cfg.output ?? ckDir;
+  const be = await WasmBackend.create(threads ? { threads } : {});
+  const metricsPath = join(ckDir, 'metrics.jsonl');
+  const losses: number[] = [];
+  const evals: TrainRunResult['evals'] = [];
+  type Bar = { update: (v: number, p: Record<string, unknown>) => void; stop: () => void; start: (t: number, v: number, p: Record<string, unknown>) => void };
+  const ui: { bar: Bar | null } = { bar: null };
+  let lastSps = 0, logLoss = 0, logN = 0;
+  let job: Job | undefined;
+  const onProgress = (p: TrainerProgress) => {
+    losses.push(p.loss);
+    lastSps = p.tokensPerSec;
+    logLoss += p.loss; logN++;
+    const payload = { loss: p.loss.toFixed(4), sps: p.tokensPerSec.toFixed(1), lr: p.lr.toExponential(2) };
+    ui.bar?.update(p.step, payload);
+    if (p.step % cfg.log_every === 0 || p.step === until) {
+      const line = { step: p.step, loss: logLoss / logN, lr: p.lr, gradNorm: p.gradNorm, [`${job?.unit ?? 'series'}PerSec`]: p.tokensPerSec };
+      logLoss = 0; logN = 0;
+      pending.push(appendFile(metricsPath, JSON.stringify(line) + '\n'));
+      if (!ui.bar) io.stderr(`step ${p.step}/${p.totalSteps} loss ${line.loss.toFixed(4)} lr ${p.lr.toExponential(2)} | ${p.tokensPerSec.toFixed(1)} ${job?.unit ?? 'series'}/s | ETA ${formatEta(p.etaSec)}\n`);
+    }
+  };
+  const pending: Promise<void>[] = [];
+  try {
+    await mkdir(ckDir, { recursive: true });
+    job = cfg.model.kind === 'tirex' ? await tirexJob(cfg, cfg.model, be) : await lmJob(cfg, cfg.model, be);
+    const trainer = job.trainer;
+    if (o.resume) {
+      if (!(await exists(join(ckDir, CHECKPOINT_FILES.state)))) throw new Error(`--resume: no checkpoint in '${ckDir}' (${CHECKPOINT_FILES.state} is missing)`);
+      await trainer.loadCheckpoint(ckDir);
+      io.stderr(`resumed from ${ckDir} at step ${trainer.step}\n`);
+    } else if (await exists(join(ckDir, CHECKPOINT_FILES.state))) {
+      throw new Error(`checkpoint.dir '${ckDir}' already holds a checkpoint: pass --resume to continue it, or choose another folder`);
+    }
+    const startStep = trainer.step;
+    if (startStep >= until) throw new Error(`nothing to do: the checkpoint is at step ${startStep}, the run ends at step ${until}`);
+    const evalEvery = cfg.eval.every, ckEvery = cfg.checkpoint.every;
+    if (o.progress !== false && process.stderr.isTTY) {
+      const { default: cliProgress } = await import('cli-progress');
+      const b = new cliProgress.SingleBar({ stream: process.stderr, format: `train [{bar}] {value}/{total} | loss {loss} | {sps} ${job.unit}/s | lr {lr} | ETA {eta_formatted}`, hideCursor: true, etaBuffer: 20 }, cliProgress.Presets.shades_classic);
+      b.start(until, startStep, { loss: '-', sps: '-', lr: '-' });
+      ui.bar = b as unknown as Bar;
+    }
+    const t0 = Date.now();
+    let trained = 0;
+    // step-by-step so evaluation, checkpoints and the final save happen here, in order
+    while (trainer.step < until) {
+      const r = trainer.trainStep();
+      trained += r.tokens;
+      const el = (Date.now() - t0) / 1000;
+      onProgress({ step: r.step, totalSteps: cfg.optim.steps, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSec: trained / Math.max(el, 1e-9), etaSec: (el / (r.step - startStep)) * (until - r.step) });
+      const last = trainer.step === until;
+      if ((evalEvery && trainer.step % evalEvery === 0) || (last && (cfg.eval.synthetic || cfg.eval.csv || cfg.model.kind === 'xlstm-lm'))) {
+        const metrics = await job.evaluate();
+        if (Object.keys(metrics).length) {
+          evals.push({ step: trainer.step, metrics });
+          pending.push(appendFile(metricsPath, JSON.stringify({ step: trainer.step, eval: metrics }) + '\n'));
+          const text = Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
+          ui.bar?.stop();
+          io.stderr(`eval @ step ${trainer.step}: ${text}\n`);
+          ui.bar?.start(until, trainer.step, { loss: r.loss.toFixed(4), sps: lastSps.toFixed(1), lr: r.lr.toExponential(2) });
+        }
+      }
+      if ((ckEvery && trainer.step % ckEvery === 0) || last) {
+        await trainer.saveCheckpoint(ckDir);
+        // the checkpoint folder doubles as a loadable model
+        await job.saveModel(ckDir);
+      }
+    }
+    ui.bar?.stop();
+    if (outDir !== ckDir) await job.saveModel(outDir);
+    await Promise.all(pending);
+    const seriesPerSec = trained / Math.max((Date.now() - t0) / 1000, 1e-9);
+    io.stderr(`trained steps ${startStep} -> ${trainer.step} (${seriesPerSec.toFixed(1)} ${job.unit}/s); model in ${outDir}\n`);
+    return { startStep, endStep: trainer.step, losses, evals, seriesPerSec, checkpointDir: ckDir, outputDir: outDir };
+  } finally {
+    ui.bar?.stop();
+    await Promise.allSettled(pending);
+    be.dispose();
+  }
+}
+
+function formatEta(s: number): string {
+  if (!Number.isFinite(s)) return '-';
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = Math.round(s % 60);
+  return h ? `${h}h${String(m).padStart(2, '0')}m` : m ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
+}
+
+export function register(program: Command): void {
+  program.command('train')
+    .description('train a TiRex forecaster on synthetic series (or an xLSTM LM on text) from a JSON/YAML config')
+    .requiredOption('--config <file>', 'training config (.json, .yaml): model, data, optim, eval, checkpoint')
+    .option('--resume', 'continue from the checkpoint in checkpoint.dir (exact: same batches, optimizer state, schedule)')
+    .option('--until-step <n>', 'stop after this step (the schedule still spans optim.steps; continue later with --resume)')
+    .option('--threads <n>', 'compute threads (default: config threads, else all cores)')
+    .option('--no-progress', 'plain log lines instead of the progress bar')
+    .action(async (opts: TrainCommandOptions) => { await runTrain(opts); });
+}
