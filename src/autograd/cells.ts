@@ -56,7 +56,7 @@ export function mlstmParallel(t: Tape, x: MlstmVars, o: MlstmCellOptions = {}): 
     if (vecs) {
       const g = mlstmBackwardWasm(t.wasm, values(x), dy, vecs.vecN, vecs.vecM, { chunkSize: d.S, eps: o.eps });
       vecs.vecN.dispose(); vecs.vecM.dispose(); // the tape runs each backward once
-      t.accumulate(x.q, g.dq); t.accumulate(x.k, g.dk); t.accumulate(x.v, g.dv); t.accumulate(x.i, g.di); t.accumulate(x.f, g.df);
+      t.accumulateOwned(x.q, g.dq); t.accumulateOwned(x.k, g.dk); t.accumulateOwned(x.v, g.dv); t.accumulateOwned(x.i, g.di); t.accumulateOwned(x.f, g.df);
       return;
     }
     const xin = inputs(x);
@@ -96,9 +96,9 @@ export function mlstmChunkwise(t: Tape, x: MlstmVars, o: MlstmChunkwiseCellOptio
       const g = mlstmBackwardWasm(t.wasm, values(x), dy, vecs.vecN, vecs.vecM,
         { chunkSize: L, eps: o.eps, initialState: st ? { c: st.c.value, m: st.m } : undefined });
       vecs.vecN.dispose(); vecs.vecM.dispose(); // the tape runs each backward once
-      t.accumulate(x.q, g.dq); t.accumulate(x.k, g.dk); t.accumulate(x.v, g.dv); t.accumulate(x.i, g.di); t.accumulate(x.f, g.df);
+      t.accumulateOwned(x.q, g.dq); t.accumulateOwned(x.k, g.dk); t.accumulateOwned(x.v, g.dv); t.accumulateOwned(x.i, g.di); t.accumulateOwned(x.f, g.df);
       // 'official' mode: n gets no gradient (as the kernels)
-      if (st) t.accumulate(st.c, g.dC0!);
+      if (st) t.accumulateOwned(st.c, g.dC0!);
       return;
     }
     const xin = inputs(x);
@@ -143,7 +143,8 @@ export function slstm(t: Tape, x: Var, R: Var, bias: Var, numHeads: number, o: S
       ? slstmBackwardWasm(t.wasm, x.value, R.value, bias.value, statesAll, dy, B, S, NH, DH, clamp)
       : slstmBackwardRef(w(), x.data, dy, B, S, { initialState: o.initialState?.data, forgetClamp: clamp });
     statesAll?.dispose(); // the tape runs each backward once
-    t.accumulate(x, g.dx); t.accumulate(R, g.dR); t.accumulate(bias, g.dBias);
-    if (o.initialState) t.accumulate(o.initialState, g.dState0);
+    // fresh arrays of the tape's dtype from either path
+    t.accumulateOwned(x, g.dx); t.accumulateOwned(R, g.dR); t.accumulateOwned(bias, g.dBias);
+    if (o.initialState) t.accumulateOwned(o.initialState, g.dState0);
   }, 'slstm');
 }

@@ -68,7 +68,7 @@ export function activation(t: Tape, fn: ActivationName, x: Var): Var {
   if (!Object.prototype.hasOwnProperty.call(ew.ACTIVATIONS, fn)) throw new RangeError(`activation: unknown function ${String(fn)}`);
   const out = f64(t) ? t.tensor(x.shape, mapRef(x.data, ACTIVATION_REFS[fn])) : ew.activation(t.wasm, fn, x.value);
   return t.record(out, [x], (dy) => {
-    if (!f64(t)) { t.accumulate(x, activationBackwardWasm(t.wasm, fn, x.value, out, dy)); return; }
+    if (!f64(t)) { t.accumulateOwned(x, activationBackwardWasm(t.wasm, fn, x.value, out, dy)); return; }
     const g = t.zeros(x.size);
     activationBackwardRef(fn, x.data, out.data as Arr, dy, g);
     t.accumulate(x, g);
@@ -172,7 +172,7 @@ function softmaxOp(t: Tape, x: Var, isLog: boolean): Var {
   const n = x.shape[x.shape.length - 1];
   const out = f64(t) ? t.tensor(x.shape, softmaxRef(x.data, n, isLog)) : (isLog ? wasmLogSoftmax : wasmSoftmax)(t.wasm, x.value);
   return t.record(out, [x], (dy) => {
-    if (!f64(t)) { t.accumulate(x, softmaxBackwardWasm(t.wasm, out, dy, n, isLog)); return; }
+    if (!f64(t)) { t.accumulateOwned(x, softmaxBackwardWasm(t.wasm, out, dy, n, isLog)); return; }
     const g = t.zeros(x.size);
     softmaxBackwardRef(out.data as Arr, dy, n, isLog, g);
     t.accumulate(x, g);
@@ -203,7 +203,7 @@ export function crossEntropy(t: Tape, logits: Var, targets: ArrayLike<number>, o
   }
   const { loss } = f64(t) ? crossEntropyRef(logits.data, targets, V, ign) : crossEntropyWasm(t.wasm, logits.value, targets, V, ign);
   return t.record(t.tensor([], [loss]), [logits], (dy) => {
-    if (!f64(t)) { t.accumulate(logits, crossEntropyWasm(t.wasm, logits.value, targets, V, ign, dy[0]).grad!); return; }
+    if (!f64(t)) { t.accumulateOwned(logits, crossEntropyWasm(t.wasm, logits.value, targets, V, ign, dy[0]).grad!); return; }
     const g = t.zeros(logits.size);
     crossEntropyRef(logits.data, targets, V, ign, g, dy[0]);
     t.accumulate(logits, g);
@@ -234,9 +234,9 @@ function normOp(t: Tape, name: string, x: Var, groups: number, rms: boolean, o: 
     if (!f64(t)) {
       const g = normBackwardWasm(t.wasm, x.value, dy, D, groups, { eps: o.eps, weight: o.weight?.value, weightOffset: o.weightOffset, rms },
         { dx: x.requiresGrad, dw: !!o.weight?.requiresGrad, db: !!o.bias?.requiresGrad });
-      if (g.dx) t.accumulate(x, g.dx);
-      if (g.dw) t.accumulate(o.weight!, g.dw);
-      if (g.db) t.accumulate(o.bias!, g.db);
+      if (g.dx) t.accumulateOwned(x, g.dx);
+      if (g.dw) t.accumulateOwned(o.weight!, g.dw);
+      if (g.db) t.accumulateOwned(o.bias!, g.db);
       return;
     }
     const dx = x.requiresGrad ? t.zeros(x.size) : null;
@@ -274,9 +274,9 @@ export function causalConv1d(t: Tape, x: Var, w: Var, bias?: Var): Var {
   return t.record(out, bias ? [x, w, bias] : [x, w], (dy) => {
     if (!f64(t)) {
       const g = causalConv1dBackwardWasm(t.wasm, x.value, w.value, dy, B, S, C, K, { dx: x.requiresGrad, dw: w.requiresGrad, db: !!bias?.requiresGrad });
-      if (g.dx) t.accumulate(x, g.dx);
-      if (g.dw) t.accumulate(w, g.dw);
-      if (g.db) t.accumulate(bias!, g.db);
+      if (g.dx) t.accumulateOwned(x, g.dx);
+      if (g.dw) t.accumulateOwned(w, g.dw);
+      if (g.db) t.accumulateOwned(bias!, g.db);
       return;
     }
     const dx = x.requiresGrad ? t.zeros(x.size) : null;
@@ -295,7 +295,7 @@ export function embedding(t: Tape, ids: Tensor, table: Var): Var {
   const [V, E] = table.shape;
   const out = f64(t) ? t.tensor([...ids.shape, E], embeddingRef(ids.data as ArrayLike<number>, table.data, V, E)) : wasmEmbedding(t.wasm, ids, table.value);
   return t.record(out, [table], (dy) => {
-    if (!f64(t)) { t.accumulate(table, embeddingBackwardWasm(t.wasm, ids.data as ArrayLike<number>, dy, V, E)); return; }
+    if (!f64(t)) { t.accumulateOwned(table, embeddingBackwardWasm(t.wasm, ids.data as ArrayLike<number>, dy, V, E)); return; }
     const g = t.zeros(table.size);
     embeddingBackwardRef(ids.data as ArrayLike<number>, dy, E, g);
     t.accumulate(table, g);

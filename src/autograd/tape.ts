@@ -99,6 +99,18 @@ export class Tape {
     for (let i = 0; i < d.length; i++) d[i] += g[i];
   }
 
+  /**
+   * As accumulate, for a fresh array of the tape's dtype that the caller hands over: when v has
+   * no gradient yet it becomes v.grad itself (no zero-fill and add pass over a large tensor).
+   */
+  accumulateOwned(v: Var, g: Arr): void {
+    if (v.requiresGrad && !v.grad && g.length === v.size && (this.dtype === 'f32' ? g instanceof Float32Array : g instanceof Float64Array)) {
+      v.grad = this.tensor(v.shape, g);
+      return;
+    }
+    this.accumulate(v, g);
+  }
+
   /** Number of recorded nodes (ops that need gradients). */
   get length(): number { return this.nodes.length; }
 
