@@ -121,7 +121,7 @@ export class XLSTMLMTrainable {
    * for the embedding, up-projections, q/k/v and gate projections; wang_init
    * (N(0, (2/num_blocks)^2/E)) for down-projections; norm offsets 0; learnable_skip 1; mLSTM
    * forget-gate bias linspace(3, 6), input-gate weights 0 and bias N(0, 0.1^2); sLSTM recurrent
-   * kernel 0, bias 0 except a forget-gate bias rising over the head dim (powerlaw-like);
+   * kernel by recurrent_weight_init (0 or U(+-1/sqrt(H))), bias by bias_init (see slstmBiasInit);
    * conv weights/biases uniform(+-1/sqrt(K)) as torch's default.
    */
   static init(config: XLSTMLMConfigInput | XLSTMLMConfig, o: XLSTMLMInitOptions = {}): XLSTMLMTrainable {
@@ -143,10 +143,14 @@ export class XLSTMLMTrainable {
         const K = name.endsWith('weight') ? s.shape[2] : (cfg.blocks.find((b) => name.startsWith(`xlstm_block_stack.blocks.${b.blockIdx}.`))!.kind === 'mlstm' ? cfg.mlstm_block!.mlstm.conv1d_kernel_size : cfg.slstm_block!.slstm.conv1d_kernel_size);
         const bound = 1 / Math.sqrt(K);
         d = Float32Array.from({ length: n }, () => (2 * r.uniform() - 1) * bound);
-      } else if (name.endsWith('mlstm_cell.fgate.weight') || name.endsWith('mlstm_cell.igate.weight') || name.endsWith('_recurrent_kernel_')) d = fill(0);
+      } else if (name.endsWith('_recurrent_kernel_')) {
+        const blk = cfg.blocks.find((b) => name.startsWith(`xlstm_block_stack.blocks.${b.blockIdx}.`));
+        const std = blk?.kind === 'slstm' && blk.slstm.recurrent_weight_init === 'standard';
+        d = std ? Float32Array.from({ length: n }, () => (2 * r.uniform() - 1) / Math.sqrt(E)) : fill(0);
+      } else if (name.endsWith('mlstm_cell.fgate.weight') || name.endsWith('mlstm_cell.igate.weight')) d = fill(0);
       else if (name.endsWith('mlstm_cell.fgate.bias')) d = Float32Array.from({ length: n }, (_, i) => (n > 1 ? 3 + (3 * i) / (n - 1) : 3));
       else if (name.endsWith('mlstm_cell.igate.bias')) d = normal(0.1);
-      else if (name.endsWith('slstm_cell._bias_')) d = slstmBiasInit(cfg, name, n);
+      else if (name.endsWith('slstm_cell._bias_')) d = slstmBiasInit(cfg, name, n, r);
       else if (name.endsWith('proj_down.weight')) d = normal(wang);
       else d = normal(small); // embeddings, lm_head, proj_up, q/k/v, sLSTM gates
       m.set(name, new Tensor('f32', s.shape, d));
@@ -319,17 +323,26 @@ function activation(t: Tape, fn: FeedForwardActFn, x: Var): Var {
   }
 }
 
-/** sLSTM _bias_ init: zeros except the forget gate, rising over the head dim (powerlaw_blockdependent-like), in the file layout. */
-function slstmBiasInit(cfg: XLSTMLMConfig, name: string, n: number): Float32Array {
+/**
+ * sLSTM _bias_ init by slstm.bias_init, in the file layout (vanilla (g, h, d), cuda (h, g, d)),
+ * as the official cell's reset_bias: 'powerlaw_blockdependent' sets the forget gate to
+ * -(-5 + 12 (d/(DH-1))^(0.3 + 1.3 block_idx/(num_blocks-1))), 'small_init' to linspace(3, 6, DH),
+ * 'standard' draws every bias from U(+-1/sqrt(H)), 'zeros' leaves all at 0.
+ */
+function slstmBiasInit(cfg: XLSTMLMConfig, name: string, n: number, r: Rng): Float32Array {
   const b = cfg.blocks.find((bb) => name.startsWith(`xlstm_block_stack.blocks.${bb.blockIdx}.`));
   if (!b || b.kind !== 'slstm') throw new Error(`slstmBiasInit: ${name} is not in an sLSTM block`);
   const NH = b.slstm.num_heads, H = n / 4, DH = H / NH, NB = cfg.num_blocks;
-  const ratio = NB > 1 ? b.blockIdx / (NB - 1) : 0;
   const out = new Float32Array(n);
+  const init = b.slstm.bias_init;
+  if (init === 'zeros') return out;
+  if (init === 'standard') { const bound = 1 / Math.sqrt(H); for (let i = 0; i < n; i++) out[i] = (2 * r.uniform() - 1) * bound; return out; }
+  const ratio = NB > 1 ? b.blockIdx / (NB - 1) : 0;
   const vanilla = b.slstm.backend === 'vanilla';
   for (let h = 0; h < NH; h++) {
     for (let d = 0; d < DH; d++) {
-      const v = -(-5 + 12 * Math.pow(DH > 1 ? d / (DH - 1) : 0, 0.3 + 1.3 * ratio));
+      const pos = DH > 1 ? d / (DH - 1) : 0;
+      const v = init === 'small_init' ? 3 + 3 * pos : -(-5 + 12 * Math.pow(pos, 0.3 + 1.3 * ratio));
       out[vanilla ? (1 * NH + h) * DH + d : (h * 4 + 1) * DH + d] = v;
     }
   }

@@ -107,6 +107,16 @@ test('XLSTMLMTrainable.init: official names/shapes, seeded, loads into the infer
   assert.deepEqual(a.params.map((p) => p.name).sort(), [...ref.keys()].sort());
   for (const p of a.params) assert.deepEqual(Array.from(p.value.data as Float32Array), Array.from(b.param(p.name!).value.data as Float32Array));
   assert.ok((a.param('xlstm_block_stack.blocks.0.xlstm.learnable_skip').value.data as Float32Array).every((v) => v === 1));
+  // official sLSTM reset_bias (powerlaw_blockdependent), vanilla layout (g, h, d): only the forget gate (g = 1) is set
+  const E = c.config.embedding_dim, NH = c.config.slstm_block.slstm.num_heads, DH = E / NH, NB = c.config.num_blocks;
+  const sb = a.param('xlstm_block_stack.blocks.1.xlstm.slstm_cell._bias_').value.data as Float32Array;
+  for (let h = 0; h < NH; h++) for (let d = 0; d < DH; d++) {
+    const want = -(-5 + 12 * Math.pow(d / (DH - 1), 0.3 + 1.3 * (1 / (NB - 1))));
+    assert.ok(Math.abs(sb[(NH + h) * DH + d] - want) < 1e-5, `sLSTM forget bias [h ${h}, d ${d}] ${sb[(NH + h) * DH + d]} vs ${want}`);
+    for (const g of [0, 2, 3]) assert.equal(sb[(g * NH + h) * DH + d], 0);
+  }
+  const fb = a.param('xlstm_block_stack.blocks.0.xlstm.mlstm_cell.fgate.bias').value.data as Float32Array;
+  assert.ok(Math.abs(fb[0] - 3) < 1e-6 && Math.abs(fb[fb.length - 1] - 6) < 1e-6, `mLSTM forget bias linspace(3, 6): ${Array.from(fb)}`);
   const inf = await a.toInference(be);
   const r = inf.forward([[1, 2, 3, 4]]);
   assert.ok((r.logits.data as Float32Array).every(Number.isFinite));
