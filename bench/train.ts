@@ -10,6 +10,8 @@ import type { TokenBatch } from '../src/train/textData.js';
 import { XLSTMLMTrainable } from '../src/train/xlstmLmTrainable.js';
 import { Rng } from '../src/optim/optim.js';
 import { BenchRow, time } from './report.js';
+// type-only imports back from there: no import cycle at run time
+import { tirexTrainBench } from './trainForecaster.js';
 
 export interface TrainBenchOptions {
   /** Fewer runs and only the small shapes. */
@@ -67,8 +69,8 @@ const xlstmLmBench: TrainSubBench = {
   },
 };
 
-/** The sub-benchmarks of topic "train" (append to add one). */
-export const TRAIN_BENCHES: TrainSubBench[] = [xlstmLmBench];
+/** The sub-benchmarks of topic "train" (append to add one): LM tokens/s, forecaster (TiRex) series/s. */
+export const TRAIN_BENCHES: TrainSubBench[] = [xlstmLmBench, tirexTrainBench];
 
 /** Runs every sub-benchmark on the given backends (default: new ones with 1 and 2 threads). */
 export async function benchTrain(backends?: WasmBackend[], opts: TrainBenchOptions = {}): Promise<BenchRow[]> {
