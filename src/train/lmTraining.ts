@@ -75,7 +75,7 @@ export async function createLmTraining(o: LmTrainingOptions): Promise<LmTraining
     ...o,
     params: model.params,
     data: data.train,
-    loss: (t, b) => ({ loss: model.loss(t, b), tokens: b.batchSize * (b.seqLen - 1) }),
+    loss: (t, b, ctx) => ({ loss: model.loss(t, b, ctx), tokens: b.batchSize * (b.seqLen - 1) }),
     evaluate: hasVal && o.evalEvery ? () => ({ validationLoss: validationLoss() }) : undefined,
     checkpointExtras: () => ({ 'config.json': modelFiles()['config.json'] }),
   });

@@ -16,6 +16,11 @@
 // The vanilla checkpoint layouts of R ([NH, 4DH, DH]) and the bias (gate-major) are permuted
 // on the tape into the cell's cuda layout, so their gradients come back in the file layout.
 //
+// Dropout as the official modules place it (embedding when add_embedding_dropout, mLSTM layer
+// output, sLSTM cell output before the group norm, FFN output), only when forward/loss get an
+// RNG (training mode: the Trainer's ctx.rng, so masks are reproducible and resume exactly);
+// without one (evaluation) there is none. Inverted dropout: kept values scaled by 1/(1-p).
+//
 // Weight decay groups follow the official xLSTMLMModel._create_weight_decay_optim_groups
 // (WeightDecayOptimGroupMixin in xlstm/utils.py; experiments/main.py gives the first group
 // training.weight_decay and the second 0): in xlstm 1.x tensors with ndim > 1 are decayed and
@@ -176,26 +181,28 @@ export class XLSTMLMTrainable {
     return XLSTMLMModel.fromSource(parseSafetensors(this.toSafetensors()), this.config, { backend });
   }
 
-  /** Logits [B, S, V] of ids (i32, [B * S] row-major). */
-  forward(t: Tape, ids: Int32Array, B: number, S: number): Var {
+  /** Logits [B, S, V] of ids (i32, [B * S] row-major). `rng` switches dropout on (training mode). */
+  forward(t: Tape, ids: Int32Array, B: number, S: number, rng?: Rng): Var {
     const cfg = this.config, V = cfg.vocab_size;
     if (ids.length !== B * S) throw new RangeError(`XLSTMLMTrainable.forward: ids has ${ids.length} entries, expected B*S = ${B}*${S}`);
     for (let j = 0; j < ids.length; j++) if (!(ids[j] >= 0 && ids[j] < V)) throw new RangeError(`XLSTMLMTrainable.forward: ids[${j}] = ${ids[j]} is not a token id (0 <= id < vocab_size ${V})`);
     const P = (n: string) => this.param(n);
     const opt = (n: string) => this.p.get(n);
+    const drop = (v: Var, p: number) => dropout(t, v, p, rng);
     let x = ag.embedding(t, new Tensor('i32', [B, S], ids), P('token_embedding.weight')); // [B, S, E]
+    if (cfg.add_embedding_dropout) x = drop(x, cfg.dropout);
     for (const b of cfg.blocks) {
       const pre = `xlstm_block_stack.blocks.${b.blockIdx}.`;
       const xn = ag.layerNorm(t, x, { eps: LN_EPS, weight: P(`${pre}xlstm_norm.weight`), weightOffset: true });
-      if (b.kind === 'mlstm') x = ag.add(t, x, this.mlstmLayer(t, xn, `${pre}xlstm.`, b.mlstm.num_heads, B, S));
+      if (b.kind === 'mlstm') x = ag.add(t, x, drop(this.mlstmLayer(t, xn, `${pre}xlstm.`, b.mlstm.num_heads, B, S), b.mlstm.dropout));
       else {
-        x = ag.add(t, x, this.slstmLayer(t, xn, `${pre}xlstm.`, b.slstm.num_heads, b.slstm.backend === 'vanilla'));
+        x = ag.add(t, x, this.slstmLayer(t, xn, `${pre}xlstm.`, b.slstm.num_heads, b.slstm.backend === 'vanilla', (v) => drop(v, b.slstm.dropout)));
         if (b.feedforward) {
           const fn = ag.layerNorm(t, x, { eps: LN_EPS, weight: P(`${pre}ffn_norm.weight`), weightOffset: true });
           const U = b.feedforward._proj_up_dim;
           const up = ag.linear(t, fn, P(`${pre}ffn.proj_up.weight`), opt(`${pre}ffn.proj_up.bias`)); // [B, S, 2U]
           const h = ag.mul(t, activation(t, b.feedforward.act_fn, ag.slice(t, up, 2, 0, U)), ag.slice(t, up, 2, U, 2 * U));
-          x = ag.add(t, x, ag.linear(t, h, P(`${pre}ffn.proj_down.weight`), opt(`${pre}ffn.proj_down.bias`)));
+          x = ag.add(t, x, drop(ag.linear(t, h, P(`${pre}ffn.proj_down.weight`), opt(`${pre}ffn.proj_down.bias`)), b.feedforward.dropout));
         }
       }
     }
@@ -203,11 +210,14 @@ export class XLSTMLMTrainable {
     return ag.linear(t, x, cfg.tie_weights ? P('token_embedding.weight') : P('lm_head.weight')); // [B, S, V]
   }
 
-  /** Mean next-token cross-entropy over the B*(S-1) positions (the official LM loss). */
-  loss(t: Tape, batch: TokenBatch): Var {
+  /**
+   * Mean next-token cross-entropy over the B*(S-1) positions (the official LM loss). Pass
+   * `{ rng }` (the Trainer's LossContext) to train with the config's dropout.
+   */
+  loss(t: Tape, batch: TokenBatch, ctx: { rng?: Rng } = {}): Var {
     const { ids, batchSize: B, seqLen: S } = batch;
     if (S < 2) throw new RangeError(`XLSTMLMTrainable.loss: seqLen must be >= 2, got ${S}`);
-    const logits = this.forward(t, ids, B, S);
+    const logits = this.forward(t, ids, B, S, ctx.rng);
     // the last position has no target: ignored rather than sliced off (no copy of the logits)
     const targets = new Int32Array(B * S).fill(-100);
     for (let b = 0; b < B; b++) for (let s = 0; s < S - 1; s++) targets[b * S + s] = ids[b * S + s + 1];
@@ -240,7 +250,7 @@ export class XLSTMLMTrainable {
     return ag.linear(t, out, P('proj_down.weight'), opt('proj_down.bias'));
   }
 
-  private slstmLayer(t: Tape, x: Var, pre: string, NH: number, vanilla: boolean): Var {
+  private slstmLayer(t: Tape, x: Var, pre: string, NH: number, vanilla: boolean, drop: (v: Var) => Var): Var {
     const P = (n: string) => this.param(pre + n);
     const opt = (n: string) => this.p.get(pre + n);
     const cw = opt('conv1d.conv.weight');
@@ -253,10 +263,20 @@ export class XLSTMLMTrainable {
       R = ag.permute(t, R, [0, 2, 1]); // [NH, 4DH, DH] -> [NH, DH, 4DH]
       bias = ag.reshape(t, ag.permute(t, ag.reshape(t, bias, [4, NH, DH]), [1, 0, 2]), [4 * H]); // (g, h, d) -> (h, g, d)
     }
-    const y = agSlstm(t, g, R, bias, NH); // [B, S, H]
+    const y = drop(agSlstm(t, g, R, bias, NH)); // [B, S, H]
     const gw = opt('group_norm.weight');
     return ag.groupNorm(t, y, NH, gw ? { eps: LN_EPS, weight: gw, weightOffset: true } : { eps: LN_EPS });
   }
+}
+
+/** Inverted dropout with probability p (identity without an RNG or with p = 0). */
+function dropout(t: Tape, x: Var, p: number, rng: Rng | undefined): Var {
+  if (!rng || !(p > 0)) return x;
+  if (!(p < 1)) throw new RangeError(`dropout: probability must be < 1, got ${p}`);
+  const keep = 1 / (1 - p);
+  const m = t.zeros(x.size);
+  for (let i = 0; i < m.length; i++) m[i] = rng.uniform() < p ? 0 : keep;
+  return ag.mul(t, x, t.input(t.tensor(x.shape, m)));
 }
 
 /** Head size from which a headwise projection runs as one batched GEMM instead of the direct loops. */

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WasmBackend } from '../../src/backend/wasm/backend.js';
 import { Tape } from '../../src/autograd/index.js';
+import { Rng } from '../../src/optim/index.js';
 import { createLmTraining, xlstmLmConfigJson } from '../../src/train/lmTraining.js';
 import { XLSTMLMModel, resolveXLSTMLMConfig } from '../../src/models/xlstmLm/index.js';
 import { FIXTURES } from '../helpers/golden.js';
@@ -53,4 +54,32 @@ test('createLmTraining: trains with validation hook; checkpoint folder loads as 
     await assert.rejects(createLmTraining({ config: { ...CONFIG, vocab_size: 97 }, text: TEXT, seqLen: 16, batchSize: 4, backend: be, totalSteps: 1, lr: 1e-3 }), /outside the model's vocab_size 97/);
     await assert.rejects(createLmTraining({ config: CONFIG, seqLen: 16, batchSize: 4, backend: be, totalSteps: 1, lr: 1e-3 }), /exactly one of text or tokens/);
   } finally { rmSync(dir, { recursive: true, force: true }); be.dispose(); }
+});
+
+test('dropout: only with an RNG (training); evaluation equals the dropout-free model; resume stays exact', async () => {
+  const be = await WasmBackend.create({ threads: 1 });
+  try {
+    const mk = (dropout: number) => createLmTraining({
+      config: { ...CONFIG, dropout, add_embedding_dropout: true }, initSeed: 4, text: TEXT, seqLen: 16, batchSize: 4, validationFraction: 0.05,
+      backend: be, totalSteps: 4, lr: 0.01, warmupSteps: 1, seed: 1,
+    });
+    const withDrop = await mk(0.2), without = await mk(0);
+    assert.equal(withDrop.model.config.mlstm_block!.mlstm.dropout, 0.2);
+    const batch = withDrop.data.validationBatches(1)[0];
+    const l = (m: typeof withDrop, rng?: Rng) => Number(m.model.loss(new Tape(be, 'f32'), batch, { rng }).data[0]);
+    assert.equal(l(withDrop), l(without));
+    const a = l(withDrop, new Rng(1)), b = l(withDrop, new Rng(1)), c2 = l(withDrop, new Rng(2));
+    assert.equal(a, b);
+    assert.notEqual(a, c2);
+    assert.notEqual(a, l(withDrop));
+    const full = (await withDrop.trainer.run()).map((r) => r.loss);
+    const first = await mk(0.2);
+    await first.trainer.run({ untilStep: 2 });
+    const ck = first.trainer.checkpoint();
+    const resumed = await mk(0.2);
+    resumed.trainer.restore(ck);
+    assert.deepEqual((await resumed.trainer.run()).map((r) => r.loss), full.slice(2));
+    const noDropRun = (await without.trainer.run()).map((r) => r.loss);
+    assert.equal(noDropRun[0] === full[0], false, 'dropout changes the training loss');
+  } finally { be.dispose(); }
 });
