@@ -2,6 +2,7 @@
 // the loss closure, and evaluation through the INFERENCE model (TiRex.fromTensors with the
 // f32 recurrence), scored with MASE / WQL against seasonal naive (src/timeseries/metrics).
 import type { WasmBackend } from '../backend/wasm/backend.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { TiRex } from '../models/tirex/model.js';
 import { AggregateScore, SeriesToScore, aggregateScores, scoreSeries } from '../timeseries/metrics.js';
 import { SyntheticSeriesGenerator, type SyntheticMix } from '../data/synthetic/generator.js';
@@ -23,18 +24,51 @@ export class ForecastTrainData implements TrainData<ForecastBatch> {
   }
 }
 
-export type TiRexTrainerOptions = Omit<TrainerOptions<ForecastBatch>, 'params' | 'loss' | 'data' | 'backend' | 'dtype'>;
+export type TiRexTrainerOptions = Omit<TrainerOptions<ForecastBatch>, 'params' | 'loss' | 'data' | 'backend' | 'dtype'> & {
+  /**
+   * Free the wasm-heap tensors of the previous micro-batch (forward and backward
+   * intermediates) when the next one starts (default true). Without it they are freed only by
+   * GC finalizers, which V8 runs too rarely: the 4 GiB heap fills within ~100 steps of the
+   * default model. Only safe while nothing else allocates long-lived tensors on this backend
+   * between steps (the inference model used for evaluation disposes its own).
+   */
+  reclaimHeap?: boolean;
+};
 
-/** A Trainer over the model's parameters; the loss reports scored values (not series) as `tokens`. */
-export function createTiRexTrainer(model: TiRexTrainable, data: TrainData<ForecastBatch>, o: TiRexTrainerOptions): Trainer<ForecastBatch> {
-  return new Trainer<ForecastBatch>({
-    ...o,
+/**
+ * Records every heap tensor the backend allocates (by wrapping this instance's `empty`, which
+ * zeros and upload go through) and releases them all on reclaim(). dispose() unwraps.
+ */
+export class HeapReclaimer {
+  private live: Tensor[] = [];
+  private readonly orig: WasmBackend['empty'];
+  constructor(private readonly be: WasmBackend) {
+    this.orig = be.empty;
+    const orig = this.orig.bind(be);
+    be.empty = (shape, dtype) => { const t = orig(shape, dtype); this.live.push(t); return t; };
+  }
+  /** Releases every tensor allocated since the last call. */
+  reclaim(): void { const l = this.live; this.live = []; for (const t of l) t.dispose(); }
+  dispose(): void { this.reclaim(); this.be.empty = this.orig; }
+}
+
+/** A Trainer over the model's parameters; `tokens` counts series. */
+export function createTiRexTrainer(model: TiRexTrainable, data: TrainData<ForecastBatch>, o: TiRexTrainerOptions): Trainer<ForecastBatch> & { reclaimer?: HeapReclaimer } {
+  const { reclaimHeap, ...rest } = o;
+  const reclaimer = reclaimHeap === false ? undefined : new HeapReclaimer(model.backend);
+  const tr = new Trainer<ForecastBatch>({
+    ...rest,
     params: model.parameters(),
     backend: model.backend,
     dtype: 'f32',
     data,
-    loss: (tape, batch) => ({ loss: model.loss(tape, batch).loss, tokens: batch.batchSize }),
+    loss: (tape, batch) => {
+      // the previous micro-batch's backward has finished: its intermediates are dead
+      reclaimer?.reclaim();
+      return { loss: model.loss(tape, batch).loss, tokens: batch.batchSize };
+    },
   });
+  return Object.assign(tr, { reclaimer });
 }
 
 /** A held-out problem: forecast `actual` from `history` (seasonal period m for MASE). */

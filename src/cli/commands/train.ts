@@ -220,6 +220,7 @@ interface Job {
   /** Writes the loadable model (weights + config.json) into a folder. */
   saveModel: (dir: string) => Promise<void>;
   unit: string;
+  close?: () => void;
 }
 
 async function csvEvalItems(c: NonNullable<TrainConfig['eval']['csv']>[number], defaultHorizon: number): Promise<ForecastEvalItem[]> {
@@ -274,6 +275,7 @@ async function tirexJob(cfg: TrainConfig, m: TiRexModelSection, be: WasmBackend)
       return out;
     },
     saveModel: async (dir) => { await model.save(dir); },
+    close: () => trainer.reclaimer?.dispose(),
   };
 }
 
@@ -400,6 +402,7 @@ export async function runTrain(o: TrainCommandOptions, io: CommandIo = processIo
   } finally {
     ui.bar?.stop();
     await Promise.allSettled(pending);
+    job?.close?.();
     be.dispose();
   }
 }
