@@ -3,17 +3,19 @@
 // f32 tape used before ('before': the wasm forward, then the float64 forward recomputed and
 // src/backend/ref/*Backward.ts, gradients rounded to f32, exactly the old closure), and the
 // speedup. Shapes: sLSTM at a TiRex-like training shape (B=32, S=64, H=128, NH=4), mLSTM
-// chunkwise (B=4, NH=4, S=256, DHQK=DHV=64, L=64).
+// chunkwise (B=4, NH=4, S=256, DHQK=DHV=64, L=64); also the mLSTM parallel form at that shape
+// and the fused cross-entropy of an LM head (N=256 rows, V=32768).
 // Used by bench/index.ts (topic "backward"); runs alone with `node dist/bench/backward.js [--quick]`.
 import { WasmBackend } from '../src/backend/wasm/backend.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { Tape } from '../src/autograd/tape.js';
 import * as ag from '../src/autograd/ops.js';
-import { mlstmChunkwise as agMlstmChunkwise, slstm as agSlstm } from '../src/autograd/cells.js';
-import { mlstmChunkwise as wasmMlstmChunkwise } from '../src/xlstm/mlstm/mlstm.js';
+import { mlstmChunkwise as agMlstmChunkwise, mlstmParallel as agMlstmParallel, slstm as agSlstm } from '../src/autograd/cells.js';
+import { mlstmChunkwise as wasmMlstmChunkwise, mlstmParallel as wasmMlstmParallel } from '../src/xlstm/mlstm/mlstm.js';
 import { slstmForward as wasmSlstmForward } from '../src/xlstm/slstm/cell.js';
 import { loadSlstmParams } from '../src/xlstm/slstm/params.js';
-import { mlstmChunkwiseBackwardRef, mlstmChunkwiseFwd64 } from '../src/backend/ref/mlstmBackward.js';
+import { mlstmChunkwiseBackwardRef, mlstmChunkwiseFwd64, mlstmParallelBackwardRef, mlstmParallelFwd64 } from '../src/backend/ref/mlstmBackward.js';
+import { crossEntropyRef } from '../src/backend/ref/opsBackward.js';
 import { slstmBackwardRef } from '../src/backend/ref/slstmBackward.js';
 import { BenchRow, time } from './report.js';
 
@@ -85,6 +87,42 @@ export async function benchBackward(backends?: WasmBackend[], opts: BackwardBenc
           for (const a of [gr.dq, gr.dk, gr.dv, gr.di, gr.df]) Float32Array.from(a);
         }, { warmup: 0, runs: opts.quick ? 1 : 3, maxMs: 1 });
         const name = `mLSTM chunkwise fwd+bwd B=${B} NH=${NH} S=${S} DHQK=DHV=${D} L=${L}`;
+        rows.push({ topic: 'backward', name: `${name} before (TS loops)`, threads, value: before.bestMs, unit: 'ms', extra: { medianMs: before.medianMs } });
+        rows.push({ topic: 'backward', name: `${name} after (wasm)`, threads, value: after.bestMs, unit: 'ms', extra: { medianMs: after.medianMs, speedup: before.bestMs / after.bestMs } });
+        // parallel form, same inputs
+        const afterP = time(() => {
+          const t = new Tape(be, 'f32');
+          const vs = { q: t.input(inp.q, true), k: t.input(inp.k, true), v: t.input(inp.v, true), i: t.input(inp.i, true), f: t.input(inp.f, true) };
+          const h = agMlstmParallel(t, vs);
+          t.backward(ag.sumAll(t, ag.mul(t, h, t.input(W))));
+        }, { warmup: 1, runs, maxMs: 8000 });
+        const beforeP = time(() => {
+          wasmMlstmParallel(be, inp).h.dispose();
+          const d = { B, NH, S, DHQK: D, DHV: D };
+          const xin = { q: inp.q.data as Float32Array, k: inp.k.data as Float32Array, v: inp.v.data as Float32Array, i: inp.i.data as Float32Array, f: inp.f.data as Float32Array };
+          const gr = mlstmParallelBackwardRef(d, xin, W.data as Float32Array, mlstmParallelFwd64(d, xin), {});
+          for (const a of [gr.dq, gr.dk, gr.dv, gr.di, gr.df]) Float32Array.from(a);
+        }, { warmup: 0, runs: opts.quick ? 1 : 3, maxMs: 1 });
+        const nameP = `mLSTM parallel fwd+bwd B=${B} NH=${NH} S=${S} DHQK=DHV=${D}`;
+        rows.push({ topic: 'backward', name: `${nameP} before (TS loops)`, threads, value: beforeP.bestMs, unit: 'ms', extra: { medianMs: beforeP.medianMs } });
+        rows.push({ topic: 'backward', name: `${nameP} after (wasm)`, threads, value: afterP.bestMs, unit: 'ms', extra: { medianMs: afterP.medianMs, speedup: beforeP.bestMs / afterP.bestMs } });
+      }
+      // ---- cross-entropy (LM head) ----
+      {
+        const N = 256, V = 32768;
+        const logits = new Tensor('f32', [N, V], rand(N * V, 11, 8));
+        const targets = Int32Array.from({ length: N }, (_, r) => (r * 7919) % V);
+        const after = time(() => {
+          const t = new Tape(be, 'f32');
+          const lv = t.input(logits, true);
+          t.backward(ag.crossEntropy(t, lv, targets));
+        }, { warmup: 1, runs, maxMs: 8000 });
+        const before = time(() => {
+          crossEntropyRef(logits.data as Float32Array, targets, V, -100);
+          const g = new Float32Array(N * V);
+          crossEntropyRef(logits.data as Float32Array, targets, V, -100, g, 1);
+        }, { warmup: 0, runs: opts.quick ? 1 : 3, maxMs: 1 });
+        const name = `crossEntropy fwd+bwd N=${N} V=${V}`;
         rows.push({ topic: 'backward', name: `${name} before (TS loops)`, threads, value: before.bestMs, unit: 'ms', extra: { medianMs: before.medianMs } });
         rows.push({ topic: 'backward', name: `${name} after (wasm)`, threads, value: after.bestMs, unit: 'ms', extra: { medianMs: after.medianMs, speedup: before.bestMs / after.bestMs } });
       }

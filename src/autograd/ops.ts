@@ -201,9 +201,10 @@ export function crossEntropy(t: Tape, logits: Var, targets: ArrayLike<number>, o
     const v = targets[r];
     if (v !== ign && !(Number.isInteger(v) && v >= 0 && v < V)) throw new RangeError(`crossEntropy: targets[${r}] = ${v} is out of range for ${V} classes (ignoreIndex ${ign})`);
   }
-  const { loss } = f64(t) ? crossEntropyRef(logits.data, targets, V, ign) : crossEntropyWasm(t.wasm, logits.value, targets, V, ign);
+  const fw = f64(t) ? null : crossEntropyWasm(t.wasm, logits.value, targets, V, ign);
+  const loss = fw ? fw.loss : crossEntropyRef(logits.data, targets, V, ign).loss;
   return t.record(t.tensor([], [loss]), [logits], (dy) => {
-    if (!f64(t)) { t.accumulateOwned(logits, crossEntropyWasm(t.wasm, logits.value, targets, V, ign, dy[0]).grad!); return; }
+    if (fw) { t.accumulateOwned(logits, crossEntropyWasm(t.wasm, logits.value, targets, V, ign, dy[0], fw.rowLse).grad!); return; }
     const g = t.zeros(logits.size);
     crossEntropyRef(logits.data, targets, V, ign, g, dy[0]);
     t.accumulate(logits, g);

@@ -130,9 +130,10 @@ export function softmaxBackwardWasm(be: WasmBackend, y: Tensor, dy: ArrayLike<nu
 /**
  * Mean cross-entropy of logits [N, V] against targets over the rows whose target is not
  * ignoreIndex (targets already range-checked); with dLoss given also the logits' gradient.
+ * rowLse: the rowLse returned by the loss-only call on the same logits (skips recomputing it).
  */
 export function crossEntropyWasm(be: WasmBackend, logits: Tensor, targets: ArrayLike<number>, V: number, ignoreIndex: number,
-  dLoss?: number): { loss: number; count: number; grad?: Float32Array } {
+  dLoss?: number, rowLse?: Float32Array): { loss: number; count: number; grad?: Float32Array; rowLse: Float32Array } {
   const N = targets.length;
   let count = 0;
   for (let r = 0; r < N; r++) if (targets[r] !== ignoreIndex) count++;
@@ -145,13 +146,14 @@ export function crossEntropyWasm(be: WasmBackend, logits: Tensor, targets: Array
     const td = tg.data as Int32Array;
     for (let r = 0; r < N; r++) td[r] = targets[r] === ignoreIndex ? ign : targets[r];
     const rowLoss = ar.empty([N]);
+    const lse = rowLse ? ar.arr([N], rowLse) : ar.empty([N]);
     const grad = dLoss !== undefined ? ar.empty([N, V]) : null;
     const scale = dLoss !== undefined && count ? dLoss / count : 0;
-    be.run('crossEntropyF32', [ar.ptr(grad), ar.ptr(rowLoss), ar.ptr(lh), ar.ptr(tg), N, V, ign, scale], threadsFor(be, N, N * V * 24));
+    be.run('crossEntropyF32', [ar.ptr(grad), ar.ptr(rowLoss), ar.ptr(lse), ar.ptr(lh), ar.ptr(tg), N, V, ign, scale, rowLse ? 1 : 0], threadsFor(be, N, N * V * 24));
     let loss = 0;
     const rl = rowLoss.data as Float32Array;
     for (let r = 0; r < N; r++) loss += rl[r];
-    return { loss: count ? loss / count : 0, count, ...(grad ? { grad: copyOut(grad) } : {}) };
+    return { loss: count ? loss / count : 0, count, rowLse: rowLse ?? copyOut(lse), ...(grad ? { grad: copyOut(grad) } : {}) };
   } finally { ar.dispose(); }
 }
 

@@ -14,7 +14,7 @@
 //  4. di = v . dv, df = sigmoid(-f) * reversed cumsum(q . dq - k . dk).
 // The per-chunk products are register-tiled GEMMs (backwardUtil.ts) on transposed copies.
 import { rangeStart, rangeEnd } from './simd';
-import { bwAt, bwDot, bwGemm, bwScale, bwTranspose } from './backwardUtil';
+import { bwAt, bwDot, bwGemm, bwScale, bwTranspose, TRI_A_LOWER, TRI_A_UPPER, TRI_C_LOWER } from './backwardUtil';
 
 // @ts-ignore: decorator
 @inline function logSigmoid64(x: f64): f64 {
@@ -155,9 +155,9 @@ export function mlstmBackwardF32(
       }
       // intra: P = Q K^T, dP = dH~ V^T, then the decay mask
       bwTranspose(Kc, DHQK, T2, L, L, DHQK);
-      bwGemm(Qc, DHQK, T2, L, P, L, L, L, DHQK, 0);
+      bwGemm(Qc, DHQK, T2, L, P, L, L, L, DHQK, 0, TRI_C_LOWER);
       bwTranspose(Vc, DHV, T3, L, L, DHV);
-      bwGemm(dht, DHV, T3, L, dP, L, L, L, DHV, 0);
+      bwGemm(dht, DHV, T3, L, dP, L, L, L, DHV, 0, TRI_C_LOWER);
       for (let j = 0; j < L; j++) {
         const r = t0 + j;
         const bj = load<f64>(bcum + (<usize>r << 3)) - <f64>load<f32>(bwAt(mb, r));
@@ -170,10 +170,10 @@ export function mlstmBackwardF32(
         for (let l = j + 1; l < L; l++) { store<f32>(bwAt(pr, l), 0); store<f32>(bwAt(dpr, l), 0); }
       }
       bwTranspose(P, L, T2, L, L, L);
-      bwGemm(T2, L, dht, DHV, dVc, DHV, L, DHV, L, 1);
-      bwGemm(dP, L, Kc, DHQK, dQc, DHQK, L, DHQK, L, 1);
+      bwGemm(T2, L, dht, DHV, dVc, DHV, L, DHV, L, 1, TRI_A_UPPER);
+      bwGemm(dP, L, Kc, DHQK, dQc, DHQK, L, DHQK, L, 1, TRI_A_LOWER);
       bwTranspose(dP, L, T3, L, L, L);
-      bwGemm(T3, L, Qc, DHQK, dKc, DHQK, L, DHQK, L, 1);
+      bwGemm(T3, L, Qc, DHQK, dKc, DHQK, L, DHQK, L, 1, TRI_A_UPPER);
     }
     // 4. gate gradients
     let acc: f64 = 0;

@@ -84,10 +84,12 @@ export function softmaxBackwardF32(dx: usize, y: usize, dy: usize, rows: i32, n:
 
 /**
  * Cross-entropy rows of logits [rows, V] against i32 targets: rowLoss[r] = lse - logit[target]
- * (0 for ignored rows). When dlogits != 0 also dlogits[r] = scale * (softmax - onehot) (0 rows
- * for ignored targets).
+ * (0 for ignored rows), rowLse[r] = logsumexp of the row. When dlogits != 0 also
+ * dlogits[r] = scale * (softmax - onehot) (0 rows for ignored targets); haveLse = 1 takes
+ * rowLse from an earlier call instead of recomputing it (one pass over the logits less).
  */
-export function crossEntropyF32(dlogits: usize, rowLoss: usize, logits: usize, targets: usize, rows: i32, V: i32, ignore: i32, scale: f32, tid: i32, nt: i32): void {
+export function crossEntropyF32(dlogits: usize, rowLoss: usize, rowLse: usize, logits: usize, targets: usize, rows: i32, V: i32, ignore: i32, scale: f32,
+  haveLse: i32, tid: i32, nt: i32): void {
   const r0 = rangeStart(rows, tid, nt, 1);
   const r1 = rangeEnd(rows, tid, nt, 1);
   for (let r = r0; r < r1; r++) {
@@ -99,18 +101,23 @@ export function crossEntropyF32(dlogits: usize, rowLoss: usize, logits: usize, t
       if (dlogits != 0) memory.fill(dr, 0, <usize>V << 2);
       continue;
     }
-    let mv = f32x4.splat(-Infinity);
+    let lse: f64;
     let i = 0;
-    for (; i + 4 <= V; i += 4) mv = f32x4.max(mv, v128.load(bwAt(lr, i)));
-    let m = max<f32>(max<f32>(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max<f32>(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
-    for (; i < V; i++) m = max<f32>(m, load<f32>(bwAt(lr, i)));
-    const mvs = f32x4.splat(m);
-    let acc = f32x4.splat(0);
-    i = 0;
-    for (; i + 4 <= V; i += 4) acc = f32x4.add(acc, bwExpV(f32x4.sub(v128.load(bwAt(lr, i)), mvs)));
-    let s = sum4(acc);
-    for (; i < V; i++) s += Math.exp(<f64>(load<f32>(bwAt(lr, i)) - m));
-    const lse = <f64>m + Math.log(s);
+    if (haveLse) lse = <f64>load<f32>(bwAt(rowLse, r));
+    else {
+      let mv = f32x4.splat(-Infinity);
+      for (; i + 4 <= V; i += 4) mv = f32x4.max(mv, v128.load(bwAt(lr, i)));
+      let m = max<f32>(max<f32>(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max<f32>(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+      for (; i < V; i++) m = max<f32>(m, load<f32>(bwAt(lr, i)));
+      const mvs = f32x4.splat(m);
+      let acc = f32x4.splat(0);
+      i = 0;
+      for (; i + 4 <= V; i += 4) acc = f32x4.add(acc, bwExpV(f32x4.sub(v128.load(bwAt(lr, i)), mvs)));
+      let s = sum4(acc);
+      for (; i < V; i++) s += Math.exp(<f64>(load<f32>(bwAt(lr, i)) - m));
+      lse = <f64>m + Math.log(s);
+      store<f32>(bwAt(rowLse, r), <f32>lse);
+    }
     store<f32>(bwAt(rowLoss, r), <f32>(lse - <f64>load<f32>(bwAt(lr, t))));
     if (dlogits == 0) continue;
     const lv = f32x4.splat(<f32>lse), sc = f32x4.splat(scale);
