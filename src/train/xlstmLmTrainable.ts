@@ -311,22 +311,21 @@ function headwise(t: Tape, x: Var, w: Var, bias?: Var): Var {
       }
     }
     out = t.record(t.tensor([...lead, Out], y), [x, w], (dy) => {
-      if (x.requiresGrad) {
-        const gx = t.zeros(x.size);
-        for (let r = 0; r < R; r++) for (let h = 0; h < NHb; h++) for (let o = 0; o < O; o++) {
-          const g = dy[r * Out + h * O + o], wo = (h * O + o) * D, xo = r * In + h * D;
-          for (let d = 0; d < D; d++) gx[xo + d] += g * wd[wo + d];
+      // one pass for both gradients: gx[r, h, d] += g w[h, o, d], gw[h, o, d] += g x[r, h, d]
+      const gx = t.zeros(x.size), gw = new Float64Array(w.size);
+      for (let r = 0; r < R; r++) {
+        for (let h = 0; h < NHb; h++) {
+          const xo = r * In + h * D, yo = r * Out + h * O;
+          for (let o = 0; o < O; o++) {
+            const g = dy[yo + o];
+            if (g === 0) continue;
+            const wo = (h * O + o) * D;
+            for (let d = 0; d < D; d++) { gx[xo + d] += g * wd[wo + d]; gw[wo + d] += g * xd[xo + d]; }
+          }
         }
-        t.accumulate(x, gx);
       }
-      if (w.requiresGrad) {
-        const gw = new Float64Array(w.size);
-        for (let r = 0; r < R; r++) for (let h = 0; h < NHb; h++) for (let o = 0; o < O; o++) {
-          const g = dy[r * Out + h * O + o], wo = (h * O + o) * D, xo = r * In + h * D;
-          for (let d = 0; d < D; d++) gw[wo + d] += g * xd[xo + d];
-        }
-        t.accumulate(w, gw);
-      }
+      t.accumulate(x, gx);
+      t.accumulate(w, gw);
     }, 'headwise');
   }
   return bias ? ag.add(t, out, bias) : out;
