@@ -7,6 +7,7 @@ import { register as registerEvaluate } from './commands/evaluate.js';
 import { register as registerForecast } from './commands/forecast.js';
 import { register as registerGenerate } from './commands/generate.js';
 import { register as registerScore } from './commands/score.js';
+import { register as registerTrain } from './commands/train.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -21,5 +22,6 @@ export function buildProgram(): Command {
   registerForecast(program);
   registerGenerate(program);
   registerScore(program);
+  registerTrain(program);
   return program;
 }
