@@ -51,6 +51,8 @@ const MLSTM_CASES: MlstmCase[] = [
   { B: 1, NH: 2, S: 7, DHQK: 5, DHV: 3, iR: 2, fR: 3 },
   { B: 2, NH: 1, S: 13, DHQK: 8, DHV: 12, iR: 10, fR: 8 },
   { B: 1, NH: 3, S: 33, DHQK: 16, DHV: 9, iR: 3, fR: 5 },
+  // large enough for the kernel to run on 2 threads
+  { B: 2, NH: 2, S: 40, DHQK: 16, DHV: 16, iR: 3, fR: 4 },
 ];
 const CHUNK_CASES: MlstmCase[] = [
   { B: 1, NH: 2, S: 12, DHQK: 6, DHV: 5, L: 4, iR: 2, fR: 3 },
@@ -106,6 +108,8 @@ const SLSTM_CASES: SlstmCase[] = [
   { B: 1, S: 9, NH: 1, DH: 5, init: true, clamp: 0.5, xR: 3 },
   { B: 2, S: 6, NH: 3, DH: 4, xR: 12 },
   { B: 4, S: 11, NH: 4, DH: 16, init: true, xR: 2 },
+  // large enough for the kernel to run on 2 threads
+  { B: 8, S: 16, NH: 4, DH: 16, init: true, clamp: 2, xR: 3 },
 ];
 
 test('sLSTM BPTT backward kernel == the f64 tape (dx, dR, dbias, initial state)', async () => {
@@ -136,6 +140,7 @@ test('op backward kernels (activations, softmax, cross-entropy, norms, conv, emb
   const acts = ['exp', 'log', 'sigmoid', 'logsigmoid', 'tanh', 'silu', 'gelu', 'softplus', 'relu'] as const;
   const ids = new Tensor('i32', [3, 5], Int32Array.from([0, 3, 3, 10, 2, 3, 0, 7, 7, 7, 1, 10, 4, 3, 9]));
   const targets = [3, -100, 0, 32, 5, 5, -100];
+  const bigIds = new Tensor('i32', [1024], Int32Array.from({ length: 1024 }, (_, i) => (i * i + 3 * i) % 50));
   const cases: [string, (t: Tape, xs: Var[]) => Var, Tensor[]][] = [
     ...acts.map((fn, j): [string, (t: Tape, xs: Var[]) => Var, Tensor[]] => [fn, (t, xs) => ag.activation(t, fn, xs[0]),
       [fn === 'log' ? randF64([3, 37], 700 + j, 0.2, 3) : randF64([3, 37], 700 + j, -5, 5)]]),
@@ -150,6 +155,16 @@ test('op backward kernels (activations, softmax, cross-entropy, norms, conv, emb
     ['causalConv1d', (t, xs) => ag.causalConv1d(t, xs[0], xs[1], xs[2]), [randF64([2, 9, 13], 731), randF64([13, 4], 732), randF64([13], 733)]],
     ['causalConv1d C=8', (t, xs) => ag.causalConv1d(t, xs[0], xs[1]), [randF64([3, 6, 8], 734), randF64([8, 1, 3], 735)]],
     ['embedding', (t, xs) => ag.embedding(t, ids, xs[0]), [randF64([11, 7], 736)]],
+    // sizes at which the kernels split the work over 2 threads
+    ['silu (2 threads)', (t, xs) => ag.silu(t, xs[0]), [randF64([64, 1031], 740, -6, 6)]],
+    ['gelu (2 threads)', (t, xs) => ag.gelu(t, xs[0]), [randF64([64, 1031], 741, -6, 6)]],
+    ['logSoftmax (2 threads)', (t, xs) => ag.logSoftmax(t, xs[0]), [randF64([64, 1031], 742, -4, 4)]],
+    ['crossEntropy (2 threads)', (t, xs) => ag.crossEntropy(t, xs[0], Array.from({ length: 48 }, (_, r) => (r % 5 === 4 ? -100 : (r * 37) % 1031))),
+      [randF64([48, 1031], 743, -6, 6)]],
+    ['layerNorm (2 threads)', (t, xs) => ag.layerNorm(t, xs[0], { eps: 1e-5, weight: xs[1], bias: xs[2] }),
+      [randF64([128, 520], 744, -2, 3), randF64([520], 745), randF64([520], 746)]],
+    ['causalConv1d (2 threads)', (t, xs) => ag.causalConv1d(t, xs[0], xs[1], xs[2]), [randF64([4, 64, 130], 747), randF64([130, 4], 748), randF64([130], 749)]],
+    ['embedding (2 threads)', (t, xs) => ag.embedding(t, bigIds, xs[0]), [randF64([50, 130], 750)]],
   ];
   try {
     let worst = 0;
