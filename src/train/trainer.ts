@@ -267,6 +267,20 @@ export class Trainer<B> {
     try { st = JSON.parse(new TextDecoder().decode(files[CHECKPOINT_FILES.state])); } catch (e) { throw new Error(`Trainer.restore: ${CHECKPOINT_FILES.state} is not valid JSON: ${(e as Error).message}`); }
     if (st.format !== FORMAT || st.version !== FORMAT_VERSION) throw new Error(`Trainer.restore: ${CHECKPOINT_FILES.state} has format ${st.format} v${st.version}, expected ${FORMAT} v${FORMAT_VERSION}`);
     if (!Number.isInteger(st.step) || st.step < 0) throw new Error(`Trainer.restore: step ${st.step} is not a non-negative integer`);
+    // the checkpoint must come from the same parameter set (names, shapes; decay groups change the update)
+    const saved = (st as unknown as { params?: { name: string; shape: number[]; decay: boolean }[] }).params;
+    if (Array.isArray(saved)) {
+      const mine = new Map(this.params.map((p) => [p.name!, p]));
+      const problems: string[] = [];
+      for (const s of saved) {
+        const p = mine.get(s.name);
+        if (!p) { problems.push(`checkpoint parameter ${s.name} is not in this trainer`); continue; }
+        if (s.shape.length !== p.shape.length || s.shape.some((d, i) => d !== p.shape[i])) problems.push(`${s.name}: checkpoint [${s.shape.join(', ')}], parameter [${p.shape.join(', ')}]`);
+        else if (s.decay !== p.decay) problems.push(`${s.name}: checkpoint decay ${s.decay}, parameter decay ${p.decay}`);
+      }
+      if (saved.length !== this.params.length) problems.push(`checkpoint has ${saved.length} parameters, this trainer ${this.params.length}`);
+      if (problems.length) throw new Error(`Trainer.restore: the checkpoint does not match these parameters: ${problems.slice(0, 6).join('; ')}`);
+    }
     loadWeightsInto(this.params, files[CHECKPOINT_FILES.weights], 'Trainer.restore');
     const opt = parseSafetensors(files[CHECKPOINT_FILES.optimizer], { source: CHECKPOINT_FILES.optimizer });
     const { m, v } = adamInternals(this.optimizer);

@@ -123,6 +123,14 @@ test('Trainer: evaluation hook and option errors', async () => {
   assert.throws(() => new Trainer<Batch>({ params, loss: lossFn(params), data: new Points(3, 1), backend: null, dtype: 'f32', totalSteps: 1, lr: 1 }), /needs options.backend/);
   assert.throws(() => new Trainer<Batch>({ params, loss: lossFn(params), data: new Points(3, 1), backend: null, dtype: 'f64', totalSteps: 0, lr: 1 }), /totalSteps/);
   assert.throws(() => tr.restore({}), /missing/);
+  // a checkpoint of other parameters is refused with the differences named
+  const ck = tr.checkpoint();
+  const other = [new Parameter(new Tensor('f64', [C, D + 1], new Float64Array(C * (D + 1))), 'head.weight'), params[1]];
+  const tr2 = new Trainer<Batch>({ params: other, loss: lossFn(other), data: new Points(30, 5), backend: null, dtype: 'f64', totalSteps: 5, lr: 0.05 });
+  assert.throws(() => tr2.restore(ck), /head\.weight: checkpoint \[3, 6\], parameter \[3, 7\]/);
+  const undecayed = [new Parameter(params[0].value, 'head.weight', false), params[1]];
+  const tr3 = new Trainer<Batch>({ params: undecayed, loss: lossFn(undecayed), data: new Points(30, 5), backend: null, dtype: 'f64', totalSteps: 5, lr: 0.05 });
+  assert.throws(() => tr3.restore(ck), /checkpoint decay true, parameter decay false/);
 });
 
 test('TextDataset: windows, split, deterministic resumable order', () => {
