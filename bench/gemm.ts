@@ -29,7 +29,7 @@ export async function benchGemm(backends: WasmBackend[], opts: BenchOptions, lab
       const t = time(() => be.run('gemmF32', args), { warmup: 1, runs: n >= 2048 ? 4 : 10, maxMs: opts.quick ? 1000 : 4000 });
       const flop = 2 * n ** 3;
       rows.push({ topic: 'gemm', name: `f32 ${n}^3${label}`, threads: be.threads, value: flop / t.bestMs / 1e6, unit: 'GFLOP/s',
-        extra: { medianGflops: flop / t.medianMs / 1e6, bestMs: t.bestMs, relaxed: be.features.relaxedSimd } });
+        extra: { medianGflops: flop / t.medianMs / 1e6, bestMs: t.bestMs, gflopsPerCoreCpu: (flop / t.bestCpuMs / 1e6), relaxed: be.features.relaxedSimd } });
       for (const x of [A, B, C, scratch]) x.dispose();
     }
   }

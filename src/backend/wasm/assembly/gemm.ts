@@ -2,17 +2,21 @@
 // dimensions, in the GotoBLAS scheme: B blocks [KC x NC] and A blocks [MC x KC]
 // are packed into per-thread scratch so the MR x NR micro-kernel streams both
 // operands with unit stride, the B micro-panel (KC*NR*4 = 8 KiB) stays in L1 and
-// the A block (MC*KC*4 = 120 KiB) in the 1 MiB L2.
+// the A block (MC*KC*4 = 120 KiB) in the 1 MiB L2. MR = 4 also lets packA use
+// 4x4 SIMD transposes.
 import { fmadd } from './simd';
 import { widenRow, WK_F32 } from './widen';
 
-// 6 x 8 tile: 12 accumulators + 2 B vectors + 1 broadcast A = the 15 xmm
-// registers V8 gives wasm (xmm15 is its scratch). 12 independent FMA chains
-// cover FMA latency x 2 pipes; 4 x 8 (8 chains) measured 23-24 GFLOP/s on one
-// core of the 2-core EPYC (Node 20, FMA build), 6 x 8 with k unrolled by 2 25-27,
-// 5 x 8 18. MR = 6 packs A with scalar moves (4x4 SIMD transposes only fit MR = 4);
-// packing is O(MK) against O(MNK) of compute.
-const MR: i32 = 6;
+// 4 x 8 tile, k not unrolled: 8 accumulators + 2 B vectors + 4 broadcast A =
+// 14 of the 15 xmm registers V8 gives wasm (xmm15 is its scratch). TurboFan
+// issues all loads of an iteration before its FMAs (loads are ordered on the
+// effect chain, arithmetic floats down to its use), so every loaded value is
+// live at once: 6 x 8 (12 + 2 + 6 = 20) and any k unrolling spilled 5-10
+// vectors per k step. Measured on one core of the 2-core EPYC (Zen 3, Node 20,
+// FMA build, CPU time): 4 x 8 38-40 GFLOP/s, 6 x 8 unrolled by 2 21-26,
+// 6 x 8 not unrolled 21, 4 x 8 with one A load + 4 pshufd 35-38. KC 256..512
+// and MC 64..192 all measured the same.
+const MR: i32 = 4;
 const NR: i32 = 8;
 const KC: i32 = 256;
 const MC: i32 = 120;
@@ -176,46 +180,14 @@ function packBWiden(kind: i32, W: usize, scales: usize, K: i32, p0: i32, kc: i32
   }
 }
 
-// The 6 x 8 micro-kernel: C[0:6, 0:8] = alpha * Ap Bp + beta * C (beta == 0
+// The 4 x 8 micro-kernel: C[0:4, 0:8] = alpha * Ap Bp + beta * C (beta == 0
 // never reads C, so garbage or NaN there does not leak in, as in BLAS).
 function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, beta: f32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
-  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
-  let k = 0;
-  for (; k + 2 <= kc; k += 2) {
-    let b0 = v128.load(pb), b1 = v128.load(pb, 16);
-    let a = v128.load32_splat(pa);
-    c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
-    a = v128.load32_splat(pa, 4);
-    c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
-    a = v128.load32_splat(pa, 8);
-    c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
-    a = v128.load32_splat(pa, 12);
-    c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
-    a = v128.load32_splat(pa, 16);
-    c40 = fmadd(a, b0, c40); c41 = fmadd(a, b1, c41);
-    a = v128.load32_splat(pa, 20);
-    c50 = fmadd(a, b0, c50); c51 = fmadd(a, b1, c51);
-    b0 = v128.load(pb, 32), b1 = v128.load(pb, 48);
-    a = v128.load32_splat(pa, 24);
-    c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
-    a = v128.load32_splat(pa, 28);
-    c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
-    a = v128.load32_splat(pa, 32);
-    c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
-    a = v128.load32_splat(pa, 36);
-    c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
-    a = v128.load32_splat(pa, 40);
-    c40 = fmadd(a, b0, c40); c41 = fmadd(a, b1, c41);
-    a = v128.load32_splat(pa, 44);
-    c50 = fmadd(a, b0, c50); c51 = fmadd(a, b1, c51);
-    pa += 48; pb += 64;
-  }
-  for (; k < kc; k++) {
+  for (let k = 0; k < kc; k++) {
     const b0 = v128.load(pb), b1 = v128.load(pb, 16);
     let a = v128.load32_splat(pa);
     c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
@@ -225,11 +197,7 @@ function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, be
     c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
     a = v128.load32_splat(pa, 12);
     c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
-    a = v128.load32_splat(pa, 16);
-    c40 = fmadd(a, b0, c40); c41 = fmadd(a, b1, c41);
-    a = v128.load32_splat(pa, 20);
-    c50 = fmadd(a, b0, c50); c51 = fmadd(a, b1, c51);
-    pa += 24; pb += 32;
+    pa += 16; pb += 32;
   }
   const va = f32x4.splat(alpha);
   const rs = <usize>ldc << 2;
@@ -238,8 +206,6 @@ function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, be
   storeRow(c + rs, c10, c11, va, vb, beta);
   storeRow(c + 2 * rs, c20, c21, va, vb, beta);
   storeRow(c + 3 * rs, c30, c31, va, vb, beta);
-  storeRow(c + 4 * rs, c40, c41, va, vb, beta);
-  storeRow(c + 5 * rs, c50, c51, va, vb, beta);
 }
 
 // @ts-ignore: decorator
