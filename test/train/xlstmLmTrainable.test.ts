@@ -123,3 +123,35 @@ test('XLSTMLMTrainable.init: official names/shapes, seeded, loads into the infer
   r.logits.dispose(); inf.dispose();
   assert.ok(XLSTMLMModel);
 });
+
+test('XLSTMLMTrainable: finite differences on paths the golden case lacks (bias, tied head, cuda sLSTM layout, swish FFN, no post norm)', () => {
+  const cfg = {
+    vocab_size: 11, embedding_dim: 16, num_blocks: 2, context_length: 6, slstm_at: [0], bias: true, tie_weights: true, add_post_blocks_norm: false,
+    mlstm_block: { mlstm: { conv1d_kernel_size: 2, qkv_proj_blocksize: 4, num_heads: 2, proj_factor: 2, round_proj_up_to_multiple_of: 8 } },
+    slstm_block: { slstm: { backend: 'cuda', num_heads: 2, conv1d_kernel_size: 0, recurrent_weight_init: 'standard', bias_init: 'standard' }, feedforward: { proj_factor: 1.5, act_fn: 'swish', round_proj_up_to_multiple_of: 8 } },
+  };
+  const m = XLSTMLMTrainable.init(cfg, { seed: 3, dtype: 'f64' });
+  assert.ok(!m.params.some((p) => p.name === 'lm_head.weight'), 'tied head: no lm_head.weight parameter');
+  assert.ok(m.params.some((p) => p.name === 'xlstm_block_stack.blocks.1.xlstm.proj_up.bias'));
+  // perturb every weight a little so that zero-initialised ones (biases, gates) are exercised
+  let seed = 5;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32 - 0.5; };
+  for (const p of m.params) { const d = p.value.data as Float64Array; for (let i = 0; i < d.length; i++) d[i] += 0.2 * rnd(); }
+  const batch = { ids: Int32Array.from([1, 5, 2, 9, 3, 3, 0, 10, 4, 7, 6, 8]), batchSize: 2, seqLen: 6 };
+  const lossAt = () => Number(m.loss(new Tape(null, 'f64'), batch).data[0]);
+  const t = new Tape(null, 'f64');
+  t.backward(m.loss(t, batch));
+  const bad: string[] = [];
+  for (const p of m.params) {
+    const d = p.value.data as Float64Array, g = p.grad!.data as Float64Array;
+    for (const j of [0, Math.floor(d.length / 2), d.length - 1]) {
+      const x0 = d[j], h = 1e-5;
+      d[j] = x0 + h; const lp = lossAt();
+      d[j] = x0 - h; const lm = lossAt();
+      d[j] = x0;
+      const num = (lp - lm) / (2 * h);
+      if (Math.abs(num - g[j]) > 1e-6 + 1e-4 * Math.abs(num)) bad.push(`${p.name}[${j}]: analytic ${g[j]}, numeric ${num}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
