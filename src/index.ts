@@ -33,3 +33,7 @@ export type { GenerateOptions as XLSTMLargeGenerateOptions, GenerateResult as XL
 export { argmax } from './ops/index.js';
 export * from './autograd/index.js';
 export * from './optim/index.js';
+export * from './data/index.js';
+// Two seeded generators exist (optim: init/shuffling; data: series streams). TODO(session 3): one Rng.
+export { Rng } from './optim/index.js';
+export { Rng as SeriesRng } from './data/index.js';
