@@ -41,7 +41,8 @@ export async function benchBackward(backends?: WasmBackend[], opts: BackwardBenc
       // ---- sLSTM ----
       {
         const B = 32, S = 64, H = 128, NH = 4, DH = H / NH;
-        const x = new Tensor('f32', [B, S, 4 * H], rand(B * S * 4 * H, 1, 4));
+        // inputs on the heap, as a model's projections produce them
+        const x = be.upload(new Tensor('f32', [B, S, 4 * H], rand(B * S * 4 * H, 1, 4)));
         const R = new Tensor('f32', [NH, DH, 4 * DH], rand(NH * DH * 4 * DH, 2, 2 / Math.sqrt(DH)));
         const bias = new Tensor('f32', [4 * H], rand(4 * H, 3, 2));
         const W = new Tensor('f32', [B, S, H], rand(B * S * H, 4, 2));
@@ -61,15 +62,16 @@ export async function benchBackward(backends?: WasmBackend[], opts: BackwardBenc
         const name = `sLSTM fwd+bwd B=${B} S=${S} H=${H} NH=${NH}`;
         rows.push({ topic: 'backward', name: `${name} before (TS loops)`, threads, value: before.bestMs, unit: 'ms', extra: { medianMs: before.medianMs } });
         rows.push({ topic: 'backward', name: `${name} after (wasm)`, threads, value: after.bestMs, unit: 'ms', extra: { medianMs: after.medianMs, speedup: before.bestMs / after.bestMs } });
+        x.dispose();
       }
       // ---- mLSTM chunkwise ----
       {
         const B = 4, NH = 4, S = 256, D = 64, L = 64;
         const shp = [B, NH, S, D], g = [B, NH, S];
         const inp = {
-          q: new Tensor('f32', shp, rand(B * NH * S * D, 5, 2)), k: new Tensor('f32', shp, rand(B * NH * S * D, 6, 2)),
-          v: new Tensor('f32', shp, rand(B * NH * S * D, 7, 2)), i: new Tensor('f32', g, rand(B * NH * S, 8, 6)),
-          f: new Tensor('f32', g, rand(B * NH * S, 9, 6)),
+          q: be.upload(new Tensor('f32', shp, rand(B * NH * S * D, 5, 2))), k: be.upload(new Tensor('f32', shp, rand(B * NH * S * D, 6, 2))),
+          v: be.upload(new Tensor('f32', shp, rand(B * NH * S * D, 7, 2))), i: be.upload(new Tensor('f32', g, rand(B * NH * S, 8, 6))),
+          f: be.upload(new Tensor('f32', g, rand(B * NH * S, 9, 6))),
         };
         const W = new Tensor('f32', shp, rand(B * NH * S * D, 10, 2));
         const after = time(() => {
@@ -106,11 +108,12 @@ export async function benchBackward(backends?: WasmBackend[], opts: BackwardBenc
         const nameP = `mLSTM parallel fwd+bwd B=${B} NH=${NH} S=${S} DHQK=DHV=${D}`;
         rows.push({ topic: 'backward', name: `${nameP} before (TS loops)`, threads, value: beforeP.bestMs, unit: 'ms', extra: { medianMs: beforeP.medianMs } });
         rows.push({ topic: 'backward', name: `${nameP} after (wasm)`, threads, value: afterP.bestMs, unit: 'ms', extra: { medianMs: afterP.medianMs, speedup: beforeP.bestMs / afterP.bestMs } });
+        Object.values(inp).forEach((v) => v.dispose());
       }
       // ---- cross-entropy (LM head) ----
       {
         const N = 256, V = 32768;
-        const logits = new Tensor('f32', [N, V], rand(N * V, 11, 8));
+        const logits = be.upload(new Tensor('f32', [N, V], rand(N * V, 11, 8)));
         const targets = Int32Array.from({ length: N }, (_, r) => (r * 7919) % V);
         const after = time(() => {
           const t = new Tape(be, 'f32');
@@ -125,6 +128,7 @@ export async function benchBackward(backends?: WasmBackend[], opts: BackwardBenc
         const name = `crossEntropy fwd+bwd N=${N} V=${V}`;
         rows.push({ topic: 'backward', name: `${name} before (TS loops)`, threads, value: before.bestMs, unit: 'ms', extra: { medianMs: before.medianMs } });
         rows.push({ topic: 'backward', name: `${name} after (wasm)`, threads, value: after.bestMs, unit: 'ms', extra: { medianMs: after.medianMs, speedup: before.bestMs / after.bestMs } });
+        logits.dispose();
       }
     }
   } finally { if (own) bes.forEach((b) => b.dispose()); }
