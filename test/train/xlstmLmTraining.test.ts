@@ -2,6 +2,7 @@
 // with the Trainer on test/fixtures/text/grammar.txt: the training loss falls well below the
 // text's unigram entropy and the validation loss follows; resuming from a mid-run checkpoint
 // (bytes, and a directory) reproduces the uninterrupted loss curve and weights exactly (f32);
+// the wasm heap does not grow over the steps;
 // the trained weights load into the inference model, whose loss agrees.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,7 +52,10 @@ test('2-block byte-level xLSTM LM learns the grammar text; resume from a mid-run
   const t0 = performance.now();
   const { model, data, trainer } = setup();
   const val0 = evaluateLmLoss(model, be, data.validationBatches());
+  const heap0 = be.heap.bytesInUse;
   const first = await trainer.run({ untilStep: HALF });
+  // each step's heap intermediates are released when it ends (no growth over the run)
+  assert.equal(be.heap.bytesInUse, heap0, `heap in use ${heap0} -> ${be.heap.bytesInUse} bytes after ${HALF} steps`);
   const ckpt = trainer.checkpoint();
   const dir = mkdtempSync(join(tmpdir(), 'lm-ckpt-'));
   await trainer.saveCheckpoint(dir);
