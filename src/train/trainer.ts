@@ -358,6 +358,15 @@ function trackHeap(be: WasmBackend): { release(): void } {
   };
 }
 
+/**
+ * Runs fn and then frees every wasm-heap tensor `be` allocated meanwhile (fn's result must not
+ * be or hold one, e.g. a number). For forward-only evaluation loops; null runs fn as is.
+ */
+export function withHeapReclaim<T>(be: WasmBackend | null, fn: () => T): T {
+  const tr = be ? trackHeap(be) : null;
+  try { return fn(); } finally { tr?.release(); }
+}
+
 /** Copies tensors of a safetensors file into parameters by name (all must be present with the parameters' shapes). */
 export function loadWeightsInto(params: readonly Parameter[], bytes: Uint8Array, label = 'loadWeightsInto'): void {
   const src = parseSafetensors(bytes, { source: label });

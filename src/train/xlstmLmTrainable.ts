@@ -40,6 +40,7 @@ import type { XLSTMLMConfig, XLSTMLMConfigInput, FeedForwardActFn } from '../mod
 import { xlstmLmTensorSpecs } from '../models/xlstmLm/weights.js';
 import { XLSTMLMModel } from '../models/xlstmLm/model.js';
 import type { TokenBatch } from './textData.js';
+import { withHeapReclaim } from './trainer.js';
 
 /** eps of every LayerNorm / MultiHeadLayerNorm of the library, and of the mLSTM cell. */
 const LN_EPS = 1e-5, MLSTM_EPS = 1e-6;
@@ -376,11 +377,15 @@ export function evaluateLmLoss(model: XLSTMLMTrainable, backend: WasmBackend | n
   if (batches.length === 0) throw new RangeError('evaluateLmLoss: no batches');
   let sum = 0, n = 0;
   for (const b of batches) {
-    const t = new Tape(backend, model.dtype);
     const w = b.batchSize * (b.seqLen - 1);
-    sum += Number(model.loss(t, b).data[0]) * w;
+    // the batch's heap intermediates are freed right away (GC finalizers alone run too rarely)
+    sum += withHeapReclaim(backend, () => {
+      const t = new Tape(backend, model.dtype);
+      const l = Number(model.loss(t, b).data[0]);
+      t.clear();
+      return l;
+    }) * w;
     n += w;
-    t.clear();
   }
   return sum / n;
 }

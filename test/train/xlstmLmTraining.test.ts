@@ -62,7 +62,9 @@ test('2-block byte-level xLSTM LM learns the grammar text; resume from a mid-run
   const second = await trainer.run();
   const full: StepResult[] = [...first, ...second];
   const losses = full.map((r) => r.loss);
+  const heapEval = be.heap.bytesInUse;
   const val = evaluateLmLoss(model, be, data.validationBatches());
+  assert.equal(be.heap.bytesInUse, heapEval, 'evaluation frees its heap intermediates');
   const h1 = unigramEntropy(data.trainTokens);
   const last5 = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
   const secs = (performance.now() - t0) / 1000;
