@@ -2,8 +2,8 @@
 // dimensions, in the GotoBLAS scheme: B blocks [KC x NC] and A blocks [MC x KC]
 // are packed into per-thread scratch so the MR x NR micro-kernel streams both
 // operands with unit stride, the B micro-panel (KC*NR*4 = 8 KiB) stays in L1 and
-// the A block (MC*KC*4 = 120 KiB) in the 1 MiB L2. MR = 4 also lets packA use
-// 4x4 SIMD transposes.
+// the A block (MC*KC*16 = 192 KiB: each A value is stored 4 times, see packA)
+// in the 1 MiB L2.
 import { fmadd } from './simd';
 import { widenRow, WK_F32 } from './widen';
 
@@ -14,15 +14,17 @@ import { widenRow, WK_F32 } from './widen';
 // live at once: 6 x 8 (12 + 2 + 6 = 20) and any k unrolling spilled 5-10
 // vectors per k step. Measured on one core of the 2-core EPYC (Zen 3, Node 20,
 // FMA build, CPU time): 4 x 8 38-40 GFLOP/s, 6 x 8 unrolled by 2 21-26,
-// 6 x 8 not unrolled 21, 4 x 8 with one A load + 4 pshufd 35-38. KC 256..512
-// and MC 64..192 all measured the same.
+// 6 x 8 not unrolled 21, 4 x 8 with one A load + 4 pshufd 35-38; with A
+// pre-broadcast by packA (plain loads, whose offsets V8 folds into the address,
+// where load32_splat needed a lea each) 42-44. KC 256..512 and MC 24..96 were
+// within the noise; MC 48 was best.
 const MR: i32 = 4;
 const NR: i32 = 8;
 const KC: i32 = 256;
-const MC: i32 = 120;
+const MC: i32 = 48;
 const NC: i32 = 1024;
 
-const AP_FLOATS: i32 = MC * KC;
+const AP_FLOATS: i32 = MC * KC * 4;
 const BP_FLOATS: i32 = KC * NC;
 const TMP_FLOATS: i32 = MR * NR;
 // NR weight rows widened to f32 before they are packed (gemmLinear).
@@ -39,63 +41,22 @@ export function gemmScratchBytes(): i32 {
 @inline function imin(a: i32, b: i32): i32 { return a < b ? a : b; }
 
 // Packs rows i0..i0+mc, depths p0..p0+kc of op(A) into MR-row panels laid out
-// [panel][k][MR]; rows past mc are zero so edge tiles run the full kernel.
+// [panel][k][MR][4]: every value broadcast to 4 lanes, so the micro-kernel loads
+// it as a plain vector. Rows past mc are zero so edge tiles run the full kernel.
 function packA(transA: i32, A: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, ap: usize): void {
   for (let ir = 0; ir < mc; ir += MR) {
     const mr = imin(MR, mc - ir);
-    const dst = ap + (<usize>(ir * kc) << 2);
-    if (transA) {
-      // op(A)[i,k] = A[k, i]: the MR values of one k are contiguous.
-      if (mr == MR && MR == 4) {
-        let src = A + ((<usize>p0 * lda + i0 + ir) << 2);
-        const step = <usize>lda << 2;
-        for (let k = 0; k < kc; k++) {
-          v128.store(dst + (<usize>k << 4), v128.load(src));
-          src += step;
-        }
-      } else {
-        for (let k = 0; k < kc; k++) {
-          for (let r = 0; r < MR; r++) {
-            const v: f32 = r < mr ? load<f32>(A + ((<usize>(p0 + k) * lda + i0 + ir + r) << 2)) : 0;
-            store<f32>(dst + (<usize>(k * MR + r) << 2), v);
-          }
-        }
+    const dst = ap + (<usize>(ir * kc) << 4);
+    for (let r = 0; r < MR; r++) {
+      if (r >= mr) {
+        for (let k = 0; k < kc; k++) v128.store(dst + (<usize>(k * MR + r) << 4), f32x4.splat(0));
+        continue;
       }
-    } else {
-      if (mr == MR && MR == 4) {
-        // Four rows contiguous in k: load 4x4 blocks and transpose them.
-        const r0 = A + ((<usize>(i0 + ir) * lda + p0) << 2);
-        const rs = <usize>lda << 2;
-        const r1 = r0 + rs, r2 = r1 + rs, r3 = r2 + rs;
-        let k = 0;
-        for (; k + 4 <= kc; k += 4) {
-          const o = <usize>k << 2;
-          const a0 = v128.load(r0 + o), a1 = v128.load(r1 + o), a2 = v128.load(r2 + o), a3 = v128.load(r3 + o);
-          const t0 = i32x4.shuffle(a0, a1, 0, 4, 1, 5);
-          const t1 = i32x4.shuffle(a2, a3, 0, 4, 1, 5);
-          const t2 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
-          const t3 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
-          const d = dst + (<usize>k << 4);
-          v128.store(d, i64x2.shuffle(t0, t1, 0, 2));
-          v128.store(d, i64x2.shuffle(t0, t1, 1, 3), 16);
-          v128.store(d, i64x2.shuffle(t2, t3, 0, 2), 32);
-          v128.store(d, i64x2.shuffle(t2, t3, 1, 3), 48);
-        }
-        for (; k < kc; k++) {
-          const o = <usize>k << 2;
-          const d = dst + (<usize>k << 4);
-          store<f32>(d, load<f32>(r0 + o));
-          store<f32>(d, load<f32>(r1 + o), 4);
-          store<f32>(d, load<f32>(r2 + o), 8);
-          store<f32>(d, load<f32>(r3 + o), 12);
-        }
+      if (transA) {
+        for (let k = 0; k < kc; k++) v128.store(dst + (<usize>(k * MR + r) << 4), v128.load32_splat(A + ((<usize>(p0 + k) * lda + i0 + ir + r) << 2)));
       } else {
-        for (let k = 0; k < kc; k++) {
-          for (let r = 0; r < MR; r++) {
-            const v: f32 = r < mr ? load<f32>(A + ((<usize>(i0 + ir + r) * lda + p0 + k) << 2)) : 0;
-            store<f32>(dst + (<usize>(k * MR + r) << 2), v);
-          }
-        }
+        const row = A + ((<usize>(i0 + ir + r) * lda + p0) << 2);
+        for (let k = 0; k < kc; k++) v128.store(dst + (<usize>(k * MR + r) << 4), v128.load32_splat(row + (<usize>k << 2)));
       }
     }
   }
@@ -189,15 +150,15 @@ function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, be
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   for (let k = 0; k < kc; k++) {
     const b0 = v128.load(pb), b1 = v128.load(pb, 16);
-    let a = v128.load32_splat(pa);
+    let a = v128.load(pa);
     c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
-    a = v128.load32_splat(pa, 4);
+    a = v128.load(pa, 16);
     c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
-    a = v128.load32_splat(pa, 8);
+    a = v128.load(pa, 32);
     c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
-    a = v128.load32_splat(pa, 12);
+    a = v128.load(pa, 48);
     c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
-    pa += 16; pb += 32;
+    pa += 64; pb += 32;
   }
   const va = f32x4.splat(alpha);
   const rs = <usize>ldc << 2;
@@ -307,7 +268,7 @@ export function gemmLinear(
           const pb = bp + (<usize>(jr * kc) << 2);
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = imin(MR, mc - ir);
-            const pa = ap + (<usize>(ir * kc) << 2);
+            const pa = ap + (<usize>(ir * kc) << 4);
             const cp = C + ((<usize>(ic + ir) * ldc + jc + jr) << 2);
             if (mr == MR && nr == NR) {
               micro(kc, pa, pb, cp, ldc, alpha, b);
