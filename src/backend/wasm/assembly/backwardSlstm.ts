@@ -6,7 +6,7 @@
 // gradient dR[h] = sum_{b,t} y_{t-1} dRaw^T is left to one batched GEMM afterwards: the
 // kernel writes y_{t-1} and dRaw head-major ([NH, S*B, DH] / [NH, S*B, 4DH], row t*B + b)
 // for it, which streams R only twice per step instead of also streaming dR.
-import { rangeStart, rangeEnd } from './simd';
+import { fmadd, hsum, rangeStart, rangeEnd } from './simd';
 import { bwAt, bwAxpy, bwDot, bwSplat, bwExpV, bwLogSigmoidV, bwTanhV, bwSigmoidV } from './backwardUtil';
 
 const CLAMP_F: i32 = 8; // same bit as slstmSequence: f~ = min(f~, fclamp) before logsigmoid
@@ -67,7 +67,20 @@ export function slstmBackwardF32(
         for (; d + 4 <= DH; d += 4) v128.store(bwAt(rs, d), f32x4.add(v128.load(bwAt(xs, d)), v128.load(bwAt(bs, d))));
         for (; d < DH; d++) store<f32>(bwAt(rs, d), load<f32>(bwAt(xs, d)) + load<f32>(bwAt(bs, d)));
       }
-      for (let i = 0; i < DH; i++) bwAxpy(raw, rh + (<usize>(i * G) << 2), load<f32>(bwAt(yPrev, i)), G);
+      if ((G & 15) == 0) {
+        // 16 columns at a time in registers, one pass over R's rows
+        for (let c = 0; c < G; c += 16) {
+          let a0 = v128.load(bwAt(raw, c)), a1 = v128.load(bwAt(raw, c + 4)), a2 = v128.load(bwAt(raw, c + 8)), a3 = v128.load(bwAt(raw, c + 12));
+          let rp = rh + (<usize>c << 2);
+          for (let i = 0; i < DH; i++) {
+            const yv = v128.load32_splat(bwAt(yPrev, i));
+            a0 = fmadd(yv, v128.load(rp), a0); a1 = fmadd(yv, v128.load(rp, 16), a1);
+            a2 = fmadd(yv, v128.load(rp, 32), a2); a3 = fmadd(yv, v128.load(rp, 48), a3);
+            rp += <usize>G << 2;
+          }
+          v128.store(bwAt(raw, c), a0); v128.store(bwAt(raw, c + 4), a1); v128.store(bwAt(raw, c + 8), a2); v128.store(bwAt(raw, c + 12), a3);
+        }
+      } else for (let i = 0; i < DH; i++) bwAxpy(raw, rh + (<usize>(i * G) << 2), load<f32>(bwAt(yPrev, i)), G);
       const c0p = all + compBytes + <usize>t * stepBytes + unit0;
       const n0p = c0p + compBytes, m0p = n0p + compBytes;
       const c1p = c0p + stepBytes, n1p = n0p + stepBytes, m1p = m0p + stepBytes;
@@ -132,7 +145,22 @@ export function slstmBackwardF32(
       memory.copy(dhr, dRaw, <usize>G << 2);
       memory.copy(ypH + (<usize>((h * S * B + row) * DH) << 2), yPrev, <usize>DH << 2);
       // dy_{t-1}[i] = sum_j R[i, j] dRaw[j]
-      for (let i = 0; i < DH; i++) store<f32>(bwAt(dY, i), bwDot(rh + (<usize>(i * G) << 2), dRaw, G));
+      let i0 = 0;
+      if ((G & 3) == 0) {
+        // 4 rows of R per pass: each dRaw load feeds 4 dot products
+        for (; i0 + 4 <= DH; i0 += 4) {
+          const r0 = rh + (<usize>(i0 * G) << 2), r1 = r0 + (<usize>G << 2), r2 = r1 + (<usize>G << 2), r3 = r2 + (<usize>G << 2);
+          let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+          for (let j = 0; j < G; j += 4) {
+            const dv = v128.load(bwAt(dRaw, j));
+            s0 = fmadd(v128.load(bwAt(r0, j)), dv, s0); s1 = fmadd(v128.load(bwAt(r1, j)), dv, s1);
+            s2 = fmadd(v128.load(bwAt(r2, j)), dv, s2); s3 = fmadd(v128.load(bwAt(r3, j)), dv, s3);
+          }
+          store<f32>(bwAt(dY, i0), hsum(s0)); store<f32>(bwAt(dY, i0 + 1), hsum(s1));
+          store<f32>(bwAt(dY, i0 + 2), hsum(s2)); store<f32>(bwAt(dY, i0 + 3), hsum(s3));
+        }
+      }
+      for (let i = i0; i < DH; i++) store<f32>(bwAt(dY, i), bwDot(rh + (<usize>(i * G) << 2), dRaw, G));
     }
     memory.copy(dState0 + unit0, dY, <usize>DH << 2);
     memory.copy(dState0 + BH + unit0, dC, <usize>DH << 2);
