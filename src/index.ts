@@ -37,3 +37,6 @@ export * from './data/index.js';
 // Two seeded generators exist (optim: init/shuffling; data: series streams). TODO(session 3): one Rng.
 export { Rng } from './optim/index.js';
 export { Rng as SeriesRng } from './data/index.js';
+export * from './train/index.js';
+export type { StepResult } from './models/xlstmLarge/index.js';
+export type { StepResult as TrainStepResult } from './train/index.js';

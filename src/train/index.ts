@@ -7,3 +7,12 @@ export { XLSTMLMTrainable, evaluateLmLoss, xlstmLmDecays } from './xlstmLmTraina
 export type { XLSTMLMTrainableOptions, XLSTMLMInitOptions } from './xlstmLmTrainable.js';
 export { createLmTraining, xlstmLmConfigJson } from './lmTraining.js';
 export type { LmTrainingOptions, LmTraining } from './lmTraining.js';
+// Forecaster training: trainable TiRex, pinball loss, contiguous patch masking, data and evaluation.
+export { TiRexTrainable, tirexHyperParameters, TARGET_CLIP, DEFAULT_QUANTILES as TIREX_TRAIN_QUANTILES, nanScaler } from './tirexTrainable.js';
+export type { TiRexSizes, PreparedForecastBatch, TiRexInitOptions } from './tirexTrainable.js';
+export { contiguousPatchMask, ForecastBatchSampler } from './forecastData.js';
+export type { CpmOptions, ForecastBatch, ForecastSamplerOptions } from './forecastData.js';
+export { pinball, quantileLoss } from './forecastLoss.js';
+export type { QuantileLossResult } from './forecastLoss.js';
+export { ForecastTrainData, createTiRexTrainer, syntheticEvalSet, evaluateTiRex } from './forecastTrain.js';
+export type { TiRexTrainerOptions, ForecastEvalItem, SyntheticEvalOptions, ForecastEvalResult } from './forecastTrain.js';

@@ -293,7 +293,8 @@ async function lmJob(cfg: TrainConfig, m: LmModelSection, be: WasmBackend): Prom
   const ds = new TextDataset(encodeBytes(text), { seqLen: cfg.data.seq_len!, batchSize: cfg.optim.batch_size, validationFraction: cfg.data.validation_fraction ?? 0.1, seed: cfg.data.seed });
   const trainer = new Trainer({
     ...trainerOptions(cfg), params: model.params, backend: be, dtype: 'f32', data: ds.train,
-    loss: (tape, b) => ({ loss: model.loss(tape, b), tokens: b.batchSize }),
+    // tokens = predicted positions (tokens/s); the context's rng turns on the official dropout
+    loss: (tape, b, ctx) => ({ loss: model.loss(tape, b, ctx), tokens: b.batchSize * (b.seqLen - 1) }),
   });
   const val = ds.validationTokens.length >= cfg.data.seq_len! ? ds.validationBatches(cfg.eval.max_batches ?? 8) : [];
   return {
