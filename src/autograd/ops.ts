@@ -23,7 +23,7 @@ import {
   activationBackwardRef, causalConv1dBackwardRef, crossEntropyRef, embeddingBackwardRef, normBackwardRef, softmaxBackwardRef,
 } from '../backend/ref/opsBackward.js';
 import {
-  activationBackwardWasm, causalConv1dBackwardWasm, crossEntropyWasm, embeddingBackwardWasm, normBackwardWasm, softmaxBackwardWasm,
+  activationBackwardWasm, broadcastSumWasm, causalConv1dBackwardWasm, crossEntropyWasm, embeddingBackwardWasm, normBackwardWasm, softmaxBackwardWasm,
 } from './wasmBackward.js';
 
 function f64(t: Tape): boolean { return t.dtype === 'f64'; }
@@ -44,7 +44,12 @@ function binary(t: Tape, op: BinaryName, a: Var, b: Var | number): Var {
       if (op === 'mul') { const g = t.zeros(a.size); for (let i = 0; i < g.length; i++) g[i] = dy[i] * bd[i % m]; t.accumulate(a, g); }
       else t.accumulate(a, dy);
     }
-    if (typeof b !== 'number' && b.requiresGrad) {
+    if (typeof b !== 'number' && b.requiresGrad && !f64(t) && op !== 'mul' && m < dy.length && dy.length >= 1 << 14) {
+      // a broadcast bias: column sums of dy on the wasm kernel
+      const g = broadcastSumWasm(t.wasm, dy, dy.length / m, m);
+      if (op === 'sub') for (let j = 0; j < m; j++) g[j] = -g[j];
+      t.accumulateOwned(b, g);
+    } else if (typeof b !== 'number' && b.requiresGrad) {
       const g = t.zeros(m);
       for (let i = 0; i < dy.length; i++) g[i % m] += op === 'add' ? dy[i] : op === 'sub' ? -dy[i] : dy[i] * ad[i];
       t.accumulate(b, g);

@@ -214,3 +214,13 @@ export function embeddingBackwardWasm(be: WasmBackend, ids: ArrayLike<number | b
     return copyOut(dt);
   } finally { ar.dispose(); }
 }
+
+/** Column sums of dy [rows, m] (the gradient of a bias broadcast over rows). */
+export function broadcastSumWasm(be: WasmBackend, dy: ArrayLike<number>, rows: number, m: number): Float32Array {
+  const ar = new Arena(be);
+  try {
+    const gh = ar.arr([rows, m], dy), out = ar.empty([m]);
+    be.run('colSumF32', [ar.ptr(out), ar.ptr(gh), 1, rows, m, 0], threadsFor(be, Math.ceil(m / 4), rows * m * 2));
+    return copyOut(out);
+  } finally { ar.dispose(); }
+}

@@ -164,6 +164,8 @@ test('op backward kernels (activations, softmax, cross-entropy, norms, conv, emb
     ['layerNorm (2 threads)', (t, xs) => ag.layerNorm(t, xs[0], { eps: 1e-5, weight: xs[1], bias: xs[2] }),
       [randF64([128, 520], 744, -2, 3), randF64([520], 745), randF64([520], 746)]],
     ['causalConv1d (2 threads)', (t, xs) => ag.causalConv1d(t, xs[0], xs[1], xs[2]), [randF64([4, 64, 130], 747), randF64([130, 4], 748), randF64([130], 749)]],
+    ['add bias rows (2 threads)', (t, xs) => ag.add(t, xs[0], xs[1]), [randF64([160, 131], 751), randF64([131], 752)]],
+    ['sub bias rows', (t, xs) => ag.sub(t, xs[0], xs[1]), [randF64([4, 64, 70], 753), randF64([64, 70], 754)]],
     ['embedding (2 threads)', (t, xs) => ag.embedding(t, bigIds, xs[0]), [randF64([50, 130], 750)]],
   ];
   try {
