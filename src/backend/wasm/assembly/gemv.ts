@@ -243,11 +243,13 @@ const I32_CHUNK: i32 = 1024;
 
 /**
  * Bytes of per-thread scratch gemvI8 / gemvQ4 need for B rows of K (pass nt times this):
- * the int16 copy of x (rows padded to 8 elements) and the B scales.
+ * the int16 copy of x (rows padded to 8 elements), the B scales, and for Q4 a
+ * correction vector per 32-block.
  */
 export function gemvQuantScratchBytes(K: i32, B: i32): i32 {
   const rowBytes = ((K + 7) & ~7) << 1;
-  return ((B * rowBytes + B * 4) + 63) & ~63;
+  // + Q4 only: one i32x4 correction per 32-block and row (see gemvQ4)
+  return ((B * rowBytes + B * 4 + B * ((K + 31) >> 5) * 16) + 63) & ~63;
 }
 
 // xq[b, 0:K] = round(x[b, :] / s_b) as int16 with s_b = max|x[b, :]| / 32767;
@@ -372,38 +374,70 @@ export function gemvI8(W: usize, scales: usize, x: usize, y: usize, bias: usize,
 // holds element j in its low nibble and element j + 16 in its high nibble,
 // value = (q - 8) * scale) --------------------------------------------------------
 
-// Integer dot of one 32-weight block (16 packed bytes at w) with xq[0:32], 4 i32 lanes.
-// @ts-ignore: decorator
-@inline function dotQ4Block(w: usize, x0: v128, x1: v128, x2: v128, x3: v128): v128 {
-  const v = v128.load(w);
-  const low = i8x16.splat(0x0f), eight = i8x16.splat(8);
-  const qlo = i8x16.sub(v128.and(v, low), eight);
-  const qhi = i8x16.sub(v128.and(i16x8.shr_u(v, 4), low), eight);
-  const d0 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(qlo), x0), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(qlo), x1));
-  const d1 = i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(qhi), x2), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(qhi), x3));
-  return i32x4.add(d0, d1);
+// The Q4 kernel reads each 16-byte block as 8 u16 lanes: lane i holds bytes
+// 2i, 2i+1, i.e. elements 2i, 2i+1 (low nibbles) and 2i+16, 2i+17 (high
+// nibbles). Masks and shifts give four i16x8 vectors of raw nibbles 0..15 with
+// no sign extension, so x is permuted to match, per block:
+// E0 = x[0,2,..,14], O0 = x[1,3,..,15], E1 = x[16,18,..,30], O1 = x[17,..,31],
+// and the nibble offset -8 becomes one subtraction of corr = 8 * (that dot with
+// all nibbles 1), stored after the scales: 4 shifts/masks + 4 pmaddwd per block
+// instead of 2 masks, 2 subtractions and 4 sign extensions.
+function permuteQ4X(xq: usize, K: i32, B: i32): void {
+  const rowBytes = <usize>(((K + 7) & ~7) << 1);
+  const nb = K >> 5;
+  const corr = xq + <usize>B * rowBytes + (<usize>B << 2);
+  const eight = i16x8.splat(8);
+  for (let b = 0; b < B; b++) {
+    const qr = xq + <usize>b * rowBytes;
+    const cr = corr + (<usize>(b * nb) << 4);
+    for (let j = 0; j < nb; j++) {
+      const p = qr + (<usize>j << 6);
+      const x0 = v128.load(p), x1 = v128.load(p, 16), x2 = v128.load(p, 32), x3 = v128.load(p, 48);
+      const e0 = i8x16.shuffle(x0, x1, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
+      const o0 = i8x16.shuffle(x0, x1, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+      const e1 = i8x16.shuffle(x2, x3, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29);
+      const o1 = i8x16.shuffle(x2, x3, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+      v128.store(p, e0); v128.store(p, o0, 16); v128.store(p, e1, 32); v128.store(p, o1, 48);
+      const c = i32x4.add(i32x4.add(i32x4.dot_i16x8_s(e0, eight), i32x4.dot_i16x8_s(o0, eight)),
+        i32x4.add(i32x4.dot_i16x8_s(e1, eight), i32x4.dot_i16x8_s(o1, eight)));
+      v128.store(cr + (<usize>j << 4), c);
+    }
+  }
 }
 
-// y[n], y[n+1] for one x row: 2 Q4 rows share the x loads.
-function rows2Q4(w0: usize, ws: usize, sc0: usize, nb: i32, xq: usize, sx: f32, n: i32, yo: usize, bias: usize): void {
+// Integer dot of one 32-weight block (16 packed bytes at w) with the permuted
+// xq block at xo, minus its correction: sum (q - 8) x over the block, 4 i32 lanes.
+// @ts-ignore: decorator
+@inline function dotQ4Block(w: usize, xo: usize, co: usize): v128 {
+  const v = v128.load(w);
+  const m = i16x8.splat(0x000f);
+  const a = v128.and(v, m);
+  const b = v128.and(i16x8.shr_u(v, 8), m);
+  const c = v128.and(i16x8.shr_u(v, 4), m);
+  const d = i16x8.shr_u(v, 12);
+  const s0 = i32x4.add(i32x4.dot_i16x8_s(a, v128.load(xo)), i32x4.dot_i16x8_s(b, v128.load(xo, 16)));
+  const s1 = i32x4.add(i32x4.dot_i16x8_s(c, v128.load(xo, 32)), i32x4.dot_i16x8_s(d, v128.load(xo, 48)));
+  return i32x4.sub(i32x4.add(s0, s1), v128.load(co));
+}
+
+// y[n], y[n+1] for one x row (xq permuted, cq its corrections).
+function rows2Q4(w0: usize, ws: usize, sc0: usize, nb: i32, xq: usize, cq: usize, sx: f32, n: i32, yo: usize, bias: usize): void {
   const w1 = w0 + ws, sc1 = sc0 + (<usize>nb << 2);
   let f0 = f32x4.splat(0), f1 = f32x4.splat(0);
   for (let j = 0; j < nb; j++) {
-    const xo = xq + (<usize>j << 6);
-    const x0 = v128.load(xo), x1 = v128.load(xo, 16), x2 = v128.load(xo, 32), x3 = v128.load(xo, 48);
+    const xo = xq + (<usize>j << 6), co = cq + (<usize>j << 4);
     const wo = <usize>j << 4, so = <usize>j << 2;
-    f0 = fmadd(f32x4.convert_i32x4_s(dotQ4Block(w0 + wo, x0, x1, x2, x3)), v128.load32_splat(sc0 + so), f0);
-    f1 = fmadd(f32x4.convert_i32x4_s(dotQ4Block(w1 + wo, x0, x1, x2, x3)), v128.load32_splat(sc1 + so), f1);
+    f0 = fmadd(f32x4.convert_i32x4_s(dotQ4Block(w0 + wo, xo, co)), v128.load32_splat(sc0 + so), f0);
+    f1 = fmadd(f32x4.convert_i32x4_s(dotQ4Block(w1 + wo, xo, co)), v128.load32_splat(sc1 + so), f1);
   }
   store<f32>(yo, hsum(f0) * sx + biasAt(bias, n));
   store<f32>(yo, hsum(f1) * sx + biasAt(bias, n + 1), 4);
 }
 
-function row1Q4(w0: usize, sc0: usize, nb: i32, xq: usize, sx: f32, n: i32, yo: usize, bias: usize): void {
+function row1Q4(w0: usize, sc0: usize, nb: i32, xq: usize, cq: usize, sx: f32, n: i32, yo: usize, bias: usize): void {
   let f0 = f32x4.splat(0);
   for (let j = 0; j < nb; j++) {
-    const xo = xq + (<usize>j << 6);
-    const d = dotQ4Block(w0 + (<usize>j << 4), v128.load(xo), v128.load(xo, 16), v128.load(xo, 32), v128.load(xo, 48));
+    const d = dotQ4Block(w0 + (<usize>j << 4), xq + (<usize>j << 6), cq + (<usize>j << 4));
     f0 = fmadd(f32x4.convert_i32x4_s(d), v128.load32_splat(sc0 + (<usize>j << 2)), f0);
   }
   store<f32>(yo, hsum(f0) * sx + biasAt(bias, n));
@@ -421,16 +455,19 @@ export function gemvQ4(W: usize, scales: usize, x: usize, y: usize, bias: usize,
   const rowBytes = <usize>(((K + 7) & ~7) << 1);
   const q = xq + <usize>tid * <usize>gemvQuantScratchBytes(K, B);
   quantizeXI16(x, K, B, q);
+  permuteQ4X(q, K, B);
+  const corr = q + <usize>B * rowBytes + (<usize>B << 2);
   const T = rowTile(ws);
   for (let s = S; s < E; s += T) {
     const e = s + T < E ? s + T : E;
     for (let b = 0; b < B; b++) {
       const qb = q + <usize>b * rowBytes;
+      const cb = corr + (<usize>(b * nb) << 4);
       const sx = load<f32>(q + <usize>B * rowBytes + (<usize>b << 2));
       const yb = y + (<usize>(b * N) << 2);
       let n = s;
-      for (; n + 2 <= e; n += 2) rows2Q4(W + <usize>n * ws, ws, scales + (<usize>(n * nb) << 2), nb, qb, sx, n, yb + (<usize>n << 2), bias);
-      for (; n < e; n++) row1Q4(W + <usize>n * ws, scales + (<usize>(n * nb) << 2), nb, qb, sx, n, yb + (<usize>n << 2), bias);
+      for (; n + 2 <= e; n += 2) rows2Q4(W + <usize>n * ws, ws, scales + (<usize>(n * nb) << 2), nb, qb, cb, sx, n, yb + (<usize>n << 2), bias);
+      for (; n < e; n++) row1Q4(W + <usize>n * ws, scales + (<usize>(n * nb) << 2), nb, qb, cb, sx, n, yb + (<usize>n << 2), bias);
     }
   }
 }
