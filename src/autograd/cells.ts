@@ -4,11 +4,10 @@
 // src/backend/ref/mlstmBackward.ts and slstmBackward.ts (as the official kernels: the
 // stabiliser m gets no gradient; see there for the 'official' / 'exact' normaliser modes).
 // On an f32 tape the backward runs on the wasm kernels (wasmBackward.ts) from the values the
-// f32 forward saved (sLSTM: every state; mLSTM: the normalisers and stabilisers). The mLSTM
-// 'exact' mode has no kernel: there the f32 tape recomputes the float64 forward and runs the
-// reference backward, rounding the gradients to f32.
+// f32 forward saved (sLSTM: every state; mLSTM: the normalisers and stabilisers; 'exact' mode
+// runs the mLSTM on V' = [V, 1] so that the signed denominator comes out as a column).
 import { shapeStr } from '../tensor/dtype.js';
-import { Tape, Var } from './tape.js';
+import { Arr, Tape, Var } from './tape.js';
 import { mlstmParallel as wasmMlstmParallel, mlstmChunkwise as wasmMlstmChunkwise } from '../xlstm/mlstm/mlstm.js';
 import { slstmForward as wasmSlstmForward } from '../xlstm/slstm/cell.js';
 import { loadSlstmParams } from '../xlstm/slstm/params.js';
@@ -19,7 +18,8 @@ import {
 import { slstmForwardRef } from '../backend/ref/slstm.js';
 import { slstmBackwardRef } from '../backend/ref/slstmBackward.js';
 import { Tensor } from '../tensor/tensor.js';
-import { mlstmBackwardWasm, slstmBackwardWasm } from './wasmBackward.js';
+import { MlstmWasmGrads, mlstmBackwardWasm, slstmBackwardWasm } from './wasmBackward.js';
+import { MLSTM_EPS } from '../backend/ref/mlstm.js';
 
 export interface MlstmVars { q: Var; k: Var; v: Var; i: Var; f: Var }
 
@@ -41,21 +41,81 @@ function mlstmDims(fn: string, x: MlstmVars): MlstmRefDims {
 function inputs(x: MlstmVars) { return { q: x.q.data, k: x.k.data, v: x.v.data, i: x.i.data, f: x.f.data }; }
 function values(x: MlstmVars) { return { q: x.q.value, k: x.k.value, v: x.v.value, i: x.i.value, f: x.f.value }; }
 
+/**
+ * f32 forward on the wasm kernels, keeping what the wasm backward needs. 'exact' mode runs the
+ * cell on V' = [V, 1] (state C' = [C, n]), so the last output column is den / (N + eps): its sign
+ * and size give the normaliser's gradient, and the backward kernel then runs on V', dH~' as
+ * mlstmBackwardRef does (L = null: the parallel form).
+ */
+function mlstmF32(t: Tape, x: MlstmVars, d: MlstmRefDims, exact: boolean, eps: number | undefined, L: number | null,
+  st?: { c: Var; n: Var; m: Tensor }): { out: Tensor; backward: (dy: Arr) => MlstmWasmGrads & { dn0?: Float32Array } } {
+  const be = t.wasm;
+  const { B, NH, S, DHQK, DHV } = d, BH = B * NH, VA = DHV + 1;
+  let vAug: Tensor | null = null, cAug: Tensor | null = null;
+  if (exact) {
+    vAug = be.empty([B, NH, S, VA]);
+    const va = vAug.data as Float32Array, v = x.v.data;
+    for (let r = 0; r < BH * S; r++) { for (let e = 0; e < DHV; e++) va[r * VA + e] = v[r * DHV + e]; va[r * VA + DHV] = 1; }
+    if (st) {
+      cAug = be.empty([B, NH, DHQK, VA]);
+      const ca = cAug.data as Float32Array, c = st.c.data, n = st.n.data;
+      for (let r = 0; r < BH * DHQK; r++) { for (let e = 0; e < DHV; e++) ca[r * VA + e] = c[r * DHV + e]; ca[r * VA + DHV] = n[r]; }
+    }
+  }
+  const xin = { ...values(x), ...(vAug ? { v: vAug } : {}) };
+  const initialState = st ? { c: cAug ?? st.c.value, n: st.n.value, m: st.m.reshape([B, NH, 1]) } : undefined;
+  const r = L === null ? wasmMlstmParallel(be, xin, { eps, returnVecs: true }) : wasmMlstmChunkwise(be, xin, { eps, chunkSize: L, initialState, returnVecs: true });
+  const vecN = r.vecN!, vecM = r.vecM!;
+  let out = r.h, denSign: Float32Array | null = null;
+  if (exact) {
+    // h = the first DHV columns; -sign(den) where the normaliser is |den| (else its gradient is 0)
+    out = be.empty([B, NH, S, DHV]);
+    const h = out.data as Float32Array, ha = r.h.data as Float32Array, N = vecN.data as Float32Array, M = vecM.data as Float32Array;
+    denSign = new Float32Array(BH * S);
+    const e0 = eps ?? MLSTM_EPS;
+    for (let q = 0; q < BH * S; q++) {
+      for (let e = 0; e < DHV; e++) h[q * DHV + e] = ha[q * VA + e];
+      const den = ha[q * VA + DHV] * (N[q] + e0);
+      denSign[q] = Math.abs(den) >= Math.exp(-M[q]) ? -Math.sign(den) : 0;
+    }
+    r.h.dispose();
+  }
+  const backward = (dy: Arr): MlstmWasmGrads & { dn0?: Float32Array } => {
+    try {
+      let dh: ArrayLike<number> = dy;
+      if (exact) {
+        const h = out.data as Float32Array, da = new Float32Array(BH * S * VA);
+        for (let q = 0; q < BH * S; q++) {
+          let dot = 0;
+          for (let e = 0; e < DHV; e++) { da[q * VA + e] = dy[q * DHV + e]; dot += dy[q * DHV + e] * h[q * DHV + e]; }
+          da[q * VA + DHV] = denSign![q] * dot;
+        }
+        dh = da;
+      }
+      const g = mlstmBackwardWasm(be, xin, dh, vecN, vecM, { chunkSize: L ?? S, eps, initialState: st ? { c: cAug ?? st.c.value, m: st.m } : undefined });
+      if (!exact) return g;
+      const dv = new Float32Array(BH * S * DHV);
+      for (let q = 0; q < BH * S; q++) for (let e = 0; e < DHV; e++) dv[q * DHV + e] = g.dv[q * VA + e];
+      let dC0: Float32Array | undefined, dn0: Float32Array | undefined;
+      if (g.dC0) {
+        dC0 = new Float32Array(BH * DHQK * DHV); dn0 = new Float32Array(BH * DHQK);
+        for (let q = 0; q < BH * DHQK; q++) { for (let e = 0; e < DHV; e++) dC0[q * DHV + e] = g.dC0[q * VA + e]; dn0[q] = g.dC0[q * VA + DHV]; }
+      }
+      return { ...g, dv, dC0, dn0 };
+    } finally { vecN.dispose(); vecM.dispose(); vAug?.dispose(); cAug?.dispose(); } // the tape runs each backward once
+  };
+  return { out, backward };
+}
+
 /** Parallel stabilised mLSTM (no state): h [B,NH,S,DHV]. */
 export function mlstmParallel(t: Tape, x: MlstmVars, o: MlstmCellOptions = {}): Var {
   const d = mlstmDims('mlstmParallel', x);
-  const fast = t.dtype === 'f32' && (o.gradMode ?? 'official') === 'official';
-  let out: Tensor, vecs: { vecN: Tensor; vecM: Tensor } | null = null;
-  if (t.dtype === 'f64') out = t.tensor([d.B, d.NH, d.S, d.DHV], mlstmParallelFwd64(d, inputs(x), { eps: o.eps }).h);
-  else {
-    const r = wasmMlstmParallel(t.wasm, values(x), { eps: o.eps, returnVecs: fast });
-    out = r.h;
-    if (fast) vecs = { vecN: r.vecN!, vecM: r.vecM! };
-  }
+  const exact = (o.gradMode ?? 'official') === 'exact';
+  const f32 = t.dtype === 'f32' ? mlstmF32(t, x, d, exact, o.eps, null) : null;
+  const out = f32 ? f32.out : t.tensor([d.B, d.NH, d.S, d.DHV], mlstmParallelFwd64(d, inputs(x), { eps: o.eps }).h);
   return t.record(out, [x.q, x.k, x.v, x.i, x.f], (dy) => {
-    if (vecs) {
-      const g = mlstmBackwardWasm(t.wasm, values(x), dy, vecs.vecN, vecs.vecM, { chunkSize: d.S, eps: o.eps });
-      vecs.vecN.dispose(); vecs.vecM.dispose(); // the tape runs each backward once
+    if (f32) {
+      const g = f32.backward(dy);
       t.accumulateOwned(x.q, g.dq); t.accumulateOwned(x.k, g.dk); t.accumulateOwned(x.v, g.dv); t.accumulateOwned(x.i, g.di); t.accumulateOwned(x.f, g.df);
       return;
     }
@@ -80,25 +140,16 @@ export function mlstmChunkwise(t: Tape, x: MlstmVars, o: MlstmChunkwiseCellOptio
   if (!Number.isInteger(L) || L < 1 || d.S % L !== 0) throw new RangeError(`mlstmChunkwise: chunkSize ${L} must be a positive integer dividing S=${d.S}`);
   const st = o.initialState;
   const init = st ? { c: st.c.data, n: st.n.data, m: st.m.toFloat64() } : undefined;
-  const fast = t.dtype === 'f32' && (o.gradMode ?? 'official') === 'official';
-  let out: Tensor, vecs: { vecN: Tensor; vecM: Tensor } | null = null;
-  if (t.dtype === 'f64') out = t.tensor([d.B, d.NH, d.S, d.DHV], mlstmChunkwiseFwd64(d, inputs(x), { chunkSize: L, eps: o.eps, initialState: init }).h);
-  else {
-    const be = t.wasm;
-    const initialState = st ? { c: st.c.value, n: st.n.value, m: st.m.reshape([d.B, d.NH, 1]) } : undefined;
-    const r = wasmMlstmChunkwise(be, values(x), { eps: o.eps, chunkSize: L, initialState, returnVecs: fast });
-    out = r.h;
-    if (fast) vecs = { vecN: r.vecN!, vecM: r.vecM! };
-  }
+  const exact = (o.gradMode ?? 'official') === 'exact';
+  const f32 = t.dtype === 'f32' ? mlstmF32(t, x, d, exact, o.eps, L, st) : null;
+  const out = f32 ? f32.out : t.tensor([d.B, d.NH, d.S, d.DHV], mlstmChunkwiseFwd64(d, inputs(x), { chunkSize: L, eps: o.eps, initialState: init }).h);
   const ins = [x.q, x.k, x.v, x.i, x.f, ...(st ? [st.c, st.n] : [])];
   return t.record(out, ins, (dy) => {
-    if (vecs) {
-      const g = mlstmBackwardWasm(t.wasm, values(x), dy, vecs.vecN, vecs.vecM,
-        { chunkSize: L, eps: o.eps, initialState: st ? { c: st.c.value, m: st.m } : undefined });
-      vecs.vecN.dispose(); vecs.vecM.dispose(); // the tape runs each backward once
+    if (f32) {
+      const g = f32.backward(dy);
       t.accumulateOwned(x.q, g.dq); t.accumulateOwned(x.k, g.dk); t.accumulateOwned(x.v, g.dv); t.accumulateOwned(x.i, g.di); t.accumulateOwned(x.f, g.df);
       // 'official' mode: n gets no gradient (as the kernels)
-      if (st) t.accumulateOwned(st.c, g.dC0!);
+      if (st) { t.accumulateOwned(st.c, g.dC0!); if (g.dn0) t.accumulateOwned(st.n, g.dn0); }
       return;
     }
     const xin = inputs(x);

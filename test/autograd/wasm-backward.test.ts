@@ -27,7 +27,7 @@ function compare(label: string, g32: Record<string, ArrayLike<number>>, g64: Rec
 
 interface MlstmCase { B: number; NH: number; S: number; DHQK: number; DHV: number; L?: number; init?: boolean; iR: number; fR: number }
 
-function mlstmGrads(t: Tape, c: MlstmCase, seed: number, chunk: boolean): Record<string, ArrayLike<number>> {
+function mlstmGrads(t: Tape, c: MlstmCase, seed: number, chunk: boolean, gradMode: 'official' | 'exact'): Record<string, ArrayLike<number>> {
   const dims = [c.B, c.NH, c.S];
   const sh: Record<string, number[]> = { q: [...dims, c.DHQK], k: [...dims, c.DHQK], v: [...dims, c.DHV], i: dims, f: dims };
   const range: Record<string, number> = { q: 1, k: 1, v: 1, i: c.iR, f: c.fR };
@@ -40,10 +40,11 @@ function mlstmGrads(t: Tape, c: MlstmCase, seed: number, chunk: boolean): Record
       m: new Tensor('f32', [c.B, c.NH], Float32Array.from(randF64([c.B, c.NH], seed + 9, -1, 1).data as Float64Array)),
     };
   }
-  const h = chunk ? mlstmChunkwise(t, vs, { chunkSize: c.L, initialState: init }) : mlstmParallel(t, vs);
+  const h = chunk ? mlstmChunkwise(t, vs, { chunkSize: c.L, initialState: init, gradMode }) : mlstmParallel(t, vs, { gradMode });
   t.backward(ag.sumAll(t, ag.mul(t, h, t.input(randF64([...h.shape], seed + 10)))));
   const out: Record<string, ArrayLike<number>> = { h: h.data, ...Object.fromEntries(NAMES.map((n) => [n, vs[n].grad!.data as ArrayLike<number>])) };
   if (init) out.c0 = init.c.grad!.data as ArrayLike<number>;
+  if (init && gradMode === 'exact') out.n0 = init.n.grad!.data as ArrayLike<number>;
   return out;
 }
 
@@ -62,23 +63,25 @@ const CHUNK_CASES: MlstmCase[] = [
   { B: 2, NH: 2, S: 48, DHQK: 16, DHV: 24, L: 16, init: true, iR: 4, fR: 4 },
 ];
 
-test('mLSTM parallel and chunkwise backward kernels (official mode) == the f64 tape', async () => {
-  const bes = await backends();
-  try {
-    let worst = 0;
-    for (const be of bes) {
-      for (const [ci, c] of MLSTM_CASES.entries()) {
-        const lab = `parallel ${JSON.stringify(c)} thr=${be.threads} relaxed=${be.features.relaxedSimd}`;
-        worst = Math.max(worst, compare(lab, mlstmGrads(new Tape(be, 'f32'), c, 100 + ci * 20, false), mlstmGrads(new Tape(null, 'f64'), c, 100 + ci * 20, false), 2e-4));
+for (const mode of ['official', 'exact'] as const) {
+  test(`mLSTM parallel and chunkwise backward kernels (${mode} mode) == the f64 tape`, async () => {
+    const bes = await backends();
+    try {
+      let worst = 0;
+      for (const be of bes) {
+        for (const [ci, c] of MLSTM_CASES.entries()) {
+          const lab = `parallel ${mode} ${JSON.stringify(c)} thr=${be.threads} relaxed=${be.features.relaxedSimd}`;
+          worst = Math.max(worst, compare(lab, mlstmGrads(new Tape(be, 'f32'), c, 100 + ci * 20, false, mode), mlstmGrads(new Tape(null, 'f64'), c, 100 + ci * 20, false, mode), 2e-4));
+        }
+        for (const [ci, c] of CHUNK_CASES.entries()) {
+          const lab = `chunkwise ${mode} ${JSON.stringify(c)} thr=${be.threads} relaxed=${be.features.relaxedSimd}`;
+          worst = Math.max(worst, compare(lab, mlstmGrads(new Tape(be, 'f32'), c, 300 + ci * 20, true, mode), mlstmGrads(new Tape(null, 'f64'), c, 300 + ci * 20, true, mode), 2e-4));
+        }
       }
-      for (const [ci, c] of CHUNK_CASES.entries()) {
-        const lab = `chunkwise ${JSON.stringify(c)} thr=${be.threads} relaxed=${be.features.relaxedSimd}`;
-        worst = Math.max(worst, compare(lab, mlstmGrads(new Tape(be, 'f32'), c, 300 + ci * 20, true), mlstmGrads(new Tape(null, 'f64'), c, 300 + ci * 20, true), 2e-4));
-      }
-    }
-    console.log(`mLSTM wasm backward: worst rel error vs f64 ${worst.toExponential(2)}`);
-  } finally { bes.forEach((b) => b.dispose()); }
-});
+      console.log(`mLSTM wasm backward (${mode}): worst rel error vs f64 ${worst.toExponential(2)}`);
+    } finally { bes.forEach((b) => b.dispose()); }
+  });
+}
 
 interface SlstmCase { B: number; S: number; NH: number; DH: number; init?: boolean; clamp?: number | null; xR: number }
 
