@@ -91,6 +91,23 @@ export async function benchBackward(backends?: WasmBackend[], opts: BackwardBenc
         const name = `mLSTM chunkwise fwd+bwd B=${B} NH=${NH} S=${S} DHQK=DHV=${D} L=${L}`;
         rows.push({ topic: 'backward', name: `${name} before (TS loops)`, threads, value: before.bestMs, unit: 'ms', extra: { medianMs: before.medianMs } });
         rows.push({ topic: 'backward', name: `${name} after (wasm)`, threads, value: after.bestMs, unit: 'ms', extra: { medianMs: after.medianMs, speedup: before.bestMs / after.bestMs } });
+        // 'exact' gradient mode (the normaliser's gradient; xLSTMLMTrainable uses it), same inputs
+        const afterX = time(() => {
+          const t = new Tape(be, 'f32');
+          const vs = { q: t.input(inp.q, true), k: t.input(inp.k, true), v: t.input(inp.v, true), i: t.input(inp.i, true), f: t.input(inp.f, true) };
+          const h = agMlstmChunkwise(t, vs, { chunkSize: L, gradMode: 'exact' });
+          t.backward(ag.sumAll(t, ag.mul(t, h, t.input(W))));
+        }, { warmup: 1, runs, maxMs: 8000 });
+        const beforeX = time(() => {
+          wasmMlstmChunkwise(be, inp, { chunkSize: L }).h.dispose();
+          const d = { B, NH, S, DHQK: D, DHV: D };
+          const xin = { q: inp.q.data as Float32Array, k: inp.k.data as Float32Array, v: inp.v.data as Float32Array, i: inp.i.data as Float32Array, f: inp.f.data as Float32Array };
+          const gr = mlstmChunkwiseBackwardRef(d, xin, W.data as Float32Array, mlstmChunkwiseFwd64(d, xin, { chunkSize: L }), { mode: 'exact' });
+          for (const a of [gr.dq, gr.dk, gr.dv, gr.di, gr.df]) Float32Array.from(a);
+        }, { warmup: 0, runs: opts.quick ? 1 : 3, maxMs: 1 });
+        const nameX = `${name} gradMode=exact`;
+        rows.push({ topic: 'backward', name: `${nameX} before (TS loops)`, threads, value: beforeX.bestMs, unit: 'ms', extra: { medianMs: beforeX.medianMs } });
+        rows.push({ topic: 'backward', name: `${nameX} after (wasm)`, threads, value: afterX.bestMs, unit: 'ms', extra: { medianMs: afterX.medianMs, speedup: beforeX.bestMs / afterX.bestMs } });
         // parallel form, same inputs
         const afterP = time(() => {
           const t = new Tape(be, 'f32');
