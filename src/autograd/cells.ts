@@ -42,6 +42,18 @@ function inputs(x: MlstmVars) { return { q: x.q.data, k: x.k.data, v: x.v.data, 
 function values(x: MlstmVars) { return { q: x.q.value, k: x.k.value, v: x.v.value, i: x.i.value, f: x.f.value }; }
 
 /**
+ * Chunk length for the backward of the parallel form. Given the forward's m and N, the gradient
+ * is the same function whether the causal sum is taken in one S x S block or in chunks with
+ * carried states (the chunk factors exp(b + m_chunk - m) recombine to exp(F_t - F_s + i_s - m));
+ * chunks of <= 64 cost O(S L D + S D^2) instead of O(S^2 D).
+ */
+function parallelBackwardChunk(S: number): number {
+  if (S <= 64) return S;
+  for (let L = 64; L >= 16; L--) if (S % L === 0) return L;
+  return S;
+}
+
+/**
  * f32 forward on the wasm kernels, keeping what the wasm backward needs. 'exact' mode runs the
  * cell on V' = [V, 1] (state C' = [C, n]), so the last output column is den / (N + eps): its sign
  * and size give the normaliser's gradient, and the backward kernel then runs on V', dH~' as
@@ -92,7 +104,7 @@ function mlstmF32(t: Tape, x: MlstmVars, d: MlstmRefDims, exact: boolean, eps: n
         }
         dh = da;
       }
-      const g = mlstmBackwardWasm(be, xin, dh, vecN, vecM, { chunkSize: L ?? S, eps, initialState: st ? { c: cAug ?? st.c.value, m: st.m } : undefined });
+      const g = mlstmBackwardWasm(be, xin, dh, vecN, vecM, { chunkSize: L ?? parallelBackwardChunk(S), eps, initialState: st ? { c: cAug ?? st.c.value, m: st.m } : undefined });
       if (!exact) return g;
       const dv = new Float32Array(BH * S * DHV);
       for (let q = 0; q < BH * S; q++) for (let e = 0; e < DHV; e++) dv[q * DHV + e] = g.dv[q * VA + e];

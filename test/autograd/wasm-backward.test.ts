@@ -54,6 +54,9 @@ const MLSTM_CASES: MlstmCase[] = [
   { B: 1, NH: 3, S: 33, DHQK: 16, DHV: 9, iR: 3, fR: 5 },
   // large enough for the kernel to run on 2 threads
   { B: 2, NH: 2, S: 40, DHQK: 16, DHV: 16, iR: 3, fR: 4 },
+  // S > 64: the parallel backward runs in chunks (L = 48 here) from the parallel forward's m, N
+  { B: 1, NH: 2, S: 96, DHQK: 8, DHV: 12, iR: 6, fR: 6 },
+  { B: 1, NH: 1, S: 128, DHQK: 4, DHV: 4, iR: 10, fR: 8 },
 ];
 const CHUNK_CASES: MlstmCase[] = [
   { B: 1, NH: 2, S: 12, DHQK: 6, DHV: 5, L: 4, iR: 2, fR: 3 },
