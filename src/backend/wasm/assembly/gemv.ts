@@ -240,6 +240,9 @@ export function gemvF16(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i3
 // 2 * 128 * 32767 per 8 weights, so the integer sums are flushed to f32 every
 // I32_CHUNK weights, long before they could overflow (2^31 / 8.4e6 * 8 > 2048).
 const I32_CHUNK: i32 = 1024;
+// int8 rows shorter than this run one at a time (see gemvI8). Q4 (2 rows at a
+// time) measured no better that way.
+const SEQ_ROWS_BELOW_K: i32 = 2048;
 
 /**
  * Bytes of per-thread scratch gemvI8 / gemvQ4 need for B rows of K (pass nt times this):
@@ -364,7 +367,11 @@ export function gemvI8(W: usize, scales: usize, x: usize, y: usize, bias: usize,
       const sx = load<f32>(q + <usize>B * rowBytes + (<usize>b << 2));
       const yb = y + (<usize>(b * N) << 2);
       let n = s;
-      for (; n + 4 <= e; n += 4) rows4I8(W + <usize>n * ws, ws, qb, K, sx, scales, n, yb + (<usize>n << 2), bias);
+      // Short rows one at a time: W is then read as one sequential stream. Four
+      // interleaved streams of under 2 KiB each give the hardware prefetcher too
+      // little to lock on to, and from DRAM (a 50304 x 768 LM head) ran at
+      // 5-8 GB/s against 10-12 row by row; long rows gain from sharing x loads.
+      if (K >= SEQ_ROWS_BELOW_K) for (; n + 4 <= e; n += 4) rows4I8(W + <usize>n * ws, ws, qb, K, sx, scales, n, yb + (<usize>n << 2), bias);
       for (; n < e; n++) row1I8(W + <usize>n * ws, qb, K, sx, scales, n, yb + (<usize>n << 2), bias);
     }
   }
