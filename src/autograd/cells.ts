@@ -107,7 +107,9 @@ function mlstmF32(t: Tape, x: MlstmVars, d: MlstmRefDims, exact: boolean, eps: n
       const g = mlstmBackwardWasm(be, xin, dh, vecN, vecM, { chunkSize: L ?? parallelBackwardChunk(S), eps, initialState: st ? { c: cAug ?? st.c.value, m: st.m } : undefined });
       if (!exact) return g;
       const dv = new Float32Array(BH * S * DHV);
-      for (let q = 0; q < BH * S; q++) for (let e = 0; e < DHV; e++) dv[q * DHV + e] = g.dv[q * VA + e];
+      const dvA = (g.dv instanceof Tensor ? g.dv.data : g.dv) as Float32Array;
+      for (let q = 0; q < BH * S; q++) for (let e = 0; e < DHV; e++) dv[q * DHV + e] = dvA[q * VA + e];
+      if (g.dv instanceof Tensor) g.dv.dispose();
       let dC0: Float32Array | undefined, dn0: Float32Array | undefined;
       if (g.dC0) {
         dC0 = new Float32Array(BH * DHQK * DHV); dn0 = new Float32Array(BH * DHQK);

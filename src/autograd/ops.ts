@@ -125,8 +125,9 @@ export function matmul(t: Tape, a: Var, b: Var, o: MatmulOpts = {}): Var {
   const out = mm(t, a.value, b.value, transA, transB);
   return t.record(out, [a, b], (dy) => {
     const dC = t.tensor(out.shape, dy);
-    if (a.requiresGrad) t.accumulate(a, (!transA ? mm(t, dC, b.value, false, !transB) : mm(t, b.value, dC, transB, true)).data as Arr);
-    if (b.requiresGrad) t.accumulate(b, (!transB ? mm(t, a.value, dC, !transA, false) : mm(t, dC, a.value, true, transA)).data as Arr);
+    // the products are heap tensors on an f32 tape: handed over (kept as an intermediate's gradient, else copied and freed)
+    if (a.requiresGrad) t.accumulateOwned(a, !transA ? mm(t, dC, b.value, false, !transB) : mm(t, b.value, dC, transB, true));
+    if (b.requiresGrad) t.accumulateOwned(b, !transB ? mm(t, a.value, dC, !transA, false) : mm(t, dC, a.value, true, transA));
   }, 'matmul');
 }
 

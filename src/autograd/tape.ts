@@ -46,6 +46,8 @@ interface Node {
 
 export class Tape {
   private nodes: Node[] = [];
+  /** Outputs of the recorded nodes while backward() runs (their gradients are freed there). */
+  private intermediates: Set<Var> | null = null;
   constructor(readonly be: WasmBackend | null, readonly dtype: TapeDType = 'f32') {
     if (dtype === 'f32' && !be) throw new TypeError('Tape: an f32 tape needs a WasmBackend (the f64 tape runs on the reference functions and takes null)');
   }
@@ -100,10 +102,22 @@ export class Tape {
   }
 
   /**
-   * As accumulate, for a fresh array of the tape's dtype that the caller hands over: when v has
-   * no gradient yet it becomes v.grad itself (no zero-fill and add pass over a large tensor).
+   * As accumulate, for a gradient the caller hands over: a fresh array of the tape's dtype, or
+   * a wasm heap tensor (f32 tape) that this call takes ownership of. When v has no gradient yet
+   * it becomes v.grad itself (no zero-fill and add pass over a large tensor). A heap tensor
+   * only becomes the gradient of an intermediate (an op's output during backward), which
+   * backward() frees once consumed; leaves get a JS copy, since parameters keep their gradients.
    */
-  accumulateOwned(v: Var, g: Arr): void {
+  accumulateOwned(v: Var, g: Arr | Tensor): void {
+    if (g instanceof Tensor) {
+      const d = g.data as Float32Array;
+      if (v.requiresGrad && !v.grad && d.length === v.size && this.dtype === 'f32' && this.intermediates?.has(v)) {
+        v.grad = new Tensor('f32', v.shape, d, { release: () => g.dispose() });
+        return;
+      }
+      try { this.accumulate(v, d); } finally { g.dispose(); }
+      return;
+    }
     if (v.requiresGrad && !v.grad && g.length === v.size && (this.dtype === 'f32' ? g instanceof Float32Array : g instanceof Float64Array)) {
       v.grad = this.tensor(v.shape, g);
       return;
@@ -128,14 +142,23 @@ export class Tape {
     for (const n of this.nodes) n.out.grad = null;
     if (outs.has(loss)) loss.grad = null;
     this.accumulate(loss, s);
-    for (let k = this.nodes.length - 1; k >= 0; k--) {
-      const n = this.nodes[k];
-      const g = n.out.grad;
-      if (!g) continue; // does not reach the loss
-      n.backward(g.data as Arr);
-      if (n.out !== loss) n.out.grad = null;
+    outs.delete(loss); // the loss keeps its (JS) gradient
+    this.intermediates = outs;
+    try {
+      for (let k = this.nodes.length - 1; k >= 0; k--) {
+        const n = this.nodes[k];
+        const g = n.out.grad;
+        if (!g) continue; // does not reach the loss
+        n.backward(g.data as Arr);
+        // consumed: free it now (a wasm heap block when a kernel produced it)
+        if (n.out !== loss) { n.out.grad = null; g.dispose(); }
+      }
+    } finally {
+      // gradients left on outputs that never reached the loss's path are freed as well
+      for (const v of outs) if (v.grad) { v.grad.dispose(); v.grad = null; }
+      this.intermediates = null;
+      this.nodes = [];
     }
-    this.nodes = [];
   }
 
   /** Drops the recorded nodes without a backward pass (e.g. after an evaluation forward). */

@@ -1,8 +1,10 @@
 // Backward passes of the f32 tape on the wasm kernels (src/backend/wasm/assembly/backward*.ts):
-// the sLSTM BPTT, the mLSTM parallel/chunkwise backward ('official' gradient mode) and the
-// common op backwards. Each function takes the forward's values (JS or heap tensors; JS ones
-// are copied to the heap), returns the gradients as Float32Arrays in JS memory (so the tape
-// can keep them after the heap blocks are freed) and disposes everything it allocated.
+// the sLSTM BPTT, the mLSTM parallel/chunkwise backward and the common op backwards. Each
+// function takes the forward's values (JS or heap tensors; JS ones are copied to the heap) and
+// disposes everything it allocated, except the gradients it returns: weight gradients come as
+// Float32Arrays in JS memory (parameters keep them across steps), activation gradients as heap
+// tensors the caller owns (Tape.accumulateOwned keeps them as intermediate gradients without a
+// copy and frees them once consumed; the next op's wasm kernels read them in place).
 // The float64 loops of src/backend/ref/*Backward.ts stay the ground truth (f64 tape, tests).
 import { Tensor } from '../tensor/tensor.js';
 import type { WasmBackend } from '../backend/wasm/backend.js';
@@ -32,13 +34,18 @@ class Arena {
   }
   empty(shape: readonly number[]): Tensor { return this.keep(this.be.empty(shape)); }
   keep(t: Tensor): Tensor { this.owned.push(t); return t; }
+  /** Takes t off the free list: the caller owns it now. */
+  give(t: Tensor): Tensor { this.owned = this.owned.filter((o) => o !== t); return t; }
   ptr(t: Tensor | null | undefined): number { return t ? this.be.ptr(t) : 0; }
   dispose(): void { for (const t of this.owned) t.dispose(); this.owned = []; }
 }
 
 const copyOut = (t: Tensor): Float32Array => (t.data as Float32Array).slice();
 
-export interface SlstmWasmGrads { dx: Float32Array; dR: Float32Array; dBias: Float32Array; dState0: Float32Array }
+/** A gradient: a JS array, or a heap tensor the receiver owns (and must dispose or hand on). */
+export type WasmGrad = Float32Array | Tensor;
+
+export interface SlstmWasmGrads { dx: WasmGrad; dR: Float32Array; dBias: Float32Array; dState0: Float32Array }
 
 /**
  * sLSTM backward: x [B,S,4H], R [NH,DH,4DH], bias [4H], statesAll [4,S+1,B,H] (the forward's,
@@ -61,12 +68,12 @@ export function slstmBackwardWasm(be: WasmBackend, x: Tensor, R: Tensor, bias: T
     const dR = ar.keep(wasmMatmul(be, ypH, dRawH, { transA: true }));
     const dBias = ar.empty([NH, G]);
     be.run('colSumF32', [ar.ptr(dBias), ar.ptr(dRawH), NH, S * B, G, 0], threadsFor(be, G / 4, NH * S * B * G * 4));
-    return { dx: copyOut(dx), dR: copyOut(dR), dBias: copyOut(dBias), dState0: copyOut(dState0) };
+    return { dx: ar.give(dx), dR: copyOut(dR), dBias: copyOut(dBias), dState0: copyOut(dState0) };
   } finally { ar.dispose(); }
 }
 
 export interface MlstmWasmInputs { q: Tensor; k: Tensor; v: Tensor; i: Tensor; f: Tensor }
-export interface MlstmWasmGrads { dq: Float32Array; dk: Float32Array; dv: Float32Array; di: Float32Array; df: Float32Array; dC0?: Float32Array }
+export interface MlstmWasmGrads { dq: WasmGrad; dk: WasmGrad; dv: WasmGrad; di: WasmGrad; df: WasmGrad; dC0?: Float32Array }
 
 /**
  * mLSTM backward ('official' mode), parallel (chunkSize = S, no initial state) or chunkwise:
@@ -93,7 +100,7 @@ export function mlstmBackwardWasm(be: WasmBackend, x: MlstmWasmInputs, dh: Array
       ar.ptr(dq), ar.ptr(dk), ar.ptr(dv), ar.ptr(di), ar.ptr(df), ar.ptr(dC0),
       BH, S, DHQK, DHV, L, 1 / Math.sqrt(DHQK), o.eps ?? MLSTM_EPS, ar.ptr(scratch), stride,
     ], nt);
-    const g: MlstmWasmGrads = { dq: copyOut(dq), dk: copyOut(dk), dv: copyOut(dv), di: copyOut(di), df: copyOut(df) };
+    const g: MlstmWasmGrads = { dq: ar.give(dq), dk: ar.give(dk), dv: ar.give(dv), di: ar.give(di), df: ar.give(df) };
     if (dC0) g.dC0 = copyOut(dC0);
     return g;
   } finally { ar.dispose(); }
@@ -104,7 +111,7 @@ export function mlstmBackwardWasm(be: WasmBackend, x: MlstmWasmInputs, dh: Array
 const ACT_CODES: Record<string, number> = { exp: 0, log: 1, sigmoid: 2, logsigmoid: 3, tanh: 4, silu: 5, gelu: 6, softplus: 7, relu: 8, erf: 9 };
 
 /** dx = dy * f'(x), given x and y = f(x). */
-export function activationBackwardWasm(be: WasmBackend, fn: string, x: Tensor, y: Tensor, dy: ArrayLike<number>): Float32Array {
+export function activationBackwardWasm(be: WasmBackend, fn: string, x: Tensor, y: Tensor, dy: ArrayLike<number>): Tensor {
   const code = ACT_CODES[fn];
   if (code === undefined) throw new RangeError(`activationBackwardWasm: no derivative for ${fn}`);
   const ar = new Arena(be);
@@ -112,18 +119,18 @@ export function activationBackwardWasm(be: WasmBackend, fn: string, x: Tensor, y
     const n = x.size;
     const xh = ar.up(x), yh = ar.up(y), gh = ar.arr(x.shape, dy), dx = ar.empty(x.shape);
     be.run('activationBackwardF32', [ar.ptr(dx), ar.ptr(xh), ar.ptr(yh), ar.ptr(gh), n, code], threadsFor(be, n, n * (code === 6 || code === 9 ? 64 : 16)));
-    return copyOut(dx);
+    return ar.give(dx);
   } finally { ar.dispose(); }
 }
 
 /** softmax / log-softmax over rows of n, given the op's output y. */
-export function softmaxBackwardWasm(be: WasmBackend, y: Tensor, dy: ArrayLike<number>, n: number, log: boolean): Float32Array {
+export function softmaxBackwardWasm(be: WasmBackend, y: Tensor, dy: ArrayLike<number>, n: number, log: boolean): Tensor {
   const ar = new Arena(be);
   try {
     const rows = y.size / n;
     const yh = ar.up(y), gh = ar.arr(y.shape, dy), dx = ar.empty(y.shape);
     be.run('softmaxBackwardF32', [ar.ptr(dx), ar.ptr(yh), ar.ptr(gh), rows, n, log ? 1 : 0], threadsFor(be, rows, y.size * 16));
-    return copyOut(dx);
+    return ar.give(dx);
   } finally { ar.dispose(); }
 }
 
@@ -133,7 +140,7 @@ export function softmaxBackwardWasm(be: WasmBackend, y: Tensor, dy: ArrayLike<nu
  * rowLse: the rowLse returned by the loss-only call on the same logits (skips recomputing it).
  */
 export function crossEntropyWasm(be: WasmBackend, logits: Tensor, targets: ArrayLike<number>, V: number, ignoreIndex: number,
-  dLoss?: number, rowLse?: Float32Array): { loss: number; count: number; grad?: Float32Array; rowLse: Float32Array } {
+  dLoss?: number, rowLse?: Float32Array): { loss: number; count: number; grad?: Tensor; rowLse: Float32Array } {
   const N = targets.length;
   let count = 0;
   for (let r = 0; r < N; r++) if (targets[r] !== ignoreIndex) count++;
@@ -153,7 +160,7 @@ export function crossEntropyWasm(be: WasmBackend, logits: Tensor, targets: Array
     let loss = 0;
     const rl = rowLoss.data as Float32Array;
     for (let r = 0; r < N; r++) loss += rl[r];
-    return { loss: count ? loss / count : 0, count, rowLse: rowLse ?? copyOut(lse), ...(grad ? { grad: copyOut(grad) } : {}) };
+    return { loss: count ? loss / count : 0, count, rowLse: rowLse ?? copyOut(lse), ...(grad ? { grad: ar.give(grad) } : {}) };
   } finally { ar.dispose(); }
 }
 
@@ -161,7 +168,7 @@ export interface NormBackwardWasmOptions { eps: number; weight?: Tensor; weightO
 
 /** Group norm / LayerNorm / RMSNorm backward over rows of D = groups * DG; each gradient only when wanted. */
 export function normBackwardWasm(be: WasmBackend, x: Tensor, dy: ArrayLike<number>, D: number, groups: number, o: NormBackwardWasmOptions,
-  want: { dx: boolean; dw: boolean; db: boolean }): { dx?: Float32Array; dw?: Float32Array; db?: Float32Array } {
+  want: { dx: boolean; dw: boolean; db: boolean }): { dx?: Tensor; dw?: Float32Array; db?: Float32Array } {
   const ar = new Arena(be);
   try {
     const DG = D / groups, rows = x.size / D;
@@ -175,13 +182,13 @@ export function normBackwardWasm(be: WasmBackend, x: Tensor, dy: ArrayLike<numbe
       for (let k = 1; k < nt; k++) for (let i = 0; i < D; i++) out[i] += d[k * D + i];
       return out;
     };
-    return { ...(dx ? { dx: copyOut(dx) } : {}), ...(dwp ? { dw: sumParts(dwp) } : {}), ...(dbp ? { db: sumParts(dbp) } : {}) };
+    return { ...(dx ? { dx: ar.give(dx) } : {}), ...(dwp ? { dw: sumParts(dwp) } : {}), ...(dbp ? { db: sumParts(dbp) } : {}) };
   } finally { ar.dispose(); }
 }
 
 /** Causal depthwise conv1d backward: x [B,S,C], w [C,K]; each gradient only when wanted. */
 export function causalConv1dBackwardWasm(be: WasmBackend, x: Tensor, w: Tensor, dy: ArrayLike<number>, B: number, S: number, C: number, K: number,
-  want: { dx: boolean; dw: boolean; db: boolean }): { dx?: Float32Array; dw?: Float32Array; db?: Float32Array } {
+  want: { dx: boolean; dw: boolean; db: boolean }): { dx?: Tensor; dw?: Float32Array; db?: Float32Array } {
   const ar = new Arena(be);
   try {
     const wd = w.toFloat32();
@@ -197,7 +204,7 @@ export function causalConv1dBackwardWasm(be: WasmBackend, x: Tensor, w: Tensor, 
       dw = new Float32Array(C * K);
       for (let c = 0; c < C; c++) for (let j = 0; j < K; j++) dw[c * K + j] = d[j * C + c];
     }
-    return { ...(dx ? { dx: copyOut(dx) } : {}), ...(dw ? { dw } : {}), ...(db ? { db: copyOut(db) } : {}) };
+    return { ...(dx ? { dx: ar.give(dx) } : {}), ...(dw ? { dw } : {}), ...(db ? { db: copyOut(db) } : {}) };
   } finally { ar.dispose(); }
 }
 

@@ -185,3 +185,33 @@ test('op backward kernels (activations, softmax, cross-entropy, norms, conv, emb
     console.log(`op wasm backward: worst rel error vs f64 ${worst.toExponential(2)}`);
   } finally { bes.forEach((b) => b.dispose()); }
 });
+
+test('composite graph: kernel gradients of intermediates stay on the heap, are freed once consumed, and match the f64 tape', async () => {
+  const bes = await backends();
+  const B = 2, S = 5, E = 12, NH = 2, DH = 4, H = NH * DH, V = 11;
+  const inputs = [randF64([B, S, E], 900), randF64([4 * H, E], 901, -0.5, 0.5), randF64([NH, DH, 4 * DH], 902, -0.5, 0.5), randF64([4 * H], 903),
+    randF64([H], 904), randF64([H], 905), randF64([V, H], 906), randF64([V], 907)];
+  const targets = [1, 4, -100, 10, 0, 3, 3, 7, 9, 2];
+  const run = (t: Tape, check?: () => number) => {
+    const [x, Wg, R, bg, lw, lb, Wo, bo] = inputs.map((v, j) => t.input(v, true, `p${j}`));
+    const g = ag.linear(t, x, Wg);
+    const y = slstm(t, g, R, bg, NH);
+    const z = ag.gelu(t, ag.layerNorm(t, y, { eps: 1e-5, weight: lw, bias: lb }));
+    const logits = ag.linear(t, z, Wo, bo);
+    const loss = ag.crossEntropy(t, logits, targets);
+    const afterForward = check?.();
+    t.backward(loss);
+    if (check) {
+      assert.ok(check() <= afterForward!, `heap grew over the backward: ${afterForward} -> ${check()} bytes`);
+      for (const v of [g, y, z, logits]) assert.equal(v.grad, null, 'intermediate gradients are freed');
+    }
+    return Object.fromEntries([x, Wg, R, bg, lw, lb, Wo, bo].map((v, j) => [`d${j}`, v.grad!.data as ArrayLike<number>]));
+  };
+  try {
+    const g64 = run(new Tape(null, 'f64'));
+    for (const be of bes) {
+      const heap = () => (be as unknown as { heap: { bytesInUse: number } }).heap.bytesInUse;
+      compare(`composite thr=${be.threads} relaxed=${be.features.relaxedSimd}`, run(new Tape(be, 'f32'), heap), g64, 1e-4);
+    }
+  } finally { bes.forEach((b) => b.dispose()); }
+});
