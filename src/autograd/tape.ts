@@ -84,6 +84,8 @@ export class Tape {
   /**
    * Records an op: `out` computed from `inputs`; `backward(dy)` must call accumulate() for
    * every input that needs a gradient. Ops whose inputs need no gradient record nothing.
+   * `dy` is only valid during the call (on an f32 tape it may be a wasm heap block that is
+   * freed right after): copy it (accumulate does) rather than keep it.
    */
   record(out: Tensor, inputs: readonly Var[], backward: (dy: Arr) => void, name?: string): Var {
     const needs = inputs.some((v) => v.requiresGrad);
