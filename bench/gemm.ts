@@ -81,6 +81,26 @@ export async function benchGemv(backends: WasmBackend[], opts: BenchOptions): Pr
     }
     x.dispose(); y.dispose(); x4.dispose(); y4.dispose();
   }
+  // The 4096 x 4096 int8 / Q4 matrices (16 / 10 MiB) fit the 32 MiB L3; an LM
+  // head (vocab 50304 x 768: 38 / 24 MiB, short rows) streams from DRAM as decode does.
+  const Nh = 50304, Kh = 768;
+  const wh = new Tensor('f32', [Nh, Kh], new Float32Array(Nh * Kh));
+  fill(wh, 6);
+  const headFormats: [string, Tensor | Q4Weight, number][] = [
+    ['f32', wh, Nh * Kh * 4], ['int8', quantizeInt8(wh), Nh * Kh + Nh * 4], ['q4_0', quantizeQ4(wh), Nh * Kh / 2 + (Nh * Kh / 32) * 4],
+  ];
+  for (const be of backends) {
+    const x = be.empty([1, Kh]), y = be.empty([1, Nh]);
+    fill(x, 7);
+    for (const [name, w, bytes] of headFormats) {
+      const wu = uploadWeight(be, w);
+      const t = time(() => linear(be, x, wu, undefined, y), { warmup: 2, runs: opts.quick ? 8 : 20, maxMs: opts.quick ? 500 : 2000 });
+      rows.push({ topic: 'gemv', name: `${name} ${Nh}x${Kh} (LM head)`, threads: be.threads, value: bytes / t.bestMs / 1e6, unit: 'GB/s',
+        extra: { rowsPerSec: Nh / (t.bestMs / 1e3), bestUs: t.bestMs * 1e3, medianUs: t.medianMs * 1e3 } });
+      if (wu !== w) wu.dispose();
+    }
+    x.dispose(); y.dispose();
+  }
   return rows;
 }
 
