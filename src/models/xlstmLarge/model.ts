@@ -5,6 +5,7 @@
 //   x = embedding(ids); per block: x += mLSTMLayer(RMSNorm(x)); x += FFN(RMSNorm(x))
 //   logits = softcap(lm_head(RMSNorm(x)), output_logit_soft_cap)
 import { Tensor } from '../../tensor/tensor.js';
+import { checkIds, checkStepIds, TokenBatch } from '../tokenIds.js';
 import type { WasmBackend } from '../../backend/wasm/backend.js';
 import type { SafetensorsSource } from '../../io/safetensors.js';
 import { add, mul, sigmoid, silu, softcap, rmsNorm, groupNorm, embedding } from '../../ops/index.js';
@@ -22,8 +23,7 @@ export type XLSTMLargeBlockState = { c: Tensor; n: Tensor; m: Tensor };
 /** Recurrent state: one mLSTM state per block, each on the heap of its block's weights. */
 export type XLSTMLargeState = XLSTMLargeBlockState[];
 
-/** Token ids: number[][] ([B][S]) or an i32/i64 Tensor [B, S]. */
-export type TokenBatch = number[][] | Tensor;
+export type { TokenBatch } from '../tokenIds.js';
 
 export interface XLSTMLargeLoadOptions extends LoadWeightsOptions {
   backend: WasmBackend;
@@ -63,33 +63,6 @@ export interface GenerateResult {
   /** State after feeding the prompt and the first maxLength - 1 generated tokens (as the official generate). */
   state: XLSTMLargeState;
   logits?: Tensor;
-}
-
-function checkIds(fn: string, arg: string, ids: TokenBatch, V: number): { B: number; S: number; data: Int32Array } {
-  let B: number, S: number;
-  const data: number[] = [];
-  if (ids instanceof Tensor) {
-    if (ids.dtype !== 'i32' && ids.dtype !== 'i64') throw new TypeError(`${fn}: ${arg} has dtype ${ids.dtype}, expected i32 or i64`);
-    if (ids.rank !== 2) throw new RangeError(`${fn}: ${arg} has shape [${ids.shape.join(', ')}], expected [B, S]`);
-    [B, S] = ids.shape;
-    for (let j = 0; j < ids.size; j++) data.push(Number(ids.data[j]));
-  } else {
-    if (!Array.isArray(ids) || !ids.every((r) => Array.isArray(r))) throw new TypeError(`${fn}: ${arg} must be number[][] ([B][S]) or a Tensor [B, S]`);
-    B = ids.length;
-    S = B ? ids[0].length : 0;
-    ids.forEach((r, b) => {
-      if (r.length !== S) throw new RangeError(`${fn}: ${arg}[${b}] has length ${r.length}, expected ${S} (all rows the same length as ${arg}[0])`);
-      data.push(...r);
-    });
-  }
-  if (B < 1 || S < 1) throw new RangeError(`${fn}: ${arg} has shape [${B}, ${S}], expected at least one sequence of at least one token`);
-  for (let j = 0; j < data.length; j++) {
-    const t = data[j];
-    if (!Number.isInteger(t) || t < 0 || t >= V) {
-      throw new RangeError(`${fn}: ${arg}[${Math.floor(j / S)}][${j % S}] = ${t} is not a token id (expected an integer 0 <= id < vocab_size ${V})`);
-    }
-  }
-  return { B, S, data: Int32Array.from(data) };
 }
 
 function dispose(...ts: (Tensor | undefined)[]): void { for (const t of ts) t?.dispose(); }
@@ -188,15 +161,7 @@ export class XLSTMLarge implements LanguageModel<XLSTMLargeState> {
   /** One token per sequence (ids [B]) from `state` (updated in place): the official step path. */
   step(tokenIds: number[] | Tensor, state: XLSTMLargeState): StepResult {
     const fn = 'XLSTMLarge.step';
-    let ids: TokenBatch;
-    if (tokenIds instanceof Tensor) {
-      if (tokenIds.rank !== 1) throw new RangeError(`${fn}: tokenIds has shape [${tokenIds.shape.join(', ')}], expected [B]`);
-      ids = tokenIds.reshape([tokenIds.shape[0], 1]);
-    } else {
-      if (!Array.isArray(tokenIds)) throw new TypeError(`${fn}: tokenIds must be number[] ([B]) or a Tensor [B]`);
-      ids = tokenIds.map((t) => [t]);
-    }
-    const { B, data } = checkIds(fn, 'tokenIds', ids, this.config.vocab_size);
+    const { B, data } = checkStepIds(fn, tokenIds, this.config.vocab_size);
     this.checkState(fn, 'state', state, B);
     const eps = this.config.eps;
     const logits = this.run(data, B, 1, (b, be, x) => mlstmStep(be, x, state[b], { eps }).h, [B]);

@@ -6,6 +6,7 @@
 // continues it (chunkwise mLSTM, an extension: the official forward takes no state);
 // step() is the official step (recurrent mLSTM step, conv window, sLSTM step).
 import { Tensor } from '../../tensor/tensor.js';
+import { checkIds, checkStepIds, TokenBatch } from '../tokenIds.js';
 import type { WasmBackend } from '../../backend/wasm/backend.js';
 import type { SafetensorsSource } from '../../io/safetensors.js';
 import type { LanguageModel } from '../languageModel.js';
@@ -21,8 +22,7 @@ export type { MlstmBlockState, SlstmBlockState };
 /** One state per block, in block order (mLSTM or sLSTM state by config.blocks[i].kind). */
 export type XLSTMLMState = (MlstmBlockState | SlstmBlockState)[];
 
-/** Token ids: number[][] ([B][S]) or an i32/i64 Tensor [B, S]. */
-export type TokenBatch = number[][] | Tensor;
+export type { TokenBatch } from '../tokenIds.js';
 
 export interface XLSTMLMLoadOptions extends XLSTMLMLoadWeightsOptions {
   backend: WasmBackend;
@@ -33,33 +33,6 @@ export interface XLSTMLMForwardOptions {
   state?: XLSTMLMState;
   /** 'last': only the last position's logits ([B, 1, V]); default 'all'. */
   logits?: 'all' | 'last';
-}
-
-function checkIds(fn: string, arg: string, ids: TokenBatch, V: number): { B: number; S: number; data: Int32Array } {
-  let B: number, S: number;
-  const data: number[] = [];
-  if (ids instanceof Tensor) {
-    if (ids.dtype !== 'i32' && ids.dtype !== 'i64') throw new TypeError(`${fn}: ${arg} has dtype ${ids.dtype}, expected i32 or i64`);
-    if (ids.rank !== 2) throw new RangeError(`${fn}: ${arg} has shape [${ids.shape.join(', ')}], expected [B, S]`);
-    [B, S] = ids.shape;
-    for (let j = 0; j < ids.size; j++) data.push(Number(ids.data[j]));
-  } else {
-    if (!Array.isArray(ids) || !ids.every((r) => Array.isArray(r))) throw new TypeError(`${fn}: ${arg} must be number[][] ([B][S]) or a Tensor [B, S]`);
-    B = ids.length;
-    S = B ? ids[0].length : 0;
-    ids.forEach((r, b) => {
-      if (r.length !== S) throw new RangeError(`${fn}: ${arg}[${b}] has length ${r.length}, expected ${S} (all rows the same length as ${arg}[0])`);
-      data.push(...r);
-    });
-  }
-  if (B < 1 || S < 1) throw new RangeError(`${fn}: ${arg} has shape [${B}, ${S}], expected at least one sequence of at least one token`);
-  for (let j = 0; j < data.length; j++) {
-    const t = data[j];
-    if (!Number.isInteger(t) || t < 0 || t >= V) {
-      throw new RangeError(`${fn}: ${arg}[${Math.floor(j / S)}][${j % S}] = ${t} is not a token id (expected an integer 0 <= id < vocab_size ${V})`);
-    }
-  }
-  return { B, S, data: Int32Array.from(data) };
 }
 
 function disposeTree(st: { [k: string]: Tensor | undefined }): void { for (const t of Object.values(st)) t?.dispose(); }
@@ -166,15 +139,7 @@ export class XLSTMLMModel implements LanguageModel<XLSTMLMState> {
   /** One token per sequence (ids [B]) from `state`, updated in place: the official step. */
   step(tokenIds: number[] | Tensor, state: XLSTMLMState): { logits: Tensor; state: XLSTMLMState } {
     const fn = 'XLSTMLMModel.step';
-    let ids: TokenBatch;
-    if (tokenIds instanceof Tensor) {
-      if (tokenIds.rank !== 1) throw new RangeError(`${fn}: tokenIds has shape [${tokenIds.shape.join(', ')}], expected [B]`);
-      ids = tokenIds.reshape([tokenIds.shape[0], 1]);
-    } else {
-      if (!Array.isArray(tokenIds)) throw new TypeError(`${fn}: tokenIds must be number[] ([B]) or a Tensor [B]`);
-      ids = tokenIds.map((t) => [t]);
-    }
-    const { B, data } = checkIds(fn, 'tokenIds', ids, this.config.vocab_size);
+    const { B, data } = checkStepIds(fn, tokenIds, this.config.vocab_size);
     this.checkState(fn, 'state', state, B);
     const be = this.backend, c = this.config, w = this.weights;
     const idT = be.upload(new Tensor('i32', [B], data));
