@@ -8,7 +8,7 @@ import { AggregateScore, SeriesScore, SeriesToScore, aggregateScores, scoreSerie
 import { plotForecastGridSvg } from '../../timeseries/plot.js';
 import {
   CommandIo, DEFAULT_BATCH_SIZE, InputOptions, LoadedForecaster, MAX_PLOT_PANELS, addInputOptions, forecastPrepared, loadForecaster,
-  parsePositiveInt, parseQuantileList, plotPanels, prepareSeries, progressBar, resolveModelPath, readSeriesFile,
+  parseModelRunOptions, plotPanels, processIo, prepareSeries, progressBar, resolveModelPath, readSeriesFile,
 } from './forecast.js';
 
 export interface EvaluateCommandOptions extends InputOptions {
@@ -111,14 +111,8 @@ export function evaluationToJson(r: EvaluationResult): string {
   }, null, 1) + '\n';
 }
 
-const processIo: CommandIo = { stdout: (s) => { process.stdout.write(s); }, stderr: (s) => { process.stderr.write(s); } };
-
 export async function runEvaluate(o: EvaluateCommandOptions, io: CommandIo = processIo, loaded?: LoadedForecaster): Promise<EvaluationResult> {
-  const horizon = parsePositiveInt('--horizon', o.horizon);
-  const levels = o.quantiles !== undefined ? parseQuantileList(o.quantiles) : undefined;
-  const batchSize = o.batchSize !== undefined ? parsePositiveInt('--batch-size', o.batchSize) : DEFAULT_BATCH_SIZE;
-  const threads = o.threads !== undefined ? parsePositiveInt('--threads', o.threads) : undefined;
-  const contextLength = o.contextLength !== undefined ? parsePositiveInt('--context-length', o.contextLength) : undefined;
+  const { horizon, levels, batchSize, threads, contextLength } = parseModelRunOptions(o);
   if (o.plot !== undefined && !/\.svg$/i.test(o.plot)) throw new Error(`--plot must end in .svg, got '${o.plot}'`);
   const modelPath = loaded ? '' : resolveModelPath(o.model);
   const series = await readSeriesFile(o);

@@ -275,17 +275,26 @@ export interface ForecastCommandOptions extends InputOptions {
 }
 
 export interface CommandIo { stdout: (s: string) => void; stderr: (s: string) => void }
-const processIo: CommandIo = { stdout: (s) => { process.stdout.write(s); }, stderr: (s) => { process.stderr.write(s); } };
+export const processIo: CommandIo = { stdout: (s) => { process.stdout.write(s); }, stderr: (s) => { process.stderr.write(s); } };
 
 export const DEFAULT_BATCH_SIZE = 64;
 
+/** Options `forecast` and `evaluate` share, parsed once (errors name the flag and the value). */
+export function parseModelRunOptions(o: { horizon: unknown; quantiles?: string; batchSize?: unknown; threads?: unknown; contextLength?: unknown }): {
+  horizon: number; levels?: number[]; batchSize: number; threads?: number; contextLength?: number;
+} {
+  return {
+    horizon: parsePositiveInt('--horizon', o.horizon),
+    levels: o.quantiles !== undefined ? parseQuantileList(o.quantiles) : undefined,
+    batchSize: o.batchSize !== undefined ? parsePositiveInt('--batch-size', o.batchSize) : DEFAULT_BATCH_SIZE,
+    threads: o.threads !== undefined ? parsePositiveInt('--threads', o.threads) : undefined,
+    contextLength: o.contextLength !== undefined ? parsePositiveInt('--context-length', o.contextLength) : undefined,
+  };
+}
+
 /** The `forecast` command: returns the run; writes --output (or CSV to stdout) and --plot. */
 export async function runForecast(o: ForecastCommandOptions, io: CommandIo = processIo, loaded?: LoadedForecaster): Promise<ForecastRun> {
-  const horizon = parsePositiveInt('--horizon', o.horizon);
-  const levels = o.quantiles !== undefined ? parseQuantileList(o.quantiles) : undefined;
-  const batchSize = o.batchSize !== undefined ? parsePositiveInt('--batch-size', o.batchSize) : DEFAULT_BATCH_SIZE;
-  const threads = o.threads !== undefined ? parsePositiveInt('--threads', o.threads) : undefined;
-  const contextLength = o.contextLength !== undefined ? parsePositiveInt('--context-length', o.contextLength) : undefined;
+  const { horizon, levels, batchSize, threads, contextLength } = parseModelRunOptions(o);
   if (o.output !== undefined && !/\.(csv|json)$/i.test(o.output)) throw new Error(`--output must end in .csv or .json, got '${o.output}'`);
   if (o.plot !== undefined && !/\.svg$/i.test(o.plot)) throw new Error(`--plot must end in .svg, got '${o.plot}'`);
   const modelPath = loaded ? '' : resolveModelPath(o.model);

@@ -13,6 +13,7 @@ import { ForecastTrainData, createTiRexTrainer, evaluateTiRex, syntheticEvalSet,
 import { SYNTHETIC_KINDS } from '../../data/synthetic/generator.js';
 import { parseSeriesCsv } from '../../timeseries/csv.js';
 import { inferFrequency, seasonalPeriod } from '../../timeseries/frequency.js';
+import { processIo } from './forecast.js';
 import type { CommandIo } from './forecast.js';
 
 // ---- config ----
@@ -210,7 +211,6 @@ export interface TrainRunResult {
   outputDir: string;
 }
 
-const processIo: CommandIo = { stdout: (s) => { process.stdout.write(s); }, stderr: (s) => { process.stderr.write(s); } };
 
 async function exists(p: string): Promise<boolean> { return stat(p).then(() => true, () => false); }
 
