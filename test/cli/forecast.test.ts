@@ -139,8 +139,9 @@ test('bad input: one clear line on stderr, exit code 1', () => {
   const cases: [string[], RegExp][] = [
     [['forecast', '--model', MODEL, '--input', BAD, '--horizon', '3'], /^xlstm: .*bad_cell\.csv: line 3, column 'b' \(3\): 'abc' is not a number/],
     [['forecast', '--model', MODEL, '--input', WIDE, '--horizon', '0'], /^xlstm: --horizon must be a positive integer, got '0'$/],
-    [['forecast', '--model', MODEL, '--input', join(dir, 'missing.csv'), '--horizon', '3'], /^xlstm: --input: cannot read '.*missing\.csv': no such file$/],
-    [['forecast', '--input', WIDE, '--horizon', '3'], /^xlstm: --model is required/],
+    [['forecast', '--model', MODEL, '--input', join(dir, 'missing.csv'), '--horizon', '3'], /^xlstm: input file: cannot read '.*missing\.csv': no such file$/],
+    [['forecast', '--model', MODEL, '--horizon', '3'], /^xlstm: no input: give a CSV file/],
+    [['forecast', WIDE, '--model', MODEL, '--input', BAD, '--horizon', '3'], /^xlstm: two input files given: '.*' and --input '.*bad_cell\.csv'$/],
     [['forecast', '--model', join(dir, 'nomodel'), '--input', WIDE, '--horizon', '3'], /^xlstm: --model '.*nomodel': .*does not exist/],
     [['evaluate', '--model', MODEL, '--input', WIDE, '--horizon', '60'], /^xlstm: no series could be evaluated: series 'sales': has 60 values, needs more than the horizon 60/],
     [['forecast', '--model', MODEL, '--input', WIDE, '--horizon', '3', '--quantiles', '0.5,1.5'], /^xlstm: --quantiles: '1.5' is not a level strictly between 0 and 1$/],

@@ -8,7 +8,7 @@ import { AggregateScore, SeriesScore, SeriesToScore, aggregateScores, scoreSerie
 import { plotForecastGridSvg } from '../../timeseries/plot.js';
 import {
   CommandIo, DEFAULT_BATCH_SIZE, InputOptions, LoadedForecaster, MAX_PLOT_PANELS, addInputOptions, forecastPrepared, loadForecaster,
-  parseModelRunOptions, plotPanels, processIo, prepareSeries, progressBar, resolveModelPath, readSeriesFile,
+  parseModelRunOptions, plotPanels, withInputFile, processIo, prepareSeries, progressBar, resolveModelPath, readSeriesFile,
 } from './forecast.js';
 
 export interface EvaluateCommandOptions extends InputOptions {
@@ -114,7 +114,7 @@ export function evaluationToJson(r: EvaluationResult): string {
 export async function runEvaluate(o: EvaluateCommandOptions, io: CommandIo = processIo, loaded?: LoadedForecaster): Promise<EvaluationResult> {
   const { horizon, levels, batchSize, threads, contextLength } = parseModelRunOptions(o);
   if (o.plot !== undefined && !/\.svg$/i.test(o.plot)) throw new Error(`--plot must end in .svg, got '${o.plot}'`);
-  const modelPath = loaded ? '' : resolveModelPath(o.model);
+  const modelPath = loaded ? '' : await resolveModelPath(o.model);
   const series = await readSeriesFile(o);
   const lm = loaded ?? await loadForecaster(modelPath, { threads });
   let r: ReturnType<typeof evaluateSeries>;
@@ -139,5 +139,5 @@ export function register(program: Command): void {
     .option('--quantiles <levels>', 'quantile levels for WQL (default: the model\'s, 0.1..0.9)')
     .option('--json', 'print JSON instead of a table')
     .option('--plot <file>', 'SVG plot: history, forecast, band and the held-out actuals')
-    .action(async (opts: EvaluateCommandOptions) => { await runEvaluate(opts); });
+    .action(async (file: string | undefined, opts: EvaluateCommandOptions) => { await runEvaluate(withInputFile(file, opts)); });
 }

@@ -26,18 +26,12 @@ export interface Forecaster {
 
 export interface LoadedForecaster { model: Forecaster; close(): void }
 
-/**
- * The model used when --model is not given. None is shipped yet; when one is, return its
- * folder here (the commands already fall back to it).
- */
-export function defaultModelPath(): string | undefined {
-  return undefined;
-}
-
-export function resolveModelPath(model: string | undefined): string {
+/** --model, or else the default forecaster shipped in the package (models/default-forecaster). */
+export async function resolveModelPath(model: string | undefined): Promise<string> {
   if (model !== undefined && model !== '') return model;
-  const d = defaultModelPath();
-  if (d === undefined) throw new Error('--model is required: give a TiRex folder (model.ckpt, or model.safetensors + config.json) or checkpoint file');
+  const { defaultForecasterPath, defaultForecasterUrl } = await import('../../models/tirex/defaultForecaster.js');
+  const d = await defaultForecasterPath();
+  if (d === undefined) throw new Error(`no --model given and the default forecaster is missing (${defaultForecasterUrl().href}): give a TiRex folder (model.ckpt, or model.safetensors + config.json) or checkpoint file`);
   return d;
 }
 
@@ -78,7 +72,8 @@ export function parseQuantileList(value: string, name = '--quantiles'): number[]
 }
 
 export interface InputOptions {
-  input: string;
+  /** CSV file (the positional argument or --input) */
+  input?: string;
   format?: string;
   idCol?: string;
   timeCol?: string;
@@ -87,11 +82,11 @@ export interface InputOptions {
 
 /** Reads and parses the input CSV (errors name the file, line, column and value). */
 export async function readSeriesFile(o: InputOptions): Promise<TimeSeries[]> {
-  if (!o.input) throw new Error('--input is required (a CSV file)');
+  if (!o.input) throw new Error('no input: give a CSV file (xlstm forecast data.csv, or --input data.csv)');
   let text: string;
   try { text = await readFile(o.input, 'utf8'); } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`--input: cannot read '${o.input}'${code === 'ENOENT' ? ': no such file' : code === 'EISDIR' ? ': is a folder' : `: ${(e as Error).message}`}`);
+    throw new Error(`input file: cannot read '${o.input}'${code === 'ENOENT' ? ': no such file' : code === 'EISDIR' ? ': is a folder' : `: ${(e as Error).message}`}`);
   }
   const format = o.format ?? 'auto';
   if (!['auto', 'wide', 'long'].includes(format)) throw new Error(`--format must be wide, long or auto, got '${format}'`);
@@ -297,7 +292,7 @@ export async function runForecast(o: ForecastCommandOptions, io: CommandIo = pro
   const { horizon, levels, batchSize, threads, contextLength } = parseModelRunOptions(o);
   if (o.output !== undefined && !/\.(csv|json)$/i.test(o.output)) throw new Error(`--output must end in .csv or .json, got '${o.output}'`);
   if (o.plot !== undefined && !/\.svg$/i.test(o.plot)) throw new Error(`--plot must end in .svg, got '${o.plot}'`);
-  const modelPath = loaded ? '' : resolveModelPath(o.model);
+  const modelPath = loaded ? '' : await resolveModelPath(o.model);
   const series = await readSeriesFile(o);
   const prepared = prepareSeries(series, horizon);
   const lm = loaded ?? await loadForecaster(modelPath, { threads });
@@ -326,11 +321,18 @@ export async function runForecast(o: ForecastCommandOptions, io: CommandIo = pro
   return run;
 }
 
+/** Merges the positional CSV argument into the options (`xlstm forecast data.csv` = `--input data.csv`). */
+export function withInputFile<T extends InputOptions>(file: string | undefined, opts: T): T {
+  if (file !== undefined && opts.input !== undefined && file !== opts.input) throw new Error(`two input files given: '${file}' and --input '${opts.input}'`);
+  return { ...opts, input: file ?? opts.input };
+}
+
 /** Options shared by forecast and evaluate. */
 export function addInputOptions(cmd: Command): Command {
   return cmd
-    .option('--model <dir>', 'TiRex model: folder (model.ckpt, or model.safetensors + config.json) or checkpoint file')
-    .requiredOption('--input <file>', 'CSV file: wide (timestamp column + one column per series) or long (id, timestamp, value)')
+    .argument('[file]', 'CSV file (same as --input)')
+    .option('--model <dir>', 'TiRex model: folder (model.ckpt, or model.safetensors + config.json) or checkpoint file (default: the shipped default forecaster)')
+    .option('--input <file>', 'CSV file: wide (timestamp column + one column per series) or long (id, timestamp, value)')
     .requiredOption('--horizon <n>', 'forecast steps')
     .option('--format <layout>', 'wide | long | auto (default: auto-detect from the header)')
     .option('--id-col <name>', 'long layout: id column (default: id, item_id, unique_id, series_id, series)')
@@ -347,5 +349,5 @@ export function register(program: Command): void {
     .option('--quantiles <levels>', 'quantile levels, e.g. 0.1,0.5,0.9 (default: the model\'s, 0.1..0.9)')
     .option('--output <file>', 'out.csv (long: id, timestamp, median, one column per level) or out.json (default: CSV on stdout)')
     .option('--plot <file>', 'SVG plot of the forecasts (history, median, 10-90% band)')
-    .action(async (opts: ForecastCommandOptions) => { await runForecast(opts); });
+    .action(async (file: string | undefined, opts: ForecastCommandOptions) => { await runForecast(withInputFile(file, opts)); });
 }

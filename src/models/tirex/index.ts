@@ -7,3 +7,4 @@ export { tirexWeightTable, loadTiRexWeights, loadTiRexCheckpoint, tensorMapSourc
 export type { TiRexWeights, TiRexBlockWeights, TiRexResidualBlockWeights, TiRexTensorSource, LoadedTiRexCheckpoint, LoadTiRexCheckpointOptions } from './weights.js';
 export { convertTiRexCheckpoint } from './convert.js';
 export type { ConvertTiRexOptions, ConvertTiRexResult } from './convert.js';
+export { defaultForecasterUrl, defaultForecasterPath, loadDefaultForecaster } from './defaultForecaster.js';
