@@ -1,0 +1,352 @@
+// Trainable xLSTM Large / xLSTM-7B: the network of src/models/xlstmLarge/model.ts built from
+// differentiable tape ops, one Parameter per official checkpoint tensor (Hugging Face layout
+// `backbone.embeddings.weight`, or the native xlstm_large layout `embedding.weight`; weight_mode
+// "single" or "fused" names), so weights load from and save to files XLSTMLarge reads.
+//
+//   x = embedding(ids); per block: x += mLSTMLayer(RMSNorm(x)); x += FFN(RMSNorm(x))
+//   logits = softcap(lm_head(RMSNorm(x)), output_logit_soft_cap)
+//   loss = mean CE(logits[:, :-1], ids[:, 1:])  (on the soft-capped logits, as HF xLSTMForCausalLM)
+// mLSTM layer: q, k, v, o = W x; i, f = softcap(W x + b, gate_soft_cap); h = mLSTM(q, k, v, i, f)
+// per head; y = out_proj(sigmoid(o) * MultiHeadLayerNorm(h)). FFN: down(silu(up_gate x) * up x).
+//
+// The cell runs in the chunkwise form with the config's chunk_size (the training form of the
+// official kernels, from the zero state m = 0). A sequence length that is not a multiple of
+// chunk_size is padded at the end with zero q/k/v/gates and the padded outputs are dropped (the
+// official 'train_with_padding' mode; causal, so the real positions are unchanged).
+// Gradient of the normaliser max(|q n|, exp(-m)): the chunkwise_kernel names the official backward.
+// '*native_autograd' kernels are torch autograd through the native forward, which differentiates the
+// normaliser ('exact' mode); the custom-backward / Triton kernels treat it as a constant ('official').
+//
+// Initialisation: the official xlstm_large model.py has no reset_parameters (xLSTMLarge relies on
+// torch's module defaults), so init follows those defaults: Linear weights and biases
+// U(+-1/sqrt(in_features)), Embedding N(0, 1), norm weights 1, norm biases 0. Deviations (from the
+// xLSTM 7B training recipe, so a fresh model's memory neither explodes nor forgets at once):
+// input-gate bias -10 and forget-gate bias linspace(3, 6) over the heads.
+//
+// Weight decay rule (xLSTM Large has no official decay groups; this mirrors the xLSTMLMModel one):
+// tensors with ndim >= 2 are decayed (projections, gate weights, lm_head), ndim == 1 ones (norm
+// weights and biases, linear biases) are not, and the embedding (also when tied as the LM head) is
+// decayed only with the option decayEmbedding.
+import { Tensor } from '../tensor/tensor.js';
+import { Tape, Var, Parameter, ag, agMlstmChunkwise } from '../autograd/index.js';
+import type { TapeDType } from '../autograd/index.js';
+import { Rng } from '../optim/optim.js';
+import { serializeSafetensors, parseSafetensors } from '../io/safetensors.js';
+import type { SafetensorsSource } from '../io/safetensors.js';
+import type { WasmBackend } from '../backend/wasm/backend.js';
+import { resolveXLSTMLargeConfig } from '../models/xlstmLarge/config.js';
+import type { XLSTMLargeConfig, XLSTMLargeConfigInput } from '../models/xlstmLarge/config.js';
+import { XLSTMLarge } from '../models/xlstmLarge/model.js';
+import type { TokenBatch } from './textData.js';
+import { withHeapReclaim } from './trainer.js';
+
+/** Checkpoint naming: Hugging Face xLSTMForCausalLM or the native xlstm_large state dict. */
+export type XLSTMLargeLayout = 'hf' | 'native';
+
+export interface XLSTMLargeTrainableOptions {
+  /** Parameter precision = the tape's (default 'f32'). */
+  dtype?: TapeDType;
+  /** Names of the saved tensors (default 'hf'; fromTensors/fromSafetensors: what the file uses). */
+  layout?: XLSTMLargeLayout;
+  /** Weight-decay the embedding too (default false; see the header). */
+  decayEmbedding?: boolean;
+  /** Gradient of the mLSTM normaliser (default: from config.chunkwise_kernel, see the header). */
+  mlstmGradMode?: 'official' | 'exact';
+}
+
+export interface XLSTMLargeInitOptions extends XLSTMLargeTrainableOptions {
+  /** Seed of the initialisation (default 0). */
+  seed?: number;
+}
+
+type InitKind = 'linear' | 'embedding' | 'ones' | 'zeros' | 'bias' | 'igateBias' | 'fgateBias';
+
+/** One parameter: official name, shape, torch fan_in (for the default init), init kind. */
+export interface XLSTMLargeParamSpec { name: string; shape: number[]; init: InitKind; fanIn: number }
+
+/** Every parameter of `cfg` in the official state_dict order, under `layout` names. */
+export function xlstmLargeParamSpecs(cfg: XLSTMLargeConfig, layout: XLSTMLargeLayout = 'hf'): XLSTMLargeParamSpec[] {
+  const E = cfg.embedding_dim, NH = cfg.num_heads, V = cfg.vocab_size, QK = cfg.qk_dim, DV = cfg.v_dim, U = cfg.ffn_up_proj_dim;
+  const out: XLSTMLargeParamSpec[] = [{ name: layout === 'hf' ? 'backbone.embeddings.weight' : 'embedding.weight', shape: [V, E], init: 'embedding', fanIn: E }];
+  const lin = (name: string, rows: number, cols: number, bias = cfg.use_bias) => {
+    out.push({ name: `${name}.weight`, shape: [rows, cols], init: 'linear', fanIn: cols });
+    if (bias) out.push({ name: `${name}.bias`, shape: [rows], init: 'bias', fanIn: cols });
+  };
+  const norm = (name: string, n: number) => {
+    out.push({ name: `${name}.weight`, shape: [n], init: 'ones', fanIn: n });
+    if (cfg.use_bias) out.push({ name: `${name}.bias`, shape: [n], init: 'zeros', fanIn: n });
+  };
+  for (let b = 0; b < cfg.num_blocks; b++) {
+    const p = `backbone.blocks.${b}.`, m = `${p}mlstm_layer.`;
+    norm(`${p}norm_mlstm`, E);
+    if (cfg.weight_mode === 'single') {
+      lin(`${m}q`, QK, E); lin(`${m}k`, QK, E); lin(`${m}v`, DV, E); lin(`${m}ogate_preact`, DV, E);
+      // the gate Linears always have a bias (bias=True in mLSTMLayer)
+      out.push({ name: `${m}igate_preact.weight`, shape: [NH, E], init: 'linear', fanIn: E }, { name: `${m}igate_preact.bias`, shape: [NH], init: 'igateBias', fanIn: E });
+      out.push({ name: `${m}fgate_preact.weight`, shape: [NH, E], init: 'linear', fanIn: E }, { name: `${m}fgate_preact.bias`, shape: [NH], init: 'fgateBias', fanIn: E });
+    } else {
+      lin(`${m}qkv_opreact`, 2 * QK + 2 * DV, E);
+      out.push({ name: `${m}ifgate_preact.weight`, shape: [2 * NH, E], init: 'linear', fanIn: E }, { name: `${m}ifgate_preact.bias`, shape: [2 * NH], init: 'igateBias', fanIn: E });
+    }
+    norm(`${m}multihead_norm`, DV);
+    lin(`${m}out_proj`, E, DV);
+    norm(`${p}norm_ffn`, E);
+    if (cfg.weight_mode === 'single') { lin(`${p}ffn.proj_up_gate`, U, E); lin(`${p}ffn.proj_up`, U, E); } else lin(`${p}ffn.proj_up_gate_z`, 2 * U, E);
+    lin(`${p}ffn.proj_down`, E, U);
+  }
+  if (cfg.add_out_norm) norm('backbone.out_norm', E);
+  if (!cfg.tie_word_embeddings) out.push({ name: 'lm_head.weight', shape: [V, E], init: 'linear', fanIn: E });
+  return out;
+}
+
+/** Other spellings of a parameter name that checkpoints use (weights.ts accepts them too). */
+function aliasesOf(name: string): string[] {
+  const m = /^(backbone\.blocks\.\d+\.mlstm_layer\.)(q|k|v)\.(weight|bias)$/.exec(name);
+  if (!m) return [];
+  return [`${m[1]}${{ q: 'query', k: 'key', v: 'value' }[m[2] as 'q' | 'k' | 'v']}.${m[3]}`];
+}
+
+/** The layout of a set of tensor names, from where the embedding lives. */
+function detectLayout(has: (n: string) => boolean, names: () => string[], fn: string): XLSTMLargeLayout {
+  if (has('backbone.embeddings.weight')) return 'hf';
+  if (has('embedding.weight')) return 'native';
+  throw new Error(`${fn}: no embedding tensor: expected backbone.embeddings.weight (Hugging Face) or embedding.weight (xlstm_large); got ${names().slice(0, 5).join(', ') || 'no tensors'}`);
+}
+
+/** The official config.json fields of a resolved config (derived sizes dropped, unset token ids omitted). */
+export function xlstmLargeConfigJson(cfg: XLSTMLargeConfig, layout: XLSTMLargeLayout = 'hf'): Record<string, unknown> {
+  const { qk_dim: _a, v_dim: _b, qk_head_dim: _c, v_head_dim: _d, ffn_up_proj_dim: _e, ...official } = cfg;
+  const out: Record<string, unknown> = {};
+  if (layout === 'hf') Object.assign(out, { architectures: ['xLSTMForCausalLM'], model_type: 'xlstm' });
+  for (const [k, v] of Object.entries(official)) if (v !== null || (k !== 'pad_token_id' && k !== 'bos_token_id' && k !== 'eos_token_id')) out[k] = v;
+  // transformers' xLSTMConfig spells these two its own way too; both agree
+  if (layout === 'hf') Object.assign(out, { hidden_size: cfg.embedding_dim, num_hidden_layers: cfg.num_blocks });
+  return out;
+}
+
+const resolve = (c: XLSTMLargeConfigInput | XLSTMLargeConfig): XLSTMLargeConfig =>
+  Object.isFrozen(c) && 'ffn_up_proj_dim' in c ? (c as XLSTMLargeConfig) : resolveXLSTMLargeConfig(c as XLSTMLargeConfigInput);
+
+const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
+
+export class XLSTMLargeTrainable {
+  /** All parameters in the official state_dict order (a tied LM head is the embedding itself). */
+  readonly params: Parameter[];
+  private readonly p = new Map<string, Parameter>();
+  private readonly embName: string;
+  /** Gradient mode of the mLSTM cell (see the header). */
+  readonly mlstmGradMode: 'official' | 'exact';
+
+  private constructor(readonly config: XLSTMLargeConfig, tensors: Map<string, Tensor>, readonly layout: XLSTMLargeLayout, readonly dtype: TapeDType, o: XLSTMLargeTrainableOptions) {
+    if (dtype !== 'f32' && dtype !== 'f64') throw new RangeError(`XLSTMLargeTrainable: dtype must be 'f32' or 'f64', got ${String(dtype)}`);
+    if (o.mlstmGradMode !== undefined && o.mlstmGradMode !== 'official' && o.mlstmGradMode !== 'exact') throw new RangeError(`XLSTMLargeTrainable: mlstmGradMode must be 'official' or 'exact', got ${String(o.mlstmGradMode)}`);
+    this.mlstmGradMode = o.mlstmGradMode ?? (config.chunkwise_kernel.endsWith('native_autograd') ? 'exact' : 'official');
+    const specs = xlstmLargeParamSpecs(config, layout);
+    this.embName = specs[0].name;
+    // every tensor must be used: an unknown name is a checkpoint of another config or a typo
+    const known = new Set<string>();
+    for (const s of specs) { known.add(s.name); for (const a of aliasesOf(s.name)) known.add(a); }
+    const unknown = [...tensors.keys()].filter((n) => !known.has(n));
+    if (unknown.length) {
+      throw new Error(`XLSTMLargeTrainable: unknown tensor${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', ...' : ''} (not a parameter of this config: weight_mode "${config.weight_mode}", use_bias ${config.use_bias}, tie_word_embeddings ${config.tie_word_embeddings}, add_out_norm ${config.add_out_norm}, num_blocks ${config.num_blocks}, ${layout} names)`);
+    }
+    this.params = [];
+    for (const s of specs) {
+      const name = [s.name, ...aliasesOf(s.name)].find((n) => tensors.has(n));
+      if (name === undefined) throw new Error(`XLSTMLargeTrainable: missing tensor ${s.name} (expected shape ${shapeText(s.shape)})`);
+      const t = tensors.get(name)!;
+      if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) throw new Error(`XLSTMLargeTrainable: tensor ${name} has shape ${shapeText(t.shape)}, expected ${shapeText(s.shape)}`);
+      if (!['f32', 'f64', 'bf16', 'f16'].includes(t.dtype)) throw new Error(`XLSTMLargeTrainable: tensor ${name} has dtype ${t.dtype}, expected a float format (f32, f64, bf16, f16)`);
+      const data = dtype === 'f64' ? Float64Array.from(t.toFloat64()) : Float32Array.from(t.toFloat32());
+      const decay = s.name === this.embName ? !!o.decayEmbedding : s.shape.length >= 2;
+      const par = new Parameter(new Tensor(dtype, s.shape, data), s.name, decay);
+      this.params.push(par);
+      this.p.set(s.name, par);
+    }
+  }
+
+  /** From tensors by official name (either layout, detected from the embedding's name; any float dtype; copied). */
+  static fromTensors(config: XLSTMLargeConfigInput | XLSTMLargeConfig, tensors: Map<string, Tensor> | Record<string, Tensor>, o: XLSTMLargeTrainableOptions = {}): XLSTMLargeTrainable {
+    const m = tensors instanceof Map ? tensors : new Map(Object.entries(tensors));
+    const layout = detectLayout((n) => m.has(n), () => [...m.keys()], 'XLSTMLargeTrainable.fromTensors');
+    return new XLSTMLargeTrainable(resolve(config), m, layout, o.dtype ?? 'f32', o);
+  }
+
+  /** From safetensors bytes or any SafetensorsSource (e.g. a sharded HF checkpoint) with the official names. */
+  static async fromSafetensors(config: XLSTMLargeConfigInput | XLSTMLargeConfig, src: Uint8Array | SafetensorsSource, o: XLSTMLargeTrainableOptions = {}): Promise<XLSTMLargeTrainable> {
+    const s = src instanceof Uint8Array ? parseSafetensors(src, { source: 'XLSTMLargeTrainable' }) : src;
+    const cfg = resolve(config);
+    const layout = detectLayout((n) => s.has(n), () => s.names(), 'XLSTMLargeTrainable.fromSafetensors');
+    const m = new Map<string, Tensor>();
+    for (const n of s.names()) m.set(n, await s.read(n));
+    return new XLSTMLargeTrainable(cfg, m, layout, o.dtype ?? 'f32', o);
+  }
+
+  /** Loads a model folder (config.json + model.safetensors or shards), e.g. to fine-tune. Node only. */
+  static async fromPretrained(dir: string, o: XLSTMLargeTrainableOptions = {}): Promise<XLSTMLargeTrainable> {
+    const [{ readFile }, { join }, { openSafetensorsModel }] = await Promise.all([
+      import('node:fs/promises'), import('node:path'), import('../io/safetensorsSharded.js'),
+    ]);
+    const cfgPath = join(dir, 'config.json');
+    let raw: unknown;
+    try { raw = JSON.parse(await readFile(cfgPath, 'utf8')); } catch (e) { throw new Error(`XLSTMLargeTrainable.fromPretrained: cannot read ${cfgPath}: ${(e as Error).message}`); }
+    const src = await openSafetensorsModel(dir);
+    try { return await XLSTMLargeTrainable.fromSafetensors(raw as XLSTMLargeConfigInput, src, o); } finally { await src.close(); }
+  }
+
+  /** Fresh weights (see the header for the rule and its deviations from torch's defaults). */
+  static init(config: XLSTMLargeConfigInput | XLSTMLargeConfig, o: XLSTMLargeInitOptions = {}): XLSTMLargeTrainable {
+    const cfg = resolve(config);
+    const layout = o.layout ?? 'hf';
+    if (layout !== 'hf' && layout !== 'native') throw new RangeError(`XLSTMLargeTrainable.init: layout must be 'hf' or 'native', got ${String(layout)}`);
+    const r = new Rng(o.seed ?? 0);
+    const NH = cfg.num_heads;
+    const m = new Map<string, Tensor>();
+    const fgate = (n: number, off: number) => Float32Array.from({ length: n }, (_, j) => (NH > 1 ? 3 + (3 * ((j + off) % NH)) / (NH - 1) : 3));
+    for (const s of xlstmLargeParamSpecs(cfg, layout)) {
+      const n = s.shape.reduce((a, b) => a * b, 1);
+      const uniform = (bound: number) => Float32Array.from({ length: n }, () => (2 * r.uniform() - 1) * bound);
+      let d: Float32Array;
+      switch (s.init) {
+        case 'embedding': d = r.normalArray(n, 1); break;
+        case 'linear': case 'bias': d = uniform(1 / Math.sqrt(s.fanIn)); break;
+        case 'ones': d = new Float32Array(n).fill(1); break;
+        case 'zeros': d = new Float32Array(n); break;
+        case 'fgateBias': d = fgate(n, 0); break;
+        case 'igateBias':
+          // fused ifgate bias: rows input gate | forget gate
+          d = new Float32Array(n).fill(-10);
+          if (n === 2 * NH && cfg.weight_mode === 'fused') d.set(fgate(NH, 0), NH);
+          break;
+      }
+      m.set(s.name, new Tensor('f32', s.shape, d));
+    }
+    return new XLSTMLargeTrainable(cfg, m, layout, o.dtype ?? 'f32', o);
+  }
+
+  /** A parameter by official name. */
+  param(name: string): Parameter {
+    const p = this.p.get(name);
+    if (!p) throw new Error(`XLSTMLargeTrainable: no parameter ${name}`);
+    return p;
+  }
+
+  /** The weights by official name (the live tensors). */
+  stateDict(): Map<string, Tensor> { return new Map(this.params.map((p) => [p.name!, p.value])); }
+
+  /** The weights as a safetensors file (f32 unless the parameters are f64). */
+  toSafetensors(metadata: Record<string, string> = {}): Uint8Array { return serializeSafetensors(this.stateDict(), { format: 'pt', ...metadata }); }
+
+  /** The official config.json (HF layout: with model_type "xlstm"; loadable by loadLanguageModel). */
+  configJson(): Record<string, unknown> { return xlstmLargeConfigJson(this.config, this.layout); }
+
+  /** The inference model with a copy of the current weights. */
+  async toInference(backend: WasmBackend): Promise<XLSTMLarge> {
+    return XLSTMLarge.fromSource(parseSafetensors(this.toSafetensors()), this.config, { backend, matrixDtype: 'f32' });
+  }
+
+  /** Soft-capped logits [B, S, V] of ids (i32, [B * S] row-major). */
+  forward(t: Tape, ids: Int32Array, B: number, S: number): Var {
+    const cfg = this.config, V = cfg.vocab_size;
+    if (!Number.isInteger(B) || B < 1 || !Number.isInteger(S) || S < 1) throw new RangeError(`XLSTMLargeTrainable.forward: B = ${B} and S = ${S} must be positive integers`);
+    if (ids.length !== B * S) throw new RangeError(`XLSTMLargeTrainable.forward: ids has ${ids.length} entries, expected B*S = ${B}*${S}`);
+    for (let j = 0; j < ids.length; j++) if (!(ids[j] >= 0 && ids[j] < V)) throw new RangeError(`XLSTMLargeTrainable.forward: ids[${j}] = ${ids[j]} is not a token id (0 <= id < vocab_size ${V})`);
+    let x = ag.embedding(t, new Tensor('i32', [B, S], ids), this.param(this.embName)); // [B, S, E]
+    for (let b = 0; b < cfg.num_blocks; b++) {
+      const pre = `backbone.blocks.${b}.`;
+      x = ag.add(t, x, this.mlstmLayer(t, this.rms(t, x, `${pre}norm_mlstm`), `${pre}mlstm_layer.`, B, S));
+      x = ag.add(t, x, this.ffn(t, this.rms(t, x, `${pre}norm_ffn`), `${pre}ffn.`));
+    }
+    if (cfg.add_out_norm) x = this.rms(t, x, 'backbone.out_norm');
+    const logits = ag.linear(t, x, cfg.tie_word_embeddings ? this.param(this.embName) : this.param('lm_head.weight')); // [B, S, V]
+    return cfg.output_logit_soft_cap === null ? logits : ag.softcap(t, logits, cfg.output_logit_soft_cap);
+  }
+
+  /** Mean next-token cross-entropy over the B*(S-1) positions, on the soft-capped logits. */
+  loss(t: Tape, batch: TokenBatch, _ctx: { rng?: Rng } = {}): Var {
+    const { ids, batchSize: B, seqLen: S } = batch;
+    if (S < 2) throw new RangeError(`XLSTMLargeTrainable.loss: seqLen must be >= 2, got ${S}`);
+    const logits = this.forward(t, ids, B, S);
+    // the last position has no target: ignored rather than sliced off (no copy of the logits)
+    const targets = new Int32Array(B * S).fill(-100);
+    for (let b = 0; b < B; b++) for (let s = 0; s < S - 1; s++) targets[b * S + s] = ids[b * S + s + 1];
+    return ag.crossEntropy(t, logits, targets, { ignoreIndex: -100 });
+  }
+
+  private opt(n: string): Parameter | undefined { return this.p.get(n); }
+
+  private rms(t: Tape, x: Var, name: string): Var {
+    const y = ag.rmsNorm(t, x, { eps: this.config.norm_eps, weight: this.param(`${name}.weight`) });
+    const b = this.opt(`${name}.bias`);
+    return b ? ag.add(t, y, b) : y;
+  }
+
+  private lin(t: Tape, x: Var, name: string): Var {
+    return ag.linear(t, x, this.param(`${name}.weight`), this.opt(`${name}.bias`));
+  }
+
+  private mlstmLayer(t: Tape, x: Var, pre: string, B: number, S: number): Var {
+    const c = this.config, NH = c.num_heads, QK = c.qk_dim, DV = c.v_dim, DQK = c.qk_head_dim, DHV = c.v_head_dim;
+    const cap = (v: Var) => (c.gate_soft_cap === null ? v : ag.softcap(t, v, c.gate_soft_cap));
+    let q: Var, k: Var, v: Var, o: Var, ig: Var, fg: Var;
+    if (c.weight_mode === 'single') {
+      q = this.lin(t, x, `${pre}q`); k = this.lin(t, x, `${pre}k`); v = this.lin(t, x, `${pre}v`); o = this.lin(t, x, `${pre}ogate_preact`);
+      ig = cap(this.lin(t, x, `${pre}igate_preact`)); fg = cap(this.lin(t, x, `${pre}fgate_preact`)); // [B, S, NH]
+    } else {
+      const all = this.lin(t, x, `${pre}qkv_opreact`); // [B, S, 2QK + 2DV]
+      q = ag.slice(t, all, 2, 0, QK); k = ag.slice(t, all, 2, QK, 2 * QK);
+      v = ag.slice(t, all, 2, 2 * QK, 2 * QK + DV); o = ag.slice(t, all, 2, 2 * QK + DV, 2 * QK + 2 * DV);
+      const g = cap(this.lin(t, x, `${pre}ifgate_preact`)); // [B, S, 2NH]
+      ig = ag.slice(t, g, 2, 0, NH); fg = ag.slice(t, g, 2, NH, 2 * NH);
+    }
+    const L = c.chunk_size, Sp = Math.ceil(S / L) * L;
+    // [B, S, NH*D] -> [B, NH, S, D] (reshape(B, S, NH, -1).transpose(1, 2)), zero-padded to Sp
+    const heads = (a: Var, D: number) => this.padSeq(t, ag.permute(t, ag.reshape(t, a, [B, S, NH, D]), [0, 2, 1, 3]), Sp);
+    const gate = (a: Var) => this.padSeq(t, ag.permute(t, a, [0, 2, 1]), Sp); // [B, NH, Sp]
+    let h = agMlstmChunkwise(t, { q: heads(q, DQK), k: heads(k, DQK), v: heads(v, DHV), i: gate(ig), f: gate(fg) }, { eps: c.eps, chunkSize: L, gradMode: this.mlstmGradMode }); // [B, NH, Sp, DHV]
+    if (Sp !== S) h = ag.slice(t, h, 2, 0, S);
+    const hs = ag.reshape(t, ag.permute(t, h, [0, 2, 1, 3]), [B, S, DV]);
+    const hn = ag.groupNorm(t, hs, NH, { eps: c.norm_eps, weight: this.param(`${pre}multihead_norm.weight`), bias: this.opt(`${pre}multihead_norm.bias`) });
+    return this.lin(t, ag.mul(t, ag.sigmoid(t, o), hn), `${pre}out_proj`);
+  }
+
+  /** a [..., S, (D)] with axis 2 zero-padded to Sp (padding after the sequence: causal, so harmless). */
+  private padSeq(t: Tape, a: Var, Sp: number): Var {
+    const S = a.shape[2];
+    if (Sp === S) return a;
+    const shape = [...a.shape];
+    shape[2] = Sp - S;
+    const zeros = t.input(t.tensor(shape, t.zeros(shape.reduce((x, d) => x * d, 1))));
+    return ag.concat(t, [a, zeros], 2);
+  }
+
+  private ffn(t: Tape, x: Var, pre: string): Var {
+    const U = this.config.ffn_up_proj_dim;
+    let g: Var, z: Var;
+    if (this.config.weight_mode === 'single') { g = this.lin(t, x, `${pre}proj_up_gate`); z = this.lin(t, x, `${pre}proj_up`); } else {
+      const both = this.lin(t, x, `${pre}proj_up_gate_z`); // [B, S, 2U]
+      g = ag.slice(t, both, 2, 0, U); z = ag.slice(t, both, 2, U, 2 * U);
+    }
+    return this.lin(t, ag.mul(t, ag.silu(t, g), z), `${pre}proj_down`);
+  }
+}
+
+/**
+ * Mean next-token loss over batches (weighted by their B*(S-1) targets), forward only, for any
+ * model with loss(tape, batch) (XLSTMLargeTrainable, XLSTMLMTrainable): validation hooks.
+ */
+export function evaluateLanguageModelLoss(model: { dtype: TapeDType; loss(t: Tape, b: TokenBatch): Var }, backend: WasmBackend | null, batches: readonly TokenBatch[]): number {
+  if (batches.length === 0) throw new RangeError('evaluateLanguageModelLoss: no batches');
+  let sum = 0, n = 0;
+  for (const b of batches) {
+    const w = b.batchSize * (b.seqLen - 1);
+    sum += withHeapReclaim(backend, () => {
+      const t = new Tape(backend, model.dtype);
+      const l = Number(model.loss(t, b).data[0]);
+      t.clear();
+      return l;
+    }) * w;
+    n += w;
+  }
+  return sum / n;
+}
