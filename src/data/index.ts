@@ -1,5 +1,6 @@
 // Synthetic training data (browser-safe) for the time-series models.
-export { Rng } from './rng.js';
+// Rng lives in src/random (shared with optim and train); re-exported because the data API takes it.
+export { Rng } from '../random/rng.js';
 export {
   type Kernel, type GpSampleOptions, type KernelFeatures, SEASONAL_PERIODS, kernelValue, kernelMatrix, describeKernel,
   sampleBaseKernel, sampleKernel, sampleGp, kernelFeatures, choleskyInPlace, periodicWeights, scaledBesselI,

@@ -1,8 +1,12 @@
 // Optimisation for training: AdamW (torch.optim.AdamW semantics: decoupled weight decay,
 // bias-corrected moments, eps outside the sqrt), parameter groups with and without weight
 // decay, global-norm gradient clipping, linear warmup + cosine schedule, gradient
-// accumulation, and a seeded PRNG for initialisation and shuffling.
+// accumulation. The seeded RNG for initialisation, dropout and shuffling is src/random's Rng,
+// re-exported here because training code has always imported it from optim.
 import { Parameter } from '../autograd/tape.js';
+
+export { Rng } from '../random/rng.js';
+export type { RngState } from '../random/rng.js';
 
 export interface AdamWOptions {
   lr: number;
@@ -13,6 +17,31 @@ export interface AdamWOptions {
 }
 
 export interface ParamGroup { params: Parameter[]; weightDecay: number }
+
+/** First and second moments of one parameter (f64, as the optimizer keeps them) with the parameter's shape. */
+export interface AdamWMoments {
+  shape: number[];
+  /** torch's exp_avg. */
+  expAvg: Float64Array;
+  /** torch's exp_avg_sq. */
+  expAvgSq: Float64Array;
+}
+
+/**
+ * Everything AdamW's next update depends on besides the parameters and their gradients.
+ * Parameters are identified by Parameter.name; `moments` has only the parameters updated so far.
+ */
+export interface AdamWState {
+  /** Updates taken (bias correction). */
+  step: number;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** Parameter names per group, in order, with the group's weight decay. */
+  groups: { params: string[]; weightDecay: number }[];
+  moments: Record<string, AdamWMoments>;
+}
 
 /** Splits parameters into a decayed group and a no-decay group (Parameter.decay false: norms, biases, embeddings as chosen). */
 export function paramGroups(params: readonly Parameter[], weightDecay: number): ParamGroup[] {
@@ -68,6 +97,76 @@ export class AdamW {
   }
 
   zeroGrad(): void { for (const g of this.groups) for (const p of g.params) p.zeroGrad(); }
+
+  /** The optimizer state keyed by parameter name (copies: later steps do not change it). Every parameter needs a unique name. */
+  stateDict(): AdamWState {
+    const moments: Record<string, AdamWMoments> = {};
+    for (const [name, p] of this.byName('AdamW.stateDict')) {
+      const m = this.m.get(p), v = this.v.get(p);
+      if (m && v) moments[name] = { shape: [...p.shape], expAvg: m.slice(), expAvgSq: v.slice() };
+    }
+    return {
+      step: this.step, lr: this.lr, beta1: this.b1, beta2: this.b2, eps: this.eps,
+      groups: this.groups.map((g) => ({ params: g.params.map((p) => p.name!), weightDecay: g.weightDecay })),
+      moments,
+    };
+  }
+
+  /**
+   * Replaces step, hyperparameters, group weight decays and moments with `state` (from
+   * stateDict(), possibly of another optimizer over equally named and shaped parameters).
+   * Validates everything before changing anything; parameters without moments in `state`
+   * start from zero moments as if never updated.
+   */
+  loadStateDict(state: AdamWState): void {
+    const fn = 'AdamW.loadStateDict';
+    if (typeof state !== 'object' || state === null) throw new TypeError(`${fn}: state = ${String(state)}, expected an object from AdamW.stateDict()`);
+    const mine = this.byName(fn);
+    if (!Number.isInteger(state.step) || state.step < 0) throw new RangeError(`${fn}: step = ${state.step}, expected an integer >= 0`);
+    if (!(state.lr >= 0)) throw new RangeError(`${fn}: lr = ${state.lr}, expected a number >= 0`);
+    for (const k of ['beta1', 'beta2'] as const) if (!(state[k] >= 0 && state[k] < 1)) throw new RangeError(`${fn}: ${k} = ${state[k]}, expected a number in [0, 1)`);
+    if (!(state.eps >= 0)) throw new RangeError(`${fn}: eps = ${state.eps}, expected a number >= 0`);
+    if (!Array.isArray(state.groups) || state.groups.length !== this.groups.length) throw new Error(`${fn}: state has ${Array.isArray(state.groups) ? state.groups.length : 'no'} parameter groups, this optimizer ${this.groups.length}`);
+    state.groups.forEach((sg, gi) => {
+      const g = this.groups[gi];
+      if (!sg || !Array.isArray(sg.params)) throw new TypeError(`${fn}: groups[${gi}].params is not an array of parameter names`);
+      const n = Math.max(sg.params.length, g.params.length);
+      for (let i = 0; i < n; i++) {
+        if (sg.params[i] !== g.params[i]?.name) {
+          throw new Error(`${fn}: groups[${gi}].params[${i}] is ${sg.params[i] === undefined ? 'missing' : `'${sg.params[i]}'`} in the state, ${g.params[i] ? `'${g.params[i].name}'` : 'absent'} in this optimizer`);
+        }
+      }
+      if (!(sg.weightDecay >= 0)) throw new RangeError(`${fn}: groups[${gi}].weightDecay = ${sg.weightDecay}, expected a number >= 0`);
+    });
+    if (typeof state.moments !== 'object' || state.moments === null) throw new TypeError(`${fn}: moments = ${String(state.moments)}, expected an object keyed by parameter name`);
+    const load = new Map<Parameter, [Float64Array, Float64Array]>();
+    for (const [name, mo] of Object.entries(state.moments)) {
+      const p = mine.get(name);
+      if (!p) throw new Error(`${fn}: moments of '${name}', but this optimizer has no parameter named '${name}'`);
+      const shape: unknown = mo?.shape;
+      if (!Array.isArray(shape) || shape.length !== p.shape.length || shape.some((d, i) => d !== p.shape[i])) throw new Error(`${fn}: moments of '${name}' have shape ${JSON.stringify(shape)}, the parameter has [${p.shape.join(', ')}]`);
+      for (const k of ['expAvg', 'expAvgSq'] as const) {
+        const a: unknown = mo[k];
+        if (!(a instanceof Float64Array) || a.length !== p.size) throw new Error(`${fn}: ${k} of '${name}' is ${a instanceof Float64Array ? `a Float64Array of ${a.length} values` : typeof a}, expected a Float64Array of ${p.size} values`);
+      }
+      load.set(p, [mo.expAvg.slice(), mo.expAvgSq.slice()]);
+    }
+    this.step = state.step; this.lr = state.lr; this.b1 = state.beta1; this.b2 = state.beta2; this.eps = state.eps;
+    state.groups.forEach((sg, gi) => { this.groups[gi].weightDecay = sg.weightDecay; });
+    this.m.clear(); this.v.clear();
+    for (const [p, [m, v]] of load) { this.m.set(p, m); this.v.set(p, v); }
+  }
+
+  /** Parameters by name (names must exist and be unique: the state is keyed by them). */
+  private byName(fn: string): Map<string, Parameter> {
+    const out = new Map<string, Parameter>();
+    this.groups.forEach((g, gi) => g.params.forEach((p, i) => {
+      if (!p.name) throw new Error(`${fn}: groups[${gi}].params[${i}] has no name (the optimizer state is keyed by parameter names)`);
+      if (out.has(p.name)) throw new Error(`${fn}: parameter name '${p.name}' appears twice`);
+      out.set(p.name, p);
+    }));
+    return out;
+  }
 }
 
 /** L2 norm of all gradients together (f64 sum). */
@@ -117,35 +216,4 @@ export function accumulateGradients(steps: number, micro: (i: number) => number)
   let s = 0;
   for (let i = 0; i < steps; i++) s += micro(i);
   return s / steps;
-}
-
-/** Seeded PRNG (mulberry32 + Box-Muller): deterministic init and shuffling. */
-export class Rng {
-  private s: number;
-  private spare: number | null = null;
-  constructor(seed: number) { this.s = seed >>> 0; }
-  /** Uniform in [0, 1). */
-  uniform(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** Standard normal. */
-  normal(): number {
-    if (this.spare !== null) { const v = this.spare; this.spare = null; return v; }
-    let u = 0;
-    while (u === 0) u = this.uniform();
-    const v = this.uniform(), r = Math.sqrt(-2 * Math.log(u));
-    this.spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  }
-  /** n values ~ N(mean, std^2) as f32. */
-  normalArray(n: number, std = 1, mean = 0): Float32Array { return Float32Array.from({ length: n }, () => mean + std * this.normal()); }
-  /** Fisher-Yates shuffle in place. */
-  shuffle<T>(a: T[]): T[] {
-    for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(this.uniform() * (i + 1)); [a[i], a[j]] = [a[j], a[i]]; }
-    return a;
-  }
 }

@@ -7,7 +7,7 @@
 // Batch `step` is a pure function of (options, step): series indices step*B + j of the
 // generator's stream and Rng.stream(seed ^ CPM_SALT, step) for lengths and masks, so a
 // resumed run sees exactly the batches an uninterrupted one would.
-import { Rng } from '../data/rng.js';
+import { Rng } from '../random/rng.js';
 import { SyntheticSeriesGenerator, type SyntheticMix } from '../data/synthetic/generator.js';
 
 /** Options of contiguous patch masking. */

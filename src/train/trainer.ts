@@ -15,6 +15,7 @@
 import { Tape, Var, Parameter } from '../autograd/tape.js';
 import type { TapeDType } from '../autograd/tape.js';
 import { AdamW, paramGroups, clipGradNorm, globalGradNorm, warmupCosineLr, Rng } from '../optim/optim.js';
+import type { AdamWMoments, RngState } from '../optim/optim.js';
 import type { WasmBackend } from '../backend/wasm/backend.js';
 import { Tensor } from '../tensor/tensor.js';
 import { serializeSafetensors, parseSafetensors } from '../io/safetensors.js';
@@ -122,25 +123,25 @@ export type CheckpointFiles = Record<string, Uint8Array>;
 export const CHECKPOINT_FILES = { weights: 'model.safetensors', optimizer: 'optimizer.safetensors', state: 'trainer_state.json' } as const;
 
 const FORMAT = 'xlstm-ts-trainer-checkpoint';
-const FORMAT_VERSION = 1;
+// 2: the trainer RNG state is Rng.getState() (xoshiro128**) instead of mulberry32's {s, spare}
+const FORMAT_VERSION = 2;
 
-// AdamW and Rng keep their state in private fields; a checkpoint must read and write it.
-// Element access is TypeScript's explicit escape hatch for that (src/optim owns the classes).
-type AdamWInternals = { m: Map<Parameter, Float64Array>; v: Map<Parameter, Float64Array> };
-type RngInternals = { s: number; spare: number | null };
-const adamInternals = (o: AdamW): AdamWInternals => o as unknown as AdamWInternals;
+/**
+ * Version 1 checkpoints hold the retired mulberry32 trainer RNG ({s: counter, spare}). Its draws
+ * cannot be continued by the xoshiro128** Rng: such a checkpoint resumes exactly only if that RNG
+ * was never drawn from (counter = the seed, no spare normal), which holds for losses that take
+ * no randomness from the context (the forecaster). Otherwise the RNG restarts from the saved
+ * counter as a seed: weights, moments and data continue exactly, the dropout masks do not.
+ */
+function rngFromV1(st: unknown, seed: number): RngState {
+  const o = st as { s?: unknown; spare?: unknown } | null;
+  if (!o || typeof o.s !== 'number' || !Number.isInteger(o.s) || !(o.spare === null || typeof o.spare === 'number')) {
+    throw new TypeError(`version 1 rng = ${JSON.stringify(st)}, expected {s: number, spare: number | null}`);
+  }
+  return new Rng(o.s >>> 0 === seed && o.spare === null ? seed : o.s >>> 0).getState();
+}
 
-/** The state of an Rng (mulberry32 counter + the cached Box-Muller value). */
-export function rngState(r: Rng): { s: number; spare: number | null } {
-  const x = r as unknown as RngInternals;
-  return { s: x.s, spare: x.spare };
-}
-/** Puts an Rng back into a state from rngState(). */
-export function setRngState(r: Rng, st: { s: number; spare: number | null }): void {
-  if (!st || typeof st.s !== 'number' || !(st.spare === null || typeof st.spare === 'number')) throw new TypeError(`setRngState: expected {s: number, spare: number | null}, got ${JSON.stringify(st)}`);
-  const x = r as unknown as RngInternals;
-  x.s = st.s >>> 0; x.spare = st.spare;
-}
+const rngJson = (r: RngState): Json => ({ s: [...r.s], spareNormal: r.spareNormal });
 
 export class Trainer<B> {
   readonly params: readonly Parameter[];
@@ -257,18 +258,18 @@ export class Trainer<B> {
 
   /** The checkpoint as bytes (see CHECKPOINT_FILES). Take it between steps. */
   checkpoint(metadata: Record<string, string> = {}): CheckpointFiles {
-    const { m, v } = adamInternals(this.optimizer);
+    const opt = this.optimizer.stateDict();
     const mom = new Map<string, Tensor>();
     for (const p of this.params) {
-      const a = m.get(p), b = v.get(p);
-      if (!a || !b) continue; // no update yet (no gradient so far)
-      mom.set(`exp_avg.${p.name}`, new Tensor('f64', p.value.shape, a));
-      mom.set(`exp_avg_sq.${p.name}`, new Tensor('f64', p.value.shape, b));
+      const mo = opt.moments[p.name!];
+      if (!mo) continue; // no update yet (no gradient so far)
+      mom.set(`exp_avg.${p.name}`, new Tensor('f64', mo.shape, mo.expAvg));
+      mom.set(`exp_avg_sq.${p.name}`, new Tensor('f64', mo.shape, mo.expAvgSq));
     }
     const state = {
       format: FORMAT, version: FORMAT_VERSION,
-      step: this.step, optimizerStep: this.optimizer.step, totalSteps: this.o.totalSteps,
-      rng: rngState(this.rng) as unknown as Json, data: this.o.data.state(),
+      step: this.step, optimizerStep: opt.step, totalSteps: this.o.totalSteps,
+      rng: rngJson(this.rng.getState()), data: this.o.data.state(),
       params: this.params.map((p) => ({ name: p.name!, shape: [...p.value.shape], decay: p.decay })) as unknown as Json,
     };
     return {
@@ -282,9 +283,9 @@ export class Trainer<B> {
   /** Restores weights (in place, converted to each parameter's dtype), moments, step, RNG and data position. */
   restore(files: CheckpointFiles): void {
     for (const f of Object.values(CHECKPOINT_FILES)) if (!(files[f] instanceof Uint8Array)) throw new Error(`Trainer.restore: checkpoint file ${f} is missing`);
-    let st: { format?: string; version?: number; step: number; optimizerStep: number; rng: { s: number; spare: number | null }; data: Json };
+    let st: { format?: string; version?: number; step: number; optimizerStep: number; rng: unknown; data: Json };
     try { st = JSON.parse(new TextDecoder().decode(files[CHECKPOINT_FILES.state])); } catch (e) { throw new Error(`Trainer.restore: ${CHECKPOINT_FILES.state} is not valid JSON: ${(e as Error).message}`); }
-    if (st.format !== FORMAT || st.version !== FORMAT_VERSION) throw new Error(`Trainer.restore: ${CHECKPOINT_FILES.state} has format ${st.format} v${st.version}, expected ${FORMAT} v${FORMAT_VERSION}`);
+    if (st.format !== FORMAT || !(st.version === 1 || st.version === FORMAT_VERSION)) throw new Error(`Trainer.restore: ${CHECKPOINT_FILES.state} has format ${st.format} v${st.version}, expected ${FORMAT} v1 or v${FORMAT_VERSION}`);
     if (!Number.isInteger(st.step) || st.step < 0) throw new Error(`Trainer.restore: step ${st.step} is not a non-negative integer`);
     // the checkpoint must come from the same parameter set (names, shapes; decay groups change the update)
     const saved = (st as unknown as { params?: { name: string; shape: number[]; decay: boolean }[] }).params;
@@ -300,20 +301,24 @@ export class Trainer<B> {
       if (saved.length !== this.params.length) problems.push(`checkpoint has ${saved.length} parameters, this trainer ${this.params.length}`);
       if (problems.length) throw new Error(`Trainer.restore: the checkpoint does not match these parameters: ${problems.slice(0, 6).join('; ')}`);
     }
+    // validated before anything changes
+    const rng = new Rng(0);
+    try { rng.setState(st.version === 1 ? rngFromV1(st.rng, this.o.seed ?? 0) : st.rng as RngState); } catch (e) { throw new Error(`Trainer.restore: ${CHECKPOINT_FILES.state}: ${(e as Error).message}`); }
     loadWeightsInto(this.params, files[CHECKPOINT_FILES.weights], 'Trainer.restore');
     const opt = parseSafetensors(files[CHECKPOINT_FILES.optimizer], { source: CHECKPOINT_FILES.optimizer });
-    const { m, v } = adamInternals(this.optimizer);
-    m.clear(); v.clear();
+    const moments: Record<string, AdamWMoments> = {};
     for (const p of this.params) {
       const a = `exp_avg.${p.name}`, b = `exp_avg_sq.${p.name}`;
       if (!opt.has(a) && !opt.has(b)) continue;
+      if (!opt.has(a) || !opt.has(b)) throw new Error(`Trainer.restore: ${CHECKPOINT_FILES.optimizer} has ${opt.has(a) ? a : b} but not ${opt.has(a) ? b : a}`);
       const ta = opt.read(a), tb = opt.read(b);
       if (ta.size !== p.size || tb.size !== p.size) throw new Error(`Trainer.restore: moments of ${p.name} have ${ta.size}/${tb.size} values, the parameter has ${p.size}`);
-      m.set(p, ta.toFloat64().slice()); v.set(p, tb.toFloat64().slice());
+      moments[p.name!] = { shape: [...p.shape], expAvg: ta.toFloat64(), expAvgSq: tb.toFloat64() };
     }
-    this.optimizer.step = st.optimizerStep;
+    // hyperparameters and groups come from this trainer's options (the schedule sets lr every step)
+    this.optimizer.loadStateDict({ ...this.optimizer.stateDict(), moments, step: st.optimizerStep });
+    this.rng.setState(rng.getState());
     this.step = st.step;
-    setRngState(this.rng, st.rng);
     this.o.data.restore(st.data);
   }
 

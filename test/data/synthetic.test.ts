@@ -52,7 +52,7 @@ test('mix weights select kinds; bad options are rejected with the argument named
 test('periodic-kernel GP samples peak in autocorrelation at the period (exact and feature paths)', () => {
   const k: Kernel = { kind: 'periodic', period: 24, lengthScale: 1, variance: 1 };
   for (const method of ['exact', 'features'] as const) {
-    const rng = Rng.fromSeed(11);
+    const rng = new Rng(11);
     let at24 = 0, at12 = 0;
     const reps = 6;
     for (let r = 0; r < reps; r++) {
@@ -68,7 +68,7 @@ test('feature maps reproduce the kernel: periodic exactly, RBF/products within M
   const n = 60;
   const check = (k: Kernel, tol: number, D: number) => {
     const K = kernelMatrix(k, n);
-    const f = kernelFeatures(k, n, Rng.fromSeed(5), D);
+    const f = kernelFeatures(k, n, new Rng(5), D);
     let maxErr = 0;
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
       let s = i === j ? f.noise[i] : 0;
@@ -96,10 +96,10 @@ test('scaled Bessel weights of the periodic kernel sum to 1 and match known I_k 
 });
 
 test('AR(1) coefficient is recovered from a long sample; AR coefficients from PACF are stationary', () => {
-  const y = arma(Rng.fromSeed(99), 20000, [0.7]);
+  const y = arma(new Rng(99), 20000, [0.7]);
   const r1 = acf(y, 1);
   assert.ok(Math.abs(r1 - 0.7) < 0.03, `lag-1 autocorrelation ${r1}`);
-  const rng = Rng.fromSeed(2);
+  const rng = new Rng(2);
   for (let i = 0; i < 20; i++) {
     const phi = stationaryAr(rng, 3);
     const x = arma(rng, 3000, phi);
@@ -109,7 +109,7 @@ test('AR(1) coefficient is recovered from a long sample; AR coefficients from PA
 });
 
 test('missing runs stay within the requested fraction and keep the endpoints', () => {
-  const rng = Rng.fromSeed(8);
+  const rng = new Rng(8);
   let runsLongerThanOne = 0;
   for (let i = 0; i < 30; i++) {
     const y = new Float64Array(500).fill(1);
@@ -129,7 +129,7 @@ test('missing runs stay within the requested fraction and keep the endpoints', (
 });
 
 test('rng variates have the right moments; intermittent series are sparse counts', () => {
-  const rng = Rng.fromSeed(42);
+  const rng = new Rng(42);
   const N = 20000;
   const mv = (f: () => number) => { let s = 0, s2 = 0; for (let i = 0; i < N; i++) { const v = f(); s += v; s2 += v * v; } const m = s / N; return [m, s2 / N - m * m]; };
   const [nm, nv] = mv(() => rng.normal());
@@ -140,7 +140,7 @@ test('rng variates have the right moments; intermittent series are sparse counts
   assert.ok(Math.abs(pm - 4) < 0.07 && Math.abs(pv - 4) < 0.2, `poisson ${pm} ${pv}`);
   const [bm] = mv(() => rng.gamma(0.4));
   assert.ok(Math.abs(bm - 0.4) < 0.03, `gamma(0.4) mean ${bm}`);
-  const r = intermittent(Rng.fromSeed(3), 2000);
+  const r = intermittent(new Rng(3), 2000);
   const zeros = r.values.filter((v) => v === 0).length / 2000;
   assert.ok(zeros > 0.3, `zero fraction ${zeros} with pDemand ${r.pDemand}`);
 });

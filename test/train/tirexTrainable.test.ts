@@ -11,7 +11,7 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { Tape } from '../../src/autograd/tape.js';
 import { TiRex } from '../../src/models/tirex/model.js';
 import { AdamW, paramGroups, clipGradNorm } from '../../src/optim/optim.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/random/rng.js';
 import { pinball, quantileLoss } from '../../src/train/forecastLoss.js';
 import { contiguousPatchMask, ForecastBatchSampler, ForecastBatch } from '../../src/train/forecastData.js';
 import { TiRexTrainable, nanScaler } from '../../src/train/tirexTrainable.js';
@@ -46,8 +46,8 @@ test('pinball / quantileLoss: values by hand, NaN targets skipped, gradient', ()
 
 test('contiguousPatchMask: runs within range, token 0 kept, deterministic by seed', () => {
   for (let seed = 0; seed < 50; seed++) {
-    const a = contiguousPatchMask(Rng.fromSeed(seed), 16, { probability: 1, maxRun: 3, maxRuns: 2 });
-    const b = contiguousPatchMask(Rng.fromSeed(seed), 16, { probability: 1, maxRun: 3, maxRuns: 2 });
+    const a = contiguousPatchMask(new Rng(seed), 16, { probability: 1, maxRun: 3, maxRuns: 2 });
+    const b = contiguousPatchMask(new Rng(seed), 16, { probability: 1, maxRun: 3, maxRuns: 2 });
     assert.deepEqual(a, b);
     assert.equal(a.length, 16);
     assert.equal(a[0], 0);
@@ -58,10 +58,10 @@ test('contiguousPatchMask: runs within range, token 0 kept, deterministic by see
     for (const v of a) { run = v ? run + 1 : 0; longest = Math.max(longest, run); }
     assert.ok(longest <= 6);
   }
-  assert.equal(contiguousPatchMask(Rng.fromSeed(1), 16, { probability: 0 }).reduce((s, v) => s + v, 0), 0);
+  assert.equal(contiguousPatchMask(new Rng(1), 16, { probability: 0 }).reduce((s, v) => s + v, 0), 0);
   // suffixProbability 1: the first run always ends at the last token
-  for (let seed = 0; seed < 20; seed++) assert.equal(contiguousPatchMask(Rng.fromSeed(seed), 10, { probability: 1, suffixProbability: 1, maxRuns: 1 })[9], 1);
-  assert.throws(() => contiguousPatchMask(Rng.fromSeed(1), 0), /numTokens/);
+  for (let seed = 0; seed < 20; seed++) assert.equal(contiguousPatchMask(new Rng(seed), 10, { probability: 1, suffixProbability: 1, maxRuns: 1 })[9], 1);
+  assert.throws(() => contiguousPatchMask(new Rng(1), 0), /numTokens/);
 });
 
 test('ForecastBatchSampler: shapes, end-aligned random contexts, deterministic by (seed, step)', () => {
@@ -100,7 +100,7 @@ test('prepare: inference scaler, masked patches become masked tokens, targets sh
 test('trainable forward == inference TiRex (bf16 off) after save + fromPretrained', async () => {
   const m = TiRexTrainable.create(be, TINY, { seed: 3 });
   // perturb the zero-initialised tensors so every parameter matters
-  const rng = Rng.fromSeed(9);
+  const rng = new Rng(9);
   for (const p of m.parameters()) { const d = p.value.data as Float32Array; for (let i = 0; i < d.length; i++) d[i] += 0.2 * rng.normal(); }
   const dir = mkdtempSync(join(tmpdir(), 'tirex-train-'));
   try {
@@ -138,7 +138,7 @@ test('trainable forward == inference TiRex (bf16 off) after save + fromPretraine
 
 test('gradients: loss gradient vs finite differences on a few parameters (f32)', () => {
   const m = TiRexTrainable.create(be, { ...TINY, numBlocks: 1 }, { seed: 5 });
-  const rng = Rng.fromSeed(2);
+  const rng = new Rng(2);
   for (const p of m.parameters()) { const d = p.value.data as Float32Array; for (let i = 0; i < d.length; i++) d[i] += 0.1 * rng.normal(); }
   const batch = new ForecastBatchSampler({ seed: 1, contextLength: 24, patchSize: 4, batchSize: 3, cpm: { probability: 1 } }).batch(0);
   const prep = m.prepare(batch);
@@ -164,7 +164,7 @@ test('gradients: loss gradient vs finite differences on a few parameters (f32)',
 
 test('a tiny TiRex learns noisy sines: the loss falls by a third within a few seconds', () => {
   const m = TiRexTrainable.create(be, { embeddingDim: 16, numHeads: 2, numBlocks: 1, inputFfDim: 32, patchSize: 4, contextLength: 32 }, { seed: 0 });
-  const rng = Rng.fromSeed(11);
+  const rng = new Rng(11);
   // sines of random phase/period/level: the next patch is predictable from the context
   const makeBatch = (B: number): ForecastBatch => {
     const T = 8, P = 4, W = (T + 1) * P;

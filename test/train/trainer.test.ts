@@ -110,6 +110,53 @@ for (const dtype of ['f32', 'f64'] as const) {
   });
 }
 
+test('Trainer: the RNG state (with a pending spare normal) is checkpointed; v1 checkpoints load; bad rng state is named', async () => {
+  // input noise from ctx.rng: 7 normals per step, so a Box-Muller spare is pending at odd steps
+  const noisy = () => {
+    const params = makeParams('f64');
+    return new Trainer<Batch>({
+      params, data: new Points(60, 8), backend: null, dtype: 'f64', totalSteps: 12, lr: 0.1, seed: 11,
+      loss: (t, b, ctx) => {
+        const x = Float32Array.from(b.x);
+        for (let i = 0; i < 7; i++) x[i] += 0.3 * ctx.rng.normal();
+        return lossFn(params)(t, { ...b, x });
+      },
+    });
+  };
+  const full = noisy();
+  const lossesFull = (await full.run()).map((r) => r.loss);
+  const first = noisy();
+  await first.run({ untilStep: 5 });
+  assert.equal(typeof first.rng.getState().spareNormal, 'number');
+  const ck = first.checkpoint();
+  const resumed = noisy();
+  resumed.restore(ck);
+  assert.deepEqual(resumed.rng.getState(), first.rng.getState());
+  assert.deepEqual((await resumed.run()).map((r) => r.loss), lossesFull.slice(5));
+  // without the RNG state the noise differs: the test above can fail
+  const noRng = noisy();
+  noRng.restore(ck);
+  noRng.rng.setState(new Rng(11).getState());
+  assert.notDeepEqual((await noRng.run()).map((r) => r.loss), lossesFull.slice(5));
+
+  const edit = (f: (st: Record<string, unknown>) => void) => {
+    const st = JSON.parse(new TextDecoder().decode(ck['trainer_state.json']));
+    f(st);
+    return { ...ck, 'trainer_state.json': new TextEncoder().encode(JSON.stringify(st)) };
+  };
+  assert.throws(() => noisy().restore(edit((st) => { (st.rng as { s: number[] }).s[1] = -4; })), /trainer_state\.json: Rng\.setState: s\[1\] = -4/);
+  // version 1 (mulberry32 RNG): an unused RNG (counter = seed) resumes as a fresh Rng(seed)
+  const v1 = noisy();
+  v1.restore(edit((st) => { st.version = 1; st.rng = { s: 11, spare: null }; }));
+  assert.equal(v1.step, 5);
+  assert.deepEqual(v1.rng.getState(), new Rng(11).getState());
+  const v1used = noisy();
+  v1used.restore(edit((st) => { st.version = 1; st.rng = { s: 123456, spare: 0.25 }; }));
+  assert.deepEqual(v1used.rng.getState(), new Rng(123456).getState());
+  assert.throws(() => noisy().restore(edit((st) => { st.version = 1; st.rng = { s: 'x' }; })), /version 1 rng = \{"s":"x"\}/);
+  assert.throws(() => noisy().restore(edit((st) => { st.version = 3; })), /v3, expected xlstm-ts-trainer-checkpoint v1 or v2/);
+});
+
 test('Trainer: evaluation hook and option errors', async () => {
   const params = makeParams('f64');
   const evals: number[] = [];

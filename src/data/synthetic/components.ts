@@ -2,7 +2,7 @@
 // noise, level shifts, spikes, heteroscedastic noise, intermittent demand and missing runs.
 // Every function draws only from the Rng it is given, so a series is a pure function of its
 // stream. Arrays are [n] Float64Array unless said otherwise.
-import { Rng } from '../rng.js';
+import { Rng } from '../../random/rng.js';
 import { SEASONAL_PERIODS } from './kernels.js';
 
 /**

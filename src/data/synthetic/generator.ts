@@ -4,7 +4,7 @@
 // missing runs and a random scale/offset. Series i is a pure function of (options, seed, i):
 // it comes from its own stream Rng.stream(seed, i), so batch sizes and call order do not
 // change any series, and `at(i)` gives random access.
-import { Rng } from '../rng.js';
+import { Rng } from '../../random/rng.js';
 import { sampleKernel, sampleGp, describeKernel, type GpSampleOptions } from './kernels.js';
 import {
   piecewiseTrend, logisticTrend, multiSeasonal, stationaryAr, arma, volatility, levelShifts,

@@ -19,7 +19,7 @@
 //      a * b     features multiplied pairwise (all pairs when |A||B| <= D, else D random
 //                pairs scaled by sqrt(|A||B|/D): unbiased for K); noise:
 //                na diag(Kb) + nb diag(Ka) - na nb, exact on the diagonal.
-import { Rng } from '../rng.js';
+import { Rng } from '../../random/rng.js';
 
 export type Kernel =
   | { kind: 'periodic'; period: number; lengthScale: number; variance: number }

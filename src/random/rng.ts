@@ -1,28 +1,63 @@
-// Seeded random variates for synthetic data. The uniform stream is xoshiro128** seeded by
-// splitmix32 (src/generation/prng.ts, documented there), so every series can be regenerated
-// from (seed, index) alone in any language that implements those two published algorithms.
-// The variate methods below are textbook algorithms, named at each method, so a port that
-// consumes the uniforms in the same order gets the same numbers.
-import { Xoshiro128ss, rowRng, checkSeed } from '../generation/prng.js';
+// The library's one seeded random number generator: weight init, dropout, shuffling, and the
+// synthetic series. The uniform stream is xoshiro128** seeded by splitmix32 (./prng.ts,
+// documented there), so any run can be regenerated from its seeds alone in any language that
+// implements those two published algorithms. The variate methods are textbook algorithms,
+// named at each method, so a port that consumes the uniforms in the same order gets the same
+// numbers. The synthetic data generator's series depend on that order: changing how a method
+// consumes uniforms changes every published (seed, index) series.
+import { Xoshiro128ss, rowRng, checkSeed, SEED_LIMIT } from './prng.js';
+
+/**
+ * Everything the following draws depend on, as plain JSON: the four xoshiro128** state words
+ * and the second normal of the last Box-Muller pair (null when none is pending).
+ */
+export interface RngState {
+  s: [number, number, number, number];
+  spareNormal: number | null;
+}
+
+/** A value for an error message: numbers as JS prints them (NaN stays NaN), the rest as JSON. */
+const show = (v: unknown): string => (typeof v === 'number' ? String(v) : JSON.stringify(v) ?? String(v));
 
 export class Rng {
-  private readonly gen: Xoshiro128ss;
+  private gen: Xoshiro128ss;
   /** Second normal of the last Box-Muller pair (consumed before drawing new uniforms). */
   private spareNormal: number | null = null;
 
-  constructor(gen: Xoshiro128ss) { this.gen = gen; }
+  /** Stream from an unsigned 32-bit seed (xoshiro128** state = four splitmix32 outputs). */
+  constructor(seed: number) {
+    this.gen = Xoshiro128ss.fromSeed(checkSeed('Rng', 'seed', seed));
+  }
 
-  /** Stream from a 32-bit seed. */
-  static fromSeed(seed: number): Rng { return new Rng(Xoshiro128ss.fromSeed(checkSeed('Rng.fromSeed', 'seed', seed))); }
-
-  /** Independent stream number `index` of `seed` (same derivation as generation's per-row streams). */
+  /** Independent stream number `index` of `seed` (same derivation as generation's per-row streams, rowRng). */
   static stream(seed: number, index: number): Rng {
-    if (!Number.isInteger(index) || index < 0 || index >= 2 ** 32) throw new RangeError(`Rng.stream: index = ${index}, expected an integer 0 <= index < 2^32`);
-    return new Rng(rowRng(seed, index));
+    if (!Number.isInteger(index) || index < 0 || index >= SEED_LIMIT) throw new RangeError(`Rng.stream: index = ${index}, expected an integer 0 <= index < 2^32`);
+    const r = new Rng(0);
+    r.gen = rowRng(checkSeed('Rng.stream', 'seed', seed), index);
+    return r;
   }
 
   /** A child stream seeded from this one's next output (for sub-components that must not shift the parent's sequence by a data-dependent amount). */
-  fork(): Rng { return Rng.fromSeed(this.gen.nextUint32()); }
+  fork(): Rng { return new Rng(this.gen.nextUint32()); }
+
+  /** The state as JSON-serialisable data; setState(getState()) later replays the same draws. */
+  getState(): RngState { return { s: this.gen.state(), spareNormal: this.spareNormal }; }
+
+  /** Continues from a state returned by getState() (validated: 4 unsigned 32-bit words, not all 0; spareNormal null or finite). */
+  setState(state: RngState): void {
+    if (typeof state !== 'object' || state === null) throw new TypeError(`Rng.setState: state = ${String(state)}, expected {s: [4 x uint32], spareNormal: number | null}`);
+    const s: unknown = state.s;
+    if (!Array.isArray(s) || s.length !== 4) throw new TypeError(`Rng.setState: s = ${show(s)}, expected an array of 4 unsigned 32-bit integers (the xoshiro128** state words)`);
+    for (let i = 0; i < 4; i++) {
+      const w: unknown = s[i];
+      if (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w >= SEED_LIMIT) throw new RangeError(`Rng.setState: s[${i}] = ${show(w)}, expected an integer 0 <= s[${i}] < 2^32`);
+    }
+    if ((s[0] | s[1] | s[2] | s[3]) === 0) throw new RangeError('Rng.setState: s = [0, 0, 0, 0], the xoshiro128** state must not be all zero');
+    const spare: unknown = state.spareNormal;
+    if (spare !== null && (typeof spare !== 'number' || !Number.isFinite(spare))) throw new TypeError(`Rng.setState: spareNormal = ${show(spare)}, expected null or a finite number`);
+    this.gen = new Xoshiro128ss(s[0], s[1], s[2], s[3]);
+    this.spareNormal = spare;
+  }
 
   /** Uniform in [0, 1). */
   uniform(): number { return this.gen.nextFloat(); }
@@ -62,6 +97,20 @@ export class Rng {
     const r = Math.sqrt(-2 * Math.log(u1));
     this.spareNormal = r * Math.sin(2 * Math.PI * u2);
     return r * Math.cos(2 * Math.PI * u2);
+  }
+
+  /** n values ~ N(mean, std^2) as f32 (n successive normal() draws). */
+  normalArray(n: number, std = 1, mean = 0): Float32Array {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`Rng.normalArray: n = ${n}, expected an integer >= 0`);
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = mean + std * this.normal();
+    return out;
+  }
+
+  /** Fisher-Yates shuffle in place (one uniform per position from the end); returns `a`. */
+  shuffle<T>(a: T[]): T[] {
+    for (let i = a.length - 1; i > 0; i--) { const j = Math.floor(this.gen.nextFloat() * (i + 1)); [a[i], a[j]] = [a[j], a[i]]; }
+    return a;
   }
 
   /** Gamma(shape, scale 1), Marsaglia & Tsang (2000); shape < 1 via the U^(1/shape) boost. */
