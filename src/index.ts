@@ -34,9 +34,8 @@ export { argmax } from './ops/index.js';
 export * from './autograd/index.js';
 export * from './optim/index.js';
 export * from './data/index.js';
-// Two seeded generators exist (optim: init/shuffling; data: series streams). TODO(session 3): one Rng.
-export { Rng } from './optim/index.js';
-export { Rng as SeriesRng } from './data/index.js';
+// One seeded generator (xoshiro128**) for init, shuffling, dropout and synthetic series.
+export { Rng, checkSeed, randomSeed } from './random/index.js';
 export * from './train/index.js';
 export type { StepResult } from './models/xlstmLarge/index.js';
 export type { StepResult as TrainStepResult } from './train/index.js';
