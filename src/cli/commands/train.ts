@@ -1,8 +1,11 @@
-// `xlstm train --config FILE`: trains a TiRex forecaster on synthetic series (or an xLSTM
-// LM on a text file) with the generic Trainer, from a JSON or YAML config: model sizes,
-// data, optimisation, periodic evaluation (MASE / WQL vs seasonal naive on held-out
-// synthetic series and/or CSV files), checkpoints every N steps and --resume.
-// The checkpoint folder is also a loadable model: model.safetensors + config.json.
+// `xlstm train --config FILE`: trains a TiRex forecaster on synthetic series (or a language
+// model, xLSTMLMModel or xLSTM Large, on a text file) with the generic Trainer, from a JSON or
+// YAML config: model sizes, data, optimisation, periodic evaluation (MASE / WQL vs seasonal
+// naive on held-out synthetic series and/or CSV files; validation loss for LMs), checkpoints
+// every N steps and --resume. LM text is UTF-8 bytes (vocab 256), or the ids of a Hugging Face
+// tokenizer.json given as data.tokenizer.
+// The checkpoint folder is also a loadable model: model.safetensors + config.json (+ the
+// tokenizer.json used, so `xlstm generate --model <dir>` runs on it).
 import { readFile, writeFile, appendFile, mkdir, stat } from 'node:fs/promises';
 import { join, dirname, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
@@ -15,6 +18,10 @@ import { parseSeriesCsv } from '../../timeseries/csv.js';
 import { inferFrequency, seasonalPeriod } from '../../timeseries/frequency.js';
 import { processIo } from './forecast.js';
 import type { CommandIo } from './forecast.js';
+import type { Parameter, Tape, Var, TapeDType } from '../../autograd/index.js';
+import type { TokenBatch } from '../../train/textData.js';
+import type { Rng } from '../../optim/optim.js';
+import type { Tokenizer as TokenizerT } from '../../tokenizer/tokenizer.js';
 
 // ---- config ----
 
@@ -28,9 +35,15 @@ export interface TiRexModelSection {
 }
 
 export interface LmModelSection {
-  kind: 'xlstm-lm';
-  /** xLSTM LM config (official keys, vocab_size included), inline or a JSON/YAML file path. */
-  config: Record<string, unknown> | string;
+  /** 'xlstm-lm': xLSTMLMModel (NeurIPS paper library); 'xlstm-large': xLSTM Large / xLSTM-7B architecture. */
+  kind: 'xlstm-lm' | 'xlstm-large';
+  /**
+   * Model config (official keys, vocab_size included), inline or a JSON/YAML file path. With
+   * init_from it is optional and overrides fields of the folder's config.json (e.g. chunk_size).
+   */
+  config?: Record<string, unknown> | string;
+  /** Start from the weights of this model folder (config.json + model.safetensors) instead of a fresh init. */
+  init_from?: string;
   seed: number;
 }
 
@@ -41,8 +54,10 @@ export interface TrainConfig {
     // tirex
     mix?: Record<string, number>; min_context_length?: number; full_context_probability?: number;
     cpm?: false | { probability?: number; max_run?: number; max_runs?: number; suffix_probability?: number };
-    // xlstm-lm
+    // xlstm-lm / xlstm-large
     text?: string; seq_len?: number; validation_fraction?: number;
+    /** tokenizer.json (or a folder holding one) that encodes text; default: UTF-8 bytes. */
+    tokenizer?: string;
   };
   optim: { lr: number; min_lr: number; warmup_steps: number; steps: number; batch_size: number; accumulation_steps: number; grad_clip?: number; weight_decay: number; seed: number };
   eval: {
@@ -99,13 +114,19 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
       init_from: m.init_from === undefined ? undefined : path(m.init_from, 'model.init_from'),
       seed: num(source, 'model.seed', m.seed, 0, { int: true, min: 0 }),
     };
-  } else if (m.kind === 'xlstm-lm') {
-    checkKeys(source, 'model', m, ['kind', 'config', 'seed']);
+  } else if (m.kind === 'xlstm-lm' || m.kind === 'xlstm-large') {
+    checkKeys(source, 'model', m, ['kind', 'config', 'init_from', 'seed']);
     const c = m.config;
-    model = { kind: 'xlstm-lm', config: typeof c === 'string' ? path(c, 'model.config') : obj(source, 'model.config', c), seed: num(source, 'model.seed', m.seed, 0, { int: true, min: 0 }) };
-  } else fail(source, 'model.kind', `must be 'tirex' or 'xlstm-lm', got ${JSON.stringify(m.kind)}`);
+    if (c === undefined && m.init_from === undefined) fail(source, 'model.config', `is required for model.kind '${m.kind}' (inline, or a JSON/YAML file path), unless model.init_from names a model folder`);
+    model = {
+      kind: m.kind,
+      config: c === undefined ? undefined : typeof c === 'string' ? path(c, 'model.config') : obj(source, 'model.config', c),
+      init_from: m.init_from === undefined ? undefined : path(m.init_from, 'model.init_from'),
+      seed: num(source, 'model.seed', m.seed, 0, { int: true, min: 0 }),
+    };
+  } else fail(source, 'model.kind', `must be 'tirex' or 'xlstm-lm' or 'xlstm-large', got ${JSON.stringify(m.kind)}`);
   const d = obj(source, 'data', top.data, true);
-  checkKeys(source, 'data', d, ['seed', 'mix', 'min_context_length', 'full_context_probability', 'cpm', 'text', 'seq_len', 'validation_fraction']);
+  checkKeys(source, 'data', d, ['seed', 'mix', 'min_context_length', 'full_context_probability', 'cpm', 'text', 'seq_len', 'validation_fraction', 'tokenizer']);
   let mix: Record<string, number> | undefined;
   if (d.mix !== undefined) {
     mix = {};
@@ -133,8 +154,10 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     text: d.text === undefined ? undefined : path(d.text, 'data.text'),
     seq_len: d.seq_len === undefined ? undefined : posInt(source, 'data.seq_len', d.seq_len),
     validation_fraction: d.validation_fraction === undefined ? undefined : num(source, 'data.validation_fraction', d.validation_fraction, undefined, { min: 0, max: 0.9 }),
+    tokenizer: d.tokenizer === undefined ? undefined : path(d.tokenizer, 'data.tokenizer'),
   };
-  if (model.kind === 'xlstm-lm' && (!data.text || !data.seq_len)) fail(source, 'data', "for model.kind 'xlstm-lm' needs text (a UTF-8 file, byte tokens) and seq_len");
+  if (model.kind !== 'tirex' && (!data.text || !data.seq_len)) fail(source, 'data', `for model.kind '${model.kind}' needs text (a UTF-8 file; byte tokens, or data.tokenizer's) and seq_len`);
+  if (model.kind === 'tirex' && data.tokenizer !== undefined) fail(source, 'data.tokenizer', "is only used by the language-model kinds ('xlstm-lm', 'xlstm-large')");
   const op = obj(source, 'optim', top.optim);
   checkKeys(source, 'optim', op, ['lr', 'min_lr', 'warmup_steps', 'steps', 'batch_size', 'accumulation_steps', 'grad_clip', 'weight_decay', 'seed']);
   const optim: TrainConfig['optim'] = {
@@ -279,34 +302,122 @@ async function tirexJob(cfg: TrainConfig, m: TiRexModelSection, be: WasmBackend)
   };
 }
 
-async function lmJob(cfg: TrainConfig, m: LmModelSection, be: WasmBackend): Promise<Job> {
-  const { XLSTMLMTrainable, evaluateLmLoss } = await import('../../train/xlstmLmTrainable.js');
-  const { TextDataset, encodeBytes } = await import('../../train/textData.js');
-  let lmCfg: Record<string, unknown>;
-  if (typeof m.config === 'string') {
-    const text = await readFile(m.config, 'utf8').catch((e) => { throw new Error(`model.config: cannot read '${m.config}': ${(e as Error).message}`); });
-    lmCfg = /\.ya?ml$/i.test(m.config) ? (await import('yaml')).parse(text) : JSON.parse(text);
-  } else lmCfg = m.config;
-  const model = XLSTMLMTrainable.init(lmCfg, { seed: m.seed });
-  if (model.config.vocab_size < 256) throw new Error(`model.config.vocab_size is ${model.config.vocab_size}; byte-level training on data.text needs >= 256`);
+/** A JSON or YAML mapping from a file (model.config, a folder's config.json). */
+async function readConfigFile(file: string, key: string): Promise<Record<string, unknown>> {
+  const text = await readFile(file, 'utf8').catch((e) => { throw new Error(`${key}: cannot read '${file}': ${(e as Error).message}`); });
+  let doc: unknown;
+  try { doc = /\.ya?ml$/i.test(file) ? (await import('yaml')).parse(text) : JSON.parse(text); } catch (e) { throw new Error(`${key} '${file}': not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(e as Error).message}`); }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${key} '${file}': must hold a mapping of config fields`);
+  return doc as Record<string, unknown>;
+}
+
+interface LmTokens {
+  tokens: Int32Array;
+  /** Ids the encoding can produce (256 for bytes). */
+  vocabNeeded: number;
+  /** Files copied next to the saved model (tokenizer.json, tokenizer_config.json). */
+  files: Record<string, Uint8Array>;
+  /** Special ids of the tokenizer (for the saved config when the model config leaves them unset). */
+  special?: { bos: number | null; eos: number | null; pad: number | null };
+  what: string;
+}
+
+/** The training text as ids: UTF-8 bytes, or data.tokenizer's ids (no special tokens added). */
+async function lmTokens(cfg: TrainConfig): Promise<LmTokens> {
+  const { encodeBytes, encodeWithTokenizer } = await import('../../train/textData.js');
   const text = await readFile(cfg.data.text!, 'utf8').catch((e) => { throw new Error(`data.text: cannot read '${cfg.data.text}': ${(e as Error).message}`); });
-  const ds = new TextDataset(encodeBytes(text), { seqLen: cfg.data.seq_len!, batchSize: cfg.optim.batch_size, validationFraction: cfg.data.validation_fraction ?? 0.1, seed: cfg.data.seed });
+  const tp = cfg.data.tokenizer;
+  if (tp === undefined) return { tokens: encodeBytes(text), vocabNeeded: 256, files: {}, what: 'byte-level training on data.text' };
+  const st = await stat(tp).catch(() => null);
+  if (!st) throw new Error(`data.tokenizer: '${tp}' does not exist (expected a tokenizer.json file or a folder holding one)`);
+  const file = st.isDirectory() ? join(tp, 'tokenizer.json') : tp;
+  const raw = await readFile(file).catch((e) => { throw new Error(`data.tokenizer: cannot read '${file}': ${(e as Error).message}`); });
+  let json: unknown;
+  try { json = JSON.parse(new TextDecoder().decode(raw)); } catch (e) { throw new Error(`data.tokenizer '${file}': not valid JSON: ${(e as Error).message}`); }
+  // tokenizer_config.json next to it carries the special tokens (BOS/EOS/PAD) when present
+  const cfgFile = join(dirname(file), 'tokenizer_config.json');
+  const cfgRaw = await readFile(cfgFile).catch(() => undefined);
+  let tokCfg: unknown;
+  if (cfgRaw) { try { tokCfg = JSON.parse(new TextDecoder().decode(cfgRaw)); } catch (e) { throw new Error(`'${cfgFile}': not valid JSON: ${(e as Error).message}`); } }
+  const { Tokenizer } = await import('../../tokenizer/tokenizer.js');
+  let tok: TokenizerT;
+  try { tok = Tokenizer.fromJSON(json, tokCfg); } catch (e) { throw new Error(`data.tokenizer '${file}': ${(e as Error).message}`); }
+  const files: Record<string, Uint8Array> = { 'tokenizer.json': raw };
+  if (cfgRaw) files['tokenizer_config.json'] = cfgRaw;
+  return {
+    tokens: encodeWithTokenizer(tok, text), vocabNeeded: tok.vocabSize, files,
+    special: { bos: tok.bosTokenId, eos: tok.eosTokenId, pad: tok.padTokenId }, what: `the ids of data.tokenizer '${file}' (${tok.vocabSize} ids: 0..${tok.vocabSize - 1})`,
+  };
+}
+
+/** What the LM job needs of XLSTMLMTrainable / XLSTMLargeTrainable. */
+interface LmTrainable {
+  params: Parameter[];
+  dtype: TapeDType;
+  loss(t: Tape, b: TokenBatch, ctx?: { rng?: Rng }): Var;
+  toSafetensors(): Uint8Array;
+}
+
+async function lmJob(cfg: TrainConfig, m: LmModelSection, be: WasmBackend): Promise<Job> {
+  const { TextDataset } = await import('../../train/textData.js');
+  const { evaluateLanguageModelLoss } = await import('../../train/xlstmLargeTrainable.js');
+  let lmCfg: Record<string, unknown> = {};
+  if (m.init_from) lmCfg = await readConfigFile(join(m.init_from, 'config.json'), 'model.init_from');
+  if (m.config !== undefined) lmCfg = { ...lmCfg, ...(typeof m.config === 'string' ? await readConfigFile(m.config, 'model.config') : m.config) };
+  const data = await lmTokens(cfg);
+  const vocab = lmCfg.vocab_size;
+  // the check before building anything: a too-small vocab_size would fail on the first batch
+  if (typeof vocab === 'number' && vocab < data.vocabNeeded) {
+    throw new Error(`model.config.vocab_size is ${vocab}; ${data.what} needs vocab_size >= ${data.vocabNeeded}`);
+  }
+  let model: LmTrainable;
+  let configJson: () => Record<string, unknown>;
+  if (m.kind === 'xlstm-large') {
+    const { XLSTMLargeTrainable } = await import('../../train/xlstmLargeTrainable.js');
+    // the tokenizer's special ids go into config.json when the model config leaves them unset
+    const sp = data.special;
+    if (sp) for (const [k, v] of [['bos_token_id', sp.bos], ['eos_token_id', sp.eos], ['pad_token_id', sp.pad]] as const) if (lmCfg[k] === undefined && v !== null) lmCfg[k] = v;
+    const lm = m.init_from ? await loadLargeFolder(m.init_from, lmCfg) : XLSTMLargeTrainable.init(lmCfg, { seed: m.seed });
+    model = lm;
+    configJson = () => lm.configJson();
+  } else {
+    const { XLSTMLMTrainable } = await import('../../train/xlstmLmTrainable.js');
+    const lm = m.init_from
+      ? await XLSTMLMTrainable.fromSafetensors(lmCfg, new Uint8Array(await readFile(join(m.init_from, 'model.safetensors')).catch((e) => { throw new Error(`model.init_from: cannot read '${join(m.init_from!, 'model.safetensors')}': ${(e as Error).message}`); })))
+      : XLSTMLMTrainable.init(lmCfg, { seed: m.seed });
+    model = lm;
+    configJson = () => lmCfg;
+  }
+  const ds = new TextDataset(data.tokens, { seqLen: cfg.data.seq_len!, batchSize: cfg.optim.batch_size, validationFraction: cfg.data.validation_fraction ?? 0.1, seed: cfg.data.seed });
   const trainer = new Trainer({
     ...trainerOptions(cfg), params: model.params, backend: be, dtype: 'f32', data: ds.train,
-    // tokens = predicted positions (tokens/s); the context's rng turns on the official dropout
+    // tokens = predicted positions (tokens/s); the context's rng turns on the official dropout (xLSTMLMModel)
     loss: (tape, b, ctx) => ({ loss: model.loss(tape, b, ctx), tokens: b.batchSize * (b.seqLen - 1) }),
   });
   const val = ds.validationTokens.length >= cfg.data.seq_len! ? ds.validationBatches(cfg.eval.max_batches ?? 8) : [];
   return {
     trainer: trainer as Trainer<unknown>,
     unit: 'seq',
-    evaluate: async (): Promise<Record<string, number>> => (val.length ? { 'validation.loss': evaluateLmLoss(model, be, val) } : {}),
+    evaluate: async (): Promise<Record<string, number>> => (val.length ? { 'validation.loss': evaluateLanguageModelLoss(model, be, val) } : {}),
     saveModel: async (dir) => {
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, 'model.safetensors'), model.toSafetensors());
-      await writeFile(join(dir, 'config.json'), JSON.stringify(lmCfg, null, 2) + '\n');
+      await writeFile(join(dir, 'config.json'), JSON.stringify(configJson(), null, 2) + '\n');
+      for (const [n, b] of Object.entries(data.files)) await writeFile(join(dir, n), b);
     },
   };
+}
+
+/** An xLSTM Large folder's weights (single file or shards) under a config (the folder's, with overrides). */
+async function loadLargeFolder(dir: string, cfg: Record<string, unknown>) {
+  const { XLSTMLargeTrainable } = await import('../../train/xlstmLargeTrainable.js');
+  const { openSafetensorsModel } = await import('../../io/safetensorsSharded.js');
+  const src = await openSafetensorsModel(dir).catch((e) => { throw new Error(`model.init_from '${dir}': ${(e as Error).message}`); });
+  try {
+    return await XLSTMLargeTrainable.fromSafetensors(cfg, src);
+  } catch (e) {
+    throw new Error(`model.init_from '${dir}': ${(e as Error).message}`);
+  } finally { await src.close(); }
 }
 
 function trainerOptions(cfg: TrainConfig) {
@@ -377,7 +488,7 @@ export async function runTrain(o: TrainCommandOptions, io: CommandIo = processIo
       const el = (Date.now() - t0) / 1000;
       onProgress({ step: r.step, totalSteps: cfg.optim.steps, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSec: trained / Math.max(el, 1e-9), etaSec: (el / (r.step - startStep)) * (until - r.step) });
       const last = trainer.step === until;
-      if ((evalEvery && trainer.step % evalEvery === 0) || (last && (cfg.eval.synthetic || cfg.eval.csv || cfg.model.kind === 'xlstm-lm'))) {
+      if ((evalEvery && trainer.step % evalEvery === 0) || (last && (cfg.eval.synthetic || cfg.eval.csv || cfg.model.kind !== 'tirex'))) {
         const metrics = await job.evaluate();
         if (Object.keys(metrics).length) {
           evals.push({ step: trainer.step, metrics });
@@ -416,7 +527,7 @@ function formatEta(s: number): string {
 
 export function register(program: Command): void {
   program.command('train')
-    .description('train a TiRex forecaster on synthetic series (or an xLSTM LM on text) from a JSON/YAML config')
+    .description('train a TiRex forecaster on synthetic series (or an xLSTM LM / xLSTM Large on text, bytes or tokenizer.json ids) from a JSON/YAML config')
     .requiredOption('--config <file>', 'training config (.json, .yaml): model, data, optim, eval, checkpoint')
     .option('--resume', 'continue from the checkpoint in checkpoint.dir (exact: same batches, optimizer state, schedule)')
     .option('--until-step <n>', 'stop after this step (the schedule still spans optim.steps; continue later with --resume)')
