@@ -397,7 +397,8 @@ async function lmJob(cfg: TrainConfig, m: LmModelSection, be: WasmBackend): Prom
   const val = ds.validationTokens.length >= cfg.data.seq_len! ? ds.validationBatches(cfg.eval.max_batches ?? 8) : [];
   return {
     trainer: trainer as Trainer<unknown>,
-    unit: 'seq',
+    // the loss reports predicted tokens, so the rate is tokens/s
+    unit: 'tokens',
     evaluate: async (): Promise<Record<string, number>> => (val.length ? { 'validation.loss': evaluateLanguageModelLoss(model, be, val) } : {}),
     saveModel: async (dir) => {
       await mkdir(dir, { recursive: true });
