@@ -106,6 +106,21 @@ test('train xlstm-large on tokenizer.json ids: folders load with loadLanguageMod
   } finally { be.dispose(); rmSync(dir, { recursive: true, force: true }); }
 });
 
+test('train xlstm-large: --until-step then --resume gives the uninterrupted run', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xlstm-train-large-resume-'));
+  try {
+    const cfg = (sub: string) => largeConfig(join(dir, sub), { optim: { lr: 0.01, warmup_steps: 1, steps: 4, batch_size: 2 }, checkpoint: { dir: join(dir, sub, 'ck'), every: 2 }, output: undefined });
+    writeFileSync(join(dir, 'a.json'), JSON.stringify(cfg('A')));
+    writeFileSync(join(dir, 'b.json'), JSON.stringify(cfg('B')));
+    const full = await runTrain({ config: join(dir, 'a.json'), progress: false }, silent);
+    const first = await runTrain({ config: join(dir, 'b.json'), progress: false, untilStep: 2 }, silent);
+    const second = await runTrain({ config: join(dir, 'b.json'), progress: false, resume: true }, silent);
+    assert.equal(second.startStep, 2);
+    assert.deepEqual([...first.losses, ...second.losses], full.losses);
+    assert.ok(readFileSync(join(dir, 'A', 'ck', 'model.safetensors')).equals(readFileSync(join(dir, 'B', 'ck', 'model.safetensors'))), 'final weights differ after resume');
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
 test('train xlstm-lm with data.tokenizer: folder gets the tokenizer and loads', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'xlstm-train-lm-tok-'));
   const be = await WasmBackend.create({ threads: 1 });
