@@ -16,3 +16,6 @@ export { pinball, quantileLoss } from './forecastLoss.js';
 export type { QuantileLossResult } from './forecastLoss.js';
 export { ForecastTrainData, createTiRexTrainer, syntheticEvalSet, evaluateTiRex } from './forecastTrain.js';
 export type { TiRexTrainerOptions, ForecastEvalItem, SyntheticEvalOptions, ForecastEvalResult } from './forecastTrain.js';
+// Trainable xLSTM Large (xLSTM-7B architecture) for pre-training and fine-tuning.
+export { XLSTMLargeTrainable, xlstmLargeParamSpecs, xlstmLargeConfigJson } from './xlstmLargeTrainable.js';
+export type { XLSTMLargeTrainableOptions, XLSTMLargeInitOptions, XLSTMLargeLayout, XLSTMLargeParamSpec } from './xlstmLargeTrainable.js';

@@ -38,7 +38,6 @@ import { resolveXLSTMLargeConfig } from '../models/xlstmLarge/config.js';
 import type { XLSTMLargeConfig, XLSTMLargeConfigInput } from '../models/xlstmLarge/config.js';
 import { XLSTMLarge } from '../models/xlstmLarge/model.js';
 import type { TokenBatch } from './textData.js';
-import { withHeapReclaim } from './trainer.js';
 
 /** Checkpoint naming: Hugging Face xLSTMForCausalLM or the native xlstm_large state dict. */
 export type XLSTMLargeLayout = 'hf' | 'native';
@@ -331,22 +330,3 @@ export class XLSTMLargeTrainable {
   }
 }
 
-/**
- * Mean next-token loss over batches (weighted by their B*(S-1) targets), forward only, for any
- * model with loss(tape, batch) (XLSTMLargeTrainable, XLSTMLMTrainable): validation hooks.
- */
-export function evaluateLanguageModelLoss(model: { dtype: TapeDType; loss(t: Tape, b: TokenBatch): Var }, backend: WasmBackend | null, batches: readonly TokenBatch[]): number {
-  if (batches.length === 0) throw new RangeError('evaluateLanguageModelLoss: no batches');
-  let sum = 0, n = 0;
-  for (const b of batches) {
-    const w = b.batchSize * (b.seqLen - 1);
-    sum += withHeapReclaim(backend, () => {
-      const t = new Tape(backend, model.dtype);
-      const l = Number(model.loss(t, b).data[0]);
-      t.clear();
-      return l;
-    }) * w;
-    n += w;
-  }
-  return sum / n;
-}

@@ -370,10 +370,11 @@ function slstmBiasInit(cfg: XLSTMLMConfig, name: string, n: number, r: Rng): Flo
 }
 
 /**
- * Mean next-token loss over batches (weighted by their B*(S-1) targets), forward only: the
- * tape records nothing that is kept (cleared after each batch). For validation hooks.
+ * Mean next-token loss over batches (weighted by their B*(S-1) targets), forward only, for any
+ * trainable LM (XLSTMLMTrainable, XLSTMLargeTrainable): the tape records nothing that is kept
+ * (cleared after each batch). For validation hooks.
  */
-export function evaluateLmLoss(model: XLSTMLMTrainable, backend: WasmBackend | null, batches: readonly TokenBatch[]): number {
+export function evaluateLmLoss(model: { dtype: TapeDType; loss(t: Tape, b: TokenBatch): Var }, backend: WasmBackend | null, batches: readonly TokenBatch[]): number {
   if (batches.length === 0) throw new RangeError('evaluateLmLoss: no batches');
   let sum = 0, n = 0;
   for (const b of batches) {

@@ -13,7 +13,8 @@ import { Tape } from '../../src/autograd/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { TextDataset } from '../../src/train/textData.js';
-import { XLSTMLargeTrainable, evaluateLanguageModelLoss } from '../../src/train/xlstmLargeTrainable.js';
+import { XLSTMLargeTrainable } from '../../src/train/xlstmLargeTrainable.js';
+import { evaluateLmLoss } from '../../src/train/xlstmLmTrainable.js';
 import { XLSTMLarge, resolveXLSTMLargeConfig } from '../../src/models/xlstmLarge/index.js';
 import { loadLanguageModel } from '../../src/models/auto.js';
 import { loadCase, compare, GoldenCase, FIXTURES } from '../helpers/golden.js';
@@ -132,14 +133,14 @@ test('XLSTMLargeTrainable: a tiny model learns a repeated text', async () => {
   const m = XLSTMLargeTrainable.init(cfg, { seed: 1 });
   const ds = new TextDataset(tokens, { seqLen: 16, batchSize: 4, validationFraction: 0.1, seed: 2 });
   const val = ds.validationBatches(2);
-  const v0 = evaluateLanguageModelLoss(m, be, val);
+  const v0 = evaluateLmLoss(m, be, val);
   const trainer = new Trainer({
     params: m.params, backend: be, data: ds.train, totalSteps: 40, lr: 1e-2, warmupSteps: 4, weightDecay: 0.01, seed: 3,
     loss: (t, b, ctx) => ({ loss: m.loss(t, b, ctx), tokens: b.batchSize * (b.seqLen - 1) }),
   });
   const losses: number[] = [];
   for (let s = 0; s < 40; s++) losses.push(trainer.trainStep().loss);
-  const v1 = evaluateLanguageModelLoss(m, be, val);
+  const v1 = evaluateLmLoss(m, be, val);
   if (process.env.XLSTM_TRAIN_REPORT) console.log(`train ${losses[0]} -> ${losses[39]}; validation ${v0} -> ${v1}`);
   assert.ok(losses[0] > 1.8, `initial loss ${losses[0]} (uniform over ${chars.length}: ${Math.log(chars.length)})`);
   assert.ok(losses[39] < 0.6, `loss after 40 steps ${losses[39]} (from ${losses[0]})`);

@@ -360,7 +360,7 @@ interface LmTrainable {
 
 async function lmJob(cfg: TrainConfig, m: LmModelSection, be: WasmBackend): Promise<Job> {
   const { TextDataset } = await import('../../train/textData.js');
-  const { evaluateLanguageModelLoss } = await import('../../train/xlstmLargeTrainable.js');
+  const { evaluateLmLoss } = await import('../../train/xlstmLmTrainable.js');
   let lmCfg: Record<string, unknown> = {};
   if (m.init_from) lmCfg = await readConfigFile(join(m.init_from, 'config.json'), 'model.init_from');
   if (m.config !== undefined) lmCfg = { ...lmCfg, ...(typeof m.config === 'string' ? await readConfigFile(m.config, 'model.config') : m.config) };
@@ -399,7 +399,7 @@ async function lmJob(cfg: TrainConfig, m: LmModelSection, be: WasmBackend): Prom
     trainer: trainer as Trainer<unknown>,
     // the loss reports predicted tokens, so the rate is tokens/s
     unit: 'tokens',
-    evaluate: async (): Promise<Record<string, number>> => (val.length ? { 'validation.loss': evaluateLanguageModelLoss(model, be, val) } : {}),
+    evaluate: async (): Promise<Record<string, number>> => (val.length ? { 'validation.loss': evaluateLmLoss(model, be, val) } : {}),
     saveModel: async (dir) => {
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, 'model.safetensors'), model.toSafetensors());
