@@ -8,6 +8,7 @@ import { Trainer } from '../src/train/trainer.js';
 import type { TrainData } from '../src/train/trainer.js';
 import type { TokenBatch } from '../src/train/textData.js';
 import { XLSTMLMTrainable } from '../src/train/xlstmLmTrainable.js';
+import { XLSTMLargeTrainable } from '../src/train/xlstmLargeTrainable.js';
 import { Rng } from '../src/optim/optim.js';
 import { BenchRow, time } from './report.js';
 // type-only imports back from there: no import cycle at run time
@@ -69,8 +70,38 @@ const xlstmLmBench: TrainSubBench = {
   },
 };
 
+interface LargeShape { E: number; NH: number; blocks: number; V: number; chunk: number; B: number; S: number; quick: boolean }
+
+/** xLSTM Large (the xLSTM-7B block: mLSTM layer + SwiGLU FFN), chunkwise mLSTM training form. */
+const LARGE_SHAPES: LargeShape[] = [
+  { E: 64, NH: 4, blocks: 2, V: 256, chunk: 32, B: 8, S: 64, quick: true },
+  { E: 128, NH: 4, blocks: 4, V: 256, chunk: 64, B: 8, S: 128, quick: false },
+];
+
+const xlstmLargeBench: TrainSubBench = {
+  name: 'xlstm-large',
+  async run(be, opts) {
+    const rows: BenchRow[] = [];
+    for (const sh of LARGE_SHAPES) {
+      if (opts.quick && !sh.quick) continue;
+      const model = XLSTMLargeTrainable.init({ embedding_dim: sh.E, num_heads: sh.NH, num_blocks: sh.blocks, vocab_size: sh.V, chunk_size: sh.chunk }, { seed: 1 });
+      const trainer = new Trainer<TokenBatch>({
+        params: model.params, data: randomBytes(sh.B, sh.S, 5), backend: be,
+        loss: (t, b) => model.loss(t, b), totalSteps: 1000, lr: 1e-3, warmupSteps: 10, gradClip: 1,
+      });
+      const t = time(() => { trainer.trainStep(); }, { warmup: 2, runs: opts.quick ? 3 : 8, maxMs: opts.quick ? 3000 : 10000 });
+      rows.push({
+        topic: 'train', name: `xlstm-large step E=${sh.E} NH=${sh.NH} blocks=${sh.blocks} V=${sh.V} chunk=${sh.chunk} B=${sh.B} S=${sh.S}`, threads: be.threads,
+        value: (sh.B * (sh.S - 1)) / (t.bestMs / 1000), unit: 'tokens/s',
+        extra: { msPerStep: t.bestMs, medianMs: t.medianMs, params: model.params.reduce((a, p) => a + p.size, 0) },
+      });
+    }
+    return rows;
+  },
+};
+
 /** The sub-benchmarks of topic "train" (append to add one): LM tokens/s, forecaster (TiRex) series/s. */
-export const TRAIN_BENCHES: TrainSubBench[] = [xlstmLmBench, tirexTrainBench];
+export const TRAIN_BENCHES: TrainSubBench[] = [xlstmLmBench, xlstmLargeBench, tirexTrainBench];
 
 /** Runs every sub-benchmark on the given backends (default: new ones with 1 and 2 threads). */
 export async function benchTrain(backends?: WasmBackend[], opts: TrainBenchOptions = {}): Promise<BenchRow[]> {
