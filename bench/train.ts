@@ -43,30 +43,34 @@ const LM_SHAPES: LmShape[] = [
   { E: 64, blocks: 2, slstmAt: [1], B: 8, S: 64, quick: false },
 ];
 
+/** A trainable LM as the bench needs it. */
+interface BenchLm { params: XLSTMLMTrainable['params']; loss: XLSTMLMTrainable['loss'] }
+
+/** Times Trainer steps of `model` on random byte windows: one row in tokens/s (predicted positions). */
+function lmStepRow(be: WasmBackend, model: BenchLm, name: string, B: number, S: number, opts: TrainBenchOptions): BenchRow {
+  const trainer = new Trainer<TokenBatch>({
+    params: model.params, data: randomBytes(B, S, 5), backend: be,
+    loss: (t, b) => model.loss(t, b), totalSteps: 1000, lr: 1e-3, warmupSteps: 10, gradClip: 1,
+  });
+  const t = time(() => { trainer.trainStep(); }, { warmup: 2, runs: opts.quick ? 3 : 8, maxMs: opts.quick ? 3000 : 10000 });
+  return {
+    topic: 'train', name: `${name} B=${B} S=${S}`, threads: be.threads,
+    value: (B * (S - 1)) / (t.bestMs / 1000), unit: 'tokens/s',
+    extra: { msPerStep: t.bestMs, medianMs: t.medianMs, params: model.params.reduce((a, p) => a + p.size, 0) },
+  };
+}
+
 const xlstmLmBench: TrainSubBench = {
   name: 'xlstm-lm',
   async run(be, opts) {
-    const rows: BenchRow[] = [];
-    for (const sh of LM_SHAPES) {
-      if (opts.quick && !sh.quick) continue;
+    return LM_SHAPES.filter((sh) => !opts.quick || sh.quick).map((sh) => {
       const model = XLSTMLMTrainable.init({
         vocab_size: 256, embedding_dim: sh.E, num_blocks: sh.blocks, context_length: sh.S, slstm_at: sh.slstmAt,
         mlstm_block: { mlstm: { conv1d_kernel_size: 4, qkv_proj_blocksize: 4, num_heads: 4 } },
         slstm_block: { slstm: { backend: 'vanilla', num_heads: 4, conv1d_kernel_size: 4 }, feedforward: { proj_factor: 1.3, act_fn: 'gelu' } },
       }, { seed: 1 });
-      const trainer = new Trainer<TokenBatch>({
-        params: model.params, data: randomBytes(sh.B, sh.S, 5), backend: be,
-        loss: (t, b) => model.loss(t, b), totalSteps: 1000, lr: 1e-3, warmupSteps: 10, gradClip: 1,
-      });
-      const t = time(() => { trainer.trainStep(); }, { warmup: 2, runs: opts.quick ? 3 : 8, maxMs: opts.quick ? 3000 : 10000 });
-      const tokens = sh.B * (sh.S - 1); // predicted positions per step
-      rows.push({
-        topic: 'train', name: `xlstm-lm step E=${sh.E} blocks=${sh.blocks} (sLSTM at ${sh.slstmAt.join(',')}) V=256 B=${sh.B} S=${sh.S}`, threads: be.threads,
-        value: tokens / (t.bestMs / 1000), unit: 'tokens/s',
-        extra: { msPerStep: t.bestMs, medianMs: t.medianMs, params: model.params.reduce((a, p) => a + p.size, 0) },
-      });
-    }
-    return rows;
+      return lmStepRow(be, model, `xlstm-lm step E=${sh.E} blocks=${sh.blocks} (sLSTM at ${sh.slstmAt.join(',')}) V=256`, sh.B, sh.S, opts);
+    });
   },
 };
 
@@ -81,22 +85,10 @@ const LARGE_SHAPES: LargeShape[] = [
 const xlstmLargeBench: TrainSubBench = {
   name: 'xlstm-large',
   async run(be, opts) {
-    const rows: BenchRow[] = [];
-    for (const sh of LARGE_SHAPES) {
-      if (opts.quick && !sh.quick) continue;
+    return LARGE_SHAPES.filter((sh) => !opts.quick || sh.quick).map((sh) => {
       const model = XLSTMLargeTrainable.init({ embedding_dim: sh.E, num_heads: sh.NH, num_blocks: sh.blocks, vocab_size: sh.V, chunk_size: sh.chunk }, { seed: 1 });
-      const trainer = new Trainer<TokenBatch>({
-        params: model.params, data: randomBytes(sh.B, sh.S, 5), backend: be,
-        loss: (t, b) => model.loss(t, b), totalSteps: 1000, lr: 1e-3, warmupSteps: 10, gradClip: 1,
-      });
-      const t = time(() => { trainer.trainStep(); }, { warmup: 2, runs: opts.quick ? 3 : 8, maxMs: opts.quick ? 3000 : 10000 });
-      rows.push({
-        topic: 'train', name: `xlstm-large step E=${sh.E} NH=${sh.NH} blocks=${sh.blocks} V=${sh.V} chunk=${sh.chunk} B=${sh.B} S=${sh.S}`, threads: be.threads,
-        value: (sh.B * (sh.S - 1)) / (t.bestMs / 1000), unit: 'tokens/s',
-        extra: { msPerStep: t.bestMs, medianMs: t.medianMs, params: model.params.reduce((a, p) => a + p.size, 0) },
-      });
-    }
-    return rows;
+      return lmStepRow(be, model, `xlstm-large step E=${sh.E} NH=${sh.NH} blocks=${sh.blocks} V=${sh.V} chunk=${sh.chunk}`, sh.B, sh.S, opts);
+    });
   },
 };
 
