@@ -37,8 +37,7 @@ export const tirexTrainBench: TrainSubBench = {
       const genMs = (performance.now() - g0) / batches.length;
       const model = TiRexTrainable.create(be, { embeddingDim: sh.E, numHeads: sh.NH, numBlocks: sh.blocks, inputFfDim: sh.ff, patchSize: sh.P, contextLength: sh.ctx }, { seed: 1 });
       const trainer = createTiRexTrainer(model, ring(batches), { totalSteps: 1000, lr: 1e-3, warmupSteps: 10, gradClip: 1 });
-      let t;
-      try { t = time(() => { trainer.trainStep(); }, { warmup: 1, runs: opts.quick ? 3 : 5, maxMs: opts.quick ? 4000 : 15000 }); } finally { trainer.reclaimer?.dispose(); }
+      const t = time(() => { trainer.trainStep(); }, { warmup: 1, runs: opts.quick ? 3 : 5, maxMs: opts.quick ? 4000 : 15000 });
       rows.push({
         topic: 'train', name: `tirex step E=${sh.E} NH=${sh.NH} blocks=${sh.blocks} ff=${sh.ff} P=${sh.P} ctx=${sh.ctx} B=${sh.B}`, threads: be.threads,
         value: sh.B / (t.bestMs / 1000), unit: 'series/s',

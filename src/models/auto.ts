@@ -3,11 +3,10 @@
 // config -> xLSTM Large; an xLSTMLMModel config with block-stack fields -> xLSTMLMModel),
 // plus the tokenizer and generation defaults of the same folder. Node only (file system).
 import type { WasmBackend } from '../backend/wasm/backend.js';
-import { Tensor } from '../tensor/tensor.js';
-import type { LanguageModel, LanguageModelForwardResult, LanguageModelStepResult, ModelState } from './languageModel.js';
+import type { LanguageModel } from './languageModel.js';
 import { XLSTMLarge, resolveXLSTMLargeConfig } from './xlstmLarge/index.js';
 import { XLSTMLMModel } from './xlstmLm/index.js';
-import type { XLSTMLargeConfig, XLSTMLargeConfigInput, XLSTMLargeLoadOptions, XLSTMLargeState } from './xlstmLarge/index.js';
+import type { XLSTMLargeConfigInput, XLSTMLargeLoadOptions } from './xlstmLarge/index.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { loadTokenizerFromDir } from '../tokenizer/load.js';
 

@@ -2,7 +2,6 @@
 // the loss closure, and evaluation through the INFERENCE model (TiRex.fromTensors with the
 // f32 recurrence), scored with MASE / WQL against seasonal naive (src/timeseries/metrics).
 import type { WasmBackend } from '../backend/wasm/backend.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { TiRex } from '../models/tirex/model.js';
 import { AggregateScore, SeriesToScore, aggregateScores, scoreSeries } from '../timeseries/metrics.js';
 import { SyntheticSeriesGenerator, type SyntheticMix } from '../data/synthetic/generator.js';
@@ -17,58 +16,29 @@ export class ForecastTrainData implements TrainData<ForecastBatch> {
   constructor(o: ForecastSamplerOptions) { this.sampler = new ForecastBatchSampler(o); }
   next(): ForecastBatch { return this.sampler.batch(this.position++); }
   state(): Json { return { position: this.position }; }
-  restore(st: Json): void {
-    const p = (st as { position?: unknown } | null)?.position;
-    if (typeof p !== 'number' || !Number.isInteger(p) || p < 0) throw new TypeError(`ForecastTrainData.restore: expected {position: integer >= 0}, got ${JSON.stringify(st)}`);
-    this.position = p;
-  }
+  restore(st: Json): void { this.position = positionFromState(st, 'ForecastTrainData.restore'); }
 }
 
-export type TiRexTrainerOptions = Omit<TrainerOptions<ForecastBatch>, 'params' | 'loss' | 'data' | 'backend' | 'dtype'> & {
-  /**
-   * Free the wasm-heap tensors of the previous micro-batch (forward and backward
-   * intermediates) when the next one starts (default true). Without it they are freed only by
-   * GC finalizers, which V8 runs too rarely: the 4 GiB heap fills within ~100 steps of the
-   * default model. Only safe while nothing else allocates long-lived tensors on this backend
-   * between steps (the inference model used for evaluation disposes its own).
-   */
-  reclaimHeap?: boolean;
-};
-
-/**
- * Records every heap tensor the backend allocates (by wrapping this instance's `empty`, which
- * zeros and upload go through) and releases them all on reclaim(). dispose() unwraps.
- */
-export class HeapReclaimer {
-  private live: Tensor[] = [];
-  private readonly orig: WasmBackend['empty'];
-  constructor(private readonly be: WasmBackend) {
-    this.orig = be.empty;
-    const orig = this.orig.bind(be);
-    be.empty = (shape, dtype) => { const t = orig(shape, dtype); this.live.push(t); return t; };
-  }
-  /** Releases every tensor allocated since the last call. */
-  reclaim(): void { const l = this.live; this.live = []; for (const t of l) t.dispose(); }
-  dispose(): void { this.reclaim(); this.be.empty = this.orig; }
+/** The batch position of a saved data state {position} (errors name `who`). */
+export function positionFromState(st: Json, who: string): number {
+  const p = (st as { position?: unknown } | null)?.position;
+  if (typeof p !== 'number' || !Number.isInteger(p) || p < 0) throw new TypeError(`${who}: expected {position: integer >= 0}, got ${JSON.stringify(st)}`);
+  return p;
 }
+
+/** Trainer options of a TiRex run (the Trainer frees each step's heap intermediates: reclaimHeap). */
+export type TiRexTrainerOptions = Omit<TrainerOptions<ForecastBatch>, 'params' | 'loss' | 'data' | 'backend' | 'dtype'>;
 
 /** A Trainer over the model's parameters; `tokens` counts series. */
-export function createTiRexTrainer(model: TiRexTrainable, data: TrainData<ForecastBatch>, o: TiRexTrainerOptions): Trainer<ForecastBatch> & { reclaimer?: HeapReclaimer } {
-  const { reclaimHeap, ...rest } = o;
-  const reclaimer = reclaimHeap === false ? undefined : new HeapReclaimer(model.backend);
-  const tr = new Trainer<ForecastBatch>({
-    ...rest,
+export function createTiRexTrainer(model: TiRexTrainable, data: TrainData<ForecastBatch>, o: TiRexTrainerOptions): Trainer<ForecastBatch> {
+  return new Trainer<ForecastBatch>({
+    ...o,
     params: model.parameters(),
     backend: model.backend,
     dtype: 'f32',
     data,
-    loss: (tape, batch) => {
-      // the previous micro-batch's backward has finished: its intermediates are dead
-      reclaimer?.reclaim();
-      return { loss: model.loss(tape, batch).loss, tokens: batch.batchSize };
-    },
+    loss: (tape, batch) => ({ loss: model.loss(tape, batch).loss, tokens: batch.batchSize }),
   });
-  return Object.assign(tr, { reclaimer });
 }
 
 /** A held-out problem: forecast `actual` from `history` (seasonal period m for MASE). */

@@ -14,6 +14,8 @@ export { contiguousPatchMask, ForecastBatchSampler } from './forecastData.js';
 export type { CpmOptions, ForecastBatch, ForecastSamplerOptions } from './forecastData.js';
 export { pinball, quantileLoss } from './forecastLoss.js';
 export type { QuantileLossResult } from './forecastLoss.js';
+export { ForecastDataWorkers } from './forecastDataWorkers.js';
+export type { ForecastDataWorkersOptions } from './forecastDataWorkers.js';
 export { ForecastTrainData, createTiRexTrainer, syntheticEvalSet, evaluateTiRex } from './forecastTrain.js';
 export type { TiRexTrainerOptions, ForecastEvalItem, SyntheticEvalOptions, ForecastEvalResult } from './forecastTrain.js';
 // Trainable xLSTM Large (xLSTM-7B architecture) for pre-training and fine-tuning.

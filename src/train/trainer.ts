@@ -32,6 +32,11 @@ export interface TrainData<B> {
   next(): B;
   state(): Json;
   restore(state: Json): void;
+  /**
+   * Optional: resolves when the next `count` next() calls will not wait (batches made ahead in
+   * worker threads); awaited between steps by Trainer.run / prepareStep.
+   */
+  ready?(count: number): Promise<void>;
 }
 
 /** What the loss closure gets besides the tape and the batch. */
@@ -224,6 +229,11 @@ export class Trainer<B> {
     return { step: this.step, loss: lossSum / acc, lr, gradNorm, tokens };
   }
 
+  /** Waits until the data of the next step is ready (a no-op for data made on the spot). */
+  async prepareStep(): Promise<void> {
+    await this.o.data.ready?.(this.o.accumulationSteps ?? 1);
+  }
+
   /**
    * Trains until `untilStep` (default totalSteps) with progress, evaluation and checkpoint
    * hooks. Returns the per-step results of this call. `signal` stops between steps.
@@ -235,6 +245,7 @@ export class Trainer<B> {
     const t0 = now();
     let tokens = 0;
     while (this.step < end && !opts.signal?.aborted) {
+      await this.prepareStep();
       const r = this.trainStep();
       out.push(r);
       tokens += r.tokens;

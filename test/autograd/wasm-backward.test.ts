@@ -5,7 +5,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor } from '../../src/tensor/tensor.js';
-import { WasmBackend } from '../../src/backend/wasm/backend.js';
 import { Tape, Var } from '../../src/autograd/tape.js';
 import * as ag from '../../src/autograd/ops.js';
 import { mlstmParallel, mlstmChunkwise, slstm } from '../../src/autograd/cells.js';

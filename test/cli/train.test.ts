@@ -33,17 +33,22 @@ test('train config: unknown keys, bad values and missing sections are errors nam
   assert.throws(() => resolveTrainConfig({ ...base, model: { kind: 'gpt' } }, 'c'), /model\.kind must be 'tirex' or 'xlstm-lm'/);
   assert.throws(() => resolveTrainConfig({ ...base, data: { mix: { sines: 1 } } }, 'c'), /data\.mix\.sines is not a synthetic kind/);
   assert.throws(() => resolveTrainConfig({ ...base, checkpoint: undefined }, 'c'), /checkpoint must be a mapping/);
+  assert.throws(() => resolveTrainConfig({ ...base, data: { workers: -1 } }, 'c'), /data\.workers/);
+  assert.throws(() => resolveTrainConfig({ ...base, data: { workers: 1.5 } }, 'c'), /data\.workers/);
+  assert.equal(resolveTrainConfig({ ...base, data: { workers: 0 } }, 'c').data.workers, 0);
   const ok = resolveTrainConfig(base, 'c');
   assert.equal(ok.optim.accumulation_steps, 1);
   assert.equal(ok.model.kind, 'tirex');
 });
 
-test('train: a few TiRex steps, checkpoint, resume == uninterrupted, folder loads as TiRex', async () => {
+test('train: a few TiRex steps, checkpoint, resume == uninterrupted (with or without data workers), folder loads as TiRex', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'xlstm-train-'));
   try {
     const a = join(dir, 'a.json'), b = join(dir, 'b.json');
     writeFileSync(a, JSON.stringify(tirexConfig(join(dir, 'A'))));
-    writeFileSync(b, JSON.stringify(tirexConfig(join(dir, 'B'))));
+    // A makes its batches in a worker thread (the default), B on the main thread: same run
+    const bCfg = tirexConfig(join(dir, 'B'));
+    writeFileSync(b, JSON.stringify({ ...bCfg, data: { ...(bCfg.data as object), workers: 0 } }));
     const full = await runTrain({ config: a, progress: false }, silent);
     assert.equal(full.endStep, 6);
     assert.equal(full.losses.length, 6);

@@ -7,7 +7,7 @@ import { seasonalPeriod } from '../../timeseries/frequency.js';
 import { AggregateScore, SeriesScore, SeriesToScore, aggregateScores, scoreSeries } from '../../timeseries/metrics.js';
 import { plotForecastGridSvg } from '../../timeseries/plot.js';
 import {
-  CommandIo, DEFAULT_BATCH_SIZE, InputOptions, LoadedForecaster, MAX_PLOT_PANELS, addInputOptions, forecastPrepared, loadForecaster,
+  CommandIo, InputOptions, LoadedForecaster, MAX_PLOT_PANELS, addInputOptions, forecastPrepared, loadForecaster,
   parseModelRunOptions, plotPanels, withInputFile, processIo, prepareSeries, progressBar, resolveModelPath, readSeriesFile,
 } from './forecast.js';
 

@@ -12,6 +12,8 @@ import type { Command } from 'commander';
 import { WasmBackend } from '../../backend/wasm/backend.js';
 import { Trainer, CHECKPOINT_FILES, TrainerProgress } from '../../train/trainer.js';
 import { TiRexTrainable } from '../../train/tirexTrainable.js';
+import { ForecastDataWorkers } from '../../train/forecastDataWorkers.js';
+import type { ForecastSamplerOptions } from '../../train/forecastData.js';
 import { ForecastTrainData, createTiRexTrainer, evaluateTiRex, syntheticEvalSet, ForecastEvalItem } from '../../train/forecastTrain.js';
 import { SYNTHETIC_KINDS } from '../../data/synthetic/generator.js';
 import { parseSeriesCsv } from '../../timeseries/csv.js';
@@ -54,6 +56,8 @@ export interface TrainConfig {
     // tirex
     mix?: Record<string, number>; min_context_length?: number; full_context_probability?: number;
     cpm?: false | { probability?: number; max_run?: number; max_runs?: number; suffix_probability?: number };
+    /** Worker threads making the synthetic batches ahead of the step (default 1; 0 = on the main thread). Same batches either way. */
+    workers?: number;
     // xlstm-lm / xlstm-large
     text?: string; seq_len?: number; validation_fraction?: number;
     /** tokenizer.json (or a folder holding one) that encodes text; default: UTF-8 bytes. */
@@ -126,7 +130,7 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     };
   } else fail(source, 'model.kind', `must be 'tirex' or 'xlstm-lm' or 'xlstm-large', got ${JSON.stringify(m.kind)}`);
   const d = obj(source, 'data', top.data, true);
-  checkKeys(source, 'data', d, ['seed', 'mix', 'min_context_length', 'full_context_probability', 'cpm', 'text', 'seq_len', 'validation_fraction', 'tokenizer']);
+  checkKeys(source, 'data', d, ['seed', 'mix', 'min_context_length', 'full_context_probability', 'cpm', 'text', 'seq_len', 'validation_fraction', 'tokenizer', 'workers']);
   let mix: Record<string, number> | undefined;
   if (d.mix !== undefined) {
     mix = {};
@@ -155,8 +159,10 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     seq_len: d.seq_len === undefined ? undefined : posInt(source, 'data.seq_len', d.seq_len),
     validation_fraction: d.validation_fraction === undefined ? undefined : num(source, 'data.validation_fraction', d.validation_fraction, undefined, { min: 0, max: 0.9 }),
     tokenizer: d.tokenizer === undefined ? undefined : path(d.tokenizer, 'data.tokenizer'),
+    workers: d.workers === undefined ? undefined : num(source, 'data.workers', d.workers, undefined, { int: true, min: 0, max: 64 }),
   };
   if (model.kind !== 'tirex' && (!data.text || !data.seq_len)) fail(source, 'data', `for model.kind '${model.kind}' needs text (a UTF-8 file; byte tokens, or data.tokenizer's) and seq_len`);
+  if (model.kind !== 'tirex' && data.workers !== undefined) fail(source, 'data.workers', "is only used by model.kind 'tirex' (synthetic batches made in worker threads)");
   if (model.kind === 'tirex' && data.tokenizer !== undefined) fail(source, 'data.tokenizer', "is only used by the language-model kinds ('xlstm-lm', 'xlstm-large')");
   const op = obj(source, 'optim', top.optim);
   checkKeys(source, 'optim', op, ['lr', 'min_lr', 'warmup_steps', 'steps', 'batch_size', 'accumulation_steps', 'grad_clip', 'weight_decay', 'seed']);
@@ -243,7 +249,7 @@ interface Job {
   /** Writes the loadable model (weights + config.json) into a folder. */
   saveModel: (dir: string) => Promise<void>;
   unit: string;
-  close?: () => void;
+  close?: () => void | Promise<void>;
 }
 
 async function csvEvalItems(c: NonNullable<TrainConfig['eval']['csv']>[number], defaultHorizon: number): Promise<ForecastEvalItem[]> {
@@ -275,11 +281,14 @@ async function tirexJob(cfg: TrainConfig, m: TiRexModelSection, be: WasmBackend)
     throw new Error(`model.init_from '${m.init_from}': its patch size ${model.config.inputPatchSize} / context ${model.config.trainCtxLen} differ from the config's ${m.patch_size} / ${m.context_length}`);
   }
   const cp = cfg.data.cpm;
-  const data = new ForecastTrainData({
+  const samplerOptions: ForecastSamplerOptions = {
     seed: cfg.data.seed, contextLength: m.context_length, minContextLength: cfg.data.min_context_length, patchSize: m.patch_size,
     batchSize: cfg.optim.batch_size, mix: cfg.data.mix, fullContextProbability: cfg.data.full_context_probability,
     cpm: cp === false ? false : cp ? { probability: cp.probability, maxRun: cp.max_run, maxRuns: cp.max_runs, suffixProbability: cp.suffix_probability } : undefined,
-  });
+  };
+  // batches come out the same either way; workers make them while the step runs
+  const workers = cfg.data.workers ?? 1;
+  const data = workers > 0 ? await ForecastDataWorkers.create(samplerOptions, { workers }) : new ForecastTrainData(samplerOptions);
   const sets: { name: string; items: ForecastEvalItem[] }[] = [];
   if (cfg.eval.synthetic) {
     sets.push({ name: 'synthetic', items: syntheticEvalSet({ seed: cfg.eval.synthetic.seed, count: cfg.eval.synthetic.count, contextLength: m.context_length, horizon: cfg.eval.horizon, mix: cfg.data.mix, seasonality: cfg.eval.synthetic.seasonality }) });
@@ -298,7 +307,7 @@ async function tirexJob(cfg: TrainConfig, m: TiRexModelSection, be: WasmBackend)
       return out;
     },
     saveModel: async (dir) => { await model.save(dir); },
-    close: () => trainer.reclaimer?.dispose(),
+    close: async () => { if (data instanceof ForecastDataWorkers) await data.close(); },
   };
 }
 
@@ -484,6 +493,7 @@ export async function runTrain(o: TrainCommandOptions, io: CommandIo = processIo
     let trained = 0;
     // step-by-step so evaluation, checkpoints and the final save happen here, in order
     while (trainer.step < until) {
+      await trainer.prepareStep();
       const r = trainer.trainStep();
       trained += r.tokens;
       const el = (Date.now() - t0) / 1000;
@@ -515,7 +525,7 @@ export async function runTrain(o: TrainCommandOptions, io: CommandIo = processIo
   } finally {
     ui.bar?.stop();
     await Promise.allSettled(pending);
-    job?.close?.();
+    await job?.close?.();
     be.dispose();
   }
 }
