@@ -28,6 +28,7 @@ export * from './tokenizer/index.js';
 export * as timeseries from './timeseries/index.js';
 // Names exported by two modules above: an explicit re-export decides which one the package means.
 export type { TokenBatch } from './models/xlstmLarge/index.js';
+export type { TokenBatch as TrainTokenBatch } from './train/index.js'; // {ids, batchSize, seqLen}: one training micro-batch
 export type { GenerateOptions, GenerateResult } from './generation/index.js';
 export type { GenerateOptions as XLSTMLargeGenerateOptions, GenerateResult as XLSTMLargeGenerateResult } from './models/xlstmLarge/index.js';
 export { argmax } from './ops/index.js';
