@@ -41,7 +41,7 @@ function binary(t: Tape, op: BinaryName, a: Var, b: Var | number): Var {
   return t.record(out, ins, (dy) => {
     const ad = a.data, bd = bv.data as Arr;
     if (a.requiresGrad) {
-      if (op === 'mul') { const g = t.zeros(a.size); for (let i = 0; i < g.length; i++) g[i] = dy[i] * bd[i % m]; t.accumulate(a, g); }
+      if (op === 'mul') { const g = t.zeros(a.size); mulRows(g, dy, bd, m); t.accumulate(a, g); }
       else t.accumulate(a, dy);
     }
     if (typeof b !== 'number' && b.requiresGrad && !f64(t) && op !== 'mul' && m < dy.length && dy.length >= 1 << 14) {
@@ -51,10 +51,28 @@ function binary(t: Tape, op: BinaryName, a: Var, b: Var | number): Var {
       t.accumulateOwned(b, g);
     } else if (typeof b !== 'number' && b.requiresGrad) {
       const g = t.zeros(m);
-      for (let i = 0; i < dy.length; i++) g[i % m] += op === 'add' ? dy[i] : op === 'sub' ? -dy[i] : dy[i] * ad[i];
+      if (op === 'mul') sumRowsOfProduct(g, dy, ad);
+      else { sumRows(g, dy); if (op === 'sub') for (let j = 0; j < m; j++) g[j] = -g[j]; }
       t.accumulate(b, g);
     }
   }, op);
+}
+
+// Row loops of the broadcast binaries' backward: x is [n/m, m] against a [m] operand (m = n
+// when the shapes are equal). Nested loops instead of an index modulo per element.
+/** g[r, j] = dy[r, j] * b[j] */
+function mulRows(g: Arr, dy: Arr, b: Arr, m: number): void {
+  for (let r = 0; r < g.length; r += m) for (let j = 0; j < m; j++) g[r + j] = dy[r + j] * b[j];
+}
+/** g[j] += sum over rows of dy[r, j] */
+function sumRows(g: Arr, dy: Arr): void {
+  const m = g.length;
+  for (let r = 0; r < dy.length; r += m) for (let j = 0; j < m; j++) g[j] += dy[r + j];
+}
+/** g[j] += sum over rows of dy[r, j] * a[r, j] */
+function sumRowsOfProduct(g: Arr, dy: Arr, a: Arr): void {
+  const m = g.length;
+  for (let r = 0; r < dy.length; r += m) for (let j = 0; j < m; j++) g[j] += dy[r + j] * a[r + j];
 }
 
 /** a + b; b: a's shape, a's trailing dims, a one-element tensor, or a number. */
@@ -330,11 +348,15 @@ function permuteCopy(src: ArrayLike<number>, dst: Arr, shape: readonly number[],
   const inStr = strides(shape);
   const os = perm.map((p) => inStr[p]); // input stride for each output axis
   const rank = outShape.length, n = dst.length;
-  const idx = new Array<number>(rank).fill(0);
+  // the last axis kept in place (e.g. [B,T,NH,D] <-> [B,NH,T,D]): move whole rows of it
+  const run = rank > 0 && perm[rank - 1] === rank - 1 ? outShape[rank - 1] : 1;
+  const outer = rank - (run > 1 ? 1 : 0);
+  const idx = new Array<number>(outer).fill(0);
   let src0 = 0;
-  for (let o = 0; o < n; o++) {
-    if (inverse) dst[src0] += src[o]; else dst[o] = src[src0];
-    for (let ax = rank - 1; ax >= 0; ax--) {
+  for (let o = 0; o < n; o += run) {
+    if (inverse) for (let j = 0; j < run; j++) dst[src0 + j] += src[o + j];
+    else for (let j = 0; j < run; j++) dst[o + j] = src[src0 + j];
+    for (let ax = outer - 1; ax >= 0; ax--) {
       idx[ax]++; src0 += os[ax];
       if (idx[ax] < outShape[ax]) break;
       src0 -= os[ax] * outShape[ax]; idx[ax] = 0;

@@ -98,9 +98,12 @@ export class Tape {
   accumulate(v: Var, g: ArrayLike<number>): void {
     if (!v.requiresGrad) return;
     if (g.length !== v.size) throw new RangeError(`Tape.accumulate: gradient of ${v.name ?? 'a var'} has ${g.length} values, its value ${shapeStr(v.shape)} has ${v.size}`);
-    if (!v.grad) { v.grad = this.tensor(v.shape, this.zeros(v.size)); }
+    // the first gradient is a copy (no zero-fill and add pass); later ones are added
+    if (!v.grad) { v.grad = this.tensor(v.shape, this.dtype === 'f32' ? (g instanceof Float32Array ? g.slice() : Float32Array.from(g)) : (g instanceof Float64Array ? g.slice() : Float64Array.from(g))); return; }
     const d = v.grad.data as Arr;
-    for (let i = 0; i < d.length; i++) d[i] += g[i];
+    if (d instanceof Float32Array && g instanceof Float32Array) addInto32(d, g);
+    else if (d instanceof Float64Array && g instanceof Float64Array) addInto64(d, g);
+    else for (let i = 0; i < d.length; i++) d[i] += g[i];
   }
 
   /**
@@ -166,3 +169,8 @@ export class Tape {
   /** Drops the recorded nodes without a backward pass (e.g. after an evaluation forward). */
   clear(): void { this.nodes = []; }
 }
+
+// one loop per array type: V8 compiles each for a single element kind (a shared loop over
+// ArrayLike<number> goes megamorphic and runs several times slower on large gradients)
+function addInto32(d: Float32Array, g: Float32Array): void { for (let i = 0; i < d.length; i++) d[i] += g[i]; }
+function addInto64(d: Float64Array, g: Float64Array): void { for (let i = 0; i < d.length; i++) d[i] += g[i]; }
