@@ -1,13 +1,14 @@
 // Language-model training in one call: an XLSTMLMTrainable (fresh or from weights), a
 // TextDataset (bytes or token ids), a Trainer whose loss is the official next-token loss and
-// whose evaluation hook reports the validation loss. Checkpoint folders also get config.json,
-// so a checkpoint (or the final save) loads with XLSTMLMModel.fromPretrained / `xlstm generate`.
+// whose evaluation hook reports the validation loss. Checkpoint folders also get config.json
+// (and, for text = bytes, a byte-level tokenizer.json), so a checkpoint (or the final save) loads
+// with XLSTMLMModel.fromPretrained / loadLanguageModel, and byte-level ones with `xlstm generate`.
 import type { WasmBackend } from '../backend/wasm/backend.js';
 import type { SafetensorsSource } from '../io/safetensors.js';
 import type { XLSTMLMConfig, XLSTMLMConfigInput } from '../models/xlstmLm/config.js';
-import { Trainer } from './trainer.js';
+import { Trainer, writeFileAtomic } from './trainer.js';
 import type { TrainerOptions, CheckpointFiles } from './trainer.js';
-import { TextDataset, encodeBytes } from './textData.js';
+import { TextDataset, encodeBytes, byteLevelTokenizerJson } from './textData.js';
 import type { TokenBatch } from './textData.js';
 import { XLSTMLMTrainable, evaluateLmLoss } from './xlstmLmTrainable.js';
 
@@ -45,7 +46,7 @@ export interface LmTraining {
   trainer: Trainer<TokenBatch>;
   /** Validation loss now (mean over the held-out windows, up to maxEvalBatches batches). */
   validationLoss(): number;
-  /** config.json + model.safetensors of the current weights (a model folder). */
+  /** config.json + model.safetensors of the current weights (a model folder), + tokenizer.json (byte-level) when trained on text. */
   modelFiles(): CheckpointFiles;
   /** Writes modelFiles() into dir. Node only. */
   saveModel(dir: string): Promise<void>;
@@ -67,24 +68,26 @@ export async function createLmTraining(o: LmTrainingOptions): Promise<LmTraining
     if (!hasVal) throw new Error('createLmTraining: no validation data (validationFraction 0)');
     return evaluateLmLoss(model, be, data.validationBatches(o.maxEvalBatches));
   };
-  const modelFiles = (): CheckpointFiles => ({
-    'config.json': new TextEncoder().encode(JSON.stringify(xlstmLmConfigJson(model.config), null, 2)),
-    'model.safetensors': model.toSafetensors(),
-  });
+  // text is encoded as bytes, so its tokenizer is the byte-level one; ids given as tokens come
+  // from a tokenizer we do not know
+  const enc = new TextEncoder();
+  const support: CheckpointFiles = { 'config.json': enc.encode(JSON.stringify(xlstmLmConfigJson(model.config), null, 2) + '\n') };
+  if (o.text !== undefined) support['tokenizer.json'] = enc.encode(JSON.stringify(byteLevelTokenizerJson()) + '\n');
+  const modelFiles = (): CheckpointFiles => ({ ...support, 'model.safetensors': model.toSafetensors() });
   const trainer = new Trainer<TokenBatch>({
     ...o,
     params: model.params,
     data: data.train,
     loss: (t, b, ctx) => ({ loss: model.loss(t, b, ctx), tokens: b.batchSize * (b.seqLen - 1) }),
     evaluate: hasVal && o.evalEvery ? () => ({ validationLoss: validationLoss() }) : undefined,
-    checkpointExtras: () => ({ 'config.json': modelFiles()['config.json'] }),
+    checkpointExtras: () => ({ ...support }),
   });
   return {
     model, data, trainer, validationLoss, modelFiles,
     async saveModel(dir: string) {
-      const [{ mkdir, writeFile }, { join }] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+      const [{ mkdir }, { join }] = await Promise.all([import('node:fs/promises'), import('node:path')]);
       await mkdir(dir, { recursive: true });
-      for (const [n, b] of Object.entries(modelFiles())) await writeFile(join(dir, n), b);
+      for (const [n, b] of Object.entries(modelFiles())) await writeFileAtomic(join(dir, n), b);
     },
   };
 }

@@ -15,6 +15,37 @@ export function encodeBytes(text: string): Int32Array {
   return Int32Array.from(new TextEncoder().encode(text));
 }
 
+/**
+ * GPT-2's byte -> printable character map (bytes_to_unicode): printable Latin-1 bytes stand for
+ * themselves, the others (controls, space, ...) for U+0100 onwards in byte order. Byte-level
+ * tokenizer.json vocabularies are written in these characters.
+ */
+function bytesToUnicode(): Map<number, string> {
+  const m = new Map<number, string>();
+  for (let b = 0; b < 256; b++) if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255)) m.set(b, String.fromCodePoint(b));
+  let n = 0;
+  for (let b = 0; b < 256; b++) if (!m.has(b)) m.set(b, String.fromCodePoint(256 + n++));
+  return m;
+}
+
+/**
+ * A Hugging Face tokenizer.json whose ids are the UTF-8 byte values 0..255 (what encodeBytes
+ * gives), so byte-level models can be used with the text commands (`xlstm generate`): a BPE model
+ * without merges over the 256 byte characters (every byte is one token), the ByteLevel
+ * pre-tokenizer without the GPT-2 regex split and without a prefix space (the text stays one
+ * word), and the ByteLevel decoder (bytes back to UTF-8 text). No special tokens.
+ */
+export function byteLevelTokenizerJson(): Record<string, unknown> {
+  const vocab: Record<string, number> = {};
+  for (const [b, c] of bytesToUnicode()) vocab[c] = b;
+  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false };
+  return {
+    version: '1.0', truncation: null, padding: null, added_tokens: [], normalizer: null,
+    pre_tokenizer: byteLevel, post_processor: null, decoder: byteLevel,
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges: [] },
+  };
+}
+
 /** Token ids of `text` with a tokenizer (no special tokens added). */
 export function encodeWithTokenizer(tok: Tokenizer, text: string): Int32Array {
   return Int32Array.from(tok.encode(text, { addSpecialTokens: false }));

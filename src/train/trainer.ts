@@ -117,6 +117,11 @@ export interface TrainerOptions<B> {
    * hits 4 GiB. The loss closure must not keep heap tensors made during the step.
    */
   reclaimHeap?: boolean;
+  /**
+   * Settings the run depends on that the Trainer does not see (e.g. the batch size): saved in
+   * trainer_state.json with the optimizer hyperparameters and compared the same way on restore.
+   */
+  checkedSettings?: Record<string, number | string | boolean | null>;
 }
 
 /** One finished optimizer step. */
@@ -147,6 +152,23 @@ function rngFromV1(st: unknown, seed: number): RngState {
 }
 
 const rngJson = (r: RngState): Json => ({ s: [...r.s], spareNormal: r.spareNormal });
+
+/**
+ * Writes `data` to `path` through a temporary file in the same folder and a rename, so a crash
+ * leaves either the old file or the new one, never a truncated one (rename is atomic within a
+ * file system). The temporary name is unique per call. Node only.
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const [{ writeFile, rename, rm }, { dirname, basename, join }] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
+  }
+}
 
 export class Trainer<B> {
   readonly params: readonly Parameter[];
@@ -184,6 +206,23 @@ export class Trainer<B> {
   }
 
   get totalSteps(): number { return this.o.totalSteps; }
+
+  /**
+   * The settings a resumed run must share with the checkpoint (schedule, optimizer, clipping,
+   * accumulation, seed, plus checkedSettings): saved in trainer_state.json and compared on
+   * restore, because the Trainer takes them from its options, not from the checkpoint, and a
+   * silent change would give another schedule than the one the checkpoint was made with.
+   * A custom lrSchedule cannot be compared and is not listed (warmupSteps/minLr then do not apply).
+   */
+  hyperparameters(): Record<string, number | string | boolean | null> {
+    const o = this.o;
+    const sched: Record<string, number> = o.lrSchedule ? {} : { warmupSteps: o.warmupSteps ?? 0, minLr: o.minLr ?? 0 };
+    return {
+      totalSteps: o.totalSteps, lr: o.lr, ...sched, weightDecay: o.weightDecay ?? 0.01,
+      beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8, gradClip: o.gradClip ?? null,
+      accumulationSteps: o.accumulationSteps ?? 1, seed: o.seed ?? 0, ...(o.checkedSettings ?? {}),
+    };
+  }
 
   /** Learning rate of 0-based step `s`. */
   lrAt(s: number): number {
@@ -280,7 +319,7 @@ export class Trainer<B> {
     const state = {
       format: FORMAT, version: FORMAT_VERSION,
       step: this.step, optimizerStep: opt.step, totalSteps: this.o.totalSteps,
-      rng: rngJson(this.rng.getState()), data: this.o.data.state(),
+      rng: rngJson(this.rng.getState()), data: this.o.data.state(), hyperparameters: this.hyperparameters(),
       params: this.params.map((p) => ({ name: p.name!, shape: [...p.value.shape], decay: p.decay })) as unknown as Json,
     };
     return {
@@ -312,6 +351,19 @@ export class Trainer<B> {
       if (saved.length !== this.params.length) problems.push(`checkpoint has ${saved.length} parameters, this trainer ${this.params.length}`);
       if (problems.length) throw new Error(`Trainer.restore: the checkpoint does not match these parameters: ${problems.slice(0, 6).join('; ')}`);
     }
+    // checkpoints before hyperparameters were saved have none and load as before; keys only one
+    // side has (a checkedSettings key of another caller) are not compared
+    const savedHp = (st as unknown as { hyperparameters?: unknown }).hyperparameters;
+    if (savedHp !== undefined && savedHp !== null && typeof savedHp === 'object' && !Array.isArray(savedHp)) {
+      const mine = this.hyperparameters();
+      const changed: string[] = [];
+      for (const [k, v] of Object.entries(savedHp as Record<string, unknown>)) {
+        if (!(k in mine)) continue;
+        const a = v ?? null, b = mine[k] ?? null;
+        if (a !== b) changed.push(`checkpoint was made with ${k} ${a === null ? 'none' : JSON.stringify(a)}, this run has ${b === null ? 'none' : JSON.stringify(b)}`);
+      }
+      if (changed.length) throw new Error(`Trainer.restore: the settings differ from the checkpoint's (a resumed run must keep them): ${changed.join('; ')}`);
+    }
     // validated before anything changes
     const rng = new Rng(0);
     try { rng.setState(st.version === 1 ? rngFromV1(st.rng, this.o.seed ?? 0) : st.rng as RngState); } catch (e) { throw new Error(`Trainer.restore: ${CHECKPOINT_FILES.state}: ${(e as Error).message}`); }
@@ -335,14 +387,10 @@ export class Trainer<B> {
 
   /** Writes the checkpoint files into `dir` (created if needed). Node only. */
   async saveCheckpoint(dir: string, metadata: Record<string, string> = {}): Promise<void> {
-    const [{ mkdir, writeFile, rename }, { join }] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+    const [{ mkdir }, { join }] = await Promise.all([import('node:fs/promises'), import('node:path')]);
     await mkdir(dir, { recursive: true });
-    // write-then-rename: a crash mid-save leaves the previous checkpoint readable
-    for (const [name, bytes] of Object.entries(this.checkpoint(metadata))) {
-      const p = join(dir, name);
-      await writeFile(`${p}.tmp`, bytes);
-      await rename(`${p}.tmp`, p);
-    }
+    // write-then-rename per file: a crash mid-save leaves no truncated file (trainer_state.json comes last)
+    for (const [name, bytes] of Object.entries(this.checkpoint(metadata))) await writeFileAtomic(join(dir, name), bytes);
   }
 
   /** Reads a checkpoint directory written by saveCheckpoint. Node only. */

@@ -4,15 +4,18 @@
 // windows, split, resumable order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WasmBackend } from '../../src/backend/wasm/backend.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Tape, Parameter, ag } from '../../src/autograd/index.js';
 import { Rng } from '../../src/optim/index.js';
-import { Trainer, TrainData, Json, TrainerProgress } from '../../src/train/trainer.js';
-import { TextDataset, encodeBytes, encodeWithTokenizer } from '../../src/train/textData.js';
+import { Trainer, TrainData, Json, TrainerProgress, writeFileAtomic } from '../../src/train/trainer.js';
+import { TextDataset, encodeBytes, encodeWithTokenizer, byteLevelTokenizerJson } from '../../src/train/textData.js';
+import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
+import { createLmTraining } from '../../src/train/lmTraining.js';
+import { loadLanguageModel, loadTokenizer } from '../../src/models/auto.js';
 import { loadTokenizerFromDir } from '../../src/tokenizer/index.js';
 import { FIXTURES } from '../helpers/golden.js';
 
@@ -58,11 +61,12 @@ function lossFn(params: Parameter[]) {
   };
 }
 
-function trainer(be: WasmBackend | null, dtype: 'f32' | 'f64', o: { acc?: number; n?: number; totalSteps?: number; onProgress?: (p: TrainerProgress) => void } = {}) {
+function trainer(be: WasmBackend | null, dtype: 'f32' | 'f64', o: { acc?: number; n?: number; totalSteps?: number; lr?: number; gradClip?: number; onProgress?: (p: TrainerProgress) => void; checkedSettings?: Record<string, number> } = {}) {
   const params = makeParams(dtype);
   return new Trainer<Batch>({
     params, loss: lossFn(params), data: new Points(60, o.n ?? 8), backend: be, dtype,
-    totalSteps: o.totalSteps ?? 30, lr: 0.1, warmupSteps: 3, weightDecay: 0.05, gradClip: 1, accumulationSteps: o.acc, seed: 3, onProgress: o.onProgress,
+    totalSteps: o.totalSteps ?? 30, lr: o.lr ?? 0.1, warmupSteps: 3, weightDecay: 0.05, gradClip: o.gradClip ?? 1, accumulationSteps: o.acc, seed: 3, onProgress: o.onProgress,
+    checkedSettings: o.checkedSettings,
   });
 }
 
@@ -227,4 +231,81 @@ test('encodeWithTokenizer: the tokenizer.json ids without special tokens', async
   assert.deepEqual(Array.from(ids), tok.encode(text, { addSpecialTokens: false }));
   assert.equal(tok.decode(Array.from(ids)), text);
   assert.deepEqual(Array.from(encodeBytes('hé')), [104, 195, 169]);
+});
+
+test('Trainer: the checkpoint holds the hyperparameters; a restore with other ones names each; old checkpoints load', async () => {
+  const tr = trainer(null, 'f64', { totalSteps: 6, checkedSettings: { batchSize: 8 } });
+  await tr.run({ untilStep: 2 });
+  const ck = tr.checkpoint();
+  const st = JSON.parse(new TextDecoder().decode(ck['trainer_state.json']));
+  assert.deepEqual(st.hyperparameters, { totalSteps: 6, lr: 0.1, warmupSteps: 3, minLr: 0, weightDecay: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8, gradClip: 1, accumulationSteps: 1, seed: 3, batchSize: 8 });
+  trainer(null, 'f64', { totalSteps: 6, checkedSettings: { batchSize: 8 } }).restore(ck);
+  assert.throws(() => trainer(null, 'f64', { totalSteps: 8, lr: 0.2, checkedSettings: { batchSize: 8 } }).restore(ck),
+    /checkpoint was made with totalSteps 6, this run has 8; checkpoint was made with lr 0\.1, this run has 0\.2$/);
+  assert.throws(() => trainer(null, 'f64', { totalSteps: 6, checkedSettings: { batchSize: 4 } }).restore(ck), /checkpoint was made with batchSize 8, this run has 4/);
+  assert.throws(() => trainer(null, 'f64', { totalSteps: 6, acc: 2, checkedSettings: { batchSize: 8 } }).restore(ck), /accumulationSteps 1, this run has 2/);
+  // nothing changed by a refused restore
+  const fresh = trainer(null, 'f64', { totalSteps: 8 });
+  assert.throws(() => fresh.restore(ck), /totalSteps 6, this run has 8/);
+  assert.equal(fresh.step, 0);
+  // a checkpoint made before hyperparameters were saved loads as before
+  delete st.hyperparameters;
+  const old = trainer(null, 'f64', { totalSteps: 8 });
+  old.restore({ ...ck, 'trainer_state.json': new TextEncoder().encode(JSON.stringify(st)) });
+  assert.equal(old.step, 2);
+});
+
+test('writeFileAtomic: replaces a file whole and leaves no temp file, also when the rename fails', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'atomic-'));
+  try {
+    const p = join(dir, 'model.safetensors');
+    writeFileSync(p, 'old content that is longer than the new one');
+    await writeFileAtomic(p, new Uint8Array([1, 2, 3]));
+    assert.deepEqual([...readFileSync(p)], [1, 2, 3]);
+    await writeFileAtomic(p, 'text');
+    assert.equal(readFileSync(p, 'utf8'), 'text');
+    assert.deepEqual(readdirSync(dir), ['model.safetensors']);
+    // the target is a folder: the rename fails, the temp file is removed
+    const sub = join(dir, 'sub');
+    (await import('node:fs')).mkdirSync(join(sub, 'x'), { recursive: true });
+    await assert.rejects(writeFileAtomic(sub, 'x'));
+    assert.deepEqual(readdirSync(dir).sort(), ['model.safetensors', 'sub']);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('byteLevelTokenizerJson: ids are the UTF-8 bytes, decode round-trips (non-ASCII too)', () => {
+  const tok = Tokenizer.fromJSON(byteLevelTokenizerJson());
+  assert.equal(tok.vocabSize, 256);
+  const all = Array.from({ length: 256 }, (_, i) => i);
+  assert.deepEqual(all.map((i) => tok.idToToken(i) !== undefined), all.map(() => true));
+  for (const s of ['hello world', '  two  spaces\n\ttab\r\n', 'héllo wörld — 日本語 🎉', '\u0000\u0001\u007f x']) {
+    const ids = tok.encode(s);
+    assert.deepEqual(ids, Array.from(encodeBytes(s)));
+    assert.equal(tok.decode(ids), s);
+  }
+});
+
+test('createLmTraining on text: saveModel over an existing folder writes complete files (+ a byte-level tokenizer.json) that load', async () => {
+  const be = await WasmBackend.create({ threads: 1 });
+  const dir = mkdtempSync(join(tmpdir(), 'lm-save-'));
+  try {
+    const lmt = await createLmTraining({
+      config: { vocab_size: 256, embedding_dim: 16, num_blocks: 1, context_length: 16, mlstm_block: { mlstm: { conv1d_kernel_size: 4, qkv_proj_blocksize: 4, num_heads: 2 } } },
+      text: 'a small text, é and ü. '.repeat(12), seqLen: 16, batchSize: 2, backend: be, totalSteps: 2, lr: 0.01,
+    });
+    await lmt.trainer.run();
+    assert.deepEqual(Object.keys(lmt.modelFiles()).sort(), ['config.json', 'model.safetensors', 'tokenizer.json']);
+    // a folder holding older (here: garbage) files of the same names
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) writeFileSync(join(dir, f), 'x'.repeat(100000));
+    await lmt.saveModel(dir);
+    assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'model.safetensors', 'tokenizer.json']);
+    assert.ok(readFileSync(join(dir, 'model.safetensors')).equals(Buffer.from(lmt.modelFiles()['model.safetensors'])));
+    const lm = await loadLanguageModel(dir, { backend: be });
+    assert.equal(lm.modelType, 'xlstm-lm');
+    (lm as unknown as { dispose(): void }).dispose();
+    assert.deepEqual((await loadTokenizer(dir)).encode('é a'), [0xc3, 0xa9, 0x20, 0x61]);
+    // checkpoints carry config.json and tokenizer.json too
+    await lmt.trainer.saveCheckpoint(join(dir, 'ck'));
+    assert.deepEqual(readdirSync(join(dir, 'ck')).sort(), ['config.json', 'model.safetensors', 'optimizer.safetensors', 'tokenizer.json', 'trainer_state.json']);
+  } finally { rmSync(dir, { recursive: true, force: true }); be.dispose(); }
 });

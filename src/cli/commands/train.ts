@@ -4,13 +4,14 @@
 // naive on held-out synthetic series and/or CSV files; validation loss for LMs), checkpoints
 // every N steps and --resume. LM text is UTF-8 bytes (vocab 256), or the ids of a Hugging Face
 // tokenizer.json given as data.tokenizer.
-// The checkpoint folder is also a loadable model: model.safetensors + config.json (+ the
-// tokenizer.json used, so `xlstm generate --model <dir>` runs on it).
-import { readFile, writeFile, appendFile, mkdir, stat } from 'node:fs/promises';
+// The checkpoint folder is also a loadable model: model.safetensors + config.json + tokenizer.json
+// (the one used, or a byte-level one for byte runs), so `xlstm generate --model <dir>` runs on it.
+// Every file written into a model/checkpoint folder goes through writeFileAtomic (temp + rename).
+import { readFile, appendFile, mkdir, stat } from 'node:fs/promises';
 import { join, dirname, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { WasmBackend } from '../../backend/wasm/backend.js';
-import { Trainer, CHECKPOINT_FILES, TrainerProgress } from '../../train/trainer.js';
+import { Trainer, CHECKPOINT_FILES, TrainerProgress, writeFileAtomic } from '../../train/trainer.js';
 import { TiRexTrainable } from '../../train/tirexTrainable.js';
 import { ForecastDataWorkers } from '../../train/forecastDataWorkers.js';
 import type { ForecastSamplerOptions } from '../../train/forecastData.js';
@@ -29,7 +30,8 @@ import type { Tokenizer as TokenizerT } from '../../tokenizer/tokenizer.js';
 
 export interface TiRexModelSection {
   kind: 'tirex';
-  embedding_dim: number; num_heads: number; num_blocks: number; input_ff_dim: number;
+  /** Sizes: required for a fresh init; with init_from optional and, when given, checked against the loaded model. */
+  embedding_dim?: number; num_heads?: number; num_blocks?: number; input_ff_dim?: number;
   patch_size: number; context_length: number; ffn_proj_factor?: number; quantiles?: number[];
   /** Start from these weights (folder with model.safetensors + config.json, or model.ckpt) instead of a fresh init. */
   init_from?: string;
@@ -107,11 +109,13 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
   let model: TrainConfig['model'];
   if (m.kind === 'tirex') {
     checkKeys(source, 'model', m, ['kind', 'embedding_dim', 'num_heads', 'num_blocks', 'input_ff_dim', 'patch_size', 'context_length', 'ffn_proj_factor', 'quantiles', 'init_from', 'seed']);
-    const E = posInt(source, 'model.embedding_dim', m.embedding_dim), NH = posInt(source, 'model.num_heads', m.num_heads);
-    if (E % NH) fail(source, 'model.embedding_dim', `(${E}) must be divisible by model.num_heads (${NH})`);
+    // with init_from the sizes come from the loaded model (a given size is checked against it in tirexJob)
+    const size = (k: string): number | undefined => (m.init_from !== undefined && m[k] === undefined ? undefined : posInt(source, `model.${k}`, m[k]));
+    const E = size('embedding_dim'), NH = size('num_heads');
+    if (E !== undefined && NH !== undefined && E % NH) fail(source, 'model.embedding_dim', `(${E}) must be divisible by model.num_heads (${NH})`);
     model = {
-      kind: 'tirex', embedding_dim: E, num_heads: NH, num_blocks: posInt(source, 'model.num_blocks', m.num_blocks),
-      input_ff_dim: posInt(source, 'model.input_ff_dim', m.input_ff_dim), patch_size: posInt(source, 'model.patch_size', m.patch_size, 32),
+      kind: 'tirex', embedding_dim: E, num_heads: NH, num_blocks: size('num_blocks'),
+      input_ff_dim: size('input_ff_dim'), patch_size: posInt(source, 'model.patch_size', m.patch_size, 32),
       context_length: posInt(source, 'model.context_length', m.context_length, 2048),
       ffn_proj_factor: m.ffn_proj_factor === undefined ? undefined : num(source, 'model.ffn_proj_factor', m.ffn_proj_factor, undefined, { gt: 0 }),
       quantiles: m.quantiles === undefined ? undefined : (Array.isArray(m.quantiles) ? m.quantiles.map((q, i) => num(source, `model.quantiles[${i}]`, q, undefined, { gt: 0, max: 1 })) : fail(source, 'model.quantiles', 'must be a list of levels')),
@@ -162,8 +166,18 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     workers: d.workers === undefined ? undefined : num(source, 'data.workers', d.workers, undefined, { int: true, min: 0, max: 64 }),
   };
   if (model.kind !== 'tirex' && (!data.text || !data.seq_len)) fail(source, 'data', `for model.kind '${model.kind}' needs text (a UTF-8 file; byte tokens, or data.tokenizer's) and seq_len`);
-  if (model.kind !== 'tirex' && data.workers !== undefined) fail(source, 'data.workers', "is only used by model.kind 'tirex' (synthetic batches made in worker threads)");
-  if (model.kind === 'tirex' && data.tokenizer !== undefined) fail(source, 'data.tokenizer', "is only used by the language-model kinds ('xlstm-lm', 'xlstm-large')");
+  // keys of the other kind would be ignored: a typo or a copied section must not silently train something else
+  const ev = obj(source, 'eval', top.eval, true);
+  const otherKind = (sec: Record<string, unknown>, secName: string, keys: string[], owner: string) => {
+    for (const k of keys) if (sec[k] !== undefined) fail(source, `${secName}.${k}`, `is only used by ${owner}, not by model.kind '${model.kind}'`);
+  };
+  if (model.kind === 'tirex') {
+    otherKind(d, 'data', ['text', 'seq_len', 'validation_fraction', 'tokenizer'], "the language-model kinds ('xlstm-lm', 'xlstm-large')");
+    otherKind(ev, 'eval', ['max_batches'], "the language-model kinds ('xlstm-lm', 'xlstm-large')");
+  } else {
+    otherKind(d, 'data', ['mix', 'cpm', 'min_context_length', 'full_context_probability', 'workers'], "model.kind 'tirex' (synthetic series)");
+    otherKind(ev, 'eval', ['synthetic', 'csv', 'horizon'], "model.kind 'tirex' (forecast evaluation)");
+  }
   const op = obj(source, 'optim', top.optim);
   checkKeys(source, 'optim', op, ['lr', 'min_lr', 'warmup_steps', 'steps', 'batch_size', 'accumulation_steps', 'grad_clip', 'weight_decay', 'seed']);
   const optim: TrainConfig['optim'] = {
@@ -173,7 +187,6 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     grad_clip: op.grad_clip === undefined ? undefined : num(source, 'optim.grad_clip', op.grad_clip, undefined, { gt: 0 }),
     weight_decay: num(source, 'optim.weight_decay', op.weight_decay, 0.01, { min: 0 }), seed: num(source, 'optim.seed', op.seed, 0, { int: true, min: 0 }),
   };
-  const ev = obj(source, 'eval', top.eval, true);
   checkKeys(source, 'eval', ev, ['every', 'horizon', 'synthetic', 'csv', 'max_batches']);
   const syn = ev.synthetic === undefined ? undefined : obj(source, 'eval.synthetic', ev.synthetic);
   if (syn) checkKeys(source, 'eval.synthetic', syn, ['count', 'seed', 'seasonality']);
@@ -273,12 +286,18 @@ async function csvEvalItems(c: NonNullable<TrainConfig['eval']['csv']>[number], 
 
 async function tirexJob(cfg: TrainConfig, m: TiRexModelSection, be: WasmBackend): Promise<Job> {
   const sizes = {
-    embeddingDim: m.embedding_dim, numHeads: m.num_heads, numBlocks: m.num_blocks, inputFfDim: m.input_ff_dim,
+    embeddingDim: m.embedding_dim!, numHeads: m.num_heads!, numBlocks: m.num_blocks!, inputFfDim: m.input_ff_dim!,
     patchSize: m.patch_size, contextLength: m.context_length, quantiles: m.quantiles, ffnProjFactor: m.ffn_proj_factor,
   };
   const model = m.init_from ? await TiRexTrainable.fromPretrained(be, m.init_from) : TiRexTrainable.create(be, sizes, { seed: m.seed });
   if (m.init_from && (model.config.inputPatchSize !== m.patch_size || model.config.trainCtxLen !== m.context_length)) {
     throw new Error(`model.init_from '${m.init_from}': its patch size ${model.config.inputPatchSize} / context ${model.config.trainCtxLen} differ from the config's ${m.patch_size} / ${m.context_length}`);
+  }
+  if (m.init_from) {
+    // sizes in the config are not used with init_from; one that is given must describe the loaded model
+    const loaded = { embedding_dim: model.config.embeddingDim, num_heads: model.config.numHeads, num_blocks: model.config.numBlocks, input_ff_dim: model.config.inputFfDim };
+    const bad = (Object.keys(loaded) as (keyof typeof loaded)[]).filter((k) => m[k] !== undefined && m[k] !== loaded[k]).map((k) => `model.${k} is ${m[k]}, the loaded model's is ${loaded[k]}`);
+    if (bad.length) { throw new Error(`model.init_from '${m.init_from}': ${bad.join('; ')} (leave the sizes out with init_from, or make them match)`); }
   }
   const cp = cfg.data.cpm;
   const samplerOptions: ForecastSamplerOptions = {
@@ -306,7 +325,13 @@ async function tirexJob(cfg: TrainConfig, m: TiRexModelSection, be: WasmBackend)
       }
       return out;
     },
-    saveModel: async (dir) => { await model.save(dir); },
+    saveModel: async (dir) => {
+      // model.save writes config.json in place; this writes both files atomically
+      const { writeSafetensorsFile } = await import('../../io/safetensorsWrite.js');
+      await mkdir(dir, { recursive: true });
+      await writeSafetensorsFile(join(dir, 'model.safetensors'), model.tensors(), { format: 'pt', written_by: 'xlstm-ts TiRexTrainable' });
+      await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(model.hyperParameters, null, 2) + '\n');
+    },
     close: async () => { if (data instanceof ForecastDataWorkers) await data.close(); },
   };
 }
@@ -324,7 +349,7 @@ interface LmTokens {
   tokens: Int32Array;
   /** Ids the encoding can produce (256 for bytes). */
   vocabNeeded: number;
-  /** Files copied next to the saved model (tokenizer.json, tokenizer_config.json). */
+  /** Files next to the saved model (tokenizer.json, tokenizer_config.json; byte runs: a byte-level tokenizer.json). */
   files: Record<string, Uint8Array>;
   /** Special ids of the tokenizer (for the saved config when the model config leaves them unset). */
   special?: { bos: number | null; eos: number | null; pad: number | null };
@@ -333,10 +358,14 @@ interface LmTokens {
 
 /** The training text as ids: UTF-8 bytes, or data.tokenizer's ids (no special tokens added). */
 async function lmTokens(cfg: TrainConfig): Promise<LmTokens> {
-  const { encodeBytes, encodeWithTokenizer } = await import('../../train/textData.js');
+  const { encodeBytes, encodeWithTokenizer, byteLevelTokenizerJson } = await import('../../train/textData.js');
   const text = await readFile(cfg.data.text!, 'utf8').catch((e) => { throw new Error(`data.text: cannot read '${cfg.data.text}': ${(e as Error).message}`); });
   const tp = cfg.data.tokenizer;
-  if (tp === undefined) return { tokens: encodeBytes(text), vocabNeeded: 256, files: {}, what: 'byte-level training on data.text' };
+  if (tp === undefined) {
+    // ids = UTF-8 bytes: a tokenizer.json with exactly these ids lets `xlstm generate` use the folder
+    const files = { 'tokenizer.json': new TextEncoder().encode(JSON.stringify(byteLevelTokenizerJson()) + '\n') };
+    return { tokens: encodeBytes(text), vocabNeeded: 256, files, what: 'byte-level training on data.text' };
+  }
   const st = await stat(tp).catch(() => null);
   if (!st) throw new Error(`data.tokenizer: '${tp}' does not exist (expected a tokenizer.json file or a folder holding one)`);
   const file = st.isDirectory() ? join(tp, 'tokenizer.json') : tp;
@@ -372,7 +401,8 @@ async function lmJob(cfg: TrainConfig, m: LmModelSection, be: WasmBackend): Prom
   const { evaluateLmLoss } = await import('../../train/xlstmLmTrainable.js');
   let lmCfg: Record<string, unknown> = {};
   if (m.init_from) lmCfg = await readConfigFile(join(m.init_from, 'config.json'), 'model.init_from');
-  if (m.config !== undefined) lmCfg = { ...lmCfg, ...(typeof m.config === 'string' ? await readConfigFile(m.config, 'model.config') : m.config) };
+  const userCfg = m.config === undefined ? {} : typeof m.config === 'string' ? await readConfigFile(m.config, 'model.config') : m.config;
+  lmCfg = { ...lmCfg, ...userCfg };
   const data = await lmTokens(cfg);
   const vocab = lmCfg.vocab_size;
   // the check before building anything: a too-small vocab_size would fail on the first batch
@@ -386,20 +416,28 @@ async function lmJob(cfg: TrainConfig, m: LmModelSection, be: WasmBackend): Prom
     // the tokenizer's special ids go into config.json when the model config leaves them unset
     const sp = data.special;
     if (sp) for (const [k, v] of [['bos_token_id', sp.bos], ['eos_token_id', sp.eos], ['pad_token_id', sp.pad]] as const) if (lmCfg[k] === undefined && v !== null) lmCfg[k] = v;
+    // Training windows are plain slices of the id stream and never start with BOS, but
+    // force_bos_token_insert (default true, as xLSTM-7B) makes `xlstm generate` put BOS before
+    // every prompt: a token a model trained here from scratch has never seen at the start. So such
+    // a model is saved with it false unless the config sets it; a fine-tuned model keeps the loaded
+    // folder's value (it was pretrained with that policy).
+    if (!m.init_from && userCfg.force_bos_token_insert === undefined) lmCfg.force_bos_token_insert = false;
     const lm = m.init_from ? await loadLargeFolder(m.init_from, lmCfg) : XLSTMLargeTrainable.init(lmCfg, { seed: m.seed });
     model = lm;
     configJson = () => lm.configJson();
   } else {
     const { XLSTMLMTrainable } = await import('../../train/xlstmLmTrainable.js');
+    const { xlstmLmConfigJson } = await import('../../train/lmTraining.js');
     const lm = m.init_from
       ? await XLSTMLMTrainable.fromSafetensors(lmCfg, new Uint8Array(await readFile(join(m.init_from, 'model.safetensors')).catch((e) => { throw new Error(`model.init_from: cannot read '${join(m.init_from!, 'model.safetensors')}': ${(e as Error).message}`); })))
       : XLSTMLMTrainable.init(lmCfg, { seed: m.seed });
     model = lm;
-    configJson = () => lmCfg;
+    // the resolved official fields, as createLmTraining writes them (one config.json form)
+    configJson = () => xlstmLmConfigJson(lm.config);
   }
   const ds = new TextDataset(data.tokens, { seqLen: cfg.data.seq_len!, batchSize: cfg.optim.batch_size, validationFraction: cfg.data.validation_fraction ?? 0.1, seed: cfg.data.seed });
   const trainer = new Trainer({
-    ...trainerOptions(cfg), params: model.params, backend: be, dtype: 'f32', data: ds.train,
+    ...trainerOptions(cfg), checkedSettings: { ...trainerOptions(cfg).checkedSettings, seqLen: cfg.data.seq_len! }, params: model.params, backend: be, dtype: 'f32', data: ds.train,
     // tokens = predicted positions (tokens/s); the context's rng turns on the official dropout (xLSTMLMModel)
     loss: (tape, b, ctx) => ({ loss: model.loss(tape, b, ctx), tokens: b.batchSize * (b.seqLen - 1) }),
   });
@@ -411,9 +449,9 @@ async function lmJob(cfg: TrainConfig, m: LmModelSection, be: WasmBackend): Prom
     evaluate: async (): Promise<Record<string, number>> => (val.length ? { 'validation.loss': evaluateLmLoss(model, be, val) } : {}),
     saveModel: async (dir) => {
       await mkdir(dir, { recursive: true });
-      await writeFile(join(dir, 'model.safetensors'), model.toSafetensors());
-      await writeFile(join(dir, 'config.json'), JSON.stringify(configJson(), null, 2) + '\n');
-      for (const [n, b] of Object.entries(data.files)) await writeFile(join(dir, n), b);
+      await writeFileAtomic(join(dir, 'model.safetensors'), model.toSafetensors());
+      await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(configJson(), null, 2) + '\n');
+      for (const [n, b] of Object.entries(data.files)) await writeFileAtomic(join(dir, n), b);
     },
   };
 }
@@ -435,6 +473,8 @@ function trainerOptions(cfg: TrainConfig) {
   return {
     totalSteps: o.steps, lr: o.lr, minLr: o.min_lr, warmupSteps: o.warmup_steps, weightDecay: o.weight_decay,
     gradClip: o.grad_clip, accumulationSteps: o.accumulation_steps, seed: o.seed,
+    // the batches depend on these too; the Trainer saves them and refuses a resume that changed them
+    checkedSettings: { batchSize: o.batch_size, dataSeed: cfg.data.seed } as Record<string, number>,
   };
 }
 
@@ -475,7 +515,8 @@ export async function runTrain(o: TrainCommandOptions, io: CommandIo = processIo
     const trainer = job.trainer;
     if (o.resume) {
       if (!(await exists(join(ckDir, CHECKPOINT_FILES.state)))) throw new Error(`--resume: no checkpoint in '${ckDir}' (${CHECKPOINT_FILES.state} is missing)`);
-      await trainer.loadCheckpoint(ckDir);
+      try { await trainer.loadCheckpoint(ckDir); } catch (e) { throw new Error(withConfigKeys((e as Error).message)); }
+      await trimMetrics(metricsPath, trainer.step);
       io.stderr(`resumed from ${ckDir} at step ${trainer.step}\n`);
     } else if (await exists(join(ckDir, CHECKPOINT_FILES.state))) {
       throw new Error(`checkpoint.dir '${ckDir}' already holds a checkpoint: pass --resume to continue it, or choose another folder`);
@@ -528,6 +569,34 @@ export async function runTrain(o: TrainCommandOptions, io: CommandIo = processIo
     await job?.close?.();
     be.dispose();
   }
+}
+
+/** Config keys of the Trainer's setting names (for resume errors). */
+const CONFIG_KEY_OF: Record<string, string> = {
+  totalSteps: 'optim.steps', lr: 'optim.lr', minLr: 'optim.min_lr', warmupSteps: 'optim.warmup_steps', weightDecay: 'optim.weight_decay',
+  gradClip: 'optim.grad_clip', accumulationSteps: 'optim.accumulation_steps', seed: 'optim.seed', batchSize: 'optim.batch_size',
+  dataSeed: 'data.seed', seqLen: 'data.seq_len',
+};
+
+/** Adds the config key to each setting a resume error names ("totalSteps (optim.steps) 6000"). */
+function withConfigKeys(msg: string): string {
+  return msg.replace(/made with (\w+) /g, (all, k: string) => (CONFIG_KEY_OF[k] ? `made with ${k} (${CONFIG_KEY_OF[k]}) ` : all));
+}
+
+/**
+ * Drops the metrics.jsonl lines of steps after the checkpoint (logged by a run that went on past
+ * its last checkpoint, e.g. killed), so the resumed run's lines for those steps are not
+ * duplicates; an unreadable line (torn by a crash) goes too. Rewritten atomically.
+ */
+async function trimMetrics(path: string, step: number): Promise<void> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined) return;
+  const keep = text.split('\n').filter((l) => {
+    if (!l.trim()) return false;
+    try { const o = JSON.parse(l) as { step?: unknown }; return typeof o.step === 'number' && o.step <= step; } catch { return false; }
+  });
+  const out = keep.map((l) => l + '\n').join('');
+  if (out !== text) await writeFileAtomic(path, out);
 }
 
 function formatEta(s: number): string {
