@@ -33,7 +33,8 @@ test('createLmTraining: trains with validation hook; checkpoint folder loads as 
     await lm.trainer.run();
     assert.deepEqual(evals.map((e) => e[0]), [3, 6]);
     assert.ok(evals[1][1] < v0, `validation ${v0} -> ${evals.map((e) => e[1])}`);
-    assert.deepEqual(readdirSync(join(dir, 'ckpt')).sort(), ['config.json', 'model.safetensors', 'optimizer.safetensors', 'trainer_state.json']);
+    // byte-level text: the folder carries a byte-level tokenizer.json (ids = UTF-8 bytes) for `xlstm generate`
+    assert.deepEqual(readdirSync(join(dir, 'ckpt')).sort(), ['config.json', 'model.safetensors', 'optimizer.safetensors', 'tokenizer.json', 'trainer_state.json']);
     await lm.saveModel(join(dir, 'final'));
     const ids = Array.from(TEXT.slice(0, 12), (ch) => ch.charCodeAt(0));
     const t = new Tape(be, 'f32');
