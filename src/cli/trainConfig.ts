@@ -1,0 +1,208 @@
+// The training config of `xlstm train` (JSON or YAML): model, data, optim, eval, checkpoint
+// sections, validated key by key. Unknown keys, keys of another model kind and bad values are
+// errors that name the key, so a typo never silently trains something else.
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { SYNTHETIC_KINDS } from '../data/synthetic/generator.js';
+
+export interface TiRexModelSection {
+  kind: 'tirex';
+  /** Sizes: required for a fresh init; with init_from optional and, when given, checked against the loaded model. */
+  embedding_dim?: number; num_heads?: number; num_blocks?: number; input_ff_dim?: number;
+  patch_size: number; context_length: number; ffn_proj_factor?: number; quantiles?: number[];
+  /** Start from these weights (folder with model.safetensors + config.json, or model.ckpt) instead of a fresh init. */
+  init_from?: string;
+  seed: number;
+}
+
+export interface LmModelSection {
+  /** 'xlstm-lm': xLSTMLMModel (NeurIPS paper library); 'xlstm-large': xLSTM Large / xLSTM-7B architecture. */
+  kind: 'xlstm-lm' | 'xlstm-large';
+  /**
+   * Model config (official keys, vocab_size included), inline or a JSON/YAML file path. With
+   * init_from it is optional and overrides fields of the folder's config.json (e.g. chunk_size).
+   */
+  config?: Record<string, unknown> | string;
+  /** Start from the weights of this model folder (config.json + model.safetensors) instead of a fresh init. */
+  init_from?: string;
+  seed: number;
+}
+
+export interface TrainConfig {
+  model: TiRexModelSection | LmModelSection;
+  data: {
+    seed: number;
+    // tirex
+    mix?: Record<string, number>; min_context_length?: number; full_context_probability?: number;
+    cpm?: false | { probability?: number; max_run?: number; max_runs?: number; suffix_probability?: number };
+    /** Worker threads making the synthetic batches ahead of the step (default 1; 0 = on the main thread). Same batches either way. */
+    workers?: number;
+    // xlstm-lm / xlstm-large
+    text?: string; seq_len?: number; validation_fraction?: number;
+    /** tokenizer.json (or a folder holding one) that encodes text; default: UTF-8 bytes. */
+    tokenizer?: string;
+  };
+  optim: { lr: number; min_lr: number; warmup_steps: number; steps: number; batch_size: number; accumulation_steps: number; grad_clip?: number; weight_decay: number; seed: number };
+  eval: {
+    every?: number; horizon: number;
+    synthetic?: { count: number; seed: number; seasonality?: number };
+    csv?: { path: string; horizon?: number; seasonality?: number; max_series?: number }[];
+    max_batches?: number;
+  };
+  checkpoint: { dir: string; every?: number };
+  /** Where the final model goes (default: checkpoint.dir). */
+  output?: string;
+  log_every: number;
+  threads?: number;
+}
+
+function fail(source: string, key: string, msg: string): never { throw new Error(`train config ${source}: ${key} ${msg}`); }
+
+function obj(source: string, key: string, v: unknown, optional = false): Record<string, unknown> {
+  if (v === undefined && optional) return {};
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(source, key, `must be a mapping, got ${JSON.stringify(v)}`);
+  return v as Record<string, unknown>;
+}
+function num(source: string, key: string, v: unknown, d?: number, o: { int?: boolean; min?: number; max?: number; gt?: number } = {}): number {
+  if (v === undefined) { if (d === undefined) fail(source, key, 'is required'); return d; }
+  if (typeof v !== 'number' || !Number.isFinite(v)) fail(source, key, `must be a number, got ${JSON.stringify(v)}`);
+  if (o.int && !Number.isInteger(v)) fail(source, key, `must be an integer, got ${v}`);
+  if (o.min !== undefined && v < o.min) fail(source, key, `must be >= ${o.min}, got ${v}`);
+  if (o.gt !== undefined && !(v > o.gt)) fail(source, key, `must be > ${o.gt}, got ${v}`);
+  if (o.max !== undefined && v > o.max) fail(source, key, `must be <= ${o.max}, got ${v}`);
+  return v;
+}
+const posInt = (s: string, k: string, v: unknown, d?: number) => num(s, k, v, d, { int: true, min: 1 });
+function checkKeys(source: string, key: string, o: Record<string, unknown>, allowed: string[]): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) fail(source, `${key}${key ? '.' : ''}${k}`, `is not a known key (expected one of ${allowed.join(', ')})`);
+}
+
+/** Validates a parsed config (unknown keys are errors: a typo must not silently train something else). Paths resolve against `baseDir`. */
+export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = '.'): TrainConfig {
+  const top = obj(source, 'config', raw);
+  checkKeys(source, '', top, ['model', 'data', 'optim', 'eval', 'checkpoint', 'output', 'log_every', 'threads']);
+  const m = obj(source, 'model', top.model);
+  const path = (p: unknown, key: string): string => { if (typeof p !== 'string' || !p) fail(source, key, `must be a path, got ${JSON.stringify(p)}`); return resolvePath(baseDir, p); };
+  let model: TrainConfig['model'];
+  if (m.kind === 'tirex') {
+    checkKeys(source, 'model', m, ['kind', 'embedding_dim', 'num_heads', 'num_blocks', 'input_ff_dim', 'patch_size', 'context_length', 'ffn_proj_factor', 'quantiles', 'init_from', 'seed']);
+    // with init_from the sizes come from the loaded model (a given size is checked against it in tirexJob)
+    const size = (k: string): number | undefined => (m.init_from !== undefined && m[k] === undefined ? undefined : posInt(source, `model.${k}`, m[k]));
+    const E = size('embedding_dim'), NH = size('num_heads');
+    if (E !== undefined && NH !== undefined && E % NH) fail(source, 'model.embedding_dim', `(${E}) must be divisible by model.num_heads (${NH})`);
+    model = {
+      kind: 'tirex', embedding_dim: E, num_heads: NH, num_blocks: size('num_blocks'),
+      input_ff_dim: size('input_ff_dim'), patch_size: posInt(source, 'model.patch_size', m.patch_size, 32),
+      context_length: posInt(source, 'model.context_length', m.context_length, 2048),
+      ffn_proj_factor: m.ffn_proj_factor === undefined ? undefined : num(source, 'model.ffn_proj_factor', m.ffn_proj_factor, undefined, { gt: 0 }),
+      quantiles: m.quantiles === undefined ? undefined : (Array.isArray(m.quantiles) ? m.quantiles.map((q, i) => num(source, `model.quantiles[${i}]`, q, undefined, { gt: 0, max: 1 })) : fail(source, 'model.quantiles', 'must be a list of levels')),
+      init_from: m.init_from === undefined ? undefined : path(m.init_from, 'model.init_from'),
+      seed: num(source, 'model.seed', m.seed, 0, { int: true, min: 0 }),
+    };
+  } else if (m.kind === 'xlstm-lm' || m.kind === 'xlstm-large') {
+    checkKeys(source, 'model', m, ['kind', 'config', 'init_from', 'seed']);
+    const c = m.config;
+    if (c === undefined && m.init_from === undefined) fail(source, 'model.config', `is required for model.kind '${m.kind}' (inline, or a JSON/YAML file path), unless model.init_from names a model folder`);
+    model = {
+      kind: m.kind,
+      config: c === undefined ? undefined : typeof c === 'string' ? path(c, 'model.config') : obj(source, 'model.config', c),
+      init_from: m.init_from === undefined ? undefined : path(m.init_from, 'model.init_from'),
+      seed: num(source, 'model.seed', m.seed, 0, { int: true, min: 0 }),
+    };
+  } else fail(source, 'model.kind', `must be 'tirex' or 'xlstm-lm' or 'xlstm-large', got ${JSON.stringify(m.kind)}`);
+  const d = obj(source, 'data', top.data, true);
+  checkKeys(source, 'data', d, ['seed', 'mix', 'min_context_length', 'full_context_probability', 'cpm', 'text', 'seq_len', 'validation_fraction', 'tokenizer', 'workers']);
+  let mix: Record<string, number> | undefined;
+  if (d.mix !== undefined) {
+    mix = {};
+    for (const [k, v] of Object.entries(obj(source, 'data.mix', d.mix))) {
+      if (!(SYNTHETIC_KINDS as readonly string[]).includes(k)) fail(source, `data.mix.${k}`, `is not a synthetic kind (expected ${SYNTHETIC_KINDS.join(', ')})`);
+      mix[k] = num(source, `data.mix.${k}`, v, undefined, { min: 0 });
+    }
+  }
+  let cpm: TrainConfig['data']['cpm'];
+  if (d.cpm === false) cpm = false;
+  else if (d.cpm !== undefined) {
+    const c = obj(source, 'data.cpm', d.cpm);
+    checkKeys(source, 'data.cpm', c, ['probability', 'max_run', 'max_runs', 'suffix_probability']);
+    cpm = {
+      probability: c.probability === undefined ? undefined : num(source, 'data.cpm.probability', c.probability, undefined, { min: 0, max: 1 }),
+      max_run: c.max_run === undefined ? undefined : posInt(source, 'data.cpm.max_run', c.max_run),
+      max_runs: c.max_runs === undefined ? undefined : posInt(source, 'data.cpm.max_runs', c.max_runs),
+      suffix_probability: c.suffix_probability === undefined ? undefined : num(source, 'data.cpm.suffix_probability', c.suffix_probability, undefined, { min: 0, max: 1 }),
+    };
+  }
+  const data: TrainConfig['data'] = {
+    seed: num(source, 'data.seed', d.seed, 0, { int: true, min: 0 }), mix, cpm,
+    min_context_length: d.min_context_length === undefined ? undefined : posInt(source, 'data.min_context_length', d.min_context_length),
+    full_context_probability: d.full_context_probability === undefined ? undefined : num(source, 'data.full_context_probability', d.full_context_probability, undefined, { min: 0, max: 1 }),
+    text: d.text === undefined ? undefined : path(d.text, 'data.text'),
+    seq_len: d.seq_len === undefined ? undefined : posInt(source, 'data.seq_len', d.seq_len),
+    validation_fraction: d.validation_fraction === undefined ? undefined : num(source, 'data.validation_fraction', d.validation_fraction, undefined, { min: 0, max: 0.9 }),
+    tokenizer: d.tokenizer === undefined ? undefined : path(d.tokenizer, 'data.tokenizer'),
+    workers: d.workers === undefined ? undefined : num(source, 'data.workers', d.workers, undefined, { int: true, min: 0, max: 64 }),
+  };
+  if (model.kind !== 'tirex' && (!data.text || !data.seq_len)) fail(source, 'data', `for model.kind '${model.kind}' needs text (a UTF-8 file; byte tokens, or data.tokenizer's) and seq_len`);
+  // keys of the other kind would be ignored: a typo or a copied section must not silently train something else
+  const ev = obj(source, 'eval', top.eval, true);
+  const otherKind = (sec: Record<string, unknown>, secName: string, keys: string[], owner: string) => {
+    for (const k of keys) if (sec[k] !== undefined) fail(source, `${secName}.${k}`, `is only used by ${owner}, not by model.kind '${model.kind}'`);
+  };
+  if (model.kind === 'tirex') {
+    otherKind(d, 'data', ['text', 'seq_len', 'validation_fraction', 'tokenizer'], "the language-model kinds ('xlstm-lm', 'xlstm-large')");
+    otherKind(ev, 'eval', ['max_batches'], "the language-model kinds ('xlstm-lm', 'xlstm-large')");
+  } else {
+    otherKind(d, 'data', ['mix', 'cpm', 'min_context_length', 'full_context_probability', 'workers'], "model.kind 'tirex' (synthetic series)");
+    otherKind(ev, 'eval', ['synthetic', 'csv', 'horizon'], "model.kind 'tirex' (forecast evaluation)");
+  }
+  const op = obj(source, 'optim', top.optim);
+  checkKeys(source, 'optim', op, ['lr', 'min_lr', 'warmup_steps', 'steps', 'batch_size', 'accumulation_steps', 'grad_clip', 'weight_decay', 'seed']);
+  const optim: TrainConfig['optim'] = {
+    lr: num(source, 'optim.lr', op.lr, undefined, { gt: 0 }), min_lr: num(source, 'optim.min_lr', op.min_lr, 0, { min: 0 }),
+    warmup_steps: num(source, 'optim.warmup_steps', op.warmup_steps, 0, { int: true, min: 0 }), steps: posInt(source, 'optim.steps', op.steps),
+    batch_size: posInt(source, 'optim.batch_size', op.batch_size), accumulation_steps: posInt(source, 'optim.accumulation_steps', op.accumulation_steps, 1),
+    grad_clip: op.grad_clip === undefined ? undefined : num(source, 'optim.grad_clip', op.grad_clip, undefined, { gt: 0 }),
+    weight_decay: num(source, 'optim.weight_decay', op.weight_decay, 0.01, { min: 0 }), seed: num(source, 'optim.seed', op.seed, 0, { int: true, min: 0 }),
+  };
+  checkKeys(source, 'eval', ev, ['every', 'horizon', 'synthetic', 'csv', 'max_batches']);
+  const syn = ev.synthetic === undefined ? undefined : obj(source, 'eval.synthetic', ev.synthetic);
+  if (syn) checkKeys(source, 'eval.synthetic', syn, ['count', 'seed', 'seasonality']);
+  const csv = ev.csv === undefined ? undefined : (Array.isArray(ev.csv) ? ev.csv : fail(source, 'eval.csv', 'must be a list of {path, horizon?, seasonality?, max_series?}')).map((e, i) => {
+    const c = typeof e === 'string' ? { path: e } : obj(source, `eval.csv[${i}]`, e);
+    checkKeys(source, `eval.csv[${i}]`, c, ['path', 'horizon', 'seasonality', 'max_series']);
+    return {
+      path: path(c.path, `eval.csv[${i}].path`),
+      horizon: c.horizon === undefined ? undefined : posInt(source, `eval.csv[${i}].horizon`, c.horizon),
+      seasonality: c.seasonality === undefined ? undefined : posInt(source, `eval.csv[${i}].seasonality`, c.seasonality),
+      max_series: c.max_series === undefined ? undefined : posInt(source, `eval.csv[${i}].max_series`, c.max_series),
+    };
+  });
+  const evalSec: TrainConfig['eval'] = {
+    every: ev.every === undefined ? undefined : posInt(source, 'eval.every', ev.every),
+    horizon: posInt(source, 'eval.horizon', ev.horizon, 64),
+    synthetic: syn ? { count: posInt(source, 'eval.synthetic.count', syn.count, 64), seed: num(source, 'eval.synthetic.seed', syn.seed, 1_000_003, { int: true, min: 0 }), seasonality: syn.seasonality === undefined ? undefined : posInt(source, 'eval.synthetic.seasonality', syn.seasonality) } : undefined,
+    csv,
+    max_batches: ev.max_batches === undefined ? undefined : posInt(source, 'eval.max_batches', ev.max_batches),
+  };
+  const ck = obj(source, 'checkpoint', top.checkpoint);
+  checkKeys(source, 'checkpoint', ck, ['dir', 'every']);
+  return {
+    model, data, optim, eval: evalSec,
+    checkpoint: { dir: path(ck.dir, 'checkpoint.dir'), every: ck.every === undefined ? undefined : posInt(source, 'checkpoint.every', ck.every) },
+    output: top.output === undefined ? undefined : path(top.output, 'output'),
+    log_every: posInt(source, 'log_every', top.log_every, 10),
+    threads: top.threads === undefined ? undefined : posInt(source, 'threads', top.threads),
+  };
+}
+
+/** Reads a .json / .yaml / .yml config file; relative paths inside resolve against its folder. */
+export async function readTrainConfig(file: string): Promise<TrainConfig> {
+  let text: string;
+  try { text = await readFile(file, 'utf8'); } catch (e) { throw new Error(`--config: cannot read '${file}': ${(e as Error).message}`); }
+  let raw: unknown;
+  try {
+    if (/\.ya?ml$/i.test(file)) raw = (await import('yaml')).parse(text);
+    else raw = JSON.parse(text);
+  } catch (e) { throw new Error(`--config '${file}': not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(e as Error).message}`); }
+  return resolveTrainConfig(raw, `'${file}'`, dirname(resolvePath(file)));
+}
