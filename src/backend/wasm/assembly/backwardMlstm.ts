@@ -14,7 +14,8 @@
 //  4. di = v . dv, df = sigmoid(-f) * reversed cumsum(q . dq - k . dk).
 // The per-chunk products are register-tiled GEMMs (backwardUtil.ts) on transposed copies.
 import { rangeStart, rangeEnd } from './simd';
-import { bwAt, bwDot, bwGemm, bwScale, bwTranspose, TRI_A_LOWER, TRI_A_UPPER, TRI_C_LOWER } from './backwardUtil';
+import { bwAt, bwDot, bwScale, bwTranspose } from './backwardUtil';
+import { tileGemm as bwGemm, TRI_A_LOWER, TRI_A_UPPER, TRI_C_LOWER } from './tileGemm';
 
 // @ts-ignore: decorator
 @inline function logSigmoid64(x: f64): f64 {

@@ -5,7 +5,8 @@
 // adds them up) or to a thread's own columns, so threads never write the same element.
 import { rangeStart, rangeEnd } from './simd';
 import { erf64 } from './mathf';
-import { bwAt, bwSplat, bwExpV, bwSigmoidV } from './backwardUtil';
+import { bwAt } from './backwardUtil';
+import { gateSplat as bwSplat, gateExpV as bwExpV, gateSigmoidV as bwSigmoidV } from './gateMath';
 
 const INV_SQRT_2PI: f64 = 0.3989422804014327;
 const TWO_OVER_SQRT_PI: f64 = 1.1283791670955126;

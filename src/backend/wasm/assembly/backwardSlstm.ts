@@ -7,7 +7,8 @@
 // kernel writes y_{t-1} and dRaw head-major ([NH, S*B, DH] / [NH, S*B, 4DH], row t*B + b)
 // for it, which streams R only twice per step instead of also streaming dR.
 import { fmadd, hsum, rangeStart, rangeEnd } from './simd';
-import { bwAt, bwAxpy, bwDot, bwSplat, bwExpV, bwLogSigmoidV, bwTanhV, bwSigmoidV } from './backwardUtil';
+import { bwAt, bwAxpy, bwDot } from './backwardUtil';
+import { gateSplat as bwSplat, gateExpV as bwExpV, gateLogSigmoidV as bwLogSigmoidV, gateTanhV as bwTanhV, gateSigmoidV as bwSigmoidV } from './gateMath';
 
 const CLAMP_F: i32 = 8; // same bit as slstmSequence: f~ = min(f~, fclamp) before logsigmoid
 

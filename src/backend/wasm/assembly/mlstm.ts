@@ -12,6 +12,7 @@
 // read or written); 2 = no normalisation (h = q^T C, mLSTMsig normalize=False);
 // 4 and 8: see mlstmChunkwiseF32.
 import { fmadd, rangeStart, rangeEnd } from './simd';
+import { tileGemm, TRI_A_LOWER } from './tileGemm';
 
 const MODE_SIG: i32 = 1;
 const MODE_NONORM: i32 = 2;
@@ -23,80 +24,6 @@ const MODE_NO_STATE_OUT: i32 = 8;
 // @ts-ignore: decorator
 @inline function logSigmoid(x: f64): f64 {
   return x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x));
-}
-
-// @ts-ignore: decorator
-@inline function imin(a: i32, b: i32): i32 { return a < b ? a : b; }
-
-/**
- * C[M,N] = beta*C + A[M,K] B[K,N] (row-major, leading dims in elements; beta = 0 ignores C).
- * causal: A[i,k] = 0 for k > i, so a 4-row block stops at k = i0 + 3.
- */
-function gemmAcc(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M: i32, N: i32, K: i32, beta: f32, causal: bool): void {
-  const vbeta = f32x4.splat(beta);
-  const bstep = <usize>ldb << 2;
-  const M4 = M & ~3;
-  // column panels outermost: the [K x 8] panel of B stays in L1 while every row block of A
-  // streams past it (A is at most [64 x 256] here, which the L2 holds)
-  let j = 0;
-  for (; j + 8 <= N; j += 8) {
-    const jo = <usize>j << 2;
-    for (let i0 = 0; i0 < M4; i0 += 4) {
-      const kmax = causal ? imin(K, i0 + 4) : K;
-      const a0 = a + (<usize>(i0 * lda) << 2);
-      const a1 = a0 + (<usize>lda << 2), a2 = a1 + (<usize>lda << 2), a3 = a2 + (<usize>lda << 2);
-      const c0 = c + (<usize>(i0 * ldc) << 2) + jo;
-      const c1 = c0 + (<usize>ldc << 2), c2 = c1 + (<usize>ldc << 2), c3 = c2 + (<usize>ldc << 2);
-      let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
-      let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
-      let bp = b + jo;
-      for (let k = 0; k < kmax; k++) {
-        const b0 = v128.load(bp), b1 = v128.load(bp, 16);
-        const ko = <usize>k << 2;
-        let s = v128.load32_splat(a0 + ko); x00 = fmadd(s, b0, x00); x01 = fmadd(s, b1, x01);
-        s = v128.load32_splat(a1 + ko); x10 = fmadd(s, b0, x10); x11 = fmadd(s, b1, x11);
-        s = v128.load32_splat(a2 + ko); x20 = fmadd(s, b0, x20); x21 = fmadd(s, b1, x21);
-        s = v128.load32_splat(a3 + ko); x30 = fmadd(s, b0, x30); x31 = fmadd(s, b1, x31);
-        bp += bstep;
-      }
-      if (beta != 0) {
-        x00 = fmadd(vbeta, v128.load(c0), x00); x01 = fmadd(vbeta, v128.load(c0, 16), x01);
-        x10 = fmadd(vbeta, v128.load(c1), x10); x11 = fmadd(vbeta, v128.load(c1, 16), x11);
-        x20 = fmadd(vbeta, v128.load(c2), x20); x21 = fmadd(vbeta, v128.load(c2, 16), x21);
-        x30 = fmadd(vbeta, v128.load(c3), x30); x31 = fmadd(vbeta, v128.load(c3, 16), x31);
-      }
-      v128.store(c0, x00); v128.store(c0, x01, 16);
-      v128.store(c1, x10); v128.store(c1, x11, 16);
-      v128.store(c2, x20); v128.store(c2, x21, 16);
-      v128.store(c3, x30); v128.store(c3, x31, 16);
-    }
-    for (let i0 = M4; i0 < M; i0++) {
-      const kmax = causal ? imin(K, i0 + 1) : K;
-      const ar = a + (<usize>(i0 * lda) << 2);
-      const cr = c + (<usize>(i0 * ldc) << 2) + jo;
-      let x0 = f32x4.splat(0), x1 = f32x4.splat(0);
-      let bp = b + jo;
-      for (let k = 0; k < kmax; k++) {
-        const s = v128.load32_splat(ar + (<usize>k << 2));
-        x0 = fmadd(s, v128.load(bp), x0); x1 = fmadd(s, v128.load(bp, 16), x1);
-        bp += bstep;
-      }
-      if (beta != 0) { x0 = fmadd(vbeta, v128.load(cr), x0); x1 = fmadd(vbeta, v128.load(cr, 16), x1); }
-      v128.store(cr, x0); v128.store(cr, x1, 16);
-    }
-  }
-  for (; j < N; j++) {
-    const jo = <usize>j << 2;
-    for (let i0 = 0; i0 < M; i0++) {
-      const kmax = causal ? imin(K, i0 + 1) : K;
-      const ar = a + (<usize>(i0 * lda) << 2);
-      let s: f32 = 0;
-      for (let k = 0; k < kmax; k++) s += load<f32>(ar + (<usize>k << 2)) * load<f32>(b + (<usize>(k * ldb) << 2) + jo);
-      const cp = c + (<usize>(i0 * ldc) << 2) + jo;
-      if (beta != 0) s += beta * load<f32>(cp);
-      store<f32>(cp, s);
-    }
-  }
 }
 
 /** sum_x a[x] b[x] over n floats, 4 accumulators. */
@@ -288,7 +215,7 @@ export function mlstmChunkwiseF32(
         const kr = kc + (<usize>(j * DHQK) << 2);
         for (let dk = 0; dk < DHQK; dk++) store<f32>(kt + (<usize>(dk * L + j) << 2), load<f32>(kr + (<usize>dk << 2)));
       }
-      gemmAcc(qc, DHQK, kt, L, p, L, L, L, DHQK, 0, false);
+      tileGemm(qc, DHQK, kt, L, p, L, L, L, DHQK, 0);
       // stabilised decay matrix, row maxima, denominators
       for (let j = 0; j < L; j++) {
         const bj = load<f64>(bcum + (<usize>j << 3));
@@ -326,10 +253,10 @@ export function mlstmChunkwiseF32(
       // h = (rowScale * Q C + P V) / (den + eps)
       const zeroState = (mode & MODE_ZERO_STATE) != 0 && c0 == t0;
       if (!zeroState) {
-        gemmAcc(qc, DHQK, cb, DHV, hc, DHV, L, DHV, DHQK, 0, false);
+        tileGemm(qc, DHQK, cb, DHV, hc, DHV, L, DHV, DHQK, 0);
         for (let j = 0; j < L; j++) scaleInPlace(hc + <usize>j * rowBytes, DHV, load<f32>(rowScale + (<usize>j << 2)));
       }
-      gemmAcc(p, L, vc, DHV, hc, DHV, L, DHV, L, zeroState ? 0 : 1, true);
+      tileGemm(p, L, vc, DHV, hc, DHV, L, DHV, L, zeroState ? 0 : 1, TRI_A_LOWER);
       if (norm) {
         for (let j = 0; j < L; j++) {
           scaleInPlace(hc + <usize>j * rowBytes, DHV, <f32>(1.0 / (<f64>load<f32>(den + (<usize>j << 2)) + <f64>eps)));
@@ -353,7 +280,7 @@ export function mlstmChunkwiseF32(
         const np = nb + (<usize>dk << 2);
         store<f32>(np, decay * load<f32>(np) + s);
       }
-      gemmAcc(kt, L, vc, DHV, cb, DHV, DHQK, DHV, L, decay, false);
+      tileGemm(kt, L, vc, DHV, cb, DHV, DHQK, DHV, L, decay);
       if (!sig) store<f32>(m + (<usize>bh << 2), <f32>mk);
     }
   }

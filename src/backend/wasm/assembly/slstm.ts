@@ -2,6 +2,9 @@
 // thread takes whole (batch, head) pairs and runs all S steps for them in one call:
 // one dispatch per sequence instead of one per step (a TiRex step is only ~NH*DH*4DH FMAs).
 import { fmadd, rangeStart, rangeEnd } from './simd';
+import {
+  gateSplat as splat, gateExpV as expV, gateLogSigmoidV as logSigmoidV, gateTanhV as tanhV, gateSigmoidV as sigmoidV,
+} from './gateMath';
 
 /** Flags of slstmSequence. */
 const FIRST_STEP_ALL: i32 = 1; // step 0 uses m = i~ everywhere (the caller found the whole n tensor == 0)
@@ -21,83 +24,6 @@ const R_BF16: i32 = 16;        // r holds bf16 bits (half the bytes to stream pe
 // @ts-ignore: decorator
 @inline function logSigmoid(x: f32): f32 {
   return min<f32>(x, 0) - Mathf.log1p(Mathf.exp(-Mathf.abs(x)));
-}
-
-// --- f32x4 transcendentals (Cephes single precision, ~2 ulp), for the pointwise gates ---
-
-// @ts-ignore: decorator
-@inline function splat(x: f32): v128 { return f32x4.splat(x); }
-
-/** exp(x); exactly 0 below -87 (the f32 result there is < 2^-125 anyway); NaN kept. */
-// @ts-ignore: decorator
-@inline function expV(x: v128): v128 {
-  // pmin/pmax are single instructions (min/max must order NaN and -0: ~8); NaN is restored at the end
-  const xc = f32x4.pmin(f32x4.pmax(x, splat(-87.0)), splat(88.0));
-  // n = round(x / ln 2) via the 1.5*2^23 trick: the low mantissa bits of t then hold n itself
-  const t = f32x4.add(f32x4.mul(xc, splat(1.44269504088896341)), splat(12582912.0));
-  const n = f32x4.sub(t, splat(12582912.0));
-  let g = f32x4.sub(xc, f32x4.mul(n, splat(0.693359375)));
-  g = f32x4.sub(g, f32x4.mul(n, splat(-2.12194440e-4)));
-  let p = f32x4.add(f32x4.mul(splat(1.9875691500e-4), g), splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, g), splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, g), splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, g), splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, g), splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, g), g), g), splat(1.0));
-  const pow2 = i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23);
-  let r = f32x4.mul(p, pow2);
-  r = v128.bitselect(splat(0), r, f32x4.lt(x, splat(-87.0)));
-  r = v128.bitselect(splat(Infinity), r, f32x4.gt(x, splat(88.72283935546875)));
-  return v128.bitselect(x, r, f32x4.ne(x, x));
-}
-
-/** log1p(u) for u in [0, 1] (Cephes logf with the argument reduction done on u itself). */
-// @ts-ignore: decorator
-@inline function log1p01V(u: v128): v128 {
-  const big = f32x4.gt(u, splat(0.41421356237));
-  const x = v128.bitselect(f32x4.mul(f32x4.sub(u, splat(1.0)), splat(0.5)), u, big);
-  const e = v128.and(big, splat(1.0));
-  const z = f32x4.mul(x, x);
-  let p = f32x4.sub(f32x4.mul(splat(7.0376836292e-2), x), splat(1.1514610310e-1));
-  p = f32x4.add(f32x4.mul(p, x), splat(1.1676998740e-1));
-  p = f32x4.sub(f32x4.mul(p, x), splat(1.2420140846e-1));
-  p = f32x4.add(f32x4.mul(p, x), splat(1.4249322787e-1));
-  p = f32x4.sub(f32x4.mul(p, x), splat(1.6668057665e-1));
-  p = f32x4.add(f32x4.mul(p, x), splat(2.0000714765e-1));
-  p = f32x4.sub(f32x4.mul(p, x), splat(2.4999993993e-1));
-  p = f32x4.add(f32x4.mul(p, x), splat(3.3333331174e-1));
-  let y = f32x4.mul(f32x4.mul(x, z), p);
-  y = f32x4.add(y, f32x4.mul(e, splat(-2.12194440e-4)));
-  y = f32x4.sub(y, f32x4.mul(z, splat(0.5)));
-  return f32x4.add(f32x4.add(x, y), f32x4.mul(e, splat(0.693359375)));
-}
-
-/** log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)) */
-// @ts-ignore: decorator
-@inline function logSigmoidV(x: v128): v128 {
-  return f32x4.sub(f32x4.pmin(x, splat(0)), log1p01V(expV(f32x4.neg(f32x4.abs(x)))));
-}
-
-/** tanh: Cephes polynomial for |x| < 0.625, (1 - e^{-2|x|}) / (1 + e^{-2|x|}) with the sign beyond. */
-// @ts-ignore: decorator
-@inline function tanhV(x: v128): v128 {
-  const a = f32x4.abs(x);
-  const t = expV(f32x4.mul(a, splat(-2.0)));
-  const big = f32x4.div(f32x4.sub(splat(1.0), t), f32x4.add(splat(1.0), t));
-  const bigS = v128.or(big, v128.and(x, i32x4.splat(0x80000000))); // copy the sign of x
-  const z = f32x4.mul(x, x);
-  let p = f32x4.add(f32x4.mul(splat(-5.70498872745e-3), z), splat(2.06390887954e-2));
-  p = f32x4.sub(f32x4.mul(p, z), splat(5.37397155531e-2));
-  p = f32x4.add(f32x4.mul(p, z), splat(1.33314422036e-1));
-  p = f32x4.sub(f32x4.mul(p, z), splat(3.33332819422e-1));
-  const small = f32x4.add(x, f32x4.mul(f32x4.mul(p, z), x));
-  return v128.bitselect(small, bigS, f32x4.lt(a, splat(0.625)));
-}
-
-/** 1 / (1 + exp(-x)) */
-// @ts-ignore: decorator
-@inline function sigmoidV(x: v128): v128 {
-  return f32x4.div(splat(1.0), f32x4.add(splat(1.0), expV(f32x4.neg(x))));
 }
 
 /** round to nearest even bf16 on 4 lanes, NaN kept */
