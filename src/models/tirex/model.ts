@@ -200,10 +200,12 @@ export class TiRex {
    * forecast(a*x + b) = a*forecast(x) + b up to float32 rounding for any a > 0 whose results fit
    * float32. Quantiles are ordered by default: the model's 9 outputs of a step may cross, and
    * they are sorted (the monotone rearrangement of Chernozhukov, Fernandez-Val and Galichon,
-   * 2010, also used by Chronos and GluonTS). Sorting never increases the quantile (pinball) loss
-   * of a row against any outcome, needs no model change, and keeps every value one the model
-   * produced; the median returned is the sorted 0.5 level. `rawQuantiles: true` keeps the raw
-   * outputs at the trained levels (levels in between are always made from the sorted values).
+   * 2010, as in Chronos and GluonTS). Sorting never increases the quantile (pinball) loss of a
+   * row, whatever the outcome y: swapping a crossed pair q1 > q2 at levels t1 < t2 changes
+   * rho_t1(y - q) + rho_t2(y - q') by exactly (t2 - t1)(q2 - q1) < 0, and a sort is a chain of
+   * such swaps. It needs no model change and keeps the set of values the model produced; the
+   * median returned is the sorted 0.5 level. `rawQuantiles: true` keeps the raw outputs at the
+   * trained levels (levels in between are always made from the sorted values).
    */
   forecast(context: TiRexContext, opts: TiRexForecastOptions): TiRexForecast {
     const { H, k, bs, levels, raw } = this.checkForecastOptions(context, opts);
