@@ -297,7 +297,7 @@ export class TiRex {
     const baseTokens = Math.ceil(c.trainCtxLen / c.inputPatchSize);
     const perTokenBytes = this.passBytesPerToken();
     const heapFree = MAX_PAGES * 65536 - RESERVED_BYTES - this.backend.heap.bytesInUse;
-    const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+    const gib = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(2)} MiB`);
     const maxTokens = Math.floor(heapFree / perTokenBytes);
     const tokens = baseTokens + kEff - 1;
     if (tokens > maxTokens) {
