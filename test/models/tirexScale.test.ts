@@ -231,6 +231,10 @@ test('arguments are checked up front (ArgumentError), memory limits refused with
   const [maxH, maxBatch] = found;
   assert.ok(maxH > 1_000_000, `predictionLength limit ${maxH}`);
   assert.ok(maxBatch >= 256, `batchSize limit ${maxBatch}`);
+  // the same checks without a call (for callers that refuse before preparing their data)
+  assert.throws(() => dflt.validateForecastOptions(1, { predictionLength: maxH + 1 }), (e: unknown) => e instanceof LimitError && e.limit === maxH);
+  dflt.validateForecastOptions(1, { predictionLength: maxH });
+  assert.throws(() => dflt.validateForecastOptions(0, { predictionLength: 8 }), /seriesCount must be a positive integer, got 0/);
   // more series lower the horizon limit (the results grow with series x horizon)
   assert.throws(() => dflt.forecast(new Array(100).fill(x[0]), { predictionLength: Math.ceil(maxH / 50) }), (e: unknown) => e instanceof LimitError && e.option === 'predictionLength');
 });

@@ -208,7 +208,7 @@ export class TiRex {
    * trained levels (levels in between are always made from the sorted values).
    */
   forecast(context: TiRexContext, opts: TiRexForecastOptions): TiRexForecast {
-    const { H, k, bs, levels, raw } = this.checkForecastOptions(context, opts);
+    const { H, k, bs, levels, raw } = this.checkForecastOptions(seriesCount(context), opts);
     const trained = this.config.quantiles;
     const ctxLen = this.config.trainCtxLen;
     const { series, errors } = normaliseContext(context, ctxLen);
@@ -277,8 +277,18 @@ export class TiRex {
     return 4 * (2 * c.inputPatchSize + Math.max(c.inputFfDim, 2 * c.ffnDim) + 8 * c.embeddingDim + 2 * c.quantiles.length * c.outputPatchSize);
   }
 
-  /** Validates the forecast options (ArgumentError) and the memory they need (LimitError). */
-  private checkForecastOptions(context: unknown, opts: TiRexForecastOptions): { H: number; k: number; bs: number; levels: readonly number[]; raw: boolean } {
+  /**
+   * The checks `forecast` runs before any work, for callers that want to refuse a request before
+   * preparing their data (the CLI): ArgumentError for a bad option, LimitError when
+   * `seriesCount` series with these options need more memory than a call may use.
+   */
+  validateForecastOptions(seriesCount: number, opts: TiRexForecastOptions): void {
+    if (!Number.isSafeInteger(seriesCount) || seriesCount < 1) throw new ArgumentError(`TiRex.validateForecastOptions: seriesCount must be a positive integer, got ${String(seriesCount)}`);
+    this.checkForecastOptions(seriesCount, opts);
+  }
+
+  /** Validates the forecast options (ArgumentError) and the memory they need (LimitError) for B series. */
+  private checkForecastOptions(B: number, opts: TiRexForecastOptions): { H: number; k: number; bs: number; levels: readonly number[]; raw: boolean } {
     if (!opts || typeof opts !== 'object') throw new ArgumentError('TiRex.forecast: options { predictionLength } are required');
     const H = opts.predictionLength;
     if (typeof H !== 'number' || !Number.isInteger(H) || H <= 0) throw new ArgumentError(`TiRex.forecast: predictionLength must be a positive integer, got ${String(H)}`);
@@ -289,7 +299,6 @@ export class TiRex {
     if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new ArgumentError(`TiRex.forecast: onProgress must be a function, got ${typeof opts.onProgress}`);
     if (opts.rawQuantiles !== undefined && typeof opts.rawQuantiles !== 'boolean') throw new ArgumentError(`TiRex.forecast: rawQuantiles must be true or false, got ${String(opts.rawQuantiles)}`);
     const levels = opts.quantileLevels === undefined ? this.config.quantiles : checkLevels(opts.quantileLevels);
-    const B = seriesCount(context);
     const c = this.config;
     const patches = Math.ceil(H / c.outputPatchSize);
     // a pass never runs more rollout tokens than there are patches left to predict
