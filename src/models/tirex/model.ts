@@ -267,10 +267,11 @@ export class TiRex {
   }
 
   /**
-   * WASM heap bytes one series needs per token of a forward pass: an upper bound of the
+   * WASM heap bytes one series needs per token of a forward pass, estimated generously from the
    * activations alive at once (the input features, the input MLP's hidden layer or the FFN's two
    * up-projections, a block's residual stream + norms + 4 gate pre-activations + cell output
-   * (8 E), and the output MLP's two Q*P outputs).
+   * (8 E), and the output MLP's two Q*P outputs). The limits built on it refuse requests that
+   * cannot fit before any work; they are not a tuning aid.
    */
   private passBytesPerToken(): number {
     const c = this.config;
