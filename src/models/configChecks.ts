@@ -145,7 +145,8 @@ export function checkParameterBudget(b: ParameterBudget): void {
   let worst: { term: SizeTerm; limit: number; ratio: number } | undefined;
   for (const term of b.terms) {
     const limit = largestFitting(term.count, term.value, maxParams);
-    const ratio = term.value / Math.max(limit, 0.5);
+    // a size that cannot fix the excess on its own (limit 0) is blamed only when none can
+    const ratio = limit > 0 ? term.value / limit : 0;
     if (limit < term.value && (!worst || ratio > worst.ratio)) worst = { term, limit, ratio };
   }
   const reason = `${b.what} would have ${b.parameters.toPrecision(4)} parameters, ${gib(bytes)} at ${b.bytesPerParameter} bytes each, `
