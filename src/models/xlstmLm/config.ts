@@ -357,6 +357,8 @@ export function resolveXLSTMLMConfig(input: XLSTMLMConfigInput): XLSTMLMConfig {
   if (V < 1) err('vocab_size', `= ${V}, expected a positive integer (it is required)`);
   const bias = bool(o, '', 'bias');
   const dropout = num(o, '', 'dropout');
+  // torch.nn.Dropout refuses a probability outside [0, 1] when the official model is built
+  if (dropout < 0 || dropout > 1) err('dropout', `= ${dropout}, expected a probability in [0, 1]`);
   const ctx = int(o, '', 'context_length');
   bool(o, '', 'add_post_blocks_norm');
   bool(o, '', 'tie_weights');
