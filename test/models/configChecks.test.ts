@@ -18,6 +18,7 @@ import { XLSTMLarge } from '../../src/models/xlstmLarge/model.js';
 import { resolveXLSTMLMConfig } from '../../src/models/xlstmLm/config.js';
 import { XLSTMLMModel } from '../../src/models/xlstmLm/model.js';
 import { checkParameterBudget, didYouMean, maxModelBytes } from '../../src/models/configChecks.js';
+import { detectModel } from '../../src/models/auto.js';
 
 type Obj = Record<string, any>;
 const readJson = (p: string): Obj => JSON.parse(readFileSync(p, 'utf8'));
@@ -89,6 +90,18 @@ test('loaders: a misspelt key in config.json / config.yaml is a ConfigError befo
     rmSync(join(dir, 'config.json'));
     writeFileSync(join(dir, 'config.yaml'), `model:\n  embedding_dim: 16\n  vocab_size: 11\n  mlstm_block:\n    mlstm:\n      num_heads: 2\n      conv1d_kernal_size: 4\n`);
     await assert.rejects(XLSTMLMModel.fromPretrained(dir, { backend: be }), (e: unknown) => e instanceof ConfigError && /mlstm_block\.mlstm\.conv1d_kernal_size' \(did you mean 'mlstm_block\.mlstm\.conv1d_kernel_size'\?\)/.test(e.message));
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('detectModel: an unreadable or foreign config file is a ConfigError naming the file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cfgdetect-'));
+  try {
+    writeFileSync(join(dir, 'config.json'), '{"vocab_size": 3,');
+    await assert.rejects(detectModel(dir), (e: unknown) => e instanceof ConfigError && /config\.json is not valid JSON/.test(e.message));
+    writeFileSync(join(dir, 'config.json'), '[1, 2]');
+    await assert.rejects(detectModel(dir), (e: unknown) => e instanceof ConfigError && /config\.json must hold a mapping/.test(e.message));
+    writeFileSync(join(dir, 'config.json'), '{"foo": 1}');
+    await assert.rejects(detectModel(dir), (e: unknown) => e instanceof ConfigError && /cannot tell the model kind/.test(e.message));
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
