@@ -146,6 +146,7 @@ test('sizes beyond memory: LimitError naming the key, its value and the limit, w
   assertLimit(() => resolveXLSTMLargeConfig({ ...largeNative, num_blocks: 1e9 }), 'num_blocks', 1e9);
   assertLimit(() => resolveXLSTMLargeConfig({ ...largeHf, vocab_size: 1e13 }), 'vocab_size', 1e13);
   assertLimit(() => resolveXLSTMLargeConfig({ ...largeNative, embedding_dim: 2 ** 40, num_heads: 4 }), 'embedding_dim', 2 ** 40);
+  assertLimit(() => resolveXLSTMLargeConfig({ ...largeNative, chunk_size: 2 ** 40 }), 'chunk_size', 2 ** 40);
   assertLimit(() => resolveXLSTMLMConfig({ ...clone(lmConfig), num_blocks: 1e9 }), 'num_blocks', 1e9);
   assertLimit(() => resolveXLSTMLMConfig({ ...clone(lmConfig), embedding_dim: 2 ** 30 }), 'embedding_dim', 2 ** 30);
   assertLimit(() => resolveXLSTMLMConfig({ ...clone(lmConfig), context_length: 2 ** 50 }), 'context_length', 2 ** 50);

@@ -4,9 +4,9 @@
 // frozen object with the derived sizes the layers use. Values that would change the
 // math in a way this runtime does not implement are rejected here, naming the field, and
 // so are unknown keys (with a "did you mean") and sizes beyond the memory of this process.
-import { ConfigError } from '../../errors.js';
+import { ConfigError, LimitError } from '../../errors.js';
 import { roundUpToNextMultipleOf, truncFloatProduct } from '../configRules.js';
-import { checkKeys, checkParameterBudget, showValue } from '../configChecks.js';
+import { checkKeys, checkParameterBudget, maxModelBytes, showValue } from '../configChecks.js';
 
 /** The raw config as found in a config.json (either spelling; unknown keys are errors). */
 export interface XLSTMLargeConfigInput {
@@ -264,6 +264,11 @@ export function resolveXLSTMLargeConfig(raw: XLSTMLargeConfigInput): XLSTMLargeC
     what: 'this xLSTM Large', parameters: largeParameterCount(sizes), bytesPerParameter: 0.5625,
     terms: [term('num_blocks', 'NB', num_blocks), term('vocab_size', 'V', vocab_size), term('embedding_dim', 'E', embedding_dim)],
   });
+  // the chunkwise form pads a sequence to a multiple of chunk_size and keeps a
+  // [chunk_size, chunk_size] float matrix per head
+  const chunk_size = posInt('chunk_size', get('chunk_size'));
+  const maxChunk = Math.floor(Math.sqrt(maxModelBytes() / (4 * num_heads)));
+  if (chunk_size > maxChunk) throw new LimitError('chunk_size', chunk_size, maxChunk, `num_heads ${num_heads} [chunk_size, chunk_size] float matrices would not fit in memory`);
   const qk_dim = truncFloatProduct(embedding_dim, qk_dim_factor);
   const v_dim = truncFloatProduct(embedding_dim, v_dim_factor);
   if (qk_dim < num_heads || qk_dim % num_heads !== 0) {
@@ -287,7 +292,7 @@ export function resolveXLSTMLargeConfig(raw: XLSTMLargeConfigInput): XLSTMLargeC
     sequence_kernel: oneOf('sequence_kernel', get('sequence_kernel'), SEQUENCE_KERNELS),
     step_kernel: oneOf('step_kernel', get('step_kernel'), STEP_KERNELS),
     mode: oneOf('mode', get('mode'), MODES),
-    chunk_size: posInt('chunk_size', get('chunk_size')),
+    chunk_size,
     return_last_states: bool('return_last_states', get('return_last_states')),
     autocast_kernel_dtype: oneOf('autocast_kernel_dtype', get('autocast_kernel_dtype'), AUTOCAST_DTYPES),
     eps: nonNeg('eps', get('eps')),
