@@ -114,6 +114,14 @@ test('sizes that are not positive integers are ConfigErrors naming the key and v
   }
 });
 
+test('factors so small that a width rounds to 0 are ConfigErrors (found by fuzzing)', () => {
+  assertConfigError(() => resolveXLSTMLargeConfig({ ...largeHf, ffn_proj_factor: 5e-324 }), /ffn_proj_factor 5e-324 gives an FFN width of 0/);
+  const t = clone(tirexConfig); t.model_config.block_kwargs.ffn_proj_factor = 5e-324;
+  assertConfigError(() => resolveTiRexConfig(t), /ffn_proj_factor 5e-324 gives an FFN width of 0/);
+  const m = clone(lmConfig); Object.assign(m.mlstm_block.mlstm, { proj_factor: 1e-9, round_proj_up_dim_up: false });
+  assertConfigError(() => resolveXLSTMLMConfig(m), /mlstm_block\.mlstm\.proj_factor = 1e-9 gives an up-projection of 0/);
+});
+
 /** Resolving must fail with a LimitError for `path`, quickly (nothing allocated). */
 function assertLimit(fn: () => unknown, path: string, value: number): LimitError {
   const t0 = performance.now();

@@ -277,6 +277,11 @@ export function resolveXLSTMLargeConfig(raw: XLSTMLargeConfigInput): XLSTMLargeC
   if (v_dim < num_heads || v_dim % num_heads !== 0) {
     throw new ConfigError(`${WHAT}: v_dim = int(embedding_dim ${embedding_dim} * v_dim_factor ${v_dim_factor}) = ${v_dim} must be a positive multiple of num_heads ${num_heads}`);
   }
+  const ffn_up_proj_dim = roundUpToNextMultipleOf(embedding_dim * ffn_proj_factor, ffn_round_up_to_multiple_of);
+  // the official rounding can give 0 for a tiny factor: a layer of no width is a config mistake
+  if (ffn_up_proj_dim < 1) {
+    throw new ConfigError(`${WHAT}: ffn_proj_factor ${ffn_proj_factor} gives an FFN width of ${ffn_up_proj_dim} for embedding_dim ${embedding_dim}, expected >= 1`);
+  }
   const cfg: XLSTMLargeConfig = {
     embedding_dim,
     num_heads,
@@ -313,7 +318,7 @@ export function resolveXLSTMLargeConfig(raw: XLSTMLargeConfigInput): XLSTMLargeC
     v_dim,
     qk_head_dim: qk_dim / num_heads,
     v_head_dim: v_dim / num_heads,
-    ffn_up_proj_dim: roundUpToNextMultipleOf(embedding_dim * ffn_proj_factor, ffn_round_up_to_multiple_of),
+    ffn_up_proj_dim,
   };
   // the official parallel kernels return no final state; the constructor refuses the pair
   if (cfg.return_last_states && cfg.chunkwise_kernel.startsWith('parallel--')) {
