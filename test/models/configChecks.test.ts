@@ -114,6 +114,16 @@ test('sizes that are not positive integers are ConfigErrors naming the key and v
   }
 });
 
+test('xLSTMLMModel slstm_at: negative positions count from the end, as Python indexing in the official block map', () => {
+  const base = { vocab_size: 7, embedding_dim: 16, num_blocks: 3, context_length: 8, mlstm_block: { mlstm: { num_heads: 2 } }, slstm_block: { slstm: { num_heads: 2, backend: 'vanilla' } } };
+  const cfg = resolveXLSTMLMConfig({ ...base, slstm_at: [-1] });
+  assert.equal(cfg._block_map, '0,0,1');
+  assert.deepEqual([...cfg.slstm_at], [-1]);
+  assert.equal(resolveXLSTMLMConfig({ ...base, slstm_at: [-3, 1] })._block_map, '1,1,0');
+  assertConfigError(() => resolveXLSTMLMConfig({ ...base, slstm_at: [-4] }), /slstm_at = \[-4\]: -4 is not a block index/);
+  assertConfigError(() => resolveXLSTMLMConfig({ ...base, slstm_at: [3] }), /slstm_at = \[3\]: 3 is not a block index/);
+});
+
 test('factors so small that a width rounds to 0 are ConfigErrors (found by fuzzing)', () => {
   assertConfigError(() => resolveXLSTMLargeConfig({ ...largeHf, ffn_proj_factor: 5e-324 }), /ffn_proj_factor 5e-324 gives an FFN width of 0/);
   const t = clone(tirexConfig); t.model_config.block_kwargs.ffn_proj_factor = 5e-324;

@@ -92,8 +92,10 @@ test('config: YAML with a model: section and OmegaConf interpolations', async ()
   assert.equal(cfg._block_map, '0,1');
   assert.equal(cfg.slstm_block!.slstm.backend, 'cuda');
   assert.equal(cfg.slstm_block!.feedforward!._proj_up_dim, 128);
-  const top = resolveXLSTMLMConfig(await parseXLSTMLMConfigYaml('vocab_size: 5\nembedding_dim: 64\nmlstm_block: {}\n'));
+  const top = resolveXLSTMLMConfig(await parseXLSTMLMConfigYaml('vocab_size: 5\nembedding_dim: 64\ncontext_length: 16\nmlstm_block: {}\n'));
   assert.equal(top._block_map, '0');
+  // the official mLSTM cell sizes its causal mask with context_length (default -1: torch.ones(-1, -1) fails)
+  assert.throws(() => resolveXLSTMLMConfig({ vocab_size: 5, embedding_dim: 64, mlstm_block: {} }), /context_length = -1, expected an integer >= 1/);
   await assert.rejects(parseXLSTMLMConfigYaml('model:\n  vocab_size: ${dataset.vocab}\n'), /refers to dataset\.vocab, which does not exist/);
 });
 

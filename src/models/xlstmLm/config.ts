@@ -288,6 +288,9 @@ function resolveMlstmLayer(input: unknown, top: { E: number; bias: boolean; drop
   const inner = o._proj_up_dim as number;
   o._inner_embedding_dim = inner;
   if (!used) return o as unknown as MLSTMLayerConfig;
+  // the mLSTM cell builds a [context_length, context_length] causal mask (torch.ones) and
+  // a forward pass longer than context_length fails
+  if (top.ctx < 1) err('context_length', `= ${top.ctx}, expected an integer >= 1 (the maximum sequence length; mLSTM blocks need it)`);
   if (inner % (o.num_heads as number) !== 0) err(`${p}num_heads`, `= ${o.num_heads} does not divide the inner embedding dim ${inner}`);
   const projHeads = mlstmProjHeads(o as unknown as MLSTMLayerConfig);
   if (projHeads < 1 || inner % projHeads !== 0) {
@@ -374,11 +377,13 @@ export function resolveXLSTMLMConfig(input: XLSTMLMConfigInput): XLSTMLMConfig {
   const allSlstm = at === 'all';
   if (!allSlstm && !Array.isArray(at)) err('slstm_at', `= ${show(at)}, expected a list of block indices or "all"`);
   if (!allSlstm) {
+    // _create_block_map does `block_map[i] = 1` after `assert i < len(block_map)`: a negative
+    // i counts from the end, as Python indexing does, down to -num_blocks
     for (const i of at as unknown[]) {
-      if (typeof i !== 'number' || !Number.isInteger(i) || i < 0 || i >= nb) err('slstm_at', `= ${show(o.slstm_at)}: ${show(i)} is not a block index (expected integers 0 <= i < num_blocks = ${nb})`);
+      if (typeof i !== 'number' || !Number.isInteger(i) || i < -nb || i >= nb) err('slstm_at', `= ${show(o.slstm_at)}: ${show(i)} is not a block index (expected integers -num_blocks <= i < num_blocks = ${nb})`);
     }
   }
-  const slstmSet = allSlstm ? null : new Set(at as number[]);
+  const slstmSet = allSlstm ? null : new Set((at as number[]).map((i) => (i < 0 ? i + nb : i)));
   const nS = allSlstm ? nb : slstmSet!.size;
   if (nS > 0 && sIn === null) err('slstm_block', `is null but slstm_at = ${show(o.slstm_at)} places sLSTM blocks`);
   if (nS < nb && mIn === null) err('mlstm_block', 'is null but some blocks are mLSTM blocks');
@@ -417,7 +422,8 @@ export function resolveXLSTMLMConfig(input: XLSTMLMConfigInput): XLSTMLMConfig {
   const maxCtx = Math.floor(maxModelBytes() / (4 * E));
   if (ctx > maxCtx) throw new LimitError('context_length', ctx, maxCtx, `one sequence's activations (context_length x embedding_dim ${E} floats) would not fit in memory`);
   const blockMap = Array.from({ length: nb }, (_, i) => (allSlstm || slstmSet!.has(i) ? 1 : 0));
-  const slstmAt = blockMap.flatMap((t, i) => (t === 1 ? [i] : []));
+  // the official config keeps the list as given ("all" becomes every index)
+  const slstmAt = allSlstm ? blockMap.map((_, i) => i) : [...(at as number[])];
   const blocks: ResolvedBlockConfig[] = blockMap.map((t, i) => {
     if (t === 0) return Object.freeze({ kind: 'mlstm' as const, mlstm: Object.freeze({ ...mBlock!.mlstm }), blockIdx: i });
     return Object.freeze({
