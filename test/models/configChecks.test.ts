@@ -15,7 +15,7 @@ import { resolveTiRexConfig, tirexNumParameters } from '../../src/models/tirex/c
 import { TiRex } from '../../src/models/tirex/model.js';
 import { resolveXLSTMLargeConfig, XLSTMLargeConfigInput } from '../../src/models/xlstmLarge/config.js';
 import { XLSTMLarge } from '../../src/models/xlstmLarge/model.js';
-import { resolveXLSTMLMConfig } from '../../src/models/xlstmLm/config.js';
+import { resolveXLSTMLMConfig, parseXLSTMLMConfigYaml } from '../../src/models/xlstmLm/config.js';
 import { XLSTMLMModel } from '../../src/models/xlstmLm/model.js';
 import { checkParameterBudget, didYouMean, maxModelBytes } from '../../src/models/configChecks.js';
 import { detectModel } from '../../src/models/auto.js';
@@ -122,6 +122,16 @@ test('xLSTMLMModel slstm_at: negative positions count from the end, as Python in
   assert.equal(resolveXLSTMLMConfig({ ...base, slstm_at: [-3, 1] })._block_map, '1,1,0');
   assertConfigError(() => resolveXLSTMLMConfig({ ...base, slstm_at: [-4] }), /slstm_at = \[-4\]: -4 is not a block index/);
   assertConfigError(() => resolveXLSTMLMConfig({ ...base, slstm_at: [3] }), /slstm_at = \[3\]: 3 is not a block index/);
+});
+
+test('xLSTMLMModel YAML: fan-out interpolations are refused quickly, inherited names are not keys', async () => {
+  // 2^30 values if expanded
+  const levels = Array.from({ length: 30 }, (_, i) => `l${i}: ['\${l${i + 1}}', '\${l${i + 1}}']`).join('\n');
+  const t0 = performance.now();
+  await assert.rejects(parseXLSTMLMConfigYaml(`model:\n  vocab_size: '\${l0}'\n${levels}\nl30: 1\n`, 'bomb.yaml'),
+    (e: unknown) => e instanceof ConfigError && /bomb\.yaml: the \$\{\.\.\.\} interpolations expand to more than 100000 values/.test(e.message));
+  assert.ok(performance.now() - t0 < 1000);
+  await assert.rejects(parseXLSTMLMConfigYaml("model:\n  vocab_size: '\${constructor}'\n"), /refers to constructor, which does not exist/);
 });
 
 test('factors so small that a width rounds to 0 are ConfigErrors (found by fuzzing)', () => {

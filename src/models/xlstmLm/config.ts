@@ -468,7 +468,7 @@ export async function parseXLSTMLMConfigYaml(text: string, source = '<yaml>'): P
   let doc: unknown;
   try { doc = parse(text); } catch (e) { throw new ConfigError(`xLSTMLMModelConfig: cannot parse ${source}: ${(e as Error).message}`); }
   if (!isObj(doc)) throw new ConfigError(`xLSTMLMModelConfig: ${source} must hold a mapping (the model config or a file with a model: section), got ${show(doc)}`);
-  const resolved = interpolate(doc, doc, [], source) as Obj;
+  const resolved = interpolate(doc, doc, [], source, 0, { left: MAX_INTERPOLATED_NODES }) as Obj;
   const model = isObj(resolved.model) ? resolved.model : resolved;
   return model;
 }
@@ -476,13 +476,21 @@ export async function parseXLSTMLMConfigYaml(text: string, source = '<yaml>'): P
 function lookup(root: Obj, parts: string[]): unknown {
   let cur: unknown = root;
   for (const p of parts) {
-    if (!isObj(cur) || !(p in cur)) return undefined;
+    if (!isObj(cur) || !Object.hasOwn(cur, p)) return undefined;
     cur = cur[p];
   }
   return cur;
 }
 
-function interpolate(v: unknown, root: Obj, path: string[], source: string, depth = 0): unknown {
+/**
+ * Values an interpolated document may expand to. References can fan out (a list of two
+ * references to a list of two references ...), so a small file could otherwise expand to
+ * billions of values; the YAML parser's own alias limit does not see `${...}`.
+ */
+const MAX_INTERPOLATED_NODES = 100_000;
+
+function interpolate(v: unknown, root: Obj, path: string[], source: string, depth: number, budget: { left: number }): unknown {
+  if (--budget.left < 0) throw new ConfigError(`xLSTMLMModelConfig: ${source}: the \${...} interpolations expand to more than ${MAX_INTERPOLATED_NODES} values`);
   if (depth > 32) throw new ConfigError(`xLSTMLMModelConfig: ${source}: interpolation at ${path.join('.')} is cyclic`);
   if (typeof v === 'string') {
     const m = /^\$\{([^}]+)\}$/.exec(v.trim());
@@ -491,12 +499,12 @@ function interpolate(v: unknown, root: Obj, path: string[], source: string, dept
     const parts = ref.startsWith('.') ? [...path.slice(0, -1), ...ref.replace(/^\.+/, '').split('.')] : ref.split('.');
     const target = lookup(root, parts);
     if (target === undefined) throw new ConfigError(`xLSTMLMModelConfig: ${source}: ${path.join('.')} = ${v} refers to ${parts.join('.')}, which does not exist`);
-    return interpolate(target, root, parts, source, depth + 1);
+    return interpolate(target, root, parts, source, depth + 1, budget);
   }
-  if (Array.isArray(v)) return v.map((x, i) => interpolate(x, root, [...path, String(i)], source, depth));
+  if (Array.isArray(v)) return v.map((x, i) => interpolate(x, root, [...path, String(i)], source, depth, budget));
   if (isObj(v)) {
     const out: Obj = {};
-    for (const [k, x] of Object.entries(v)) out[k] = interpolate(x, root, [...path, k], source, depth);
+    for (const [k, x] of Object.entries(v)) out[k] = interpolate(x, root, [...path, k], source, depth, budget);
     return out;
   }
   return v;
