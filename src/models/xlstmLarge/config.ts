@@ -160,6 +160,7 @@ const HF_KEYS = [
   'repetition_penalty', 'length_penalty', 'no_repeat_ngram_size', 'encoder_no_repeat_ngram_size', 'bad_words_ids',
   'num_return_sequences', 'output_scores', 'return_dict_in_generate', 'forced_bos_token_id', 'forced_eos_token_id',
   'remove_invalid_values', 'exponential_decay_length_penalty', 'suppress_tokens', 'begin_suppress_tokens',
+  '_attn_implementation', '_attn_implementation_autoset', '_commit_hash', 'initializer_range', 'gradient_checkpointing',
 ];
 const KNOWN_KEYS = [...new Set(['embedding_dim', 'num_heads', 'num_blocks', 'vocab_size', ...Object.keys(DEFAULTS), ...HF_KEYS])];
 
