@@ -176,7 +176,7 @@ test('config that does not match the weights gives a clear error', async () => {
     const cfg3 = JSON.parse(JSON.stringify(c.config));
     delete cfg3.train_ctx_len;
     writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg3));
-    await assert.rejects(TiRex.fromPretrained(dir, { backend: be }), /train_ctx_len must be a positive integer/);
+    await assert.rejects(TiRex.fromPretrained(dir, { backend: be }), /TiRex config \(.*config\.json\): train_ctx_len = undefined, expected an integer >= 1/);
     rmSync(join(dir, 'config.json'));
     await assert.rejects(TiRex.fromPretrained(join(dir, 'model.safetensors'), { backend: be }), /needs a JSON config/);
   } finally { rmSync(dir, { recursive: true, force: true }); }
