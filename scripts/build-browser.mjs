@@ -26,6 +26,8 @@ const browserPlatform = {
       if (resolve(a.resolveDir) !== wasmDir) return undefined;
       return { path: join(wasmDir, 'platform.browser.ts') };
     });
+    // csv-parse's Node build uses the Buffer global; its browser build carries its own.
+    build.onResolve({ filter: /^csv-parse\/sync$/ }, (a) => build.resolve('csv-parse/browser/esm/sync', { resolveDir: a.resolveDir, kind: a.kind }));
     build.onResolve({ filter: /^node:|^(fs|path|os|url|worker_threads|child_process|v8)(\/|$)/ }, (a) => {
       if (a.kind === 'dynamic-import') return { path: a.path, namespace: 'node-only' };
       return { errors: [{ text: `${a.importer} imports the Node built-in "${a.path}" statically; the browser bundle cannot contain it` }] };
