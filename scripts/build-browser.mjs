@@ -9,6 +9,7 @@
 // bundle, fails the build, and so does any "node:" specifier left in the output.
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 
 const outDir = 'dist/browser';
@@ -37,6 +38,16 @@ const browserPlatform = {
       const target = resolve(a.resolveDir, a.path).split(sep).join('/');
       const hit = nodeOnlyModules.find((m) => target.endsWith('/src/' + m));
       return hit ? { path: hit, namespace: 'node-only' } : undefined;
+    });
+    // The default forecaster resolves the package's models/ folder from its own module URL,
+    // written for dist/src/models/tirex/; in the bundle that module URL is dist/browser/xlstm.js.
+    build.onLoad({ filter: /[\\/]src[\\/]models[\\/]tirex[\\/]defaultForecaster\.ts$/ }, async (a) => {
+      const ts = await readFile(a.path, 'utf8');
+      const from = "'../../../../models/default-forecaster/'";
+      if (ts.split(from).length !== 2) {
+        return { errors: [{ text: `${a.path}: expected the folder URL ${from} once; update scripts/build-browser.mjs to its new form` }] };
+      }
+      return { contents: ts.replace(from, "'../../models/default-forecaster/'"), loader: 'ts' };
     });
     build.onLoad({ filter: /.*/, namespace: 'node-only' }, (a) => ({
       contents: `throw new Error(${JSON.stringify(`xlstm-ts: this function needs Node.js (${a.path}); in a browser, fetch the files and pass their bytes (parseSafetensors, TiRex.fromTensors, XLSTMLarge.fromSource)`)});`,

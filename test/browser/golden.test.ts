@@ -58,6 +58,15 @@ window.errorMessages = async () => {
   be.dispose();
   return out;
 };
+window.defaultForecast = async (series, horizon) => {
+  const be = await lib.WasmBackend.create({ threads: 1 });
+  try {
+    const m = await lib.loadDefaultForecaster({ backend: be });
+    const f = m.forecast(series, { predictionLength: horizon });
+    m.dispose();
+    return { shape: f.shape, quantiles: f32ToBase64(f.quantileData) };
+  } finally { be.dispose(); }
+};
 window.pageReady = true;
 </script>`;
 
@@ -165,6 +174,34 @@ for (const isolate of [true, false]) {
     console.log(`# Chromium ${isolate ? 'isolated' : 'not isolated'}: ${run.features.threads} thread(s), relaxed SIMD ${run.features.relaxedSimd}; ${timings.join(', ')}; ${wall} ms in all`);
   });
 }
+
+test('Chromium: loadDefaultForecaster fetches the shipped model beside the bundle and forecasts as in Node', async () => {
+  // Two series long enough for several patches, one with a gap; the horizon spans two output patches.
+  const series = [
+    Array.from({ length: 300 }, (_, t) => 10 + 3 * Math.sin((2 * Math.PI * t) / 24) + 0.01 * t),
+    Array.from({ length: 170 }, (_, t) => (t % 50 === 7 ? NaN : 100 - 0.2 * t + 5 * Math.cos((2 * Math.PI * t) / 12))),
+  ];
+  const horizon = 40;
+  const be = await lib.WasmBackend.create({ threads: THREADS });
+  let expected: lib.TiRexForecast;
+  try {
+    const m = await lib.loadDefaultForecaster({ backend: be });
+    expected = m.forecast(series, { predictionLength: horizon });
+    m.dispose();
+  } finally { be.dispose(); }
+  const { page, errors } = await openPage(false);
+  const got = await page.evaluate(([s, h]) => (globalThis as any).defaultForecast(s, h), [series, horizon] as const).catch((e: Error) => {
+    throw new Error(`in the page: ${e.message} ${errors.join('; ')}`);
+  }) as { shape: number[]; quantiles: string };
+  await page.close();
+  assert.deepEqual(got.shape, expected.shape);
+  assert.equal(got.shape[1], horizon);
+  const q = base64ToF32(got.quantiles);
+  assert.ok(q.every(Number.isFinite), 'finite forecasts');
+  // The same kernels on one thread (page) and two (Node): only summation order may differ.
+  const { bad, maxAbs } = compareValues(q, expected.quantileData, 1e-4, 1e-5);
+  assert.ok(bad < 0, `default forecaster, Chromium vs Node at ${bad}: ${q[bad]} vs ${expected.quantileData[bad]} (max |diff| ${maxAbs})`);
+});
 
 test('Chromium: a wrong kernel URL and a Node-only function give errors that say what to do', async () => {
   const { page } = await openPage(false);

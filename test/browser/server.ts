@@ -1,6 +1,6 @@
 // A small static server for the browser tests, on 127.0.0.1 only: the browser bundle
 // (dist/browser), the compiled test helpers (dist/test/browser), the golden fixtures
-// (test/fixtures) and one test page. With `isolate` every response carries the
+// (test/fixtures), the package's models/ folder and one test page. With `isolate` every response carries the
 // COOP/COEP headers that make the page cross-origin isolated.
 import { createServer, type Server } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
@@ -28,6 +28,8 @@ const MOUNTS: ReadonlyArray<readonly [string, string]> = [
   ['/dist/browser/', 'dist/browser'],
   ['/dist/test/browser/', 'dist/test/browser'],
   ['/fixtures/', 'test/fixtures'],
+  // the package's models/ folder, where the bundle's loadDefaultForecaster looks (../../models/ from dist/browser/)
+  ['/models/', 'models'],
 ];
 
 export async function startStaticServer(opts: StaticServerOptions): Promise<StaticServer> {
