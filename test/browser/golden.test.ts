@@ -92,7 +92,7 @@ async function caseFiles(name: string): Promise<CaseFiles> {
 /** A page of a fresh server (with or without COOP/COEP), its errors collected for the messages. */
 async function openPage(isolate: boolean): Promise<{ page: Page; errors: string[] }> {
   if (!browser) throw new Error('Chromium did not start (see the first failure)');
-  const server = await startStaticServer({ root: ROOT, isolate, pageHtml: PAGE });
+  const server = await startStaticServer({ root: ROOT, isolate, pages: { '/': PAGE } });
   servers.push(server);
   const page = await browser.newPage();
   const errors: string[] = [];
@@ -201,6 +201,32 @@ test('Chromium: loadDefaultForecaster fetches the shipped model beside the bundl
   // The same kernels on one thread (page) and two (Node): only summation order may differ.
   const { bad, maxAbs } = compareValues(q, expected.quantileData, 1e-4, 1e-5);
   assert.ok(bad < 0, `default forecaster, Chromium vs Node at ${bad}: ${q[bad]} vs ${expected.quantileData[bad]} (max |diff| ${maxAbs})`);
+});
+
+test("Chromium: README's browser example runs as written (import path aside) on an isolated page", async () => {
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## In a browser'));
+  const html = /```html\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(html, 'README: an html example under "## In a browser"');
+  const packagePath = './node_modules/xlstm-ts/dist/browser/xlstm.js';
+  assert.ok(html.includes(packagePath), `README example imports ${packagePath}`);
+  const server = await startStaticServer({ root: ROOT, isolate: true, pages: { '/readme.html': html.replace(packagePath, '/dist/browser/xlstm.js') } });
+  servers.push(server);
+  const page = await browser!.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const logged = new Promise<unknown[]>((ok) => page.on('console', (m) => {
+    if (m.type() === 'log') Promise.all(m.args().map((a) => a.jsonValue())).then(ok);
+  }));
+  await page.goto(server.url + 'readme.html');
+  const timeout = new Promise<never>((_, fail) => setTimeout(() => fail(new Error(`no console.log from the README example: ${errors.join('; ')}`)), 20000).unref());
+  const [threads, median] = await Promise.race([logged, timeout]);
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  await page.close();
+  assert.equal(threads, cores, 'an isolated page uses all cores by default');
+  const values = Object.values(median as Record<string, number>);
+  assert.equal(values.length, 4);
+  assert.ok(values.every((v) => Number.isFinite(v) && v > 5 && v < 40), `medians near the series: ${values}`);
 });
 
 test('Chromium: a wrong kernel URL and a Node-only function give errors that say what to do', async () => {

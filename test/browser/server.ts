@@ -12,8 +12,8 @@ export interface StaticServerOptions {
   root: string;
   /** Send Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp. */
   isolate: boolean;
-  /** HTML served at / (the test page). */
-  pageHtml: string;
+  /** HTML pages by path ('/' is the test page). */
+  pages: Readonly<Record<string, string>>;
 }
 
 export interface StaticServer { url: string; close(): Promise<void> }
@@ -46,7 +46,7 @@ export async function startStaticServer(opts: StaticServerOptions): Promise<Stat
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed');
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://127.0.0.1').pathname);
-    if (path === '/' || path === '/index.html') return send(200, TYPES['.html'], opts.pageHtml);
+    if (Object.hasOwn(opts.pages, path)) return send(200, TYPES['.html'], opts.pages[path]);
     if (path === '/favicon.ico') return send(204, 'image/x-icon', ''); // keeps 404s out of the page's console
     for (const [prefix, dir] of MOUNTS) {
       if (!path.startsWith(prefix)) continue;
