@@ -11,15 +11,16 @@ import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const outDir = 'dist/browser';
-const wasmDir = resolve('src/backend/wasm');
+const root = fileURLToPath(new URL('..', import.meta.url));
+const wasmDir = join(root, 'src', 'backend', 'wasm');
 // Modules that import Node built-ins statically; the library reaches them only through
 // dynamic import() in Node-only code paths.
 const nodeOnlyModules = ['io/safetensorsFile.js', 'io/safetensorsSharded.js', 'io/safetensorsWrite.js', 'train/forecastDataWorker.js'];
 
 /** @type {esbuild.Plugin} */
-const browserPlatform = {
+export const browserPlatform = {
   name: 'xlstm-browser-platform',
   setup(build) {
     // The browser host of the wasm backend in place of the Node one (see platform.ts).
@@ -56,28 +57,43 @@ const browserPlatform = {
   },
 };
 
-rmSync(outDir, { recursive: true, force: true });
-mkdirSync(outDir, { recursive: true });
-const common = {
-  bundle: true, format: 'esm', platform: 'browser', target: 'es2022', sourcemap: true,
-  plugins: [browserPlatform], logLevel: 'warning', metafile: true,
-};
-const results = await Promise.all([
-  esbuild.build({ ...common, entryPoints: { xlstm: 'src/browser.ts' }, outdir: outDir }),
-  esbuild.build({ ...common, entryPoints: { worker: 'src/backend/wasm/worker.ts' }, outdir: outDir }),
-]);
-for (const name of ['kernels-simd.wasm', 'kernels-relaxed.wasm']) copyFileSync(join('dist/wasm', name), join(outDir, name));
+/** The first Node built-in a bundle imports (static, dynamic or require), or undefined. */
+export function findNodeImport(js) {
+  const m = js.match(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s+)["'](node:[^"']+|(?:fs|path|os|url|worker_threads|child_process|v8)(?:\/[^"']*)?)["']/);
+  return m ? m[1] : undefined;
+}
 
-// The check does not trust the plugin: no Node specifier and no Node host code in the output.
-for (const file of ['xlstm.js', 'worker.js']) {
-  const js = readFileSync(join(outDir, file), 'utf8');
-  const bad = js.match(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s+)["'](node:[^"']+|(?:fs|path|os|url|worker_threads|child_process|v8)(?:\/[^"']*)?)["']/);
-  if (bad) throw new Error(`${outDir}/${file} imports the Node built-in "${bad[1]}"`);
-}
-for (const r of results) {
-  const inputs = Object.keys(r.metafile.inputs);
-  const leaked = inputs.find((p) => /platform\.node\.ts$|binaries\.js$/.test(p));
+/**
+ * Bundles `entryPoints` ({ outName: sourcePath }) for browsers into `outdir` and checks the
+ * output; throws (esbuild's error or ours) on a Node built-in or on Node host code.
+ */
+export async function bundleForBrowser({ entryPoints, outdir }) {
+  const r = await esbuild.build({
+    entryPoints, outdir, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', sourcemap: true,
+    plugins: [browserPlatform], logLevel: 'silent', metafile: true, absWorkingDir: root,
+  });
+  // The check does not trust the plugin: no Node specifier and no Node host code in the output.
+  for (const out of Object.keys(r.metafile.outputs).filter((f) => f.endsWith('.js'))) {
+    const bad = findNodeImport(readFileSync(resolve(root, out), 'utf8'));
+    if (bad) throw new Error(`${out} imports the Node built-in "${bad}"`);
+  }
+  const leaked = Object.keys(r.metafile.inputs).find((p) => /platform\.node\.ts$|binaries\.js$/.test(p));
   if (leaked) throw new Error(`the browser bundle contains ${leaked} (Node host code)`);
+  return r;
 }
-const size = (f) => (readFileSync(join(outDir, f)).length / 1024).toFixed(0) + ' KiB';
-console.log(`browser bundle: ${outDir}/xlstm.js (${size('xlstm.js')}), worker.js (${size('worker.js')}), kernels-simd.wasm, kernels-relaxed.wasm`);
+
+async function main() {
+  const outDir = join(root, 'dist', 'browser');
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  // Two builds: the worker must not share chunks with the page's bundle.
+  await bundleForBrowser({ entryPoints: { xlstm: join(root, 'src/browser.ts') }, outdir: outDir });
+  await bundleForBrowser({ entryPoints: { worker: join(wasmDir, 'worker.ts') }, outdir: outDir });
+  for (const name of ['kernels-simd.wasm', 'kernels-relaxed.wasm']) copyFileSync(join(root, 'dist/wasm', name), join(outDir, name));
+  const size = (f) => (readFileSync(join(outDir, f)).length / 1024).toFixed(0) + ' KiB';
+  console.log(`browser bundle: dist/browser/xlstm.js (${size('xlstm.js')}), worker.js (${size('worker.js')}), kernels-simd.wasm, kernels-relaxed.wasm`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  await main().catch((e) => { console.error(`build-browser: ${e.message}`); process.exit(1); });
+}
