@@ -6,3 +6,6 @@
 // they reject with an error that says so; pass fetched bytes instead
 // (parseSafetensors, TiRex.fromTensors, XLSTMLarge.fromSource).
 export * from './index.js';
+// Random weights of a given xLSTM Large config, generated from the tensor names: lets the
+// browser bench (examples/web/bench.html) measure tokens/s without downloading a model.
+export { RandomXLSTMLargeSource } from './models/xlstmLarge/randomWeights.js';
