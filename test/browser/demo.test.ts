@@ -115,3 +115,16 @@ test('forecast demo: a CSV with a bad cell shows the error on the page', async (
   assert.equal(state, 'error');
   assert.match(status, /abc/);
 });
+
+test('bench page: a quick run in its worker measures every row on all cores', async () => {
+  const { page, errors } = await openDemo();
+  await page.goto(server.url + 'examples/web/bench.html');
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  assert.equal(await page.inputValue('#threads'), String(cores), 'an isolated page offers all cores');
+  const r = await page.evaluate((t) => (globalThis as any).runBench({ threads: t, quick: true }), cores)
+    .catch((e: Error) => { throw new Error(`bench: ${e.message} ${errors.join('; ')}`); }) as { threads: number; rows: { name: string; value: number; unit: string }[] };
+  await page.close();
+  assert.equal(r.threads, cores);
+  assert.deepEqual(r.rows.map((x) => x.unit), ['forecasts/s', 'tokens/s', 'tokens/s']);
+  for (const row of r.rows) assert.ok(Number.isFinite(row.value) && row.value > 0, `${row.name}: ${row.value}`);
+});
