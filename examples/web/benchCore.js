@@ -17,8 +17,8 @@ function lcg(seed) {
   return () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32 - 0.5; };
 }
 
-function randomTiRex(lib, backend) {
-  const cfg = lib.resolveTiRexConfig(TIREX_CONFIG, 'bench');
+function randomTiRex(lib, backend, hp) {
+  const cfg = lib.resolveTiRexConfig(hp, 'bench');
   const rnd = lcg(7);
   const tensors = new Map();
   for (const [name, shape] of lib.tirexWeightTable(cfg)) {
@@ -29,7 +29,7 @@ function randomTiRex(lib, backend) {
     else { const sc = 2 / Math.sqrt(shape[shape.length - 1]); for (let i = 0; i < n; i++) d[i] = sc * rnd(); }
     tensors.set(name, new lib.Tensor('f32', shape, d));
   }
-  return lib.TiRex.fromTensors(TIREX_CONFIG, tensors, { backend });
+  return lib.TiRex.fromTensors(hp, tensors, { backend });
 }
 
 /** Best of `runs` timings of fn (ms), after one warm-up call. */
@@ -42,25 +42,31 @@ function best(fn, runs) {
 
 /**
  * Runs the bench on a backend of `threads` threads; returns rows { name, value, unit }.
- * `quick` shortens every measurement (used by the test of the bench itself).
+ * `quick`: 2-block models and one run each, to check the bench itself (not for numbers).
  */
 export async function runBench(lib, { threads, quick = false, wasmBaseUrl } = {}) {
   const backend = await lib.WasmBackend.create({ threads, initialMemoryBytes: 256 << 20, ...(wasmBaseUrl ? { wasmBaseUrl } : {}) });
   const rows = [];
   const runs = quick ? 1 : 3;
+  const tirexHp = quick
+    ? { ...TIREX_CONFIG, model_config: { ...TIREX_CONFIG.model_config, block_kwargs: { ...TIREX_CONFIG.model_config.block_kwargs, num_blocks: 2 } } }
+    : TIREX_CONFIG;
+  const lmHp = quick ? { ...LM_CONFIG, num_blocks: 2, vocab_size: 2048 } : LM_CONFIG;
+  const tirexName = `TiRex ${tirexHp.model_config.block_kwargs.num_blocks}x${tirexHp.model_config.block_kwargs.embedding_dim}`;
+  const lmName = `LM ${lmHp.num_blocks}x${lmHp.embedding_dim} V=${lmHp.vocab_size}`;
   try {
-    const tirex = await randomTiRex(lib, backend);
+    const tirex = await randomTiRex(lib, backend, tirexHp);
     try {
       const rnd = lcg(3);
       const ctx = quick ? 256 : 1024;
       for (const B of quick ? [1] : [1, 16]) {
         const series = Array.from({ length: B }, (_, i) => Float32Array.from({ length: ctx }, (_, t) => 10 + i + 3 * Math.sin(t / (5 + (i % 7))) + rnd()));
         const ms = best(() => tirex.forecast(series, { predictionLength: 32 }), runs);
-        rows.push({ name: `TiRex 12x512 forecast B=${B} ctx=${ctx} H=32`, value: B / (ms / 1000), unit: 'forecasts/s' });
+        rows.push({ name: `${tirexName} forecast B=${B} ctx=${ctx} H=32`, value: B / (ms / 1000), unit: 'forecasts/s' });
       }
     } finally { tirex.dispose(); }
 
-    const cfg = lib.resolveXLSTMLargeConfig(LM_CONFIG);
+    const cfg = lib.resolveXLSTMLargeConfig(lmHp);
     const lm = await lib.XLSTMLarge.fromSource(new lib.RandomXLSTMLargeSource(cfg, { seed: 1 }), cfg, { backend });
     try {
       const steps = quick ? 4 : 32;
@@ -69,11 +75,11 @@ export async function runBench(lib, { threads, quick = false, wasmBaseUrl } = {}
         for (let t = 0; t < steps; t++) lm.step([t % cfg.vocab_size], st);
         lib.disposeState(st);
       }, runs);
-      rows.push({ name: `LM ${LM_CONFIG.num_blocks}x${LM_CONFIG.embedding_dim} V=${LM_CONFIG.vocab_size} decode B=1`, value: steps / (decodeMs / 1000), unit: 'tokens/s' });
+      rows.push({ name: `${lmName} decode B=1`, value: steps / (decodeMs / 1000), unit: 'tokens/s' });
       const S = quick ? 32 : 256;
       const prompt = [Array.from({ length: S }, (_, t) => (t * 7) % cfg.vocab_size)];
       const prefillMs = best(() => { const r = lm.forward(prompt, { logits: 'last' }); lib.disposeState(r.state); r.logits.dispose(); }, runs);
-      rows.push({ name: `LM ${LM_CONFIG.num_blocks}x${LM_CONFIG.embedding_dim} prefill S=${S}`, value: S / (prefillMs / 1000), unit: 'tokens/s' });
+      rows.push({ name: `${lmName} prefill S=${S}`, value: S / (prefillMs / 1000), unit: 'tokens/s' });
     } finally { lm.dispose(); }
     return { threads: backend.threads, relaxedSimd: backend.features.relaxedSimd, rows };
   } finally { backend.dispose(); }
