@@ -1,7 +1,7 @@
 // The WebAssembly backend: one shared memory (heap.ts), the kernels compiled from
 // ./assembly, and a thread pool (pool.ts). Everything above calls kernels by name
 // through `run`, with byte offsets of tensors that live on the heap.
-import { simd as simdB64, relaxed as relaxedB64 } from './binaries.js';
+import { compileKernels, defaultThreadCount, threadSupport } from './platform.node.js';
 import { Heap } from './heap.js';
 import { ThreadPool } from './pool.js';
 import { Tensor } from '../../tensor/tensor.js';
@@ -14,44 +14,23 @@ export interface WasmBackendOptions {
   relaxedSimd?: boolean;
   /** Initial heap size in bytes (it grows on demand up to 4 GiB). */
   initialMemoryBytes?: number;
+  /**
+   * Browser bundle only: the folder (URL, absolute or relative to the page) holding
+   * kernels-simd.wasm and kernels-relaxed.wasm. Default: the folder of xlstm.js. Node
+   * ignores it (its kernels are embedded).
+   */
+  wasmBaseUrl?: string | URL;
 }
 
-export interface WasmFeatures { simd: boolean; relaxedSimd: boolean; threads: number }
-
-function fromBase64(b64: string): Uint8Array<ArrayBuffer> {
-  const G = globalThis as any;
-  if (typeof G.Buffer === "function") return Uint8Array.from(G.Buffer.from(b64, "base64") as Uint8Array);
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+export interface WasmFeatures {
+  simd: boolean;
+  relaxedSimd: boolean;
+  threads: number;
+  /** Why threads is 1 although more were asked for (a browser page that is not cross-origin isolated). */
+  singleThreadReason?: string;
 }
 
-export async function defaultThreadCount(): Promise<number> {
-  const G = globalThis as any;
-  if (G.navigator?.hardwareConcurrency) return G.navigator.hardwareConcurrency;
-  try {
-    const os = await import('node:os');
-    return os.availableParallelism?.() ?? os.cpus().length;
-  } catch { return 1; }
-}
-
-/**
- * Does the engine take the relaxed-SIMD build? Node 20 (V8 11.3) ships relaxed
- * SIMD behind --experimental-wasm-relaxed-simd; V8 reads the flag at validation
- * and compile time, so setting it at run time (before our first compile) turns it
- * on without a command-line flag. Only in Node: browsers either have it or not.
- */
-async function relaxedSimdValidates(bytes: Uint8Array<ArrayBuffer>): Promise<boolean> {
-  if (WebAssembly.validate(bytes)) return true;
-  const G = globalThis as any;
-  if (!G.process?.versions?.node || G.process.versions.bun || G.process.versions.deno) return false;
-  try {
-    const v8 = await import('node:v8');
-    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-  } catch { return false; }
-  return WebAssembly.validate(bytes);
-}
+export { defaultThreadCount };
 
 export class WasmBackend {
   readonly name = 'wasm';
@@ -65,21 +44,18 @@ export class WasmBackend {
   ) {}
 
   static async create(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
-    if (typeof WebAssembly !== 'object' || typeof SharedArrayBuffer !== 'function') {
-      throw new Error('xlstm-ts wasm backend: needs WebAssembly with SharedArrayBuffer (in browsers: a cross-origin isolated page)');
-    }
-    const simdBytes = fromBase64(simdB64);
-    if (!WebAssembly.validate(simdBytes)) throw new Error('xlstm-ts wasm backend: this engine lacks WebAssembly SIMD/threads');
-    const relaxedBytes = fromBase64(relaxedB64);
-    const useRelaxed = opts.relaxedSimd !== false && await relaxedSimdValidates(relaxedBytes);
-    const module = await WebAssembly.compile(useRelaxed ? relaxedBytes : simdBytes);
-    const threads = Math.max(1, Math.floor(opts.threads ?? (await defaultThreadCount())));
+    const support = threadSupport();
+    const { module, relaxedSimd: useRelaxed } = await compileKernels({ relaxedSimd: opts.relaxedSimd !== false, wasmBaseUrl: opts.wasmBaseUrl });
+    const wanted = Math.max(1, Math.floor(opts.threads ?? (await defaultThreadCount())));
+    const threads = Math.min(wanted, support.maxThreads);
     const heap = new Heap(opts.initialMemoryBytes);
     const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory, abort: () => { throw new Error('wasm abort'); } } });
     const names = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
     const pool = await ThreadPool.create(heap.memory, module, instance, names, threads);
     const index = new Map(names.map((n, i) => [n, i]));
-    return new WasmBackend(heap, pool, { simd: true, relaxedSimd: useRelaxed, threads }, index, instance.exports as any);
+    const features: WasmFeatures = { simd: true, relaxedSimd: useRelaxed, threads };
+    if (threads < wanted && support.reason) features.singleThreadReason = support.reason;
+    return new WasmBackend(heap, pool, features, index, instance.exports as any);
   }
 
   get threads(): number { return this.features.threads; }

@@ -4,20 +4,8 @@
 // main thread, where waiting is not allowed, it spins - run xlstm-ts in a worker).
 import { ARGS_BYTE, DONE, GEN, KERNEL, MAX_ARGS, NARGS, NT, STOP, WorkerInit } from './protocol.js';
 
-export interface WorkerLike { postMessage(m: unknown): void; terminate(): unknown }
-
-async function spawnWorker(): Promise<{ w: WorkerLike; onMessage: (cb: (m: any) => void) => void }> {
-  const url = new URL('./worker.js', import.meta.url);
-  const G = globalThis as any;
-  if (typeof G.Worker === 'function' && typeof G.window !== 'undefined' || typeof G.WorkerGlobalScope !== 'undefined') {
-    const w = new G.Worker(url, { type: 'module' });
-    return { w, onMessage: (cb) => w.addEventListener('message', (e: MessageEvent) => cb(e.data)) };
-  }
-  const { Worker } = await import('node:worker_threads');
-  const w = new Worker(url);
-  w.unref(); // an idle pool must not keep a Node process alive
-  return { w, onMessage: (cb) => w.on('message', cb) };
-}
+import { spawnWorker } from './platform.node.js';
+import type { PoolWorker } from './platform.js';
 
 export class ThreadPool {
   private ctl: Int32Array;
@@ -26,7 +14,7 @@ export class ThreadPool {
   private constructor(
     private memory: WebAssembly.Memory,
     private fns: Function[],
-    private workers: WorkerLike[],
+    private workers: PoolWorker[],
     readonly threads: number,
   ) {
     this.ctl = new Int32Array(memory.buffer);
@@ -36,12 +24,16 @@ export class ThreadPool {
 
   static async create(memory: WebAssembly.Memory, module: WebAssembly.Module, instance: WebAssembly.Instance, kernelNames: string[], threads: number): Promise<ThreadPool> {
     const fns = kernelNames.map((n) => instance.exports[n] as Function);
-    const workers: WorkerLike[] = [];
+    const workers: PoolWorker[] = [];
     const ready: Promise<void>[] = [];
     for (let tid = 1; tid < threads; tid++) {
-      const { w, onMessage } = await spawnWorker();
+      const w = await spawnWorker();
       workers.push(w);
-      ready.push(new Promise((resolve) => onMessage((m) => { if (m?.ready) resolve(); else if (m?.error) console.error(`xlstm-ts worker ${tid}: ${m.error}`); })));
+      ready.push(new Promise((resolve, reject) => w.onMessage((m) => {
+        if (m?.ready) resolve();
+        else if (m?.fatal) reject(new Error(`xlstm-ts worker ${tid}: ${m.error}`));
+        else if (m?.error) console.error(`xlstm-ts worker ${tid}: ${m.error}`);
+      })));
       const init: WorkerInit = { memory, module, tid, kernelNames };
       w.postMessage(init);
     }

@@ -1,8 +1,7 @@
 // A compute thread: instantiates the kernels on the shared memory, then runs jobs
 // announced through the control block (protocol.ts) until told to stop.
 import { ARGS_BYTE, DONE, GEN, KERNEL, NARGS, NT, STOP, WorkerInit } from './protocol.js';
-
-type Port = { postMessage(m: unknown): void; on?: Function; addEventListener?: Function };
+import { onWorkerInit } from './platform.node.js';
 
 function run(init: WorkerInit, reply: (m: unknown) => void): void {
   const inst = new WebAssembly.Instance(init.module, { env: { memory: init.memory, abort: () => { throw new Error('wasm abort'); } } });
@@ -32,13 +31,6 @@ function run(init: WorkerInit, reply: (m: unknown) => void): void {
   }
 }
 
-// Node (worker_threads) or a browser Web Worker.
-const isNode = typeof process !== 'undefined' && !!(process as any).versions?.node;
-if (isNode) {
-  const { parentPort } = await import('node:worker_threads');
-  parentPort!.once('message', (init: WorkerInit) => run(init, (m) => parentPort!.postMessage(m)));
-} else {
-  const self_ = globalThis as any;
-  self_.addEventListener('message', (e: MessageEvent) => run(e.data as WorkerInit, (m) => self_.postMessage(m)), { once: true });
-}
+// Node (worker_threads) or a browser Web Worker: the platform module knows which.
+await onWorkerInit(run);
 export {};
