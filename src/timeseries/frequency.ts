@@ -7,6 +7,8 @@
 // (same day of month, or month end), k = 3 -> quarterly, 12 -> yearly. A daily series with
 // no Saturday/Sunday and Friday->Monday gaps is business-daily.
 
+import { ArgumentError, InputError } from '../errors.js';
+
 export type FrequencyUnit = 'millisecond' | 'second' | 'minute' | 'hour' | 'day' | 'businessDay' | 'week' | 'month' | 'quarter' | 'year' | 'index';
 
 export interface Frequency {
@@ -82,7 +84,7 @@ export function parseTimestamp(text: string): ParsedTimestamp | undefined {
 function parseAll(timestamps: readonly string[], pre: string): ParsedTimestamp[] {
   return timestamps.map((t, i) => {
     const p = parseTimestamp(t);
-    if (!p) throw new Error(`${pre}timestamp ${i} '${t}' is not a supported date/time (YYYY, YYYY-MM, YYYY-MM-DD[ HH:MM[:SS[.fff]]][Z|+hh:mm], YYYY-Qn, or a number)`);
+    if (!p) throw new InputError(`${pre}timestamp ${i} '${t}' is not a supported date/time (YYYY, YYYY-MM, YYYY-MM-DD[ HH:MM[:SS[.fff]]][Z|+hh:mm], YYYY-Qn, or a number)`);
     return p;
   });
 }
@@ -120,14 +122,14 @@ function fixedAlias(ms: number): { unit: FrequencyUnit; step: number; alias: str
  */
 export function inferFrequency(timestamps: readonly string[], what = ''): Frequency {
   const pre = what ? `${what}: ` : '';
-  if (timestamps.length < 2) throw new Error(`${pre}cannot infer the frequency from ${timestamps.length} timestamp(s); need at least 2`);
+  if (timestamps.length < 2) throw new InputError(`${pre}cannot infer the frequency from ${timestamps.length} timestamp(s); need at least 2`);
   const parsed = parseAll(timestamps, pre);
   const kinds = new Set(parsed.map((p) => p.format.kind));
-  if (kinds.size > 1) throw new Error(`${pre}timestamps mix formats (${[...kinds].join(', ')}), e.g. '${timestamps[0]}' and '${timestamps[parsed.findIndex((p) => p.format.kind !== parsed[0].format.kind)]}'`);
+  if (kinds.size > 1) throw new InputError(`${pre}timestamps mix formats (${[...kinds].join(', ')}), e.g. '${timestamps[0]}' and '${timestamps[parsed.findIndex((p) => p.format.kind !== parsed[0].format.kind)]}'`);
   const deltas: number[] = [];
   for (let i = 1; i < parsed.length; i++) {
     const d = parsed[i].key - parsed[i - 1].key;
-    if (!(d > 0)) throw new Error(`${pre}timestamps must increase: '${timestamps[i - 1]}' is followed by '${timestamps[i]}'`);
+    if (!(d > 0)) throw new InputError(`${pre}timestamps must increase: '${timestamps[i - 1]}' is followed by '${timestamps[i]}'`);
     deltas.push(d);
   }
   const kind = parsed[0].format.kind;
@@ -191,9 +193,9 @@ function fieldsOf(key: number): TimeFields {
  * Month-based frequencies keep the day of month (clamped to shorter months) or the month end.
  */
 export function futureTimestamps(last: string, freq: Frequency, horizon: number): string[] {
-  if (!Number.isInteger(horizon) || horizon < 0) throw new Error(`futureTimestamps: horizon must be an integer >= 0, got ${horizon}`);
+  if (!Number.isInteger(horizon) || horizon < 0) throw new ArgumentError(`futureTimestamps: horizon must be an integer >= 0, got ${horizon}`);
   const p = parseTimestamp(last);
-  if (!p) throw new Error(`futureTimestamps: '${last}' is not a supported timestamp`);
+  if (!p) throw new InputError(`futureTimestamps: '${last}' is not a supported timestamp`);
   const out: string[] = [];
   const f = p.fields;
   for (let j = 1; j <= horizon; j++) {
@@ -256,4 +258,73 @@ export function seasonalPeriod(freq: Frequency): number {
 /** Sort key of a timestamp (naive epoch ms, or the number itself), undefined if unsupported. */
 export function timestampKey(text: string): number | undefined {
   return parseTimestamp(text)?.key;
+}
+
+/** Where the timestamps of a series sit on the regular grid of its frequency. */
+export type GridCheck =
+  | { kind: 'regular' }
+  /** On the grid, with steps missing: the full grid and each value's position on it. */
+  | { kind: 'gaps'; missing: number; firstMissing: string; before: string; after: string; grid: string[]; positions: Int32Array };
+
+/**
+ * Grid steps a series may span per value it has. A series sparser than this is not one
+ * frequency with holes; filling it would also make the data 100 times larger.
+ */
+export const MAX_GRID_STEPS_PER_VALUE = 100;
+
+/**
+ * Checks that `timestamps` (strictly increasing, `freq` inferred from them) follow one
+ * frequency: every timestamp on the grid that starts at the first one. Missing grid steps are
+ * gaps (returned, with the full grid so the caller can fill them). A timestamp off the grid,
+ * or a run of 3 or more equal multi-step jumps (hourly data that turns daily), is a mix of
+ * frequencies: an InputError naming the timestamp and the frequency (`what` first, if given).
+ */
+export function checkGrid(timestamps: readonly string[], freq: Frequency, what = ''): GridCheck {
+  const pre = what ? `${what}: ` : '';
+  const n = timestamps.length;
+  if (n < 2) return { kind: 'regular' };
+  const keys = timestamps.map((t) => keyOf(t));
+  const last = keys[n - 1];
+  const cap = n * MAX_GRID_STEPS_PER_VALUE;
+  // the grid is generated from the first timestamp (not step by step) so month-day clamping
+  // and business days follow the same rule as the forecast's future timestamps
+  let m = n - 1;
+  let grid = [timestamps[0], ...futureTimestamps(timestamps[0], freq, m)];
+  while (keyOf(grid[grid.length - 1]) < last) {
+    if (m >= cap) {
+      throw new InputError(`${pre}the timestamps '${timestamps[0]}' .. '${timestamps[n - 1]}' span more than ${cap} steps of '${freq.alias}' for ${n} values (frequencies mixed, or too sparse to be one frequency with gaps)`);
+    }
+    m = Math.min(m * 2, cap);
+    grid = [timestamps[0], ...futureTimestamps(timestamps[0], freq, m)];
+  }
+  const gridKeys = grid.map((t) => keyOf(t));
+  const positions = new Int32Array(n);
+  let g = 0, missing = 0, firstGap = -1;
+  for (let i = 1; i < n; i++) {
+    g++;
+    while (g < gridKeys.length && gridKeys[g] < keys[i]) {
+      if (firstGap < 0) firstGap = i;
+      missing++;
+      g++;
+    }
+    if (g >= gridKeys.length || gridKeys[g] !== keys[i]) {
+      throw new InputError(`${pre}frequencies mixed: '${timestamps[i]}' (after '${timestamps[i - 1]}') is not on the '${freq.alias}' grid that the other timestamps follow (expected '${grid[positions[i - 1] + 1]}')`);
+    }
+    positions[i] = g;
+  }
+  let run = 1;
+  for (let i = 2; i < n; i++) {
+    const k = positions[i] - positions[i - 1];
+    run = k > 1 && k === positions[i - 1] - positions[i - 2] ? run + 1 : 1;
+    if (run >= 3) {
+      const from = i - run;
+      throw new InputError(`${pre}frequencies mixed: mostly '${freq.alias}' apart, but from '${timestamps[from]}' on ${k} steps of '${freq.alias}' apart ('${timestamps[from]}', '${timestamps[from + 1]}', '${timestamps[from + 2]}', ...)`);
+    }
+  }
+  if (missing === 0) return { kind: 'regular' };
+  const gridEnd = positions[n - 1] + 1;
+  return {
+    kind: 'gaps', missing, firstMissing: grid[positions[firstGap - 1] + 1], before: timestamps[firstGap - 1], after: timestamps[firstGap],
+    grid: grid.slice(0, gridEnd), positions,
+  };
 }
