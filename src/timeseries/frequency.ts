@@ -50,6 +50,8 @@ export function parseTimestamp(text: string): ParsedTimestamp | undefined {
     const dot = s.indexOf('.');
     const decimals = dot < 0 ? 0 : s.length - dot - 1;
     const v = Number(s);
+    // 400 digits are Infinity as a number: not a point in time (and no step from it)
+    if (!Number.isFinite(v)) return undefined;
     // a bare 4-digit integer is an index unless the caller sees it as a year (frequency stays 'index' either way)
     return { fields: { year: 0, month: 1, day: 1, hour: 0, minute: 0, second: 0, ms: 0 }, format: { kind: 'number', decimals }, key: v };
   }
@@ -226,7 +228,11 @@ export function futureTimestamps(last: string, freq: Frequency, horizon: number)
   return out;
 }
 
-function keyOf(s: string): number { return parseTimestamp(s)!.key; }
+function keyOf(s: string): number {
+  const p = parseTimestamp(s);
+  if (!p) throw new InputError(`'${s}' is not a supported timestamp`);
+  return p.key;
+}
 
 function unitMs(u: FrequencyUnit): number {
   switch (u) {
@@ -284,38 +290,49 @@ export function checkGrid(timestamps: readonly string[], freq: Frequency, what =
   const n = timestamps.length;
   if (n < 2) return { kind: 'regular' };
   const keys = timestamps.map((t) => keyOf(t));
-  const last = keys[n - 1];
   const cap = n * MAX_GRID_STEPS_PER_VALUE;
-  // the grid is generated from the first timestamp (not step by step) so month-day clamping
-  // and business days follow the same rule as the forecast's future timestamps
-  let m = n - 1;
-  let grid = [timestamps[0], ...futureTimestamps(timestamps[0], freq, m)];
-  while (keyOf(grid[grid.length - 1]) < last) {
-    if (m >= cap) {
-      throw new InputError(`${pre}the timestamps '${timestamps[0]}' .. '${timestamps[n - 1]}' span more than ${cap} steps of '${freq.alias}' for ${n} values (frequencies mixed, or too sparse to be one frequency with gaps)`);
-    }
-    m = Math.min(m * 2, cap);
-    grid = [timestamps[0], ...futureTimestamps(timestamps[0], freq, m)];
-  }
-  const gridKeys = grid.map((t) => keyOf(t));
+  const tooSparse = () => new InputError(`${pre}the timestamps '${timestamps[0]}' .. '${timestamps[n - 1]}' span more than ${cap} steps of '${freq.alias}' for ${n} values (frequencies mixed, or too sparse to be one frequency with gaps)`);
+  const offGrid = (i: number, expected: string) => new InputError(`${pre}frequencies mixed: '${timestamps[i]}' (after '${timestamps[i - 1]}') is not on the '${freq.alias}' grid that the other timestamps follow (expected '${expected}')`);
   const positions = new Int32Array(n);
-  let g = 0, missing = 0, firstGap = -1;
-  for (let i = 1; i < n; i++) {
-    g++;
-    while (g < gridKeys.length && gridKeys[g] < keys[i]) {
-      if (firstGap < 0) firstGap = i;
-      missing++;
+  let gridAt: (p: number) => string;
+  if (freq.unit === 'index') {
+    // numbers: positions by arithmetic (their texts may have different decimals, 1 and 1.5)
+    let decimals = 0;
+    for (const t of timestamps) { const u = t.trim(), d = u.indexOf('.'); if (d >= 0) decimals = Math.max(decimals, u.length - d - 1); }
+    gridAt = (p) => (keys[0] + p * freq.step).toFixed(decimals);
+    for (let i = 1; i < n; i++) {
+      const x = (keys[i] - keys[0]) / freq.step;
+      const p = Math.round(x);
+      if (!(Math.abs(x - p) <= 1e-6 * Math.max(1, Math.abs(x)))) throw offGrid(i, gridAt(positions[i - 1] + 1));
+      if (p > cap) throw tooSparse();
+      positions[i] = p;
+    }
+  } else {
+    // the grid is generated from the first timestamp (not step by step) so month-day clamping
+    // and business days follow the same rule as the forecast's future timestamps
+    const last = keys[n - 1];
+    let m = n - 1;
+    let grid = [timestamps[0], ...futureTimestamps(timestamps[0], freq, m)];
+    while (keyOf(grid[grid.length - 1]) < last) {
+      if (m >= cap) throw tooSparse();
+      m = Math.min(m * 2, cap);
+      grid = [timestamps[0], ...futureTimestamps(timestamps[0], freq, m)];
+    }
+    const gridKeys = grid.map((t) => keyOf(t));
+    let g = 0;
+    for (let i = 1; i < n; i++) {
       g++;
+      while (g < gridKeys.length && gridKeys[g] < keys[i]) g++;
+      if (g >= gridKeys.length || gridKeys[g] !== keys[i]) throw offGrid(i, grid[positions[i - 1] + 1]);
+      positions[i] = g;
     }
-    if (g >= gridKeys.length || gridKeys[g] !== keys[i]) {
-      throw new InputError(`${pre}frequencies mixed: '${timestamps[i]}' (after '${timestamps[i - 1]}') is not on the '${freq.alias}' grid that the other timestamps follow (expected '${grid[positions[i - 1] + 1]}')`);
-    }
-    positions[i] = g;
+    gridAt = (p) => grid[p];
   }
-  let run = 1;
-  for (let i = 2; i < n; i++) {
+  let run = 1, missing = 0, firstGap = -1;
+  for (let i = 1; i < n; i++) {
     const k = positions[i] - positions[i - 1];
-    run = k > 1 && k === positions[i - 1] - positions[i - 2] ? run + 1 : 1;
+    if (k > 1) { missing += k - 1; if (firstGap < 0) firstGap = i; }
+    run = i >= 2 && k > 1 && k === positions[i - 1] - positions[i - 2] ? run + 1 : 1;
     if (run >= 3) {
       const from = i - run;
       throw new InputError(`${pre}frequencies mixed: mostly '${freq.alias}' apart, but from '${timestamps[from]}' on ${k} steps of '${freq.alias}' apart ('${timestamps[from]}', '${timestamps[from + 1]}', '${timestamps[from + 2]}', ...)`);
@@ -324,7 +341,7 @@ export function checkGrid(timestamps: readonly string[], freq: Frequency, what =
   if (missing === 0) return { kind: 'regular' };
   const gridEnd = positions[n - 1] + 1;
   return {
-    kind: 'gaps', missing, firstMissing: grid[positions[firstGap - 1] + 1], before: timestamps[firstGap - 1], after: timestamps[firstGap],
-    grid: grid.slice(0, gridEnd), positions,
+    kind: 'gaps', missing, firstMissing: gridAt(positions[firstGap - 1] + 1), before: timestamps[firstGap - 1], after: timestamps[firstGap],
+    grid: Array.from({ length: gridEnd }, (_, p) => gridAt(p)), positions,
   };
 }
