@@ -56,7 +56,7 @@ export function checkForecastLimits(s: ForecastSizes): void {
   const heap = heapBudget();
   const maxHorizonOut = Math.floor(heap / perStep);
   if (s.horizon > maxHorizonOut) {
-    throw new LimitError('--horizon', s.horizon, maxHorizonOut, `${s.series} series x ${s.levels + 2} values per step would need ${gib(s.horizon * perStep)} for the results; this process has ${gib(heap)}`);
+    throw new LimitError('--horizon', s.horizon, maxHorizonOut, `${Math.max(1, s.series)} series x ${s.levels + 2} values per step would need ${gib(s.horizon * perStep)} for the results; this process has ${gib(heap)}`);
   }
   const ctx = Math.min(s.longest, TIREX_MAX_CONTEXT);
   const maxHorizonPass = Math.floor(WASM_ACTIVATION_BUDGET / TIREX_BYTES_PER_STEP_VALUE) - ctx;
