@@ -68,25 +68,38 @@ export async function readTextInput(path: string, flag: string): Promise<string>
  */
 export async function realTarget(path: string): Promise<string> {
   try { return await realpath(path); } catch {
-    try { return join(await realpath(dirname(path)), basename(path)); } catch { return resolve(path); }
+    // a/missing/../b.csv: normalized first, as the file system would once `missing` exists
+    const p = resolve(path);
+    try { return join(await realpath(dirname(p)), basename(p)); } catch { return p; }
   }
 }
 
 export interface FileRole { flag: string; path: string }
 
 /**
- * Refuses, before any work, an output that is one of the inputs or another output, and an
- * output whose folder does not exist (found after the work, that would lose the result).
- * Paths of '-' (stdin/stdout) are left out.
+ * Refuses, before any work, an output that is one of the inputs or another output, an existing
+ * file inside an input folder (a model folder), and an output whose folder does not exist
+ * (found after the work, that would lose the result). Paths of '-' (stdin/stdout) are left out.
  */
 export async function checkFileTargets(inputs: readonly FileRole[], outputs: readonly FileRole[]): Promise<void> {
   const seen: (FileRole & { real: string })[] = [];
-  for (const r of inputs) if (r.path !== STDIO_PATH) seen.push({ ...r, real: await realTarget(r.path) });
+  const folders: (FileRole & { real: string })[] = [];
+  for (const r of inputs) {
+    if (r.path === STDIO_PATH) continue;
+    const real = await realTarget(r.path);
+    // an input folder (a model) is read file by file: none of its files may be overwritten
+    if ((await stat(real).catch(() => null))?.isDirectory()) folders.push({ ...r, real });
+    else seen.push({ ...r, real });
+  }
   for (const o of outputs) {
     if (o.path === STDIO_PATH) continue;
     const real = await realTarget(o.path);
     const clash = seen.find((s) => s.real === real);
     if (clash) throw new ArgumentError(`${o.flag} '${o.path}' is the same file as ${clash.flag} '${clash.path}': refusing to overwrite it`);
+    const inFolder = folders.find((f) => dirname(real) === f.real);
+    if (inFolder && await stat(real).then(() => true, () => false)) {
+      throw new ArgumentError(`${o.flag} '${o.path}' is a file of ${inFolder.flag} '${inFolder.path}': refusing to overwrite it`);
+    }
     const dir = dirname(resolve(o.path));
     const st = await stat(dir).catch(() => null);
     if (!st || !st.isDirectory()) throw new ArgumentError(`${o.flag} '${o.path}': the folder '${dirname(o.path)}' does not exist`);

@@ -7,7 +7,7 @@ import { seasonalPeriod } from '../../timeseries/frequency.js';
 import { AggregateScore, SeriesScore, SeriesToScore, aggregateScores, scoreSeries } from '../../timeseries/metrics.js';
 import { plotForecastGridSvg } from '../../timeseries/plot.js';
 import { EXIT_PARTIAL } from '../exitCodes.js';
-import { checkFileTargets, writeOutput } from '../cliFiles.js';
+import { checkFileTargets, exitQuietlyOnEpipe, writeOutput } from '../cliFiles.js';
 import {
   CommandIo, InputOptions, LoadedForecaster, MAX_PLOT_PANELS, addInputOptions, checkInputOptions, checkRunLimits, forecastPrepared, loadForecaster,
   parseFill, parseModelRunOptions, plotPanels, withInputFile, processIo, prepareSeries, progressBar, regularizeSeries, resolveModelPath, readSeriesFile,
@@ -133,7 +133,7 @@ export async function runEvaluate(o: EvaluateCommandOptions, io: CommandIo = pro
   if (o.plot !== undefined && !/\.svg$/i.test(o.plot)) throw new ArgumentError(`--plot must end in .svg, got '${o.plot}'`);
   checkInputOptions(o);
   checkRunLimits(opts);
-  await checkFileTargets([{ flag: 'input file', path: o.input! }], o.plot !== undefined ? [{ flag: '--plot', path: o.plot }] : []);
+  await checkFileTargets([{ flag: 'input file', path: o.input! }, ...(o.model ? [{ flag: '--model', path: o.model }] : [])], o.plot !== undefined ? [{ flag: '--plot', path: o.plot }] : []);
   const modelPath = loaded ? '' : await resolveModelPath(o.model);
   const series = await readSeriesFile(o);
   checkRunLimits(opts, series);
@@ -160,6 +160,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON instead of a table')
     .option('--plot <file>', 'SVG plot: history, forecast, band and the held-out actuals')
     .action(async (file: string | undefined, opts: EvaluateCommandOptions) => {
+      exitQuietlyOnEpipe();
       const r = await runEvaluate(withInputFile(file, opts));
       if (r.skipped.length > 0) process.exitCode = EXIT_PARTIAL;
     });

@@ -392,7 +392,7 @@ export async function runForecast(o: ForecastCommandOptions, io: CommandIo = pro
   checkInputOptions(o);
   checkRunLimits(opts);
   const outputs = [...(o.output !== undefined ? [{ flag: '--output', path: o.output }] : []), ...(o.plot !== undefined ? [{ flag: '--plot', path: o.plot }] : [])];
-  await checkFileTargets([{ flag: 'input file', path: o.input! }], outputs);
+  await checkFileTargets([{ flag: 'input file', path: o.input! }, ...(o.model ? [{ flag: '--model', path: o.model }] : [])], outputs);
   const modelPath = loaded ? '' : await resolveModelPath(o.model);
   const series = await readSeriesFile(o);
   checkRunLimits(opts, series);
