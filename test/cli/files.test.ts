@@ -128,6 +128,11 @@ test('evaluate: a series that cannot be evaluated stays in the JSON with null sc
   assert.deepEqual(j.series.map((s: { id: string }) => s.id), ['long', 'short']);
   assert.ok(j.series[0].mase > 0);
   assert.deepEqual([j.series[1].mase, j.series[1].wql, j.series[1].error], [null, null, 'has 2 values, needs more than the horizon 3']);
+  // the table has its row too, and the reason
+  const t = xlstm(['evaluate', input, '--model', MODEL, '--horizon', '3', '--threads', '1']);
+  assert.equal(t.code, EXIT_PARTIAL, t.stderr);
+  assert.deepEqual(t.stdout.split('\n').filter((l) => /^(long|short) /.test(l)).map((l) => l.trim().split(/\s+/).slice(0, 3)), [['long', '7', j.series[0].mase.toFixed(4)], ['short', '-', '-']]);
+  assert.match(t.stdout, /^skipped: series 'short': has 2 values, needs more than the horizon 3$/m);
 });
 
 test('forecast | head -1: ends quietly (exit 0, nothing on stderr)', () => {

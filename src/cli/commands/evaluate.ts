@@ -82,7 +82,12 @@ function num(v: number, digits = 4): string {
 /** Fixed-width table of per-series and aggregate scores. */
 export function formatEvaluationTable(r: EvaluationResult): string {
   const head = ['series', 'm', 'MASE', 'WQL', 'naive MASE', 'naive WQL', 'MASE/naive', 'WQL/naive'];
-  const rows = r.series.map((s) => [s.id, String(s.m), num(s.mase), num(s.wql), num(s.naiveMase), num(s.naiveWql), num(s.relMase), num(s.relWql)]);
+  // every input series has a row, in input order; one left out shows '-' (its reason is below)
+  const scored = new Map(r.series.map((s) => [s.id, s]));
+  const rows = r.all.map(({ id }) => {
+    const s = scored.get(id);
+    return s ? [s.id, String(s.m), num(s.mase), num(s.wql), num(s.naiveMase), num(s.naiveWql), num(s.relMase), num(s.relWql)] : [id, ...Array<string>(7).fill('-')];
+  });
   const a = r.aggregate;
   const agg = [`all (${a.series})`, '', num(a.mase), num(a.wql), num(a.naiveMase), num(a.naiveWql), num(a.relMase.value), num(a.relWql.value)];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length), agg[c].length));
