@@ -278,6 +278,9 @@ export type GridCheck =
  */
 export const MAX_GRID_STEPS_PER_VALUE = 100;
 
+/** Missing grid steps a series may have in all (each one a timestamp string when filled). */
+export const MAX_MISSING_STEPS = 1_000_000;
+
 /**
  * Checks that `timestamps` (strictly increasing, `freq` inferred from them) follow one
  * frequency: every timestamp on the grid that starts at the first one. Missing grid steps are
@@ -289,44 +292,24 @@ export function checkGrid(timestamps: readonly string[], freq: Frequency, what =
   const pre = what ? `${what}: ` : '';
   const n = timestamps.length;
   if (n < 2) return { kind: 'regular' };
-  const keys = timestamps.map((t) => keyOf(t));
-  const cap = n * MAX_GRID_STEPS_PER_VALUE;
-  const tooSparse = () => new InputError(`${pre}the timestamps '${timestamps[0]}' .. '${timestamps[n - 1]}' span more than ${cap} steps of '${freq.alias}' for ${n} values (frequencies mixed, or too sparse to be one frequency with gaps)`);
-  const offGrid = (i: number, expected: string) => new InputError(`${pre}frequencies mixed: '${timestamps[i]}' (after '${timestamps[i - 1]}') is not on the '${freq.alias}' grid that the other timestamps follow (expected '${expected}')`);
+  const parsed = timestamps.map((t) => {
+    const p = parseTimestamp(t);
+    if (!p) throw new InputError(`${pre}'${t}' is not a supported timestamp`);
+    return p;
+  });
+  const cap = Math.min(n * MAX_GRID_STEPS_PER_VALUE, n + MAX_MISSING_STEPS);
+  const positionOf = gridPositions(parsed[0], freq);
   const positions = new Int32Array(n);
-  let gridAt: (p: number) => string;
-  if (freq.unit === 'index') {
-    // numbers: positions by arithmetic (their texts may have different decimals, 1 and 1.5)
-    let decimals = 0;
-    for (const t of timestamps) { const u = t.trim(), d = u.indexOf('.'); if (d >= 0) decimals = Math.max(decimals, u.length - d - 1); }
-    gridAt = (p) => (keys[0] + p * freq.step).toFixed(decimals);
-    for (let i = 1; i < n; i++) {
-      const x = (keys[i] - keys[0]) / freq.step;
-      const p = Math.round(x);
-      if (!(Math.abs(x - p) <= 1e-6 * Math.max(1, Math.abs(x)))) throw offGrid(i, gridAt(positions[i - 1] + 1));
-      if (p > cap) throw tooSparse();
-      positions[i] = p;
+  for (let i = 1; i < n; i++) {
+    const p = positionOf(parsed[i]);
+    if (p === undefined || p <= positions[i - 1]) {
+      const next = futureTimestamps(timestamps[i - 1], freq, 1)[0];
+      throw new InputError(`${pre}frequencies mixed: '${timestamps[i]}' (after '${timestamps[i - 1]}') is not on the '${freq.alias}' grid that the other timestamps follow (expected '${next}')`);
     }
-  } else {
-    // the grid is generated from the first timestamp (not step by step) so month-day clamping
-    // and business days follow the same rule as the forecast's future timestamps
-    const last = keys[n - 1];
-    let m = n - 1;
-    let grid = [timestamps[0], ...futureTimestamps(timestamps[0], freq, m)];
-    while (keyOf(grid[grid.length - 1]) < last) {
-      if (m >= cap) throw tooSparse();
-      m = Math.min(m * 2, cap);
-      grid = [timestamps[0], ...futureTimestamps(timestamps[0], freq, m)];
+    if (p > cap) {
+      throw new InputError(`${pre}the timestamps '${timestamps[0]}' .. '${timestamps[n - 1]}' span more than ${cap} steps of '${freq.alias}' for ${n} values (frequencies mixed, or too sparse to be one frequency with gaps)`);
     }
-    const gridKeys = grid.map((t) => keyOf(t));
-    let g = 0;
-    for (let i = 1; i < n; i++) {
-      g++;
-      while (g < gridKeys.length && gridKeys[g] < keys[i]) g++;
-      if (g >= gridKeys.length || gridKeys[g] !== keys[i]) throw offGrid(i, grid[positions[i - 1] + 1]);
-      positions[i] = g;
-    }
-    gridAt = (p) => grid[p];
+    positions[i] = p;
   }
   let run = 1, missing = 0, firstGap = -1;
   for (let i = 1; i < n; i++) {
@@ -339,9 +322,57 @@ export function checkGrid(timestamps: readonly string[], freq: Frequency, what =
     }
   }
   if (missing === 0) return { kind: 'regular' };
-  const gridEnd = positions[n - 1] + 1;
-  return {
-    kind: 'gaps', missing, firstMissing: gridAt(positions[firstGap - 1] + 1), before: timestamps[firstGap - 1], after: timestamps[firstGap],
-    grid: Array.from({ length: gridEnd }, (_, p) => gridAt(p)), positions,
-  };
+  const grid = gridTimestamps(timestamps, freq, positions[n - 1]);
+  return { kind: 'gaps', missing, firstMissing: grid[positions[firstGap - 1] + 1], before: timestamps[firstGap - 1], after: timestamps[firstGap], grid, positions };
+}
+
+/**
+ * The grid position of a timestamp (steps of `freq` after `first`), or undefined when it is
+ * not on the grid. Arithmetic, not generated timestamps, so a long series is checked in one
+ * pass; the rules are those of futureTimestamps (month days clamped from the first's day).
+ */
+function gridPositions(first: ParsedTimestamp, freq: Frequency): (p: ParsedTimestamp) => number | undefined {
+  const whole = (x: number) => { const r = Math.round(x); return Math.abs(x - r) <= 1e-6 * Math.max(1, Math.abs(x)) ? r : undefined; };
+  switch (freq.unit) {
+    case 'index': return (p) => whole((p.key - first.key) / freq.step);
+    case 'month': case 'quarter': case 'year': {
+      const months = freq.step * (freq.unit === 'month' ? 1 : freq.unit === 'quarter' ? 3 : 12);
+      const f = first.fields;
+      return (p) => {
+        const dm = monthIndex(p.fields) - monthIndex(f);
+        if (dm % months !== 0) return undefined;
+        const { year, month } = p.fields;
+        const dim = daysInMonth(year, month);
+        const day = freq.monthEnd ? dim : Math.min(f.day, dim);
+        return Date.UTC(year, month - 1, day, f.hour, f.minute, f.second, f.ms) === p.key ? dm / months : undefined;
+      };
+    }
+    case 'businessDay': {
+      // weekdays since the Monday 1970-01-05, at the first timestamp's time of day
+      const timeOfDay = (k: number) => ((k % DAY) + DAY) % DAY;
+      const index = (k: number) => {
+        const d = Math.floor(k / DAY) - 4, w = Math.floor(d / 7), r = d - 7 * w;
+        return r >= 5 ? undefined : w * 5 + r;
+      };
+      const i0 = index(first.key);
+      return (p) => {
+        const i = index(p.key);
+        return i === undefined || i0 === undefined || timeOfDay(p.key) !== timeOfDay(first.key) ? undefined : i - i0;
+      };
+    }
+    default: {
+      const stepMs = freq.step * unitMs(freq.unit);
+      return (p) => { const x = (p.key - first.key) / stepMs; return Number.isInteger(x) ? x : undefined; };
+    }
+  }
+}
+
+/** The grid's timestamps from the first one to position `last`, as futureTimestamps writes them. */
+function gridTimestamps(timestamps: readonly string[], freq: Frequency, last: number): string[] {
+  if (freq.unit !== 'index') return [timestamps[0], ...futureTimestamps(timestamps[0], freq, last)];
+  // numbers: written with the most decimals any of them has (1 and 1.5 -> 1.0, 1.5, 2.0)
+  let decimals = 0;
+  for (const t of timestamps) { const u = t.trim(), d = u.indexOf('.'); if (d >= 0) decimals = Math.max(decimals, u.length - d - 1); }
+  const k0 = parseTimestamp(timestamps[0])!.key;
+  return Array.from({ length: last + 1 }, (_, p) => (k0 + p * freq.step).toFixed(decimals));
 }

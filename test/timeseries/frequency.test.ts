@@ -113,3 +113,12 @@ test('checkGrid: numbers with different decimals, and numbers too large to be ti
   if (g.kind === 'gaps') assert.deepEqual([g.firstMissing, g.grid], ['2.5', ['1.0', '1.5', '2.0', '2.5', '3.0', '3.5']]);
   assert.throws(() => inferFrequency(['1', '9'.repeat(400)]), (e: Error) => e instanceof InputError && /timestamp 1 '9{400}' is not a supported date\/time/.test(e.message));
 });
+
+test('checkGrid: business-day and month-end gaps follow the rules of futureTimestamps', () => {
+  const gaps = (ts: string[]) => { const g = checkGrid(ts, inferFrequency(ts)); assert.equal(g.kind, 'gaps'); return g.kind === 'gaps' ? [g.firstMissing, g.missing, g.grid] : []; };
+  assert.deepEqual(gaps(['2024-01-04', '2024-01-05', '2024-01-08', '2024-01-10', '2024-01-11']), ['2024-01-09', 1, ['2024-01-04', '2024-01-05', '2024-01-08', '2024-01-09', '2024-01-10', '2024-01-11']]);
+  assert.deepEqual(gaps(['2024-01-31', '2024-02-29', '2024-04-30', '2024-05-31']), ['2024-03-31', 1, ['2024-01-31', '2024-02-29', '2024-03-31', '2024-04-30', '2024-05-31']]);
+  // not month ends: the day of the first
+  assert.deepEqual(gaps(['2024-01-15', '2024-02-15', '2024-03-15', '2024-05-15']), ['2024-04-15', 1, ['2024-01-15', '2024-02-15', '2024-03-15', '2024-04-15', '2024-05-15']]);
+  assert.deepEqual(gaps(['2023Q3', '2023Q4', '2024Q2']), ['2024Q1', 1, ['2023Q3', '2023Q4', '2024Q1', '2024Q2']]);
+});
