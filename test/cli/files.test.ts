@@ -206,6 +206,15 @@ test('gaps: the series fails naming the first missing timestamp; --fill nan fore
   assert.equal(lib.errors.length, 0);
   assert.deepEqual(j.series[0].median.map(Math.fround), Array.from(lib.median[0]));
   oneLine(xlstm(['forecast', input, '--model', MODEL, '--horizon', '3', '--fill', 'zero']), /^xlstm: --fill must be 'nan' .* got 'zero'$/);
+  // beside a regular series: the gapped one keeps its rows, with its future timestamps (the frequency is known)
+  const long = join(dir, 'both-long.csv');
+  writeFileSync(long, 'unique_id,ds,y\n' + days.map((d, i) => (keep[i] ? `a,${d},${values[i]}\n` : '')).join('') + days.map((d, i) => `b,${d},${i}\n`).join(''));
+  const p = xlstm(['forecast', long, '--model', MODEL, '--horizon', '2', '--quantiles', '0.5', '--threads', '1']);
+  assert.equal(p.code, EXIT_PARTIAL, p.stderr);
+  assert.match(p.stderr, /^xlstm forecast: skipped series 'a': timestamp '2024-01-11' is missing/);
+  const rows = p.stdout.trim().split('\n');
+  assert.deepEqual(rows.filter((l) => l.startsWith('a,')), ['a,2024-02-10,,', 'a,2024-02-11,,']);
+  assert.deepEqual(rows.filter((l) => l.startsWith('b,')).map((l) => l.split(',').slice(0, 2).join(',')), ['b,2024-02-10', 'b,2024-02-11']);
 });
 
 test('mixed frequencies, duplicate column names, duplicate timestamps, invalid UTF-8: one clear line, exit 1', () => {
