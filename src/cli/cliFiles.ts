@@ -5,7 +5,6 @@
 import { realpath, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ArgumentError, InputError } from '../errors.js';
-import { writeFileAtomic } from '../train/trainer.js';
 
 /** The path meaning stdin (as an input) or stdout (as --output). */
 export const STDIO_PATH = '-';
@@ -112,6 +111,9 @@ export async function checkFileTargets(inputs: readonly FileRole[], outputs: rea
 /** Writes an output file atomically (temp file in the same folder + rename); '-' writes to stdout. */
 export async function writeOutput(path: string, data: string | Uint8Array, stdout: (s: string) => void): Promise<void> {
   if (path === STDIO_PATH) { stdout(typeof data === 'string' ? data : new TextDecoder().decode(data)); return; }
+  // the trainer's writer (temp + rename), loaded only when a file is written: it brings the
+  // training modules with it, which commands that fail early should not pay for
+  const { writeFileAtomic } = await import('../train/trainer.js');
   await writeFileAtomic(path, data);
 }
 
