@@ -5,8 +5,10 @@
 //  - long: one row per observation with an id, an (optional) timestamp and a value column.
 // Cells that are empty (or NA / NaN / null) are missing values (NaN); any other cell that is
 // not a number is an error naming the source, line, column and value, because silently
-// dropping it would shift the series.
+// dropping it would shift the series. Every problem with the text is an InputError naming the
+// source and, where there is one, the line and column.
 import { parse } from 'csv-parse/sync';
+import { InputError } from '../errors.js';
 import { timestampKey } from './frequency.js';
 
 export type CsvLayout = 'wide' | 'long';
@@ -26,7 +28,10 @@ export interface CsvReadOptions {
   valueCol?: string;
   /** Name used in error messages (e.g. the file path). */
   source?: string;
-  /** Field delimiter (default ','). */
+  /**
+   * Field delimiter: one character other than a quote or line break. Default: detected from
+   * the header line (the most frequent of ',', ';' and tab outside quotes; ',' when none).
+   */
   delimiter?: string;
 }
 
@@ -81,7 +86,7 @@ function findColumn(header: string[], names: readonly string[]): number {
 
 function requireColumn(header: string[], name: string, what: string, source: string): number {
   const i = header.findIndex((h) => h.trim() === name);
-  if (i < 0) throw new Error(`${source}: ${what} column '${name}' not found; the header has ${header.map((h) => `'${h}'`).join(', ')}`);
+  if (i < 0) throw new InputError(`${source}: ${what} column '${name}' not found; the header has ${header.map((h) => `'${h}'`).join(', ')}`);
   return i;
 }
 
@@ -90,21 +95,26 @@ interface Row { cells: string[]; line: number }
 /** Parses CSV text with a header row into series (see CsvReadOptions for the layouts). */
 export function parseSeriesCsv(text: string, opts: CsvReadOptions = {}): ParsedSeriesCsv {
   const source = opts.source ?? '<csv>';
+  if (typeof text !== 'string') throw new InputError(`${source}: CSV text must be a string, got ${typeof text}`);
+  const delimiter = opts.delimiter ?? detectDelimiter(text);
+  if (typeof delimiter !== 'string' || delimiter.length !== 1 || /["\r\n]/.test(delimiter)) {
+    throw new InputError(`${source}: the delimiter must be one character other than a quote or line break, got ${JSON.stringify(delimiter)}`);
+  }
   let records: { record: string[]; info: { lines: number } }[];
   try {
     records = parse(text, {
-      info: true, bom: true, skip_empty_lines: true, trim: true, relax_column_count: false,
-      delimiter: opts.delimiter ?? ',',
+      info: true, bom: true, skip_empty_lines: true, trim: true, relax_column_count: false, delimiter,
     }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (e) {
-    throw new Error(`${source}: not valid CSV: ${e instanceof Error ? e.message : String(e)}`);
+    throw new InputError(`${source}: not valid CSV: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (records.length === 0) throw new Error(`${source}: the file is empty (expected a header row and data rows)`);
+  if (records.length === 0) throw new InputError(`${source}: the file is empty (expected a header row and data rows)`);
   const header = records[0].record;
+  checkHeader(header, records[0].info.lines, source);
   const rows: Row[] = records.slice(1).map((r) => ({ cells: r.record, line: r.info.lines }));
-  if (rows.length === 0) throw new Error(`${source}: no data rows after the header`);
+  if (rows.length === 0) throw new InputError(`${source}: no data rows after the header`);
   const format = opts.format ?? 'auto';
-  if (format !== 'auto' && format !== 'wide' && format !== 'long') throw new Error(`${source}: format must be 'wide', 'long' or 'auto', got '${String(format)}'`);
+  if (format !== 'auto' && format !== 'wide' && format !== 'long') throw new InputError(`${source}: format must be 'wide', 'long' or 'auto', got '${String(format)}'`);
   let layout: CsvLayout;
   if (format !== 'auto') layout = format;
   else if (opts.idCol !== undefined || opts.valueCol !== undefined) layout = 'long';
@@ -112,10 +122,41 @@ export function parseSeriesCsv(text: string, opts: CsvReadOptions = {}): ParsedS
   return layout === 'long' ? parseLong(header, rows, opts, source) : parseWide(header, rows, opts, source);
 }
 
+/**
+ * The delimiter of the header line: the most frequent of ',', ';' and tab outside quotes
+ * (ties in that order), ',' when the header has none (one column).
+ */
+export function detectDelimiter(text: string): string {
+  const counts = new Map<string, number>([[',', 0], [';', 0], ['\t', 0]]);
+  let quoted = false;
+  for (let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && (c === '\n' || c === '\r')) {
+      if ([...counts.values()].some((v) => v > 0)) break;
+    } else if (!quoted && counts.has(c)) counts.set(c, counts.get(c)! + 1);
+  }
+  let best = ',', bestCount = 0;
+  for (const [d, c] of counts) if (c > bestCount) { best = d; bestCount = c; }
+  return best;
+}
+
+// Two columns of one name would make one series shadow the other (wide) or make the id /
+// time / value choice ambiguous (long).
+function checkHeader(header: string[], line: number, source: string): void {
+  const seen = new Map<string, number>();
+  header.forEach((h, i) => {
+    const name = h.trim();
+    const j = seen.get(name);
+    if (j !== undefined) throw new InputError(`${source}: line ${line}: column name '${name}' appears twice (columns ${j + 1} and ${i + 1})`);
+    seen.set(name, i);
+  });
+}
+
 function numberAt(row: Row, col: number, header: string[], source: string): number {
   const cell = row.cells[col];
   const v = parseCell(cell);
-  if (v === undefined) throw new Error(`${source}: line ${row.line}, column '${header[col]}' (${col + 1}): '${cell}' is not a number (empty cell = missing)`);
+  if (v === undefined) throw new InputError(`${source}: line ${row.line}, column '${header[col]}' (${col + 1}): '${cell}' is not a number (empty cell = missing)`);
   return v;
 }
 
@@ -128,11 +169,18 @@ function parseWide(header: string[], rows: Row[], opts: CsvReadOptions, source: 
     timeIdx = TIME_HEADER_RE.test(header[0]) || parseCell(first) === undefined ? 0 : -1;
   }
   const valueCols = header.map((_, i) => i).filter((i) => i !== timeIdx);
-  if (valueCols.length === 0) throw new Error(`${source}: wide layout needs at least one series column besides the time column '${header[timeIdx]}'`);
+  if (valueCols.length === 0) throw new InputError(`${source}: wide layout needs at least one series column besides the time column '${header[timeIdx]}'`);
   const times = timeIdx >= 0 ? rows.map((r) => r.cells[timeIdx]) : null;
   if (times) {
     const blank = times.findIndex((t) => t === '');
-    if (blank >= 0) throw new Error(`${source}: line ${rows[blank].line}, column '${header[timeIdx]}': the timestamp is empty`);
+    if (blank >= 0) throw new InputError(`${source}: line ${rows[blank].line}, column '${header[timeIdx]}': the timestamp is empty`);
+    const seen = new Map<string | number, number>();
+    times.forEach((t, i) => {
+      const k = timeSortKey(t) ?? t;
+      const j = seen.get(k);
+      if (j !== undefined) throw new InputError(`${source}: line ${rows[i].line}: timestamp '${t}' appears twice (also line ${rows[j].line})`);
+      seen.set(k, i);
+    });
   }
   const series: TimeSeries[] = valueCols.map((c) => {
     const values = new Float64Array(rows.length);
@@ -148,25 +196,25 @@ function parseWide(header: string[], rows: Row[], opts: CsvReadOptions, source: 
 
 function parseLong(header: string[], rows: Row[], opts: CsvReadOptions, source: string): ParsedSeriesCsv {
   const idIdx = opts.idCol !== undefined ? requireColumn(header, opts.idCol, 'id', source) : findColumn(header, ID_NAMES);
-  if (idIdx < 0) throw new Error(`${source}: long layout: no id column (tried ${ID_NAMES.join(', ')}); name it with --id-col`);
+  if (idIdx < 0) throw new InputError(`${source}: long layout: no id column (tried ${ID_NAMES.join(', ')}); name it with --id-col`);
   const valueIdx = opts.valueCol !== undefined ? requireColumn(header, opts.valueCol, 'value', source) : findColumn(header, VALUE_NAMES);
-  if (valueIdx < 0) throw new Error(`${source}: long layout: no value column (tried ${VALUE_NAMES.join(', ')}); name it with --value-col`);
+  if (valueIdx < 0) throw new InputError(`${source}: long layout: no value column (tried ${VALUE_NAMES.join(', ')}); name it with --value-col`);
   let timeIdx: number;
   if (opts.timeCol === null) timeIdx = -1;
   else if (opts.timeCol !== undefined) timeIdx = requireColumn(header, opts.timeCol, 'time', source);
   else timeIdx = findColumn(header, TIME_NAMES);
   if (timeIdx === idIdx || timeIdx === valueIdx || idIdx === valueIdx) {
-    throw new Error(`${source}: long layout: id, time and value columns must differ (got '${header[idIdx]}', '${timeIdx >= 0 ? header[timeIdx] : '-'}', '${header[valueIdx]}')`);
+    throw new InputError(`${source}: long layout: id, time and value columns must differ (got '${header[idIdx]}', '${timeIdx >= 0 ? header[timeIdx] : '-'}', '${header[valueIdx]}')`);
   }
   const groups = new Map<string, { times: string[]; values: number[]; lines: number[] }>();
   for (const r of rows) {
     const id = r.cells[idIdx];
-    if (id === '') throw new Error(`${source}: line ${r.line}, column '${header[idIdx]}': the series id is empty`);
+    if (id === '') throw new InputError(`${source}: line ${r.line}, column '${header[idIdx]}': the series id is empty`);
     let g = groups.get(id);
     if (!g) { g = { times: [], values: [], lines: [] }; groups.set(id, g); }
     if (timeIdx >= 0) {
       const t = r.cells[timeIdx];
-      if (t === '') throw new Error(`${source}: line ${r.line}, column '${header[timeIdx]}': the timestamp is empty`);
+      if (t === '') throw new InputError(`${source}: line ${r.line}, column '${header[timeIdx]}': the timestamp is empty`);
       g.times.push(t);
     }
     g.values.push(numberAt(r, valueIdx, header, source));
@@ -180,10 +228,13 @@ function parseLong(header: string[], rows: Row[], opts: CsvReadOptions, source: 
       // comparable (parseable date or number), else keep the file order
       const keys = g.times.map(timeSortKey);
       if (keys.every((k) => k !== undefined)) order.sort((a, b) => (keys[a]! - keys[b]!) || a - b);
-      for (let i = 1; i < order.length; i++) {
-        if (keys[order[i]] !== undefined && keys[order[i]] === keys[order[i - 1]]) {
-          throw new Error(`${source}: line ${g.lines[order[i]]}: series '${id}' has timestamp '${g.times[order[i]]}' twice (also line ${g.lines[order[i - 1]]})`);
-        }
+      // sorted, equal keys are neighbours; unsorted (some timestamp not a date), equal text
+      const seen = new Map<string | number, number>();
+      for (const i of order) {
+        const k = keys[i] ?? g.times[i];
+        const j = seen.get(k);
+        if (j !== undefined) throw new InputError(`${source}: line ${g.lines[i]}: series '${id}' has timestamp '${g.times[i]}' twice (also line ${g.lines[j]})`);
+        seen.set(k, i);
       }
     } else order = order.slice();
     series.push({

@@ -7,6 +7,8 @@
 // (same day of month, or month end), k = 3 -> quarterly, 12 -> yearly. A daily series with
 // no Saturday/Sunday and Friday->Monday gaps is business-daily.
 
+import { ArgumentError, InputError } from '../errors.js';
+
 export type FrequencyUnit = 'millisecond' | 'second' | 'minute' | 'hour' | 'day' | 'businessDay' | 'week' | 'month' | 'quarter' | 'year' | 'index';
 
 export interface Frequency {
@@ -48,6 +50,8 @@ export function parseTimestamp(text: string): ParsedTimestamp | undefined {
     const dot = s.indexOf('.');
     const decimals = dot < 0 ? 0 : s.length - dot - 1;
     const v = Number(s);
+    // 400 digits are Infinity as a number: not a point in time (and no step from it)
+    if (!Number.isFinite(v)) return undefined;
     // a bare 4-digit integer is an index unless the caller sees it as a year (frequency stays 'index' either way)
     return { fields: { year: 0, month: 1, day: 1, hour: 0, minute: 0, second: 0, ms: 0 }, format: { kind: 'number', decimals }, key: v };
   }
@@ -82,7 +86,7 @@ export function parseTimestamp(text: string): ParsedTimestamp | undefined {
 function parseAll(timestamps: readonly string[], pre: string): ParsedTimestamp[] {
   return timestamps.map((t, i) => {
     const p = parseTimestamp(t);
-    if (!p) throw new Error(`${pre}timestamp ${i} '${t}' is not a supported date/time (YYYY, YYYY-MM, YYYY-MM-DD[ HH:MM[:SS[.fff]]][Z|+hh:mm], YYYY-Qn, or a number)`);
+    if (!p) throw new InputError(`${pre}timestamp ${i} '${t}' is not a supported date/time (YYYY, YYYY-MM, YYYY-MM-DD[ HH:MM[:SS[.fff]]][Z|+hh:mm], YYYY-Qn, or a number)`);
     return p;
   });
 }
@@ -120,14 +124,14 @@ function fixedAlias(ms: number): { unit: FrequencyUnit; step: number; alias: str
  */
 export function inferFrequency(timestamps: readonly string[], what = ''): Frequency {
   const pre = what ? `${what}: ` : '';
-  if (timestamps.length < 2) throw new Error(`${pre}cannot infer the frequency from ${timestamps.length} timestamp(s); need at least 2`);
+  if (timestamps.length < 2) throw new InputError(`${pre}cannot infer the frequency from ${timestamps.length} timestamp(s); need at least 2`);
   const parsed = parseAll(timestamps, pre);
   const kinds = new Set(parsed.map((p) => p.format.kind));
-  if (kinds.size > 1) throw new Error(`${pre}timestamps mix formats (${[...kinds].join(', ')}), e.g. '${timestamps[0]}' and '${timestamps[parsed.findIndex((p) => p.format.kind !== parsed[0].format.kind)]}'`);
+  if (kinds.size > 1) throw new InputError(`${pre}timestamps mix formats (${[...kinds].join(', ')}), e.g. '${timestamps[0]}' and '${timestamps[parsed.findIndex((p) => p.format.kind !== parsed[0].format.kind)]}'`);
   const deltas: number[] = [];
   for (let i = 1; i < parsed.length; i++) {
     const d = parsed[i].key - parsed[i - 1].key;
-    if (!(d > 0)) throw new Error(`${pre}timestamps must increase: '${timestamps[i - 1]}' is followed by '${timestamps[i]}'`);
+    if (!(d > 0)) throw new InputError(`${pre}timestamps must increase: '${timestamps[i - 1]}' is followed by '${timestamps[i]}'`);
     deltas.push(d);
   }
   const kind = parsed[0].format.kind;
@@ -191,9 +195,9 @@ function fieldsOf(key: number): TimeFields {
  * Month-based frequencies keep the day of month (clamped to shorter months) or the month end.
  */
 export function futureTimestamps(last: string, freq: Frequency, horizon: number): string[] {
-  if (!Number.isInteger(horizon) || horizon < 0) throw new Error(`futureTimestamps: horizon must be an integer >= 0, got ${horizon}`);
+  if (!Number.isInteger(horizon) || horizon < 0) throw new ArgumentError(`futureTimestamps: horizon must be an integer >= 0, got ${horizon}`);
   const p = parseTimestamp(last);
-  if (!p) throw new Error(`futureTimestamps: '${last}' is not a supported timestamp`);
+  if (!p) throw new InputError(`futureTimestamps: '${last}' is not a supported timestamp`);
   const out: string[] = [];
   const f = p.fields;
   for (let j = 1; j <= horizon; j++) {
@@ -224,7 +228,11 @@ export function futureTimestamps(last: string, freq: Frequency, horizon: number)
   return out;
 }
 
-function keyOf(s: string): number { return parseTimestamp(s)!.key; }
+function keyOf(s: string): number {
+  const p = parseTimestamp(s);
+  if (!p) throw new InputError(`'${s}' is not a supported timestamp`);
+  return p.key;
+}
 
 function unitMs(u: FrequencyUnit): number {
   switch (u) {
@@ -256,4 +264,115 @@ export function seasonalPeriod(freq: Frequency): number {
 /** Sort key of a timestamp (naive epoch ms, or the number itself), undefined if unsupported. */
 export function timestampKey(text: string): number | undefined {
   return parseTimestamp(text)?.key;
+}
+
+/** Where the timestamps of a series sit on the regular grid of its frequency. */
+export type GridCheck =
+  | { kind: 'regular' }
+  /** On the grid, with steps missing: the full grid and each value's position on it. */
+  | { kind: 'gaps'; missing: number; firstMissing: string; before: string; after: string; grid: string[]; positions: Int32Array };
+
+/**
+ * Grid steps a series may span per value it has. A series sparser than this is not one
+ * frequency with holes; filling it would also make the data 100 times larger.
+ */
+export const MAX_GRID_STEPS_PER_VALUE = 100;
+
+/** Missing grid steps a series may have in all (each one a timestamp string when filled). */
+export const MAX_MISSING_STEPS = 1_000_000;
+
+/**
+ * Checks that `timestamps` (strictly increasing, `freq` inferred from them) follow one
+ * frequency: every timestamp on the grid that starts at the first one. Missing grid steps are
+ * gaps (returned, with the full grid so the caller can fill them). A timestamp off the grid,
+ * or a run of 3 or more equal multi-step jumps (hourly data that turns daily), is a mix of
+ * frequencies: an InputError naming the timestamp and the frequency (`what` first, if given).
+ */
+export function checkGrid(timestamps: readonly string[], freq: Frequency, what = ''): GridCheck {
+  const pre = what ? `${what}: ` : '';
+  const n = timestamps.length;
+  if (n < 2) return { kind: 'regular' };
+  const parsed = timestamps.map((t) => {
+    const p = parseTimestamp(t);
+    if (!p) throw new InputError(`${pre}'${t}' is not a supported timestamp`);
+    return p;
+  });
+  const cap = Math.min(n * MAX_GRID_STEPS_PER_VALUE, n + MAX_MISSING_STEPS);
+  const positionOf = gridPositions(parsed[0], freq);
+  const positions = new Int32Array(n);
+  for (let i = 1; i < n; i++) {
+    const p = positionOf(parsed[i]);
+    if (p === undefined || p <= positions[i - 1]) {
+      const next = futureTimestamps(timestamps[i - 1], freq, 1)[0];
+      throw new InputError(`${pre}frequencies mixed: '${timestamps[i]}' (after '${timestamps[i - 1]}') is not on the '${freq.alias}' grid that the other timestamps follow (expected '${next}')`);
+    }
+    if (p > cap) {
+      throw new InputError(`${pre}the timestamps '${timestamps[0]}' .. '${timestamps[n - 1]}' span more than ${cap} steps of '${freq.alias}' for ${n} values (frequencies mixed, or too sparse to be one frequency with gaps)`);
+    }
+    positions[i] = p;
+  }
+  let run = 1, missing = 0, firstGap = -1;
+  for (let i = 1; i < n; i++) {
+    const k = positions[i] - positions[i - 1];
+    if (k > 1) { missing += k - 1; if (firstGap < 0) firstGap = i; }
+    run = i >= 2 && k > 1 && k === positions[i - 1] - positions[i - 2] ? run + 1 : 1;
+    if (run >= 3) {
+      const from = i - run;
+      throw new InputError(`${pre}frequencies mixed: mostly '${freq.alias}' apart, but from '${timestamps[from]}' on ${k} steps of '${freq.alias}' apart ('${timestamps[from]}', '${timestamps[from + 1]}', '${timestamps[from + 2]}', ...)`);
+    }
+  }
+  if (missing === 0) return { kind: 'regular' };
+  const grid = gridTimestamps(timestamps, freq, positions[n - 1]);
+  return { kind: 'gaps', missing, firstMissing: grid[positions[firstGap - 1] + 1], before: timestamps[firstGap - 1], after: timestamps[firstGap], grid, positions };
+}
+
+/**
+ * The grid position of a timestamp (steps of `freq` after `first`), or undefined when it is
+ * not on the grid. Arithmetic, not generated timestamps, so a long series is checked in one
+ * pass; the rules are those of futureTimestamps (month days clamped from the first's day).
+ */
+function gridPositions(first: ParsedTimestamp, freq: Frequency): (p: ParsedTimestamp) => number | undefined {
+  const whole = (x: number) => { const r = Math.round(x); return Math.abs(x - r) <= 1e-6 * Math.max(1, Math.abs(x)) ? r : undefined; };
+  switch (freq.unit) {
+    case 'index': return (p) => whole((p.key - first.key) / freq.step);
+    case 'month': case 'quarter': case 'year': {
+      const months = freq.step * (freq.unit === 'month' ? 1 : freq.unit === 'quarter' ? 3 : 12);
+      const f = first.fields;
+      return (p) => {
+        const dm = monthIndex(p.fields) - monthIndex(f);
+        if (dm % months !== 0) return undefined;
+        const { year, month } = p.fields;
+        const dim = daysInMonth(year, month);
+        const day = freq.monthEnd ? dim : Math.min(f.day, dim);
+        return Date.UTC(year, month - 1, day, f.hour, f.minute, f.second, f.ms) === p.key ? dm / months : undefined;
+      };
+    }
+    case 'businessDay': {
+      // weekdays since the Monday 1970-01-05, at the first timestamp's time of day
+      const timeOfDay = (k: number) => ((k % DAY) + DAY) % DAY;
+      const index = (k: number) => {
+        const d = Math.floor(k / DAY) - 4, w = Math.floor(d / 7), r = d - 7 * w;
+        return r >= 5 ? undefined : w * 5 + r;
+      };
+      const i0 = index(first.key);
+      return (p) => {
+        const i = index(p.key);
+        return i === undefined || i0 === undefined || timeOfDay(p.key) !== timeOfDay(first.key) ? undefined : i - i0;
+      };
+    }
+    default: {
+      const stepMs = freq.step * unitMs(freq.unit);
+      return (p) => { const x = (p.key - first.key) / stepMs; return Number.isInteger(x) ? x : undefined; };
+    }
+  }
+}
+
+/** The grid's timestamps from the first one to position `last`, as futureTimestamps writes them. */
+function gridTimestamps(timestamps: readonly string[], freq: Frequency, last: number): string[] {
+  if (freq.unit !== 'index') return [timestamps[0], ...futureTimestamps(timestamps[0], freq, last)];
+  // numbers: written with the most decimals any of them has (1 and 1.5 -> 1.0, 1.5, 2.0)
+  let decimals = 0;
+  for (const t of timestamps) { const u = t.trim(), d = u.indexOf('.'); if (d >= 0) decimals = Math.max(decimals, u.length - d - 1); }
+  const k0 = parseTimestamp(timestamps[0])!.key;
+  return Array.from({ length: last + 1 }, (_, p) => (k0 + p * freq.step).toFixed(decimals));
 }

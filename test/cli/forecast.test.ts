@@ -67,11 +67,11 @@ test('forecast (wide CSV -> CSV): rows, columns, continued month-end timestamps,
   });
 });
 
-test('forecast (long CSV -> JSON + SVG): bad series reported on stderr, the others forecast', () => {
+test('forecast (long CSV -> JSON + SVG): bad series reported on stderr and kept with null values, the others forecast, exit 3', () => {
   const out = join(dir, 'out.json');
   const svg = join(dir, 'out.svg');
   const r = xlstm('forecast', '--model', MODEL, '--input', LONG, '--horizon', '3', '--output', out, '--plot', svg, '--threads', '1', '--batch-size', '1');
-  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /^xlstm forecast: skipped series 'lonely': cannot infer the frequency from 1 timestamp\(s\); need at least 2\n$/);
   const j = JSON.parse(readFileSync(out, 'utf8'));
   assert.equal(j.horizon, 3);
@@ -79,6 +79,9 @@ test('forecast (long CSV -> JSON + SVG): bad series reported on stderr, the othe
   assert.deepEqual(j.series.map((s: { id: string }) => s.id), ['hourly', 'lonely', 'daily']);
   const [hourly, lonely, daily] = j.series;
   assert.match(lonely.error, /cannot infer the frequency/);
+  // one timestamp: no frequency, so no future timestamps either; the values are null
+  assert.deepEqual([lonely.frequency, lonely.timestamps, lonely.median, lonely.quantiles['0.5']], [null, [null, null, null], [null, null, null], [null, null, null]]);
+  assert.equal(hourly.error, undefined);
   assert.equal(hourly.frequency, 'h');
   assert.deepEqual(hourly.timestamps, ['2024-03-11 04:00', '2024-03-11 05:00', '2024-03-11 06:00']);
   assert.equal(daily.frequency, 'D');

@@ -1,7 +1,8 @@
 // CSV reading: wide and long layouts, auto-detection, missing values, bad cells.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSeriesCsv, parseCell } from '../../src/timeseries/csv.js';
+import { parseSeriesCsv, parseCell, detectDelimiter } from '../../src/timeseries/csv.js';
+import { InputError } from '../../src/errors.js';
 
 const nan = (v: number) => Number.isNaN(v);
 
@@ -67,4 +68,29 @@ test('parseCell: numbers, missing markers, rejects the rest', () => {
   assert.equal(parseCell('-.5'), -0.5);
   for (const m of ['', 'NA', 'nan', 'NULL', 'n/a']) assert.ok(nan(parseCell(m)!), m);
   for (const b of ['abc', '1,5', '0x10', '1.2.3']) assert.equal(parseCell(b), undefined, b);
+});
+
+test('errors are InputErrors; duplicate column names and duplicate wide timestamps are refused', () => {
+  const bad = (text: string, re: RegExp, opts = {}) => assert.throws(() => parseSeriesCsv(text, { source: 'f.csv', ...opts }), (e: Error) => e instanceof InputError && re.test(e.message));
+  bad('date,a,b,a\n2024-01-01,1,2,3\n', /^f\.csv: line 1: column name 'a' appears twice \(columns 2 and 4\)$/);
+  bad('id,timestamp,value, id \nA,2024-01-01,1,2\n', /^f\.csv: line 1: column name 'id' appears twice \(columns 1 and 4\)$/);
+  bad('date,a\n2024-01-01,1\n2024-01-02,2\n2024-1-2,3\n', /^f\.csv: line 4: timestamp '2024-1-2' appears twice \(also line 3\)$/);
+  bad('t,a\nx,1\ny,2\nx,3\n', /^f\.csv: line 4: timestamp 'x' appears twice \(also line 2\)$/);
+  // long layout, timestamps that do not sort (not dates): equal text is still a duplicate
+  bad('id,timestamp,value\nA,foo,1\nA,bar,2\nA,foo,3\n', /^f\.csv: line 4: series 'A' has timestamp 'foo' twice \(also line 2\)$/);
+  bad('a,b\n1,2\n', /delimiter must be one character/, { delimiter: '"' });
+  bad('a\n"1\n', /^f\.csv: not valid CSV: /);
+});
+
+test('delimiter: detected from the header (comma, semicolon, tab; quotes skipped), or given', () => {
+  assert.equal(detectDelimiter('a,b\n1,2'), ',');
+  assert.equal(detectDelimiter('\ufeffdate;a;b\r\n2024-01-01;1,5;2'), ';');
+  assert.equal(detectDelimiter('date\ta\n'), '\t');
+  assert.equal(detectDelimiter('"x,y";z\n1;2'), ';');
+  assert.equal(detectDelimiter('value\n1\n'), ',');
+  assert.equal(detectDelimiter('\n\na;b\n'), ';');
+  const r = parseSeriesCsv('date;a;b\n2024-01-01;1;2\n2024-01-02;3;4\n');
+  assert.deepEqual(r.series.map((s) => [s.id, Array.from(s.values)]), [['a', [1, 3]], ['b', [2, 4]]]);
+  const t = parseSeriesCsv('date|a\n2024-01-01|5\n', { delimiter: '|' });
+  assert.deepEqual(Array.from(t.series[0].values), [5]);
 });

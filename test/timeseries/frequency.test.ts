@@ -1,7 +1,8 @@
 // Frequency inference and future timestamps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { inferFrequency, futureTimestamps, seasonalPeriod, Frequency } from '../../src/timeseries/frequency.js';
+import { inferFrequency, futureTimestamps, seasonalPeriod, Frequency, checkGrid } from '../../src/timeseries/frequency.js';
+import { InputError } from '../../src/errors.js';
 
 function check(ts: string[], unit: Frequency['unit'], step: number, next: string[], alias?: string): Frequency {
   const f = inferFrequency(ts);
@@ -74,4 +75,50 @@ test('bad timestamps give errors naming the series and value', () => {
   assert.throws(() => inferFrequency(['2024-01-01', 'tomorrow']), /timestamp 1 'tomorrow' is not a supported/);
   assert.throws(() => inferFrequency(['2024-02-30', '2024-03-01']), /'2024-02-30' is not a supported/);
   assert.throws(() => inferFrequency(['1', '2024-01-01']), /mix formats/);
+});
+
+test('checkGrid: regular series, gaps (first missing timestamp, full grid, positions), mixed frequencies', () => {
+  const grid = (ts: string[]) => checkGrid(ts, inferFrequency(ts), "series 's'");
+  assert.deepEqual(grid(['2024-01-31', '2024-02-29', '2024-03-31', '2024-04-30']), { kind: 'regular' });
+  assert.deepEqual(grid(['2024-01-05', '2024-01-08', '2024-01-09', '2024-01-10', '2024-01-11', '2024-01-12', '2024-01-15']), { kind: 'regular' }); // business days
+  // (a Saturday in the data: daily, not business days)
+  const g = grid(['2024-01-01', '2024-01-02', '2024-01-04', '2024-01-05', '2024-01-06', '2024-01-09']);
+  assert.equal(g.kind, 'gaps');
+  if (g.kind !== 'gaps') return;
+  assert.deepEqual([g.missing, g.firstMissing, g.before, g.after], [3, '2024-01-03', '2024-01-02', '2024-01-04']);
+  assert.deepEqual(g.grid, ['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-04', '2024-01-05', '2024-01-06', '2024-01-07', '2024-01-08', '2024-01-09']);
+  assert.deepEqual(Array.from(g.positions), [0, 1, 3, 4, 5, 8]);
+  // month starts with a missing month; numeric index with a missing step
+  const m = grid(['2020-01', '2020-02', '2020-04', '2020-05']);
+  assert.ok(m.kind === 'gaps' && m.firstMissing === '2020-03' && m.grid.length === 5);
+  const n = grid(['1', '2', '3', '5', '6']);
+  assert.ok(n.kind === 'gaps' && n.firstMissing === '4');
+  const mixed = (ts: string[], re: RegExp) => assert.throws(() => grid(ts), (e: Error) => e instanceof InputError && re.test(e.message));
+  // off the grid: a half day in a daily series
+  mixed(['2024-01-01', '2024-01-02', '2024-01-03', '2024-01-03 12:00', '2024-01-04', '2024-01-05'],
+    /^series 's': frequencies mixed: '2024-01-03 12:00' \(after '2024-01-03'\) is not on the 'D' grid that the other timestamps follow \(expected '2024-01-04'\)$/);
+  mixed(['2024-01-01 00:00', '2024-01-01 01:00', '2024-01-01 02:00', '2024-01-01 03:00', '2024-01-01 03:30', '2024-01-01 04:00', '2024-01-01 05:00'],
+    /^series 's': frequencies mixed: '2024-01-01 03:30' \(after '2024-01-01 03:00'\) is not on the 'h' grid that the other timestamps follow \(expected '2024-01-01 04:00'\)$/);
+  // weekly data that turns monthly-ish: runs of equal multi-step jumps
+  mixed(['2024-01-01', '2024-01-08', '2024-01-15', '2024-01-22', '2024-01-29', '2024-02-26', '2024-03-25', '2024-04-22'],
+    /^series 's': frequencies mixed: mostly 'W' apart, but from '2024-01-29' on 4 steps of 'W' apart/);
+  // far too sparse for its frequency: not filled into a huge grid
+  mixed(['0', '1', '2', '1000000'], /the timestamps '0' \.\. '1000000' span more than 400 steps of 'index' for 4 values/);
+});
+
+test('checkGrid: numbers with different decimals, and numbers too large to be timestamps', () => {
+  const ts = ['1', '1.5', '2', '3', '3.5'];
+  const g = checkGrid(ts, inferFrequency(ts));
+  assert.ok(g.kind === 'gaps');
+  if (g.kind === 'gaps') assert.deepEqual([g.firstMissing, g.grid], ['2.5', ['1.0', '1.5', '2.0', '2.5', '3.0', '3.5']]);
+  assert.throws(() => inferFrequency(['1', '9'.repeat(400)]), (e: Error) => e instanceof InputError && /timestamp 1 '9{400}' is not a supported date\/time/.test(e.message));
+});
+
+test('checkGrid: business-day and month-end gaps follow the rules of futureTimestamps', () => {
+  const gaps = (ts: string[]) => { const g = checkGrid(ts, inferFrequency(ts)); assert.equal(g.kind, 'gaps'); return g.kind === 'gaps' ? [g.firstMissing, g.missing, g.grid] : []; };
+  assert.deepEqual(gaps(['2024-01-04', '2024-01-05', '2024-01-08', '2024-01-10', '2024-01-11']), ['2024-01-09', 1, ['2024-01-04', '2024-01-05', '2024-01-08', '2024-01-09', '2024-01-10', '2024-01-11']]);
+  assert.deepEqual(gaps(['2024-01-31', '2024-02-29', '2024-04-30', '2024-05-31']), ['2024-03-31', 1, ['2024-01-31', '2024-02-29', '2024-03-31', '2024-04-30', '2024-05-31']]);
+  // not month ends: the day of the first
+  assert.deepEqual(gaps(['2024-01-15', '2024-02-15', '2024-03-15', '2024-05-15']), ['2024-04-15', 1, ['2024-01-15', '2024-02-15', '2024-03-15', '2024-04-15', '2024-05-15']]);
+  assert.deepEqual(gaps(['2023Q3', '2023Q4', '2024Q2']), ['2024Q1', 1, ['2023Q3', '2023Q4', '2024Q1', '2024Q2']]);
 });

@@ -1,14 +1,16 @@
 // `xlstm evaluate`: hold out the last H points of every series, forecast them from the rest,
 // and score the forecasts (MASE, WQL) against the seasonal naive baseline.
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { ArgumentError, InputError } from '../../errors.js';
 import { TimeSeries } from '../../timeseries/csv.js';
 import { seasonalPeriod } from '../../timeseries/frequency.js';
 import { AggregateScore, SeriesScore, SeriesToScore, aggregateScores, scoreSeries } from '../../timeseries/metrics.js';
 import { plotForecastGridSvg } from '../../timeseries/plot.js';
+import { EXIT_PARTIAL } from '../exitCodes.js';
+import { checkFileTargets, exitQuietlyOnEpipe, writeOutput } from '../cliFiles.js';
 import {
-  CommandIo, InputOptions, LoadedForecaster, MAX_PLOT_PANELS, addInputOptions, forecastPrepared, loadForecaster,
-  parseModelRunOptions, plotPanels, withInputFile, processIo, prepareSeries, progressBar, resolveModelPath, readSeriesFile,
+  CommandIo, InputOptions, LoadedForecaster, MAX_PLOT_PANELS, addInputOptions, checkInputOptions, checkRunLimits, forecastPrepared, loadForecaster,
+  parseFill, parseModelRunOptions, plotPanels, withInputFile, processIo, prepareSeries, progressBar, regularizeSeries, resolveModelPath, readSeriesFile,
 } from './forecast.js';
 
 export interface EvaluateCommandOptions extends InputOptions {
@@ -30,6 +32,8 @@ export interface EvaluationResult {
   aggregate: AggregateScore;
   /** series left out, one line each */
   skipped: string[];
+  /** every series of the input, in input order, with the reason when it was left out */
+  all: { id: string; error?: string }[];
 }
 
 /** Splits every series into history (all but the last H values) and the held-out last H. */
@@ -50,13 +54,14 @@ export function holdOut(series: readonly TimeSeries[], horizon: number): { train
 
 /** Forecasts the held-out part and scores it (the evaluate command without I/O). */
 export function evaluateSeries(lm: LoadedForecaster, series: readonly TimeSeries[], o: {
-  horizon: number; quantileLevels?: readonly number[]; batchSize?: number; contextLength?: number; rawQuantiles?: boolean;
+  horizon: number; quantileLevels?: readonly number[]; batchSize?: number; contextLength?: number; fill?: 'nan'; rawQuantiles?: boolean;
   onProgress?: (p: { done: number; total: number }) => void;
 }): EvaluationResult & { prepared: ReturnType<typeof prepareSeries>; forecasts: ReturnType<typeof forecastPrepared>; actual: Float64Array[] } {
   const H = o.horizon;
-  const { train, actual, problems } = holdOut(series, H);
-  const prepared = prepareSeries(train, H);
-  prepared.forEach((p, i) => { if (problems[i]) p.error = problems[i]; });
+  // gaps are found (or filled) on the whole series, so the held-out part is the last H steps of time
+  const regular = regularizeSeries(series, o.fill);
+  const { train, actual, problems } = holdOut(regular.series, H);
+  const prepared = prepareSeries(train, H, problems.map((p, i) => regular.problems[i] ?? p));
   const run = forecastPrepared(lm.model, prepared, { horizon: H, quantileLevels: o.quantileLevels, batchSize: o.batchSize, contextLength: o.contextLength, onProgress: o.onProgress, rawQuantiles: o.rawQuantiles });
   const items: SeriesToScore[] = [];
   run.series.forEach((f, i) => {
@@ -64,10 +69,10 @@ export function evaluateSeries(lm: LoadedForecaster, series: readonly TimeSeries
     items.push({ id: f.id, history: prepared[i].values, actual: actual[i], median: f.median, quantiles: f.quantiles, m: seasonalPeriod(prepared[i].frequency!) });
   });
   const scores = items.map((it) => scoreSeries(it, run.quantileLevels));
-  if (items.length === 0) throw new Error(`no series could be evaluated: ${run.errors.join('; ')}`);
+  if (items.length === 0) throw new InputError(`no series could be evaluated: ${run.errors.join('; ')}`);
   return {
     horizon: H, quantileLevels: run.quantileLevels, series: scores, aggregate: aggregateScores(items, scores, run.quantileLevels),
-    skipped: run.errors, prepared, forecasts: run, actual,
+    skipped: run.errors, all: run.series.map((f) => (f.error ? { id: f.id, error: f.error } : { id: f.id })), prepared, forecasts: run, actual,
   };
 }
 
@@ -78,7 +83,12 @@ function num(v: number, digits = 4): string {
 /** Fixed-width table of per-series and aggregate scores. */
 export function formatEvaluationTable(r: EvaluationResult): string {
   const head = ['series', 'm', 'MASE', 'WQL', 'naive MASE', 'naive WQL', 'MASE/naive', 'WQL/naive'];
-  const rows = r.series.map((s) => [s.id, String(s.m), num(s.mase), num(s.wql), num(s.naiveMase), num(s.naiveWql), num(s.relMase), num(s.relWql)]);
+  // every input series has a row, in input order; one left out shows '-' (its reason is below)
+  const scored = new Map(r.series.map((s) => [s.id, s]));
+  const rows = r.all.map(({ id }) => {
+    const s = scored.get(id);
+    return s ? [s.id, String(s.m), num(s.mase), num(s.wql), num(s.naiveMase), num(s.naiveWql), num(s.relMase), num(s.relWql)] : [id, ...Array<string>(7).fill('-')];
+  });
   const a = r.aggregate;
   const agg = [`all (${a.series})`, '', num(a.mase), num(a.wql), num(a.naiveMase), num(a.naiveWql), num(a.relMase.value), num(a.relWql.value)];
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length), agg[c].length));
@@ -97,13 +107,20 @@ const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
 
 export function evaluationToJson(r: EvaluationResult): string {
   const a = r.aggregate;
+  const scored = new Map(r.series.map((s) => [s.id, s]));
   return JSON.stringify({
     horizon: r.horizon,
     quantileLevels: r.quantileLevels,
-    series: r.series.map((s) => ({
-      id: s.id, m: s.m, mase: finiteOrNull(s.mase), wql: finiteOrNull(s.wql), naiveMase: finiteOrNull(s.naiveMase), naiveWql: finiteOrNull(s.naiveWql),
-      relMase: finiteOrNull(s.relMase), relWql: finiteOrNull(s.relWql), notes: s.notes,
-    })),
+    // every input series, in input order: the left-out ones with null scores and their error,
+    // so a join with the input does not lose them
+    series: r.all.map((e) => {
+      const s = scored.get(e.id);
+      if (!s) return { id: e.id, m: null, mase: null, wql: null, naiveMase: null, naiveWql: null, relMase: null, relWql: null, notes: [], error: e.error };
+      return {
+        id: s.id, m: s.m, mase: finiteOrNull(s.mase), wql: finiteOrNull(s.wql), naiveMase: finiteOrNull(s.naiveMase), naiveWql: finiteOrNull(s.naiveWql),
+        relMase: finiteOrNull(s.relMase), relWql: finiteOrNull(s.relWql), notes: s.notes,
+      };
+    }),
     aggregate: {
       series: a.series, mase: finiteOrNull(a.mase), wql: finiteOrNull(a.wql), naiveMase: finiteOrNull(a.naiveMase), naiveWql: finiteOrNull(a.naiveWql),
       relMase: { ...a.relMase, value: finiteOrNull(a.relMase.value) }, relWql: { ...a.relWql, value: finiteOrNull(a.relWql.value) },
@@ -112,24 +129,32 @@ export function evaluationToJson(r: EvaluationResult): string {
   }, null, 1) + '\n';
 }
 
+/**
+ * The `evaluate` command: prints the scores (table or --json) and writes --plot. Series that
+ * cannot be evaluated are named on stderr and in the output; when none can, nothing is written.
+ */
 export async function runEvaluate(o: EvaluateCommandOptions, io: CommandIo = processIo, loaded?: LoadedForecaster): Promise<EvaluationResult> {
-  const { horizon, levels, batchSize, threads, contextLength } = parseModelRunOptions(o);
-  if (o.plot !== undefined && !/\.svg$/i.test(o.plot)) throw new Error(`--plot must end in .svg, got '${o.plot}'`);
+  const opts = parseModelRunOptions(o);
+  const { horizon, levels, batchSize, threads, contextLength } = opts;
+  if (o.plot !== undefined && !/\.svg$/i.test(o.plot)) throw new ArgumentError(`--plot must end in .svg, got '${o.plot}'`);
+  checkInputOptions(o);
+  checkRunLimits(opts);
+  await checkFileTargets([{ flag: 'input file', path: o.input! }, ...(o.model ? [{ flag: '--model', path: o.model }] : [])], o.plot !== undefined ? [{ flag: '--plot', path: o.plot }] : []);
   const modelPath = loaded ? '' : await resolveModelPath(o.model);
   const series = await readSeriesFile(o);
+  checkRunLimits(opts, series);
+  const fill = parseFill(o.fill);
   const lm = loaded ?? await loadForecaster(modelPath, { threads });
   let r: ReturnType<typeof evaluateSeries>;
   try {
     const bar = await progressBar(series.length, batchSize);
-    try { r = evaluateSeries(lm, series, { horizon, quantileLevels: levels, batchSize, contextLength, onProgress: bar.onProgress, rawQuantiles: o.rawQuantiles }); } finally { bar.stop(); }
+    try { r = evaluateSeries(lm, series, { horizon, quantileLevels: levels, batchSize, contextLength, fill, onProgress: bar.onProgress, rawQuantiles: o.rawQuantiles }); } finally { bar.stop(); }
   } finally { if (!loaded) lm.close(); }
-  if (o.json) {
-    io.stdout(evaluationToJson(r));
-    for (const s of r.skipped) io.stderr(`xlstm evaluate: skipped ${s}\n`);
-  } else io.stdout(formatEvaluationTable(r));
+  for (const s of r.skipped) io.stderr(`xlstm evaluate: skipped ${s}\n`);
+  io.stdout(o.json ? evaluationToJson(r) : formatEvaluationTable(r));
   if (o.plot) {
     const panels = plotPanels(r.forecasts, r.prepared, MAX_PLOT_PANELS, r.actual);
-    await writeFile(o.plot, plotForecastGridSvg(panels, { title: `Evaluation: last ${horizon} steps held out` }));
+    await writeOutput(o.plot, plotForecastGridSvg(panels, { title: `Evaluation: last ${horizon} steps held out` }), io.stdout);
   }
   return r;
 }
@@ -141,5 +166,9 @@ export function register(program: Command): void {
     .option('--json', 'print JSON instead of a table')
     .option('--plot <file>', 'SVG plot: history, forecast, band and the held-out actuals')
     .option('--raw-quantiles', "score the model's raw quantiles (they may cross; default: sorted per step)")
-    .action(async (file: string | undefined, opts: EvaluateCommandOptions) => { await runEvaluate(withInputFile(file, opts)); });
+    .action(async (file: string | undefined, opts: EvaluateCommandOptions) => {
+      exitQuietlyOnEpipe();
+      const r = await runEvaluate(withInputFile(file, opts));
+      if (r.skipped.length > 0) process.exitCode = EXIT_PARTIAL;
+    });
 }

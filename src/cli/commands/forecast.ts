@@ -1,11 +1,14 @@
 // `xlstm forecast`: zero-shot quantile forecasts of every series in a CSV file with TiRex.
 // The steps are plain functions (read, prepare, forecast, write) so the tests and
 // `xlstm evaluate` reuse them; `runForecast` is the whole command without commander.
-import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { ArgumentError, InputError, XlstmError } from '../../errors.js';
 import { parseSeriesCsv, CsvLayout, TimeSeries } from '../../timeseries/csv.js';
-import { Frequency, INDEX_FREQUENCY, futureTimestamps, inferFrequency } from '../../timeseries/frequency.js';
+import { Frequency, INDEX_FREQUENCY, checkGrid, futureTimestamps, inferFrequency } from '../../timeseries/frequency.js';
 import { plotForecastGridSvg, PlotSeries } from '../../timeseries/plot.js';
+import { EXIT_PARTIAL } from '../exitCodes.js';
+import { STDIO_PATH, checkFileTargets, exitQuietlyOnEpipe, readTextInput, writeOutput } from '../cliFiles.js';
+import { checkForecastLimits } from '../limits.js';
 
 /** What the commands need from a forecasting model (TiRex's forecast contract). */
 export interface Forecaster {
@@ -32,7 +35,7 @@ export async function resolveModelPath(model: string | undefined): Promise<strin
   if (model !== undefined && model !== '') return model;
   const { defaultForecasterPath, defaultForecasterUrl } = await import('../../models/tirex/defaultForecaster.js');
   const d = await defaultForecasterPath();
-  if (d === undefined) throw new Error(`no --model given and the default forecaster is missing (${defaultForecasterUrl().href}): give a TiRex folder (model.ckpt, or model.safetensors + config.json) or checkpoint file`);
+  if (d === undefined) throw new InputError(`no --model given and the default forecaster is missing (${defaultForecasterUrl().href}): give a TiRex folder (model.ckpt, or model.safetensors + config.json) or checkpoint file`);
   return d;
 }
 
@@ -46,7 +49,7 @@ export async function loadForecaster(modelPath: string, opts: { threads?: number
     return { model: model as unknown as Forecaster, close: () => { model.dispose(); backend.dispose(); } };
   } catch (e) {
     backend.dispose();
-    throw new Error(`--model '${modelPath}': ${e instanceof Error ? e.message : String(e)}`);
+    throw new InputError(`--model '${modelPath}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
 }
 
@@ -54,45 +57,101 @@ export async function loadForecaster(modelPath: string, opts: { threads?: number
 export function parsePositiveInt(name: string, value: unknown): number {
   const s = String(value).trim();
   const n = /^\d+$/.test(s) ? Number(s) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got '${String(value)}'`);
+  if (!Number.isSafeInteger(n) || n < 1) throw new ArgumentError(`${name} must be a positive integer, got '${String(value)}'`);
   return n;
 }
 
 /** '0.1,0.5,0.9' -> [0.1, 0.5, 0.9]; each strictly inside (0, 1), no duplicates. */
 export function parseQuantileList(value: string, name = '--quantiles'): number[] {
   const parts = value.split(',').map((p) => p.trim()).filter((p) => p !== '');
-  if (parts.length === 0) throw new Error(`${name} must list quantile levels like 0.1,0.5,0.9, got '${value}'`);
+  if (parts.length === 0) throw new ArgumentError(`${name} must list quantile levels like 0.1,0.5,0.9, got '${value}'`);
   const levels = parts.map((p) => {
     const v = /^[0-9]*\.?[0-9]+(e-?\d+)?$/i.test(p) ? Number(p) : NaN;
-    if (!(v > 0 && v < 1)) throw new Error(`${name}: '${p}' is not a level strictly between 0 and 1`);
+    if (!(v > 0 && v < 1)) throw new ArgumentError(`${name}: '${p}' is not a level strictly between 0 and 1`);
     return v;
   });
   const dup = levels.find((v, i) => levels.indexOf(v) !== i);
-  if (dup !== undefined) throw new Error(`${name}: level ${dup} is given twice`);
+  if (dup !== undefined) throw new ArgumentError(`${name}: level ${dup} is given twice`);
   return levels;
 }
 
 export interface InputOptions {
-  /** CSV file (the positional argument or --input) */
+  /** CSV file (the positional argument or --input); '-' reads stdin */
   input?: string;
   format?: string;
   idCol?: string;
   timeCol?: string;
   valueCol?: string;
+  /** ',', ';', 'tab' (or a tab character), or any one character; default: detected from the header */
+  delimiter?: string;
+  /** 'nan': missing timestamps of a series become missing values; default: a gap fails the series */
+  fill?: string;
+}
+
+/** --delimiter: 'tab' and '\t' spelled out are a tab; else exactly one character. */
+export function parseDelimiter(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const d = value === 'tab' || value === '\\t' ? '\t' : value;
+  if (d.length !== 1 || /["\r\n]/.test(d)) throw new ArgumentError(`--delimiter must be one character (',', ';', 'tab', ...), not a quote or line break, got '${value}'`);
+  return d;
+}
+
+/** --fill: only 'nan' (TiRex reads missing values natively, so nothing is invented). */
+export function parseFill(value: string | undefined): 'nan' | undefined {
+  if (value === undefined) return undefined;
+  if (value.toLowerCase() !== 'nan') throw new ArgumentError(`--fill must be 'nan' (missing timestamps become missing values), got '${value}'`);
+  return 'nan';
+}
+
+/** Checks the input options that need no file (so they fail before any work). */
+export function checkInputOptions(o: InputOptions): void {
+  if (!o.input) throw new ArgumentError('no input: give a CSV file (xlstm forecast data.csv, or --input data.csv; - reads stdin)');
+  const format = o.format ?? 'auto';
+  if (!['auto', 'wide', 'long'].includes(format)) throw new ArgumentError(`--format must be wide, long or auto, got '${format}'`);
+  parseDelimiter(o.delimiter);
+  parseFill(o.fill);
 }
 
 /** Reads and parses the input CSV (errors name the file, line, column and value). */
 export async function readSeriesFile(o: InputOptions): Promise<TimeSeries[]> {
-  if (!o.input) throw new Error('no input: give a CSV file (xlstm forecast data.csv, or --input data.csv)');
-  let text: string;
-  try { text = await readFile(o.input, 'utf8'); } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`input file: cannot read '${o.input}'${code === 'ENOENT' ? ': no such file' : code === 'EISDIR' ? ': is a folder' : `: ${(e as Error).message}`}`);
-  }
-  const format = o.format ?? 'auto';
-  if (!['auto', 'wide', 'long'].includes(format)) throw new Error(`--format must be wide, long or auto, got '${format}'`);
+  checkInputOptions(o);
+  const input = o.input!;
+  const text = await readTextInput(input, 'input file');
   const timeCol = o.timeCol === undefined ? undefined : o.timeCol === '' || o.timeCol === 'none' ? null : o.timeCol;
-  return parseSeriesCsv(text, { source: o.input, format: format as CsvLayout | 'auto', idCol: o.idCol, timeCol, valueCol: o.valueCol }).series;
+  return parseSeriesCsv(text, {
+    source: input === STDIO_PATH ? '<stdin>' : input, format: (o.format ?? 'auto') as CsvLayout | 'auto',
+    idCol: o.idCol, timeCol, valueCol: o.valueCol, delimiter: parseDelimiter(o.delimiter),
+  }).series;
+}
+
+/**
+ * Checks every series' timestamps against its frequency. A gap fails the series (naming the
+ * first missing timestamp) unless `fill` is 'nan', which inserts the missing timestamps with
+ * missing values; mixed frequencies fail the series. Series that fail keep their place, with
+ * the reason in `problems`.
+ */
+export function regularizeSeries(series: readonly TimeSeries[], fill?: 'nan'): { series: TimeSeries[]; problems: (string | undefined)[] } {
+  const problems: (string | undefined)[] = [];
+  const out = series.map((s) => {
+    if (s.timestamps === null || s.timestamps.length < 2) { problems.push(undefined); return s; }
+    try {
+      const g = checkGrid(s.timestamps, inferFrequency(s.timestamps));
+      if (g.kind === 'regular') { problems.push(undefined); return s; }
+      if (fill !== 'nan') {
+        problems.push(`timestamp '${g.firstMissing}' is missing (between '${g.before}' and '${g.after}'; ${g.missing} of ${g.grid.length} steps missing); --fill nan forecasts with the gaps as missing values`);
+        return s;
+      }
+      const values = new Float64Array(g.grid.length).fill(NaN);
+      g.positions.forEach((p, i) => { values[p] = s.values[i]; });
+      problems.push(undefined);
+      return { ...s, timestamps: g.grid, values };
+    } catch (e) {
+      if (!(e instanceof XlstmError)) throw e;
+      problems.push(e.message);
+      return s;
+    }
+  });
+  return { series: out, problems };
 }
 
 /** A series ready to forecast: its frequency and the horizon's timestamps, or why not. */
@@ -106,10 +165,23 @@ export interface PreparedSeries {
   error?: string;
 }
 
-/** Infers each series' frequency and its future timestamps; a failure marks only that series. */
-export function prepareSeries(series: readonly TimeSeries[], horizon: number): PreparedSeries[] {
-  return series.map((s) => {
+/**
+ * Infers each series' frequency and its future timestamps; a failure marks only that series.
+ * `problems[i]` (from regularizeSeries or a hold-out) fails series i with that reason.
+ */
+export function prepareSeries(series: readonly TimeSeries[], horizon: number, problems: readonly (string | undefined)[] = []): PreparedSeries[] {
+  return series.map((s, i) => {
     const base = { id: s.id, values: s.values };
+    const problem = problems[i];
+    if (problem !== undefined) {
+      // the future timestamps are still given when they can be, so the failed rows keep them
+      let frequency: Frequency | null = null, future: string[] = [];
+      try {
+        if (s.timestamps === null) { frequency = INDEX_FREQUENCY; future = Array.from({ length: horizon }, (_, j) => String(s.start + s.values.length + j)); }
+        else { frequency = inferFrequency(s.timestamps); future = futureTimestamps(s.timestamps[s.timestamps.length - 1], frequency, horizon); }
+      } catch { /* no frequency: the rows have no timestamps */ }
+      return { ...base, timestamps: s.timestamps ?? [], frequency, future, error: problem };
+    }
     if (s.timestamps === null) {
       const timestamps = Array.from(s.values, (_, i) => String(s.start + i));
       const future = Array.from({ length: horizon }, (_, j) => String(s.start + s.values.length + j));
@@ -200,30 +272,34 @@ function csvField(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** Long CSV: id, timestamp, median, one column per level; series with errors are left out. */
+/**
+ * Long CSV: id, timestamp, median, one column per level. A series that failed keeps its rows
+ * (its id, the timestamps when known, empty values), so a join on the output does not lose it.
+ */
 export function forecastsToCsv(run: ForecastRun): string {
   const lines = [['id', 'timestamp', 'median', ...run.quantileLevels.map(String)].join(',')];
   for (const s of run.series) {
-    if (s.error) continue;
     for (let t = 0; t < s.median.length; t++) {
-      lines.push([csvField(s.id), csvField(s.timestamps[t]), formatValue(s.median[t]), ...Array.from(s.quantiles[t], formatValue)].join(','));
+      lines.push([csvField(s.id), csvField(s.timestamps[t] ?? ''), formatValue(s.median[t]), ...Array.from(s.quantiles[t], formatValue)].join(','));
     }
   }
   return lines.join('\n') + '\n';
 }
 
-/** JSON: {horizon, quantileLevels, series: [{id, frequency, timestamps, median, quantiles: {level: [...]}, error?}]}. */
+/**
+ * JSON: {horizon, quantileLevels, series: [{id, frequency, timestamps, median, quantiles: {level: [...]}, error?}]}.
+ * A failed series has its `error`, and null values (and null timestamps when unknown).
+ */
 export function forecastsToJson(run: ForecastRun, horizon: number): string {
   const num = (v: number) => (Number.isNaN(v) ? null : Number(v.toPrecision(9)));
   return JSON.stringify({
     horizon,
     quantileLevels: run.quantileLevels,
-    series: run.series.map((s) => s.error
-      ? { id: s.id, error: s.error }
-      : {
-        id: s.id, frequency: s.frequency, timestamps: s.timestamps, median: Array.from(s.median, num),
-        quantiles: Object.fromEntries(run.quantileLevels.map((l, k) => [String(l), s.quantiles.map((q) => num(q[k]))])),
-      }),
+    series: run.series.map((s) => ({
+      id: s.id, frequency: s.frequency, timestamps: Array.from({ length: s.median.length }, (_, t) => s.timestamps[t] ?? null), median: Array.from(s.median, num),
+      quantiles: Object.fromEntries(run.quantileLevels.map((l, k) => [String(l), s.quantiles.map((q) => num(q[k]))])),
+      ...(s.error ? { error: s.error } : {}),
+    })),
   }, null, 1) + '\n';
 }
 
@@ -291,14 +367,41 @@ export function parseModelRunOptions(o: { horizon: unknown; quantiles?: string; 
   };
 }
 
-/** The `forecast` command: returns the run; writes --output (or CSV to stdout) and --plot. */
+/** Quantile levels TiRex writes when --quantiles is not given. */
+export const MODEL_LEVELS = 9;
+
+/**
+ * The size limits (--horizon, --batch-size) for these series, before the model is loaded.
+ * Called once with no data (a bound that holds for any file) and again after reading it.
+ */
+export function checkRunLimits(r: { horizon: number; batchSize: number; contextLength?: number; levels?: readonly number[] }, series: readonly TimeSeries[] = []): void {
+  let longest = 0;
+  for (const s of series) longest = Math.max(longest, s.values.length);
+  checkForecastLimits({
+    horizon: r.horizon, batchSize: r.batchSize, series: series.length, levels: r.levels?.length ?? MODEL_LEVELS,
+    longest: r.contextLength !== undefined ? Math.min(longest, r.contextLength) : longest,
+  });
+}
+
+/**
+ * The `forecast` command: returns the run; writes --output (or CSV to stdout) and --plot.
+ * When no series could be forecast it writes nothing and throws; when some failed, their
+ * rows are written with empty values and the run's `errors` name them.
+ */
 export async function runForecast(o: ForecastCommandOptions, io: CommandIo = processIo, loaded?: LoadedForecaster): Promise<ForecastRun> {
-  const { horizon, levels, batchSize, threads, contextLength } = parseModelRunOptions(o);
-  if (o.output !== undefined && !/\.(csv|json)$/i.test(o.output)) throw new Error(`--output must end in .csv or .json, got '${o.output}'`);
-  if (o.plot !== undefined && !/\.svg$/i.test(o.plot)) throw new Error(`--plot must end in .svg, got '${o.plot}'`);
+  const opts = parseModelRunOptions(o);
+  const { horizon, levels, batchSize, threads, contextLength } = opts;
+  if (o.output !== undefined && o.output !== STDIO_PATH && !/\.(csv|json)$/i.test(o.output)) throw new ArgumentError(`--output must end in .csv or .json (or be - for stdout), got '${o.output}'`);
+  if (o.plot !== undefined && !/\.svg$/i.test(o.plot)) throw new ArgumentError(`--plot must end in .svg, got '${o.plot}'`);
+  checkInputOptions(o);
+  checkRunLimits(opts);
+  const outputs = [...(o.output !== undefined ? [{ flag: '--output', path: o.output }] : []), ...(o.plot !== undefined ? [{ flag: '--plot', path: o.plot }] : [])];
+  await checkFileTargets([{ flag: 'input file', path: o.input! }, ...(o.model ? [{ flag: '--model', path: o.model }] : [])], outputs);
   const modelPath = loaded ? '' : await resolveModelPath(o.model);
   const series = await readSeriesFile(o);
-  const prepared = prepareSeries(series, horizon);
+  checkRunLimits(opts, series);
+  const regular = regularizeSeries(series, parseFill(o.fill));
+  const prepared = prepareSeries(regular.series, horizon, regular.problems);
   const lm = loaded ?? await loadForecaster(modelPath, { threads });
   let run: ForecastRun;
   try {
@@ -311,37 +414,37 @@ export async function runForecast(o: ForecastCommandOptions, io: CommandIo = pro
   const plotRun = run;
   if (levels && run.quantileLevels.length > levels.length) run = selectLevels(run, levels.length);
   for (const e of run.errors) io.stderr(`xlstm forecast: skipped ${e}\n`);
+  // nothing forecast: no output at all (a header-only file would pass for an empty result)
+  if (run.errors.length === run.series.length) throw new InputError(`no series could be forecast (${run.errors.length} skipped)`);
   const text = o.output && /\.json$/i.test(o.output) ? forecastsToJson(run, horizon) : forecastsToCsv(run);
-  if (o.output) await writeFile(o.output, text); else io.stdout(text);
+  if (o.output) await writeOutput(o.output, text, io.stdout); else io.stdout(text);
   if (o.plot) {
     const panels = plotPanels(plotRun, prepared, MAX_PLOT_PANELS);
-    if (panels.length === 0) io.stderr('xlstm forecast: no series to plot\n');
-    else {
-      if (run.series.length - run.errors.length > panels.length) io.stderr(`xlstm forecast: the plot shows the first ${panels.length} series\n`);
-      await writeFile(o.plot, plotForecastGridSvg(panels, { title: `Forecast (${horizon} steps)` }));
-    }
+    if (run.series.length - run.errors.length > panels.length) io.stderr(`xlstm forecast: the plot shows the first ${panels.length} series\n`);
+    await writeOutput(o.plot, plotForecastGridSvg(panels, { title: `Forecast (${horizon} steps)` }), io.stdout);
   }
-  if (run.errors.length === run.series.length) throw new Error(`no series could be forecast (${run.errors.length} skipped)`);
   return run;
 }
 
 /** Merges the positional CSV argument into the options (`xlstm forecast data.csv` = `--input data.csv`). */
 export function withInputFile<T extends InputOptions>(file: string | undefined, opts: T): T {
-  if (file !== undefined && opts.input !== undefined && file !== opts.input) throw new Error(`two input files given: '${file}' and --input '${opts.input}'`);
+  if (file !== undefined && opts.input !== undefined && file !== opts.input) throw new ArgumentError(`two input files given: '${file}' and --input '${opts.input}'`);
   return { ...opts, input: file ?? opts.input };
 }
 
 /** Options shared by forecast and evaluate. */
 export function addInputOptions(cmd: Command): Command {
   return cmd
-    .argument('[file]', 'CSV file (same as --input)')
+    .argument('[file]', 'CSV file (same as --input; - reads stdin)')
     .option('--model <dir>', 'TiRex model: folder (model.ckpt, or model.safetensors + config.json) or checkpoint file (default: the shipped default forecaster)')
-    .option('--input <file>', 'CSV file: wide (timestamp column + one column per series) or long (id, timestamp, value)')
+    .option('--input <file>', 'CSV file: wide (timestamp column + one column per series) or long (id, timestamp, value); - reads stdin')
     .requiredOption('--horizon <n>', 'forecast steps')
     .option('--format <layout>', 'wide | long | auto (default: auto-detect from the header)')
     .option('--id-col <name>', 'long layout: id column (default: id, item_id, unique_id, series_id, series)')
     .option('--time-col <name>', "timestamp column ('none': no timestamps, integer index)")
     .option('--value-col <name>', 'long layout: value column (default: value, target, y)')
+    .option('--delimiter <char>', "field delimiter: ',', ';', 'tab' or another character (default: detected from the header)")
+    .option('--fill <how>', "'nan': missing timestamps become missing values (default: a series with gaps fails)")
     .option('--batch-size <n>', `series per forward pass (default ${DEFAULT_BATCH_SIZE})`)
     .option('--threads <n>', 'compute threads (default: all cores)')
     .option('--context-length <n>', 'use at most the last n values of each series');
@@ -351,8 +454,12 @@ export function register(program: Command): void {
   const cmd = program.command('forecast').description('zero-shot quantile forecasts of every series in a CSV file (TiRex)');
   addInputOptions(cmd)
     .option('--quantiles <levels>', 'quantile levels, e.g. 0.1,0.5,0.9 (default: the model\'s, 0.1..0.9)')
-    .option('--output <file>', 'out.csv (long: id, timestamp, median, one column per level) or out.json (default: CSV on stdout)')
+    .option('--output <file>', 'out.csv (long: id, timestamp, median, one column per level) or out.json; - or none: CSV on stdout')
     .option('--plot <file>', 'SVG plot of the forecasts (history, median, 10-90% band)')
     .option('--raw-quantiles', "keep the model's raw quantiles (they may cross; default: sorted per step)")
-    .action(async (file: string | undefined, opts: ForecastCommandOptions) => { await runForecast(withInputFile(file, opts)); });
+    .action(async (file: string | undefined, opts: ForecastCommandOptions) => {
+      exitQuietlyOnEpipe();
+      const run = await runForecast(withInputFile(file, opts));
+      if (run.errors.length > 0) process.exitCode = EXIT_PARTIAL;
+    });
 }

@@ -7,6 +7,9 @@ import type { WasmBackend } from '../../backend/wasm/backend.js';
 import type { LanguageModel } from '../../models/languageModel.js';
 import type { GenerationDefaults, LoadDtype } from '../../models/auto.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { ArgumentError, InputError } from '../../errors.js';
+import { exitQuietlyOnEpipe } from '../cliFiles.js';
+import { checkMaxNewTokens } from '../limits.js';
 
 /** Where a command writes (process.stdout / process.stderr, or buffers in tests). */
 export interface CliIo {
@@ -28,6 +31,11 @@ export interface TextModelOptions {
   model: string;
   threads?: number;
   dtype?: LoadDtype;
+  /**
+   * Runs after the tokenizer and generation defaults are read, before the weights are: the
+   * place for checks that need the vocabulary or the defaults (size limits), so they fail fast.
+   */
+  beforeWeights?: (t: { tokenizer: Tokenizer; defaults: GenerationDefaults }) => void;
 }
 
 /**
@@ -38,20 +46,21 @@ export interface TextModelOptions {
 export async function loadTextModel(opts: TextModelOptions, io: CliIo): Promise<LoadedTextModel> {
   const [{ WasmBackend }, auto] = await Promise.all([import('../../backend/wasm/backend.js'), import('../../models/auto.js')]);
   const dir = opts.model;
-  const wrap = (e: unknown) => new Error(`--model '${dir}': ${e instanceof Error ? e.message : String(e)}`);
+  const wrap = (e: unknown) => new InputError(`--model '${dir}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   let tokenizer: Tokenizer, defaults: GenerationDefaults;
   try {
     await auto.detectModel(dir);
     tokenizer = await auto.loadTokenizer(dir);
     defaults = await auto.readGenerationDefaults(dir);
   } catch (e) { throw wrap(e); }
+  opts.beforeWeights?.({ tokenizer, defaults });
   const backend = await WasmBackend.create({ threads: opts.threads });
   const bar = await progressBar(io);
   try {
     const model = await auto.loadLanguageModel(dir, { backend, dtype: opts.dtype, onProgress: bar?.update });
     bar?.stop();
     if (tokenizer.vocabSize > model.vocabSize) {
-      throw new Error(`tokenizer.json has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.vocabSize} (tokenizer and weights do not belong together)`);
+      throw new InputError(`tokenizer.json has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.vocabSize} (tokenizer and weights do not belong together)`);
     }
     const close = () => { (model as unknown as { dispose?: () => void }).dispose?.(); backend.dispose(); };
     return { model, tokenizer, defaults, backend, close };
@@ -88,7 +97,7 @@ async function progressBar(io: CliIo): Promise<{ update: (p: { loaded: number; t
 export function parseIntOption(name: string, value: unknown, min: number): number {
   const s = String(value).trim();
   const n = /^-?\d+$/.test(s) ? Number(s) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got '${String(value)}'`);
+  if (!Number.isSafeInteger(n) || n < min) throw new ArgumentError(`${name} must be an integer >= ${min}, got '${String(value)}'`);
   return n;
 }
 
@@ -96,14 +105,14 @@ export function parseIntOption(name: string, value: unknown, min: number): numbe
 export function parseNumberOption(name: string, value: unknown, ok: (x: number) => boolean, want: string): number {
   const s = String(value).trim();
   const n = s === '' ? NaN : Number(s);
-  if (!Number.isFinite(n) || !ok(n)) throw new Error(`${name} must be ${want}, got '${String(value)}'`);
+  if (!Number.isFinite(n) || !ok(n)) throw new ArgumentError(`${name} must be ${want}, got '${String(value)}'`);
   return n;
 }
 
 export function parseDtypeOption(value: unknown): LoadDtype | undefined {
   if (value === undefined) return undefined;
   const all = ['f32', 'bf16', 'int8', 'q4'];
-  if (!all.includes(String(value))) throw new Error(`--dtype must be one of ${all.join(', ')}, got '${String(value)}'`);
+  if (!all.includes(String(value))) throw new ArgumentError(`--dtype must be one of ${all.join(', ')}, got '${String(value)}'`);
   return value as LoadDtype;
 }
 
@@ -143,20 +152,23 @@ export interface GenerateJson {
 
 /** Turns commander's raw values into checked options (errors name the flag). */
 export function parseGenerateArgs(raw: Record<string, unknown>): GenerateCliOptions {
-  if (raw.model === undefined || raw.model === '') throw new Error('--model is required (a folder with config.json, weights and tokenizer.json)');
-  if (raw.prompt === undefined) throw new Error('--prompt is required');
+  if (raw.model === undefined || raw.model === '') throw new ArgumentError('--model is required (a folder with config.json, weights and tokenizer.json)');
+  if (raw.prompt === undefined) throw new ArgumentError('--prompt is required');
   const o: GenerateCliOptions = { model: String(raw.model), prompt: String(raw.prompt) };
-  if (raw.maxNewTokens !== undefined) o.maxNewTokens = parseIntOption('--max-new-tokens', raw.maxNewTokens, 1);
+  if (raw.maxNewTokens !== undefined) {
+    o.maxNewTokens = parseIntOption('--max-new-tokens', raw.maxNewTokens, 1);
+    checkMaxNewTokens(o.maxNewTokens);
+  }
   if (raw.temperature !== undefined) o.temperature = parseNumberOption('--temperature', raw.temperature, (x) => x >= 0, 'a number >= 0 (0 = greedy)');
   if (raw.topK !== undefined) o.topK = parseIntOption('--top-k', raw.topK, 1);
   if (raw.topP !== undefined) o.topP = parseNumberOption('--top-p', raw.topP, (x) => x > 0 && x <= 1, 'a number in (0, 1]');
   if (raw.seed !== undefined) {
     o.seed = parseIntOption('--seed', raw.seed, 0);
-    if (o.seed >= 2 ** 32) throw new Error(`--seed must be an integer in [0, 2^32), got '${String(raw.seed)}'`);
+    if (o.seed >= 2 ** 32) throw new ArgumentError(`--seed must be an integer in [0, 2^32), got '${String(raw.seed)}'`);
   }
   if (raw.stop !== undefined) {
     o.stop = (raw.stop as string[]).map(String);
-    if (o.stop.some((s) => s === '')) throw new Error('--stop must not be empty');
+    if (o.stop.some((s) => s === '')) throw new ArgumentError('--stop must not be empty');
   }
   if (raw.threads !== undefined) o.threads = parseIntOption('--threads', raw.threads, 1);
   o.dtype = parseDtypeOption(raw.dtype);
@@ -174,9 +186,11 @@ function samplingOf(o: GenerateCliOptions, d: GenerationDefaults): { temperature
 
 /** The whole `xlstm generate` command. Returns the JSON object when --json. */
 export async function runGenerate(o: GenerateCliOptions, io: CliIo = processIo): Promise<GenerateJson | undefined> {
-  if (o.prompt.length === 0) throw new Error('--prompt is empty (give the text to continue)');
+  if (o.prompt.length === 0) throw new ArgumentError('--prompt is empty (give the text to continue)');
+  if (o.maxNewTokens !== undefined) checkMaxNewTokens(o.maxNewTokens);
   const { generate, streamGenerate } = await import('../../generation/generate.js');
-  const lm = await loadTextModel(o, io);
+  // a generation_config.json max_new_tokens is held to the same limit as the flag
+  const lm = await loadTextModel({ ...o, beforeWeights: ({ defaults }) => { if (o.maxNewTokens === undefined && defaults.maxNewTokens !== undefined) checkMaxNewTokens(defaults.maxNewTokens); } }, io);
   try {
     const { model, tokenizer, defaults } = lm;
     const maxNewTokens = o.maxNewTokens ?? defaults.maxNewTokens ?? 64;
@@ -242,6 +256,7 @@ export function register(program: Command): void {
     .option('--dtype <d>', 'weight format in memory: f32, bf16, int8, q4 (default: as stored)')
     .option('--json', 'print ids, per-token log-probabilities and G-NLL as JSON')
     .action(async (raw: Record<string, unknown>) => {
+      exitQuietlyOnEpipe();
       await runGenerate(parseGenerateArgs(raw));
     });
 }

@@ -4,6 +4,9 @@
 import type { Command } from 'commander';
 import { CliIo, processIo, loadTextModel, parseDtypeOption, parseIntOption } from './generate.js';
 import type { LoadDtype } from '../../models/auto.js';
+import { ArgumentError, InputError } from '../../errors.js';
+import { STDIO_PATH, decodeUtf8, exitQuietlyOnEpipe, readTextInput } from '../cliFiles.js';
+import { checkChunkSize } from '../limits.js';
 
 export interface ScoreCliOptions {
   model: string;
@@ -28,8 +31,8 @@ export interface ScoreJson {
 }
 
 export function parseScoreArgs(raw: Record<string, unknown>): ScoreCliOptions {
-  if (raw.model === undefined || raw.model === '') throw new Error('--model is required (a folder with config.json, weights and tokenizer.json)');
-  if (raw.file === undefined || raw.file === '') throw new Error('--file is required (the text file to score)');
+  if (raw.model === undefined || raw.model === '') throw new ArgumentError('--model is required (a folder with config.json, weights and tokenizer.json)');
+  if (raw.file === undefined || raw.file === '') throw new ArgumentError('--file is required (the text file to score; - reads stdin)');
   const o: ScoreCliOptions = { model: String(raw.model), file: String(raw.file) };
   if (raw.threads !== undefined) o.threads = parseIntOption('--threads', raw.threads, 1);
   if (raw.chunkSize !== undefined) o.chunkSize = parseIntOption('--chunk-size', raw.chunkSize, 1);
@@ -40,19 +43,26 @@ export function parseScoreArgs(raw: Record<string, unknown>): ScoreCliOptions {
 
 /** The whole `xlstm score` command; returns what it printed (as an object). */
 export async function runScore(o: ScoreCliOptions, io: CliIo = processIo): Promise<ScoreJson> {
-  const { readFile } = await import('node:fs/promises');
   let text: string;
-  try {
-    text = await readFile(o.file, 'utf8');
-  } catch (e) {
-    throw new Error(`--file '${o.file}': cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  if (o.file === STDIO_PATH) text = await readTextInput(o.file, '--file');
+  else {
+    const { readFile } = await import('node:fs/promises');
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(o.file);
+    } catch (e) {
+      throw new InputError(`--file '${o.file}': cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    // a lenient decode would score U+FFFD replacement characters instead of the user's text
+    text = decodeUtf8(bytes, `--file '${o.file}'`);
   }
-  if (text.length === 0) throw new Error(`--file '${o.file}' is empty`);
+  if (text.length === 0) throw new InputError(`--file '${o.file}' is empty`);
   const { score } = await import('../../generation/score.js');
-  const lm = await loadTextModel(o, io);
+  const chunkSize = o.chunkSize;
+  const lm = await loadTextModel({ ...o, beforeWeights: ({ tokenizer }) => { if (chunkSize !== undefined) checkChunkSize(chunkSize, tokenizer.vocabSize); } }, io);
   try {
     const ids = lm.tokenizer.encode(text);
-    if (ids.length < 2) throw new Error(`--file '${o.file}' has ${ids.length} token(s); scoring needs at least 2 (the first one is only context)`);
+    if (ids.length < 2) throw new InputError(`--file '${o.file}' has ${ids.length} token(s); scoring needs at least 2 (the first one is only context)`);
     const s = score(lm.model, ids, o.chunkSize !== undefined ? { chunkSize: o.chunkSize } : {});
     const out: ScoreJson = { model: o.model, file: o.file, tokens: ids.length, scoredTokens: s.tokens, nll: s.nll, meanNll: s.meanNll, perplexity: s.perplexity };
     if (o.json) {
@@ -74,12 +84,13 @@ export function register(program: Command): void {
     .command('score')
     .description('negative log-likelihood and perplexity of a text file under a language model')
     .requiredOption('-m, --model <dir>', 'model folder: config.json (or config.yaml), safetensors weights, tokenizer.json')
-    .requiredOption('-f, --file <path>', 'UTF-8 text file to score')
+    .requiredOption('-f, --file <path>', 'UTF-8 text file to score (- reads stdin)')
     .option('--threads <n>', 'compute threads (default: all cores)')
     .option('--dtype <d>', 'weight format in memory: f32, bf16, int8, q4 (default: as stored)')
     .option('--chunk-size <n>', 'tokens per forward call (default 512)')
     .option('--json', 'print the result as JSON')
     .action(async (raw: Record<string, unknown>) => {
+      exitQuietlyOnEpipe();
       await runScore(parseScoreArgs(raw));
     });
 }
