@@ -40,3 +40,4 @@ export { Rng, checkSeed, randomSeed } from './random/index.js';
 export * from './train/index.js';
 export type { StepResult } from './models/xlstmLarge/index.js';
 export type { StepResult as TrainStepResult } from './train/index.js';
+export * from './hub/index.js';
