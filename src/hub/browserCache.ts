@@ -100,9 +100,13 @@ export async function fetchModelFilesBrowser(repo: string, kind: HubModelKind, o
     const res = await getFrom(key(file), 0, repo, `${label}: ${file}`, t);
     const chunks: Uint8Array[] = [];
     let loaded = 0;
-    for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
-      chunks.push(c);
-      loaded += c.length;
+    // a reader, not `for await`: async iteration of response bodies is recent in browsers
+    const reader = res.body?.getReader();
+    for (;;) {
+      const r = reader ? await reader.read() : { done: true as const, value: undefined };
+      if (r.done) break;
+      chunks.push(r.value);
+      loaded += r.value.length;
       opts.onProgress?.({ status: 'progress', name: repo, file, loaded, total: total || loaded, progress: total ? (100 * loaded) / total : 0 });
     }
     const data = new Uint8Array(loaded);
