@@ -4,13 +4,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FIXTURES } from '../helpers/golden.js';
 import { MockHub } from './mockHub.js';
-import { TIREX_DIR, tirexRepo } from './fixtureRepos.js';
+import { LM_DIR, TIREX_DIR, tirexRepo, shardedLmRepo } from './fixtureRepos.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const BIN = join(ROOT, 'dist', 'src', 'cli', 'bin.js');
@@ -21,7 +21,7 @@ let dir: string;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'xlstm-hub-cli-'));
-  hub = await MockHub.start({ 'NX-AI/TiRex': tirexRepo() });
+  hub = await MockHub.start({ 'NX-AI/TiRex': tirexRepo(), 'test/xlstm-large-sharded': await shardedLmRepo() });
 });
 after(async () => {
   await hub?.close();
@@ -65,4 +65,27 @@ test('xlstm forecast --model NX-AI/TiRex: cold cache, then offline, equal to the
   assert.match(r3.stderr, /--model 'NX-AI\/TiRex@main': NX-AI\/TiRex@main is not in the hub cache .*HF_HUB_OFFLINE=1/);
   assert.equal(r3.stdout, '');
   assert.equal(hub.requests.length, count);
+});
+
+test('xlstm generate --model org/name@rev: a sharded model with its tokenizer from the hub, the same ids as the local folder', async () => {
+  const local = join(dir, 'lm');
+  mkdirSync(local, { recursive: true });
+  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join(LM_DIR, f), join(local, f));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(FIXTURES, 'tokenizer', f), join(local, f));
+  const args = ['generate', '--prompt', 'hello', '--max-new-tokens', '4', '--temperature', '0', '--json', '--threads', '1'];
+  const a = await xlstm({}, ...args, '--model', local);
+  assert.equal(a.code, 0, a.stderr);
+  const commit = hub.commitOf('test/xlstm-large-sharded');
+  const b = await xlstm({ HF_ENDPOINT: hub.url, HF_HOME: join(dir, 'hf-lm') }, ...args, '--model', `test/xlstm-large-sharded@${commit}`);
+  assert.equal(b.code, 0, b.stderr);
+  const ja = JSON.parse(a.stdout), jb = JSON.parse(b.stdout);
+  assert.ok(Array.isArray(ja.ids) && ja.ids.length > 0, a.stdout);
+  assert.deepEqual(jb.ids, ja.ids);
+  assert.equal(jb.text, ja.text);
+  // TiRex has no tokenizer: generate says so before downloading weights
+  const before = hub.saw('/cdn/').length;
+  const c = await xlstm({ HF_ENDPOINT: hub.url, HF_HOME: join(dir, 'hf-lm2') }, ...args, '--model', 'NX-AI/TiRex');
+  assert.equal(c.code, 1);
+  assert.match(c.stderr, /--model 'NX-AI\/TiRex': NX-AI\/TiRex@main: no tokenizer\.json/);
+  assert.equal(hub.saw('/cdn/').length, before);
 });
