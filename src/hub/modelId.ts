@@ -38,10 +38,17 @@ export function parseModelId(source: string): ModelId | undefined {
   }
   if (at < 0) return { repo };
   const revision = source.slice(at + 1);
-  if (revision === '' || revision.includes('..') || /[\s~^:?*[\\]/.test(revision) || revision.startsWith('/') || revision.endsWith('/')) {
-    throw new HubError('bad-id', `'${source}': '${revision}' is not a valid revision (a branch, tag or commit hash after '@')`);
-  }
+  if (!isValidRevision(revision)) throw new HubError('bad-id', `'${source}': '${revision}' is not a valid revision (a branch, tag or commit hash after '@')`);
   return { repo, revision };
+}
+
+/**
+ * Git's ref-name rules, in the part that matters here: a revision becomes a path under
+ * refs/ in the cache, so '..', a leading or trailing '/' and control characters are refused.
+ */
+export function isValidRevision(revision: string): boolean {
+  return typeof revision === 'string' && revision !== '' && !revision.includes('..') && !/[\s~^:?*[\\\x00-\x1f]/.test(revision) &&
+    !revision.startsWith('/') && !revision.endsWith('/') && !revision.includes('//');
 }
 
 /** Folder name of a model repository in the huggingface_hub cache: models--org--name. */

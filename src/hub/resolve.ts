@@ -5,7 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArgumentError } from '../errors.js';
 import { HubError } from './errors.js';
-import { isCommitHash, parseModelId } from './modelId.js';
+import { isCommitHash, isValidRevision, parseModelId } from './modelId.js';
 import { HubOptions, resolveEndpoint, resolveOffline } from './options.js';
 import { HubModelKind, SHARD_INDEX, selectFiles, shardFiles } from './selection.js';
 import { fetchRepoInfo, isNetworkFailure } from './transport.js';
@@ -25,7 +25,7 @@ function checkOptions(opts: HubOptions): void {
   if (opts === null || typeof opts !== 'object') throw new ArgumentError(`hub options must be an object, got ${opts === null ? 'null' : typeof opts}`);
   if (opts.retries !== undefined && (!Number.isInteger(opts.retries) || opts.retries < 0)) throw new ArgumentError(`hub.retries must be an integer >= 0, got ${String(opts.retries)}`);
   if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new ArgumentError(`hub.onProgress must be a function, got ${typeof opts.onProgress}`);
-  if (opts.revision !== undefined && (typeof opts.revision !== 'string' || opts.revision === '')) throw new ArgumentError(`hub.revision must be a non-empty string, got ${JSON.stringify(opts.revision)}`);
+  if (opts.revision !== undefined && !isValidRevision(opts.revision)) throw new ArgumentError(`hub.revision must be a branch, tag or commit hash, got ${JSON.stringify(opts.revision)}`);
 }
 
 function notCached(label: string, repoDir: string, why: string): HubError {

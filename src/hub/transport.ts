@@ -96,6 +96,8 @@ export async function fetchRepoInfo(repo: string, revision: string, t: Transport
   let doc: { sha?: unknown; siblings?: unknown };
   try { doc = await res.json() as typeof doc; } catch (e) { throw new HubError('network', `${what}: the hub's file list is not JSON (${(e as Error).message})`); }
   if (typeof doc.sha !== 'string' || !Array.isArray(doc.siblings)) throw new HubError('network', `${what}: the hub's answer has no commit (sha) or file list (siblings)`);
+  // the commit names a cache folder: it must be a plain hash, whatever the server sends
+  if (!/^[0-9a-f]{40}$/.test(doc.sha)) throw new HubError('network', `${what}: the hub's commit ${JSON.stringify(doc.sha)} is not a 40-hex git hash`);
   type Sibling = { rfilename?: unknown; size?: unknown; blobId?: unknown; lfs?: { sha256?: unknown } };
   const files = (doc.siblings as Sibling[])
     .filter((s) => typeof s?.rfilename === 'string')
@@ -139,6 +141,8 @@ function metaFrom(res: Response, url: string, what: string): FileMeta {
   const sizeText = h.get('x-linked-size') ?? h.get('content-length');
   const size = sizeText === null ? NaN : Number(sizeText);
   if (!etag) throw new HubError('network', `${what}: the hub sent no ETag, so the file cannot be cached or verified (is HF_ENDPOINT a hub?)`);
+  // the ETag names the blob file: nothing that could leave blobs/
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(etag) || etag.startsWith('.')) throw new HubError('network', `${what}: the hub's ETag ${JSON.stringify(etag)} cannot name a cache file`);
   if (!Number.isSafeInteger(size) || size < 0) throw new HubError('network', `${what}: the hub sent no file size (X-Linked-Size / Content-Length)`);
   return { commit: h.get('x-repo-commit'), etag, size, url };
 }

@@ -273,3 +273,24 @@ test('ids: revisions, unknown repositories and revisions, bad ids, conflicting p
     assert.equal(hub.requests.length, count);
   } finally { process.chdir(cwd); }
 });
+
+test('a renamed repository is followed (relative redirects); a hostile commit, ETag or revision cannot write outside the cache', async () => {
+  const cache = fresh();
+  hub.renamed.set('old-org/TiRex', 'NX-AI/TiRex');
+  try {
+    const snap = await downloadModel('old-org/TiRex', 'tirex', opts(cache));
+    assert.deepEqual(new Uint8Array(readFileSync(join(snap.dir, 'model.safetensors'))), SFT);
+    assert.ok(hub.saw('/old-org/TiRex/resolve/').length >= 2);
+    assert.ok(snap.dir.startsWith(repoDir(cache, 'old-org/TiRex')));
+  } finally { hub.renamed.delete('old-org/TiRex'); }
+  hub.tamper = { sha: '../../../escape' };
+  try {
+    await assert.rejects(downloadModel('NX-AI/TiRex', 'tirex', opts(fresh())), /the hub's commit "..\/..\/..\/escape" is not a 40-hex git hash/);
+  } finally { hub.tamper = {}; }
+  hub.tamper = { etag: '../../evil' };
+  try {
+    await assert.rejects(downloadModel('NX-AI/TiRex', 'tirex', opts(fresh())), /the hub's ETag "..\/..\/evil" cannot name a cache file/);
+  } finally { hub.tamper = {}; }
+  await assert.rejects(downloadModel('NX-AI/TiRex', 'tirex', opts(fresh(), { revision: '../../x' })), /hub\.revision must be a branch, tag or commit hash, got "..\/..\/x"/);
+  assert.ok(!existsSync(join(root, 'escape')) && !existsSync(join(root, 'evil')) && !existsSync(join(root, 'x')));
+});

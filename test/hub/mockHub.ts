@@ -45,6 +45,10 @@ export class MockHub {
   readonly cutOnce = new Set<string>();
   /** sha256 of LFS files served with one byte changed */
   readonly corrupt = new Set<string>();
+  /** a hostile or broken server: these replace the commit in API answers and the ETags of resolve answers */
+  tamper: { sha?: string; etag?: string } = {};
+  /** old name -> new name: requests under the old name get a relative 307 to the new one, as after a rename on the hub */
+  readonly renamed = new Map<string, string>();
   private readonly repos = new Map<string, { commit: string; gatedToken?: string; files: Map<string, StoredFile> }>();
   private readonly blobs = new Map<string, Uint8Array>();
 
@@ -97,6 +101,11 @@ export class MockHub {
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     const m = api ?? resolve;
     if (!m) return this.fail(res, 404, 'NotFound');
+    const moved = this.renamed.get(decodeURIComponent(m[1]));
+    if (moved) {
+      res.writeHead(307, { location: (req.url ?? '').replace(m[1], moved) }).end();
+      return;
+    }
     const repo = this.repos.get(decodeURIComponent(m[1]));
     if (!repo) return this.fail(res, 401, 'RepoNotFound'); // as the real hub: no hint whether it exists
     if (repo.gatedToken !== undefined) {
@@ -110,7 +119,7 @@ export class MockHub {
       const siblings = [...repo.files].map(([path, f]) => ({
         rfilename: path, size: f.bytes.length, blobId: f.gitSha1, ...(f.lfs ? { lfs: { sha256: f.sha256, size: f.bytes.length } } : {}),
       }));
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: m[1], sha: repo.commit, siblings }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: m[1], sha: this.tamper.sha ?? repo.commit, siblings }));
       return;
     }
     const path = decodeURIComponent(resolve![3]);
@@ -120,14 +129,14 @@ export class MockHub {
       res.writeHead(302, {
         location: `${this.cdnUrl}/cdn/${f.sha256}?signature=abc`,
         'x-repo-commit': repo.commit,
-        'x-linked-etag': `"${f.sha256}"`,
+        'x-linked-etag': `"${this.tamper.etag ?? f.sha256}"`,
         'x-linked-size': String(f.bytes.length),
         etag: `"${f.gitSha1}"`, // the pointer file's id: X-Linked-Etag must win
         'content-length': '0',
       }).end();
       return;
     }
-    res.writeHead(200, { etag: `"${f.gitSha1}"`, 'x-repo-commit': repo.commit, 'content-length': String(f.bytes.length), 'content-type': 'application/octet-stream' });
+    res.writeHead(200, { etag: `"${this.tamper.etag ?? f.gitSha1}"`, 'x-repo-commit': repo.commit, 'content-length': String(f.bytes.length), 'content-type': 'application/octet-stream' });
     res.end(req.method === 'HEAD' ? undefined : f.bytes);
   }
 
