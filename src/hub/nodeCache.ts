@@ -9,7 +9,7 @@
 import { createHash, Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, lstat, mkdir, open, readFile, readdir, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { HubError } from './errors.js';
 import { isCommitHash, repoFolderName } from './modelId.js';
 import type { HubProgressCallback } from './progress.js';
@@ -173,11 +173,49 @@ async function fetchInto(ctx: FetchContext, file: string, meta: FileMeta, part: 
   return hash?.digest('hex');
 }
 
+const hasBlob = async (blob: string, size: number) => (await stat(blob).catch(() => null))?.size === size;
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/**
+ * Runs `fn` holding <cache>/.locks/models--org--name/<etag>.xlstm-lock (huggingface_hub's
+ * lock folder, our own file name), so two processes fetching the same file do not append to
+ * one .incomplete: the second waits and then finds the blob. A lock whose process is gone
+ * is taken over. Python's locks are flock-based and not seen here; the checksum still
+ * refuses what a collision with Python would produce.
+ */
+async function withBlobLock<T>(ctx: FetchContext, etag: string, fn: () => Promise<T>): Promise<T> {
+  const dir = join(dirname(ctx.repoDir), '.locks', basename(ctx.repoDir));
+  await mkdir(dir, { recursive: true });
+  const lock = join(dir, `${etag}.xlstm-lock`);
+  for (;;) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const [text, st] = await Promise.all([readFile(lock, 'utf8').catch(() => ''), stat(lock).catch(() => null)]);
+    const pid = Number(text);
+    // an empty file is a lock being written: stale only when old
+    const stale = Number.isInteger(pid) && pid > 0 ? !alive(pid) : st !== null && Date.now() - st.mtimeMs > 10_000;
+    if (stale) { await rm(lock, { force: true }); continue; }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  try { return await fn(); } finally { await rm(lock, { force: true }); }
+}
+
 /** Makes sure blobs/<etag> holds the verified bytes of `file`; returns its path. */
 export async function ensureBlob(ctx: FetchContext, file: string, meta: FileMeta): Promise<string> {
   const blob = join(ctx.repoDir, 'blobs', meta.etag);
-  if ((await stat(blob).catch(() => null))?.size === meta.size) return blob;
+  if (await hasBlob(blob, meta.size)) return blob;
   await mkdir(dirname(blob), { recursive: true });
+  return withBlobLock(ctx, meta.etag, async () => (await hasBlob(blob, meta.size)) ? blob : downloadBlob(ctx, file, meta, blob));
+}
+
+async function downloadBlob(ctx: FetchContext, file: string, meta: FileMeta, blob: string): Promise<string> {
   const part = `${blob}.incomplete`;
   ctx.onProgress?.({ status: 'download', name: ctx.repo, file, total: meta.size, resumeFrom: Math.min(await sizeOf(part), meta.size) });
   let digest: string | undefined;

@@ -294,3 +294,19 @@ test('a renamed repository is followed (relative redirects); a hostile commit, E
   await assert.rejects(downloadModel('NX-AI/TiRex', 'tirex', opts(fresh(), { revision: '../../x' })), /hub\.revision must be a branch, tag or commit hash, got "..\/..\/x"/);
   assert.ok(!existsSync(join(root, 'escape')) && !existsSync(join(root, 'evil')) && !existsSync(join(root, 'x')));
 });
+
+test('two downloads of the same model at once: one fetches each file, the other waits for it; both get the whole model', async () => {
+  const cache = fresh();
+  const before = cdnGets(SFT_SHA).length;
+  const [a, b] = await Promise.all([downloadModel('NX-AI/TiRex', 'tirex', opts(cache)), downloadModel('NX-AI/TiRex', 'tirex', opts(cache))]);
+  assert.equal(a.dir, b.dir);
+  assert.equal(cdnGets(SFT_SHA).length - before, 1);
+  assert.deepEqual(new Uint8Array(readFileSync(join(a.dir, 'model.safetensors'))), SFT);
+  assert.deepEqual(readdirSync(join(cache, '.locks', 'models--NX-AI--TiRex')), []);
+  // a lock left by a process that no longer exists is taken over
+  const c2 = fresh();
+  mkdirSync(join(c2, '.locks', 'models--NX-AI--TiRex'), { recursive: true });
+  writeFileSync(join(c2, '.locks', 'models--NX-AI--TiRex', `${SFT_SHA}.xlstm-lock`), '2147483646');
+  const c = await downloadModel('NX-AI/TiRex', 'tirex', opts(c2));
+  assert.deepEqual(new Uint8Array(readFileSync(join(c.dir, 'model.safetensors'))), SFT);
+});
