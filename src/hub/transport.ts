@@ -36,7 +36,7 @@ export interface FileMeta {
   url: string;
 }
 
-const MAX_RELATIVE_REDIRECTS = 5;
+const MAX_HUB_REDIRECTS = 5;
 
 export function resolveUrl(endpoint: string, repo: string, revision: string, file: string): string {
   const path = file.split('/').map(encodeURIComponent).join('/');
@@ -126,8 +126,9 @@ export async function headFile(repo: string, revision: string, file: string, t: 
     const location = res.headers.get('location');
     if (res.status >= 300 && res.status < 400 && location) {
       const next = new URL(location, url).href;
-      // a relative redirect stays on the hub (a renamed repository): ask again there
-      if (new URL(next).origin === new URL(t.endpoint).origin && !/^https?:/i.test(location) && hop < MAX_RELATIVE_REDIRECTS) { url = next; continue; }
+      // a redirect that stays on the hub (a renamed repository): ask again there; one to
+      // another host (the CDN) carries the metadata itself, and the token must not follow it
+      if (new URL(next).origin === new URL(t.endpoint).origin && hop < MAX_HUB_REDIRECTS) { url = next; continue; }
       return metaFrom(res, next, what);
     }
     if (!res.ok) throw httpError(res, what, repo, t);

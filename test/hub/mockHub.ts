@@ -54,10 +54,12 @@ export class MockHub {
 
   private constructor(private readonly hub: Server, private readonly cdn: Server, readonly url: string, readonly cdnUrl: string) {}
 
-  static async start(repos: Record<string, MockRepo>): Promise<MockHub> {
+  /** `cdnHost`: the host name the redirects name (another name than the hub's makes it another host for any client). */
+  static async start(repos: Record<string, MockRepo>, opts: { cdnHost?: string } = {}): Promise<MockHub> {
     const hub = createServer();
     const cdn = createServer();
-    const m = new MockHub(hub, cdn, await listen(hub), await listen(cdn));
+    const cdnUrl = await listen(cdn);
+    const m = new MockHub(hub, cdn, await listen(hub), opts.cdnHost ? cdnUrl.replace('127.0.0.1', opts.cdnHost) : cdnUrl);
     for (const [name, r] of Object.entries(repos)) m.addRepo(name, r);
     hub.on('request', (req, res) => m.onHub(req, res));
     cdn.on('request', (req, res) => m.onCdn(req, res));
