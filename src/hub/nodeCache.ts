@@ -260,10 +260,20 @@ export async function linkSnapshot(repoDir: string, commit: string, file: string
   return pointer;
 }
 
+/** A hub call again after a 5xx, 429 or dropped connection (not after 401/403/404). */
+async function withRetries<T>(ctx: FetchContext, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try { return await fn(); } catch (e) {
+      if (!retryable(e) || attempt >= ctx.retries) throw e;
+      await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** attempt, 5000)));
+    }
+  }
+}
+
 /** HEADs every file first (sizes for the progress events), then downloads and links each. */
 export async function fetchFiles(ctx: FetchContext, commit: string, files: readonly string[]): Promise<void> {
   const metas: FileMeta[] = [];
-  for (const f of files) metas.push(await headFile(ctx.repo, commit, f, ctx.transport));
+  for (const f of files) metas.push(await withRetries(ctx, () => headFile(ctx.repo, commit, f, ctx.transport)));
   const blobs = metas.map((m) => join(ctx.repoDir, 'blobs', m.etag));
   for (let i = 0; i < files.length; i++) {
     const cached = (await stat(blobs[i]).catch(() => null))?.size === metas[i].size;

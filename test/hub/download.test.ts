@@ -310,3 +310,13 @@ test('two downloads of the same model at once: one fetches each file, the other 
   const c = await downloadModel('NX-AI/TiRex', 'tirex', opts(c2));
   assert.deepEqual(new Uint8Array(readFileSync(join(c.dir, 'model.safetensors'))), SFT);
 });
+
+test('a 503 on the metadata request is retried; with no retries left it fails naming the status', async () => {
+  hub.unavailable = 2;
+  const snap = await downloadModel('NX-AI/TiRex', 'tirex', opts(fresh()));
+  assert.equal(hub.unavailable, 0);
+  assert.deepEqual(new Uint8Array(readFileSync(join(snap.dir, 'model.safetensors'))), SFT);
+  hub.unavailable = 1;
+  await assert.rejects(downloadModel('NX-AI/TiRex', 'tirex', opts(fresh(), { retries: 0 })), /NX-AI\/TiRex@[0-9a-f]{40}: config\.json: the hub answered HTTP 503/);
+  hub.unavailable = 0;
+});

@@ -45,6 +45,8 @@ export class MockHub {
   readonly cutOnce = new Set<string>();
   /** sha256 of LFS files served with one byte changed */
   readonly corrupt = new Set<string>();
+  /** the next this-many resolve requests get a 503, as an overloaded hub answers */
+  unavailable = 0;
   /** a hostile or broken server: these replace the commit in API answers and the ETags of resolve answers */
   tamper: { sha?: string; etag?: string } = {};
   /** old name -> new name: requests under the old name get a relative 307 to the new one, as after a rename on the hub */
@@ -103,6 +105,7 @@ export class MockHub {
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
     const m = api ?? resolve;
     if (!m) return this.fail(res, 404, 'NotFound');
+    if (resolve && this.unavailable > 0) { this.unavailable--; return this.fail(res, 503, 'ServiceUnavailable'); }
     const moved = this.renamed.get(decodeURIComponent(m[1]));
     if (moved) {
       res.writeHead(307, { location: (req.url ?? '').replace(m[1], moved) }).end();
