@@ -11,6 +11,7 @@ import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { loadTokenizerFromDir } from '../tokenizer/load.js';
 import type { HubOptions } from '../hub/options.js';
 import type { HubModelKind } from '../hub/selection.js';
+import { ConfigError } from '../errors.js';
 
 export type LanguageModelKind = 'xlstm-large' | 'xlstm-lm';
 
@@ -91,12 +92,12 @@ async function readText(path: string): Promise<string | undefined> {
 async function parseConfigText(text: string, path: string): Promise<Obj> {
   let doc: unknown;
   if (path.endsWith('.json')) {
-    try { doc = JSON.parse(text); } catch (e) { throw new Error(`${path} is not valid JSON: ${(e as Error).message}`); }
+    try { doc = JSON.parse(text); } catch (e) { throw new ConfigError(`${path} is not valid JSON: ${(e as Error).message}`); }
   } else {
     const { parse } = await import('yaml');
-    try { doc = parse(text); } catch (e) { throw new Error(`${path} is not valid YAML: ${(e as Error).message}`); }
+    try { doc = parse(text); } catch (e) { throw new ConfigError(`${path} is not valid YAML: ${(e as Error).message}`); }
   }
-  if (!isObj(doc)) throw new Error(`${path} must hold a mapping of config fields`);
+  if (!isObj(doc)) throw new ConfigError(`${path} must hold a mapping of config fields`);
   // experiment YAMLs of the official repos keep the model under `model:`
   return isObj(doc.model) ? doc.model : doc;
 }
@@ -114,13 +115,13 @@ export async function detectModel(source: string, opts: ModelSourceOptions = {})
     const modelType = config.model_type;
     if (modelType === 'xlstm') return { kind: 'xlstm-large', configPath: path, format: 'hf', config };
     if (modelType !== undefined) {
-      throw new Error(`${path}: model_type ${JSON.stringify(modelType)} is not a supported language model (expected "xlstm" = xLSTM Large / xLSTM-7B, or an xLSTMLMModel config)`);
+      throw new ConfigError(`${path}: model_type ${JSON.stringify(modelType)} is not a supported language model (expected "xlstm" = xLSTM Large / xLSTM-7B, or an xLSTMLMModel config)`);
     }
     if (BLOCK_STACK_KEYS.some((k) => k in config)) return { kind: 'xlstm-lm', configPath: path, format: 'native', config };
     if ('num_heads' in config && ('embedding_dim' in config || 'hidden_size' in config) && 'vocab_size' in config) {
       return { kind: 'xlstm-large', configPath: path, format: 'native', config };
     }
-    throw new Error(`${path}: cannot tell the model kind (no model_type, no xLSTMLMModel block fields such as mlstm_block/slstm_block, no xLSTM Large fields embedding_dim/num_heads/vocab_size)`);
+    throw new ConfigError(`${path}: cannot tell the model kind (no model_type, no xLSTMLMModel block fields such as mlstm_block/slstm_block, no xLSTM Large fields embedding_dim/num_heads/vocab_size)`);
   }
   throw new Error(`no config.json or config.yaml in ${dir} (expected a model folder)`);
 }

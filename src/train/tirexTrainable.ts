@@ -41,7 +41,7 @@ export interface TiRexSizes {
   contextLength?: number;
   /** Default 0.1..0.9. */
   quantiles?: number[];
-  /** FFN width factor (default 2.6667, rounded up to a multiple of 64 as the official config). */
+  /** FFN width factor (default 2.6667; the width is rounded to a multiple of 64 by the official rule, see configRules.ts). */
   ffnProjFactor?: number;
 }
 

@@ -67,17 +67,19 @@ test('interpolateQuantiles: normal-score tail extension reproduces a normal dist
   const lv = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
   const out = interpolateQuantiles(lv, z.map((v) => 10 + 2 * v), [0.01, 0.025, 0.975, 0.99, 0.3]);
   assertClose('normal tails', out, [10 - 2 * 2.3263478740408408, 10 - 2 * 1.959963984540054, 10 + 2 * 1.959963984540054, 10 + 2 * 2.3263478740408408, 10 + 2 * z[2]], 1e-4, 1e-5);
-  // crossing inputs: interpolated levels follow the sorted values
+  // crossing inputs: every level follows the sorted values, trained ones too unless rawQuantiles
   const crossed = interpolateQuantiles([0.1, 0.5, 0.9], [3, 1, 5], [0.3, 0.1, 0.7]);
-  assert.deepEqual([...crossed], [2, 3, 4]);
+  assert.deepEqual([...crossed], [2, 1, 4]);
+  const keptRaw = interpolateQuantiles([0.1, 0.5, 0.9], [3, 1, 5], [0.3, 0.1, 0.7], { rawQuantiles: true });
+  assert.deepEqual([...keptRaw], [2, 3, 4]);
   assert.throws(() => interpolateQuantiles(lv, [1, 2], [0.5]), /values has 2 entries/);
 });
 
 test('typed arrays and ragged lists; onProgress once per batch; batchSize does not change results', () => {
   const progress: { done: number; total: number }[] = [];
   const ragged = [Float64Array.from(contexts[0]), Array.from(contexts[1].subarray(5)), contexts[2].subarray(3)];
-  const all = m.forecast(ragged, { predictionLength: H });
-  const split = m.forecast(ragged, { predictionLength: H, batchSize: 2, onProgress: (p) => progress.push(p) });
+  const all = m.forecast(ragged, { predictionLength: H, rawQuantiles: true });
+  const split = m.forecast(ragged, { predictionLength: H, batchSize: 2, rawQuantiles: true, onProgress: (p) => progress.push(p) });
   assert.deepEqual(progress, [{ done: 2, total: 3 }, { done: 3, total: 3 }]);
   assertClose('batchSize 2 vs 64', split.quantileData, all.quantileData, tolQuant.atol, tolQuant.rtol);
   const gold = c.f32('quantiles');
@@ -113,7 +115,7 @@ test('short series: skipping the shared fully-masked prefix gives the full compu
   const lens = [P + 5, 3 * P + 1];
   for (const batch of [[0], [0, 1]]) {
     const ser = batch.map((i) => contexts[i % B].subarray(contexts[i % B].length - lens[i]));
-    const f = m.forecast(ser, { predictionLength: P });
+    const f = m.forecast(ser, { predictionLength: P, rawQuantiles: true });
     const full = m.forwardTokens(ser, 1, true); // every token computed from the zero state
     const Q = m.config.quantiles.length, Tp = full.outTokens;
     assert.equal(Tp, T);

@@ -84,7 +84,7 @@ for (const [label, get] of [['safetensors', () => fromSft], ['ckpt', () => fromC
   });
 
   test(`forecast quantiles and mean, bf16 (${label})`, () => {
-    const f = get().forecast(contexts, { predictionLength: H });
+    const f = get().forecast(contexts, { predictionLength: H, rawQuantiles: true });
     assert.deepEqual(f.shape, c.shape('quantiles'));
     check('quantiles', f.quantileData, 'quantiles', tolQuant);
     check('mean', f.meanData, 'mean', tolQuant);
@@ -95,13 +95,13 @@ for (const [label, get] of [['safetensors', () => fromSft], ['ckpt', () => fromC
   });
 
   test(`forecast maxAcceleratedRolloutSteps=2 (${label})`, () => {
-    const f = get().forecast(contexts, { predictionLength: H, maxAcceleratedRolloutSteps: 2 });
+    const f = get().forecast(contexts, { predictionLength: H, maxAcceleratedRolloutSteps: 2, rawQuantiles: true });
     check('quantiles_accel2', f.quantileData, 'quantiles_accel2', tolQuant);
     check('mean_accel2', f.meanData, 'mean_accel2', tolQuant);
   });
 
   test(`edge batch: constant series and one-patch ramp (${label})`, () => {
-    const f = get().forecast(edgeContexts, { predictionLength: Hedge });
+    const f = get().forecast(edgeContexts, { predictionLength: Hedge, rawQuantiles: true });
     check('edge_quantiles', f.quantileData, 'edge_quantiles', tolQuant);
     check('edge_mean', f.meanData, 'edge_mean', tolQuant);
   });
@@ -110,15 +110,15 @@ for (const [label, get] of [['safetensors', () => fromSft], ['ckpt', () => fromC
 test('bf16: false reproduces the float32 variant; batchSize 1 matches the batch', async () => {
   const m = await TiRex.fromPretrained(c.dir, { backend: be, bf16: false });
   try {
-    const f = m.forecast(contexts, { predictionLength: H });
+    const f = m.forecast(contexts, { predictionLength: H, rawQuantiles: true });
     check('quantiles_nobf16_float32', f.quantileData, 'quantiles_nobf16_float32', tolQuant);
-    const one = m.forecast(contexts, { predictionLength: H, batchSize: 1 });
+    const one = m.forecast(contexts, { predictionLength: H, batchSize: 1, rawQuantiles: true });
     check('quantiles_nobf16_float32 (batchSize 1)', one.quantileData, 'quantiles_nobf16_float32', tolQuant);
   } finally { m.dispose(); }
 });
 
 test('a single series (number[]) equals its row of the batch', () => {
-  const f = fromSft.forecast(Array.from(contexts[0]), { predictionLength: H });
+  const f = fromSft.forecast(Array.from(contexts[0]), { predictionLength: H, rawQuantiles: true });
   assert.deepEqual(f.shape, [1, H, c.shape('quantiles')[2]]);
   const Q = f.shape[2];
   assertClose('single series', f.quantileData, c.f32('quantiles').subarray(0, H * Q), tolQuant.atol, tolQuant.rtol);
@@ -139,7 +139,7 @@ test('bad input: invalid calls throw; a bad series is reported and the others ar
   assert.throws(() => m.forecast(contexts, { predictionLength: 8, onProgress: 3 as any }), /onProgress must be a function/);
 
   const Q = c.shape('quantiles')[2];
-  const f = m.forecast([contexts[0], [], [NaN, NaN, NaN], contexts[1], [1, Infinity], [1, 'x'] as any, null as any], { predictionLength: H });
+  const f = m.forecast([contexts[0], [], [NaN, NaN, NaN], contexts[1], [1, Infinity], [1, 'x'] as any, null as any], { predictionLength: H, rawQuantiles: true });
   assert.deepEqual(f.shape, [7, H, Q]);
   assert.deepEqual(f.errors.map((e) => e.series), [1, 2, 4, 5, 6]);
   assert.match(f.errors[0].message, /context\[1\] is empty/);
@@ -176,7 +176,7 @@ test('config that does not match the weights gives a clear error', async () => {
     const cfg3 = JSON.parse(JSON.stringify(c.config));
     delete cfg3.train_ctx_len;
     writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg3));
-    await assert.rejects(TiRex.fromPretrained(dir, { backend: be }), /train_ctx_len must be a positive integer/);
+    await assert.rejects(TiRex.fromPretrained(dir, { backend: be }), /TiRex config \(.*config\.json\): train_ctx_len = undefined, expected an integer >= 1/);
     rmSync(join(dir, 'config.json'));
     await assert.rejects(TiRex.fromPretrained(join(dir, 'model.safetensors'), { backend: be }), /needs a JSON config/);
   } finally { rmSync(dir, { recursive: true, force: true }); }
@@ -184,12 +184,12 @@ test('config that does not match the weights gives a clear error', async () => {
 
 test('horizon past train_ctx_len: the prefix equals the golden forecast, the tail stays finite', () => {
   const long = fromSft.config.trainCtxLen + 2 * fromSft.config.outputPatchSize + 5;
-  const f = fromSft.forecast(contexts, { predictionLength: long });
+  const f = fromSft.forecast(contexts, { predictionLength: long, rawQuantiles: true });
   const Q = f.shape[2];
   const prefix = new Float32Array(contexts.length * H * Q);
   for (let s = 0; s < contexts.length; s++) prefix.set(f.quantileData.subarray(s * long * Q, (s * long + H) * Q), s * H * Q);
   check('quantiles (prefix of a longer horizon)', prefix, 'quantiles', tolQuant);
-  assert.ok(f.quantileData.every(Number.isFinite), 'all quantiles finite (windows that become all-NaN use loc 0, scale 1)');
+  assert.ok(f.quantileData.every(Number.isFinite), 'all quantiles finite (windows that become all-NaN keep the last observed window\'s scaler)');
 });
 
 test('fromTensors (in memory, legacy block_stack. keys accepted) matches the file path', async () => {
@@ -200,7 +200,7 @@ test('fromTensors (in memory, legacy block_stack. keys accepted) matches the fil
   }
   const m = await TiRex.fromTensors(c.config, tensors, { backend: be });
   try {
-    const f = m.forecast(edgeContexts, { predictionLength: Hedge });
+    const f = m.forecast(edgeContexts, { predictionLength: Hedge, rawQuantiles: true });
     check('edge_quantiles (fromTensors)', f.quantileData, 'edge_quantiles', tolQuant);
   } finally { m.dispose(); }
 });
@@ -217,7 +217,7 @@ test('real TiRex: air passengers anchor values', { skip: !realModel || !existsSy
     360, 342, 406, 396, 420, 472, 548, 559, 463, 407, 362, 405, 417, 391, 419, 461, 472, 535, 622, 606, 508, 461, 390, 432];
   const m = await TiRex.fromPretrained(realModel!, { backend: be });
   try {
-    const f = m.forecast(air.slice(0, 132), { predictionLength: 24 });
+    const f = m.forecast(air.slice(0, 132), { predictionLength: 24, rawQuantiles: true });
     const anchors: Record<number, number[]> = {
       0: [396.0412, 403.7612, 408.1332, 412.3032, 415.5675, 420.0775, 424.1508, 429.2771, 436.4673],
       1: [370.3702, 378.1814, 384.5613, 388.4652, 393.3176, 397.4036, 401.8817, 408.0656, 416.6930],

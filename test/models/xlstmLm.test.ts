@@ -75,7 +75,7 @@ test('config: unknown values and fields name the field and value', () => {
   assert.throws(() => resolveXLSTMLMConfig({ ...base, slstm_at: [base.num_blocks] }), /slstm_at = \[\d+\]: \d+ is not a block index/);
   assert.throws(() => resolveXLSTMLMConfig({ ...base, slstm_at: 'some' }), /slstm_at = "some"/);
   assert.throws(() => resolveXLSTMLMConfig({ ...base, vocab_size: -1 }), /vocab_size = -1/);
-  assert.throws(() => resolveXLSTMLMConfig({ ...base, embedding_dims: 3 }), /embedding_dims is not a field/);
+  assert.throws(() => resolveXLSTMLMConfig({ ...base, embedding_dims: 3 }), /unknown key 'embedding_dims' \(did you mean 'embedding_dim'\?\)/);
   assert.throws(() => resolveXLSTMLMConfig({ ...base, mlstm_block: { mlstm: { num_heads: 3 } } }), /mlstm_block\.mlstm\.num_heads = 3 does not divide/);
   assert.throws(() => resolveXLSTMLMConfig(withS({ function: 'lstm' })), /slstm_block\.slstm\.function = "lstm" is not supported/);
   assert.throws(() => resolveXLSTMLMConfig({ ...base, slstm_block: null }), /slstm_block is null but slstm_at/);
@@ -92,8 +92,10 @@ test('config: YAML with a model: section and OmegaConf interpolations', async ()
   assert.equal(cfg._block_map, '0,1');
   assert.equal(cfg.slstm_block!.slstm.backend, 'cuda');
   assert.equal(cfg.slstm_block!.feedforward!._proj_up_dim, 128);
-  const top = resolveXLSTMLMConfig(await parseXLSTMLMConfigYaml('vocab_size: 5\nembedding_dim: 64\nmlstm_block: {}\n'));
+  const top = resolveXLSTMLMConfig(await parseXLSTMLMConfigYaml('vocab_size: 5\nembedding_dim: 64\ncontext_length: 16\nmlstm_block: {}\n'));
   assert.equal(top._block_map, '0');
+  // the official mLSTM cell sizes its causal mask with context_length (default -1: torch.ones(-1, -1) fails)
+  assert.throws(() => resolveXLSTMLMConfig({ vocab_size: 5, embedding_dim: 64, mlstm_block: {} }), /context_length = -1, expected an integer >= 1/);
   await assert.rejects(parseXLSTMLMConfigYaml('model:\n  vocab_size: ${dataset.vocab}\n'), /refers to dataset\.vocab, which does not exist/);
 });
 
@@ -242,7 +244,7 @@ test('config variants (no conv, bias, cuda sLSTM layout, other FFN acts, no post
   let seed = 12345;
   const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 - 0.5; };
   const variants: object[] = [
-    { mlstm_block: { mlstm: { conv1d_kernel_size: 0, num_heads: 2 } }, slstm_block: { slstm: { conv1d_kernel_size: 0, backend: 'cuda', num_heads: 2 }, feedforward: { act_fn: 'swish' } }, bias: true, add_post_blocks_norm: false, slstm_at: [0] },
+    { mlstm_block: { mlstm: { conv1d_kernel_size: 2, num_heads: 2 } }, slstm_block: { slstm: { conv1d_kernel_size: 0, backend: 'cuda', num_heads: 2 }, feedforward: { act_fn: 'swish' } }, bias: true, add_post_blocks_norm: false, slstm_at: [0] },
     { mlstm_block: null, slstm_block: { slstm: { backend: 'vanilla', num_heads: 4, group_norm_weight: false }, feedforward: { act_fn: 'selu', bias: true } }, tie_weights: true },
     { mlstm_block: { mlstm: { qkv_proj_blocksize: 8 } }, slstm_block: { slstm: { backend: 'vanilla' }, feedforward: { act_fn: 'relu^2' } }, slstm_at: [1] },
   ];

@@ -113,7 +113,7 @@ test('trainable forward == inference TiRex (bf16 off) after save + fromPretraine
       Float32Array.from({ length: 24 }, (_, i) => 10 + 3 * Math.sin(i / 2) + 0.1 * i),
       Float32Array.from({ length: 13 }, (_, i) => (i === 5 ? NaN : -2 + 0.5 * Math.cos(i))),
     ];
-    const fc = inf.forecast(series, { predictionLength: P });
+    const fc = inf.forecast(series, { predictionLength: P, rawQuantiles: true });
     // the same windows through the trainable model: left-pad to T*P, future patch unknown
     const windows = new Float32Array(2 * (T + 1) * P).fill(NaN);
     series.forEach((s, j) => windows.set(s, j * (T + 1) * P + T * P - s.length));

@@ -20,6 +20,7 @@ export interface EvaluateCommandOptions extends InputOptions {
   batchSize?: string | number;
   threads?: string | number;
   contextLength?: string | number;
+  rawQuantiles?: boolean;
 }
 
 export interface EvaluationResult {
@@ -49,14 +50,14 @@ export function holdOut(series: readonly TimeSeries[], horizon: number): { train
 
 /** Forecasts the held-out part and scores it (the evaluate command without I/O). */
 export function evaluateSeries(lm: LoadedForecaster, series: readonly TimeSeries[], o: {
-  horizon: number; quantileLevels?: readonly number[]; batchSize?: number; contextLength?: number;
+  horizon: number; quantileLevels?: readonly number[]; batchSize?: number; contextLength?: number; rawQuantiles?: boolean;
   onProgress?: (p: { done: number; total: number }) => void;
 }): EvaluationResult & { prepared: ReturnType<typeof prepareSeries>; forecasts: ReturnType<typeof forecastPrepared>; actual: Float64Array[] } {
   const H = o.horizon;
   const { train, actual, problems } = holdOut(series, H);
   const prepared = prepareSeries(train, H);
   prepared.forEach((p, i) => { if (problems[i]) p.error = problems[i]; });
-  const run = forecastPrepared(lm.model, prepared, { horizon: H, quantileLevels: o.quantileLevels, batchSize: o.batchSize, contextLength: o.contextLength, onProgress: o.onProgress });
+  const run = forecastPrepared(lm.model, prepared, { horizon: H, quantileLevels: o.quantileLevels, batchSize: o.batchSize, contextLength: o.contextLength, onProgress: o.onProgress, rawQuantiles: o.rawQuantiles });
   const items: SeriesToScore[] = [];
   run.series.forEach((f, i) => {
     if (f.error) return;
@@ -120,7 +121,7 @@ export async function runEvaluate(o: EvaluateCommandOptions, io: CommandIo = pro
   let r: ReturnType<typeof evaluateSeries>;
   try {
     const bar = await progressBar(series.length, batchSize);
-    try { r = evaluateSeries(lm, series, { horizon, quantileLevels: levels, batchSize, contextLength, onProgress: bar.onProgress }); } finally { bar.stop(); }
+    try { r = evaluateSeries(lm, series, { horizon, quantileLevels: levels, batchSize, contextLength, onProgress: bar.onProgress, rawQuantiles: o.rawQuantiles }); } finally { bar.stop(); }
   } finally { if (!loaded) lm.close(); }
   if (o.json) {
     io.stdout(evaluationToJson(r));
@@ -139,5 +140,6 @@ export function register(program: Command): void {
     .option('--quantiles <levels>', 'quantile levels for WQL (default: the model\'s, 0.1..0.9)')
     .option('--json', 'print JSON instead of a table')
     .option('--plot <file>', 'SVG plot: history, forecast, band and the held-out actuals')
+    .option('--raw-quantiles', "score the model's raw quantiles (they may cross; default: sorted per step)")
     .action(async (file: string | undefined, opts: EvaluateCommandOptions) => { await runEvaluate(withInputFile(file, opts)); });
 }

@@ -14,6 +14,7 @@ export interface Forecaster {
     quantileLevels?: readonly number[];
     batchSize?: number;
     onProgress?: (p: { done: number; total: number }) => void;
+    rawQuantiles?: boolean;
   }): {
     quantileLevels: readonly number[];
     /** [series][t] -> levels */
@@ -148,6 +149,8 @@ export interface ForecastCoreOptions {
   batchSize?: number;
   contextLength?: number;
   onProgress?: (p: { done: number; total: number }) => void;
+  /** keep the model's raw (possibly crossing) quantiles instead of sorting each step's levels */
+  rawQuantiles?: boolean;
 }
 
 /** Forecasts the prepared series that have no error; the others come back with `error` set. */
@@ -163,7 +166,7 @@ export function forecastPrepared(model: Forecaster, prepared: readonly PreparedS
   }));
   let levels = o.quantileLevels ? [...o.quantileLevels] : [];
   if (context.length > 0) {
-    const r = model.forecast(context, { predictionLength: o.horizon, quantileLevels: o.quantileLevels, batchSize: o.batchSize, onProgress: o.onProgress });
+    const r = model.forecast(context, { predictionLength: o.horizon, quantileLevels: o.quantileLevels, batchSize: o.batchSize, onProgress: o.onProgress, rawQuantiles: o.rawQuantiles });
     levels = [...r.quantileLevels];
     const bad = new Map(r.errors.map((e) => [e.series, e.message]));
     ok.forEach((i, j) => {
@@ -268,6 +271,7 @@ export interface ForecastCommandOptions extends InputOptions {
   batchSize?: string | number;
   threads?: string | number;
   contextLength?: string | number;
+  rawQuantiles?: boolean;
 }
 
 export interface CommandIo { stdout: (s: string) => void; stderr: (s: string) => void }
@@ -303,7 +307,7 @@ export async function runForecast(o: ForecastCommandOptions, io: CommandIo = pro
     // the plot's 10-90% band needs those levels even when --quantiles leaves them out
     // (each level is computed on its own, so the extra ones change nothing else)
     const modelLevels = o.plot && levels ? [...levels, ...[0.1, 0.9].filter((l) => !levels.includes(l))] : levels;
-    try { run = forecastPrepared(lm.model, prepared, { horizon, quantileLevels: modelLevels, batchSize, contextLength, onProgress: bar.onProgress }); } finally { bar.stop(); }
+    try { run = forecastPrepared(lm.model, prepared, { horizon, quantileLevels: modelLevels, batchSize, contextLength, onProgress: bar.onProgress, rawQuantiles: o.rawQuantiles }); } finally { bar.stop(); }
   } finally { if (!loaded) lm.close(); }
   const plotRun = run;
   if (levels && run.quantileLevels.length > levels.length) run = selectLevels(run, levels.length);
@@ -350,5 +354,6 @@ export function register(program: Command): void {
     .option('--quantiles <levels>', 'quantile levels, e.g. 0.1,0.5,0.9 (default: the model\'s, 0.1..0.9)')
     .option('--output <file>', 'out.csv (long: id, timestamp, median, one column per level) or out.json (default: CSV on stdout)')
     .option('--plot <file>', 'SVG plot of the forecasts (history, median, 10-90% band)')
+    .option('--raw-quantiles', "keep the model's raw quantiles (they may cross; default: sorted per step)")
     .action(async (file: string | undefined, opts: ForecastCommandOptions) => { await runForecast(withInputFile(file, opts)); });
 }

@@ -1,5 +1,5 @@
 // TiRex zero-shot forecaster (sLSTM over patches, 9 quantiles).
-export { TiRex, interpolateQuantiles } from './model.js';
+export { TiRex, interpolateQuantiles, windowScaler } from './model.js';
 export type { TiRexOptions, TiRexFromPretrainedOptions, TiRexForecastOptions, TiRexForecast, TiRexStepIntermediates, TiRexProgress, TiRexSeriesError, TiRexContext } from './model.js';
 export { resolveTiRexConfig, DEFAULT_FFN_PROJ_FACTOR } from './config.js';
 export type { TiRexConfig, TiRexHyperParametersJson, TiRexModelConfigJson } from './config.js';

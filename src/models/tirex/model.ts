@@ -12,13 +12,14 @@ import { rmsNorm, groupNorm } from '../../ops/norm.js';
 import { loadSlstmParams, SlstmParams } from '../../xlstm/slstm/params.js';
 import { slstmForward } from '../../xlstm/slstm/cell.js';
 import { TiRexConfig, resolveTiRexConfig } from './config.js';
+import { ArgumentError, ConfigError, LimitError } from '../../errors.js';
+import { MAX_PAGES, RESERVED_BYTES } from '../../backend/wasm/heap.js';
 import {
   TiRexResidualBlockWeights, TiRexWeights, LoadTiRexCheckpointOptions, LEGACY_PREFIX, loadTiRexCheckpoint, loadTiRexWeights, tensorMapSource,
 } from './weights.js';
 
 const RMS_EPS = 1e-6;
 const GROUP_NORM_EPS = 1e-5;
-const SCALER_EPS = 1e-5;
 /** The official cell clamps f~ at 15 before logsigmoid (also with the bf16 casts disabled). */
 const FORGET_CLAMP = 15;
 /** As src/ops/matmul.ts: below this many multiply-adds one thread beats the pool's dispatch. */
@@ -54,6 +55,11 @@ export interface TiRexForecastOptions {
   maxAcceleratedRolloutSteps?: number;
   /** Called after every batch (and once when no series could be forecast). */
   onProgress?: (p: TiRexProgress) => void;
+  /**
+   * true: the trained levels (and the median) are the model's outputs as they are, which may
+   * cross. Default false: each step's trained-level values are sorted (see forecast).
+   */
+  rawQuantiles?: boolean;
 }
 
 /** A series that could not be forecast (its rows of the result are NaN). */
@@ -61,11 +67,11 @@ export interface TiRexSeriesError { series: number; message: string }
 
 /**
  * Forecast of B series over H steps at Q quantile levels.
- * `quantiles[s][t]` is a Float32Array of the Q levels (in `quantileLevels` order; the trained levels
- * are the model's raw outputs, which may cross) for series s at step t; `median[s]` is a
+ * `quantiles[s][t]` is a Float32Array of the Q levels (in `quantileLevels` order; non-decreasing
+ * in the level unless `rawQuantiles` was set) for series s at step t; `median[s]` is a
  * Float32Array [H] holding the 0.5 quantile (TiRex's point forecast, which the official API calls
  * "mean": `mean` is the same arrays). All are views into `quantileData` [B, H, Q] and
- * `meanData` [B, H] (row-major). Series listed in `errors` are NaN.
+ * `meanData` [B, H] (row-major). Series listed in `errors` are NaN; every other value is finite.
  */
 export interface TiRexForecast {
   quantileLevels: readonly number[];
@@ -81,12 +87,12 @@ export interface TiRexForecast {
 
 /** First-step intermediates of one forward pass (testing / inspection). */
 export interface TiRexStepIntermediates {
-  /** [B, L] window after left NaN padding / truncation (L = train_ctx_len or more). */
-  contextWindow: Float32Array;
-  /** [B] */
-  loc: Float32Array;
-  /** [B] */
-  scale: Float32Array;
+  /** [B, L] window after left NaN padding / truncation (L = train_ctx_len or more), float64 as given. */
+  contextWindow: Float64Array;
+  /** [B] scaler location (float64, see windowScaler) */
+  loc: Float64Array;
+  /** [B] scaler scale (float64; 0 for an all-zero window) */
+  scale: Float64Array;
   /** [B, T, P] scaled patches, NaN kept */
   tokens: Float32Array;
   /** [B, T', numBlocks, E] output of every block (T' = T + rollouts - 1) */
@@ -124,11 +130,13 @@ export class TiRex {
   private readonly blocks: DeviceBlock[];
   private readonly outNorm: Tensor;
   private prefixCache?: Float32Array[];
+  /** Name of the first weight tensor holding NaN/Infinity ('' if none), found on the first non-finite output. */
+  private badWeight?: string;
 
   constructor(config: TiRexConfig, weights: TiRexWeights, opts: TiRexOptions) {
-    if (!opts || !opts.backend) throw new Error('TiRex: options.backend (a WasmBackend) is required');
-    if (opts.bf16 !== undefined && typeof opts.bf16 !== 'boolean') throw new Error(`TiRex: options.bf16 must be true or false, got ${String(opts.bf16)}`);
-    if (weights.blocks.length !== config.numBlocks) throw new Error(`TiRex: weights have ${weights.blocks.length} blocks, config says num_blocks ${config.numBlocks}`);
+    if (!opts || !opts.backend) throw new ArgumentError('TiRex: options.backend (a WasmBackend) is required');
+    if (opts.bf16 !== undefined && typeof opts.bf16 !== 'boolean') throw new ArgumentError(`TiRex: options.bf16 must be true or false, got ${String(opts.bf16)}`);
+    if (weights.blocks.length !== config.numBlocks) throw new ConfigError(`TiRex: weights have ${weights.blocks.length} blocks, config says num_blocks ${config.numBlocks}`);
     const be = opts.backend;
     this.config = config;
     this.backend = be;
@@ -161,7 +169,7 @@ export class TiRex {
 
   /** Loads model.ckpt (official) or model.safetensors + config.json (file, folder or hub id like 'NX-AI/TiRex[@rev]'; Node only). */
   static async fromPretrained(pathOrDir: string, opts: TiRexFromPretrainedOptions): Promise<TiRex> {
-    if (!opts || !opts.backend) throw new Error('TiRex.fromPretrained: options.backend (a WasmBackend) is required');
+    if (!opts || !opts.backend) throw new ArgumentError('TiRex.fromPretrained: options.backend (a WasmBackend) is required');
     const local = await (await import('../../hub/resolve.js')).resolveModelSource(pathOrDir, 'tirex', opts.hub);
     const { config, weights } = await loadTiRexCheckpoint(local, opts);
     return new TiRex(config, weights, opts);
@@ -173,12 +181,12 @@ export class TiRex {
    * 'block_stack.' prefix are accepted.
    */
   static async fromTensors(hyperParameters: unknown, tensors: ReadonlyMap<string, Tensor>, opts: TiRexOptions): Promise<TiRex> {
-    if (!opts || !opts.backend) throw new Error('TiRex.fromTensors: options.backend (a WasmBackend) is required');
+    if (!opts || !opts.backend) throw new ArgumentError('TiRex.fromTensors: options.backend (a WasmBackend) is required');
     const config = resolveTiRexConfig(hyperParameters, 'hyperParameters');
     const renamed = new Map<string, Tensor>();
     for (const [k, t] of tensors) {
       const name = k.startsWith(LEGACY_PREFIX) ? k.slice(LEGACY_PREFIX.length) : k;
-      if (renamed.has(name)) throw new Error(`TiRex.fromTensors: tensor '${name}' is given twice (with and without the '${LEGACY_PREFIX}' prefix)`);
+      if (renamed.has(name)) throw new ArgumentError(`TiRex.fromTensors: tensor '${name}' is given twice (with and without the '${LEGACY_PREFIX}' prefix)`);
       renamed.set(name, t);
     }
     return new TiRex(config, await loadTiRexWeights(config, tensorMapSource(renamed, '<tensors>')), opts);
@@ -187,59 +195,71 @@ export class TiRex {
   /**
    * Quantile forecast of one series or many (arrays or typed arrays, ragged allowed; NaN = missing).
    * Each series is handled as the official API does after left NaN padding to a common length.
-   * A bad series (empty, no observed value, +-Infinity, non-numbers) does not stop the others: its
-   * rows are NaN and `errors` names it. Invalid calls (no series, bad options) throw.
+   * A series that cannot be forecast (empty, nothing observed in the model's context window,
+   * +-Infinity, non-numbers, a model output that is not finite, a forecast beyond the float32
+   * range) does not stop the others: its rows are NaN and `errors` names it. Invalid calls (no
+   * series, bad options: ArgumentError) and requests beyond the memory limits (LimitError) throw
+   * before any work starts.
+   *
+   * Values are taken as float64 and only the scaled values reach float32 (see windowScaler), so
+   * forecast(a*x + b) = a*forecast(x) + b up to float32 rounding for any a > 0 whose results fit
+   * float32. Quantiles are ordered by default: the model's 9 outputs of a step may cross, and
+   * they are sorted (the monotone rearrangement of Chernozhukov, Fernandez-Val and Galichon,
+   * 2010, as in Chronos and GluonTS). Sorting never increases the quantile (pinball) loss of a
+   * row, whatever the outcome y: swapping a crossed pair q1 > q2 at levels t1 < t2 changes
+   * rho_t1(y - q) + rho_t2(y - q') by exactly (t2 - t1)(q2 - q1) < 0, and a sort is a chain of
+   * such swaps. It needs no model change and keeps the set of values the model produced; the
+   * median returned is the sorted 0.5 level. `rawQuantiles: true` keeps the raw outputs at the
+   * trained levels (levels in between are always made from the sorted values).
    */
   forecast(context: TiRexContext, opts: TiRexForecastOptions): TiRexForecast {
-    if (!opts || typeof opts !== 'object') throw new Error('TiRex.forecast: options { predictionLength } are required');
-    const H = opts.predictionLength;
-    if (typeof H !== 'number' || !Number.isInteger(H) || H <= 0) throw new Error(`TiRex.forecast: predictionLength must be a positive integer, got ${String(H)}`);
-    const k = opts.maxAcceleratedRolloutSteps ?? 1;
-    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) throw new Error(`TiRex.forecast: maxAcceleratedRolloutSteps must be an integer >= 1, got ${String(k)}`);
-    const bs = opts.batchSize ?? DEFAULT_BATCH_SIZE;
-    if (typeof bs !== 'number' || !Number.isInteger(bs) || bs < 1) throw new Error(`TiRex.forecast: batchSize must be an integer >= 1, got ${String(bs)}`);
-    if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new Error(`TiRex.forecast: onProgress must be a function, got ${typeof opts.onProgress}`);
+    const { H, k, bs, levels, raw } = this.checkForecastOptions(seriesCount(context), opts);
     const trained = this.config.quantiles;
-    const levels = opts.quantileLevels === undefined ? trained : checkLevels(opts.quantileLevels);
-    const { series, errors } = normaliseContext(context);
+    const ctxLen = this.config.trainCtxLen;
+    const { series, errors } = normaliseContext(context, ctxLen);
     const B = series.length, Q = levels.length, Qt = trained.length;
     const quantileData = new Float32Array(B * H * Q).fill(NaN);
     const meanData = new Float32Array(B * H).fill(NaN);
     const good: number[] = [];
     series.forEach((s, i) => { if (s) good.push(i); });
     // batches of similar lengths share more of their fully-masked prefix (skipped, see forwardTokens)
-    const ctxLen = this.config.trainCtxLen;
     const span = new Map<number, number>(); // values from the first observed one, within the window
     for (const i of good) {
       const x = series[i]!;
       let first = 0;
       while (Number.isNaN(x[first])) first++;
-      span.set(i, Math.min(x.length - first, ctxLen));
+      span.set(i, x.length - first);
     }
     good.sort((a, b) => span.get(a)! - span.get(b)! || a - b);
     const total = B;
     let done = B - good.length;
-    const same = levels === trained;
-    const plan = same ? undefined : interpolationPlan(trained, levels);
+    const plan = levels === trained ? undefined : interpolationPlan(trained, levels);
     const mi = this.config.medianIndex;
-    const sorted = new Float32Array(Qt);
+    const rank = levelRanks(trained);
+    const sorted = new Float32Array(Qt), ordered = new Float32Array(Qt);
+    const name = (s: number) => (isSingleSeries(context) ? 'context' : `context[${s}]`);
     for (let g0 = 0; g0 < good.length; g0 += bs) {
       const idx = good.slice(g0, g0 + bs);
-      const q = this.forecastBatch(idx.map((i) => series[i]!), H, k); // [b, H, Qt]
+      const { values: q, failures } = this.forecastBatch(idx.map((i) => series[i]!), H, k); // [b, H, Qt]
       idx.forEach((s, j) => {
+        if (failures[j] !== undefined) { errors.push({ series: s, message: `TiRex.forecast: ${name(s)}: ${failures[j]}` }); return; }
         for (let t = 0; t < H; t++) {
           const src = (j * H + t) * Qt, dst = (s * H + t) * Q;
-          meanData[s * H + t] = q[src + mi];
-          if (!plan) { quantileData.set(q.subarray(src, src + Qt), dst); continue; }
-          sorted.set(q.subarray(src, src + Qt));
+          const row = q.subarray(src, src + Qt);
+          sorted.set(row);
           sorted.sort();
-          applyPlan(plan, q.subarray(src, src + Qt), sorted, quantileData, dst);
+          for (let i = 0; i < Qt; i++) ordered[i] = sorted[rank[i]];
+          const use = raw ? row : ordered;
+          meanData[s * H + t] = use[mi];
+          if (!plan) quantileData.set(use, dst);
+          else applyPlan(plan, use, sorted, quantileData, dst);
         }
       });
       done += idx.length;
       opts.onProgress?.({ done, total });
     }
     if (good.length === 0) opts.onProgress?.({ done, total });
+    errors.sort((a, b) => a.series - b.series);
     const quantiles: Float32Array[][] = [];
     const mean: Float32Array[] = [];
     for (let s = 0; s < B; s++) {
@@ -249,6 +269,75 @@ export class TiRex {
       mean.push(meanData.subarray(s * H, (s + 1) * H));
     }
     return { quantileLevels: levels, quantiles, median: mean, mean, errors, quantileData, meanData, shape: [B, H, Q] };
+  }
+
+  /**
+   * WASM heap bytes one series needs per token of a forward pass, estimated generously from the
+   * activations alive at once (the input features, the input MLP's hidden layer or the FFN's two
+   * up-projections, a block's residual stream + norms + 4 gate pre-activations + cell output
+   * (8 E), and the output MLP's two Q*P outputs). The limits built on it refuse requests that
+   * cannot fit before any work; they are not a tuning aid.
+   */
+  private passBytesPerToken(): number {
+    const c = this.config;
+    return 4 * (2 * c.inputPatchSize + Math.max(c.inputFfDim, 2 * c.ffnDim) + 8 * c.embeddingDim + 2 * c.quantiles.length * c.outputPatchSize);
+  }
+
+  /**
+   * The checks `forecast` runs before any work, for callers that want to refuse a request before
+   * preparing their data (the CLI): ArgumentError for a bad option, LimitError when
+   * `seriesCount` series with these options need more memory than a call may use.
+   */
+  validateForecastOptions(seriesCount: number, opts: TiRexForecastOptions): void {
+    if (!Number.isSafeInteger(seriesCount) || seriesCount < 1) throw new ArgumentError(`TiRex.validateForecastOptions: seriesCount must be a positive integer, got ${String(seriesCount)}`);
+    this.checkForecastOptions(seriesCount, opts);
+  }
+
+  /** Validates the forecast options (ArgumentError) and the memory they need (LimitError) for B series. */
+  private checkForecastOptions(B: number, opts: TiRexForecastOptions): { H: number; k: number; bs: number; levels: readonly number[]; raw: boolean } {
+    if (!opts || typeof opts !== 'object') throw new ArgumentError('TiRex.forecast: options { predictionLength } are required');
+    const H = opts.predictionLength;
+    if (typeof H !== 'number' || !Number.isInteger(H) || H <= 0) throw new ArgumentError(`TiRex.forecast: predictionLength must be a positive integer, got ${String(H)}`);
+    const k = opts.maxAcceleratedRolloutSteps ?? 1;
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1) throw new ArgumentError(`TiRex.forecast: maxAcceleratedRolloutSteps must be an integer >= 1, got ${String(k)}`);
+    const bs = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (typeof bs !== 'number' || !Number.isInteger(bs) || bs < 1) throw new ArgumentError(`TiRex.forecast: batchSize must be an integer >= 1, got ${String(bs)}`);
+    if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new ArgumentError(`TiRex.forecast: onProgress must be a function, got ${typeof opts.onProgress}`);
+    if (opts.rawQuantiles !== undefined && typeof opts.rawQuantiles !== 'boolean') throw new ArgumentError(`TiRex.forecast: rawQuantiles must be true or false, got ${String(opts.rawQuantiles)}`);
+    const levels = opts.quantileLevels === undefined ? this.config.quantiles : checkLevels(opts.quantileLevels);
+    const c = this.config;
+    const patches = Math.ceil(H / c.outputPatchSize);
+    // a pass never runs more rollout tokens than there are patches left to predict
+    const kEff = Math.min(k, patches);
+    const baseTokens = Math.ceil(c.trainCtxLen / c.inputPatchSize);
+    const perTokenBytes = this.passBytesPerToken();
+    const heapFree = MAX_PAGES * 65536 - RESERVED_BYTES - this.backend.heap.bytesInUse;
+    const gib = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(2)} MiB`);
+    const maxTokens = Math.floor(heapFree / perTokenBytes);
+    const tokens = baseTokens + kEff - 1;
+    if (tokens > maxTokens) {
+      throw new LimitError('maxAcceleratedRolloutSteps', k, Math.max(0, maxTokens - baseTokens + 1),
+        `one forward pass over ${tokens} tokens would need ${gib(tokens * perTokenBytes)} of WebAssembly memory per series, ${gib(heapFree)} are free`);
+    }
+    const maxBatch = Math.floor(heapFree / (tokens * perTokenBytes));
+    if (bs > maxBatch) {
+      throw new LimitError('batchSize', bs, maxBatch,
+        `a forward pass over ${tokens} tokens needs ${gib(tokens * perTokenBytes)} of WebAssembly memory per series, ${gib(heapFree)} are free`);
+    }
+    // JS result arrays per step: quantileData + meanData of every series, and the batch's two
+    // [b, H, Q] buffers (forecastBatch); the last patch is computed whole and cut to H after.
+    const Q = levels.length, Qt = c.quantiles.length, P = c.outputPatchSize;
+    const perStep = 4 * B * (Q + 1) + 8 * Math.min(bs, B) * Qt;
+    const maxH = Math.floor(MAX_RESULT_BYTES / perStep) - (P - 1);
+    if (maxH < 1) {
+      throw new LimitError('context (number of series)', B, Math.floor(MAX_RESULT_BYTES / (P * (4 * (Q + 1) + 8 * Qt))),
+        `one call keeps its results within ${gib(MAX_RESULT_BYTES)}; forecast the series in several calls`);
+    }
+    if (H > maxH) {
+      throw new LimitError('predictionLength', H, maxH,
+        `${B} series at ${Q} levels would need ${gib((H + P - 1) * perStep)} for the results; one call keeps them within ${gib(MAX_RESULT_BYTES)}`);
+    }
+    return { H, k, bs, levels, raw: opts.rawQuantiles === true };
   }
 
   /** Releases the heap copies of the weights. */
@@ -263,47 +352,102 @@ export class TiRex {
     }
   }
 
-  // [b series of any lengths] -> [b, H, Q]
-  private forecastBatch(series: Float32Array[], H: number, k: number): Float32Array {
+  /**
+   * [b series of any lengths] -> values [b, H, Q] and, per series, why it could not be forecast
+   * (a model output that is not finite, or a forecast beyond the float32 range).
+   */
+  private forecastBatch(series: Float64Array[], H: number, k: number): { values: Float32Array; failures: (string | undefined)[] } {
     const cfg = this.config;
-    const P = cfg.outputPatchSize, Q = cfg.quantiles.length;
+    const P = cfg.outputPatchSize, Q = cfg.quantiles.length, L0 = cfg.trainCtxLen;
     const b = series.length;
-    let ctx = series.map((s) => s);
+    let ctx = series;
     const patches = Math.ceil(H / P);
     const pred = new Float32Array(b * Q * patches * P); // [b, Q, patches*P]
     const stride = patches * P;
+    const failures: (string | undefined)[] = new Array(b).fill(undefined);
+    let carry: { loc: Float64Array; scale: Float64Array } | undefined;
     let done = 0;
     while (done < patches) {
       const steps = Math.min(patches - done, k);
-      const r = this.forwardTokens(ctx, steps, false);
+      const r = this.forwardTokens(ctx, steps, false, carry);
+      carry = { loc: r.loc, scale: r.scale };
       const T = r.outTokens;
       for (let s = 0; s < b; s++) {
+        // de-scaling in float64, rounded to float32 once: the smallest and largest series
+        // keep their precision, and only a result float32 cannot hold is an error
         const loc = r.loc[s], scale = r.scale[s];
-        for (let q = 0; q < Q; q++) {
-          for (let j = 0; j < steps; j++) {
+        for (let q = 0; q < Q && failures[s] === undefined; q++) {
+          for (let j = 0; j < steps && failures[s] === undefined; j++) {
             const tok = T - steps + j;
             const src = ((s * Q + q) * T + tok) * P;
             const dst = (s * Q + q) * stride + (done + j) * P;
-            for (let p = 0; p < P; p++) pred[dst + p] = Math.fround(Math.fround(r.quantilePreds[src + p] * scale) + loc);
+            for (let p = 0; p < P; p++) {
+              const t = (done + j) * P + p;
+              if (t >= H) break; // the last patch's tail is cut off
+              const y = r.quantilePreds[src + p];
+              const v = Math.fround(y * scale + loc);
+              if (!Number.isFinite(v)) {
+                failures[s] = Number.isFinite(y)
+                  ? `the forecast at step ${t} (level ${cfg.quantiles[q]}) is ${(y * scale + loc).toExponential(3)}, beyond the float32 range (+-3.4e38)`
+                  : `the model's output at step ${t} (level ${cfg.quantiles[q]}) is ${y}${this.nonFiniteWeightNote()}`;
+                break;
+              }
+              pred[dst + p] = v;
+            }
           }
         }
       }
       done += steps;
       if (done >= patches) break;
+      // the next pass sees the context extended by NaN; only its last L0 values can reach the
+      // window, so older ones are dropped (a long horizon would otherwise copy ever longer arrays)
       const pad = steps * P;
-      ctx = ctx.map((c) => { const n = new Float32Array(c.length + pad); n.set(c); n.fill(NaN, c.length); return n; });
+      ctx = ctx.map((c) => {
+        const keep = Math.max(0, Math.min(c.length, L0 - pad));
+        const n = new Float64Array(keep + pad).fill(NaN);
+        n.set(c.subarray(c.length - keep));
+        return n;
+      });
     }
     const out = new Float32Array(b * H * Q);
     for (let s = 0; s < b; s++) for (let t = 0; t < H; t++) for (let q = 0; q < Q; q++) out[(s * H + t) * Q + q] = pred[(s * Q + q) * stride + t];
-    return out;
+    return { values: out, failures };
+  }
+
+  /** ': the weights hold non-finite values (<name>)' when they do, else a hint at float32 overflow inside the model. */
+  private nonFiniteWeightNote(): string {
+    if (this.badWeight === undefined) {
+      const named: [string, Float32Array][] = [];
+      const official: Record<keyof DeviceResidual, string> = {
+        w1: 'hidden_layer.weight', b1: 'hidden_layer.bias', w2: 'output_layer.weight', b2: 'output_layer.bias', wr: 'residual_layer.weight', br: 'residual_layer.bias',
+      };
+      const residual = (prefix: string, r: DeviceResidual) => { for (const k of Object.keys(official) as (keyof DeviceResidual)[]) named.push([`${prefix}.${official[k]}`, r[k].data as Float32Array]); };
+      residual('input_patch_embedding', this.inEmb);
+      residual('output_patch_embedding', this.outEmb);
+      named.push(['out_norm.weight', this.outNorm.data as Float32Array]);
+      this.blocks.forEach((b, i) => {
+        const p = `blocks.${i}`;
+        named.push([`${p}.norm_slstm.weight`, b.normSlstm.data as Float32Array], [`${p}.slstm_layer (gate weights)`, b.gates.data as Float32Array],
+          [`${p}.slstm_layer.slstm_cell._recurrent_kernel_`, b.cell.recurrentPacked], [`${p}.slstm_layer.slstm_cell._bias_`, b.cell.bias],
+          [`${p}.slstm_layer.group_norm.weight`, b.groupNorm.data as Float32Array], [`${p}.norm_ffn.weight`, b.normFfn.data as Float32Array],
+          [`${p}.ffn.proj_up_gate.weight`, b.projUpGate.data as Float32Array], [`${p}.ffn.proj_up.weight`, b.projUp.data as Float32Array],
+          [`${p}.ffn.proj_down.weight`, b.projDown.data as Float32Array]);
+      });
+      const bad = named.find(([, d]) => { for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return true; return false; });
+      this.badWeight = bad ? bad[0] : '';
+    }
+    return this.badWeight
+      ? `: the model's weights hold non-finite values (first in ${this.badWeight})`
+      : ' (the weights are finite: a float32 overflow inside the model)';
   }
 
   /**
    * One forward pass of the official `_forecast_single_step` on the given series (window,
-   * scaler, patches, model). rollouts = k appends k-1 fully masked tokens. Internal: used by
-   * forecast and by the tests (collect = true also returns the hidden states).
+   * scaler, patches, model). rollouts = k appends k-1 fully masked tokens. `carry`: the scaler
+   * of each series' previous pass, kept where the window holds no observed value (long horizons).
+   * Internal: used by forecast and by the tests (collect = true also returns the hidden states).
    */
-  forwardTokens(series: Float32Array[], rollouts = 1, collect = true): TiRexStepIntermediates {
+  forwardTokens(series: ArrayLike<number>[], rollouts = 1, collect = true, carry?: { loc: ArrayLike<number>; scale: ArrayLike<number> }): TiRexStepIntermediates {
     const be = this.backend, cfg = this.config;
     const B = series.length;
     const Pin = cfg.inputPatchSize, Pout = cfg.outputPatchSize, Q = cfg.quantiles.length, E = cfg.embeddingDim;
@@ -312,26 +456,22 @@ export class TiRex {
     const L0 = cfg.trainCtxLen;
     const T = Math.ceil(L0 / Pin);
     const L = T * Pin;
-    const window = new Float32Array(B * L).fill(NaN); // [B, L]
+    const window = new Float64Array(B * L).fill(NaN); // [B, L]
     for (let s = 0; s < B; s++) {
       const x = series[s];
       const n = Math.min(x.length, L0);
-      window.set(x.subarray(x.length - n), s * L + (L - n));
+      for (let i = 0; i < n; i++) window[s * L + (L - n) + i] = x[x.length - n + i];
     }
-    const loc = new Float32Array(B), scale = new Float32Array(B);
+    const loc = new Float64Array(B), scale = new Float64Array(B);
     const tokens = new Float32Array(B * L); // [B, T, P]
     for (let s = 0; s < B; s++) {
       const w = window.subarray(s * L, (s + 1) * L);
-      let sum = 0, cnt = 0;
-      for (let i = 0; i < L; i++) if (!Number.isNaN(w[i])) { sum += w[i]; cnt++; }
-      let m = cnt ? Math.fround(sum / cnt) : 0; // nanmean, NaN -> 0
-      let sq = 0;
-      for (let i = 0; i < L; i++) if (!Number.isNaN(w[i])) { const d = Math.fround(w[i] - m); sq += Math.fround(d * d); }
-      let sd = cnt ? Math.fround(Math.sqrt(Math.fround(sq / cnt))) : 1;
-      if (sd === 0) sd = Math.fround(Math.abs(m) + SCALER_EPS);
-      if (!Number.isFinite(m)) m = 0;
-      loc[s] = m; scale[s] = sd;
-      for (let i = 0; i < L; i++) tokens[s * L + i] = Math.fround(Math.fround(w[i] - m) / sd);
+      const st = windowScaler(w);
+      if (st.observed === 0 && carry) { st.loc = carry.loc[s]; st.scale = carry.scale[s]; }
+      loc[s] = st.loc; scale[s] = st.scale;
+      // scale 0 only for an all-zero window, whose values are all 0 after any division
+      const div = st.scale === 0 ? 1 : st.scale;
+      for (let i = 0; i < L; i++) tokens[s * L + i] = (w[i] - st.loc) / div;
     }
     const Tp = T + rollouts - 1;
     // Leading tokens whose 32 values are all missing have the same input (zeros) in every
@@ -513,57 +653,121 @@ export class TiRex {
 export type TiRexContext = ArrayLike<number> | ReadonlyArray<ArrayLike<number>>;
 
 const DEFAULT_BATCH_SIZE = 64;
+/**
+ * The JS result arrays of one forecast call stay within 2 GiB: a size any 64-bit engine
+ * allocates as typed arrays (browsers refuse much larger ArrayBuffers), and far beyond any
+ * useful horizon; callers with more series than that split them over calls.
+ */
+const MAX_RESULT_BYTES = 2 ** 31;
 
 function isNumericView(v: unknown): v is ArrayLike<number> {
   return ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
 }
 
-/** The series as f32 (null where bad) and one error per bad series. Throws only when `context` itself is unusable. */
-function normaliseContext(context: unknown): { series: (Float32Array | null)[]; errors: TiRexSeriesError[] } {
-  const bad = (why: string) => new Error(`TiRex.forecast: context ${why}`);
-  let list: unknown[];
-  let single = false;
-  if (isNumericView(context) || (Array.isArray(context) && context.length > 0 && typeof context[0] === 'number')) {
-    list = [context]; single = true;
-  } else if (Array.isArray(context)) {
-    if (context.length === 0) throw bad('must hold at least one series, got an empty list');
-    list = context;
-  } else throw bad(`must be a series (number[] or a typed array) or a list of series, got ${context === null ? 'null' : typeof context}`);
-  const series: (Float32Array | null)[] = [];
+function isSingleSeries(context: unknown): boolean {
+  return isNumericView(context) || (Array.isArray(context) && context.length > 0 && typeof context[0] === 'number');
+}
+
+/** Number of series in `context` (ArgumentError when it is neither a series nor a non-empty list). */
+function seriesCount(context: unknown): number {
+  if (isSingleSeries(context)) return 1;
+  if (Array.isArray(context)) {
+    if (context.length === 0) throw new ArgumentError('TiRex.forecast: context must hold at least one series, got an empty list');
+    return context.length;
+  }
+  throw new ArgumentError(`TiRex.forecast: context must be a series (number[] or a typed array) or a list of series, got ${context === null ? 'null' : typeof context}`);
+}
+
+/**
+ * The series as float64, cut to their last `windowLength` values (nothing older reaches the
+ * model), null where bad, and one error per bad series.
+ */
+function normaliseContext(context: unknown, windowLength: number): { series: (Float64Array | null)[]; errors: TiRexSeriesError[] } {
+  const single = seriesCount(context) === 1 && isSingleSeries(context);
+  const list: unknown[] = single ? [context] : (context as unknown[]);
+  const series: (Float64Array | null)[] = [];
   const errors: TiRexSeriesError[] = [];
   list.forEach((s, i) => {
     const name = single ? 'context' : `context[${i}]`;
-    const why = checkSeries(s, name);
+    const why = checkSeries(s, name, windowLength);
     if (typeof why === 'string') { series.push(null); errors.push({ series: i, message: `TiRex.forecast: ${why}` }); } else series.push(why);
   });
   return { series, errors };
 }
 
-function checkSeries(s: unknown, name: string): Float32Array | string {
+function checkSeries(s: unknown, name: string, windowLength: number): Float64Array | string {
   if (!Array.isArray(s) && !isNumericView(s)) return `${name} must be number[] or a numeric typed array, got ${s === null ? 'null' : typeof s}`;
   const a = s as ArrayLike<unknown>;
   if (a.length === 0) return `${name} is empty (length 0); every series needs at least one observed value`;
-  const x = new Float32Array(a.length);
-  let observed = 0;
+  let observed = 0, inWindow = 0;
+  const from = Math.max(0, a.length - windowLength);
   for (let j = 0; j < a.length; j++) {
     const v = a[j];
     if (typeof v !== 'number') return `${name}[${j}] is ${v === null ? 'null' : typeof v}; values must be numbers (NaN for missing)`;
     if (v === Infinity || v === -Infinity) return `${name}[${j}] is ${v}; values must be finite or NaN (missing)`;
-    const f = Math.fround(v);
-    if (f === Infinity || f === -Infinity) return `${name}[${j}] is ${v}, beyond the float32 range; values must be finite float32 or NaN (missing)`;
-    x[j] = f;
-    if (!Number.isNaN(f)) observed++;
+    if (!Number.isNaN(v)) { observed++; if (j >= from) inWindow++; }
   }
   if (observed === 0) return `${name} has no observed value (all ${a.length} values are NaN)`;
+  // the official code would forecast from an all-masked window in absolute units (loc 0, scale 1)
+  if (inWindow === 0) return `${name} has no observed value in its last ${windowLength} values (the model's context window); the ${observed} observed ones are older`;
+  const x = new Float64Array(a.length - from);
+  for (let j = from; j < a.length; j++) x[j - from] = a[j] as number;
   return x;
 }
 
+/**
+ * TiRex's standard scaler (official: loc = nanmean(x), scale = nanstd(x) (population), NaN
+ * window -> loc 0, scale 1, and scale == 0 -> |loc| + 1e-5), computed in float64 so that it
+ * is scale-equivariant: scaler(a*x + b) = (a*loc + b, |a|*scale) up to float64 rounding.
+ * - The official code computes in float32: squares of deviations overflow above ~1e19 (scale
+ *   Infinity, forecasts +-Infinity) and underflow below ~1e-19 (scale 0, then the absolute eps
+ *   1e-5 replaces a true scale of e.g. 1e-30: forecasts 1e25 times too wide). Here the values
+ *   are brought to unit magnitude by a power of two (exact), so neither happens for any finite
+ *   float64 input, and a non-constant window always has scale > 0.
+ * - So the eps branch is reached only by a constant window (every observed value equal to c).
+ *   Then the tokens are all 0 whatever the scale, and the scale only sets the width of the
+ *   forecast around c. Official: |c| + 1e-5. Here: |c|, the same up to 1e-5 absolute (below the
+ *   golden tolerance at ordinary scales) but without the absolute unit, so a constant series
+ *   still scales with a. For c = 0 there is no unit at all: scale 0, so the forecast of an
+ *   all-zero series is exactly 0 at every level (official: within 1e-5 of 0). Constant
+ *   series are not shift-equivariant (the width follows |c|), in the official code neither.
+ */
+export function windowScaler(w: ArrayLike<number>): { loc: number; scale: number; observed: number } {
+  let cnt = 0, maxAbs = 0, lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < w.length; i++) {
+    const v = w[i];
+    if (Number.isNaN(v)) continue;
+    cnt++;
+    const a = Math.abs(v);
+    if (a > maxAbs) maxAbs = a;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (cnt === 0) return { loc: 0, scale: 1, observed: 0 };
+  if (lo === hi) return { loc: lo, scale: Math.abs(lo), observed: cnt };
+  const p = 2 ** Math.floor(Math.log2(maxAbs)); // x / p is exact and within [-2, 2]
+  let sum = 0;
+  for (let i = 0; i < w.length; i++) if (!Number.isNaN(w[i])) sum += w[i] / p;
+  const mu = sum / cnt;
+  let sq = 0;
+  for (let i = 0; i < w.length; i++) if (!Number.isNaN(w[i])) { const d = w[i] / p - mu; sq += d * d; }
+  return { loc: mu * p, scale: Math.sqrt(sq / cnt) * p, observed: cnt };
+}
+
+/** rank[i]: position of trained level i among the trained levels sorted ascending. */
+function levelRanks(trained: readonly number[]): Int32Array {
+  const order = trained.map((v, i) => [v, i] as const).sort((x, y) => x[0] - y[0]);
+  const rank = new Int32Array(trained.length);
+  order.forEach(([, i], r) => { rank[i] = r; });
+  return rank;
+}
+
 function checkLevels(levels: unknown): readonly number[] {
-  if (!Array.isArray(levels) && !isNumericView(levels)) throw new Error(`TiRex.forecast: quantileLevels must be a list of numbers in (0, 1), got ${levels === null ? 'null' : typeof levels}`);
+  if (!Array.isArray(levels) && !isNumericView(levels)) throw new ArgumentError(`TiRex.forecast: quantileLevels must be a list of numbers in (0, 1), got ${levels === null ? 'null' : typeof levels}`);
   const a = Array.from(levels as ArrayLike<unknown>);
-  if (a.length === 0) throw new Error('TiRex.forecast: quantileLevels must hold at least one level, got an empty list');
+  if (a.length === 0) throw new ArgumentError('TiRex.forecast: quantileLevels must hold at least one level, got an empty list');
   a.forEach((v, i) => {
-    if (typeof v !== 'number' || !(v > 0 && v < 1)) throw new Error(`TiRex.forecast: quantileLevels[${i}] must be a number in (0, 1) (exclusive), got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !(v > 0 && v < 1)) throw new ArgumentError(`TiRex.forecast: quantileLevels[${i}] must be a number in (0, 1) (exclusive), got ${JSON.stringify(v)}`);
   });
   return Object.freeze(a as number[]);
 }
@@ -624,11 +828,11 @@ function interpolationPlan(trained: readonly number[], levels: readonly number[]
   });
 }
 
-// raw: the trained levels in config order; sorted: their values ascending
-function applyPlan(plan: InterpolationPlan, raw: Float32Array, sorted: Float32Array, out: Float32Array, at: number): void {
+// values: the trained levels' values in config order (raw or rearranged); sorted: the same values ascending
+function applyPlan(plan: InterpolationPlan, values: Float32Array, sorted: Float32Array, out: Float32Array, at: number): void {
   for (let j = 0; j < plan.length; j++) {
     const r = plan[j];
-    if (r.kind === 'exact') out[at + j] = raw[r.i];
+    if (r.kind === 'exact') out[at + j] = values[r.i];
     else {
       const lo = sorted[r.i], hi = sorted[Math.min(r.i + 1, sorted.length - 1)];
       out[at + j] = lo + r.w * (hi - lo);
@@ -636,12 +840,17 @@ function applyPlan(plan: InterpolationPlan, raw: Float32Array, sorted: Float32Ar
   }
 }
 
-/** The interpolation rule of TiRex.forecast on given trained levels/values (exported for tests and other forecasters). */
-export function interpolateQuantiles(trainedLevels: readonly number[], values: ArrayLike<number>, levels: readonly number[]): Float32Array {
-  if (values.length !== trainedLevels.length) throw new Error(`interpolateQuantiles: values has ${values.length} entries, trainedLevels ${trainedLevels.length}`);
-  const raw = Float32Array.from(values);
+/**
+ * The level rule of TiRex.forecast on given trained levels/values (exported for tests and other
+ * forecasters): trained levels get the sorted values (or the raw ones with `rawQuantiles`),
+ * others are interpolated from the sorted values.
+ */
+export function interpolateQuantiles(trainedLevels: readonly number[], values: ArrayLike<number>, levels: readonly number[], opts: { rawQuantiles?: boolean } = {}): Float32Array {
+  if (values.length !== trainedLevels.length) throw new ArgumentError(`interpolateQuantiles: values has ${values.length} entries, trainedLevels ${trainedLevels.length}`);
   const sorted = Float32Array.from(values).sort();
+  const rank = levelRanks(trainedLevels);
+  const use = opts.rawQuantiles ? Float32Array.from(values) : Float32Array.from(rank, (r) => sorted[r]);
   const out = new Float32Array(levels.length);
-  applyPlan(interpolationPlan(trainedLevels, checkLevels(levels)), raw, sorted, out, 0);
+  applyPlan(interpolationPlan(trainedLevels, checkLevels(levels)), use, sorted, out, 0);
   return out;
 }

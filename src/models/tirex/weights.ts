@@ -6,6 +6,7 @@
 import { Tensor } from '../../tensor/tensor.js';
 import { shapeStr } from '../../tensor/dtype.js';
 import { TiRexConfig, resolveTiRexConfig } from './config.js';
+import { ConfigError } from '../../errors.js';
 
 export interface TiRexResidualBlockWeights {
   hiddenWeight: Tensor; // [FF, IN]
@@ -228,7 +229,7 @@ export async function loadTiRexCheckpoint(pathOrDir: string, opts: LoadTiRexChec
 async function configFrom(c: unknown, fs: typeof import('node:fs/promises')): Promise<TiRexConfig> {
   if (typeof c === 'string') {
     let json: unknown;
-    try { json = JSON.parse(await fs.readFile(c, 'utf8')); } catch (e) { throw new Error(`TiRex config '${c}': cannot read JSON (${(e as Error).message})`); }
+    try { json = JSON.parse(await fs.readFile(c, 'utf8')); } catch (e) { throw new ConfigError(`TiRex config '${c}': cannot read JSON (${(e as Error).message})`); }
     return resolveTiRexConfig(json, c);
   }
   return resolveTiRexConfig(c, 'options.config');

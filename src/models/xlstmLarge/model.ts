@@ -15,6 +15,7 @@ import { mlstmPrefill, mlstmStep, mlstmZeroState } from '../../xlstm/mlstm/index
 import type { LanguageModel } from '../languageModel.js';
 import { XLSTMLargeConfig, XLSTMLargeConfigInput, resolveXLSTMLargeConfig } from './config.js';
 import { XLSTMLargeBlockWeights, XLSTMLargeWeights, LoadWeightsOptions, loadXLSTMLargeWeights } from './weights.js';
+import { ConfigError } from '../../errors.js';
 
 /**
  * One block's mLSTM state: c [B,NH,DHQK,DHV], n [B,NH,DHQK], m [B,NH,1] (a type
@@ -118,7 +119,7 @@ export class XLSTMLarge implements LanguageModel<XLSTMLargeState> {
     try {
       raw = JSON.parse(await readFile(cfgPath, 'utf8'));
     } catch (e) {
-      throw new Error(`XLSTMLarge.fromPretrained: cannot read ${cfgPath}: ${(e as Error).message}`);
+      throw new ConfigError(`XLSTMLarge.fromPretrained: cannot read ${cfgPath}: ${(e as Error).message}`);
     }
     const cfg = resolveXLSTMLargeConfig(raw as XLSTMLargeConfigInput);
     const src = await openSafetensorsModel(dir);

@@ -199,6 +199,16 @@ function nameTable(cfg: XLSTMLargeConfig, layout: 'hf' | 'native', quantHead: bo
   return slots;
 }
 
+/**
+ * Every checkpoint tensor `cfg` needs, by its name in `layout`, with its shape: what the
+ * loader checks a file against (a tied LM head is the embedding and has no entry).
+ */
+export function xlstmLargeWeightTable(cfg: XLSTMLargeConfig, layout: 'hf' | 'native'): Map<string, number[]> {
+  const table = new Map<string, number[]>();
+  for (const slot of nameTable(cfg, layout, false)) for (const part of slot.parts) table.set(part.names[0], [...part.shape]);
+  return table;
+}
+
 /** How a buffer is stored on the heap. */
 type Format = 'f32' | 'bf16' | 'f16' | 'int8' | 'q4';
 

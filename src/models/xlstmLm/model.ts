@@ -18,6 +18,7 @@ import { XLSTMLMWeights, XLSTMLMLoadWeightsOptions, loadXLSTMLMWeights } from '.
 import { MlstmBlockState, mlstmBlockStateShapes, mlstmLayerForward, mlstmLayerStep } from './mlstmBlock.js';
 import { SlstmBlockState, slstmBlockStateShapes, slstmLayerForward, slstmLayerStep } from './slstmBlock.js';
 import { feedForward, xlstmLayerNorm } from './ffn.js';
+import { ConfigError } from '../../errors.js';
 
 export type { MlstmBlockState, SlstmBlockState };
 /** One state per block, in block order (mLSTM or sLSTM state by config.blocks[i].kind). */
@@ -65,7 +66,7 @@ export class XLSTMLMModel implements LanguageModel<XLSTMLMState> {
       let text: string;
       try { text = await readFile(p, 'utf8'); } catch (e) { throw new Error(`XLSTMLMModel.fromPretrained: cannot read ${p}: ${(e as Error).message}`); }
       if (name === 'config.json') {
-        try { raw = JSON.parse(text); } catch (e) { throw new Error(`XLSTMLMModel.fromPretrained: ${p} is not valid JSON: ${(e as Error).message}`); }
+        try { raw = JSON.parse(text); } catch (e) { throw new ConfigError(`XLSTMLMModel.fromPretrained: ${p} is not valid JSON: ${(e as Error).message}`); }
       } else raw = await parseXLSTMLMConfigYaml(text, p);
       break;
     }

@@ -11,7 +11,7 @@ import type { SafetensorsSource } from '../../io/safetensors.js';
 import { CausalConv1dWeight } from '../../ops/conv.js';
 import { loadSlstmParams } from '../../xlstm/slstm/index.js';
 import type { SlstmParams } from '../../xlstm/slstm/index.js';
-import type { XLSTMLMConfig } from './config.js';
+import { mlstmProjHeads, type XLSTMLMConfig } from './config.js';
 
 /** A LinearHeadwiseExpand: weight [NH, O, D] (y[h, o] = sum_d x[h, d] w[h, o, d]), bias [NH*O]. */
 export interface HeadwiseWeight { w: Tensor; bias?: Tensor }
@@ -85,11 +85,11 @@ export function xlstmLmTensorSpecs(cfg: XLSTMLMConfig): Spec[] {
     const p = `xlstm_block_stack.blocks.${b.blockIdx}.`;
     add(`${p}xlstm_norm.weight`, [E]);
     if (b.kind === 'mlstm') {
-      const m = b.mlstm, inner = m._inner_embedding_dim, NH = m.num_heads, bs = m.qkv_proj_blocksize, x = `${p}xlstm.`;
+      const m = b.mlstm, inner = m._inner_embedding_dim, NH = m.num_heads, ph = mlstmProjHeads(m), x = `${p}xlstm.`;
       add(`${x}proj_up.weight`, [2 * inner, E]);
       if (m.bias) add(`${x}proj_up.bias`, [2 * inner]);
       for (const n of ['q', 'k', 'v']) {
-        add(`${x}${n}_proj.weight`, [inner / bs, bs, bs]);
+        add(`${x}${n}_proj.weight`, [ph, inner / ph, inner / ph]);
         if (m.bias) add(`${x}${n}_proj.bias`, [inner]);
       }
       if (m.conv1d_kernel_size > 0) {
