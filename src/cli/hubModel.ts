@@ -1,6 +1,7 @@
 // `--model` given as a hub id (`NX-AI/TiRex`, `org/name@rev`): downloads into the
 // huggingface_hub cache before a command loads the folder, with a byte progress bar (size,
 // rate, ETA) on stderr when it is a terminal. Local paths pass through untouched.
+import { HubError } from '../hub/errors.js';
 import type { HubProgressEvent } from '../hub/progress.js';
 import type { HubModelKind } from '../hub/selection.js';
 
@@ -65,6 +66,8 @@ export async function resolveCliModel(source: string, kind: HubModelKind, stderr
   try {
     return await resolveModelSource(source, kind, { onProgress: bar.onProgress });
   } catch (e) {
-    throw new Error(`--model '${source}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    const msg = `--model '${source}': ${e instanceof Error ? e.message : String(e)}`;
+    // the code survives, so callers of the command functions can still tell 'unauthorized' from 'not-cached'
+    throw e instanceof HubError ? new HubError(e.code, msg, { cause: e }) : new Error(msg, { cause: e });
   } finally { bar.stop(); }
 }
