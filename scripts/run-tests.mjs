@@ -23,5 +23,9 @@ if (chosen.length === 0) {
   console.error(`no test files found under ${root} (did you run npm run build?)`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--expose-gc', '--experimental-wasm-relaxed-simd', '--test', '--test-concurrency=1', ...chosen], { stdio: 'inherit' });
+// Tests never reach the internet: a hub id that is not a local folder would otherwise go to
+// huggingface.co. Tests that use the mock hub set HF_ENDPOINT themselves; port 9 (discard)
+// on loopback refuses at once.
+const env = { ...process.env, HF_ENDPOINT: process.env.XLSTM_TEST_HF_ENDPOINT ?? 'http://127.0.0.1:9' };
+const r = spawnSync(process.execPath, ['--expose-gc', '--experimental-wasm-relaxed-simd', '--test', '--test-concurrency=1', ...chosen], { stdio: 'inherit', env });
 process.exit(r.status ?? 1);

@@ -40,3 +40,6 @@ export { Rng, checkSeed, randomSeed } from './random/index.js';
 export * from './train/index.js';
 export type { StepResult } from './models/xlstmLarge/index.js';
 export type { StepResult as TrainStepResult } from './train/index.js';
+// hub: ids, errors, progress events, and the browser's fetch + Cache API loader (the Node cache is in node.ts)
+export { HubError, parseModelId, isCommitHash, fetchModelFilesBrowser, DEFAULT_ENDPOINT } from './hub/index.js';
+export type { HubErrorCode, ModelId, HubOptions, HubProgressEvent, HubProgressCallback, HubModelKind, BrowserHubOptions, BrowserSnapshot, CacheStorageLike } from './hub/index.js';

@@ -7,3 +7,5 @@ export { writeSafetensorsFile, writeShardedSafetensors } from './io/safetensorsW
 export type { ShardedWriteOptions, ShardedWriteResult } from './io/safetensorsWrite.js';
 export { loadLanguageModel, loadTokenizer, detectModel, readGenerationDefaults, LOAD_DTYPES } from './models/auto.js';
 export type { LanguageModelKind, LoadDtype, LoadProgress, LoadLanguageModelOptions, DetectedModel, GenerationDefaults } from './models/auto.js';
+export { downloadModel, resolveModelSource } from './hub/resolve.js';
+export type { HubSnapshot } from './hub/resolve.js';

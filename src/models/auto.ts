@@ -9,6 +9,8 @@ import { XLSTMLMModel } from './xlstmLm/index.js';
 import type { XLSTMLargeConfigInput, XLSTMLargeLoadOptions } from './xlstmLarge/index.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { loadTokenizerFromDir } from '../tokenizer/load.js';
+import type { HubOptions } from '../hub/options.js';
+import type { HubModelKind } from '../hub/selection.js';
 import { ConfigError } from '../errors.js';
 
 export type LanguageModelKind = 'xlstm-large' | 'xlstm-lm';
@@ -25,6 +27,17 @@ export interface LoadLanguageModelOptions {
   dtype?: LoadDtype;
   /** Called as tensors are read: bytes so far of the total. */
   onProgress?: (p: LoadProgress) => void;
+  /** Hub settings when the source is a model id like 'NX-AI/xLSTM-7b' (revision, token, cache, download onProgress). */
+  hub?: HubOptions;
+}
+
+/** Where the config and tokenizer readers may find a hub model. */
+export interface ModelSourceOptions { hub?: HubOptions }
+
+// a hub id becomes its cache snapshot folder; a local path stays as it is
+async function localDir(source: string, kind: HubModelKind, hub: HubOptions | undefined): Promise<string> {
+  const { resolveModelSource } = await import('../hub/resolve.js');
+  return resolveModelSource(source, kind, hub);
 }
 
 /** What a model folder holds, from its config file alone. */
@@ -90,7 +103,8 @@ async function parseConfigText(text: string, path: string): Promise<Obj> {
 }
 
 /** Reads the folder's config and decides which model class it belongs to. */
-export async function detectModel(dir: string): Promise<DetectedModel> {
+export async function detectModel(source: string, opts: ModelSourceOptions = {}): Promise<DetectedModel> {
+  const dir = await localDir(source, 'language-model-config', opts.hub);
   await checkDir(dir);
   const { join } = await import('node:path');
   for (const name of CONFIG_FILES) {
@@ -146,9 +160,10 @@ async function loadXLSTMLM(dir: string, det: DetectedModel, opts: LoadLanguageMo
   return (await XLSTMLMModel.fromPretrained(dir, { backend: opts.backend })) as unknown as LanguageModel;
 }
 
-/** Loads the language model in `dir`, whichever kind it is. */
-export async function loadLanguageModel(dir: string, opts: LoadLanguageModelOptions): Promise<LanguageModel> {
+/** Loads the language model in a folder or hub repository (`org/name[@revision]`), whichever kind it is. */
+export async function loadLanguageModel(source: string, opts: LoadLanguageModelOptions): Promise<LanguageModel> {
   checkLoadOptions(opts);
+  const dir = await localDir(source, 'language-model', opts.hub);
   const det = await detectModel(dir);
   return det.kind === 'xlstm-large' ? loadXLSTMLarge(dir, det, opts) : loadXLSTMLM(dir, det, opts);
 }
@@ -169,8 +184,9 @@ function idList(path: string, key: string, v: unknown): number[] {
  * Special ids and sampling defaults: generation_config.json when present, with config.json's
  * bos/eos/pad ids filling what it leaves out.
  */
-export async function readGenerationDefaults(dir: string): Promise<GenerationDefaults> {
+export async function readGenerationDefaults(source: string, opts: ModelSourceOptions = {}): Promise<GenerationDefaults> {
   const { join } = await import('node:path');
+  const dir = await localDir(source, 'language-model-config', opts.hub);
   await checkDir(dir);
   let base: Obj = {};
   let basePath = '';
@@ -220,7 +236,8 @@ function withKey(p: [string, unknown], key: string): [string, string, unknown] {
  * kinds follow tokenizer_config.json add_bos_token. Special ids from the model / generation
  * config win over tokenizer_config.json.
  */
-export async function loadTokenizer(dir: string): Promise<Tokenizer> {
+export async function loadTokenizer(source: string, opts: ModelSourceOptions = {}): Promise<Tokenizer> {
+  const dir = await localDir(source, 'language-model-config', opts.hub);
   await checkDir(dir);
   let addBos: boolean | undefined;
   let det: DetectedModel | undefined;

@@ -43,9 +43,10 @@ export async function resolveModelPath(model: string | undefined): Promise<strin
 export async function loadForecaster(modelPath: string, opts: { threads?: number } = {}): Promise<LoadedForecaster> {
   const { WasmBackend } = await import('../../backend/wasm/backend.js');
   const { TiRex } = await import('../../models/tirex/model.js');
+  const local = await (await import('../hubModel.js')).resolveCliModel(modelPath, 'tirex', process.stderr);
   const backend = await WasmBackend.create({ threads: opts.threads });
   try {
-    const model = await TiRex.fromPretrained(modelPath, { backend });
+    const model = await TiRex.fromPretrained(local, { backend });
     return { model: model as unknown as Forecaster, close: () => { model.dispose(); backend.dispose(); } };
   } catch (e) {
     backend.dispose();

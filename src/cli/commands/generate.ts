@@ -45,7 +45,7 @@ export interface TextModelOptions {
  */
 export async function loadTextModel(opts: TextModelOptions, io: CliIo): Promise<LoadedTextModel> {
   const [{ WasmBackend }, auto] = await Promise.all([import('../../backend/wasm/backend.js'), import('../../models/auto.js')]);
-  const dir = opts.model;
+  const dir = await (await import('../hubModel.js')).resolveCliModel(opts.model, 'text-model', io.stderr);
   const wrap = (e: unknown) => new InputError(`--model '${dir}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   let tokenizer: Tokenizer, defaults: GenerationDefaults;
   try {

@@ -5,6 +5,7 @@
 // whole pass on the context extended by NaN (predictions are never fed back).
 import { Tensor } from '../../tensor/tensor.js';
 import type { WasmBackend } from '../../backend/wasm/backend.js';
+import type { HubOptions } from '../../hub/options.js';
 import { linear } from '../../ops/matmul.js';
 import { add, mul, relu, silu } from '../../ops/elementwise.js';
 import { rmsNorm, groupNorm } from '../../ops/norm.js';
@@ -30,7 +31,10 @@ export interface TiRexOptions {
   bf16?: boolean;
 }
 
-export interface TiRexFromPretrainedOptions extends TiRexOptions, LoadTiRexCheckpointOptions {}
+export interface TiRexFromPretrainedOptions extends TiRexOptions, LoadTiRexCheckpointOptions {
+  /** Hub settings when the source is a model id like 'NX-AI/TiRex' (revision, token, cache, onProgress). */
+  hub?: HubOptions;
+}
 
 /** Progress of a forecast call: `done` of `total` series finished (reported once per batch). */
 export interface TiRexProgress { done: number; total: number }
@@ -163,10 +167,11 @@ export class TiRex {
     });
   }
 
-  /** Loads model.ckpt (official) or model.safetensors + config.json (file or folder; Node only). */
+  /** Loads model.ckpt (official) or model.safetensors + config.json (file, folder or hub id like 'NX-AI/TiRex[@rev]'; Node only). */
   static async fromPretrained(pathOrDir: string, opts: TiRexFromPretrainedOptions): Promise<TiRex> {
     if (!opts || !opts.backend) throw new ArgumentError('TiRex.fromPretrained: options.backend (a WasmBackend) is required');
-    const { config, weights } = await loadTiRexCheckpoint(pathOrDir, opts);
+    const local = await (await import('../../hub/resolve.js')).resolveModelSource(pathOrDir, 'tirex', opts.hub);
+    const { config, weights } = await loadTiRexCheckpoint(local, opts);
     return new TiRex(config, weights, opts);
   }
 

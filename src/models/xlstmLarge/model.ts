@@ -8,6 +8,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { checkIds, checkStepIds, TokenBatch } from '../tokenIds.js';
 import type { WasmBackend } from '../../backend/wasm/backend.js';
 import type { SafetensorsSource } from '../../io/safetensors.js';
+import type { HubOptions } from '../../hub/options.js';
 import { add, mul, sigmoid, silu, softcap, rmsNorm, groupNorm, embedding } from '../../ops/index.js';
 import { linear } from '../../ops/matmul.js';
 import { mlstmPrefill, mlstmStep, mlstmZeroState } from '../../xlstm/mlstm/index.js';
@@ -27,6 +28,8 @@ export type XLSTMLargeState = XLSTMLargeBlockState[];
 export type { TokenBatch } from '../tokenIds.js';
 
 export interface XLSTMLargeLoadOptions extends LoadWeightsOptions {
+  /** Hub settings when fromPretrained is given a model id like 'NX-AI/xLSTM-7b'. */
+  hub?: HubOptions;
   backend: WasmBackend;
 }
 
@@ -102,10 +105,12 @@ export class XLSTMLarge implements LanguageModel<XLSTMLargeState> {
 
   /**
    * Loads a checkpoint folder (config.json + model.safetensors or a sharded index), in
-   * the Hugging Face or the native xlstm_large layout. Node only (uses the file system).
+   * the Hugging Face or the native xlstm_large layout, or a hub id (downloaded into the
+   * huggingface_hub cache). Node only (uses the file system).
    */
   static async fromPretrained(dir: string, opts: XLSTMLargeLoadOptions): Promise<XLSTMLarge> {
     if (!opts || !opts.backend) throw new TypeError('XLSTMLarge.fromPretrained: options.backend (a WasmBackend) is required');
+    dir = await (await import('../../hub/resolve.js')).resolveModelSource(dir, 'language-model', opts.hub);
     const [{ readFile }, { join }, { openSafetensorsModel }] = await Promise.all([
       import('node:fs/promises'), import('node:path'), import('../../io/safetensorsSharded.js'),
     ]);

@@ -9,6 +9,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { checkIds, checkStepIds, TokenBatch } from '../tokenIds.js';
 import type { WasmBackend } from '../../backend/wasm/backend.js';
 import type { SafetensorsSource } from '../../io/safetensors.js';
+import type { HubOptions } from '../../hub/options.js';
 import type { LanguageModel } from '../languageModel.js';
 import { add, embedding } from '../../ops/index.js';
 import { linear } from '../../ops/matmul.js';
@@ -26,6 +27,8 @@ export type XLSTMLMState = (MlstmBlockState | SlstmBlockState)[];
 export type { TokenBatch } from '../tokenIds.js';
 
 export interface XLSTMLMLoadOptions extends XLSTMLMLoadWeightsOptions {
+  /** Hub settings when fromPretrained is given a model id. */
+  hub?: HubOptions;
   backend: WasmBackend;
 }
 
@@ -47,10 +50,11 @@ export class XLSTMLMModel implements LanguageModel<XLSTMLMState> {
   /**
    * Loads a folder with config.json (the official config dump) or config.yaml / config.yml
    * (the model config or an experiment file with a model: section) and model.safetensors
-   * (or a sharded index). Node only.
+   * (or a sharded index), or a hub id. Node only.
    */
   static async fromPretrained(dir: string, opts: XLSTMLMLoadOptions): Promise<XLSTMLMModel> {
     if (!opts || !opts.backend) throw new TypeError('XLSTMLMModel.fromPretrained: options.backend (a WasmBackend) is required');
+    dir = await (await import('../../hub/resolve.js')).resolveModelSource(dir, 'language-model', opts.hub);
     const [{ readFile, access }, { join }, { openSafetensorsModel }] = await Promise.all([
       import('node:fs/promises'), import('node:path'), import('../../io/safetensorsSharded.js'),
     ]);
