@@ -17,7 +17,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const wasmDir = join(root, 'src', 'backend', 'wasm');
 // Modules that import Node built-ins statically; the library reaches them only through
 // dynamic import() in Node-only code paths.
-const nodeOnlyModules = ['io/safetensorsFile.js', 'io/safetensorsSharded.js', 'io/safetensorsWrite.js', 'train/forecastDataWorker.js'];
+const nodeOnlyModules = ['io/safetensorsFile.js', 'io/safetensorsSharded.js', 'io/safetensorsWrite.js', 'train/forecastDataWorker.js', 'hub/resolve.js'];
 
 /** @type {esbuild.Plugin} */
 export const browserPlatform = {
