@@ -4,19 +4,23 @@
 // main thread, where waiting is not allowed, it spins - run xlstm-ts in a worker).
 import { ARGS_BYTE, DONE, GEN, KERNEL, MAX_ARGS, NARGS, NT, STOP, WorkerInit } from './protocol.js';
 
-export interface WorkerLike { postMessage(m: unknown): void; terminate(): unknown }
+export interface WorkerLike { postMessage(m: unknown): void; terminate(): unknown; unref?(): void }
 
-async function spawnWorker(): Promise<{ w: WorkerLike; onMessage: (cb: (m: any) => void) => void }> {
+interface Spawned { w: WorkerLike; onMessage: (cb: (m: any) => void) => void; onError: (cb: (e: Error) => void) => void }
+
+async function spawnWorker(): Promise<Spawned> {
   const url = new URL('./worker.js', import.meta.url);
   const G = globalThis as any;
   if (typeof G.Worker === 'function' && typeof G.window !== 'undefined' || typeof G.WorkerGlobalScope !== 'undefined') {
     const w = new G.Worker(url, { type: 'module' });
-    return { w, onMessage: (cb) => w.addEventListener('message', (e: MessageEvent) => cb(e.data)) };
+    return {
+      w, onMessage: (cb) => w.addEventListener('message', (e: MessageEvent) => cb(e.data)),
+      onError: (cb) => w.addEventListener('error', (e: ErrorEvent) => cb(e.error instanceof Error ? e.error : new Error(e.message))),
+    };
   }
   const { Worker } = await import('node:worker_threads');
   const w = new Worker(url);
-  w.unref(); // an idle pool must not keep a Node process alive
-  return { w, onMessage: (cb) => w.on('message', cb) };
+  return { w, onMessage: (cb) => w.on('message', cb), onError: (cb) => w.on('error', cb) };
 }
 
 export class ThreadPool {
@@ -38,14 +42,27 @@ export class ThreadPool {
     const fns = kernelNames.map((n) => instance.exports[n] as Function);
     const workers: WorkerLike[] = [];
     const ready: Promise<void>[] = [];
-    for (let tid = 1; tid < threads; tid++) {
-      const { w, onMessage } = await spawnWorker();
-      workers.push(w);
-      ready.push(new Promise((resolve) => onMessage((m) => { if (m?.ready) resolve(); else if (m?.error) console.error(`xlstm-ts worker ${tid}: ${m.error}`); })));
-      const init: WorkerInit = { memory, module, tid, kernelNames };
-      w.postMessage(init);
+    try {
+      for (let tid = 1; tid < threads; tid++) {
+        const { w, onMessage, onError } = await spawnWorker();
+        workers.push(w);
+        ready.push(new Promise((resolve, reject) => {
+          onMessage((m) => { if (m?.ready) resolve(); else if (m?.error) console.error(`xlstm-ts worker ${tid}: ${m.error}`); });
+          // a thread the system cannot start (EAGAIN, out of memory) fails the creation, not the process
+          onError((e) => reject(new Error(`xlstm-ts wasm backend: compute thread ${tid} of ${threads} failed to start: ${e.message}`, { cause: e })));
+        }));
+        const init: WorkerInit = { memory, module, tid, kernelNames };
+        w.postMessage(init);
+      }
+      await Promise.all(ready);
+    } catch (e) {
+      for (const w of workers) w.terminate();
+      throw e;
     }
-    await Promise.all(ready);
+    // A pool the caller forgot to dispose must not keep a Node process alive. Only now: a
+    // 'message' listener added after unref() refs the worker again (Node 20), and before the
+    // workers are ready the pending creation is what should keep the process running.
+    for (const w of workers) w.unref?.();
     return new ThreadPool(memory, fns, workers, threads);
   }
 
