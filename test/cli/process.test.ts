@@ -112,6 +112,12 @@ test('xlstm train: a second signal ends the process at once (while the first one
     assert.equal(r.signal, 'SIGINT', `expected the default action of a second SIGINT, got exit ${r.code}: ${r.stderr}`);
     assert.ok(r.closedAt - secondAt < 2000, `ended ${r.closedAt - secondAt} ms after the second signal`);
     assert.doesNotMatch(r.stderr, /stopped by SIGINT/);
+    // no checkpoint was completed; what a cut-off save leaves (temp files) goes with the next run
+    assert.equal(existsSync(join(dir, 'ck', 'trainer_state.json')), false);
+    writeFileSync(join(dir, 'ck', '.optimizer.safetensors.4242.k3x9.tmp'), 'partial');
+    const again = await runTrain({ config: join(dir, 'c.json'), untilStep: 1, progress: false }, silent);
+    assert.equal(again.endStep, 1);
+    assert.deepEqual(readdirSync(join(dir, 'ck')).filter((f) => f.endsWith('.tmp')), []);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 

@@ -65,3 +65,20 @@ test('score, sampling and state helpers: bad arguments are ArgumentErrors', () =
   argErr(() => stackStates(untouchable, []), /^stackStates: states must be a non-empty array/);
   assert.deepEqual(resolveSampling('f', { temperature: 0.5, topK: 3 }), { mode: 'sample', temperature: 0.5, topK: 3, topP: 1, minP: 0 });
 });
+
+test('Tokenizer: bad arguments are ArgumentErrors, a broken tokenizer file an InputError', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { Tokenizer } = await import('../../src/tokenizer/tokenizer.js');
+  const { InputError } = await import('../../src/errors.js');
+  const dir = 'test/fixtures/tokenizer';
+  const tok = Tokenizer.fromJSON(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')), JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')));
+  argErr(() => tok.encode(3 as never), /^Tokenizer\.encode: text must be a string, got number/);
+  argErr(() => tok.encode('a', null as never), /^Tokenizer\.encode: options must be an object, got null/);
+  argErr(() => tok.decode('ab' as never), /^Tokenizer\.decode: ids must be an array of token ids/);
+  argErr(() => tok.decode([1, -2]), /^Tokenizer\.decode: ids\[1\] = -2 is not a token id/);
+  argErr(() => tok.decode([1], null as never), /^Tokenizer\.decode: options must be an object, got null/);
+  argErr(() => Tokenizer.fromJSON('x'), /^Tokenizer\.fromJSON: tokenizerJson must be the parsed tokenizer\.json object/);
+  assert.throws(() => Tokenizer.fromJSON({ version: '1.0' }), (e: Error) => e instanceof InputError && /has no "model" section/.test(e.message));
+  assert.equal(tok.decode(tok.encode('a b', { addBos: false })), 'a b');
+});

@@ -7,7 +7,7 @@
 // The checkpoint folder is also a loadable model: model.safetensors + config.json + tokenizer.json
 // (the one used, or a byte-level one for byte runs), so `xlstm generate --model <dir>` runs on it.
 // Every file written into a model/checkpoint folder goes through writeFileAtomic (temp + rename).
-import { readFile, appendFile, mkdir, stat, rmdir } from 'node:fs/promises';
+import { readFile, appendFile, mkdir, stat, rmdir, readdir, rm } from 'node:fs/promises';
 import { join, dirname, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { WasmBackend, maxThreadCount } from '../../backend/wasm/backend.js';
@@ -101,6 +101,16 @@ class CreatedDirs {
     for (const d of this.made) await rmdir(d).catch(() => undefined);
     this.made = [];
   }
+}
+
+/**
+ * Deletes the temporary files of a save that was cut off (a second signal, a crash):
+ * `.<file>.<pid>.<random>.tmp`, as writeFileAtomic and Trainer.saveCheckpoint name them. Only
+ * the run that owns the checkpoint folder calls this, before its first save.
+ */
+async function removeStaleTemps(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => /^\..+\.\d+\.[a-z0-9]+\.tmp$/.test(n)).map((n) => rm(join(dir, n), { force: true })));
 }
 
 async function exists(p: string): Promise<boolean> { return stat(p).then(() => true, () => false); }
@@ -414,6 +424,7 @@ export async function runTrain(o: TrainCommandOptions, io: CommandIo = processIo
     if (startStep >= until) throw new ArgumentError(`nothing to do: the checkpoint is at step ${startStep}, the run ends at step ${until}`);
     // created only now, when nothing before training can fail any more
     await dirs.make(ckDir);
+    await removeStaleTemps(ckDir);
     const evalEvery = cfg.eval.every, ckEvery = cfg.checkpoint.every;
     if (o.progress !== false && process.stderr.isTTY) {
       const { default: cliProgress } = await import('cli-progress');
