@@ -200,6 +200,11 @@ test('xlstm train --threads 100000: one line naming the flag, value and limit, e
     const z = spawnSync(process.execPath, [...BIN, 'train', '--config', join(dir, 'a.json'), '--threads', '0'], { encoding: 'utf8' });
     assert.equal(z.status, 1);
     assert.equal(z.stderr, "xlstm: --threads must be a positive integer, got '0'\n");
+    // the config key is named with the file when the flag is not given
+    writeFileSync(join(dir, 'b.json'), JSON.stringify(tirexConfig(dir, { threads: 100000 })));
+    const c = spawnSync(process.execPath, [...BIN, 'train', '--config', join(dir, 'b.json')], { encoding: 'utf8' });
+    assert.equal(c.status, 1);
+    assert.equal(c.stderr, `xlstm: train config '${join(dir, 'b.json')}': threads 100000 is above the limit ${await maxThreadCount()} (compute threads: 4 per core, at most 256)\n`);
     assert.equal(existsSync(join(dir, 'ck')), false);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });

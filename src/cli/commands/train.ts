@@ -11,7 +11,7 @@ import { readFile, appendFile, mkdir, stat, rmdir, readdir, rm } from 'node:fs/p
 import { join, dirname, resolve as resolvePath } from 'node:path';
 import type { Command } from 'commander';
 import { WasmBackend, maxThreadCount } from '../../backend/wasm/backend.js';
-import { ArgumentError, ConfigError, LimitError } from '../../errors.js';
+import { ArgumentError, ConfigError, InputError, LimitError } from '../../errors.js';
 import { EXIT_SIGINT, EXIT_SIGTERM } from '../exitCodes.js';
 import { Trainer, CHECKPOINT_FILES, TrainerProgress, writeFileAtomic } from '../../train/trainer.js';
 import { TiRexTrainable } from '../../train/tirexTrainable.js';
@@ -126,7 +126,7 @@ interface Job {
 
 async function csvEvalItems(c: NonNullable<TrainConfig['eval']['csv']>[number], defaultHorizon: number): Promise<ForecastEvalItem[]> {
   let text: string;
-  try { text = await readFile(c.path, 'utf8'); } catch (e) { throw new Error(`eval.csv: cannot read '${c.path}': ${(e as Error).message}`); }
+  try { text = await readFile(c.path, 'utf8'); } catch (e) { throw new InputError(`eval.csv: cannot read '${c.path}': ${(e as Error).message}`); }
   const H = c.horizon ?? defaultHorizon;
   const out: ForecastEvalItem[] = [];
   for (const s of parseSeriesCsv(text, { source: c.path }).series) {
@@ -139,7 +139,7 @@ async function csvEvalItems(c: NonNullable<TrainConfig['eval']['csv']>[number], 
     if (c.seasonality === undefined && s.timestamps) { try { m = seasonalPeriod(inferFrequency(s.timestamps)); } catch { m = 1; } }
     out.push({ id: s.id, history, actual, m });
   }
-  if (out.length === 0) throw new Error(`eval.csv '${c.path}': no series longer than the horizon ${H} + 2`);
+  if (out.length === 0) throw new InputError(`eval.csv '${c.path}': no series longer than the horizon ${H} + 2`);
   return out;
 }
 
@@ -150,13 +150,13 @@ async function tirexJob(cfg: TrainConfig, m: TiRexModelSection, be: WasmBackend)
   };
   const model = m.init_from ? await TiRexTrainable.fromPretrained(be, m.init_from) : TiRexTrainable.create(be, sizes, { seed: m.seed });
   if (m.init_from && (model.config.inputPatchSize !== m.patch_size || model.config.trainCtxLen !== m.context_length)) {
-    throw new Error(`model.init_from '${m.init_from}': its patch size ${model.config.inputPatchSize} / context ${model.config.trainCtxLen} differ from the config's ${m.patch_size} / ${m.context_length}`);
+    throw new ConfigError(`model.init_from '${m.init_from}': its patch size ${model.config.inputPatchSize} / context ${model.config.trainCtxLen} differ from the config's ${m.patch_size} / ${m.context_length}`);
   }
   if (m.init_from) {
     // sizes in the config are not used with init_from; one that is given must describe the loaded model
     const loaded = { embedding_dim: model.config.embeddingDim, num_heads: model.config.numHeads, num_blocks: model.config.numBlocks, input_ff_dim: model.config.inputFfDim };
     const bad = (Object.keys(loaded) as (keyof typeof loaded)[]).filter((k) => m[k] !== undefined && m[k] !== loaded[k]).map((k) => `model.${k} is ${m[k]}, the loaded model's is ${loaded[k]}`);
-    if (bad.length) { throw new Error(`model.init_from '${m.init_from}': ${bad.join('; ')} (leave the sizes out with init_from, or make them match)`); }
+    if (bad.length) { throw new ConfigError(`model.init_from '${m.init_from}': ${bad.join('; ')} (leave the sizes out with init_from, or make them match)`); }
   }
   const cp = cfg.data.cpm;
   const samplerOptions: ForecastSamplerOptions = {
@@ -202,10 +202,10 @@ async function tirexJob(cfg: TrainConfig, m: TiRexModelSection, be: WasmBackend)
 
 /** A JSON or YAML mapping from a file (model.config, a folder's config.json). */
 async function readConfigFile(file: string, key: string): Promise<Record<string, unknown>> {
-  const text = await readFile(file, 'utf8').catch((e) => { throw new Error(`${key}: cannot read '${file}': ${(e as Error).message}`); });
+  const text = await readFile(file, 'utf8').catch((e) => { throw new ConfigError(`${key}: cannot read '${file}': ${(e as Error).message}`); });
   let doc: unknown;
-  try { doc = /\.ya?ml$/i.test(file) ? (await import('yaml')).parse(text) : JSON.parse(text); } catch (e) { throw new Error(`${key} '${file}': not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(e as Error).message}`); }
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${key} '${file}': must hold a mapping of config fields`);
+  try { doc = /\.ya?ml$/i.test(file) ? (await import('yaml')).parse(text) : JSON.parse(text); } catch (e) { throw new ConfigError(`${key} '${file}': not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(e as Error).message}`); }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`${key} '${file}': must hold a mapping of config fields`);
   return doc as Record<string, unknown>;
 }
 
@@ -223,7 +223,7 @@ interface LmTokens {
 /** The training text as ids: UTF-8 bytes, or data.tokenizer's ids (no special tokens added). */
 async function lmTokens(cfg: TrainConfig): Promise<LmTokens> {
   const { encodeBytes, encodeWithTokenizer, byteLevelTokenizerJson } = await import('../../train/textData.js');
-  const text = await readFile(cfg.data.text!, 'utf8').catch((e) => { throw new Error(`data.text: cannot read '${cfg.data.text}': ${(e as Error).message}`); });
+  const text = await readFile(cfg.data.text!, 'utf8').catch((e) => { throw new InputError(`data.text: cannot read '${cfg.data.text}': ${(e as Error).message}`); });
   const tp = cfg.data.tokenizer;
   if (tp === undefined) {
     // ids = UTF-8 bytes: a tokenizer.json with exactly these ids lets `xlstm generate` use the folder
@@ -231,19 +231,19 @@ async function lmTokens(cfg: TrainConfig): Promise<LmTokens> {
     return { tokens: encodeBytes(text), vocabNeeded: 256, files, what: 'byte-level training on data.text' };
   }
   const st = await stat(tp).catch(() => null);
-  if (!st) throw new Error(`data.tokenizer: '${tp}' does not exist (expected a tokenizer.json file or a folder holding one)`);
+  if (!st) throw new InputError(`data.tokenizer: '${tp}' does not exist (expected a tokenizer.json file or a folder holding one)`);
   const file = st.isDirectory() ? join(tp, 'tokenizer.json') : tp;
-  const raw = await readFile(file).catch((e) => { throw new Error(`data.tokenizer: cannot read '${file}': ${(e as Error).message}`); });
+  const raw = await readFile(file).catch((e) => { throw new InputError(`data.tokenizer: cannot read '${file}': ${(e as Error).message}`); });
   let json: unknown;
-  try { json = JSON.parse(new TextDecoder().decode(raw)); } catch (e) { throw new Error(`data.tokenizer '${file}': not valid JSON: ${(e as Error).message}`); }
+  try { json = JSON.parse(new TextDecoder().decode(raw)); } catch (e) { throw new InputError(`data.tokenizer '${file}': not valid JSON: ${(e as Error).message}`); }
   // tokenizer_config.json next to it carries the special tokens (BOS/EOS/PAD) when present
   const cfgFile = join(dirname(file), 'tokenizer_config.json');
   const cfgRaw = await readFile(cfgFile).catch(() => undefined);
   let tokCfg: unknown;
-  if (cfgRaw) { try { tokCfg = JSON.parse(new TextDecoder().decode(cfgRaw)); } catch (e) { throw new Error(`'${cfgFile}': not valid JSON: ${(e as Error).message}`); } }
+  if (cfgRaw) { try { tokCfg = JSON.parse(new TextDecoder().decode(cfgRaw)); } catch (e) { throw new InputError(`'${cfgFile}': not valid JSON: ${(e as Error).message}`); } }
   const { Tokenizer } = await import('../../tokenizer/tokenizer.js');
   let tok: TokenizerT;
-  try { tok = Tokenizer.fromJSON(json, tokCfg); } catch (e) { throw new Error(`data.tokenizer '${file}': ${(e as Error).message}`); }
+  try { tok = Tokenizer.fromJSON(json, tokCfg); } catch (e) { throw new InputError(`data.tokenizer '${file}': ${(e as Error).message}`); }
   const files: Record<string, Uint8Array> = { 'tokenizer.json': raw };
   if (cfgRaw) files['tokenizer_config.json'] = cfgRaw;
   return {
@@ -271,7 +271,7 @@ async function lmJob(cfg: TrainConfig, m: LmModelSection, be: WasmBackend): Prom
   const vocab = lmCfg.vocab_size;
   // the check before building anything: a too-small vocab_size would fail on the first batch
   if (typeof vocab === 'number' && vocab < data.vocabNeeded) {
-    throw new Error(`model.config.vocab_size is ${vocab}; ${data.what} needs vocab_size >= ${data.vocabNeeded}`);
+    throw new ConfigError(`model.config.vocab_size is ${vocab}; ${data.what} needs vocab_size >= ${data.vocabNeeded}`);
   }
   checkLmMemory(cfg, lmCfg);
   let model: LmTrainable;
@@ -294,7 +294,7 @@ async function lmJob(cfg: TrainConfig, m: LmModelSection, be: WasmBackend): Prom
     const { XLSTMLMTrainable } = await import('../../train/xlstmLmTrainable.js');
     const { xlstmLmConfigJson } = await import('../../train/lmTraining.js');
     const lm = m.init_from
-      ? await XLSTMLMTrainable.fromSafetensors(lmCfg, new Uint8Array(await readFile(join(m.init_from, 'model.safetensors')).catch((e) => { throw new Error(`model.init_from: cannot read '${join(m.init_from!, 'model.safetensors')}': ${(e as Error).message}`); })))
+      ? await XLSTMLMTrainable.fromSafetensors(lmCfg, new Uint8Array(await readFile(join(m.init_from, 'model.safetensors')).catch((e) => { throw new InputError(`model.init_from: cannot read '${join(m.init_from!, 'model.safetensors')}': ${(e as Error).message}`); })))
       : XLSTMLMTrainable.init(lmCfg, { seed: m.seed });
     model = lm;
     // the resolved official fields, as createLmTraining writes them (one config.json form)
@@ -347,11 +347,11 @@ function checkLmMemory(cfg: TrainConfig, lmCfg: Record<string, unknown>): void {
 async function loadLargeFolder(dir: string, cfg: Record<string, unknown>) {
   const { XLSTMLargeTrainable } = await import('../../train/xlstmLargeTrainable.js');
   const { openSafetensorsModel } = await import('../../io/safetensorsSharded.js');
-  const src = await openSafetensorsModel(dir).catch((e) => { throw new Error(`model.init_from '${dir}': ${(e as Error).message}`); });
+  const src = await openSafetensorsModel(dir).catch((e) => { throw new InputError(`model.init_from '${dir}': ${(e as Error).message}`); });
   try {
     return await XLSTMLargeTrainable.fromSafetensors(cfg, src);
   } catch (e) {
-    throw new Error(`model.init_from '${dir}': ${(e as Error).message}`);
+    throw new InputError(`model.init_from '${dir}': ${(e as Error).message}`);
   } finally { await src.close(); }
 }
 
@@ -381,7 +381,11 @@ export async function runTrain(o: TrainCommandOptions, io: CommandIo = processIo
   if (threads !== undefined) {
     // checked here so the message names the flag or key the user wrote
     const max = await maxThreadCount();
-    if (threads > max) throw new LimitError(o.threads !== undefined ? '--threads' : `train config ${cfg.source}: threads`, threads, max, 'compute threads: 4 per core, at most 256');
+    if (threads > max) {
+      const e = new LimitError(o.threads !== undefined ? '--threads' : 'threads', threads, max, 'compute threads: 4 per core, at most 256');
+      if (o.threads === undefined) e.message = `train config ${cfg.source}: ${e.message}`;
+      throw e;
+    }
   }
   const until = o.untilStep !== undefined ? parseCount('--until-step', o.untilStep) : cfg.optim.steps;
   if (until > cfg.optim.steps) throw new ArgumentError(`--until-step ${until} is beyond optim.steps ${cfg.optim.steps}`);
