@@ -418,7 +418,11 @@ export async function runTrain(o: TrainCommandOptions, io: CommandIo = processIo
     const trainer = job.trainer;
     if (o.resume) {
       if (!(await exists(join(ckDir, CHECKPOINT_FILES.state)))) throw new ArgumentError(`--resume: no checkpoint in '${ckDir}' (${CHECKPOINT_FILES.state} is missing)`);
-      try { await trainer.loadCheckpoint(ckDir); } catch (e) { throw new ConfigError(withConfigKeys((e as Error).message)); }
+      try { await trainer.loadCheckpoint(ckDir); } catch (e) {
+        // changed settings are the config's problem; an unreadable or mismatched checkpoint is the folder's
+        const msg = withConfigKeys((e as Error).message);
+        throw /the settings differ from the checkpoint's/.test(msg) ? new ConfigError(msg, { cause: e }) : new InputError(msg, { cause: e });
+      }
       await trimMetrics(metrics.path, trainer.step);
       io.stderr(`resumed from ${ckDir} at step ${trainer.step}\n`);
     } else if (await exists(join(ckDir, CHECKPOINT_FILES.state))) {
@@ -449,6 +453,8 @@ export async function runTrain(o: TrainCommandOptions, io: CommandIo = processIo
     // which an already-resolved prepareStep() does not give. One macrotask per step does.
     const stop = o.stop;
     const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    // the bar goes at once: a second signal kills the process, which must not leave the terminal's cursor hidden
+    stop?.addEventListener('abort', () => { ui.bar?.stop(); ui.bar = null; }, { once: true });
     // step-by-step so evaluation, checkpoints and the final save happen here, in order
     while (trainer.step < until) {
       if (stop) { await turn(); if (stop.aborted) break; }
