@@ -3,7 +3,7 @@ export { Tensor } from './tensor/tensor.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
 export { DTYPE_SIZE, numel } from './tensor/dtype.js';
 export { f32ToBf16, bf16ToF32, f32ToF16, f16ToF32, roundBf16 } from './tensor/convert.js';
-export { WasmBackend } from './backend/wasm/backend.js';
+export { WasmBackend, maxThreadCount } from './backend/wasm/backend.js';
 export type { WasmBackendOptions, WasmFeatures } from './backend/wasm/backend.js';
 export { SafetensorsBuffer, parseSafetensors, serializeSafetensors, castForStorage, SafetensorsError, MAX_HEADER_BYTES, SHARD_INDEX_FILE, safetensorsDTypeName } from './io/safetensors.js';
 export type { SafetensorsSource, SafetensorsTensorInfo, TensorDict, ReadOptions, WriteOptions, TensorInfo } from './io/safetensors.js';

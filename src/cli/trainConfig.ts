@@ -4,6 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { SYNTHETIC_KINDS } from '../data/synthetic/generator.js';
+import { ConfigError, LimitError } from '../errors.js';
+import { DEFAULT_FFN_PROJ_FACTOR } from '../models/tirex/config.js';
 
 export interface TiRexModelSection {
   kind: 'tirex';
@@ -29,6 +31,8 @@ export interface LmModelSection {
 }
 
 export interface TrainConfig {
+  /** Where the config came from, as error messages name it (a quoted file name). */
+  source: string;
   model: TiRexModelSection | LmModelSection;
   data: {
     seed: number;
@@ -56,7 +60,52 @@ export interface TrainConfig {
   threads?: number;
 }
 
-function fail(source: string, key: string, msg: string): never { throw new Error(`train config ${source}: ${key} ${msg}`); }
+function fail(source: string, key: string, msg: string): never { throw new ConfigError(`train config ${source}: ${key} ${msg}`); }
+
+/** A LimitError whose message starts with the config file, as every other train config error. */
+function limit(source: string, key: string, value: number, max: number, reason: string): never {
+  const e = new LimitError(key, value, max, reason);
+  e.message = `train config ${source}: ${e.message}`;
+  throw e;
+}
+
+/** The wasm32 heap every training tensor lives on. */
+export const TRAIN_HEAP_BYTES = 2 ** 32;
+/** More steps than any run of this library can finish (years at its speed); the bound keeps step counts exact integers everywhere. */
+export const MAX_TRAIN_STEPS = 1e9;
+const GIB = 2 ** 30;
+const gib = (b: number) => (b / GIB < 10 ? (b / GIB).toFixed(2) : (b / GIB).toExponential(2));
+
+/**
+ * Refuses, before anything is built, a run whose weights or one step's activations cannot fit
+ * the 4 GiB wasm heap. The estimates are lower bounds (only the tensors every step must hold:
+ * f32 weights and gradients, and per token a few vectors of the model width per block plus
+ * the outputs), so a run refused here could never have run; all micro-batches of a step stay on
+ * the heap until the step ends, so accumulation_steps multiplies the batch.
+ */
+export function checkTrainMemory(source: string, s: {
+  /** f32 values per parameter set (weights) */ params: number;
+  /** tokens (patches, positions) per sample */ tokens: number;
+  /** f32 values held per token per step */ perToken: number;
+  batchSize: number; accumulationSteps: number;
+  /** config keys that set params / tokens (values per unit of the key), for the messages */
+  paramsKey: { key: string; value: number; perUnit: number; max?: number }; tokensKey: { key: string; value: number; perUnit: number };
+}): void {
+  const weights = 8 * s.params; // value + gradient, f32
+  if (weights >= TRAIN_HEAP_BYTES) {
+    const k = s.paramsKey;
+    limit(source, k.key, k.value, k.max ?? Math.max(0, Math.floor(TRAIN_HEAP_BYTES / (8 * k.perUnit))), `the weights and gradients would need at least ${gib(weights)} GiB; the wasm heap holds 4 GiB`);
+  }
+  const perSample = 4 * s.tokens * s.perToken * s.accumulationSteps;
+  const fit = Math.floor((TRAIN_HEAP_BYTES - weights) / perSample);
+  if (fit < 1) {
+    const k = s.tokensKey;
+    limit(source, k.key, k.value, Math.max(0, Math.floor((TRAIN_HEAP_BYTES - weights) / (4 * k.perUnit * s.perToken * s.accumulationSteps))), `one sample would need at least ${gib(perSample)} GiB of activations; the wasm heap holds 4 GiB`);
+  }
+  if (s.batchSize > fit) {
+    limit(source, 'optim.batch_size', s.batchSize, fit, `one step (${s.batchSize} x accumulation_steps ${s.accumulationSteps} samples of ${s.tokens} tokens) would need at least ${gib(perSample * s.batchSize + weights)} GiB; the wasm heap holds 4 GiB`);
+  }
+}
 
 function obj(source: string, key: string, v: unknown, optional = false): Record<string, unknown> {
   if (v === undefined && optional) return {};
@@ -164,6 +213,31 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     grad_clip: op.grad_clip === undefined ? undefined : num(source, 'optim.grad_clip', op.grad_clip, undefined, { gt: 0 }),
     weight_decay: num(source, 'optim.weight_decay', op.weight_decay, 0.01, { min: 0 }), seed: num(source, 'optim.seed', op.seed, 0, { int: true, min: 0 }),
   };
+  // values that are each fine but contradict each other would train with a schedule nobody asked for
+  if (optim.steps > MAX_TRAIN_STEPS) limit(source, 'optim.steps', optim.steps, MAX_TRAIN_STEPS, 'no run of this library could finish them');
+  if (optim.min_lr > optim.lr) fail(source, 'optim.min_lr', `(${optim.min_lr}) must be <= optim.lr (${optim.lr}): the cosine schedule decays from lr to min_lr`);
+  if (optim.warmup_steps > optim.steps) fail(source, 'optim.warmup_steps', `(${optim.warmup_steps}) must be <= optim.steps (${optim.steps}): the warmup would never end`);
+  if (model.kind === 'tirex') {
+    if (data.min_context_length !== undefined && data.min_context_length > model.context_length) fail(source, 'data.min_context_length', `(${data.min_context_length}) must be <= model.context_length (${model.context_length})`);
+    if (model.patch_size > model.context_length) fail(source, 'model.patch_size', `(${model.patch_size}) must be <= model.context_length (${model.context_length})`);
+    const { embedding_dim: E, num_blocks: NB, input_ff_dim: FF } = model;
+    if (E !== undefined && NB !== undefined && FF !== undefined) {
+      // lower bounds: per block the FFN's up and down projections (2 E * ff), per token the
+      // residual stream, normed input and four gate pre-activations of each block, plus the
+      // patch embedding's hidden layer
+      const factor = model.ffn_proj_factor ?? DEFAULT_FFN_PROJ_FACTOR;
+      const perBlock = 2 * E * Math.ceil(factor * E);
+      const tooWide = 8 * perBlock >= TRAIN_HEAP_BYTES;
+      checkTrainMemory(source, {
+        params: NB * perBlock, tokens: Math.ceil(model.context_length / model.patch_size), perToken: 6 * E * NB + FF,
+        batchSize: optim.batch_size, accumulationSteps: optim.accumulation_steps,
+        paramsKey: tooWide
+          ? { key: 'model.embedding_dim', value: E, perUnit: Infinity, max: Math.floor(Math.sqrt(TRAIN_HEAP_BYTES / (8 * 2 * factor))) }
+          : { key: 'model.num_blocks', value: NB, perUnit: perBlock },
+        tokensKey: { key: 'model.context_length', value: model.context_length, perUnit: 1 / model.patch_size },
+      });
+    }
+  }
   checkKeys(source, 'eval', ev, ['every', 'horizon', 'synthetic', 'csv', 'max_batches']);
   const syn = ev.synthetic === undefined ? undefined : obj(source, 'eval.synthetic', ev.synthetic);
   if (syn) checkKeys(source, 'eval.synthetic', syn, ['count', 'seed', 'seasonality']);
@@ -187,7 +261,7 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
   const ck = obj(source, 'checkpoint', top.checkpoint);
   checkKeys(source, 'checkpoint', ck, ['dir', 'every']);
   return {
-    model, data, optim, eval: evalSec,
+    source, model, data, optim, eval: evalSec,
     checkpoint: { dir: path(ck.dir, 'checkpoint.dir'), every: ck.every === undefined ? undefined : posInt(source, 'checkpoint.every', ck.every) },
     output: top.output === undefined ? undefined : path(top.output, 'output'),
     log_every: posInt(source, 'log_every', top.log_every, 10),
@@ -198,11 +272,11 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
 /** Reads a .json / .yaml / .yml config file; relative paths inside resolve against its folder. */
 export async function readTrainConfig(file: string): Promise<TrainConfig> {
   let text: string;
-  try { text = await readFile(file, 'utf8'); } catch (e) { throw new Error(`--config: cannot read '${file}': ${(e as Error).message}`); }
+  try { text = await readFile(file, 'utf8'); } catch (e) { throw new ConfigError(`--config: cannot read '${file}': ${(e as Error).message}`); }
   let raw: unknown;
   try {
     if (/\.ya?ml$/i.test(file)) raw = (await import('yaml')).parse(text);
     else raw = JSON.parse(text);
-  } catch (e) { throw new Error(`--config '${file}': not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(e as Error).message}`); }
+  } catch (e) { throw new ConfigError(`--config '${file}': not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(e as Error).message}`); }
   return resolveTrainConfig(raw, `'${file}'`, dirname(resolvePath(file)));
 }

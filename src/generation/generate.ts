@@ -15,6 +15,7 @@
 // for the greedy sequence: with greedy decoding gNll = nll for free; with sampling the
 // sampled sequence's nll is reported and gNll only when `gNll: true` asks for the extra
 // greedy decode of the same prompts (same maxNewTokens and stop criteria).
+import { ArgumentError, LimitError } from '../errors.js';
 import type { LanguageModel, ModelState } from '../models/languageModel.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { SamplingOptions, SamplingConfig, resolveSampling, sampleToken } from './sampling.js';
@@ -94,6 +95,14 @@ export type Prompt = readonly number[] | string;
 
 interface Tick { tick: true }
 
+/** Runs a check of another module (src/random) so its RangeError comes out as this API's ArgumentError. */
+function argument<T>(check: () => T): T {
+  try { return check(); } catch (e) { throw e instanceof RangeError ? new ArgumentError(e.message) : e; }
+}
+
+/** Generated tokens of one call, all rows together: 2^27 ids (a GiB of arrays with their scores) is far beyond any model's useful output. */
+export const MAX_GENERATED_TOKENS = 2 ** 27;
+
 /**
  * Generates for every prompt (a ragged batch is fine) and returns all sequences.
  * Synchronous: the model computes synchronously; use streamGenerate to interleave.
@@ -146,34 +155,45 @@ interface Row {
 
 function* run(fn: string, model: LanguageModel, prompts: readonly Prompt[], opts: GenerateOptions): Generator<TokenEvent | Tick, GenerateResult, void> {
   const V = vocabSizeOf(fn, model);
-  if (!opts || typeof opts !== 'object') throw new TypeError(`${fn}: options are required ({ maxNewTokens, ... })`);
+  if (!opts || typeof opts !== 'object') throw new ArgumentError(`${fn}: options are required ({ maxNewTokens, ... })`);
   const maxNew = checkCount(fn, 'maxNewTokens', opts.maxNewTokens);
   const cfg = resolveSampling(fn, opts);
   const tok = opts.tokenizer;
-  if (tok !== undefined && (typeof tok.encode !== 'function' || typeof tok.decode !== 'function')) throw new TypeError(`${fn}: tokenizer must have encode(text) and decode(ids)`);
+  if (tok !== undefined && (typeof tok.encode !== 'function' || typeof tok.decode !== 'function')) throw new ArgumentError(`${fn}: tokenizer must have encode(text) and decode(ids)`);
+  if (opts.stopTokens !== undefined && !Array.isArray(opts.stopTokens)) throw new ArgumentError(`${fn}: stopTokens must be an array of token ids`);
+  if (opts.stopStrings !== undefined && !Array.isArray(opts.stopStrings)) throw new ArgumentError(`${fn}: stopStrings must be an array of strings`);
   const stopTokens = new Set<number>();
   for (const [i, t] of (opts.stopTokens ?? []).entries()) {
-    if (!Number.isInteger(t) || t < 0 || t >= V) throw new RangeError(`${fn}: stopTokens[${i}] = ${String(t)} is not a token id (expected an integer 0 <= id < vocabSize ${V})`);
+    if (!Number.isInteger(t) || t < 0 || t >= V) throw new ArgumentError(`${fn}: stopTokens[${i}] = ${String(t)} is not a token id (expected an integer 0 <= id < vocabSize ${V})`);
     stopTokens.add(t);
   }
   const stopStrings = [...(opts.stopStrings ?? [])];
-  stopStrings.forEach((s, i) => { if (typeof s !== 'string' || s.length === 0) throw new TypeError(`${fn}: stopStrings[${i}] must be a non-empty string`); });
-  if (stopStrings.length && !tok) throw new TypeError(`${fn}: stopStrings need a tokenizer (options.tokenizer) to decode the generated text`);
+  stopStrings.forEach((s, i) => { if (typeof s !== 'string' || s.length === 0) throw new ArgumentError(`${fn}: stopStrings[${i}] must be a non-empty string`); });
+  if (stopStrings.length && !tok) throw new ArgumentError(`${fn}: stopStrings need a tokenizer (options.tokenizer) to decode the generated text`);
   const nTop = opts.topLogprobs === undefined ? 0 : checkCount(fn, 'topLogprobs', opts.topLogprobs);
+  if (nTop > V) throw new ArgumentError(`${fn}: topLogprobs = ${nTop}, expected at most the vocabulary size ${V}`);
+  for (const k of ['logprobs', 'gNll', 'returnState'] as const) {
+    if (opts[k] !== undefined && typeof opts[k] !== 'boolean') throw new ArgumentError(`${fn}: ${k} = ${JSON.stringify(opts[k])}, expected true or false`);
+  }
+  if (opts.onToken !== undefined && typeof opts.onToken !== 'function') throw new ArgumentError(`${fn}: onToken must be a function (event) => void, got ${typeof opts.onToken}`);
+  if (opts.signal !== undefined && !(typeof AbortSignal !== 'undefined' && opts.signal instanceof AbortSignal)) throw new ArgumentError(`${fn}: signal must be an AbortSignal`);
   const wantLogprobs = opts.logprobs === true || nTop > 0;
-  if (!Array.isArray(prompts) || prompts.length === 0) throw new TypeError(`${fn}: prompts must be a non-empty array of token-id arrays (or strings with a tokenizer)`);
+  if (!Array.isArray(prompts) || prompts.length === 0) throw new ArgumentError(`${fn}: prompts must be a non-empty array of token-id arrays (or strings with a tokenizer)`);
   const ids = checkTokenRows(fn, 'prompts', prompts.map((p, b) => {
     if (typeof p !== 'string') return p;
-    if (!tok) throw new TypeError(`${fn}: prompts[${b}] is a string, which needs options.tokenizer`);
+    if (!tok) throw new ArgumentError(`${fn}: prompts[${b}] is a string, which needs options.tokenizer`);
     return tok.encode(p);
   }), V);
   const B = ids.length;
+  // every row keeps its generated ids (and scores): refuse what cannot be held before the prefill
+  const maxTokens = Math.floor(MAX_GENERATED_TOKENS / B);
+  if (maxNew > maxTokens) throw new LimitError('maxNewTokens', maxNew, maxTokens, `${B} prompt(s) x maxNewTokens generated ids are kept in memory; at most ${MAX_GENERATED_TOKENS} in all`);
   if (opts.state !== undefined) {
     assertModelState(fn, model, opts.state);
     const sb = stateBatchSize(opts.state, fn, 'options.state');
-    if (sb !== B) throw new RangeError(`${fn}: options.state has batch ${sb}, expected ${B} (one row per prompt)`);
+    if (sb !== B) throw new ArgumentError(`${fn}: options.state has batch ${sb}, expected ${B} (one row per prompt)`);
   }
-  const seed = cfg.mode === 'sample' ? (opts.seed === undefined ? randomSeed() : checkSeed(fn, 'seed', opts.seed)) : undefined;
+  const seed = cfg.mode === 'sample' ? (opts.seed === undefined ? randomSeed() : argument(() => checkSeed(fn, 'seed', opts.seed))) : undefined;
   const rows: Row[] = ids.map((_, b) => ({
     tokens: [], nll: 0,
     ...(wantLogprobs ? { logprobs: [] } : {}),

@@ -1,6 +1,6 @@
 // Generation layer over any recurrent LanguageModel: sampling, (streaming) generation,
 // scoring, and recurrent states as values (fork / select / stack / save / load).
-export { generate, streamGenerate, assertModelState } from './generate.js';
+export { generate, streamGenerate, assertModelState, MAX_GENERATED_TOKENS } from './generate.js';
 export type { GenerateOptions, GenerateResult, GeneratedSequence, GeneratedTokenLogprob, TokenEvent, FinishReason, Prompt } from './generate.js';
 export type { GenerationTokenizer } from './textStream.js';
 export { TextStream } from './textStream.js';

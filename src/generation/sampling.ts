@@ -1,6 +1,7 @@
 // Choosing the next token from one row of logits: greedy (first maximum, as the official
 // xLSTM generate) or sampling with temperature, top-k, top-p (nucleus) and min-p, in that
 // order (the Hugging Face logits-processor order), all in float64.
+import { ArgumentError } from '../errors.js';
 import type { Xoshiro128ss } from './prng.js';
 
 /** How to pick tokens. Greedy unless one of temperature (> 0), topK, topP or minP is given. */
@@ -23,11 +24,11 @@ export type SamplingConfig =
 export function resolveSampling(fn: string, o: SamplingOptions = {}): SamplingConfig {
   const { temperature, topK, topP, minP } = o;
   if (temperature !== undefined && (typeof temperature !== 'number' || !Number.isFinite(temperature) || temperature < 0)) {
-    throw new RangeError(`${fn}: temperature = ${String(temperature)}, expected a finite number >= 0 (0 = greedy)`);
+    throw new ArgumentError(`${fn}: temperature = ${String(temperature)}, expected a finite number >= 0 (0 = greedy)`);
   }
-  if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw new RangeError(`${fn}: topK = ${String(topK)}, expected an integer >= 1`);
-  if (topP !== undefined && (typeof topP !== 'number' || !(topP > 0 && topP <= 1))) throw new RangeError(`${fn}: topP = ${String(topP)}, expected 0 < topP <= 1`);
-  if (minP !== undefined && (typeof minP !== 'number' || !(minP >= 0 && minP <= 1))) throw new RangeError(`${fn}: minP = ${String(minP)}, expected 0 <= minP <= 1`);
+  if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw new ArgumentError(`${fn}: topK = ${String(topK)}, expected an integer >= 1`);
+  if (topP !== undefined && (typeof topP !== 'number' || !(topP > 0 && topP <= 1))) throw new ArgumentError(`${fn}: topP = ${String(topP)}, expected 0 < topP <= 1`);
+  if (minP !== undefined && (typeof minP !== 'number' || !(minP >= 0 && minP <= 1))) throw new ArgumentError(`${fn}: minP = ${String(minP)}, expected 0 <= minP <= 1`);
   const any = temperature !== undefined || topK !== undefined || topP !== undefined || minP !== undefined;
   if (!any || temperature === 0) return { mode: 'greedy' };
   return { mode: 'sample', temperature: temperature ?? 1, topK: topK ?? Infinity, topP: topP ?? 1, minP: minP ?? 0 };

@@ -3,6 +3,7 @@
 // the model in chunks of `chunkSize` tokens with the recurrent state carried between
 // them, so memory stays bounded by one chunk's logits [1, chunkSize, V] whatever the
 // length. Sequences of a batch are scored one at a time (no padding in the recurrence).
+import { ArgumentError } from '../errors.js';
 import type { LanguageModel, ModelState } from '../models/languageModel.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { logSumExp } from './logprobs.js';
@@ -35,13 +36,14 @@ export function score(model: LanguageModel, ids: readonly (readonly number[])[],
 export function score(model: LanguageModel, ids: readonly number[] | readonly (readonly number[])[], opts: ScoreOptions = {}): SequenceScore | SequenceScore[] {
   const fn = 'score';
   const V = vocabSizeOf(fn, model);
+  if (opts === null || typeof opts !== 'object') throw new ArgumentError(`${fn}: options must be an object, got ${opts === null ? 'null' : typeof opts}`);
   const single = Array.isArray(ids) && ids.length > 0 && !Array.isArray(ids[0]);
   const rows = checkTokenRows(fn, 'ids', single ? [ids] : ids, V);
   const chunk = opts.chunkSize === undefined ? 512 : checkCount(fn, 'chunkSize', opts.chunkSize, 1);
   if (opts.state !== undefined) {
     assertModelState(fn, model, opts.state);
     const sb = stateBatchSize(opts.state, fn, 'options.state');
-    if (sb !== rows.length) throw new RangeError(`${fn}: options.state has batch ${sb}, expected ${rows.length} (one row per sequence)`);
+    if (sb !== rows.length) throw new ArgumentError(`${fn}: options.state has batch ${sb}, expected ${rows.length} (one row per sequence)`);
   }
   const out = rows.map((seq, b) => scoreOne(model, seq, chunk, V, opts.state === undefined ? undefined : selectRows(model, opts.state, [b]), b));
   return single ? out[0] : out;

@@ -2,6 +2,7 @@
 // arrays whose leaves are f32 Tensors with the batch as axis 0). New states come only from
 // model.emptyState(B) and we copy leaf data into them: a model decides where its state
 // lives (big models spread it over several wasm heaps), so we never allocate leaves.
+import { ArgumentError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { LanguageModel, ModelState } from '../models/languageModel.js';
 
@@ -17,15 +18,15 @@ export function stateLeaves(state: ModelState, fn = 'stateLeaves', arg = 'state'
   const seen = new Set<string>();
   const walk = (node: unknown, path: string): void => {
     if (node instanceof Tensor) {
-      if (seen.has(path)) throw new Error(`${fn}: ${arg} has two leaves at path '${path}'`);
+      if (seen.has(path)) throw new ArgumentError(`${fn}: ${arg} has two leaves at path '${path}'`);
       seen.add(path);
       out.push({ path, tensor: node });
       return;
     }
     const at = path === '' ? arg : `${arg} leaf path '${path}'`;
-    if (node === null || typeof node !== 'object') throw new TypeError(`${fn}: ${at} is ${node === null ? 'null' : typeof node}, expected a Tensor, an array or an object of them`);
+    if (node === null || typeof node !== 'object') throw new ArgumentError(`${fn}: ${at} is ${node === null ? 'null' : typeof node}, expected a Tensor, an array or an object of them`);
     const entries: [string, unknown][] = Array.isArray(node) ? node.map((v, i) => [String(i), v]) : Object.entries(node);
-    if (entries.length === 0) throw new TypeError(`${fn}: ${at} is an empty ${Array.isArray(node) ? 'array' : 'object'}`);
+    if (entries.length === 0) throw new ArgumentError(`${fn}: ${at} is an empty ${Array.isArray(node) ? 'array' : 'object'}`);
     for (const [k, v] of entries) walk(v, path === '' ? k : `${path}.${k}`);
   };
   walk(state, '');
@@ -40,7 +41,7 @@ export function stateBatchSize(state: ModelState, fn = 'stateBatchSize', arg = '
   const B = leaves[0].tensor.shape[0];
   for (const { path, tensor } of leaves) {
     if (tensor.rank < 1 || tensor.shape[0] !== B) {
-      throw new RangeError(`${fn}: ${arg} leaf '${path}' has shape ${shapeText(tensor.shape)}, expected batch ${B} on axis 0 (as leaf '${leaves[0].path}')`);
+      throw new ArgumentError(`${fn}: ${arg} leaf '${path}' has shape ${shapeText(tensor.shape)}, expected batch ${B} on axis 0 (as leaf '${leaves[0].path}')`);
     }
   }
   return B;
@@ -57,14 +58,14 @@ export function checkStateMatches(fn: string, arg: string, template: ModelState,
   const byPath = new Map(got.map((l) => [l.path, l.tensor]));
   for (const { path, tensor: w } of want) {
     const t = byPath.get(path);
-    if (!t) throw new TypeError(`${fn}: ${arg} has no leaf '${path}' (the model's state has leaves ${want.map((l) => `'${l.path}'`).join(', ')}): is it a state of another model?`);
+    if (!t) throw new ArgumentError(`${fn}: ${arg} has no leaf '${path}' (the model's state has leaves ${want.map((l) => `'${l.path}'`).join(', ')}): is it a state of another model?`);
     if (t.dtype !== 'f32' || t.rank !== w.rank || t.shape.some((d, i) => i > 0 && d !== w.shape[i])) {
-      throw new RangeError(`${fn}: ${arg} leaf '${path}' is ${t.dtype} ${shapeText(t.shape)}, expected f32 ${shapeText(['B', ...w.shape.slice(1)] as never)}: is it a state of another model?`);
+      throw new ArgumentError(`${fn}: ${arg} leaf '${path}' is ${t.dtype} ${shapeText(t.shape)}, expected f32 ${shapeText(['B', ...w.shape.slice(1)] as never)}: is it a state of another model?`);
     }
   }
   if (got.length !== want.length) {
     const extra = got.find((l) => !want.some((w) => w.path === l.path))!;
-    throw new TypeError(`${fn}: ${arg} has a leaf '${extra.path}' that the model's state does not have: is it a state of another model?`);
+    throw new ArgumentError(`${fn}: ${arg} has a leaf '${extra.path}' that the model's state does not have: is it a state of another model?`);
   }
   return stateBatchSize(state, fn, arg);
 }
@@ -79,7 +80,7 @@ export function disposeState(state: ModelState): void {
  * block of select / stack / fork). Checks every source against the model's state layout.
  */
 export function gatherRows(model: LanguageModel, picks: readonly { state: ModelState; row: number }[], fn = 'gatherRows'): ModelState {
-  if (picks.length === 0) throw new RangeError(`${fn}: no rows selected (a state needs batch >= 1)`);
+  if (picks.length === 0) throw new ArgumentError(`${fn}: no rows selected (a state needs batch >= 1)`);
   const out = model.emptyState(picks.length);
   try {
     const dst = stateLeaves(out, fn, 'model.emptyState()');
@@ -92,7 +93,7 @@ export function gatherRows(model: LanguageModel, picks: readonly { state: ModelS
         checked.set(state, src);
       }
       const B = src.values().next().value!.shape[0];
-      if (!Number.isInteger(row) || row < 0 || row >= B) throw new RangeError(`${fn}: row ${row} is outside the state's batch of ${B}`);
+      if (!Number.isInteger(row) || row < 0 || row >= B) throw new ArgumentError(`${fn}: row ${row} is outside the state's batch of ${B}`);
       for (const { path, tensor } of dst) {
         const n = tensor.size / tensor.shape[0];
         (tensor.data as Float32Array).set((src.get(path)!.data as Float32Array).subarray(row * n, (row + 1) * n), i * n);
@@ -104,13 +105,13 @@ export function gatherRows(model: LanguageModel, picks: readonly { state: ModelS
 
 /** A new state with rows `rows` of `state` (in that order; repeats allowed). */
 export function selectRows(model: LanguageModel, state: ModelState, rows: readonly number[]): ModelState {
-  if (!Array.isArray(rows)) throw new TypeError('selectRows: rows must be an array of row indices');
+  if (!Array.isArray(rows)) throw new ArgumentError('selectRows: rows must be an array of row indices');
   return gatherRows(model, rows.map((row) => ({ state, row })), 'selectRows');
 }
 
 /** One state with all rows of `states`, in order (e.g. prompts prefilled one by one). */
 export function stackStates(model: LanguageModel, states: readonly ModelState[]): ModelState {
-  if (!Array.isArray(states) || states.length === 0) throw new RangeError('stackStates: states must be a non-empty array');
+  if (!Array.isArray(states) || states.length === 0) throw new ArgumentError('stackStates: states must be a non-empty array');
   const picks: { state: ModelState; row: number }[] = [];
   for (const s of states) for (let r = 0, B = stateBatchSize(s, 'stackStates'); r < B; r++) picks.push({ state: s, row: r });
   return gatherRows(model, picks, 'stackStates');

@@ -3,6 +3,7 @@
 // first) and whose __metadata__ says what it is and which model it belongs to. The byte
 // layout is specified in docs/STATE-FORMAT.md. Restoring checks the file against the model
 // and names what does not match; data is read straight into model.emptyState(B)'s leaves.
+import { ArgumentError, InputError } from '../errors.js';
 import type { LanguageModel, ModelState } from '../models/languageModel.js';
 import { parseSafetensors, serializeSafetensors, SafetensorsBuffer } from '../io/safetensors.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -90,7 +91,7 @@ export function stateFingerprint(model: LanguageModel): string {
 export function saveState(model: LanguageModel, state: ModelState, opts: SaveStateOptions = {}): Uint8Array {
   const fn = 'saveState';
   vocabSizeOf(fn, model);
-  if (typeof model.modelType !== 'string' || !model.modelType) throw new TypeError(`${fn}: model.modelType must be a non-empty string`);
+  if (typeof model.modelType !== 'string' || !model.modelType) throw new ArgumentError(`${fn}: model.modelType must be a non-empty string`);
   const tmpl = model.emptyState(1);
   let B: number;
   try { B = checkStateMatches(fn, 'state', tmpl, state); } finally { disposeState(tmpl); }
@@ -106,7 +107,7 @@ export function saveState(model: LanguageModel, state: ModelState, opts: SaveSta
   const cfg = modelConfig(model);
   if (cfg !== undefined) meta.config = canonicalJson(cfg);
   for (const [k, v] of Object.entries(opts.metadata ?? {})) {
-    if (typeof v !== 'string') throw new TypeError(`${fn}: metadata.${k} is ${typeof v}, expected a string`);
+    if (typeof v !== 'string') throw new ArgumentError(`${fn}: metadata.${k} is ${typeof v}, expected a string`);
     meta[USER_PREFIX + k] = v;
   }
   // plain JS views of the leaves: the writer copies them whatever heap they live on
@@ -118,19 +119,19 @@ function parseStateFile(fn: string, bytes: Uint8Array | ArrayBuffer): { src: Saf
   const src = parseSafetensors(bytes, { source: 'state file' });
   const m = src.metadata;
   if (m.format !== STATE_FORMAT) {
-    throw new Error(`${fn}: not an xlstm-ts state file (__metadata__.format = ${JSON.stringify(m.format)}, expected "${STATE_FORMAT}")`);
+    throw new InputError(`${fn}: not an xlstm-ts state file (__metadata__.format = ${JSON.stringify(m.format)}, expected "${STATE_FORMAT}")`);
   }
   if (m.version !== STATE_FORMAT_VERSION) {
-    throw new Error(`${fn}: state file version ${JSON.stringify(m.version)} is not supported (this build reads version "${STATE_FORMAT_VERSION}")`);
+    throw new InputError(`${fn}: state file version ${JSON.stringify(m.version)} is not supported (this build reads version "${STATE_FORMAT_VERSION}")`);
   }
   for (const k of ['modelType', 'vocabSize', 'batch', 'fingerprint']) {
-    if (typeof m[k] !== 'string') throw new Error(`${fn}: state file __metadata__ has no "${k}"`);
+    if (typeof m[k] !== 'string') throw new InputError(`${fn}: state file __metadata__ has no "${k}"`);
   }
   const metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(m)) if (k.startsWith(USER_PREFIX)) metadata[k.slice(USER_PREFIX.length)] = v as string;
   let config: unknown;
   if (typeof m.config === 'string') {
-    try { config = JSON.parse(m.config); } catch { throw new Error(`${fn}: state file __metadata__.config is not valid JSON`); }
+    try { config = JSON.parse(m.config); } catch { throw new InputError(`${fn}: state file __metadata__.config is not valid JSON`); }
   }
   const info: StateFileInfo = {
     format: m.format, version: m.version, modelType: m.modelType as string, vocabSize: Number(m.vocabSize), batch: Number(m.batch),
@@ -162,26 +163,26 @@ export function loadState(model: LanguageModel, bytes: Uint8Array | ArrayBuffer,
   const fn = 'loadState';
   const V = vocabSizeOf(fn, model);
   const { src, info } = parseStateFile(fn, bytes);
-  if (info.modelType !== model.modelType) throw new Error(`${fn}: the state was saved from a model of type "${info.modelType}", this model is "${model.modelType}"`);
-  if (info.vocabSize !== V) throw new Error(`${fn}: the state was saved from a model with vocabSize ${info.vocabSize}, this model has ${V}`);
-  if (!Number.isInteger(info.batch) || info.batch < 1) throw new Error(`${fn}: state file batch = ${JSON.stringify(src.metadata.batch)}, expected a positive integer`);
+  if (info.modelType !== model.modelType) throw new InputError(`${fn}: the state was saved from a model of type "${info.modelType}", this model is "${model.modelType}"`);
+  if (info.vocabSize !== V) throw new InputError(`${fn}: the state was saved from a model with vocabSize ${info.vocabSize}, this model has ${V}`);
+  if (!Number.isInteger(info.batch) || info.batch < 1) throw new InputError(`${fn}: state file batch = ${JSON.stringify(src.metadata.batch)}, expected a positive integer`);
   const state = model.emptyState(info.batch);
   try {
     const leaves = stateLeaves(state, fn, 'model.emptyState()');
     const want = new Set(leaves.map((l) => l.path));
     const extra = src.names().filter((n) => !want.has(n));
-    if (extra.length) throw new Error(`${fn}: the state file has leaves this model's state does not have: ${extra.map((n) => `'${n}'`).join(', ')}`);
+    if (extra.length) throw new InputError(`${fn}: the state file has leaves this model's state does not have: ${extra.map((n) => `'${n}'`).join(', ')}`);
     for (const { path, tensor } of leaves) {
-      if (!src.has(path)) throw new Error(`${fn}: the state file has no leaf '${path}' (this model's state needs it)`);
+      if (!src.has(path)) throw new InputError(`${fn}: the state file has no leaf '${path}' (this model's state needs it)`);
       const fi = src.info(path);
       if (fi.dtype !== 'f32' || fi.shape.join() !== tensor.shape.join()) {
-        throw new Error(`${fn}: leaf '${path}' in the file is ${fi.dtype} [${fi.shape.join(', ')}], this model needs f32 [${tensor.shape.join(', ')}]`);
+        throw new InputError(`${fn}: leaf '${path}' in the file is ${fi.dtype} [${fi.shape.join(', ')}], this model needs f32 [${tensor.shape.join(', ')}]`);
       }
     }
     const fp = fingerprint(model, leaves);
     if (opts.checkConfig !== false && fp !== info.fingerprint) {
       const diff = configDiff(info.config, modelConfig(model));
-      throw new Error(`${fn}: the state was saved from a differently configured model (fingerprint ${info.fingerprint}, this model ${fp})` +
+      throw new InputError(`${fn}: the state was saved from a differently configured model (fingerprint ${info.fingerprint}, this model ${fp})` +
         (diff.length ? `; config differs in ${diff.join('; ')}` : '') + ' (pass checkConfig: false to load it anyway)');
     }
     for (const { path, tensor } of leaves) src.readInto(path, tensor.data as Float32Array);

@@ -4,6 +4,8 @@
 // a trailing U+FFFD (an incomplete UTF-8 byte sequence) and any tail that could still
 // grow into a stop string, so a stop string never appears in streamed text.
 
+import { ArgumentError } from '../errors.js';
+
 /** The tokenizer surface generation needs (the CLI's tokenizer wrapper provides it). */
 export interface GenerationTokenizer {
   encode(text: string): number[];
@@ -24,7 +26,7 @@ export class TextStream {
     if (this.stopped) return '';
     this.ids.push(token);
     const full = this.tokenizer.decode(this.ids);
-    if (typeof full !== 'string') throw new TypeError(`generate: tokenizer.decode returned ${typeof full}, expected a string`);
+    if (typeof full !== 'string') throw new ArgumentError(`generate: tokenizer.decode returned ${typeof full}, expected a string`);
     let cut = -1;
     for (const s of this.stopStrings) {
       const i = full.indexOf(s);

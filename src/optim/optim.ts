@@ -4,6 +4,8 @@
 // accumulation. The seeded RNG for initialisation, dropout and shuffling is src/random's Rng,
 // re-exported here because training code has always imported it from optim.
 import { Parameter } from '../autograd/tape.js';
+import { ArgumentError } from '../errors.js';
+import { checkNumber, checkOptionalNumber, checkOptions } from './args.js';
 
 export { Rng } from '../random/rng.js';
 export type { RngState } from '../random/rng.js';
@@ -62,12 +64,22 @@ export class AdamW {
 
   /** params: a list (all decayed by weightDecay) or explicit groups. */
   constructor(params: readonly Parameter[] | ParamGroup[], o: AdamWOptions) {
-    if (!(o.lr >= 0)) throw new RangeError(`AdamW: lr must be >= 0, got ${o.lr}`);
-    this.b1 = o.beta1 ?? 0.9; this.b2 = o.beta2 ?? 0.999; this.eps = o.eps ?? 1e-8;
-    for (const [n, b] of [['beta1', this.b1], ['beta2', this.b2]] as const) if (!(b >= 0 && b < 1)) throw new RangeError(`AdamW: ${n} must be in [0, 1), got ${b}`);
+    const fn = 'AdamW';
+    checkOptions(fn, o);
+    checkNumber(fn, 'lr', o.lr, { min: 0 });
+    this.b1 = checkOptionalNumber(fn, 'beta1', o.beta1, { min: 0, lt: 1 }) ?? 0.9;
+    this.b2 = checkOptionalNumber(fn, 'beta2', o.beta2, { min: 0, lt: 1 }) ?? 0.999;
+    this.eps = checkOptionalNumber(fn, 'eps', o.eps, { min: 0 }) ?? 1e-8; // torch accepts 0 too
     this.lr = o.lr;
-    const wd = o.weightDecay ?? 0.01;
-    this.groups = params.length && params[0] instanceof Parameter ? [{ params: params as Parameter[], weightDecay: wd }] : (params as ParamGroup[]);
+    const wd = checkOptionalNumber(fn, 'weightDecay', o.weightDecay, { min: 0 }) ?? 0.01;
+    if (!Array.isArray(params)) throw new ArgumentError(`${fn}: params must be an array of Parameters or of parameter groups, got ${params === null ? 'null' : typeof params}`);
+    const flat = params.length > 0 && params[0] instanceof Parameter;
+    this.groups = flat ? [{ params: params as unknown as Parameter[], weightDecay: wd }] : (params as unknown as ParamGroup[]);
+    this.groups.forEach((g, gi) => {
+      if (!g || !Array.isArray(g.params)) throw new ArgumentError(`${fn}: params[${gi}] is neither a Parameter nor a group {params, weightDecay}`);
+      g.params.forEach((p, i) => { if (!(p instanceof Parameter)) throw new ArgumentError(`${fn}: ${flat ? '' : `groups[${gi}].`}params[${i}] is not a Parameter`); });
+      checkNumber(fn, `groups[${gi}].weightDecay`, g.weightDecay, { min: 0 });
+    });
   }
 
   /**
@@ -178,7 +190,7 @@ export function globalGradNorm(params: readonly Parameter[]): number {
 
 /** torch.nn.utils.clip_grad_norm_: scales all gradients by maxNorm / (norm + 1e-6) when norm > maxNorm. Returns the norm before clipping. */
 export function clipGradNorm(params: readonly Parameter[], maxNorm: number): number {
-  if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
+  checkNumber('clipGradNorm', 'maxNorm', maxNorm, { gt: 0 });
   const n = globalGradNorm(params);
   const c = maxNorm / (n + 1e-6);
   if (c < 1) for (const p of params) if (p.grad) { const d = p.grad.data as Float32Array | Float64Array; for (let i = 0; i < d.length; i++) d[i] *= c; }
@@ -199,7 +211,13 @@ export interface WarmupCosineOptions {
  * from maxLr to minLr over the remaining steps, minLr after totalSteps.
  */
 export function warmupCosineLr(step: number, o: WarmupCosineOptions): number {
-  const minLr = o.minLr ?? 0;
+  const fn = 'warmupCosineLr';
+  checkNumber(fn, 'step', step, { int: true, min: 0 });
+  checkOptions(fn, o);
+  checkNumber(fn, 'maxLr', o.maxLr, { min: 0 });
+  checkNumber(fn, 'totalSteps', o.totalSteps, { int: true, min: 1 });
+  checkNumber(fn, 'warmupSteps', o.warmupSteps, { int: true, min: 0, max: o.totalSteps });
+  const minLr = checkOptionalNumber(fn, 'minLr', o.minLr, { min: 0, max: o.maxLr }) ?? 0;
   if (step < o.warmupSteps) return o.maxLr * (step + 1) / o.warmupSteps;
   if (step >= o.totalSteps) return minLr;
   const p = (step - o.warmupSteps) / Math.max(1, o.totalSteps - o.warmupSteps);
@@ -212,7 +230,8 @@ export function warmupCosineLr(step: number, o: WarmupCosineOptions): number {
  * mean-loss gradient) and returns its unscaled loss. Returns the mean of those losses.
  */
 export function accumulateGradients(steps: number, micro: (i: number) => number): number {
-  if (!Number.isInteger(steps) || steps < 1) throw new RangeError(`accumulateGradients: steps must be an integer >= 1, got ${steps}`);
+  checkNumber('accumulateGradients', 'steps', steps, { int: true, min: 1 });
+  if (typeof micro !== 'function') throw new ArgumentError(`accumulateGradients: micro must be a function (i) => loss, got ${typeof micro}`);
   let s = 0;
   for (let i = 0; i < steps; i++) s += micro(i);
   return s / steps;

@@ -6,6 +6,7 @@
 // the model expects one (config force_bos_token_insert, bos_token_id 0). So BOS insertion
 // is a policy of this wrapper: `addBos` (from the model config, else tokenizer_config
 // add_bos_token) prepends bos_token_id unless the ids already start with it.
+import { ArgumentError, InputError } from '../errors.js';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { IncrementalDetokenizer } from './detokenizer.js';
 
@@ -55,9 +56,14 @@ function tokenContent(t: TokenizerConfigJson['bos_token']): string | null {
 function checkId(label: string, id: number | null | undefined, vocabSize: number): number | null {
   if (id === undefined || id === null) return null;
   if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-    throw new RangeError(`Tokenizer: ${label} = ${id} is not a token id of this tokenizer (expected an integer 0 <= id < ${vocabSize})`);
+    throw new ArgumentError(`Tokenizer: ${label} = ${id} is not a token id of this tokenizer (expected an integer 0 <= id < ${vocabSize})`);
   }
   return id;
+}
+
+/** An options argument must be an object (null would fail deep inside with a TypeError). */
+function checkOpts(fn: string, opts: unknown): void {
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new ArgumentError(`${fn}: options must be an object, got ${opts === null ? 'null' : Array.isArray(opts) ? 'an array' : typeof opts}`);
 }
 
 export class Tokenizer {
@@ -82,7 +88,7 @@ export class Tokenizer {
       const c = tokenContent(t);
       if (c === null) return null;
       const id = hf.token_to_id(c);
-      if (id === undefined) throw new Error(`Tokenizer: tokenizer_config.json ${label} "${c}" is not in tokenizer.json's vocabulary`);
+      if (id === undefined) throw new InputError(`Tokenizer: tokenizer_config.json ${label} "${c}" is not in tokenizer.json's vocabulary`);
       special.set(c, id);
       return id;
     };
@@ -95,7 +101,7 @@ export class Tokenizer {
     this.padTokenId = opts.padTokenId !== undefined ? checkId('padTokenId', opts.padTokenId, this.vocabSize) : cfgPad;
     this.addBos = opts.addBos ?? config.add_bos_token === true;
     if (this.addBos && this.bosTokenId === null) {
-      throw new Error('Tokenizer: addBos is set but no BOS token is known (give bosTokenId, or bos_token in tokenizer_config.json)');
+      throw new ArgumentError('Tokenizer: addBos is set but no BOS token is known (give bosTokenId, or bos_token in tokenizer_config.json)');
     }
     this.specialTokens = special;
     this.specialIds = new Set([...special.values(), ...[this.bosTokenId, this.eosTokenId, this.padTokenId].filter((x): x is number => x !== null)]);
@@ -108,12 +114,12 @@ export class Tokenizer {
    */
   static fromJSON(tokenizerJson: unknown, tokenizerConfig?: unknown, opts: TokenizerOptions = {}): Tokenizer {
     if (tokenizerJson === null || typeof tokenizerJson !== 'object' || Array.isArray(tokenizerJson)) {
-      throw new TypeError('Tokenizer.fromJSON: tokenizerJson must be the parsed tokenizer.json object');
+      throw new ArgumentError('Tokenizer.fromJSON: tokenizerJson must be the parsed tokenizer.json object');
     }
     const tj = tokenizerJson as { model?: { type?: string } };
-    if (!tj.model || typeof tj.model !== 'object') throw new Error('Tokenizer.fromJSON: tokenizer.json has no "model" section (is it a Hugging Face tokenizers file?)');
+    if (!tj.model || typeof tj.model !== 'object') throw new InputError('Tokenizer.fromJSON: tokenizer.json has no "model" section (is it a Hugging Face tokenizers file?)');
     if (tokenizerConfig !== undefined && tokenizerConfig !== null && (typeof tokenizerConfig !== 'object' || Array.isArray(tokenizerConfig))) {
-      throw new TypeError('Tokenizer.fromJSON: tokenizerConfig must be the parsed tokenizer_config.json object');
+      throw new ArgumentError('Tokenizer.fromJSON: tokenizerConfig must be the parsed tokenizer_config.json object');
     }
     const cfg: TokenizerConfigJson = { ...((tokenizerConfig ?? {}) as TokenizerConfigJson) };
     cfg.clean_up_tokenization_spaces = cfg.clean_up_tokenization_spaces === true;
@@ -121,18 +127,19 @@ export class Tokenizer {
     try {
       hf = new HfTokenizer(tokenizerJson, cfg);
     } catch (e) {
-      throw new Error(`Tokenizer.fromJSON: cannot build the tokenizer (model type ${JSON.stringify(tj.model.type)}): ${(e as Error).message}`);
+      throw new InputError(`Tokenizer.fromJSON: cannot build the tokenizer (model type ${JSON.stringify(tj.model.type)}): ${(e as Error).message}`);
     }
     return new Tokenizer(hf, cfg, opts);
   }
 
   /** Token ids of `text` (with BOS first when addBos). */
   encode(text: string, opts: EncodeOptions = {}): number[] {
-    if (typeof text !== 'string') throw new TypeError(`Tokenizer.encode: text must be a string, got ${typeof text}`);
+    checkOpts('Tokenizer.encode', opts);
+    if (typeof text !== 'string') throw new ArgumentError(`Tokenizer.encode: text must be a string, got ${typeof text}`);
     const ids = text.length ? this.hf.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true }).ids : [];
     const addBos = opts.addBos ?? this.addBos;
     if (addBos) {
-      if (this.bosTokenId === null) throw new Error('Tokenizer.encode: addBos is set but no BOS token is known');
+      if (this.bosTokenId === null) throw new ArgumentError('Tokenizer.encode: addBos is set but no BOS token is known');
       if (ids[0] !== this.bosTokenId) ids.unshift(this.bosTokenId);
     }
     return ids;
@@ -140,10 +147,11 @@ export class Tokenizer {
 
   /** Text of `ids`. */
   decode(ids: readonly number[], opts: DecodeOptions = {}): string {
-    if (!Array.isArray(ids)) throw new TypeError('Tokenizer.decode: ids must be an array of token ids');
+    checkOpts('Tokenizer.decode', opts);
+    if (!Array.isArray(ids)) throw new ArgumentError('Tokenizer.decode: ids must be an array of token ids');
     for (let j = 0; j < ids.length; j++) {
       const t = ids[j];
-      if (!Number.isInteger(t) || t < 0) throw new RangeError(`Tokenizer.decode: ids[${j}] = ${t} is not a token id (expected an integer >= 0)`);
+      if (!Number.isInteger(t) || t < 0) throw new ArgumentError(`Tokenizer.decode: ids[${j}] = ${t} is not a token id (expected an integer >= 0)`);
     }
     // Model vocabularies are often padded past the tokenizer's (xLSTM-7B: 50304 rows);
     // ids without a token decode to nothing, as in the Rust tokenizers (the JS library

@@ -17,7 +17,7 @@ export interface ForecastDataWorkersOptions {
   prefetch?: number;
 }
 
-type WorkerLike = { postMessage(v: unknown): void; on(ev: string, f: (v: never) => void): void; terminate(): Promise<number> };
+type WorkerLike = { postMessage(v: unknown): void; on(ev: string, f: (v: never) => void): void; terminate(): Promise<number>; ref(): void; unref(): void };
 type Reply = { index: number; batch?: ForecastBatch; error?: string };
 
 export class ForecastDataWorkers implements TrainData<ForecastBatch> {
@@ -28,12 +28,25 @@ export class ForecastDataWorkers implements TrainData<ForecastBatch> {
   private readonly waiters = new Map<number, { resolve: (b: ForecastBatch) => void; reject: (e: Error) => void }>();
   private failure: Error | null = null;
   private closed = false;
+  private refd = true;
 
   private constructor(readonly sampler: ForecastBatchSampler, private readonly workers: WorkerLike[], private readonly prefetch: number) {
     for (const w of workers) {
       w.on('message', (r: Reply) => this.onReply(r));
       w.on('error', (e: Error) => this.fail(new Error(`forecast data worker failed: ${e.message}`)));
     }
+    this.updateRef();
+  }
+
+  /**
+   * The workers keep the process alive only while a batch is on its way: an owner that forgets
+   * close() must not hang Node at exit, and one awaiting ready() must not see it exit under it.
+   */
+  private updateRef(): void {
+    const busy = this.waiters.size > 0 && !this.closed;
+    if (busy === this.refd) return;
+    this.refd = busy;
+    for (const w of this.workers) { if (busy) w.ref(); else w.unref(); }
   }
 
   static async create(o: ForecastSamplerOptions, w: ForecastDataWorkersOptions = {}): Promise<ForecastDataWorkers> {
@@ -90,15 +103,19 @@ export class ForecastDataWorkers implements TrainData<ForecastBatch> {
       this.inFlight.set(i, p);
       this.workers[i % this.workers.length].postMessage(i);
     }
+    this.updateRef();
   }
 
   private onReply(r: Reply): void {
     const w = this.waiters.get(r.index);
     this.waiters.delete(r.index);
     if (r.error !== undefined) { this.fail(new Error(`forecast data worker, batch ${r.index}: ${r.error}`)); return; }
-    if (r.index < this.position || !this.inFlight.has(r.index)) { w?.resolve(r.batch!); return; } // already computed in place
-    this.arrived.set(r.index, r.batch!);
-    w?.resolve(r.batch!);
+    if (r.index < this.position || !this.inFlight.has(r.index)) w?.resolve(r.batch!); // already computed in place
+    else {
+      this.arrived.set(r.index, r.batch!);
+      w?.resolve(r.batch!);
+    }
+    this.updateRef();
   }
 
   private forget(i: number): void { this.arrived.delete(i); this.inFlight.delete(i); }
@@ -107,5 +124,6 @@ export class ForecastDataWorkers implements TrainData<ForecastBatch> {
     this.failure ??= e;
     for (const w of this.waiters.values()) w.reject(this.failure);
     this.waiters.clear();
+    this.updateRef();
   }
 }

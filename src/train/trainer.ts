@@ -19,6 +19,8 @@ import type { AdamWMoments, RngState } from '../optim/optim.js';
 import type { WasmBackend } from '../backend/wasm/backend.js';
 import { Tensor } from '../tensor/tensor.js';
 import { serializeSafetensors, parseSafetensors } from '../io/safetensors.js';
+import { ArgumentError } from '../errors.js';
+import { checkNumber, checkOptionalNumber, checkOptionalFunction, checkOptions } from '../optim/args.js';
 
 /** JSON-serialisable value (data positions, trainer state). */
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -180,25 +182,34 @@ export class Trainer<B> {
   private readonly byName = new Map<string, Parameter>();
 
   constructor(o: TrainerOptions<B>) {
-    if (!o || !Array.isArray(o.params) || o.params.length === 0) throw new TypeError('Trainer: options.params must be a non-empty array of Parameters');
+    const fn = 'Trainer';
+    checkOptions(fn, o);
+    if (!Array.isArray(o.params) || o.params.length === 0) throw new ArgumentError('Trainer: options.params must be a non-empty array of Parameters');
     for (const [i, p] of o.params.entries()) {
-      if (!(p instanceof Parameter)) throw new TypeError(`Trainer: params[${i}] is not a Parameter`);
-      if (!p.name) throw new TypeError(`Trainer: params[${i}] has no name (checkpoints are keyed by parameter names)`);
-      if (this.byName.has(p.name)) throw new TypeError(`Trainer: parameter name ${p.name} appears twice`);
+      if (!(p instanceof Parameter)) throw new ArgumentError(`Trainer: params[${i}] is not a Parameter`);
+      if (!p.name) throw new ArgumentError(`Trainer: params[${i}] has no name (checkpoints are keyed by parameter names)`);
+      if (this.byName.has(p.name)) throw new ArgumentError(`Trainer: parameter name ${p.name} appears twice`);
       this.byName.set(p.name, p);
     }
-    if (typeof o.loss !== 'function') throw new TypeError('Trainer: options.loss must be a function (tape, batch, ctx) => Var');
-    if (!o.data || typeof o.data.next !== 'function' || typeof o.data.state !== 'function' || typeof o.data.restore !== 'function') throw new TypeError('Trainer: options.data must implement next(), state() and restore()');
-    if (!Number.isInteger(o.totalSteps) || o.totalSteps < 1) throw new RangeError(`Trainer: totalSteps must be an integer >= 1, got ${o.totalSteps}`);
-    if (!(o.lr >= 0)) throw new RangeError(`Trainer: lr must be >= 0, got ${o.lr}`);
-    const acc = o.accumulationSteps ?? 1;
-    if (!Number.isInteger(acc) || acc < 1) throw new RangeError(`Trainer: accumulationSteps must be an integer >= 1, got ${acc}`);
-    if (o.gradClip !== undefined && !(o.gradClip > 0)) throw new RangeError(`Trainer: gradClip must be > 0, got ${o.gradClip}`);
-    if ((o.dtype ?? 'f32') === 'f32' && !o.backend) throw new TypeError('Trainer: an f32 tape needs options.backend (a WasmBackend)');
-    for (const k of ['evalEvery', 'checkpointEvery'] as const) {
-      const v = o[k];
-      if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new RangeError(`Trainer: ${k} must be an integer >= 1, got ${v}`);
+    if (typeof o.loss !== 'function') throw new ArgumentError('Trainer: options.loss must be a function (tape, batch, ctx) => Var');
+    if (!o.data || typeof o.data.next !== 'function' || typeof o.data.state !== 'function' || typeof o.data.restore !== 'function') throw new ArgumentError('Trainer: options.data must implement next(), state() and restore()');
+    if (o.dtype !== undefined && o.dtype !== 'f32' && o.dtype !== 'f64') throw new ArgumentError(`Trainer: dtype = ${JSON.stringify(o.dtype)}, expected 'f32' or 'f64'`);
+    if ((o.dtype ?? 'f32') === 'f32' && !o.backend) throw new ArgumentError('Trainer: an f32 tape needs options.backend (a WasmBackend)');
+    checkNumber(fn, 'totalSteps', o.totalSteps, { int: true, min: 1 });
+    checkNumber(fn, 'lr', o.lr, { min: 0 });
+    if (o.lrSchedule !== undefined) checkOptionalFunction(fn, 'lrSchedule', o.lrSchedule);
+    else {
+      // a schedule that contradicts itself would silently train with another one
+      checkOptionalNumber(fn, 'warmupSteps', o.warmupSteps, { int: true, min: 0, max: o.totalSteps });
+      checkOptionalNumber(fn, 'minLr', o.minLr, { min: 0, max: o.lr });
     }
+    checkOptionalNumber(fn, 'accumulationSteps', o.accumulationSteps, { int: true, min: 1 });
+    checkOptionalNumber(fn, 'gradClip', o.gradClip, { gt: 0 });
+    checkOptionalNumber(fn, 'seed', o.seed, { int: true, min: 0, max: 2 ** 32 - 1 });
+    for (const k of ['evalEvery', 'checkpointEvery'] as const) checkOptionalNumber(fn, k, o[k], { int: true, min: 1 });
+    for (const k of ['onProgress', 'evaluate', 'onEval', 'checkpointExtras'] as const) checkOptionalFunction(fn, k, o[k]);
+    if (o.checkpointDir !== undefined && (typeof o.checkpointDir !== 'string' || o.checkpointDir === '')) throw new ArgumentError(`Trainer: checkpointDir = ${JSON.stringify(o.checkpointDir)}, expected a folder path`);
+    if (o.checkpointEvery !== undefined && o.checkpointDir === undefined) throw new ArgumentError('Trainer: checkpointEvery needs checkpointDir (the folder the checkpoints go to)');
     this.o = o;
     this.params = o.params;
     this.optimizer = new AdamW(paramGroups(o.params, o.weightDecay ?? 0.01), { lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay });
@@ -279,7 +290,8 @@ export class Trainer<B> {
    */
   async run(opts: { untilStep?: number; signal?: AbortSignal } = {}): Promise<StepResult[]> {
     const end = opts.untilStep ?? this.o.totalSteps;
-    if (!Number.isInteger(end) || end < this.step) throw new RangeError(`Trainer.run: untilStep ${end} must be an integer >= the current step ${this.step}`);
+    if (!Number.isInteger(end) || end < this.step) throw new ArgumentError(`Trainer.run: untilStep ${end} must be an integer >= the current step ${this.step}`);
+    if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw new ArgumentError('Trainer.run: signal must be an AbortSignal');
     const out: StepResult[] = [];
     const t0 = now();
     let tokens = 0;
@@ -387,10 +399,22 @@ export class Trainer<B> {
 
   /** Writes the checkpoint files into `dir` (created if needed). Node only. */
   async saveCheckpoint(dir: string, metadata: Record<string, string> = {}): Promise<void> {
-    const [{ mkdir }, { join }] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+    const [{ mkdir, writeFile, rename, rm }, { join }] = await Promise.all([import('node:fs/promises'), import('node:path')]);
     await mkdir(dir, { recursive: true });
-    // write-then-rename per file: a crash mid-save leaves no truncated file (trainer_state.json comes last)
-    for (const [name, bytes] of Object.entries(this.checkpoint(metadata))) await writeFileAtomic(join(dir, name), bytes);
+    // Every file is written to a temporary name first and only then are they all renamed
+    // (trainer_state.json last): a process killed while writing (a second Ctrl-C, a crash)
+    // leaves the previous checkpoint whole, and the window in which the files belong to two
+    // different steps shrinks to the renames.
+    const files = Object.entries(this.checkpoint(metadata)).sort(([a], [b]) => Number(a === CHECKPOINT_FILES.state) - Number(b === CHECKPOINT_FILES.state));
+    const tag = `${process.pid}.${Math.random().toString(36).slice(2)}`;
+    const temps = files.map(([name]) => join(dir, `.${name}.${tag}.tmp`));
+    try {
+      for (const [i, [, bytes]] of files.entries()) await writeFile(temps[i], bytes);
+      for (const [i, [name]] of files.entries()) await rename(temps[i], join(dir, name));
+    } catch (e) {
+      await Promise.all(temps.map((t) => rm(t, { force: true }).catch(() => undefined)));
+      throw e;
+    }
   }
 
   /** Reads a checkpoint directory written by saveCheckpoint. Node only. */

@@ -6,6 +6,7 @@ import { Heap } from './heap.js';
 import { ThreadPool } from './pool.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType, DTYPE_SIZE, arrayClassFor, numel } from '../../tensor/dtype.js';
+import { ArgumentError, LimitError } from '../../errors.js';
 
 export interface WasmBackendOptions {
   /** Compute threads including the caller (default: the machine's cores). */
@@ -20,6 +21,39 @@ export interface WasmBackendOptions {
    * ignores it (its kernels are embedded).
    */
   wasmBaseUrl?: string | URL;
+}
+
+/**
+ * Most compute threads a backend may start: 4 per core, at least 16, at most 256. Each thread
+ * is an OS thread with its own wasm instance; far beyond the cores they only add contention,
+ * and tens of thousands fail deep inside Node (EAGAIN) or exhaust memory.
+ */
+export async function maxThreadCount(): Promise<number> {
+  return Math.min(256, Math.max(16, 4 * (await defaultThreadCount())));
+}
+
+/** The 4 GiB of wasm32 memory. */
+const MAX_MEMORY_BYTES = 2 ** 32;
+
+/** Checks the options of WasmBackend.create before anything is compiled or spawned. */
+async function checkBackendOptions(opts: unknown): Promise<WasmBackendOptions> {
+  if (opts === undefined) return {};
+  if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) throw new ArgumentError(`WasmBackend.create: options must be an object, got ${opts === null ? 'null' : Array.isArray(opts) ? 'an array' : typeof opts}`);
+  const o = opts as WasmBackendOptions;
+  if (o.threads !== undefined) {
+    if (typeof o.threads !== 'number' || !Number.isInteger(o.threads) || o.threads < 1) {
+      throw new ArgumentError(`WasmBackend.create: threads must be a positive integer, got ${typeof o.threads === 'number' ? o.threads : JSON.stringify(o.threads)}`);
+    }
+    const max = await maxThreadCount();
+    if (o.threads > max) throw new LimitError('threads', o.threads, max, `4 per core, at most 256; this machine has ${await defaultThreadCount()} cores`);
+  }
+  if (o.relaxedSimd !== undefined && typeof o.relaxedSimd !== 'boolean') throw new ArgumentError(`WasmBackend.create: relaxedSimd must be a boolean, got ${JSON.stringify(o.relaxedSimd)}`);
+  if (o.initialMemoryBytes !== undefined) {
+    const b = o.initialMemoryBytes;
+    if (typeof b !== 'number' || !Number.isInteger(b) || b < 0) throw new ArgumentError(`WasmBackend.create: initialMemoryBytes must be a non-negative integer, got ${typeof b === 'number' ? b : JSON.stringify(b)}`);
+    if (b > MAX_MEMORY_BYTES) throw new LimitError('initialMemoryBytes', b, MAX_MEMORY_BYTES, 'the wasm32 memory limit of 4 GiB');
+  }
+  return o;
 }
 
 export interface WasmFeatures {
@@ -43,10 +77,11 @@ export class WasmBackend {
     readonly exports: Record<string, Function>,
   ) {}
 
-  static async create(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
+  static async create(options?: WasmBackendOptions): Promise<WasmBackend> {
+    const opts = await checkBackendOptions(options);
     const support = threadSupport();
     const { module, relaxedSimd: useRelaxed } = await compileKernels({ relaxedSimd: opts.relaxedSimd !== false, wasmBaseUrl: opts.wasmBaseUrl });
-    const wanted = Math.max(1, Math.floor(opts.threads ?? (await defaultThreadCount())));
+    const wanted = opts.threads ?? Math.min(await defaultThreadCount(), await maxThreadCount());
     const threads = Math.min(wanted, support.maxThreads);
     const heap = new Heap(opts.initialMemoryBytes);
     const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory, abort: () => { throw new Error('wasm abort'); } } });

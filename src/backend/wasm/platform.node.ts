@@ -67,9 +67,11 @@ export async function spawnWorker(): Promise<PoolWorker> {
   }
   const { Worker } = await import('node:worker_threads');
   const w = new Worker(url);
-  w.unref(); // an idle pool must not keep a Node process alive
+  // unref'd by the pool once ready (an idle pool must not keep a Node process alive); not
+  // here, because a 'message' listener added after unref() refs the worker again (Node 20)
   return {
     postMessage: (m) => w.postMessage(m), terminate: () => w.terminate(), onMessage: (cb) => w.on('message', cb),
+    onError: (cb) => w.on('error', cb),
     ref: () => w.ref(), unref: () => w.unref(),
   };
 }

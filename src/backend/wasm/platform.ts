@@ -9,6 +9,8 @@ export interface PoolWorker {
   postMessage(m: unknown): void;
   terminate(): unknown;
   onMessage(cb: (m: any) => void): void;
+  /** Node only: the thread could not start (EAGAIN, out of memory). Browsers report it as a fatal message. */
+  onError?(cb: (e: Error) => void): void;
   /** Node only: whether this worker keeps the process alive (Web Workers never do). */
   ref?(): void;
   unref?(): void;

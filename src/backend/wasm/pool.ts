@@ -26,18 +26,31 @@ export class ThreadPool {
     const fns = kernelNames.map((n) => instance.exports[n] as Function);
     const workers: PoolWorker[] = [];
     const ready: Promise<void>[] = [];
-    for (let tid = 1; tid < threads; tid++) {
-      const w = await spawnWorker();
-      workers.push(w);
-      ready.push(new Promise((resolve, reject) => w.onMessage((m) => {
-        if (m?.ready) resolve();
-        else if (m?.fatal) reject(new Error(`xlstm-ts worker ${tid}: ${m.error}`));
-        else if (m?.error) console.error(`xlstm-ts worker ${tid}: ${m.error}`);
-      })));
-      const init: WorkerInit = { memory, module, tid, kernelNames };
-      w.postMessage(init);
+    try {
+      for (let tid = 1; tid < threads; tid++) {
+        const w = await spawnWorker();
+        workers.push(w);
+        ready.push(new Promise((resolve, reject) => {
+          w.onMessage((m) => {
+            if (m?.ready) resolve();
+            else if (m?.fatal) reject(new Error(`xlstm-ts worker ${tid}: ${m.error}`));
+            else if (m?.error) console.error(`xlstm-ts worker ${tid}: ${m.error}`);
+          });
+          // a thread the system cannot start (EAGAIN, out of memory) fails the creation, not the process
+          w.onError?.((e) => reject(new Error(`xlstm-ts wasm backend: compute thread ${tid} of ${threads} failed to start: ${e.message}`, { cause: e })));
+        }));
+        const init: WorkerInit = { memory, module, tid, kernelNames };
+        w.postMessage(init);
+      }
+      await Promise.all(ready);
+    } catch (e) {
+      for (const w of workers) w.terminate();
+      throw e;
     }
-    await Promise.all(ready);
+    // A pool the caller forgot to dispose must not keep a Node process alive. Only now: a
+    // 'message' listener added after unref() refs the worker again (Node 20), and before the
+    // workers are ready the pending creation is what should keep the process running.
+    for (const w of workers) w.unref?.();
     return new ThreadPool(memory, fns, workers, threads);
   }
 
