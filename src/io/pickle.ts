@@ -11,6 +11,8 @@
 // JS String(), bool/None as 'True'/'False'/'None'; tuple keys are refused). Integer-like string keys are
 // ordered first by JS object semantics; state_dict keys never are integer-like.
 
+import { XlstmError } from '../errors.js';
+
 /** A value produced by the unpickler (allowed callables may add their own types, e.g. tensor handles). */
 export type PickleValue =
   | null | boolean | number | bigint | string | Uint8Array
@@ -53,7 +55,7 @@ export interface UnpickleOptions {
   maxStringBytes?: number;
 }
 
-export class PickleError extends Error {
+export class PickleError extends XlstmError {
   readonly source: string;
   readonly offset: number;
   readonly opcode?: string;

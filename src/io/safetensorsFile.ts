@@ -5,7 +5,7 @@
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { DTYPE_SIZE, TypedArray } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
-import { ParsedHeader, TensorInfo, assertLittleEndianHost, parseHeaderJson, parseHeaderLength } from './safetensorsHeader.js';
+import { ParsedHeader, SafetensorsError, TensorInfo, assertLittleEndianHost, parseHeaderJson, parseHeaderLength } from './safetensorsHeader.js';
 import {
   ReadOptions, allocateStored, bytesOf, checkReadOptions, finishTensor, planReadInto, widenToF32,
 } from './safetensorsTensor.js';
@@ -94,7 +94,7 @@ export class SafetensorsFile implements SafetensorsSource {
   private what(name: string): string { return `${this.path}: tensor '${name}'`; }
 
   private handle(): FileHandle {
-    if (!this.fh) throw new Error(`${this.path}: file is closed`);
+    if (!this.fh) throw new SafetensorsError(this.path, 'file is closed');
     return this.fh;
   }
 

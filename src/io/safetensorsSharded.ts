@@ -125,6 +125,6 @@ export async function openSafetensorsModel(path: string): Promise<SafetensorsFil
   if (files.includes(SHARD_INDEX_FILE)) return ShardedSafetensors.open(join(path, SHARD_INDEX_FILE));
   if (files.includes('model.safetensors')) return SafetensorsFile.open(join(path, 'model.safetensors'));
   const found = files.filter((f) => f.endsWith('.safetensors'));
-  throw new Error(`${path}: no ${SHARD_INDEX_FILE} or model.safetensors in this folder` +
+  throw new SafetensorsError(path, `no ${SHARD_INDEX_FILE} or model.safetensors in this folder` +
     (found.length ? ` (found ${found.slice(0, 5).join(', ')}${found.length > 5 ? ', ...' : ''}; open one with SafetensorsFile.open)` : ''));
 }

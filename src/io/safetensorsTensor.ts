@@ -5,6 +5,7 @@ import { DType, TypedArray, DTYPE_SIZE, arrayClassFor, numel, shapeStr } from '.
 import { Tensor } from '../tensor/tensor.js';
 import { bf16ArrayToF32, f16ArrayToF32, f32ArrayToBf16, f32ArrayToF16 } from '../tensor/convert.js';
 import { SafetensorsError, TensorInfo } from './safetensorsHeader.js';
+import { ArgumentError } from '../errors.js';
 
 export interface ReadOptions {
   /** Convert to this dtype after reading. Only 'f32' (from any stored dtype) or the stored dtype itself. */
@@ -94,7 +95,7 @@ export function widenToF32(dtype: DType, raw: Uint8Array, dest: Float32Array): v
  */
 export function castForStorage(t: Tensor, to: 'bf16' | 'f16', name = 'tensor'): Tensor {
   if (t.dtype === to) return t;
-  if (t.dtype !== 'f32') throw new TypeError(`castForStorage: '${name}' is ${t.dtype}; only f32 tensors can be stored as ${to}`);
+  if (t.dtype !== 'f32') throw new ArgumentError(`castForStorage: '${name}' is ${t.dtype}; only f32 tensors can be stored as ${to}`);
   const bits = to === 'bf16' ? f32ArrayToBf16(t.data as Float32Array) : f32ArrayToF16(t.data as Float32Array);
   return new Tensor(to, t.shape, bits);
 }
@@ -116,9 +117,9 @@ export function storedForm(name: string, t: Tensor, opts: WriteOptions): Tensor 
  * converted), after checking it can be stored at all.
  */
 export function storedDType(name: string, t: Tensor, opts: WriteOptions): DType {
-  if (!(t instanceof Tensor)) throw new TypeError(`safetensors writer: '${name}' is not a Tensor`);
+  if (!(t instanceof Tensor)) throw new ArgumentError(`safetensors writer: '${name}' is not a Tensor`);
   if (t.scales) {
-    throw new TypeError(`safetensors writer: '${name}' is i8 with per-row scales, which safetensors cannot store; write the scales as their own f32 tensor`);
+    throw new ArgumentError(`safetensors writer: '${name}' is i8 with per-row scales, which safetensors cannot store; write the scales as their own f32 tensor`);
   }
   return opts.storeF32As && t.dtype === 'f32' ? opts.storeF32As : t.dtype;
 }

@@ -8,6 +8,7 @@
 // module level: open() loads node:fs/promises on demand, fromBytes() works anywhere.
 import { DType, DTYPE_SIZE, TypedArray, arrayClassFor, numel, shapeStr } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
+import { XlstmError } from '../errors.js';
 import { readFully } from './fileIo.js';
 import type { FileHandle } from 'node:fs/promises';
 import {
@@ -19,7 +20,7 @@ export { ZipError } from './zip.js';
 export { PickleError } from './pickle.js';
 
 /** Error for a checkpoint whose content (rather than its zip or pickle encoding) is wrong. */
-export class TorchCheckpointError extends Error {
+export class TorchCheckpointError extends XlstmError {
   readonly source: string;
   readonly tensor?: string;
   constructor(source: string, message: string, tensor?: string) {
@@ -120,7 +121,7 @@ class FileAccess implements RandomAccess {
     return out;
   }
   async readInto(offset: number, dest: Uint8Array): Promise<void> {
-    if (!this.fh) throw new Error(`${this.source}: file is closed`);
+    if (!this.fh) throw new ZipError(this.source, 'file is closed');
     await readFully(this.fh, dest, offset, this.source);
   }
   async close(): Promise<void> {
