@@ -222,10 +222,10 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): PickleV
       case 0x8d: stack.push(str(u64())); break; // BINUNICODE8
       case 0x54: { need(4); const n = dv.getInt32(pos, true); pos += 4; if (n < 0) fail('negative length'); stack.push(latin1.decode(take(n))); break; } // BINSTRING
       case 0x55: stack.push(latin1.decode(take(u8()))); break; // SHORT_BINSTRING
-      case 0x42: stack.push(take(u32()).slice()); break; // BINBYTES
-      case 0x43: stack.push(take(u8()).slice()); break; // SHORT_BINBYTES
-      case 0x8e: stack.push(take(u64()).slice()); break; // BINBYTES8
-      case 0x96: stack.push(take(u64()).slice()); break; // BYTEARRAY8
+      case 0x42: stack.push(copy(take(u32()))); break; // BINBYTES
+      case 0x43: stack.push(copy(take(u8()))); break; // SHORT_BINBYTES
+      case 0x8e: stack.push(copy(take(u64()))); break; // BINBYTES8
+      case 0x96: stack.push(copy(take(u64()))); break; // BYTEARRAY8
       case 0x7d: stack.push(newDict()); break; // EMPTY_DICT
       case 0x5d: stack.push([]); break; // EMPTY_LIST
       case 0x29: stack.push(tuple([])); break; // EMPTY_TUPLE
@@ -279,6 +279,12 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): PickleV
     }
   }
 }
+
+/**
+ * A copy of `b` in a fresh buffer. Not b.slice(): when the input is a Node Buffer,
+ * Buffer#slice is a view, and a bytes value must not alias (and pin) the caller's input.
+ */
+function copy(b: Uint8Array): Uint8Array { return new Uint8Array(b); }
 
 /** Little-endian two's complement integer (LONG1/LONG4), as a number when exact. */
 function decodeLong(b: Uint8Array): number | bigint {

@@ -77,9 +77,10 @@ export function planReadInto(info: TensorInfo, dest: TypedArray, opts: ReadOptio
 
 /** Widens stored elements (given as raw little-endian bytes) into f32. */
 export function widenToF32(dtype: DType, raw: Uint8Array, dest: Float32Array): void {
-  // `raw` may be unaligned (inside a bigger buffer), so copy into an aligned array first.
+  // `raw` may be unaligned (inside a bigger buffer), so copy into an aligned array first:
+  // new Uint8Array copies into a fresh buffer, while slice() on a Node Buffer is an unaligned view.
   const Cls = arrayClassFor(dtype);
-  const aligned = raw.byteOffset % DTYPE_SIZE[dtype] === 0 ? raw : raw.slice();
+  const aligned = raw.byteOffset % DTYPE_SIZE[dtype] === 0 ? raw : new Uint8Array(raw);
   const src = new Cls(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / DTYPE_SIZE[dtype]);
   // convert.ts types its outputs as plain-ArrayBuffer arrays; a wasm heap view is shared-memory backed.
   const out = dest as Float32Array<ArrayBuffer>;

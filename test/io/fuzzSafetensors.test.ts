@@ -13,7 +13,7 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { SafetensorsBuffer, SafetensorsError, serializeSafetensors } from '../../src/io/safetensors.js';
 import { SafetensorsFile } from '../../src/io/safetensorsFile.js';
 import { XlstmError } from '../../src/errors.js';
-import { Outcome, concat, mutate, mutationArb, nameArb, runFuzz, typedOrValid, typedOrValidAsync } from './fuzzUtil.js';
+import { Outcome, concat, mutate, mutationArb, nameArb, placeAt, placementArb, runFuzz, typedOrValid, typedOrValidAsync } from './fuzzUtil.js';
 import { rawFile, tempDir } from './util.js';
 
 const DTYPES: DType[] = ['f64', 'f32', 'f16', 'bf16', 'i64', 'i32', 'i8', 'u8', 'bool'];
@@ -71,7 +71,11 @@ function checkBuffer(buf: SafetensorsBuffer, bytes: Uint8Array): void {
     const into = new Uint8Array(info.byteLength);
     buf.readInto(name, into);
     assert.deepEqual(into, bytesOf(t), `${name}: readInto equals read`);
-    assert.equal(buf.read(name, { dtype: 'f32' }).data.length, numel(info.shape));
+    const f32 = buf.read(name, { dtype: 'f32' }).data;
+    assert.equal(f32.length, numel(info.shape));
+    const f32Into = new Float32Array(numel(info.shape));
+    buf.readInto(name, f32Into, { dtype: 'f32' });
+    assert.deepEqual(f32Into, f32, `${name}: readInto f32 equals read f32`);
   }
   assert.ok(total <= dataSize, `tensors claim ${total} bytes but the data section has ${dataSize}`);
   for (const v of Object.values(buf.metadata)) assert.equal(typeof v, 'string');
@@ -100,10 +104,10 @@ test('fuzz: byte-level mutations of valid files end in SafetensorsError or a con
   const seen: Record<Outcome, number> = { valid: 0, refused: 0 };
   const arb = sampleArb.chain((s) => {
     const bytes = serializeSafetensors(s.tensors, s.metadata);
-    return fc.tuple(fc.constant(bytes), fc.array(mutationArb(hotOffsets(bytes)), { minLength: 1, maxLength: 4 }));
+    return fc.tuple(fc.constant(bytes), fc.array(mutationArb(hotOffsets(bytes)), { minLength: 1, maxLength: 4 }), placementArb);
   });
-  await runFuzz('safetensors byte mutations', 3000, 0x5afe_0002, fc.property(arb, ([bytes, muts]) => {
-    const input = mutate(bytes, muts);
+  await runFuzz('safetensors byte mutations', 3000, 0x5afe_0002, fc.property(arb, ([bytes, muts, at]) => {
+    const input = placeAt(mutate(bytes, muts), at.offset, at.asBuffer);
     seen[typedOrValid('SafetensorsBuffer.parse', () => parse(input), (buf) => checkBuffer(buf, input))]++;
   }));
   // The mutations must reach both ends, or the property proves little.
@@ -162,8 +166,8 @@ function editHeader(header: Record<string, any>, edit: HeaderEdit): unknown {
 
 test('fuzz: JSON-level header mutations (dtype, shape, offsets, entries, metadata) end in SafetensorsError or a consistent reader', async () => {
   const seen: Record<Outcome, number> = { valid: 0, refused: 0 };
-  const arb = fc.tuple(sampleArb, fc.array(headerEditArb, { minLength: 1, maxLength: 3 }), fc.integer({ min: -8, max: 8 }));
-  await runFuzz('safetensors header edits', 2000, 0x5afe_0003, fc.property(arb, ([s, edits, dataDelta]) => {
+  const arb = fc.tuple(sampleArb, fc.array(headerEditArb, { minLength: 1, maxLength: 3 }), fc.integer({ min: -8, max: 8 }), placementArb);
+  await runFuzz('safetensors header edits', 2000, 0x5afe_0003, fc.property(arb, ([s, edits, dataDelta, at]) => {
     const bytes = serializeSafetensors(s.tensors, s.metadata);
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
     let header: unknown = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
@@ -171,7 +175,7 @@ test('fuzz: JSON-level header mutations (dtype, shape, offsets, entries, metadat
     // The data section may also grow or shrink a little, moving "the end of the file" under the offsets.
     const data = bytes.subarray(8 + n);
     const newData = dataDelta >= 0 ? concat(data, new Uint8Array(dataDelta)) : data.subarray(0, Math.max(0, data.length + dataDelta));
-    const input = rawFile(header, newData);
+    const input = placeAt(rawFile(header, newData), at.offset, at.asBuffer);
     seen[typedOrValid('SafetensorsBuffer.parse', () => parse(input), (buf) => checkBuffer(buf, input))]++;
   }));
   assert.ok(seen.valid > 0 && seen.refused > 0, `outcomes ${JSON.stringify(seen)}`);

@@ -108,12 +108,15 @@ export const INTERESTING_U32 = [0, 1, 2, 7, 8, 0x7f, 0x80, 0xff, 0xffff, 0x10000
 export const INTERESTING_U64 = [0n, 1n, 8n, 0xffffffffn, 2n ** 31n, 2n ** 32n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n,
   10n ** 15n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n];
 
-/** Mutations of a file; `hot` lists offsets of fields worth hitting (length prefixes, directory records). */
-export function mutationArb(hot: readonly number[] = []): fc.Arbitrary<Mutation> {
+/**
+ * Mutations of a file; `hot` lists offsets of fields worth hitting (length prefixes,
+ * directory records, opcodes), `byteValues` bytes worth writing (e.g. pickle opcodes).
+ */
+export function mutationArb(hot: readonly number[] = [], byteValues: readonly number[] = [0, 0xff, 0x7f, 0x80, 0x22, 0x2e, 0x5b, 0x7b]): fc.Arbitrary<Mutation> {
   const at = hot.length ? fc.oneof({ weight: 2, arbitrary: fc.nat() }, { weight: 3, arbitrary: fc.constantFrom(...hot) }) : fc.nat();
   return fc.oneof(
     fc.record({ kind: fc.constant('flip' as const), at, bit: fc.integer({ min: 0, max: 7 }) }),
-    fc.record({ kind: fc.constant('set' as const), at, value: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(0, 0xff, 0x7f, 0x80, 0x22, 0x2e, 0x5b, 0x7b)) }),
+    fc.record({ kind: fc.constant('set' as const), at, value: fc.oneof(fc.integer({ min: 0, max: 255 }), fc.constantFrom(...byteValues)) }),
     fc.record({ kind: fc.constant('truncate' as const), at }),
     fc.record({ kind: fc.constant('insert' as const), at, bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
     fc.record({ kind: fc.constant('delete' as const), at, length: fc.integer({ min: 1, max: 32 }) }),
@@ -126,7 +129,8 @@ export function mutationArb(hot: readonly number[] = []): fc.Arbitrary<Mutation>
 
 /** Applies the mutations in order (each to the result of the previous one). */
 export function mutate(base: Uint8Array, mutations: readonly Mutation[]): Uint8Array {
-  let b: Uint8Array = base.slice();
+  // new Uint8Array, not slice(): on a Node Buffer slice() is a view, and the base must stay intact.
+  let b: Uint8Array = new Uint8Array(base);
   for (const m of mutations) {
     const pos = (at: number) => (b.length ? at % b.length : 0);
     switch (m.kind) {
@@ -174,3 +178,26 @@ export const nameArb: fc.Arbitrary<string> = fc.oneof(
   fc.string({ minLength: 1, maxLength: 12 }),
   fc.string({ unit: 'binary', maxLength: 6 }),
 );
+
+/** Runs one step of a check on an accepted input: a typed error is a fine outcome for it, anything else is a bug. */
+export async function typedOr<T>(label: string, run: () => T | Promise<T>): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch (e) {
+    checkError(e, label);
+    return undefined;
+  }
+}
+
+/**
+ * The same bytes as a Node Buffer and/or at an odd offset inside a bigger buffer, the
+ * way fetch() chunks and pooled Buffers arrive: readers must not assume alignment or
+ * that slice() copies.
+ */
+export function placeAt(bytes: Uint8Array, offset: number, asBuffer: boolean): Uint8Array {
+  const backing = asBuffer ? Buffer.alloc(bytes.length + offset) : new Uint8Array(bytes.length + offset);
+  backing.set(bytes, offset);
+  return backing.subarray(offset);
+}
+
+export const placementArb = fc.record({ offset: fc.integer({ min: 0, max: 7 }), asBuffer: fc.boolean() });
