@@ -59,7 +59,7 @@ export class SafetensorsFile implements SafetensorsSource {
   async read(name: string, opts: ReadOptions = {}): Promise<Tensor> {
     const info = this.entry(name);
     checkReadOptions(info, opts, this.path, name);
-    const stored = allocateStored(info);
+    const stored = allocateStored(info, this.path, name);
     await readFully(this.handle(), bytesOf(stored), this.position(info), this.what(name));
     return finishTensor(info, stored, opts);
   }

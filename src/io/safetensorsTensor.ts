@@ -32,10 +32,19 @@ export function checkReadOptions(info: TensorInfo, opts: ReadOptions, source: st
   }
 }
 
-/** A fresh, zeroed array of the stored dtype that the raw bytes are read into. */
-export function allocateStored(info: TensorInfo): TypedArray {
+/**
+ * A fresh, zeroed array of the stored dtype that the raw bytes are read into. The size is
+ * bounded by the file, but a multi-GiB tensor can still exceed what the engine allocates
+ * in one array: that is reported naming the tensor (readInto a preallocated heap avoids it).
+ */
+export function allocateStored(info: TensorInfo, source: string, name: string): TypedArray {
   const Cls = arrayClassFor(info.dtype);
-  return new Cls(numel(info.shape));
+  try {
+    return new Cls(numel(info.shape));
+  } catch (e) {
+    if (e instanceof RangeError) throw new SafetensorsError(source, `cannot allocate ${info.byteLength} bytes for this tensor (${e.message}); readInto() a preallocated destination instead`, name);
+    throw e;
+  }
 }
 
 /** Raw bytes of any typed array (no copy). */

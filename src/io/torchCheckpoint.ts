@@ -14,7 +14,7 @@ import type { FileHandle } from 'node:fs/promises';
 import {
   PickleCallable, PickleContext, PickleDict, PickleGlobal, PickleValue, describe, isPickleDict, newDict, unpickle,
 } from './pickle.js';
-import { RandomAccess, ZipArchive, ZipError } from './zip.js';
+import { RandomAccess, ZipArchive, ZipError, checkReadable } from './zip.js';
 
 export { ZipError } from './zip.js';
 export { PickleError } from './pickle.js';
@@ -44,6 +44,14 @@ const TORCH_DTYPE_NAMES = new Set(['float32', 'float', 'float16', 'half', 'bfloa
 /** tensors() walks at most this deep (state dicts are flat; lightning extras nest a few levels). */
 const MAX_NESTING = 1000;
 const MAX_VISITS = 1_000_000;
+
+/**
+ * A view whose strides repeat storage elements (stride 0, as expand() makes) can be far
+ * larger than its storage; past this size such a view is refused rather than
+ * materialised, so a tiny file cannot make us allocate gigabytes. Views that do not
+ * repeat elements are bounded by their storage, which is bounded by the file.
+ */
+const MAX_EXPANDED_BYTES = 256 * 1024 * 1024;
 
 /** Pickle data.pkl larger than this is treated as corrupt (tensor data lives in separate entries). */
 const MAX_PICKLE_BYTES = 1024 * 1024 * 1024;
@@ -167,6 +175,8 @@ function makeFindClass() {
         ctx.fail('_rebuild_tensor_v2: tensors with backward hooks are not supported');
       }
       const ref = new TorchTensorRef((storage as StorageHandle).ref, offset as number, [...(size as number[])], [...(stride as number[])], requiresGrad as boolean);
+      // Past 2^53 elements (or Infinity x 0 = NaN) the size arithmetic below is meaningless.
+      if (!Number.isSafeInteger(ref.numel)) ctx.fail(`_rebuild_tensor_v2: size ${shapeStr(ref.shape)} has more elements than can be counted exactly`);
       if (ref.storageEnd > ref.storage.numel) {
         ctx.fail(`_rebuild_tensor_v2: view of shape ${shapeStr(ref.shape)} (offset ${ref.storageOffset}, stride ${shapeStr(ref.stride)}) needs ${ref.storageEnd} elements but storage '${ref.storage.key}' has ${ref.storage.numel}`);
       }
@@ -381,12 +391,17 @@ export class TorchCheckpoint {
     if (!this.zip.has(entryName)) throw new TorchCheckpointError(this.source, `storage entry '${entryName}' is missing from the archive`, label);
     const size = DTYPE_SIZE[ref.dtype];
     const entry = this.zip.entry(entryName);
+    // Before the entry's size is trusted for anything: a corrupt size field may claim petabytes,
+    // and only a stored entry whose two sizes agree is known to lie inside the file.
+    checkReadable(entry, this.source);
     if (entry.size !== ref.storage.numel * size) {
       throw new TorchCheckpointError(this.source, `storage '${entryName}' has ${entry.size} bytes but the checkpoint declares ${ref.storage.numel} ${ref.dtype} elements (${ref.storage.numel * size} bytes)`, label);
     }
-    const Cls = arrayClassFor(ref.dtype);
     const n = ref.numel;
-    const out = new Cls(n) as TypedArray;
+    if (n * size > entry.size && n * size > MAX_EXPANDED_BYTES) {
+      throw new TorchCheckpointError(this.source, `view of shape ${shapeStr(ref.shape)} with stride ${shapeStr(ref.stride)} repeats storage elements: it would expand the ${entry.size}-byte storage to ${n * size} bytes, over the limit of ${MAX_EXPANDED_BYTES} bytes for such views`, label);
+    }
+    const out = allocate(ref.dtype, n, this.source, label);
     const outBytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     if (n === 0) return new Tensor(ref.dtype, ref.shape, out);
     const spanStart = ref.storageOffset * size;
@@ -463,6 +478,16 @@ function unpickleCheckpoint(pkl: Uint8Array, source: string, prefix: string): Pi
     persistentLoad: persistentLoader(storages),
     build: buildDictAttributes,
   });
+}
+
+/** A zeroed array for a tensor; an engine that cannot allocate that much says so as a typed error naming the tensor. */
+function allocate(dtype: DType, n: number, source: string, label: string): TypedArray {
+  try {
+    return new (arrayClassFor(dtype))(n) as TypedArray;
+  } catch (e) {
+    if (e instanceof RangeError) throw new TorchCheckpointError(source, `cannot allocate ${n * DTYPE_SIZE[dtype]} bytes for this tensor (${e.message})`, label);
+    throw e;
+  }
 }
 
 /** Copies a strided view (raw = storage bytes from the view's offset on) into a contiguous row-major buffer. */

@@ -255,3 +255,41 @@ test('fuzz: open() on a mutated file agrees with fromBytes()', async () => {
     }));
   } finally { cleanup(); }
 });
+
+const viewNumber = fc.oneof(fc.integer({ min: 0, max: 5 }),
+  fc.constantFrom(0, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 40, 1e15, 2 ** 53 - 1, -1));
+
+test('fuzz: tensor views with huge sizes, strides, offsets and storage lengths are refused before anything is allocated', async () => {
+  const arb = fc.record({
+    storageType: fc.constantFrom(...Object.keys(STORAGES)),
+    // 'fit': the storage is exactly as long as the view needs, so only the view's own size can be wrong.
+    numel: fc.oneof(viewNumber, fc.constant('fit' as const)),
+    offset: fc.oneof(fc.constant(0), viewNumber),
+    shape: fc.array(viewNumber, { maxLength: 4 }),
+    // Stride 0 (a broadcast view) makes a small storage look like a huge tensor.
+    stride: fc.array(fc.oneof(fc.constantFrom(0, 1), viewNumber), { maxLength: 4 }),
+    entryBytes: fc.constantFrom('exact', 'empty', 'short'),
+  });
+  const seen: Record<Outcome, number> = { valid: 0, refused: 0 };
+  await runFuzz('torch huge views', 1500, 0x7012_0007, fc.asyncProperty(arb, async (v) => {
+    const b = new PickleBuilder().proto(2).emptyDict().str('w');
+    b.global('torch._utils', '_rebuild_tensor_v2').mark();
+    const stride = v.shape.map((_, k) => v.stride[k] ?? 1);
+    const numelOf = v.numel === 'fit'
+      ? (v.shape.includes(0) ? v.offset : v.offset + v.shape.reduce((a, d, k) => a + (d - 1) * stride[k], 0) + 1)
+      : v.numel;
+    b.mark().str('storage').global('torch', v.storageType).str('0').str('cpu');
+    b.long(numelOf);
+    b.op(0x74).binpersid();
+    b.long(v.offset);
+    b.mark(); v.shape.forEach((d) => b.long(d)); b.op(0x74);
+    b.mark(); stride.forEach((d) => b.long(d)); b.op(0x74);
+    b.newFalse().global('collections', 'OrderedDict').emptyTuple().reduce().op(0x74).reduce();
+    b.setitem().stop();
+    const need = Math.max(0, numelOf * DTYPE_SIZE[STORAGES[v.storageType]]);
+    const len = v.entryBytes === 'exact' && need <= 1 << 16 ? need : v.entryBytes === 'short' ? Math.min(need, 16) : 0;
+    const bytes = torchZip(b.build(), { 0: new Uint8Array(len) });
+    seen[await typedOrValidAsync('TorchCheckpoint.fromBytes', async () => TorchCheckpoint.fromBytes(bytes), (ck) => checkCheckpoint(ck))]++;
+  }));
+  assert.ok(seen.valid > 0 && seen.refused > 0, `outcomes ${JSON.stringify(seen)}`);
+});

@@ -1,0 +1,130 @@
+// The minimal counterexamples the io fuzzers found (fuzzSafetensors, fuzzTorch,
+// fuzzSharded), each pinned as a plain test so the fix cannot regress even if the
+// fuzzers' seeds or generators change.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { XlstmError } from '../../src/errors.js';
+import { SafetensorsBuffer, SafetensorsError, serializeSafetensors } from '../../src/io/safetensors.js';
+import { writeShardedSafetensors } from '../../src/io/safetensorsWrite.js';
+import { ShardedSafetensors } from '../../src/io/safetensorsSharded.js';
+import { TorchCheckpoint, TorchCheckpointError } from '../../src/io/torchCheckpoint.js';
+import { PickleError, unpickle } from '../../src/io/pickle.js';
+import { ZipError } from '../../src/io/zip.js';
+import { PickleBuilder, torchZip } from './torchTestUtil.js';
+import { placeAt } from './fuzzUtil.js';
+import { rawFile, tempDir } from './util.js';
+
+test('the io error classes are XlstmErrors and keep their names', () => {
+  const cases: [Error, string][] = [
+    [new SafetensorsError('f', 'm'), 'SafetensorsError'],
+    [new PickleError('f', 3, 'm', 'STOP'), 'PickleError'],
+    [new ZipError('f', 'm'), 'ZipError'],
+    [new TorchCheckpointError('f', 'm', 't'), 'TorchCheckpointError'],
+  ];
+  for (const [e, name] of cases) {
+    assert.ok(e instanceof XlstmError, name);
+    assert.equal(e.name, name);
+  }
+  assert.equal(cases[1][0].message, 'f: pickle opcode STOP at byte 3: m');
+  assert.equal(cases[3][0].message, "f: tensor 't': m");
+});
+
+test("fuzz regression: a tensor named '__proto__' is written and read back (was swallowed by the writer's header object)", () => {
+  const t = new Tensor('f64', [], new Float64Array([2.5]));
+  const buf = SafetensorsBuffer.parse(serializeSafetensors(new Map([['__proto__', t]])));
+  assert.deepEqual(buf.names(), ['__proto__']);
+  assert.deepEqual([...buf.read('__proto__').data], [2.5]);
+});
+
+test("fuzz regression: a metadata key '__proto__' is kept as data (was dropped by the reader)", () => {
+  const bytes = serializeSafetensors({}, Object.fromEntries([['__proto__', 'x'], ['a', 'b']]));
+  const buf = SafetensorsBuffer.parse(bytes);
+  assert.deepEqual(Object.keys(buf.metadata).sort(), ['__proto__', 'a']);
+  assert.equal(Object.getOwnPropertyDescriptor(buf.metadata, '__proto__')?.value, 'x');
+  assert.equal(Object.getPrototypeOf(buf.metadata), Object.prototype, 'the prototype was not replaced');
+});
+
+test("fuzz regression: the sharded writer keeps a tensor named '__proto__' in the index", async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    await writeShardedSafetensors(dir, new Map([['__proto__', Tensor.fromArray([1, 2])], ['b', Tensor.fromArray([3])]]), { maxShardBytes: 8 });
+    const index = JSON.parse(await readFile(join(dir, 'model.safetensors.index.json'), 'utf8'));
+    assert.ok(Object.prototype.hasOwnProperty.call(index.weight_map, '__proto__'));
+    const sh = await ShardedSafetensors.open(dir);
+    try {
+      assert.deepEqual(sh.names().sort(), ['__proto__', 'b']);
+      assert.deepEqual([...(await sh.read('__proto__')).data], [1, 2]);
+    } finally { await sh.close(); }
+  } finally { cleanup(); }
+});
+
+test('fuzz regression: a Node Buffer input with unaligned data reads into f32 (was a RangeError: Buffer#slice is a view)', () => {
+  // 8 + 59 header bytes: the f64 data starts at an odd offset, and the Buffer itself sits at offset 1.
+  const file = rawFile({ x: { dtype: 'F64', shape: [], data_offsets: [0, 8] } }, new Uint8Array(new Float64Array([-1.25]).buffer));
+  assert.notEqual((file.length - 8) % 8, 0);
+  const buf = SafetensorsBuffer.parse(placeAt(file, 1, true));
+  const dest = new Float32Array(1);
+  buf.readInto('x', dest, { dtype: 'f32' });
+  assert.deepEqual([...dest], [-1.25]);
+});
+
+test('fuzz regression: pickled bytes do not alias a Node Buffer input', () => {
+  const pkl = Buffer.from([0x80, 0x04, 0x43, 0x02, 0x41, 0x42, 0x2e]); // PROTO 4, SHORT_BINBYTES b'AB', STOP
+  const v = unpickle(pkl) as Uint8Array;
+  pkl[4] = 0x5a;
+  assert.deepEqual([...v], [0x41, 0x42]);
+});
+
+function oneTensorCheckpoint(numel: number, shape: number[], stride: number[], storageBytes: number): Uint8Array {
+  const b = new PickleBuilder().proto(2).emptyDict().str('w');
+  b.global('torch._utils', '_rebuild_tensor_v2').mark();
+  b.mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').long(numel).op(0x74).binpersid();
+  b.int(0).longs(...shape).longs(...stride).newFalse();
+  b.global('collections', 'OrderedDict').emptyTuple().reduce().op(0x74).reduce();
+  b.setitem().stop();
+  return torchZip(b.build(), { 0: new Uint8Array(new Float32Array(storageBytes / 4).fill(1.5).buffer) });
+}
+
+test('fuzz regression: a stride-0 view of a 1-element storage claiming 2^40 elements is refused before allocating (was a RangeError)', async () => {
+  const ck = TorchCheckpoint.fromBytes(oneTensorCheckpoint(1, [2 ** 40], [0], 4));
+  await assert.rejects(ck.read('w'), (e: unknown) => e instanceof TorchCheckpointError
+    && /tensor 'w': view of shape \[1099511627776\] with stride \[0\] repeats storage elements: it would expand the 4-byte storage to 4398046511104 bytes, over the limit/.test(e.message));
+  // A modest broadcast view (as expand() saves) still materialises.
+  const small = TorchCheckpoint.fromBytes(oneTensorCheckpoint(1, [3, 2], [0, 0], 4));
+  const t = await small.read('w');
+  assert.deepEqual([...t.shape], [3, 2]);
+  assert.deepEqual([...t.data], [1.5, 1.5, 1.5, 1.5, 1.5, 1.5]);
+});
+
+test('fuzz regression: a size whose element count is not exact (2^53-ish dims, or Infinity x 0) is refused by _rebuild_tensor_v2', () => {
+  const dims = [...new Array<number>(20).fill(2 ** 53 - 1), 0];
+  assert.throws(() => TorchCheckpoint.fromBytes(oneTensorCheckpoint(1, dims, new Array<number>(21).fill(0), 4)),
+    (e: unknown) => e instanceof PickleError && /_rebuild_tensor_v2: size \[9007199254740991, .*, 0\] has more elements than can be counted exactly/.test(e.message));
+});
+
+test('fuzz regression: a zip entry whose uncompressed size disagrees with its compressed size is refused before the tensor is allocated', async () => {
+  // The storage claims 2^38 floats and the zip64 extra field agrees (1 TiB uncompressed), but only
+  // 4 bytes are stored: the reader used to allocate the tensor first (a RangeError, or gigabytes).
+  const pkl = new PickleBuilder().proto(2).emptyDict().str('w');
+  pkl.global('torch._utils', '_rebuild_tensor_v2').mark();
+  pkl.mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').long(2 ** 38).op(0x74).binpersid();
+  pkl.int(0).longs(2 ** 38).ints(1).newFalse().global('collections', 'OrderedDict').emptyTuple().reduce().op(0x74).reduce();
+  pkl.setitem().stop();
+  const bytes = torchZip(pkl.build(), { 0: new Uint8Array(4) }, { zip64: true });
+  const dv = new DataView(bytes.buffer);
+  let patched = 0;
+  for (let i = 0; i + 46 <= bytes.length; i++) {
+    if (dv.getUint32(i, true) !== 0x02014b50) continue;
+    const nameLen = dv.getUint16(i + 28, true);
+    const name = new TextDecoder().decode(bytes.subarray(i + 46, i + 46 + nameLen));
+    // The zip64 extra field follows the name: id, length, then the uncompressed size first.
+    if (name === 'archive/data/0') { dv.setBigUint64(i + 46 + nameLen + 4, 2n ** 40n, true); patched++; }
+  }
+  assert.equal(patched, 1);
+  const ck = TorchCheckpoint.fromBytes(bytes);
+  await assert.rejects(ck.read('w'), (e: unknown) => e instanceof ZipError
+    && /zip entry 'archive\/data\/0': corrupt zip: stored entry has compressed size 4 but uncompressed size 1099511627776/.test(e.message));
+});
