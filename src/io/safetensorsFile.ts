@@ -34,9 +34,20 @@ export class SafetensorsFile implements SafetensorsSource {
   /** Opens the file and validates its header against the file size (nothing else is read). */
   static async open(path: string): Promise<SafetensorsFile> {
     assertLittleEndianHost();
-    const fh = await openFile(path, 'r');
+    let fh: FileHandle;
     try {
-      const size = (await fh.stat()).size;
+      fh = await openFile(path, 'r');
+    } catch (e) {
+      // The errno code stays reachable as `cause.code` (the sharded reader tells a missing shard by it).
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+      throw new SafetensorsError(path, `cannot open the file: ${why}`, undefined, { cause: e });
+    }
+    try {
+      const st = await fh.stat();
+      // Opening a folder succeeds on POSIX; reading it would fail later with a bare EISDIR.
+      if (!st.isFile()) throw new SafetensorsError(path, st.isDirectory() ? 'is a folder, not a safetensors file' : 'is not a regular file');
+      const size = st.size;
       const first8 = new Uint8Array(8);
       if (size >= 8) await readFully(fh, first8, 0, path);
       const n = parseHeaderLength(first8, size, path);

@@ -29,8 +29,8 @@ export function safetensorsDTypeName(dtype: DType): string {
 export class SafetensorsError extends XlstmError {
   readonly source: string;
   readonly tensor?: string;
-  constructor(source: string, message: string, tensor?: string) {
-    super(`${source}: ${tensor !== undefined ? `tensor '${tensor}': ` : ''}${message}`);
+  constructor(source: string, message: string, tensor?: string, options?: { cause?: unknown }) {
+    super(`${source}: ${tensor !== undefined ? `tensor '${tensor}': ` : ''}${message}`, options);
     this.name = 'SafetensorsError';
     this.source = source;
     this.tensor = tensor;

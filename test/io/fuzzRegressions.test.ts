@@ -10,6 +10,7 @@ import { XlstmError } from '../../src/errors.js';
 import { SafetensorsBuffer, SafetensorsError, serializeSafetensors } from '../../src/io/safetensors.js';
 import { writeShardedSafetensors } from '../../src/io/safetensorsWrite.js';
 import { ShardedSafetensors } from '../../src/io/safetensorsSharded.js';
+import { SafetensorsFile } from '../../src/io/safetensorsFile.js';
 import { TorchCheckpoint, TorchCheckpointError } from '../../src/io/torchCheckpoint.js';
 import { PickleError, unpickle } from '../../src/io/pickle.js';
 import { ZipError } from '../../src/io/zip.js';
@@ -127,4 +128,53 @@ test('fuzz regression: a zip entry whose uncompressed size disagrees with its co
   const ck = TorchCheckpoint.fromBytes(bytes);
   await assert.rejects(ck.read('w'), (e: unknown) => e instanceof ZipError
     && /zip entry 'archive\/data\/0': corrupt zip: stored entry has compressed size 4 but uncompressed size 1099511627776/.test(e.message));
+});
+
+test('fuzz regression: shard index problems are SafetensorsErrors naming the index (folder shard was a bare EISDIR; duplicates were silent)', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(dir, 'adir'));
+    await writeFile(join(dir, 's1.safetensors'), serializeSafetensors({ a: Tensor.fromArray([1]) }));
+    await writeFile(join(dir, 's2.safetensors'), serializeSafetensors({ a: Tensor.fromArray([2]), b: Tensor.fromArray([3]) }));
+    const index = (text: string) => writeFile(join(dir, 'model.safetensors.index.json'), text);
+    const isIndexError = (re: RegExp) => (e: unknown) => e instanceof SafetensorsError && e.message.includes('model.safetensors.index.json') && re.test(e.message);
+
+    // A weight_map entry naming a folder: open() reads only the index, the read then says what is wrong.
+    await index('{"weight_map": {"x": "adir"}}');
+    const sh = await ShardedSafetensors.open(dir);
+    await assert.rejects(sh.read('x'), (e: unknown) => e instanceof SafetensorsError && /adir: is a folder, not a safetensors file/.test(e.message));
+    await sh.close();
+    // The folder itself, a trailing separator, a NUL byte: refused when the index is opened.
+    for (const bad of ['.', 'sub/..', 'adir/', 's1.safetensors\u0000']) {
+      await index(JSON.stringify({ weight_map: { x: bad } }));
+      await assert.rejects(ShardedSafetensors.open(dir), isIndexError(/tensor 'x': weight_map entry must be a shard file name relative to the index folder/), bad);
+    }
+    // The same key twice: JSON.parse would keep the second silently.
+    await index('{"weight_map": {"a": "s1.safetensors", "b": "s2.safetensors", "a": "s2.safetensors"}}');
+    await assert.rejects(ShardedSafetensors.open(dir), isIndexError(/corrupt index: key "a" appears twice in "weight_map"/));
+    await index('{"metadata": {}, "weight_map": {}, "metadata": {}}');
+    await assert.rejects(ShardedSafetensors.open(dir), isIndexError(/key "metadata" appears twice in the top-level object/));
+    // Equal keys in different objects, and escaped forms of different keys, are fine.
+    await index('{"metadata": {"a": "1"}, "weight_map": {"a": "s1.safetensors", "a\\u0062": "s2.safetensors", "b": "s2.safetensors"}}');
+    const ok = await ShardedSafetensors.open(dir);
+    assert.deepEqual(ok.names(), ['a', 'ab', 'b']);
+    await ok.close();
+    // A tensor stored in two shards: reads follow the index, verify() reports the second copy.
+    await index('{"weight_map": {"a": "s1.safetensors", "b": "s2.safetensors"}}');
+    const two = await ShardedSafetensors.open(dir);
+    assert.deepEqual([...(await two.read('a')).data], [1]);
+    await assert.rejects(two.verify(), isIndexError(/tensor 'a': stored in two shards, s1\.safetensors \(the one weight_map names\) and s2\.safetensors/));
+    await two.close();
+  } finally { cleanup(); }
+});
+
+test('fuzz regression: missing paths are SafetensorsErrors naming the path (were bare ENOENT errors)', async () => {
+  const { dir, cleanup } = tempDir();
+  try {
+    const missing = join(dir, 'nope.safetensors');
+    await assert.rejects(SafetensorsFile.open(missing), (e: unknown) => e instanceof SafetensorsError && e.message === `${missing}: cannot open the file: no such file`);
+    await assert.rejects(ShardedSafetensors.open(join(dir, 'nope')), (e: unknown) => e instanceof SafetensorsError && /nope: no such file or folder$/.test(e.message));
+    await assert.rejects(SafetensorsFile.open(dir), (e: unknown) => e instanceof SafetensorsError && /is a folder, not a safetensors file/.test(e.message));
+  } finally { cleanup(); }
 });
