@@ -178,7 +178,8 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): PickleV
   };
   const append = (l: PickleValue, items: PickleValue[]): void => {
     if (!Array.isArray(l) || Object.isFrozen(l)) fail(`APPEND(S) target is ${describe(l)}, not a list`);
-    (l as PickleValue[]).push(...items);
+    // A loop, not push(...items): spreading ~120k+ items (one byte each in the pickle) overflows the call stack.
+    for (const x of items) (l as PickleValue[]).push(x);
   };
   const resolve = (module: string, name: string): PickleGlobal => {
     const found = opts.findClass?.(module, name);
@@ -286,11 +287,16 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): PickleV
  */
 function copy(b: Uint8Array): Uint8Array { return new Uint8Array(b); }
 
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** Little-endian two's complement integer (LONG1/LONG4), as a number when exact. */
 function decodeLong(b: Uint8Array): number | bigint {
   if (b.length === 0) return 0;
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+  // Through one hex string: shifting a BigInt byte by byte copies it every time, which is
+  // quadratic (a 160 KB LONG4 took two minutes; the 1 MiB allowed would take hours).
+  const hex = new Array<string>(b.length);
+  for (let i = 0; i < b.length; i++) hex[b.length - 1 - i] = HEX_BYTE[b[i]];
+  let v = BigInt('0x' + hex.join(''));
   if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }

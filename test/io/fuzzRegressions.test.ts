@@ -178,3 +178,32 @@ test('fuzz regression: missing paths are SafetensorsErrors naming the path (were
     await assert.rejects(SafetensorsFile.open(dir), (e: unknown) => e instanceof SafetensorsError && /is a folder, not a safetensors file/.test(e.message));
   } finally { cleanup(); }
 });
+
+test('fuzz regression: a 100 KB LONG4 decodes in linear time (was quadratic: 4 s here, hours for the 1 MiB allowed)', () => {
+  const n = 100_000;
+  const pkl = new Uint8Array(n + 8);
+  pkl.set([0x80, 2, 0x8b]); // PROTO 2, LONG4
+  new DataView(pkl.buffer).setUint32(3, n, true);
+  pkl.fill(0xa5, 7, 7 + n);
+  pkl[7 + n] = 0x2e; // STOP
+  const cpu = process.cpuUsage();
+  const v = unpickle(pkl) as bigint;
+  const used = process.cpuUsage(cpu);
+  const ms = (used.user + used.system) / 1000;
+  assert.ok(ms < 1500, `took ${ms.toFixed(0)} ms of CPU time`);
+  // 0xa5 repeated is negative in two's complement: check the value, not just the speed.
+  assert.equal(v, BigInt('0x' + 'a5'.repeat(n)) - (1n << BigInt(8 * n)));
+  assert.equal(unpickle(new Uint8Array([0x80, 2, 0x8a, 2, 0xff, 0x7f, 0x2e])), 0x7fff);
+  assert.equal(unpickle(new Uint8Array([0x80, 2, 0x8a, 1, 0xfe, 0x2e])), -2);
+});
+
+test('fuzz regression: APPENDS of 300k items works (was a RangeError: push(...items) overflowed the call stack)', () => {
+  const n = 300_000;
+  const pkl = new Uint8Array(n + 6);
+  pkl.set([0x80, 2, 0x5d, 0x28]); // PROTO 2, EMPTY_LIST, MARK
+  pkl.fill(0x4e, 4, 4 + n); // NONE x n
+  pkl.set([0x65, 0x2e], 4 + n); // APPENDS, STOP
+  const v = unpickle(pkl) as null[];
+  assert.equal(v.length, n);
+  assert.equal(v[n - 1], null);
+});

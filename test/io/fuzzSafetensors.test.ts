@@ -13,7 +13,7 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { SafetensorsBuffer, SafetensorsError, serializeSafetensors } from '../../src/io/safetensors.js';
 import { SafetensorsFile } from '../../src/io/safetensorsFile.js';
 import { XlstmError } from '../../src/errors.js';
-import { Outcome, concat, mutate, mutationArb, nameArb, placeAt, placementArb, runFuzz, typedOrValid, typedOrValidAsync } from './fuzzUtil.js';
+import { FUZZ_TIMEOUT_MS, Outcome, concat, mutate, mutationArb, nameArb, placeAt, placementArb, runFuzz, typedOrValid, typedOrValidAsync } from './fuzzUtil.js';
 import { rawFile, tempDir } from './util.js';
 
 const DTYPES: DType[] = ['f64', 'f32', 'f16', 'bf16', 'i64', 'i32', 'i8', 'u8', 'bool'];
@@ -83,7 +83,7 @@ function checkBuffer(buf: SafetensorsBuffer, bytes: Uint8Array): void {
 
 function parse(bytes: Uint8Array): SafetensorsBuffer { return SafetensorsBuffer.parse(bytes); }
 
-test('fuzz: unmutated files from the writer read back exactly (names, metadata, bits)', async () => {
+test('fuzz: unmutated files from the writer read back exactly (names, metadata, bits)', { timeout: FUZZ_TIMEOUT_MS }, async () => {
   await runFuzz('safetensors round trip', 300, 0x5afe_0001, fc.property(sampleArb, (s) => {
     const bytes = serializeSafetensors(s.tensors, s.metadata);
     const buf = parse(bytes);
@@ -100,7 +100,7 @@ test('fuzz: unmutated files from the writer read back exactly (names, metadata, 
   }));
 });
 
-test('fuzz: byte-level mutations of valid files end in SafetensorsError or a consistent reader', async () => {
+test('fuzz: byte-level mutations of valid files end in SafetensorsError or a consistent reader', { timeout: FUZZ_TIMEOUT_MS }, async () => {
   const seen: Record<Outcome, number> = { valid: 0, refused: 0 };
   const arb = sampleArb.chain((s) => {
     const bytes = serializeSafetensors(s.tensors, s.metadata);
@@ -164,7 +164,7 @@ function editHeader(header: Record<string, any>, edit: HeaderEdit): unknown {
   }
 }
 
-test('fuzz: JSON-level header mutations (dtype, shape, offsets, entries, metadata) end in SafetensorsError or a consistent reader', async () => {
+test('fuzz: JSON-level header mutations (dtype, shape, offsets, entries, metadata) end in SafetensorsError or a consistent reader', { timeout: FUZZ_TIMEOUT_MS }, async () => {
   const seen: Record<Outcome, number> = { valid: 0, refused: 0 };
   const arb = fc.tuple(sampleArb, fc.array(headerEditArb, { minLength: 1, maxLength: 3 }), fc.integer({ min: -8, max: 8 }), placementArb);
   await runFuzz('safetensors header edits', 2000, 0x5afe_0003, fc.property(arb, ([s, edits, dataDelta, at]) => {
@@ -181,7 +181,7 @@ test('fuzz: JSON-level header mutations (dtype, shape, offsets, entries, metadat
   assert.ok(seen.valid > 0 && seen.refused > 0, `outcomes ${JSON.stringify(seen)}`);
 });
 
-test('fuzz: random bytes, and random bytes behind a plausible length prefix', async () => {
+test('fuzz: random bytes, and random bytes behind a plausible length prefix', { timeout: FUZZ_TIMEOUT_MS }, async () => {
   const arb = fc.oneof(
     fc.uint8Array({ maxLength: 64 }),
     fc.tuple(fc.nat({ max: 80 }), fc.uint8Array({ maxLength: 80 })).map(([n, rest]) => {
@@ -197,7 +197,7 @@ test('fuzz: random bytes, and random bytes behind a plausible length prefix', as
   }));
 });
 
-test('fuzz: the lazy file reader agrees with the in-memory reader on mutated files', async () => {
+test('fuzz: the lazy file reader agrees with the in-memory reader on mutated files', { timeout: FUZZ_TIMEOUT_MS }, async () => {
   const { dir, cleanup } = tempDir();
   let i = 0;
   try {

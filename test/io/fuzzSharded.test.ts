@@ -15,7 +15,7 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { serializeSafetensors } from '../../src/io/safetensors.js';
 import { SafetensorsFile } from '../../src/io/safetensorsFile.js';
 import { ShardedSafetensors } from '../../src/io/safetensorsSharded.js';
-import { Outcome, mutate, mutationArb, nameArb, runFuzz, typedOr, typedOrValidAsync } from './fuzzUtil.js';
+import { FUZZ_TIMEOUT_MS, Outcome, mutate, mutationArb, nameArb, runFuzz, typedOr, typedOrValidAsync } from './fuzzUtil.js';
 import { tempDir } from './util.js';
 
 const SHARD1 = 'model-00001-of-00002.safetensors';
@@ -116,7 +116,7 @@ async function shardOf(sh: ShardedSafetensors, name: string): Promise<string> {
   return index.weight_map[name];
 }
 
-test('fuzz: mutated shard indexes end in SafetensorsError or a reader confined to the folder that reads what the index names', async () => {
+test('fuzz: mutated shard indexes end in SafetensorsError or a reader confined to the folder that reads what the index names', { timeout: FUZZ_TIMEOUT_MS }, async () => {
   const { dir: root, cleanup } = tempDir();
   const dir = makeFolder(root);
   let n = 0;
@@ -133,7 +133,7 @@ test('fuzz: mutated shard indexes end in SafetensorsError or a reader confined t
   assert.ok(seen.valid > 0 && seen.refused > 0, `outcomes ${JSON.stringify(seen)}`);
 });
 
-test('fuzz: byte-level mutations of a shard index (bad JSON, bad UTF-8) end in SafetensorsError or a confined reader', async () => {
+test('fuzz: byte-level mutations of a shard index (bad JSON, bad UTF-8) end in SafetensorsError or a confined reader', { timeout: FUZZ_TIMEOUT_MS }, async () => {
   const { dir: root, cleanup } = tempDir();
   const dir = makeFolder(root);
   let n = 0;

@@ -17,7 +17,7 @@ import { PickleValue, unpickle } from '../../src/io/pickle.js';
 import { ZipArchive } from '../../src/io/zip.js';
 import { FIXTURES } from '../helpers/golden.js';
 import { PickleBuilder, torchZip, writeStoredZip } from './torchTestUtil.js';
-import { Outcome, concat, mutate, mutationArb, nameArb, runFuzz, typedOr, typedOrValid, typedOrValidAsync } from './fuzzUtil.js';
+import { FUZZ_TIMEOUT_MS, Outcome, concat, mutate, mutationArb, nameArb, runFuzz, typedOr, typedOrValid, typedOrValidAsync } from './fuzzUtil.js';
 import { tempDir } from './util.js';
 
 const STORAGES: Record<string, DType> = {
@@ -170,18 +170,18 @@ function checkZip(zip: ZipArchive, input: Uint8Array): void {
   }
 }
 
-test('fuzz: unmutated checkpoints from the builders read back exactly', async () => {
-  await runFuzz('torch round trip', 200, 0x7012_0001, fc.asyncProperty(builtArb, async (b) => {
+test('fuzz: unmutated checkpoints from the builders read back exactly', { timeout: FUZZ_TIMEOUT_MS }, async () => {
+  await runFuzz('torch round trip', 100, 0x7012_0001, fc.asyncProperty(builtArb, async (b) => {
     const ck = TorchCheckpoint.fromBytes(b.bytes);
     await checkCheckpoint(ck, b);
   }));
 });
 
-test('fuzz: pickle mutations (opcodes, operands, truncation) inside a valid zip end in a typed error or a consistent checkpoint', async () => {
+test('fuzz: pickle mutations (opcodes, operands, truncation) inside a valid zip end in a typed error or a consistent checkpoint', { timeout: FUZZ_TIMEOUT_MS }, async () => {
   const seen: Record<Outcome, number> = { valid: 0, refused: 0 };
   const arb = builtArb.chain((b) => fc.tuple(fc.constant(b),
     fc.array(mutationArb([...b.pkl.keys()], OPCODES), { minLength: 1, maxLength: 4 })));
-  await runFuzz('torch pickle mutations', 1500, 0x7012_0002, fc.asyncProperty(arb, async ([b, muts]) => {
+  await runFuzz('torch pickle mutations', 1000, 0x7012_0002, fc.asyncProperty(arb, async ([b, muts]) => {
     const pkl = mutate(b.pkl, muts);
     const bytes = torchZip(pkl, b.storages);
     seen[await typedOrValidAsync('TorchCheckpoint.fromBytes', async () => TorchCheckpoint.fromBytes(bytes), (ck) => checkCheckpoint(ck))]++;
@@ -189,10 +189,10 @@ test('fuzz: pickle mutations (opcodes, operands, truncation) inside a valid zip 
   assert.ok(seen.valid > 0 && seen.refused > 0, `outcomes ${JSON.stringify(seen)}`);
 });
 
-test('fuzz: zip mutations (end records, central directory, local headers) end in a typed error or a consistent archive', async () => {
+test('fuzz: zip mutations (end records, central directory, local headers) end in a typed error or a consistent archive', { timeout: FUZZ_TIMEOUT_MS }, async () => {
   const seen: Record<Outcome, number> = { valid: 0, refused: 0 };
   const arb = builtArb.chain((b) => fc.tuple(fc.constant(b), fc.array(mutationArb(zipHotOffsets(b.bytes)), { minLength: 1, maxLength: 3 })));
-  await runFuzz('torch zip mutations', 1500, 0x7012_0003, fc.asyncProperty(arb, async ([b, muts]) => {
+  await runFuzz('torch zip mutations', 1000, 0x7012_0003, fc.asyncProperty(arb, async ([b, muts]) => {
     const input = mutate(b.bytes, muts);
     typedOrValid('ZipArchive.fromBytes', () => ZipArchive.fromBytes(input), (zip) => checkZip(zip, input));
     seen[await typedOrValidAsync('TorchCheckpoint.fromBytes', async () => TorchCheckpoint.fromBytes(input), (ck) => checkCheckpoint(ck))]++;
@@ -206,18 +206,18 @@ function checkValue(v: PickleValue, depth = 0): void {
   if (Array.isArray(v)) for (const x of v) checkValue(x, depth + 1);
 }
 
-test('fuzz: random bytes and random opcode streams through unpickle() and TorchCheckpoint.fromBytes', async () => {
+test('fuzz: random bytes and random opcode streams through unpickle() and TorchCheckpoint.fromBytes', { timeout: FUZZ_TIMEOUT_MS }, async () => {
   const opStream = fc.array(fc.oneof(fc.constantFrom(...OPCODES), fc.integer({ min: 0, max: 255 })), { maxLength: 48 })
     .map((ops) => concat(new Uint8Array([0x80, 2]), new Uint8Array(ops), new Uint8Array([0x2e])));
   const arb = fc.oneof(fc.uint8Array({ maxLength: 64 }), opStream);
-  await runFuzz('pickle random', 3000, 0x7012_0004, fc.asyncProperty(arb, async (bytes) => {
+  await runFuzz('pickle random', 2000, 0x7012_0004, fc.asyncProperty(arb, async (bytes) => {
     typedOrValid('unpickle', () => unpickle(bytes), (v) => checkValue(v));
     await typedOrValidAsync('TorchCheckpoint.fromBytes', async () => TorchCheckpoint.fromBytes(torchZip(bytes, {})), (ck) => checkCheckpoint(ck));
     typedOrValid('ZipArchive.fromBytes', () => ZipArchive.fromBytes(bytes), (zip) => checkZip(zip, bytes));
   }));
 });
 
-test('fuzz: mutations of the real TiRex data.pkl (written by torch) end in a typed error or a consistent checkpoint', async () => {
+test('fuzz: mutations of the real TiRex data.pkl (written by torch) end in a typed error or a consistent checkpoint', { timeout: FUZZ_TIMEOUT_MS }, async () => {
   const real = ZipArchive.fromBytes(readFileSync(join(FIXTURES, 'tirex', 'model.ckpt')));
   const pklName = real.names().find((n) => n.endsWith('/data.pkl'))!;
   const pkl = real.readSync(pklName);
@@ -231,12 +231,12 @@ test('fuzz: mutations of the real TiRex data.pkl (written by torch) end in a typ
   assert.ok(seen.valid > 0 && seen.refused > 0, `outcomes ${JSON.stringify(seen)}`);
 });
 
-test('fuzz: open() on a mutated file agrees with fromBytes()', async () => {
+test('fuzz: open() on a mutated file agrees with fromBytes()', { timeout: FUZZ_TIMEOUT_MS }, async () => {
   const { dir, cleanup } = tempDir();
   let n = 0;
   try {
     const arb = builtArb.chain((b) => fc.tuple(fc.constant(b), fc.array(mutationArb(zipHotOffsets(b.bytes)), { maxLength: 2 })));
-    await runFuzz('torch open vs fromBytes', 200, 0x7012_0006, fc.asyncProperty(arb, async ([b, muts]) => {
+    await runFuzz('torch open vs fromBytes', 100, 0x7012_0006, fc.asyncProperty(arb, async ([b, muts]) => {
       const input = mutate(b.bytes, muts);
       const path = join(dir, `c${n++ % 4}.ckpt`);
       await writeFile(path, input);
@@ -259,7 +259,7 @@ test('fuzz: open() on a mutated file agrees with fromBytes()', async () => {
 const viewNumber = fc.oneof(fc.integer({ min: 0, max: 5 }),
   fc.constantFrom(0, 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 40, 1e15, 2 ** 53 - 1, -1));
 
-test('fuzz: tensor views with huge sizes, strides, offsets and storage lengths are refused before anything is allocated', async () => {
+test('fuzz: tensor views with huge sizes, strides, offsets and storage lengths are refused before anything is allocated', { timeout: FUZZ_TIMEOUT_MS }, async () => {
   const arb = fc.record({
     storageType: fc.constantFrom(...Object.keys(STORAGES)),
     // 'fit': the storage is exactly as long as the view needs, so only the view's own size can be wrong.
@@ -292,4 +292,38 @@ test('fuzz: tensor views with huge sizes, strides, offsets and storage lengths a
     seen[await typedOrValidAsync('TorchCheckpoint.fromBytes', async () => TorchCheckpoint.fromBytes(bytes), (ck) => checkCheckpoint(ck))]++;
   }));
   assert.ok(seen.valid > 0 && seen.refused > 0, `outcomes ${JSON.stringify(seen)}`);
+});
+
+/** Byte patterns of single opcodes (with operands) that a stress pickle repeats many times. */
+const REPEATABLE: number[][] = [[0x4e], [0x28], [0x5d], [0x7d], [0x29], [0x32], [0x94], [0x65], [0x61], [0x74], [0x6c], [0x64],
+  [0x75], [0x85], [0x86], [0x30], [0x31], [0x4b, 0x01], [0x8c, 0x01, 0x41], [0x68, 0x00], [0x71, 0x00], [0x73], [0x88]];
+
+/** A length-prefixed operand of `n` bytes (LONG4 is the one whose decoding cost grows with n). */
+function bigOperand(op: 'LONG4' | 'BINUNICODE' | 'BINBYTES', n: number): Uint8Array {
+  const out = new Uint8Array(5 + n);
+  out[0] = op === 'LONG4' ? 0x8b : op === 'BINUNICODE' ? 0x58 : 0x42;
+  new DataView(out.buffer).setUint32(1, n, true);
+  out.fill(op === 'LONG4' ? 0xa5 : 0x61, 5);
+  return out;
+}
+
+test('fuzz: stress pickles (100k-fold repeated opcodes, 100 KB operands) finish within the per-case budget with a value or a typed error', { timeout: FUZZ_TIMEOUT_MS }, async () => {
+  // Specs, not bytes, are generated, so a failure report shows a short recipe instead of 100 KB.
+  type Segment = { pattern: number[]; repeat: number } | { op: 'LONG4' | 'BINUNICODE' | 'BINBYTES'; n: number };
+  const segment: fc.Arbitrary<Segment> = fc.oneof(
+    fc.record({ pattern: fc.constantFrom(...REPEATABLE), repeat: fc.constantFrom(1, 2, 3, 1000, 150_000) }),
+    fc.record({ op: fc.constantFrom('LONG4' as const, 'BINUNICODE' as const, 'BINBYTES' as const), n: fc.constantFrom(0, 1, 1000, 100_000) }),
+  );
+  const build = (s: Segment): Uint8Array => {
+    if ('op' in s) return bigOperand(s.op, s.n);
+    const out = new Uint8Array(s.pattern.length * s.repeat);
+    for (let i = 0; i < s.repeat; i++) out.set(s.pattern, i * s.pattern.length);
+    return out;
+  };
+  const arb = fc.array(segment, { minLength: 1, maxLength: 5 });
+  await runFuzz('pickle stress', 40, 0x7012_0008, fc.asyncProperty(arb, async (segs) => {
+    const bytes = concat(new Uint8Array([0x80, 2]), ...segs.map(build), new Uint8Array([0x2e]));
+    typedOrValid('unpickle', () => unpickle(bytes), (v) => checkValue(v));
+    await typedOrValidAsync('TorchCheckpoint.fromBytes', async () => TorchCheckpoint.fromBytes(torchZip(bytes, {})), (ck) => checkCheckpoint(ck));
+  }));
 });
