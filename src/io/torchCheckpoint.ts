@@ -165,7 +165,10 @@ function makeFindClass() {
       if (args.length < 6 || args.length > 7) ctx.fail(`_rebuild_tensor_v2 expects 6 or 7 arguments, got ${args.length}`);
       const [storage, offset, size, stride, requiresGrad, hooks] = args;
       if (!(storage instanceof StorageHandle)) ctx.fail(`_rebuild_tensor_v2: first argument must be a storage, got ${describe(storage)}`);
-      if (!isIntIn(offset, 0)) ctx.fail(`_rebuild_tensor_v2: storage offset must be an integer >= 0, got ${String(offset)}`);
+      // describe(), not String(): String() of a pickled dict (null prototype) throws a TypeError.
+      if (!isIntIn(offset, 0)) {
+        ctx.fail(`_rebuild_tensor_v2: storage offset must be an integer >= 0, got ${typeof offset === 'number' || typeof offset === 'bigint' ? String(offset) : describe(offset)}`);
+      }
       if (!Array.isArray(size) || !size.every((d) => isIntIn(d, 0))) ctx.fail(`_rebuild_tensor_v2: size must be a tuple of integers >= 0, got ${describe(size)}`);
       if (!Array.isArray(stride) || stride.length !== (size as unknown[]).length || !stride.every((d) => isIntIn(d, 0))) {
         ctx.fail(`_rebuild_tensor_v2: stride must be a tuple of ${(size as unknown[]).length} integers >= 0, got ${describe(stride)}`);

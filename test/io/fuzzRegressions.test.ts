@@ -207,3 +207,14 @@ test('fuzz regression: APPENDS of 300k items works (was a RangeError: push(...it
   assert.equal(v.length, n);
   assert.equal(v[n - 1], null);
 });
+
+test('fuzz regression: a dict where _rebuild_tensor_v2 expects the storage offset is a PickleError (was a TypeError from String(dict))', () => {
+  // Found by the long campaign: one byte of the real TiRex data.pkl turned into BINGET, which fetched a dict.
+  const b = new PickleBuilder().proto(2).emptyDict().str('w');
+  b.global('torch._utils', '_rebuild_tensor_v2').mark();
+  b.mark().str('storage').global('torch', 'FloatStorage').str('0').str('cpu').int(1).op(0x74).binpersid();
+  b.emptyDict().ints(1).ints(1).newFalse().none().op(0x74).reduce();
+  b.setitem().stop();
+  assert.throws(() => TorchCheckpoint.fromBytes(torchZip(b.build(), { 0: new Uint8Array(4) })),
+    (e: unknown) => e instanceof PickleError && /opcode REDUCE at byte \d+: _rebuild_tensor_v2: storage offset must be an integer >= 0, got dict$/.test(e.message));
+});
