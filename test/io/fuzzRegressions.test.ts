@@ -218,3 +218,17 @@ test('fuzz regression: a dict where _rebuild_tensor_v2 expects the storage offse
   assert.throws(() => TorchCheckpoint.fromBytes(torchZip(b.build(), { 0: new Uint8Array(4) })),
     (e: unknown) => e instanceof PickleError && /opcode REDUCE at byte \d+: _rebuild_tensor_v2: storage offset must be an integer >= 0, got dict$/.test(e.message));
 });
+
+test('a header claiming a 1e15-byte tensor, or a length prefix of 2^64 - 1, is refused before anything is allocated', async () => {
+  const huge = rawFile({ w: { dtype: 'F32', shape: [250_000_000_000_000], data_offsets: [0, 1e15] } }, new Uint8Array(16));
+  assert.throws(() => SafetensorsBuffer.parse(huge), (e: unknown) => e instanceof SafetensorsError
+    && /tensor 'w': file is truncated: data ends at byte 1000000000000000 of the data section but only 16 data bytes are present/.test(e.message));
+  const prefix = new Uint8Array(64);
+  new DataView(prefix.buffer).setBigUint64(0, 2n ** 64n - 1n, true);
+  assert.throws(() => SafetensorsBuffer.parse(prefix), /corrupt header: header length 18446744073709551615 bytes exceeds the limit of 104857600 bytes/);
+  const { dir, cleanup } = tempDir();
+  try {
+    await writeFile(join(dir, 'huge.safetensors'), huge);
+    await assert.rejects(SafetensorsFile.open(join(dir, 'huge.safetensors')), (e: unknown) => e instanceof SafetensorsError && /file is truncated/.test(e.message));
+  } finally { cleanup(); }
+});
