@@ -96,7 +96,8 @@ export class ShardedSafetensors implements SafetensorsSource {
       const shard = await p;
       for (const name of shard.names()) {
         const listed = this.weightMap.get(name);
-        if (listed !== undefined && listed !== file) {
+        // normalize: 's1.safetensors' and './s1.safetensors' in one index are the same shard.
+        if (listed !== undefined && normalize(listed) !== normalize(file)) {
           throw new SafetensorsError(this.indexPath, `stored in two shards, ${listed} (the one weight_map names) and ${file}`, name);
         }
       }

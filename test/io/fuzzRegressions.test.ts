@@ -166,6 +166,13 @@ test('fuzz regression: shard index problems are SafetensorsErrors naming the ind
     assert.deepEqual([...(await two.read('a')).data], [1]);
     await assert.rejects(two.verify(), isIndexError(/tensor 'a': stored in two shards, s1\.safetensors \(the one weight_map names\) and s2\.safetensors/));
     await two.close();
+    // One shard spelt two ways is still one shard.
+    await writeFile(join(dir, 's3.safetensors'), serializeSafetensors({ p: Tensor.fromArray([4]), q: Tensor.fromArray([5]) }));
+    await index('{"weight_map": {"p": "s3.safetensors", "q": "./s3.safetensors"}}');
+    const spelt = await ShardedSafetensors.open(dir);
+    await spelt.verify();
+    assert.deepEqual([...(await spelt.read('q')).data], [5]);
+    await spelt.close();
   } finally { cleanup(); }
 });
 
