@@ -2,6 +2,7 @@
 // call may transfer fewer bytes than asked and is capped near 2 GiB, so both loop
 // in bounded chunks; positions are plain numbers (exact up to 2^53, far past 4 GiB).
 import type { FileHandle } from 'node:fs/promises';
+import { InputError } from '../errors.js';
 
 /** Per-call cap, well under the ~2 GiB limit of a single fs read/write. */
 const CHUNK_BYTES = 256 * 1024 * 1024;
@@ -16,7 +17,7 @@ export async function readFully(fh: FileHandle, dest: Uint8Array, position: numb
     const len = Math.min(CHUNK_BYTES, dest.length - done);
     const { bytesRead } = await fh.read(dest, done, len, position + done);
     if (bytesRead === 0) {
-      throw new Error(`${what}: unexpected end of file at byte ${position + done} (needed ${dest.length - done} more bytes up to ${position + dest.length})`);
+      throw new InputError(`${what}: unexpected end of file at byte ${position + done} (needed ${dest.length - done} more bytes up to ${position + dest.length})`);
     }
     done += bytesRead;
   }

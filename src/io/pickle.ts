@@ -11,6 +11,8 @@
 // JS String(), bool/None as 'True'/'False'/'None'; tuple keys are refused). Integer-like string keys are
 // ordered first by JS object semantics; state_dict keys never are integer-like.
 
+import { XlstmError } from '../errors.js';
+
 /** A value produced by the unpickler (allowed callables may add their own types, e.g. tensor handles). */
 export type PickleValue =
   | null | boolean | number | bigint | string | Uint8Array
@@ -53,7 +55,7 @@ export interface UnpickleOptions {
   maxStringBytes?: number;
 }
 
-export class PickleError extends Error {
+export class PickleError extends XlstmError {
   readonly source: string;
   readonly offset: number;
   readonly opcode?: string;
@@ -176,7 +178,8 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): PickleV
   };
   const append = (l: PickleValue, items: PickleValue[]): void => {
     if (!Array.isArray(l) || Object.isFrozen(l)) fail(`APPEND(S) target is ${describe(l)}, not a list`);
-    (l as PickleValue[]).push(...items);
+    // A loop, not push(...items): spreading ~120k+ items (one byte each in the pickle) overflows the call stack.
+    for (const x of items) (l as PickleValue[]).push(x);
   };
   const resolve = (module: string, name: string): PickleGlobal => {
     const found = opts.findClass?.(module, name);
@@ -220,10 +223,10 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): PickleV
       case 0x8d: stack.push(str(u64())); break; // BINUNICODE8
       case 0x54: { need(4); const n = dv.getInt32(pos, true); pos += 4; if (n < 0) fail('negative length'); stack.push(latin1.decode(take(n))); break; } // BINSTRING
       case 0x55: stack.push(latin1.decode(take(u8()))); break; // SHORT_BINSTRING
-      case 0x42: stack.push(take(u32()).slice()); break; // BINBYTES
-      case 0x43: stack.push(take(u8()).slice()); break; // SHORT_BINBYTES
-      case 0x8e: stack.push(take(u64()).slice()); break; // BINBYTES8
-      case 0x96: stack.push(take(u64()).slice()); break; // BYTEARRAY8
+      case 0x42: stack.push(copy(take(u32()))); break; // BINBYTES
+      case 0x43: stack.push(copy(take(u8()))); break; // SHORT_BINBYTES
+      case 0x8e: stack.push(copy(take(u64()))); break; // BINBYTES8
+      case 0x96: stack.push(copy(take(u64()))); break; // BYTEARRAY8
       case 0x7d: stack.push(newDict()); break; // EMPTY_DICT
       case 0x5d: stack.push([]); break; // EMPTY_LIST
       case 0x29: stack.push(tuple([])); break; // EMPTY_TUPLE
@@ -278,11 +281,22 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): PickleV
   }
 }
 
+/**
+ * A copy of `b` in a fresh buffer. Not b.slice(): when the input is a Node Buffer,
+ * Buffer#slice is a view, and a bytes value must not alias (and pin) the caller's input.
+ */
+function copy(b: Uint8Array): Uint8Array { return new Uint8Array(b); }
+
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** Little-endian two's complement integer (LONG1/LONG4), as a number when exact. */
 function decodeLong(b: Uint8Array): number | bigint {
   if (b.length === 0) return 0;
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+  // Through one hex string: shifting a BigInt byte by byte copies it every time, which is
+  // quadratic (a 160 KB LONG4 took two minutes; the 1 MiB allowed would take hours).
+  const hex = new Array<string>(b.length);
+  for (let i = 0; i < b.length; i++) hex[b.length - 1 - i] = HEX_BYTE[b[i]];
+  let v = BigInt('0x' + hex.join(''));
   if (b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }

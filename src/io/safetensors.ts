@@ -79,7 +79,7 @@ export class SafetensorsBuffer implements SafetensorsSource {
   read(name: string, opts: ReadOptions = {}): Tensor {
     const info = this.entry(name);
     checkReadOptions(info, opts, this.source, name);
-    const stored = allocateStored(info);
+    const stored = allocateStored(info, this.source, name);
     bytesOf(stored).set(this.raw(info));
     return finishTensor(info, stored, opts);
   }

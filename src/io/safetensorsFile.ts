@@ -5,7 +5,7 @@
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { DTYPE_SIZE, TypedArray } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
-import { ParsedHeader, TensorInfo, assertLittleEndianHost, parseHeaderJson, parseHeaderLength } from './safetensorsHeader.js';
+import { ParsedHeader, SafetensorsError, TensorInfo, assertLittleEndianHost, parseHeaderJson, parseHeaderLength } from './safetensorsHeader.js';
 import {
   ReadOptions, allocateStored, bytesOf, checkReadOptions, finishTensor, planReadInto, widenToF32,
 } from './safetensorsTensor.js';
@@ -34,9 +34,20 @@ export class SafetensorsFile implements SafetensorsSource {
   /** Opens the file and validates its header against the file size (nothing else is read). */
   static async open(path: string): Promise<SafetensorsFile> {
     assertLittleEndianHost();
-    const fh = await openFile(path, 'r');
+    let fh: FileHandle;
     try {
-      const size = (await fh.stat()).size;
+      fh = await openFile(path, 'r');
+    } catch (e) {
+      // The errno code stays reachable as `cause.code` (the sharded reader tells a missing shard by it).
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+      throw new SafetensorsError(path, `cannot open the file: ${why}`, undefined, { cause: e });
+    }
+    try {
+      const st = await fh.stat();
+      // Opening a folder succeeds on POSIX; reading it would fail later with a bare EISDIR.
+      if (!st.isFile()) throw new SafetensorsError(path, st.isDirectory() ? 'is a folder, not a safetensors file' : 'is not a regular file');
+      const size = st.size;
       const first8 = new Uint8Array(8);
       if (size >= 8) await readFully(fh, first8, 0, path);
       const n = parseHeaderLength(first8, size, path);
@@ -59,7 +70,7 @@ export class SafetensorsFile implements SafetensorsSource {
   async read(name: string, opts: ReadOptions = {}): Promise<Tensor> {
     const info = this.entry(name);
     checkReadOptions(info, opts, this.path, name);
-    const stored = allocateStored(info);
+    const stored = allocateStored(info, this.path, name);
     await readFully(this.handle(), bytesOf(stored), this.position(info), this.what(name));
     return finishTensor(info, stored, opts);
   }
@@ -94,7 +105,7 @@ export class SafetensorsFile implements SafetensorsSource {
   private what(name: string): string { return `${this.path}: tensor '${name}'`; }
 
   private handle(): FileHandle {
-    if (!this.fh) throw new Error(`${this.path}: file is closed`);
+    if (!this.fh) throw new SafetensorsError(this.path, 'file is closed');
     return this.fh;
   }
 

@@ -6,6 +6,7 @@
 // each tensor name to {dtype, shape, data_offsets: [begin, end]} with offsets
 // relative to the start of the data, plus an optional "__metadata__" {str: str}.
 import { DType, DTYPE_SIZE, numel, shapeStr } from '../tensor/dtype.js';
+import { ArgumentError, XlstmError } from '../errors.js';
 
 /** Headers beyond this are treated as corrupt: real headers are kilobytes, and a
  * garbage length must not make us allocate gigabytes before failing. */
@@ -25,11 +26,11 @@ export function safetensorsDTypeName(dtype: DType): string {
 }
 
 /** Error for bad safetensors input; `source` is the file (or '<memory>'), `tensor` the name when one is involved. */
-export class SafetensorsError extends Error {
+export class SafetensorsError extends XlstmError {
   readonly source: string;
   readonly tensor?: string;
-  constructor(source: string, message: string, tensor?: string) {
-    super(`${source}: ${tensor !== undefined ? `tensor '${tensor}': ` : ''}${message}`);
+  constructor(source: string, message: string, tensor?: string, options?: { cause?: unknown }) {
+    super(`${source}: ${tensor !== undefined ? `tensor '${tensor}': ` : ''}${message}`, options);
     this.name = 'SafetensorsError';
     this.source = source;
     this.tensor = tensor;
@@ -107,7 +108,8 @@ export function parseHeaderJson(json: Uint8Array, headerLength: number, dataSize
       if (!isPlainObject(value)) throw new SafetensorsError(source, `corrupt header: __metadata__ must be an object of strings, got ${JSON.stringify(value)}`);
       for (const [k, v] of Object.entries(value)) {
         if (typeof v !== 'string') throw new SafetensorsError(source, `corrupt header: __metadata__ value for '${k}' must be a string, got ${JSON.stringify(v)}`);
-        metadata[k] = v;
+        // defineProperty, not assignment: a key '__proto__' is data and must not be dropped (or set the prototype).
+        Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
       }
       continue;
     }
@@ -183,16 +185,17 @@ export interface BuiltHeader {
 export function buildHeader(entries: readonly HeaderEntry[], metadata: Readonly<Record<string, string>> = {}): BuiltHeader {
   const seen = new Set<string>();
   for (const e of entries) {
-    if (e.name === '__metadata__') throw new Error(`safetensors writer: '__metadata__' is reserved and cannot be a tensor name`);
-    if (seen.has(e.name)) throw new Error(`safetensors writer: duplicate tensor name '${e.name}'`);
+    if (e.name === '__metadata__') throw new ArgumentError(`safetensors writer: '__metadata__' is reserved and cannot be a tensor name`);
+    if (seen.has(e.name)) throw new ArgumentError(`safetensors writer: duplicate tensor name '${e.name}'`);
     seen.add(e.name);
   }
   for (const [k, v] of Object.entries(metadata)) {
-    if (typeof v !== 'string') throw new Error(`safetensors writer: metadata value for '${k}' must be a string, got ${typeof v}`);
+    if (typeof v !== 'string') throw new ArgumentError(`safetensors writer: metadata value for '${k}' must be a string, got ${typeof v}`);
   }
   const order = [...entries].sort((a, b) =>
     DTYPE_SIZE[b.dtype] - DTYPE_SIZE[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const header: Record<string, unknown> = {};
+  // Null prototype: a tensor named '__proto__' must become a key, not be swallowed by the prototype setter.
+  const header: Record<string, unknown> = Object.create(null);
   const metaKeys = Object.keys(metadata).sort();
   if (metaKeys.length) header.__metadata__ = Object.fromEntries(metaKeys.map((k) => [k, metadata[k]]));
   let offset = 0;

@@ -2,6 +2,7 @@
 // behind the same interface as one file. Shards are opened on first use, so reading
 // a few tensors of a large model touches only their shards.
 import { readFile, readdir, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { join, dirname, isAbsolute, normalize } from 'node:path';
 import { TypedArray } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -27,7 +28,7 @@ export class ShardedSafetensors implements SafetensorsSource {
 
   /** Opens a directory holding model.safetensors.index.json, or the index file itself. Reads only the index. */
   static async open(dirOrIndexPath: string): Promise<ShardedSafetensors> {
-    const st = await stat(dirOrIndexPath);
+    const st = await statOrThrow(dirOrIndexPath);
     const indexPath = st.isDirectory() ? join(dirOrIndexPath, SHARD_INDEX_FILE) : dirOrIndexPath;
     let text: string;
     try {
@@ -42,6 +43,10 @@ export class ShardedSafetensors implements SafetensorsSource {
       throw new SafetensorsError(indexPath, `corrupt index: not valid JSON (${(e as Error).message})`);
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SafetensorsError(indexPath, 'corrupt index: expected a JSON object');
+    // JSON.parse keeps the last of two equal keys silently; in weight_map that would pick one
+    // of two shards for a tensor without a word, so any repeated key is refused.
+    const dup = duplicateKey(text);
+    if (dup !== undefined) throw new SafetensorsError(indexPath, `corrupt index: key ${JSON.stringify(dup.key)} appears twice in ${dup.where}`);
     const { metadata = {}, weight_map: wm } = raw as { metadata?: unknown; weight_map?: unknown };
     if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
       throw new SafetensorsError(indexPath, `corrupt index: "metadata" must be an object, got ${JSON.stringify(metadata)}`);
@@ -52,7 +57,9 @@ export class ShardedSafetensors implements SafetensorsSource {
     const weightMap = new Map<string, string>();
     for (const [name, file] of Object.entries(wm)) {
       // Shards must sit in the index's folder tree: an index must not make us open arbitrary paths.
-      if (typeof file !== 'string' || file === '' || isAbsolute(file) || normalize(file).split(/[\\/]/).includes('..')) {
+      // A file, too: not the folder itself ('.', 'sub/..'), not a name ending in a separator, no NUL byte.
+      if (typeof file !== 'string' || file === '' || isAbsolute(file) || file.includes('\0') || /[\\/]$/.test(file)
+        || normalize(file) === '.' || normalize(file).split(/[\\/]/).includes('..')) {
         throw new SafetensorsError(indexPath, `weight_map entry must be a shard file name relative to the index folder, got ${JSON.stringify(file)}`, name);
       }
       weightMap.set(name, file);
@@ -78,9 +85,23 @@ export class ShardedSafetensors implements SafetensorsSource {
     return (await this.shardFor(name)).readInto(name, dest, opts);
   }
 
-  /** Opens every shard and checks each weight_map name is in its shard (an eager check before a long load). */
+  /**
+   * Opens every shard and checks each weight_map name is in its shard (an eager check
+   * before a long load), and that no tensor of the index is also stored in another of
+   * its shards: loaders that read whole shards would take that other copy.
+   */
   async verify(): Promise<void> {
     for (const name of this.weightMap.keys()) await this.shardFor(name);
+    for (const [file, p] of this.shards) {
+      const shard = await p;
+      for (const name of shard.names()) {
+        const listed = this.weightMap.get(name);
+        // normalize: 's1.safetensors' and './s1.safetensors' in one index are the same shard.
+        if (listed !== undefined && normalize(listed) !== normalize(file)) {
+          throw new SafetensorsError(this.indexPath, `stored in two shards, ${listed} (the one weight_map names) and ${file}`, name);
+        }
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -95,9 +116,9 @@ export class ShardedSafetensors implements SafetensorsSource {
     const path = join(this.dir, file);
     let p = this.shards.get(file);
     if (!p) {
-      p = SafetensorsFile.open(path).catch((e: NodeJS.ErrnoException) => {
+      p = SafetensorsFile.open(path).catch((e: Error) => {
         this.shards.delete(file); // a later call may retry (e.g. after a download finishes)
-        if (e.code === 'ENOENT') {
+        if ((e.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
           throw new SafetensorsError(this.indexPath, `shard file ${path} listed in weight_map does not exist`, name);
         }
         throw e;
@@ -114,17 +135,66 @@ export class ShardedSafetensors implements SafetensorsSource {
   }
 }
 
+/** stat() whose failure is a SafetensorsError naming the path (ENOENT is the usual one: a mistyped model path). */
+async function statOrThrow(path: string): Promise<Stats> {
+  try {
+    return await stat(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SafetensorsError(path, code === 'ENOENT' ? 'no such file or folder' : `cannot read it (${(e as Error).message})`, undefined, { cause: e });
+  }
+}
+
+/**
+ * The first key that occurs twice in one object of `text` (which JSON.parse accepted),
+ * with where it is ('the top-level object' or the enclosing key).
+ */
+function duplicateKey(text: string): { key: string; where: string } | undefined {
+  // One entry per open container: the keys seen so far (objects) or null (arrays), and its own key.
+  const stack: { keys: Set<string> | null; name: string | undefined }[] = [];
+  let expectKey = false;
+  let lastKey: string | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) { // '"'
+      let j = i + 1;
+      while (text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top?.keys && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return { key, where: top.name === undefined ? 'the top-level object' : `"${top.name}"` };
+        top.keys.add(key);
+        lastKey = key;
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b) { // '{'
+      stack.push({ keys: new Set(), name: stack.length ? lastKey : undefined });
+      expectKey = true;
+    } else if (c === 0x5b) { // '['
+      stack.push({ keys: null, name: lastKey });
+      expectKey = false;
+    } else if (c === 0x7d || c === 0x5d) { // '}' ']'
+      stack.pop();
+      expectKey = false;
+    } else if (c === 0x2c) { // ','
+      expectKey = stack[stack.length - 1]?.keys != null;
+    }
+  }
+  return undefined;
+}
+
 /**
  * Opens a model's weights: a folder with model.safetensors.index.json (sharded) or
  * model.safetensors, an index file, or a .safetensors file.
  */
 export async function openSafetensorsModel(path: string): Promise<SafetensorsFile | ShardedSafetensors> {
-  const st = await stat(path);
+  const st = await statOrThrow(path);
   if (!st.isDirectory()) return path.endsWith('.json') ? ShardedSafetensors.open(path) : SafetensorsFile.open(path);
   const files = await readdir(path);
   if (files.includes(SHARD_INDEX_FILE)) return ShardedSafetensors.open(join(path, SHARD_INDEX_FILE));
   if (files.includes('model.safetensors')) return SafetensorsFile.open(join(path, 'model.safetensors'));
   const found = files.filter((f) => f.endsWith('.safetensors'));
-  throw new Error(`${path}: no ${SHARD_INDEX_FILE} or model.safetensors in this folder` +
+  throw new SafetensorsError(path, `no ${SHARD_INDEX_FILE} or model.safetensors in this folder` +
     (found.length ? ` (found ${found.slice(0, 5).join(', ')}${found.length > 5 ? ', ...' : ''}; open one with SafetensorsFile.open)` : ''));
 }

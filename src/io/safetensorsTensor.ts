@@ -5,6 +5,7 @@ import { DType, TypedArray, DTYPE_SIZE, arrayClassFor, numel, shapeStr } from '.
 import { Tensor } from '../tensor/tensor.js';
 import { bf16ArrayToF32, f16ArrayToF32, f32ArrayToBf16, f32ArrayToF16 } from '../tensor/convert.js';
 import { SafetensorsError, TensorInfo } from './safetensorsHeader.js';
+import { ArgumentError } from '../errors.js';
 
 export interface ReadOptions {
   /** Convert to this dtype after reading. Only 'f32' (from any stored dtype) or the stored dtype itself. */
@@ -31,10 +32,19 @@ export function checkReadOptions(info: TensorInfo, opts: ReadOptions, source: st
   }
 }
 
-/** A fresh, zeroed array of the stored dtype that the raw bytes are read into. */
-export function allocateStored(info: TensorInfo): TypedArray {
+/**
+ * A fresh, zeroed array of the stored dtype that the raw bytes are read into. The size is
+ * bounded by the file, but a multi-GiB tensor can still exceed what the engine allocates
+ * in one array: that is reported naming the tensor (readInto a preallocated heap avoids it).
+ */
+export function allocateStored(info: TensorInfo, source: string, name: string): TypedArray {
   const Cls = arrayClassFor(info.dtype);
-  return new Cls(numel(info.shape));
+  try {
+    return new Cls(numel(info.shape));
+  } catch (e) {
+    if (e instanceof RangeError) throw new SafetensorsError(source, `cannot allocate ${info.byteLength} bytes for this tensor (${e.message}); readInto() a preallocated destination instead`, name);
+    throw e;
+  }
 }
 
 /** Raw bytes of any typed array (no copy). */
@@ -76,9 +86,10 @@ export function planReadInto(info: TensorInfo, dest: TypedArray, opts: ReadOptio
 
 /** Widens stored elements (given as raw little-endian bytes) into f32. */
 export function widenToF32(dtype: DType, raw: Uint8Array, dest: Float32Array): void {
-  // `raw` may be unaligned (inside a bigger buffer), so copy into an aligned array first.
+  // `raw` may be unaligned (inside a bigger buffer), so copy into an aligned array first:
+  // new Uint8Array copies into a fresh buffer, while slice() on a Node Buffer is an unaligned view.
   const Cls = arrayClassFor(dtype);
-  const aligned = raw.byteOffset % DTYPE_SIZE[dtype] === 0 ? raw : raw.slice();
+  const aligned = raw.byteOffset % DTYPE_SIZE[dtype] === 0 ? raw : new Uint8Array(raw);
   const src = new Cls(aligned.buffer as ArrayBuffer, aligned.byteOffset, aligned.byteLength / DTYPE_SIZE[dtype]);
   // convert.ts types its outputs as plain-ArrayBuffer arrays; a wasm heap view is shared-memory backed.
   const out = dest as Float32Array<ArrayBuffer>;
@@ -94,7 +105,7 @@ export function widenToF32(dtype: DType, raw: Uint8Array, dest: Float32Array): v
  */
 export function castForStorage(t: Tensor, to: 'bf16' | 'f16', name = 'tensor'): Tensor {
   if (t.dtype === to) return t;
-  if (t.dtype !== 'f32') throw new TypeError(`castForStorage: '${name}' is ${t.dtype}; only f32 tensors can be stored as ${to}`);
+  if (t.dtype !== 'f32') throw new ArgumentError(`castForStorage: '${name}' is ${t.dtype}; only f32 tensors can be stored as ${to}`);
   const bits = to === 'bf16' ? f32ArrayToBf16(t.data as Float32Array) : f32ArrayToF16(t.data as Float32Array);
   return new Tensor(to, t.shape, bits);
 }
@@ -116,9 +127,9 @@ export function storedForm(name: string, t: Tensor, opts: WriteOptions): Tensor 
  * converted), after checking it can be stored at all.
  */
 export function storedDType(name: string, t: Tensor, opts: WriteOptions): DType {
-  if (!(t instanceof Tensor)) throw new TypeError(`safetensors writer: '${name}' is not a Tensor`);
+  if (!(t instanceof Tensor)) throw new ArgumentError(`safetensors writer: '${name}' is not a Tensor`);
   if (t.scales) {
-    throw new TypeError(`safetensors writer: '${name}' is i8 with per-row scales, which safetensors cannot store; write the scales as their own f32 tensor`);
+    throw new ArgumentError(`safetensors writer: '${name}' is i8 with per-row scales, which safetensors cannot store; write the scales as their own f32 tensor`);
   }
   return opts.storeF32As && t.dtype === 'f32' ? opts.storeF32As : t.dtype;
 }

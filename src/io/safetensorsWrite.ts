@@ -11,6 +11,7 @@ import { assertLittleEndianHost, buildHeader } from './safetensorsHeader.js';
 import { WriteOptions, bytesOf, storedDType, storedForm } from './safetensorsTensor.js';
 import { SHARD_INDEX_FILE, TensorDict, tensorEntries } from './safetensors.js';
 import { writeFully } from './fileIo.js';
+import { ArgumentError } from '../errors.js';
 
 /** Writes `path` atomically (temp file + rename); returns the file size. */
 export async function writeSafetensorsFile(
@@ -62,7 +63,7 @@ export interface ShardedWriteResult {
  * Hugging Face loaders expect. Tensors are packed greedily in name order.
  */
 export async function writeShardedSafetensors(dir: string, tensors: TensorDict, opts: ShardedWriteOptions): Promise<ShardedWriteResult> {
-  if (!(opts.maxShardBytes > 0)) throw new RangeError(`writeShardedSafetensors: maxShardBytes must be > 0, got ${opts.maxShardBytes}`);
+  if (!(opts.maxShardBytes > 0)) throw new ArgumentError(`writeShardedSafetensors: maxShardBytes must be > 0, got ${opts.maxShardBytes}`);
   const entries = tensorEntries(tensors).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const groups: [string, Tensor][][] = [];
   let current: [string, Tensor][] = [];
@@ -85,7 +86,8 @@ export async function writeShardedSafetensors(dir: string, tensors: TensorDict, 
   const prefix = opts.prefix ?? 'model';
   const pad = (i: number) => String(i).padStart(5, '0');
   const shards = groups.map((_, i) => `${prefix}-${pad(i + 1)}-of-${pad(groups.length)}.safetensors`);
-  const weightMap: Record<string, string> = {};
+  // Null prototype so a tensor named '__proto__' is written to the index like any other.
+  const weightMap: Record<string, string> = Object.create(null);
   for (let i = 0; i < groups.length; i++) {
     await writeSafetensorsFile(join(dir, shards[i]), new Map(groups[i]), opts.metadata ?? {}, opts);
     for (const [name] of groups[i]) weightMap[name] = shards[i];

@@ -8,18 +8,19 @@
 // module level: open() loads node:fs/promises on demand, fromBytes() works anywhere.
 import { DType, DTYPE_SIZE, TypedArray, arrayClassFor, numel, shapeStr } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
+import { XlstmError } from '../errors.js';
 import { readFully } from './fileIo.js';
 import type { FileHandle } from 'node:fs/promises';
 import {
   PickleCallable, PickleContext, PickleDict, PickleGlobal, PickleValue, describe, isPickleDict, newDict, unpickle,
 } from './pickle.js';
-import { RandomAccess, ZipArchive, ZipError } from './zip.js';
+import { RandomAccess, ZipArchive, ZipError, checkReadable } from './zip.js';
 
 export { ZipError } from './zip.js';
 export { PickleError } from './pickle.js';
 
 /** Error for a checkpoint whose content (rather than its zip or pickle encoding) is wrong. */
-export class TorchCheckpointError extends Error {
+export class TorchCheckpointError extends XlstmError {
   readonly source: string;
   readonly tensor?: string;
   constructor(source: string, message: string, tensor?: string) {
@@ -43,6 +44,14 @@ const TORCH_DTYPE_NAMES = new Set(['float32', 'float', 'float16', 'half', 'bfloa
 /** tensors() walks at most this deep (state dicts are flat; lightning extras nest a few levels). */
 const MAX_NESTING = 1000;
 const MAX_VISITS = 1_000_000;
+
+/**
+ * A view whose strides repeat storage elements (stride 0, as expand() makes) can be far
+ * larger than its storage; past this size such a view is refused rather than
+ * materialised, so a tiny file cannot make us allocate gigabytes. Views that do not
+ * repeat elements are bounded by their storage, which is bounded by the file.
+ */
+const MAX_EXPANDED_BYTES = 256 * 1024 * 1024;
 
 /** Pickle data.pkl larger than this is treated as corrupt (tensor data lives in separate entries). */
 const MAX_PICKLE_BYTES = 1024 * 1024 * 1024;
@@ -120,7 +129,7 @@ class FileAccess implements RandomAccess {
     return out;
   }
   async readInto(offset: number, dest: Uint8Array): Promise<void> {
-    if (!this.fh) throw new Error(`${this.source}: file is closed`);
+    if (!this.fh) throw new ZipError(this.source, 'file is closed');
     await readFully(this.fh, dest, offset, this.source);
   }
   async close(): Promise<void> {
@@ -156,7 +165,10 @@ function makeFindClass() {
       if (args.length < 6 || args.length > 7) ctx.fail(`_rebuild_tensor_v2 expects 6 or 7 arguments, got ${args.length}`);
       const [storage, offset, size, stride, requiresGrad, hooks] = args;
       if (!(storage instanceof StorageHandle)) ctx.fail(`_rebuild_tensor_v2: first argument must be a storage, got ${describe(storage)}`);
-      if (!isIntIn(offset, 0)) ctx.fail(`_rebuild_tensor_v2: storage offset must be an integer >= 0, got ${String(offset)}`);
+      // describe(), not String(): String() of a pickled dict (null prototype) throws a TypeError.
+      if (!isIntIn(offset, 0)) {
+        ctx.fail(`_rebuild_tensor_v2: storage offset must be an integer >= 0, got ${typeof offset === 'number' || typeof offset === 'bigint' ? String(offset) : describe(offset)}`);
+      }
       if (!Array.isArray(size) || !size.every((d) => isIntIn(d, 0))) ctx.fail(`_rebuild_tensor_v2: size must be a tuple of integers >= 0, got ${describe(size)}`);
       if (!Array.isArray(stride) || stride.length !== (size as unknown[]).length || !stride.every((d) => isIntIn(d, 0))) {
         ctx.fail(`_rebuild_tensor_v2: stride must be a tuple of ${(size as unknown[]).length} integers >= 0, got ${describe(stride)}`);
@@ -166,6 +178,8 @@ function makeFindClass() {
         ctx.fail('_rebuild_tensor_v2: tensors with backward hooks are not supported');
       }
       const ref = new TorchTensorRef((storage as StorageHandle).ref, offset as number, [...(size as number[])], [...(stride as number[])], requiresGrad as boolean);
+      // Past 2^53 elements (or Infinity x 0 = NaN) the size arithmetic below is meaningless.
+      if (!Number.isSafeInteger(ref.numel)) ctx.fail(`_rebuild_tensor_v2: size ${shapeStr(ref.shape)} has more elements than can be counted exactly`);
       if (ref.storageEnd > ref.storage.numel) {
         ctx.fail(`_rebuild_tensor_v2: view of shape ${shapeStr(ref.shape)} (offset ${ref.storageOffset}, stride ${shapeStr(ref.stride)}) needs ${ref.storageEnd} elements but storage '${ref.storage.key}' has ${ref.storage.numel}`);
       }
@@ -380,12 +394,17 @@ export class TorchCheckpoint {
     if (!this.zip.has(entryName)) throw new TorchCheckpointError(this.source, `storage entry '${entryName}' is missing from the archive`, label);
     const size = DTYPE_SIZE[ref.dtype];
     const entry = this.zip.entry(entryName);
+    // Before the entry's size is trusted for anything: a corrupt size field may claim petabytes,
+    // and only a stored entry whose two sizes agree is known to lie inside the file.
+    checkReadable(entry, this.source);
     if (entry.size !== ref.storage.numel * size) {
       throw new TorchCheckpointError(this.source, `storage '${entryName}' has ${entry.size} bytes but the checkpoint declares ${ref.storage.numel} ${ref.dtype} elements (${ref.storage.numel * size} bytes)`, label);
     }
-    const Cls = arrayClassFor(ref.dtype);
     const n = ref.numel;
-    const out = new Cls(n) as TypedArray;
+    if (n * size > entry.size && n * size > MAX_EXPANDED_BYTES) {
+      throw new TorchCheckpointError(this.source, `view of shape ${shapeStr(ref.shape)} with stride ${shapeStr(ref.stride)} repeats storage elements: it would expand the ${entry.size}-byte storage to ${n * size} bytes, over the limit of ${MAX_EXPANDED_BYTES} bytes for such views`, label);
+    }
+    const out = allocate(ref.dtype, n, this.source, label);
     const outBytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     if (n === 0) return new Tensor(ref.dtype, ref.shape, out);
     const spanStart = ref.storageOffset * size;
@@ -462,6 +481,16 @@ function unpickleCheckpoint(pkl: Uint8Array, source: string, prefix: string): Pi
     persistentLoad: persistentLoader(storages),
     build: buildDictAttributes,
   });
+}
+
+/** A zeroed array for a tensor; an engine that cannot allocate that much says so as a typed error naming the tensor. */
+function allocate(dtype: DType, n: number, source: string, label: string): TypedArray {
+  try {
+    return new (arrayClassFor(dtype))(n) as TypedArray;
+  } catch (e) {
+    if (e instanceof RangeError) throw new TorchCheckpointError(source, `cannot allocate ${n * DTYPE_SIZE[dtype]} bytes for this tensor (${e.message})`, label);
+    throw e;
+  }
 }
 
 /** Copies a strided view (raw = storage bytes from the view's offset on) into a contiguous row-major buffer. */

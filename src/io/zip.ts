@@ -11,8 +11,10 @@
 // The parsers are generators that yield the byte ranges they need, so the same
 // code runs synchronously over a Uint8Array and asynchronously over a file.
 
+import { XlstmError } from '../errors.js';
+
 /** Error for bad zip / checkpoint input; `source` is the file (or '<memory>'), `entry` the member when one is involved. */
-export class ZipError extends Error {
+export class ZipError extends XlstmError {
   readonly source: string;
   readonly entry?: string;
   constructor(source: string, message: string, entry?: string) {

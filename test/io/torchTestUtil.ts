@@ -130,6 +130,17 @@ export class PickleBuilder {
     return this.op(0x74);
   }
   ints(...v: number[]): this { return this.tuple(...v.map((x) => (b: this) => { b.int(x); })); }
+  /** Any Python int, as pickle writes it: BININT* in the 31-bit range, LONG1 (two's complement) beyond. */
+  long(v: number | bigint): this {
+    if (typeof v === 'number' && v >= 0 && v < 2 ** 31) return this.int(v);
+    let x = BigInt(v);
+    const bytes: number[] = [];
+    while (x !== 0n && x !== -1n) { bytes.push(Number(x & 0xffn)); x >>= 8n; }
+    if (v >= 0 && bytes.length && bytes[bytes.length - 1] & 0x80) bytes.push(0);
+    if (v < 0 && (!bytes.length || !(bytes[bytes.length - 1] & 0x80))) bytes.push(0xff);
+    return this.op(0x8a, bytes.length, ...bytes);
+  }
+  longs(...v: number[]): this { return this.tuple(...v.map((x) => (b: this) => { b.long(x); })); }
   emptyDict(): this { return this.op(0x7d); }
   emptyTuple(): this { return this.op(0x29); }
   reduce(): this { return this.op(0x52); }
