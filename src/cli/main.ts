@@ -7,6 +7,7 @@ import { register as registerEvaluate } from './commands/evaluate.js';
 import { register as registerForecast } from './commands/forecast.js';
 import { register as registerGenerate } from './commands/generate.js';
 import { register as registerScore } from './commands/score.js';
+import { register as registerServe } from './commands/serve.js';
 import { register as registerTrain } from './commands/train.js';
 
 export function buildProgram(): Command {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerForecast(program);
   registerGenerate(program);
   registerScore(program);
+  registerServe(program);
   registerTrain(program);
   return program;
 }
