@@ -1,8 +1,10 @@
 // Dynamic batching of forecast requests: requests that arrive within a short window (or
 // while a forward pass is running, since the model computes synchronously on this thread)
 // are gathered into one TiRex.forecast call. TiRex forecasts each series independently of
-// its batch neighbours (test/serve/forecast.test.ts checks batched == alone, bit for bit),
-// so gathering changes throughput, never the numbers.
+// its batch neighbours, so gathering changes throughput, not the forecast; the numbers agree
+// with a request forecast alone up to float32 rounding, not bit for bit, because the
+// kernels' summation order depends on how many rows a pass has (a series forecast three
+// times in one call differs from it alone in the last bits; test/serve/forecast.test.ts).
 import { overloaded } from './httpErrors.js';
 
 /** What the server needs from a forecaster: TiRex.forecast and its checks. */

@@ -77,7 +77,11 @@ interface V1Body {
 }
 
 /** A forecast session's record: the tail of every series seen so far (TiRex never reads more). */
-interface ForecastSessionHeader { kind: 'forecast'; series: Record<string, { values: (number | null)[]; timestamps: string[] | null }> }
+interface ForecastSessionHeader {
+  kind: 'forecast';
+  /** `start`: index of values[0] in the whole history (index timestamps continue from it). */
+  series: Record<string, { values: (number | null)[]; timestamps: string[] | null; start: number }>;
+}
 
 const toF32 = (values: readonly (number | null)[]): Float32Array => Float32Array.from(values, (v) => (v === null ? NaN : v));
 const num = (v: number): number | null => (Number.isNaN(v) ? null : v);
@@ -153,9 +157,9 @@ export function registerForecastRoutes(app: FastifyInstance, ctx: ServeContext):
         if ((p.timestamps === null) !== (s.timestamps === undefined)) throw new HttpError(400, `series '${ids[i]}': session '${sessionId}' holds it ${p.timestamps ? 'with' : 'without'} timestamps; send the new values the same way`);
         timestamps = p.timestamps && s.timestamps ? [...p.timestamps, ...s.timestamps] : null;
       }
-      return { values, timestamps };
+      return { values, timestamps, start: p?.start ?? 0 };
     });
-    const series: TimeSeries[] = merged.map((m, i) => ({ id: ids[i], timestamps: m.timestamps, values: Float64Array.from(m.values, (v) => (v === null ? NaN : v)), start: 0 }));
+    const series: TimeSeries[] = merged.map((m, i) => ({ id: ids[i], timestamps: m.timestamps, values: Float64Array.from(m.values, (v) => (v === null ? NaN : v)), start: m.start }));
     const prepared = prepareSeries(series, H);
     prepared.forEach((p, i) => {
       const want = b.series[i].frequency ?? b.frequency;
@@ -199,7 +203,7 @@ export function registerForecastRoutes(app: FastifyInstance, ctx: ServeContext):
       const next: ForecastSessionHeader['series'] = { ...past };
       merged.forEach((m, i) => {
         const from = Math.max(0, m.values.length - keep);
-        next[ids[i]] = { values: m.values.slice(from), timestamps: m.timestamps ? m.timestamps.slice(from) : null };
+        next[ids[i]] = { values: m.values.slice(from), timestamps: m.timestamps ? m.timestamps.slice(from) : null, start: m.start + from };
       });
       await ctx.sessions.set(`forecast:${sessionId}`, packRecord({ kind: 'forecast', series: next } satisfies ForecastSessionHeader, new Uint8Array(0)), ctx.sessionTtlMs);
       ctx.metrics.sessionOps.inc({ op: 'set', result: 'ok' });
