@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { LimitError } from '../errors.js';
-import { generate, streamGenerate } from '../generation/index.js';
+import { streamGenerate } from '../generation/index.js';
 import type { GenerateOptions, GenerateResult, GeneratedSequence, TokenEvent, FinishReason } from '../generation/index.js';
 import type { ModelState } from '../models/languageModel.js';
 import { HttpError, describeError } from './httpErrors.js';
@@ -231,7 +231,10 @@ async function respond(ctx: ServeContext, plan: Plan, req: FastifyRequest, reply
     let result: GenerateResult | undefined;
     try {
       if (!plan.stream) {
-        result = generate(plan.engine.model, p.ids, { ...plan.gen, state: p.state, returnState: wantState });
+        // token by token with a turn of the event loop between: probes, forecasts and new
+        // requests (queued or refused) are answered while a long reply is generated
+        const it = streamGenerate(plan.engine.model, p.ids, { ...plan.gen, state: p.state, returnState: wantState });
+        for (;;) { const r = await it.next(); if (r.done) { result = r.value; break; } }
       } else {
         result = await streamTo(plan, p, req, reply, { id, created, model });
       }
