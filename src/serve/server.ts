@@ -167,6 +167,10 @@ async function buildApp(ctx: ServeContext, keys: Buffer[], opts: ServeOptions): 
     }
   });
 
+  // a keep-alive connection that was busy when shutdown began would otherwise stay open
+  // until its idle timeout and hold the close up
+  app.addHook('onSend', async (_req, reply) => { if (ctx.closing) reply.header('connection', 'close'); });
+
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     ctx.metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
