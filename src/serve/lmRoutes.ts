@@ -281,6 +281,10 @@ async function streamTo(plan: Plan, p: Prepared, req: FastifyRequest, reply: Fas
   const onClose = () => { if (!raw.writableEnded) abort.abort(); };
   raw.on('close', onClose);
   const send = (obj: unknown) => { if (!raw.destroyed) raw.write(`data: ${JSON.stringify(obj)}\n\n`); };
+  const done = () => {
+    raw.off('close', onClose);
+    if (!raw.destroyed) { raw.write('data: [DONE]\n\n'); raw.end(); }
+  };
   const chat = plan.kind === 'chat';
   const object = chat ? 'chat.completion.chunk' : 'text_completion';
   const base = { id: meta.id, object, created: meta.created, model: meta.model };
@@ -303,9 +307,7 @@ async function streamTo(plan: Plan, p: Prepared, req: FastifyRequest, reply: Fas
     // headers are gone: the error travels as an event, in the shape of an error response
     const d = describeError(e);
     send({ error: { message: d.message, type: d.type, code: d.statusCode } });
-    raw.write('data: [DONE]\n\n');
-    raw.end();
-    raw.off('close', onClose);
+    done();
     return undefined;
   }
   const s = result.sequences[0];
@@ -313,9 +315,7 @@ async function streamTo(plan: Plan, p: Prepared, req: FastifyRequest, reply: Fas
   const last = chat ? { index: 0, delta: {}, logprobs: null, finish_reason: finish(s.finishReason) } : { index: 0, text: '', logprobs: null, finish_reason: finish(s.finishReason) };
   send({ ...base, choices: [last], xlstm: extension(plan, s, p, 0) });
   if (plan.includeUsage) send({ ...base, choices: [], usage });
-  raw.write('data: [DONE]\n\n');
-  raw.end();
-  raw.off('close', onClose);
+  done();
   return result;
 }
 
