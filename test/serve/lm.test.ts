@@ -128,6 +128,15 @@ test('/v1/chat/completions renders the chat template; a tokenizer without one ge
   assert.equal(r.body.choices[0].message.content, want.text);
   assert.equal(r.body.choices[0].logprobs.content.length, want.tokens.length);
   assert.equal(r.body.choices[0].logprobs.content[0].top_logprobs.length, 1);
+  // streamed: a role delta, content deltas that add up to the reply, a finish chunk, [DONE]
+  const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages, max_tokens: 5, temperature: 0, stream: true }) });
+  const events = sseData(await res.text());
+  assert.equal(events[events.length - 1], '[DONE]');
+  const chunks = events.slice(0, -1).map((e) => JSON.parse(e));
+  assert.ok(chunks.every((c) => c.object === 'chat.completion.chunk'));
+  assert.deepEqual(chunks[0].choices[0].delta, { role: 'assistant', content: '' });
+  assert.equal(chunks.map((c) => c.choices[0].delta.content ?? '').join(''), want.text);
+  assert.equal(chunks[chunks.length - 1].choices[0].finish_reason, r.body.choices[0].finish_reason);
   const plain = makeLmDir('plain-lm');
   const s2 = await createServer({ forecaster: false, lm: plain, threads: 1 });
   const u2 = await s2.listen({ port: 0 });
