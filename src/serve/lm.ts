@@ -46,7 +46,6 @@ export class LmEngine {
   readonly defaults: GenerationDefaults;
   readonly fingerprint: string;
   private readonly maxQueued: number;
-  private readonly chatSource?: string;
   private chat?: { render(ctx: Record<string, unknown>): string };
   private tail: Promise<unknown> = Promise.resolve();
   private waiting = 0;
@@ -57,7 +56,6 @@ export class LmEngine {
     this.tokenizer = opts.tokenizer;
     this.defaults = opts.defaults;
     this.maxQueued = opts.maxQueued;
-    this.chatSource = opts.chatTemplate;
     this.fingerprint = stateFingerprint(opts.model);
   }
 

@@ -4,7 +4,7 @@
 // `session_id` (continue a conversation from its stored recurrent state) and an `xlstm`
 // field in the response with the sequence NLL and G-NLL (the NLL of the greedy reply, an
 // uncertainty measure; see src/generation/generate.ts).
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { LimitError } from '../errors.js';
 import { streamGenerate } from '../generation/index.js';
@@ -221,7 +221,7 @@ function extension(plan: Plan, seq: GeneratedSequence, p: Prepared, i: number) {
   };
 }
 
-async function respond(ctx: ServeContext, plan: Plan, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+async function respond(ctx: ServeContext, plan: Plan, reply: FastifyReply): Promise<unknown> {
   const id = `${plan.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const model = plan.engine.name;
@@ -236,7 +236,7 @@ async function respond(ctx: ServeContext, plan: Plan, req: FastifyRequest, reply
         const it = streamGenerate(plan.engine.model, p.ids, { ...plan.gen, state: p.state, returnState: wantState });
         for (;;) { const r = await it.next(); if (r.done) { result = r.value; break; } }
       } else {
-        result = await streamTo(plan, p, req, reply, { id, created, model });
+        result = await streamTo(plan, p, reply, { id, created, model });
       }
     } finally { plan.engine.dispose(p.state); }
     // a stream that failed after its headers has already told the client
@@ -272,7 +272,7 @@ async function respond(ctx: ServeContext, plan: Plan, req: FastifyRequest, reply
 }
 
 /** Streams one prompt's tokens as server-sent events; returns the generation result. */
-async function streamTo(plan: Plan, p: Prepared, req: FastifyRequest, reply: FastifyReply, meta: { id: string; created: number; model: string }): Promise<GenerateResult | undefined> {
+async function streamTo(plan: Plan, p: Prepared, reply: FastifyReply, meta: { id: string; created: number; model: string }): Promise<GenerateResult | undefined> {
   const raw = reply.raw;
   reply.hijack();
   raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -329,11 +329,11 @@ export function registerLmRoutes(app: FastifyInstance, ctx: ServeContext): void 
 
   app.post<{ Body: CompletionBody }>('/v1/completions', { schema: completionSchema }, async (req, reply) => {
     const plan = planOf(ctx, 'text', req.body);
-    return respond(ctx, plan, req, reply);
+    return respond(ctx, plan, reply);
   });
 
   app.post<{ Body: ChatBody }>('/v1/chat/completions', { schema: chatSchema }, async (req, reply) => {
     const plan = planOf(ctx, 'chat', req.body);
-    return respond(ctx, plan, req, reply);
+    return respond(ctx, plan, reply);
   });
 }
