@@ -9,6 +9,7 @@ import { register as registerEvaluate } from './commands/evaluate.js';
 import { register as registerForecast } from './commands/forecast.js';
 import { register as registerGenerate } from './commands/generate.js';
 import { register as registerScore } from './commands/score.js';
+import { register as registerServe } from './commands/serve.js';
 import { register as registerTrain } from './commands/train.js';
 
 /**
@@ -96,6 +97,7 @@ export function buildProgram(): Command {
   registerForecast(program);
   registerGenerate(program);
   registerScore(program);
+  registerServe(program);
   registerTrain(program);
   applyShared(program);
   program.addHelpText('after', `\nExamples:\n${Object.values(COMMAND_EXAMPLES).map((e) => `  $ ${e[0]}`).join('\n')}\n\nRun 'xlstm <command> --help' for a command's options and more examples.\n`);

@@ -1,0 +1,90 @@
+// Sessions in Redis: a real redis-server (Debian package; .ci/run installs it) on a random
+// loopback port, two server instances sharing it. A conversation started on one continues on
+// the other exactly as if the whole history had been resent; Redis going away makes /ready
+// and session requests answer 503 instead of failing obscurely.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, ChildProcess } from 'node:child_process';
+import { createServer as createNetServer } from 'node:net';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createServer, XlstmServer } from '../../src/serve/server.js';
+import { makeLmDir, post, get } from './helpers.js';
+
+let redis: ChildProcess | undefined;
+let redisUrl: string;
+let dir: string;
+let a: XlstmServer, b: XlstmServer;
+let ua: string, ub: string;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
+  });
+}
+
+async function startRedis(): Promise<void> {
+  const which = spawnSync('sh', ['-c', 'command -v redis-server']);
+  if (which.status !== 0) throw new Error('redis-server is not installed: this test needs a real Redis (Debian: apt-get install -y redis-server; .ci/run installs it)');
+  const port = await freePort();
+  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`redis-server did not start within 10 s: ${out}`)), 10_000);
+    redis!.stdout!.on('data', (d) => { out += String(d); if (/Ready to accept connections/.test(out)) { clearTimeout(t); resolve(); } });
+    redis!.once('exit', (code) => { clearTimeout(t); reject(new Error(`redis-server exited with ${code}: ${out}`)); });
+  });
+  redisUrl = `redis://127.0.0.1:${port}`;
+}
+
+before(async () => {
+  await startRedis();
+  dir = makeLmDir('tiny-lm');
+  a = await createServer({ forecaster: false, lm: dir, threads: 1, redisUrl });
+  b = await createServer({ forecaster: false, lm: dir, threads: 1, redisUrl, sessionTtlMs: 60_000 });
+  ua = await a.listen({ port: 0 });
+  ub = await b.listen({ port: 0 });
+});
+after(async () => {
+  await a?.close();
+  await b?.close();
+  redis?.kill('SIGTERM');
+  if (dir) rmSync(dirname(dir), { recursive: true, force: true });
+});
+
+test('a session started on one server continues on another through Redis', async () => {
+  assert.equal((await get(`${ua}/ready`)).body.sessions, 'redis');
+  const tok = a.context.lm!.tokenizer;
+  const first = await post(`${ua}/v1/completions`, { prompt: 'the quick brown fox', max_tokens: 6, temperature: 0, session_id: 'shared-1' });
+  assert.equal(first.status, 200, first.text);
+  const next = await post(`${ub}/v1/completions`, { prompt: ' jumps', max_tokens: 6, temperature: 0, session_id: 'shared-1' });
+  assert.equal(next.status, 200, next.text);
+  const history = [...tok.encode('the quick brown fox'), ...first.body.xlstm.token_ids, ...tok.encode(' jumps', { addBos: false })];
+  const full = await post(`${ua}/v1/completions`, { prompt: history, max_tokens: 6, temperature: 0 });
+  assert.deepEqual(next.body.xlstm.token_ids, full.body.xlstm.token_ids);
+  assert.equal(next.body.xlstm.session_tokens, history.length + 5);
+  // the record in Redis expires: the TTL of server b (60 s) was set by its write
+  const { Redis } = await import('ioredis');
+  const r = new Redis(redisUrl);
+  try {
+    const ttl = await r.pttl('xlstm:session:lm:shared-1');
+    assert.ok(ttl > 0 && ttl <= 60_000, `pttl ${ttl}`);
+  } finally { r.disconnect(); }
+});
+
+test('Redis away: /ready and session requests answer 503 with Retry-After; requests without a session still work', async () => {
+  redis!.kill('SIGTERM');
+  await new Promise((r) => redis!.once('exit', r));
+  // give ioredis a moment to notice the closed connection
+  await new Promise((r) => setTimeout(r, 200));
+  const ready = await get(`${ua}/ready`);
+  assert.equal(ready.status, 503);
+  assert.equal(ready.headers.get('retry-after'), '1');
+  const s = await post(`${ua}/v1/completions`, { prompt: 'x', max_tokens: 2, session_id: 'shared-1' });
+  assert.equal(s.status, 503, s.text);
+  assert.match(s.body.error.message, /session store \(Redis\) unavailable/);
+  const plain = await post(`${ua}/v1/completions`, { prompt: 'x', max_tokens: 2 });
+  assert.equal(plain.status, 200);
+});
