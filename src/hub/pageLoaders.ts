@@ -50,7 +50,9 @@ export async function loadTiRexFromHub(source: string, hub: HubOptions | undefin
   const snap = await fetchHubSource(source, 'tirex', hub, 'TiRex.fromPretrained');
   const label = `${snap.repo}@${snap.commit}`;
   const useCkpt = format === 'ckpt' || !snap.files.includes('model.safetensors');
-  if (useCkpt && !snap.files.includes('model.ckpt')) throw new HubError('missing-files', `${label} has no model.ckpt (format: 'ckpt' was asked for)`);
+  if (useCkpt && !snap.files.includes('model.ckpt')) {
+    throw new ArgumentError(`TiRex.fromPretrained: format 'ckpt' was asked for, but from ${label} the hub loader takes model.safetensors + config.json, as in Node; leave format out`);
+  }
   if (useCkpt) {
     const file = `${label}/model.ckpt`;
     const ck = TorchCheckpoint.fromBytes(await snap.read('model.ckpt'), { source: file });
