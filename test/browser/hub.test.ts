@@ -134,8 +134,13 @@ test('forecast demo: a gated repository without a token says what to do, with th
   assert.equal(gated.state, 'error');
   // X-Error-Code is readable across origins (exposed), so the message names the cause
   assert.match(gated.status, new RegExp(`^gated/TiRex@main: gated/TiRex needs authentication \\(HTTP 401, GatedRepo\\): .*accept its license on ${hub.url}/gated/TiRex.* In a web page, pass the token as hub\\.token\\.$`));
+  let mark = hub.requests.length;
   const withToken = await forecastFromHub(page, errors, 'gated/TiRex', 'tk');
   assert.equal(withToken.state, 'done', withToken.status);
+  // the token goes to the hub (after a preflight) and Chromium drops it on the redirect to the CDN
+  const sent = hub.requests.slice(mark);
+  assert.ok(sent.some((q) => q.method === 'OPTIONS') && sent.filter((q) => q.server === 'hub' && q.method === 'GET').every((q) => q.auth === 'Bearer tk'), since(mark).join('\n'));
+  assert.deepEqual(sent.filter((q) => q.server === 'cdn').map((q) => [q.method, q.auth]), [['GET', undefined]]);
 
   const sha = sha256(SFT);
   hub.corrupt.add(sha);
