@@ -17,7 +17,11 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const wasmDir = join(root, 'src', 'backend', 'wasm');
 // Modules that import Node built-ins statically; the library reaches them only through
 // dynamic import() in Node-only code paths.
+// hub/resolve.js is the huggingface_hub cache on disk: in the bundle, TiRex.fromPretrained and
+// XLSTMLarge.fromPretrained take hub ids through hub/pageLoaders.ts instead (see hub/host.ts),
+// and the other loaders that resolve ids (loadLanguageModel, detectModel, ...) say "needs Node.js".
 const nodeOnlyModules = ['io/safetensorsFile.js', 'io/safetensorsSharded.js', 'io/safetensorsWrite.js', 'train/forecastDataWorker.js', 'hub/resolve.js'];
+const hubDir = join(root, 'src', 'hub');
 
 /** @type {esbuild.Plugin} */
 export const browserPlatform = {
@@ -27,6 +31,11 @@ export const browserPlatform = {
     build.onResolve({ filter: /\/platform\.node\.js$/ }, (a) => {
       if (resolve(a.resolveDir) !== wasmDir) return undefined;
       return { path: join(wasmDir, 'platform.browser.ts') };
+    });
+    // fromPretrained's host switch: hub ids go to fetch + the Cache API in the bundle.
+    build.onResolve({ filter: /\/host\.js$/ }, (a) => {
+      if (resolve(a.resolveDir, a.path) !== join(hubDir, 'host.js')) return undefined;
+      return { path: join(hubDir, 'host.browser.ts') };
     });
     // csv-parse's Node build uses the Buffer global; its browser build carries its own.
     build.onResolve({ filter: /^csv-parse\/sync$/ }, (a) => build.resolve('csv-parse/browser/esm/sync', { resolveDir: a.resolveDir, kind: a.kind }));
@@ -77,7 +86,7 @@ export async function bundleForBrowser({ entryPoints, outdir }) {
     const bad = findNodeImport(readFileSync(resolve(root, out), 'utf8'));
     if (bad) throw new Error(`${out} imports the Node built-in "${bad}"`);
   }
-  const leaked = Object.keys(r.metafile.inputs).find((p) => /platform\.node\.ts$|binaries\.js$/.test(p));
+  const leaked = Object.keys(r.metafile.inputs).find((p) => /platform\.node\.ts$|binaries\.js$|src\/hub\/host\.ts$/.test(p));
   if (leaked) throw new Error(`the browser bundle contains ${leaked} (Node host code)`);
   return r;
 }

@@ -1,24 +1,32 @@
 // The model side of forecast.html, in a module Web Worker: the page stays responsive and
 // the thread pool may block here (a page's main thread may not). Messages in:
-// { type: 'forecast', id, csv, horizon, model: { kind: 'default' } | { kind: 'files', config, safetensors } }.
-// Out: { type: 'progress', id, stage, done, total }, { type: 'result', id, ... }, { type: 'error', id, message }.
+// { type: 'forecast', id, csv, horizon, model: { kind: 'default' } | { kind: 'files', config, safetensors }
+//   | { kind: 'hub', id, endpoint, token } }.
+// Out: { type: 'progress', id, stage, done, total }, { type: 'download', id, event } (hub progress events),
+// { type: 'result', id, ... }, { type: 'error', id, message }.
 import { WasmBackend, TiRex, loadDefaultForecaster, parseSafetensors, timeseries } from '../../dist/browser/xlstm.js';
 
 const backendReady = WasmBackend.create();
 // Loaded models by key, so a second forecast does not reload the weights.
 const models = new Map();
 
-async function modelFor(spec, backend) {
-  const key = spec.kind === 'default' ? 'default' : `files:${spec.name}:${spec.safetensors.byteLength}`;
+function load(spec, backend, post) {
+  if (spec.kind === 'default') return loadDefaultForecaster({ backend });
+  if (spec.kind === 'hub') {
+    // The files go to the Cache API (cache 'xlstm-hub'): after a reload nothing is downloaded again.
+    const hub = { endpoint: spec.endpoint || undefined, token: spec.token || undefined, onProgress: (event) => post({ type: 'download', event }) };
+    return TiRex.fromPretrained(spec.id, { backend, hub });
+  }
+  const st = parseSafetensors(new Uint8Array(spec.safetensors), { source: `${spec.name}/model.safetensors` });
+  return TiRex.fromTensors(spec.config, new Map(st.names().map((n) => [n, st.read(n)])), { backend });
+}
+
+async function modelFor(spec, backend, post) {
+  const key = spec.kind === 'default' ? 'default' : spec.kind === 'hub' ? `hub:${spec.endpoint}:${spec.id}` : `files:${spec.name}:${spec.safetensors.byteLength}`;
   if (!models.has(key)) {
-    const load = spec.kind === 'default'
-      ? loadDefaultForecaster({ backend })
-      : (() => {
-        const st = parseSafetensors(new Uint8Array(spec.safetensors), { source: `${spec.name}/model.safetensors` });
-        return TiRex.fromTensors(spec.config, new Map(st.names().map((n) => [n, st.read(n)])), { backend });
-      })();
-    models.set(key, load);
-    load.catch(() => models.delete(key));
+    const loading = load(spec, backend, post);
+    models.set(key, loading);
+    loading.catch(() => models.delete(key));
   }
   return models.get(key);
 }
@@ -48,7 +56,7 @@ async function forecast(msg) {
   const prepared = prepare(parsed.series, horizon);
   post({ type: 'progress', stage: 'loading the model', done: 0, total: 1 });
   const backend = await backendReady;
-  const model = await modelFor(msg.model, backend);
+  const model = await modelFor(msg.model, backend, post);
   const ok = prepared.filter((p) => !p.error);
   const t0 = performance.now();
   let f = null;

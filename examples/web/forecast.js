@@ -1,7 +1,10 @@
 // The page side of the forecasting demo: reads the CSV (paste, drop or file), hands it to
 // forecast-worker.js, and draws history, median and quantile bands as an SVG with hover
 // values and a zoom to the forecast. The CSV download has the columns of `xlstm forecast`:
-// id, timestamp, median, one column per quantile level.
+// id, timestamp, median, one column per quantile level. A hub model id shows its download
+// progress (bytes, %); the files stay in the Cache API, so a reload does not download them.
+import { HubProgress } from './hubProgress.js';
+
 const $ = (id) => document.getElementById(id);
 const W = 880, H = 380, M = { left: 64, right: 16, top: 16, bottom: 40 };
 const COLORS = { history: '#1f2937', median: '#2563eb', outer: '#bfdbfe', inner: '#93c5fd', grid: '#e5e7eb', axis: '#6b7280', hover: '#dc2626' };
@@ -9,12 +12,15 @@ const COLORS = { history: '#1f2937', median: '#2563eb', outer: '#bfdbfe', inner:
 const worker = new Worker(new URL('./forecast-worker.js', import.meta.url), { type: 'module' });
 let nextId = 1;
 let result = null;
+const hubProgress = new HubProgress($('hub-progress'), $('hub-bar'));
 
 function setStatus(text, state) { $('status').textContent = text; $('status').dataset.state = state; }
 
 worker.addEventListener('message', (e) => {
   const m = e.data;
-  if (m.type === 'progress') {
+  if (m.type === 'download') {
+    hubProgress.update(m.event);
+  } else if (m.type === 'progress') {
     $('progress').max = Math.max(1, m.total);
     $('progress').value = m.done;
     setStatus(`${m.stage}${m.total > 1 ? ` (${m.done} of ${m.total} series)` : ''}...`, 'busy');
@@ -38,6 +44,8 @@ worker.addEventListener('error', (e) => setStatus(`the model worker failed: ${e.
 
 // ---- input ----
 $('csv-file').addEventListener('change', async () => { const f = $('csv-file').files[0]; if (f) $('csv').value = await f.text(); });
+// typing an id means using it
+$('hub-id').addEventListener('focus', () => { document.querySelector('input[name="model"][value="hub"]').checked = true; });
 $('csv').addEventListener('dragover', (e) => { e.preventDefault(); $('csv').classList.add('drop'); });
 $('csv').addEventListener('dragleave', () => $('csv').classList.remove('drop'));
 $('csv').addEventListener('drop', async (e) => {
@@ -48,7 +56,13 @@ $('csv').addEventListener('drop', async (e) => {
 });
 
 async function modelSpec() {
-  if (document.querySelector('input[name="model"]:checked').value === 'default') return { kind: 'default' };
+  const kind = document.querySelector('input[name="model"]:checked').value;
+  if (kind === 'default') return { kind: 'default' };
+  if (kind === 'hub') {
+    const id = $('hub-id').value.trim();
+    if (!id) throw new Error('type a hub model id, e.g. NX-AI/TiRex');
+    return { kind: 'hub', id, endpoint: $('hub-endpoint').value.trim(), token: $('hub-token').value.trim() };
+  }
   const files = [...$('model-folder').files];
   const find = (name) => files.find((f) => f.name === name);
   const cfg = find('config.json'), sft = find('model.safetensors');
@@ -64,6 +78,7 @@ $('run').addEventListener('click', async () => {
   try { model = await modelSpec(); } catch (e) { setStatus(e.message, 'error'); return; }
   $('run').disabled = true;
   $('progress').value = 0;
+  if (model.kind === 'hub') hubProgress.reset();
   setStatus('starting...', 'busy');
   worker.postMessage({ type: 'forecast', id: nextId++, csv, horizon: $('horizon').value, model }, model.safetensors ? [model.safetensors] : []);
 });

@@ -2,11 +2,12 @@
 // It holds the model, the tokenizer and the conversation's recurrent state; the page keeps
 // the state bytes in IndexedDB. Messages in:
 //   { type: 'load', files: { name, config, tokenizer, tokenizerConfig, safetensors } }
+//   { type: 'loadHub', id, endpoint, token }            a hub model id (files cached in the Cache API)
 //   { type: 'restore', stateBytes, lastToken }          continue a saved conversation
 //   { type: 'generate', text, maxNewTokens, temperature }
 //   { type: 'reset' }                                    forget the conversation
-// Out: 'loaded', 'restored', 'token' { text }, 'done' { stats, stateBytes, lastToken }, 'error' { message }.
-import { WasmBackend, XLSTMLarge, Tokenizer, parseSafetensors, streamGenerate, saveState, loadState, disposeState } from '../../dist/browser/xlstm.js';
+// Out: 'loaded', 'download' { event } (hub progress events), 'restored', 'token' { text }, 'done' { stats, stateBytes, lastToken }, 'error' { message }.
+import { WasmBackend, XLSTMLarge, Tokenizer, parseSafetensors, parseModelId, fetchModelFilesBrowser, streamGenerate, saveState, loadState, disposeState } from '../../dist/browser/xlstm.js';
 
 const backendReady = WasmBackend.create();
 let model = null, tokenizer = null;
@@ -23,6 +24,25 @@ async function load(files) {
   tokenizer = Tokenizer.fromJSON(files.tokenizer, files.tokenizerConfig);
   model = await XLSTMLarge.fromSource(parseSafetensors(new Uint8Array(files.safetensors), { source: `${files.name}/model.safetensors` }), files.config, { backend });
   return { type: 'loaded', name: files.name, modelType: model.modelType, threads: backend.threads, singleThreadReason: backend.features.singleThreadReason ?? null };
+}
+
+async function loadHub(m) {
+  const backend = await backendReady;
+  const id = parseModelId(m.id);
+  if (!id) throw new Error(`'${m.id}' is not a hub model id (org/name or org/name@revision)`);
+  const hub = { endpoint: m.endpoint || undefined, token: m.token || undefined };
+  // config and tokenizer first: a repository without tokenizer.json fails before any weights move
+  const small = await fetchModelFilesBrowser(id.repo, 'language-model-config', { ...hub, revision: id.revision });
+  if (!small.files.includes('tokenizer.json')) throw new Error(`${m.id} has no tokenizer.json, which text generation needs`);
+  const json = (f) => small.read(f).then((b) => JSON.parse(new TextDecoder().decode(b)));
+  const tk = Tokenizer.fromJSON(await json('tokenizer.json'), small.files.includes('tokenizer_config.json') ? await json('tokenizer_config.json') : undefined);
+  model?.dispose();
+  model = null;
+  reset();
+  // pinned to the commit just resolved, so config, tokenizer and weights are of one revision
+  model = await XLSTMLarge.fromPretrained(`${id.repo}@${small.commit}`, { backend, hub: { ...hub, onProgress: (event) => self.postMessage({ type: 'download', event }) } });
+  tokenizer = tk;
+  return { type: 'loaded', name: m.id, modelType: model.modelType, threads: backend.threads, singleThreadReason: backend.features.singleThreadReason ?? null };
 }
 
 function reset() {
@@ -63,6 +83,7 @@ self.addEventListener('message', async (e) => {
   const m = e.data;
   try {
     if (m.type === 'load') self.postMessage(await load(m.files));
+    else if (m.type === 'loadHub') self.postMessage(await loadHub(m));
     else if (m.type === 'restore') {
       if (!model) throw new Error('load a model folder first');
       reset();

@@ -1,7 +1,11 @@
 // The page side of the text-generation demo. The model folder's files are remembered in
 // IndexedDB when they are small enough (so a reload needs no new pick); the conversation
 // (transcript, recurrent state bytes, the last generated token) is saved after every turn
-// and restored on load, so the model continues without re-reading the history.
+// and restored on load, so the model continues without re-reading the history. A model
+// from a hub id shows its download progress; its files stay in the Cache API, and the id
+// (not the token) is remembered, so a reload loads it again without downloading.
+import { HubProgress } from './hubProgress.js';
+
 const $ = (id) => document.getElementById(id);
 const DB = 'xlstm-ts-demo', STORE = 'kv';
 // Bigger folders (real models are GBs) are picked again after a reload.
@@ -28,6 +32,7 @@ const worker = new Worker(new URL('./generate-worker.js', import.meta.url), { ty
 let modelName = null;
 let conversation = { modelName: null, turns: [], stateBytes: null, lastToken: null };
 let pending = null; // resolves on the worker's next non-token reply
+const hubProgress = new HubProgress($('hub-progress'), $('hub-bar'));
 
 function setStatus(text, state) { $('status').textContent = text; $('status').dataset.state = state; }
 function call(msg, transfer = []) {
@@ -37,6 +42,7 @@ worker.addEventListener('message', (e) => {
   const m = e.data;
   if (m.type === 'ready') return;
   if (m.type === 'token') { $('transcript').lastChild.textContent += m.text; return; }
+  if (m.type === 'download') { hubProgress.update(m.event); return; }
   const p = pending; pending = null;
   if (!p) return;
   if (m.type === 'error') p.reject(new Error(m.message)); else p.resolve(m);
@@ -61,11 +67,15 @@ async function readFolder(files) {
   };
 }
 
+/** `files`: a folder's contents, or { hub: { id, endpoint, token } }. */
 async function loadModel(files, remembered) {
-  setStatus(`loading ${files.name}...`, 'busy');
-  const m = await call({ type: 'load', files });
+  const hub = files.hub;
+  setStatus(`loading ${hub ? hub.id : files.name}...`, 'busy');
+  if (hub) hubProgress.reset();
+  const m = await call(hub ? { type: 'loadHub', ...hub } : { type: 'load', files });
   modelName = m.name;
-  if (!remembered && files.safetensors.byteLength <= REMEMBER_MODEL_BYTES) await dbPut('model', files);
+  if (!remembered && hub) await dbPut('model', { hub: { id: hub.id, endpoint: hub.endpoint } });
+  else if (!remembered && files.safetensors.byteLength <= REMEMBER_MODEL_BYTES) await dbPut('model', files);
   let note = '';
   if (conversation.modelName === modelName && conversation.stateBytes) {
     await call({ type: 'restore', stateBytes: conversation.stateBytes, lastToken: conversation.lastToken });
@@ -82,6 +92,13 @@ async function loadModel(files, remembered) {
 
 $('model-folder').addEventListener('change', async () => {
   try { await loadModel(await readFolder([...$('model-folder').files]), false); } catch (e) { setStatus(e.message, 'error'); }
+});
+
+$('hub-load').addEventListener('click', async () => {
+  const id = $('hub-id').value.trim();
+  if (!id) { setStatus('type a model id, e.g. NX-AI/xLSTM-7b (org/name or org/name@revision)', 'error'); return; }
+  $('hub-load').disabled = true;
+  try { await loadModel({ hub: { id, endpoint: $('hub-endpoint').value.trim(), token: $('hub-token').value.trim() } }, false); } catch (e) { setStatus(e.message, 'error'); } finally { $('hub-load').disabled = false; }
 });
 
 $('generate').addEventListener('click', async () => {
@@ -125,5 +142,6 @@ $('reset').addEventListener('click', async () => {
     const files = await dbGet('model');
     if (files) await loadModel(files, true);
     else if (conversation.turns.length) setStatus(`pick the folder of ${conversation.modelName} to continue the saved conversation`, 'idle');
+    if (files?.hub) { $('hub-id').value = files.hub.id; $('hub-endpoint').value = files.hub.endpoint; }
   } catch (e) { setStatus(e.message, 'error'); }
 })();

@@ -18,12 +18,8 @@ export interface CacheStorageLike {
   }>;
 }
 
-export interface BrowserHubOptions extends Omit<HubOptions, 'cacheDir'> {
-  /** Cache API to use (default: globalThis.caches; null: no cache). */
-  caches?: CacheStorageLike | null;
-  /** Cache name (default 'xlstm-hub'). */
-  cacheName?: string;
-}
+/** HubOptions without the Node cache folder: `caches` and `cacheName` choose the Cache API. */
+export type BrowserHubOptions = Omit<HubOptions, 'cacheDir'>;
 
 export interface BrowserSnapshot {
   repo: string;

@@ -1,6 +1,7 @@
 // Options of hub loading, and how the environment fills them in. Browser-safe: the
 // environment is read through globalThis.process when there is one (Node), never imported.
 import type { HubProgressCallback } from './progress.js';
+import type { CacheStorageLike } from './browserCache.js';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
@@ -22,6 +23,10 @@ export interface HubOptions {
   retries?: number;
   /** fetch to use (default: globalThis.fetch). */
   fetch?: typeof fetch;
+  /** Browser only: the Cache API that holds the files (default: globalThis.caches; null: keep them in memory for this call). */
+  caches?: CacheStorageLike | null;
+  /** Browser only: the Cache API cache name (default 'xlstm-hub'). */
+  cacheName?: string;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;

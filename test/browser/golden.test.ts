@@ -54,7 +54,8 @@ window.errorMessages = async () => {
   const out = {};
   try { await lib.WasmBackend.create({ threads: 1, wasmBaseUrl: '/no-such-folder/' }); out.wasmUrl = 'no error'; } catch (e) { out.wasmUrl = String(e.message); }
   const be = await lib.WasmBackend.create({ threads: 1 });
-  try { await lib.TiRex.fromPretrained('/fixtures/tirex', { backend: be }); out.nodeOnly = 'no error'; } catch (e) { out.nodeOnly = String(e.message); }
+  try { await lib.TorchCheckpoint.open('/fixtures/tirex/model.ckpt'); out.nodeOnly = 'no error'; } catch (e) { out.nodeOnly = String(e.message); }
+  try { await lib.TiRex.fromPretrained('/fixtures/tirex', { backend: be }); out.pathInPage = 'no error'; } catch (e) { out.pathInPage = String(e.message); }
   be.dispose();
   return out;
 };
@@ -229,10 +230,12 @@ test("Chromium: README's browser example runs as written (import path aside) on 
   assert.ok(values.every((v) => Number.isFinite(v) && v > 5 && v < 40), `medians near the series: ${values}`);
 });
 
-test('Chromium: a wrong kernel URL and a Node-only function give errors that say what to do', async () => {
+test('Chromium: a wrong kernel URL, a Node-only function and a path given to fromPretrained give errors that say what to do', async () => {
   const { page } = await openPage(false);
-  const msgs = await page.evaluate(() => (globalThis as any).errorMessages()) as { wasmUrl: string; nodeOnly: string };
+  const msgs = await page.evaluate(() => (globalThis as any).errorMessages()) as { wasmUrl: string; nodeOnly: string; pathInPage: string };
   await page.close();
   assert.match(msgs.wasmUrl, /\/no-such-folder\/kernels-relaxed\.wasm: HTTP 404; set options\.wasmBaseUrl/);
-  assert.match(msgs.nodeOnly, /needs Node\.js \([^)]+\); in a browser, fetch the files and pass their bytes/);
+  assert.match(msgs.nodeOnly, /needs Node\.js \(node:fs\/promises\); in a browser, fetch the files and pass their bytes/);
+  // fromPretrained takes hub ids in a page (test/browser/hub.test.ts); a path says what to do instead
+  assert.match(msgs.pathInPage, /^TiRex\.fromPretrained: in a browser the source must be a hub id like NX-AI\/TiRex or org\/name@revision, got "\/fixtures\/tirex"; .*parseSafetensors/);
 });

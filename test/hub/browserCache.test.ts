@@ -8,6 +8,10 @@ import { MockHub, sha256 } from './mockHub.js';
 import { TIREX_DIR, tirexRepo, shardedLmRepo } from './fixtureRepos.js';
 import { fetchModelFilesBrowser, CacheStorageLike } from '../../src/hub/browserCache.js';
 import { HubError } from '../../src/hub/errors.js';
+import { loadTiRexFromHub, loadXLSTMLargeFromHub } from '../../src/hub/pageLoaders.js';
+import { loadTiRexCheckpoint } from '../../src/models/tirex/weights.js';
+import { parseSafetensors } from '../../src/io/safetensors.js';
+import { LM_DIR } from './fixtureRepos.js';
 
 const SFT = new Uint8Array(readFileSync(join(TIREX_DIR, 'model.safetensors')));
 const CFG = new Uint8Array(readFileSync(join(TIREX_DIR, 'config.json')));
@@ -80,4 +84,33 @@ test('browser: a corrupted file is rejected and not cached; sharded models and g
   await assert.rejects(fetchModelFilesBrowser('gated/TiRex', 'tirex', { endpoint: hub.url, caches: null }), /accept its license/);
   const g = await fetchModelFilesBrowser('gated/TiRex', 'tirex', { endpoint: hub.url, caches: null, token: 'tk' });
   assert.deepEqual(await g.read('model.safetensors'), SFT);
+});
+
+// The loaders behind fromPretrained in the browser bundle (the page path itself runs in
+// Chromium, test/browser/hub.test.ts); here the formats the page tests do not reach.
+test('page loaders: TiRex from model.ckpt and model.safetensors give the weights of the local folder; sharded xLSTM Large; a path is refused', async () => {
+  const local = await loadTiRexCheckpoint(TIREX_DIR, { format: 'ckpt' });
+  // as the official NX-AI/TiRex: model.ckpt only
+  hub.addRepo('official/TiRex', { files: { 'model.ckpt': new Uint8Array(readFileSync(join(TIREX_DIR, 'model.ckpt'))) } });
+  const ckpt = await loadTiRexFromHub('official/TiRex', { endpoint: hub.url, caches: null });
+  await assert.rejects(loadTiRexFromHub('NX-AI/TiRex', { endpoint: hub.url, caches: null }, 'ckpt'), /format 'ckpt' was asked for, but from NX-AI\/TiRex@[0-9a-f]{40} the hub loader takes model\.safetensors \+ config\.json, as in Node; leave format out/);
+  const sft = await loadTiRexFromHub(`NX-AI/TiRex@${hub.commitOf('NX-AI/TiRex')}`, { endpoint: hub.url, caches: null });
+  assert.equal(ckpt.format, 'ckpt');
+  assert.equal(sft.format, 'safetensors');
+  assert.equal(ckpt.source, `official/TiRex@${hub.commitOf('official/TiRex')}/model.ckpt`);
+  assert.deepEqual(ckpt.config, local.config);
+  assert.deepEqual(sft.config, local.config);
+  for (const w of [ckpt.weights, sft.weights]) {
+    assert.deepEqual(w.outNorm.toFloat32(), local.weights.outNorm.toFloat32());
+    assert.deepEqual(w.blocks.at(-1)!.recurrentKernel.toFloat32(), local.weights.blocks.at(-1)!.recurrentKernel.toFloat32());
+  }
+  const lm = await loadXLSTMLargeFromHub('test/lm', { endpoint: hub.url, caches: null });
+  const whole = parseSafetensors(readFileSync(join(LM_DIR, 'model.safetensors')));
+  assert.deepEqual(lm.weights.names().sort(), whole.names().sort());
+  for (const n of whole.names()) assert.deepEqual((await lm.weights.read(n)).toFloat32(), whole.read(n).toFloat32(), n);
+  assert.deepEqual(lm.config, JSON.parse(readFileSync(join(LM_DIR, 'config.json'), 'utf8')));
+  assert.throws(() => lm.weights.read('no.such.tensor'), /test\/lm@[0-9a-f]{40}: model\.safetensors\.index\.json does not name the tensor 'no\.such\.tensor'/);
+  await assert.rejects(loadTiRexFromHub('./models/tirex', { endpoint: hub.url }), /^ArgumentError: TiRex\.fromPretrained: in a browser the source must be a hub id like NX-AI\/TiRex or org\/name@revision, got "\.\/models\/tirex"/);
+  await assert.rejects(loadTiRexFromHub('NX-AI/TiRex@main', { endpoint: hub.url, revision: 'v2' }), /pins revision main but hub\.revision is v2/);
+  await assert.rejects(loadTiRexFromHub('gated/TiRex', { endpoint: hub.url, caches: null }), (e: unknown) => e instanceof HubError && e.code === 'unauthorized' && /In a web page, pass the token as hub\.token\.$/.test(e.message));
 });

@@ -4,7 +4,9 @@
 // /{repo}/resolve/{rev}/{file} (small files answered directly with their git-sha1 ETag,
 // LFS files 302'd to the CDN with X-Repo-Commit / X-Linked-Etag / X-Linked-Size), ranged
 // GETs on the CDN, gated repositories (401 without a token, 403 with a wrong one), and two
-// faults on demand: a connection cut mid-file and corrupted bytes.
+// faults on demand: a connection cut mid-file and corrupted bytes. With `cors`, both servers
+// answer as the hub does for web pages (Access-Control-Allow-Origin: *, preflights, the
+// headers a page may read), so the browser tests can fetch from it across origins.
 import { createHash } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -54,14 +56,17 @@ export class MockHub {
   private readonly repos = new Map<string, { commit: string; gatedToken?: string; files: Map<string, StoredFile> }>();
   private readonly blobs = new Map<string, Uint8Array>();
 
-  private constructor(private readonly hub: Server, private readonly cdn: Server, readonly url: string, readonly cdnUrl: string) {}
+  private constructor(private readonly hub: Server, private readonly cdn: Server, readonly url: string, readonly cdnUrl: string, private readonly cors: boolean) {}
 
-  /** `cdnHost`: the host name the redirects name (another name than the hub's makes it another host for any client). */
-  static async start(repos: Record<string, MockRepo>, opts: { cdnHost?: string } = {}): Promise<MockHub> {
+  /**
+   * `cdnHost`: the host name the redirects name (another name than the hub's makes it another host for any client).
+   * `cors`: answer pages of any origin (see corsHeaders).
+   */
+  static async start(repos: Record<string, MockRepo>, opts: { cdnHost?: string; cors?: boolean } = {}): Promise<MockHub> {
     const hub = createServer();
     const cdn = createServer();
     const cdnUrl = await listen(cdn);
-    const m = new MockHub(hub, cdn, await listen(hub), opts.cdnHost ? cdnUrl.replace('127.0.0.1', opts.cdnHost) : cdnUrl);
+    const m = new MockHub(hub, cdn, await listen(hub), opts.cdnHost ? cdnUrl.replace('127.0.0.1', opts.cdnHost) : cdnUrl, opts.cors ?? false);
     for (const [name, r] of Object.entries(repos)) m.addRepo(name, r);
     hub.on('request', (req, res) => m.onHub(req, res));
     cdn.on('request', (req, res) => m.onCdn(req, res));
@@ -94,12 +99,35 @@ export class MockHub {
     this.requests.push({ server, method: req.method ?? '', path: req.url ?? '', range: req.headers.range, auth: req.headers.authorization });
   }
 
+  /**
+   * CORS as huggingface.co sends it, on every answer (errors and redirects too: a browser
+   * hides a response without it, and follows a redirect only when it has it). Of the exposed
+   * headers the browser loader reads only X-Error-Code (for the message of a 401/403); the
+   * others are exposed as the hub does. no-store keeps Chromium's HTTP cache out of the
+   * tests, so a request that does not reach this server was answered by the Cache API.
+   * Returns true when the request was a preflight, now answered.
+   */
+  private corsHeaders(req: IncomingMessage, res: ServerResponse): boolean {
+    if (!this.cors) return false;
+    res.setHeader('access-control-allow-origin', '*');
+    res.setHeader('access-control-expose-headers', 'ETag, X-Repo-Commit, X-Linked-Etag, X-Linked-Size, X-Error-Code, Content-Range, Accept-Ranges, Content-Length');
+    res.setHeader('cache-control', 'no-store');
+    if (req.method !== 'OPTIONS') return false;
+    res.writeHead(204, {
+      'access-control-allow-methods': 'GET, HEAD',
+      'access-control-allow-headers': 'authorization, range, accept, accept-encoding',
+      'access-control-max-age': '0',
+    }).end();
+    return true;
+  }
+
   private fail(res: ServerResponse, status: number, code: string): void {
     res.writeHead(status, { 'x-error-code': code, 'content-type': 'text/plain' }).end(`${code}\n`);
   }
 
   private onHub(req: IncomingMessage, res: ServerResponse): void {
     this.log('hub', req);
+    if (this.corsHeaders(req, res)) return;
     const url = new URL(req.url ?? '/', this.url);
     const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url.pathname);
     const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url.pathname);
@@ -147,6 +175,7 @@ export class MockHub {
 
   private onCdn(req: IncomingMessage, res: ServerResponse): void {
     this.log('cdn', req);
+    if (this.corsHeaders(req, res)) return;
     const m = /^\/cdn\/([0-9a-f]{64})$/.exec(new URL(req.url ?? '/', this.cdnUrl).pathname);
     let bytes = m ? this.blobs.get(m[1]) : undefined;
     if (!m || !bytes) return this.fail(res, 404, 'NoSuchKey');

@@ -6,6 +6,7 @@
 import { Tensor } from '../../tensor/tensor.js';
 import type { WasmBackend } from '../../backend/wasm/backend.js';
 import type { HubOptions } from '../../hub/options.js';
+import { IN_PAGE } from '../../hub/host.js';
 import { linear } from '../../ops/matmul.js';
 import { add, mul, relu, silu } from '../../ops/elementwise.js';
 import { rmsNorm, groupNorm } from '../../ops/norm.js';
@@ -167,11 +168,12 @@ export class TiRex {
     });
   }
 
-  /** Loads model.ckpt (official) or model.safetensors + config.json (file, folder or hub id like 'NX-AI/TiRex[@rev]'; Node only). */
+  /** Loads model.ckpt (official) or model.safetensors + config.json (file, folder or hub id like 'NX-AI/TiRex[@rev]'; in the browser bundle: hub ids, cached with the Cache API). */
   static async fromPretrained(pathOrDir: string, opts: TiRexFromPretrainedOptions): Promise<TiRex> {
     if (!opts || !opts.backend) throw new ArgumentError('TiRex.fromPretrained: options.backend (a WasmBackend) is required');
-    const local = await (await import('../../hub/resolve.js')).resolveModelSource(pathOrDir, 'tirex', opts.hub);
-    const { config, weights } = await loadTiRexCheckpoint(local, opts);
+    const { config, weights } = IN_PAGE
+      ? await (await import('../../hub/pageLoaders.js')).loadTiRexFromHub(pathOrDir, opts.hub, opts.format)
+      : await loadTiRexCheckpoint(await (await import('../../hub/resolve.js')).resolveModelSource(pathOrDir, 'tirex', opts.hub), opts);
     return new TiRex(config, weights, opts);
   }
 

@@ -9,6 +9,7 @@ import { checkIds, checkStepIds, TokenBatch } from '../tokenIds.js';
 import type { WasmBackend } from '../../backend/wasm/backend.js';
 import type { SafetensorsSource } from '../../io/safetensors.js';
 import type { HubOptions } from '../../hub/options.js';
+import { IN_PAGE } from '../../hub/host.js';
 import { add, mul, sigmoid, silu, softcap, rmsNorm, groupNorm, embedding } from '../../ops/index.js';
 import { linear } from '../../ops/matmul.js';
 import { mlstmPrefill, mlstmStep, mlstmZeroState } from '../../xlstm/mlstm/index.js';
@@ -106,10 +107,14 @@ export class XLSTMLarge implements LanguageModel<XLSTMLargeState> {
   /**
    * Loads a checkpoint folder (config.json + model.safetensors or a sharded index), in
    * the Hugging Face or the native xlstm_large layout, or a hub id (downloaded into the
-   * huggingface_hub cache). Node only (uses the file system).
+   * huggingface_hub cache). In the browser bundle: a hub id, fetched into the Cache API.
    */
   static async fromPretrained(dir: string, opts: XLSTMLargeLoadOptions): Promise<XLSTMLarge> {
     if (!opts || !opts.backend) throw new TypeError('XLSTMLarge.fromPretrained: options.backend (a WasmBackend) is required');
+    if (IN_PAGE) {
+      const { config, weights } = await (await import('../../hub/pageLoaders.js')).loadXLSTMLargeFromHub(dir, opts.hub);
+      return XLSTMLarge.fromSource(weights, config as XLSTMLargeConfigInput, opts);
+    }
     dir = await (await import('../../hub/resolve.js')).resolveModelSource(dir, 'language-model', opts.hub);
     const [{ readFile }, { join }, { openSafetensorsModel }] = await Promise.all([
       import('node:fs/promises'), import('node:path'), import('../../io/safetensorsSharded.js'),
