@@ -12,7 +12,7 @@ import { Tensor } from '../../src/tensor/tensor.js';
 import { Tape, Var } from '../../src/autograd/tape.js';
 import * as ag from '../../src/autograd/ops.js';
 import { flashrnn as agFlashrnn } from '../../src/autograd/flashrnn.js';
-import { flashrnn } from '../../src/xlstm/flashrnn/flashrnn.js';
+import { flashrnn, packFlashRnnWeights } from '../../src/xlstm/flashrnn/flashrnn.js';
 import { FLASHRNN_CELLS, FlashRnnCell, FlashRnnGradMode, flashrnnBackwardRef, flashrnnForwardRef } from '../../src/backend/ref/flashrnn.js';
 import { ArgumentError } from '../../src/errors.js';
 import { fdGrad, relErr } from '../autograd/util.js';
@@ -144,6 +144,22 @@ test('flashrnn (wasm, no tape) == golden states and last states, states=None and
   }
 });
 
+test('flashrnn with weights packed once == packed per call; packed weights of another shape are refused', () => {
+  for (const cell of cells) {
+    const Wx = tensor(`${cell}__Wx`), R = tensor(`${cell}__R`), b = tensor(`${cell}__b`);
+    const [, , , N, D] = Wx.shape;
+    const packed = packFlashRnnWeights(be, cell, { N, D }, R.data as Float32Array, b.data as Float32Array);
+    const a = flashrnn(be, Wx, R, b, null, { cell, packed });
+    const e = flashrnn(be, Wx, R, b, null, { cell });
+    assert.deepEqual(Array.from(a.states.data as Float32Array), Array.from(e.states.data as Float32Array), cell);
+    const other = cells.find((x) => x !== cell)!;
+    const wrong = packFlashRnnWeights(be, other, { N, D }, tensor(`${other}__R`).data as Float32Array, tensor(`${other}__b`).data as Float32Array);
+    assert.throws(() => flashrnn(be, Wx, R, b, null, { cell, packed: wrong }), (err: Error) => err instanceof ArgumentError && /packed weights are for/.test(err.message));
+    for (const x of [a.states, a.lastStates, e.states, e.lastStates]) x.dispose();
+    packed.dispose(); wrong.dispose();
+  }
+});
+
 // ---- kernel vs float64 reference on head sizes that leave SIMD tails -------------------------
 
 function randArr(n: number, seed: number, scale: number, lo = -1): Float64Array {
@@ -175,7 +191,7 @@ function tapeGrads(t: Tape, cell: FlashRnnCell, k: Case, mode: FlashRnnGradMode,
   return { states: states.data, dWx: Wx.grad!.toFloat64(), dR: R.grad!.toFloat64(), db: b.grad!.toFloat64(), ds0: s0?.grad!.toFloat64() };
 }
 
-for (const D of [1, 3, 5, 7, 13, 18]) {
+for (const D of [1, 3, 5, 7, 13, 18, 37]) {
   test(`wasm kernels == float64 reference, D=${D} (SIMD tails), all cells, forward and backward`, () => {
     for (const cell of cells) {
       for (const mode of (cell === 'slstm' ? ['exact', 'official'] : ['exact']) as FlashRnnGradMode[]) {

@@ -15,6 +15,11 @@ export interface FlashRnnOptions {
   cell: FlashRnnCell;
   /** Threads to use (default: the backend's, at most B*N, and 1 for tiny problems). */
   threads?: number;
+  /**
+   * R and b already packed by packFlashRnnWeights (for repeated calls with the same weights;
+   * R and b are then only checked for their shapes). Default: packed per call.
+   */
+  packed?: FlashRnnPackedWeights;
 }
 
 export interface FlashRnnResult {
@@ -64,35 +69,45 @@ export function flashrnnDims(fn: string, cell: FlashRnnCell, wx: readonly number
   return { B, T, N, D };
 }
 
-/** R and b in the kernels' padded layouts (D rounded up to Dp = a multiple of 4 lanes). */
+/** R and b in the kernels' padded, blocked layouts (made once, reusable across calls with the same R and b). */
 export interface FlashRnnPackedWeights {
-  /** [N, D, Gr*Dp], rT[n, p, g*Dp + o] = R[g, n, o, p] (forward matvec) */ rT: Tensor;
-  /** [N, Gr*D, Dp], rP[n, g*D + o, p] = R[g, n, o, p] (backward) or null */ rP: Tensor | null;
+  readonly cell: FlashRnnCell;
+  readonly numHeads: number;
+  readonly headDim: number;
+  /** [N, Wp/16, D, 16]: column g*Dp + o of row p = R[g, n, o, p] (forward matvec; Dp = D rounded up to 4, Wp = Gr*Dp rounded up to 16) */ rT: Tensor;
+  /** [N, Dq/16, Gr*D, 16]: R[g, n, o, p] at [n, p/16, g*D + o, p%16] (backward; Dq = D rounded up to 16), or null */ rP: Tensor | null;
   /** [Gb, N, Dp] */ bP: Tensor;
   dispose(): void;
 }
 
-export function packFlashRnnWeights(be: WasmBackend, cell: FlashRnnCell, d: FlashRnnDims, R: ArrayLike<number>, b: ArrayLike<number>, withBackward: boolean): FlashRnnPackedWeights {
+/** Packs R [Gr, N, D, D] and b [Gb, N, D] for the kernels (withBackward: also the backward's layout of R). */
+export function packFlashRnnWeights(be: WasmBackend, cell: FlashRnnCell, d: Pick<FlashRnnDims, 'N' | 'D'>, R: ArrayLike<number>, b: ArrayLike<number>, withBackward = false): FlashRnnPackedWeights {
   const s = FLASHRNN_CELLS[cell];
-  const { N, D } = d, Dp = (D + 3) & ~3, Gr = s.gatesR, W = Gr * Dp;
-  const rT = be.zeros([N, D, W]), rt = rT.data as Float32Array;
-  const rP = withBackward ? be.zeros([N, Gr * D, Dp]) : null, rp = rP?.data as Float32Array | undefined;
+  const { N, D } = d, Dp = (D + 3) & ~3, Gr = s.gatesR, Wp = (Gr * Dp + 15) & ~15, Dq = (D + 15) & ~15, GD = Gr * D;
+  if (R.length !== Gr * N * D * D || b.length !== s.gatesB * N * D) throw new ArgumentError(`packFlashRnnWeights: ${cell} with N=${N} D=${D} needs R [${Gr}, ${N}, ${D}, ${D}] and b [${s.gatesB}, ${N}, ${D}], got ${R.length} and ${b.length} values`);
+  const rT = be.zeros([N, Wp / 16, D, 16]), rt = rT.data as Float32Array;
+  const rP = withBackward ? be.zeros([N, Dq / 16, GD, 16]) : null, rp = rP?.data as Float32Array | undefined;
   for (let g = 0; g < Gr; g++) {
     for (let n = 0; n < N; n++) {
       for (let o = 0; o < D; o++) {
-        const src = ((g * N + n) * D + o) * D;
+        const src = ((g * N + n) * D + o) * D, col = g * Dp + o;
+        const tBase = (n * (Wp >> 4) + (col >> 4)) * D * 16 + (col & 15);
+        const j = g * D + o;
         for (let p = 0; p < D; p++) {
           const v = R[src + p];
-          rt[(n * D + p) * W + g * Dp + o] = v;
-          if (rp) rp[(n * Gr * D + g * D + o) * Dp + p] = v;
+          rt[tBase + p * 16] = v;
+          if (rp) rp[((n * (Dq >> 4) + (p >> 4)) * GD + j) * 16 + (p & 15)] = v;
         }
       }
     }
   }
   const bP = be.zeros([s.gatesB, N, Dp]), bp = bP.data as Float32Array;
   for (let gn = 0; gn < s.gatesB * N; gn++) for (let k = 0; k < D; k++) bp[gn * Dp + k] = b[gn * D + k];
-  return { rT, rP, bP, dispose: () => { rT.dispose(); rP?.dispose(); bP.dispose(); } };
+  return { cell, numHeads: N, headDim: D, rT, rP, bP, dispose: () => { rT.dispose(); rP?.dispose(); bP.dispose(); } };
 }
+
+/** Floats per scratch section of the kernels (4*Dp + 32, see flashrnn.ts in assembly/). */
+const section = (D: number): number => 4 * ((D + 3) & ~3) + 32;
 
 function threadCount(be: WasmBackend, cell: FlashRnnCell, d: FlashRnnDims, threads: number | undefined): number {
   const work = d.B * d.T * d.N * FLASHRNN_CELLS[cell].gatesR * d.D * d.D;
@@ -116,10 +131,10 @@ function heapF32(be: WasmBackend, t: Tensor): Tensor {
 
 /** Forward kernel: states [S, B, T, N, D] from heap f32 Wx and initial states [S, B, N, D]. */
 export function flashrnnForwardWasm(be: WasmBackend, cell: FlashRnnCell, d: FlashRnnDims, wx: Tensor, w: FlashRnnPackedWeights, st0: Tensor, threads?: number): Tensor {
-  const { B, T, N, D } = d, S = FLASHRNN_CELLS[cell].states, Dp = (D + 3) & ~3;
+  const { B, T, N, D } = d, S = FLASHRNN_CELLS[cell].states;
   const out = be.empty([S, B, T, N, D]);
   const nt = threadCount(be, cell, d, threads);
-  const scratch = be.empty([nt * 16 * Dp]);
+  const scratch = be.empty([nt * 3 * section(D)]);
   try {
     be.run('flashrnnForward', [CELL_ID[cell], be.ptr(wx), be.ptr(w.rT), be.ptr(w.bP), be.ptr(st0), be.ptr(out), be.ptr(scratch),
       B, T, N, D, firstAllFlag(cell, d, st0.data as Float32Array)], nt);
@@ -140,7 +155,9 @@ export function flashrnn(be: WasmBackend, Wx: Tensor, R: Tensor, b: Tensor, stat
   const wx = heapF32(be, Wx);
   const st0 = be.zeros([S, B, N, D]);
   if (states) (st0.data as Float32Array).set(states.toFloat32());
-  const w = packFlashRnnWeights(be, cell, d, R.toFloat32(), b.toFloat32(), false);
+  const pk = opts.packed;
+  if (pk && (pk.cell !== cell || pk.numHeads !== N || pk.headDim !== D)) throw new ArgumentError(`flashrnn: packed weights are for ${pk.cell} N=${pk.numHeads} D=${pk.headDim}, the call is ${cell} N=${N} D=${D}`);
+  const w = pk ?? packFlashRnnWeights(be, cell, d, R.toFloat32(), b.toFloat32(), false);
   try {
     const all = flashrnnForwardWasm(be, cell, d, wx, w, st0, opts.threads);
     const lastStates = be.empty([S, B, 1, N, D]);
@@ -148,7 +165,8 @@ export function flashrnn(be: WasmBackend, Wx: Tensor, R: Tensor, b: Tensor, stat
     for (let sb = 0; sb < S * B; sb++) l.set(a.subarray((sb * T + T - 1) * ND, (sb * T + T) * ND), sb * ND);
     return { states: all, lastStates };
   } finally {
-    w.dispose(); st0.dispose();
+    if (!pk) w.dispose();
+    st0.dispose();
     if (wx !== Wx) wx.dispose();
   }
 }
@@ -169,7 +187,7 @@ export function flashrnnBackwardWasm(be: WasmBackend, cell: FlashRnnCell, d: Fla
   dStates: ArrayLike<number>, gradMode: FlashRnnGradMode, threads?: number): FlashRnnWasmGrads {
   if (!w.rP) throw new Error('flashrnnBackwardWasm: the packed weights were made without the backward layout');
   const s = FLASHRNN_CELLS[cell];
-  const { B, T, N, D } = d, S = s.states, Dp = (D + 3) & ~3, ND = N * D, Gr = s.gatesR, Gw = s.gatesW;
+  const { B, T, N, D } = d, S = s.states, ND = N * D, Gr = s.gatesR, Gw = s.gatesW;
   const nt = threadCount(be, cell, d, threads);
   const dS = be.empty([S, B, T, N, D]);
   (dS.data as Float32Array).set(dStates);
@@ -177,7 +195,7 @@ export function flashrnnBackwardWasm(be: WasmBackend, cell: FlashRnnCell, d: Fla
   const dRy = cell === 'gru' ? be.empty([B, T, Gr, N, D]) : null;
   const dSt0 = be.empty([S, B, N, D]);
   const dR = be.empty([Gr, N, D, D]);
-  const scratch = be.empty([nt * 32 * Dp]);
+  const scratch = be.empty([nt * 9 * section(D)]);
   try {
     const flags = firstAllFlag(cell, d, st0.data as Float32Array) | (cell === 'slstm' && gradMode === 'official' ? OFFICIAL : 0);
     be.run('flashrnnBackward', [CELL_ID[cell], be.ptr(wx), be.ptr(w.rT), be.ptr(w.rP), be.ptr(w.bP), be.ptr(st0), be.ptr(states), be.ptr(dS),

@@ -29,31 +29,47 @@ const OFFICIAL: i32 = 2;  // sLSTM backward of FlashRNN's manual pass (m constan
 function zeroF(p: usize, n: i32): void { memory.fill(p, 0, <usize>n << 2); }
 
 /**
- * acc[col] = sum_{p < D} y[p] rT[p, col] for col < W (W a multiple of 4): the recurrent
- * pre-activations of one head, rT = [D, W] (W = Gr * Dp, column g*Dp + o = R[g, n, o, p]).
+ * acc[col] = sum_{p < D} y[p] R~[p, col] for col < Wp: the recurrent pre-activations of one head
+ * (column g*Dp + o = R[g, n, o, p]). rT holds R~ in column blocks of 16, [Wp/16, D, 16], so each
+ * block streams contiguously; two blocks at a time give 8 independent accumulator chains.
  */
-function matvecT(acc: usize, rT: usize, y: usize, D: i32, W: i32): void {
-  const rowBytes = <usize>W << 2;
+function matvecT(acc: usize, rT: usize, y: usize, D: i32, Wp: i32): void {
+  const blockBytes = <usize>D << 6;
   let c = 0;
-  for (; c + 16 <= W; c += 16) {
+  for (; c + 32 <= Wp; c += 32) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-    let rp = at(rT, c);
+    let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+    let rp = rT + <usize>(c >> 4) * blockBytes;
+    for (let p = 0; p < D; p++) {
+      const yv = v128.load32_splat(at(y, p));
+      const rq = rp + blockBytes;
+      a0 = fmadd(yv, v128.load(rp), a0); a1 = fmadd(yv, v128.load(rp, 16), a1);
+      a2 = fmadd(yv, v128.load(rp, 32), a2); a3 = fmadd(yv, v128.load(rp, 48), a3);
+      a4 = fmadd(yv, v128.load(rq), a4); a5 = fmadd(yv, v128.load(rq, 16), a5);
+      a6 = fmadd(yv, v128.load(rq, 32), a6); a7 = fmadd(yv, v128.load(rq, 48), a7);
+      rp += 64;
+    }
+    const ap = at(acc, c);
+    v128.store(ap, a0); v128.store(ap, a1, 16); v128.store(ap, a2, 32); v128.store(ap, a3, 48);
+    v128.store(ap, a4, 64); v128.store(ap, a5, 80); v128.store(ap, a6, 96); v128.store(ap, a7, 112);
+  }
+  for (; c < Wp; c += 16) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let rp = rT + <usize>(c >> 4) * blockBytes;
     for (let p = 0; p < D; p++) {
       const yv = v128.load32_splat(at(y, p));
       a0 = fmadd(yv, v128.load(rp), a0); a1 = fmadd(yv, v128.load(rp, 16), a1);
       a2 = fmadd(yv, v128.load(rp, 32), a2); a3 = fmadd(yv, v128.load(rp, 48), a3);
-      rp += rowBytes;
+      rp += 64;
     }
     const ap = at(acc, c);
     v128.store(ap, a0); v128.store(ap, a1, 16); v128.store(ap, a2, 32); v128.store(ap, a3, 48);
   }
-  for (; c < W; c += 4) {
-    let a0 = f32x4.splat(0);
-    let rp = at(rT, c);
-    for (let p = 0; p < D; p++) { a0 = fmadd(v128.load32_splat(at(y, p)), v128.load(rp), a0); rp += rowBytes; }
-    v128.store(at(acc, c), a0);
-  }
 }
+
+/** Floats per scratch section: room for 4 gates of Dp lanes and for Wp, Dq (<= 4*Dp + 12). */
+// @ts-ignore: decorator
+@inline function section(Dp: i32): i32 { return 4 * Dp + 32; }
 
 /** Gates of R and of Wx, and states, per cell id. */
 // @ts-ignore: decorator
@@ -66,11 +82,12 @@ function matvecT(acc: usize, rT: usize, y: usize, D: i32, W: i32): void {
 /**
  * Forward over the whole sequence.
  * wx   [B, T, Gw, N, D] input pre-activations
- * rT   [N, D, Gr*Dp] recurrent weights, rT[n, p, g*Dp + o] = R[g, n, o, p] (zero for o >= D)
+ * rT   [N, Wp/16, D, 16] recurrent weights in column blocks (Wp = Gr*Dp rounded up to 16):
+ *      column g*Dp + o of row p = R[g, n, o, p], zero for o >= D
  * bP   [Gb, N, Dp] bias (zero padded)
  * st0  [S, B, N, D] initial states
  * out  [S, B, T, N, D] every state after every step
- * scratch  nt * 16*Dp f32
+ * scratch  nt * 3 * (4*Dp + 32) f32
  */
 export function flashrnnForward(
   cell: i32, wx: usize, rT: usize, bP: usize, st0: usize, out: usize, scratch: usize,
@@ -78,19 +95,19 @@ export function flashrnnForward(
 ): void {
   const Dp = (D + 3) & ~3;
   const Gr = gatesR(cell), Gw = gatesW(cell), S = numStates(cell);
-  const ND = N * D, W = Gr * Dp;
+  const ND = N * D, Wp = (Gr * Dp + 15) & ~15, SEC = section(Dp);
   const P = B * N;
   const p0 = rangeStart(P, tid, nt, 1), p1 = rangeEnd(P, tid, nt, 1);
-  const acc = scratch + (<usize>(tid * 16 * Dp) << 2); // [Gr*Dp]
-  const xs = at(acc, 4 * Dp);                          // [Gw*Dp]
-  const sv = at(xs, 4 * Dp);                           // [S*Dp] states of the current step
+  const acc = scratch + (<usize>(tid * 3 * SEC) << 2); // [Wp] R y_{t-1}
+  const xs = at(acc, SEC);                             // [Gw*Dp] Wx_t
+  const sv = at(xs, SEC);                              // [S*Dp] states of the current step
   for (let pr = p0; pr < p1; pr++) {
     const b = pr / N, n = pr - b * N;
-    zeroF(acc, 16 * Dp);
+    zeroF(acc, 3 * SEC);
     for (let s = 0; s < S; s++) copyF(at(sv, s * Dp), at(st0, (s * B + b) * ND + n * D), D);
-    const rTn = at(rT, n * D * W);
+    const rTn = at(rT, n * D * Wp);
     for (let t = 0; t < T; t++) {
-      matvecT(acc, rTn, sv, D, W);
+      matvecT(acc, rTn, sv, D, Wp);
       for (let g = 0; g < Gw; g++) copyF(at(xs, g * Dp), at(wx, ((b * T + t) * Gw + g) * ND + n * D), D);
       const firstAll = t == 0 && (flags & FIRST_ALL) != 0;
       for (let k = 0; k < Dp; k += 4) {
@@ -143,8 +160,10 @@ export function flashrnnForward(
  * (the gradient of R y, which differs from dWx there; for the other cells dRy == dWx), and
  * dSt0 [S, B, N, D]. dR and db are reduced afterwards over (batch, time) (flashrnnWeightGrad),
  * so that threads never write the same weight gradient.
- * rP   [N, Gr*D, Dp] recurrent weights, rP[n, g*D + o, p] = R[g, n, o, p] (zero for p >= D)
- * scratch  nt * 32*Dp f32
+ * rT   as in flashrnnForward
+ * rP   [N, Dq/16, Gr*D, 16] recurrent weights in blocks of 16 p (Dq = D rounded up to 16):
+ *      rP[n, p/16, g*D + o, p%16] = R[g, n, o, p], zero for p >= D
+ * scratch  nt * 9 * (4*Dp + 32) f32
  */
 export function flashrnnBackward(
   cell: i32, wx: usize, rT: usize, rP: usize, bP: usize, st0: usize, states: usize, dStates: usize,
@@ -153,22 +172,23 @@ export function flashrnnBackward(
 ): void {
   const Dp = (D + 3) & ~3;
   const Gr = gatesR(cell), Gw = gatesW(cell), S = numStates(cell);
-  const ND = N * D, W = Gr * Dp, GD = Gr * D;
+  const ND = N * D, Wp = (Gr * Dp + 15) & ~15, Dq = (D + 15) & ~15, GD = Gr * D, SEC = section(Dp);
   const P = B * N;
   const p0 = rangeStart(P, tid, nt, 1), p1 = rangeEnd(P, tid, nt, 1);
   const official = (flags & OFFICIAL) != 0;
-  const acc = scratch + (<usize>(tid * 32 * Dp) << 2); // [4*Dp] R y_{t-1}
-  const xs = at(acc, 4 * Dp);   // [4*Dp] Wx_t
-  const sp = at(xs, 4 * Dp);    // [4*Dp] states t-1
-  const sc = at(sp, 4 * Dp);    // [4*Dp] states t
-  const gS = at(sc, 4 * Dp);    // [4*Dp] dL/d states t (carried), then of t-1
-  const gW = at(gS, 4 * Dp);    // [4*Dp] dL/d Wx_t
-  const gR = at(gW, 4 * Dp);    // [4*Dp] dL/d (R y)_t, padded per gate
-  const gRc = at(gR, 4 * Dp);   // [4*D <= 4*Dp] the same, compact (row g*D + o of rP)
+  const acc = scratch + (<usize>(tid * 9 * SEC) << 2); // [Wp] R y_{t-1}
+  const xs = at(acc, SEC);   // [Gw*Dp] Wx_t
+  const sp = at(xs, SEC);    // [S*Dp] states t-1
+  const sc = at(sp, SEC);    // [S*Dp] states t
+  const gS = at(sc, SEC);    // [S*Dp] dL/d states t (carried), then of t-1
+  const gW = at(gS, SEC);    // [Gw*Dp] dL/d Wx_t
+  const gR = at(gW, SEC);    // [Gr*Dp] dL/d (R y)_t, padded per gate
+  const gRc = at(gR, SEC);   // [Gr*D] the same, compact (row g*D + o of rP)
+  const dh = at(gRc, SEC);   // [Dq] R^T gR
   for (let pr = p0; pr < p1; pr++) {
     const b = pr / N, n = pr - b * N;
-    zeroF(acc, 32 * Dp);
-    const rTn = at(rT, n * D * W), rPn = at(rP, n * GD * Dp);
+    zeroF(acc, 9 * SEC);
+    const rTn = at(rT, n * D * Wp), rPn = at(rP, n * GD * Dq);
     for (let t = T - 1; t >= 0; t--) {
       for (let s = 0; s < S; s++) {
         const src = t == 0 ? at(st0, (s * B + b) * ND + n * D) : at(states, ((s * B + b) * T + t - 1) * ND + n * D);
@@ -177,7 +197,7 @@ export function flashrnnBackward(
         const ds = at(dStates, ((s * B + b) * T + t) * ND + n * D), gs = at(gS, s * Dp);
         for (let k = 0; k < D; k++) store<f32>(at(gs, k), load<f32>(at(gs, k)) + load<f32>(at(ds, k)));
       }
-      matvecT(acc, rTn, sp, D, W);
+      matvecT(acc, rTn, sp, D, Wp);
       for (let g = 0; g < Gw; g++) copyF(at(xs, g * Dp), at(wx, ((b * T + t) * Gw + g) * ND + n * D), D);
       // whole-tensor n == 0 is only possible before the first step (n >= 1 after any step)
       const firstAll = t == 0 && (flags & FIRST_ALL) != 0;
@@ -256,25 +276,20 @@ export function flashrnnBackward(
         copyF(at(gRc, g * D), at(gR, g * Dp), D);
         if (dRy != 0) copyF(at(dRy, ((b * T + t) * Gr + g) * ND + n * D), at(gR, g * Dp), D);
       }
-      // dL/dy_{t-1}[p] += sum_j rP[n, j, p] gRc[j]: 16 lanes of p in registers over all j
-      let c = 0;
-      for (; c + 16 <= Dp; c += 16) {
-        let a0 = v128.load(at(gS, c)), a1 = v128.load(at(gS, c + 4)), a2 = v128.load(at(gS, c + 8)), a3 = v128.load(at(gS, c + 12));
-        let rp = at(rPn, c);
+      // dL/dy_{t-1}[p] += sum_j R[j, p] gRc[j] (j = g*D + o): one contiguous block of 16 p at a time
+      for (let pc = 0; pc < Dq; pc += 16) {
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        let rp = rPn + (<usize>(pc >> 4) * <usize>GD << 6);
         for (let j = 0; j < GD; j++) {
           const gv = v128.load32_splat(at(gRc, j));
           a0 = fmadd(gv, v128.load(rp), a0); a1 = fmadd(gv, v128.load(rp, 16), a1);
           a2 = fmadd(gv, v128.load(rp, 32), a2); a3 = fmadd(gv, v128.load(rp, 48), a3);
-          rp += <usize>Dp << 2;
+          rp += 64;
         }
-        v128.store(at(gS, c), a0); v128.store(at(gS, c + 4), a1); v128.store(at(gS, c + 8), a2); v128.store(at(gS, c + 12), a3);
+        const hp = at(dh, pc);
+        v128.store(hp, a0); v128.store(hp, a1, 16); v128.store(hp, a2, 32); v128.store(hp, a3, 48);
       }
-      for (; c < Dp; c += 4) {
-        let a0 = v128.load(at(gS, c));
-        let rp = at(rPn, c);
-        for (let j = 0; j < GD; j++) { a0 = fmadd(v128.load32_splat(at(gRc, j)), v128.load(rp), a0); rp += <usize>Dp << 2; }
-        v128.store(at(gS, c), a0);
-      }
+      for (let k = 0; k < Dp; k += 4) v128.store(at(gS, k), f32x4.add(v128.load(at(gS, k)), v128.load(at(dh, k))));
     }
     for (let s = 0; s < S; s++) copyF(at(dSt0, (s * B + b) * ND + n * D), at(gS, s * Dp), D);
   }
