@@ -298,6 +298,11 @@ test('bad inputs give ArgumentErrors naming the problem', () => {
   assert.throws(() => flashrnn(be, Wx, R, b, null, { cell: 'lstm', threads: 0 }), (e: Error) => e instanceof ArgumentError && /threads/.test(e.message));
   const t = new Tape(null, 'f64');
   assert.throws(() => agFlashrnn(t, t.input(Wx), t.input(R), t.input(b), null, { cell: 'slstm', gradMode: 'approx' as FlashRnnGradMode }), (e: Error) => e instanceof ArgumentError && /gradMode/.test(e.message));
+  // the float64 reference checks its flat inputs too
+  const d = { B, T: Wx.shape[1], N, D };
+  assert.throws(() => flashrnnForwardRef('toString' as FlashRnnCell, d, Wx.data as Float32Array, R.data as Float32Array, b.data as Float32Array, null), (e: Error) => e instanceof ArgumentError && /unknown cell 'toString'/.test(e.message));
+  assert.throws(() => flashrnnForwardRef('lstm', d, Wx.data as Float32Array, (R.data as Float32Array).subarray(1), b.data as Float32Array, null), (e: Error) => e instanceof ArgumentError && /R has \d+ values/.test(e.message));
+  assert.throws(() => flashrnnBackwardRef('lstm', d, Wx.data as Float32Array, R.data as Float32Array, b.data as Float32Array, null, new Float64Array(3)), (e: Error) => e instanceof ArgumentError && /dStates has 3 values/.test(e.message));
   const empty = new Tensor('f32', [B, 0, G, N, D], new Float32Array(0));
   assert.throws(() => flashrnn(be, empty, R, b, null, { cell: 'lstm' }), (e: Error) => e instanceof ArgumentError && /T .* must be a positive integer/.test(e.message));
 });

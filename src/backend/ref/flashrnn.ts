@@ -10,6 +10,8 @@
 //   states0 [S, B, N, D] (the API's [S, B, 1, N, D] without the T axis); states [S, B, T, N, D]
 // State 0 is always the hidden state y that feeds the recurrence.
 
+import { ArgumentError } from '../../errors.js';
+
 export type FlashRnnCell = 'lstm' | 'gru' | 'elman' | 'slstm';
 
 /**
@@ -50,13 +52,13 @@ const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 const logSigmoid = (x: number): number => Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x)));
 
 function checkLengths(fn: string, cell: FlashRnnCell, d: FlashRnnDims, Wx: ArrayLike<number>, R: ArrayLike<number>, b: ArrayLike<number>, states0: ArrayLike<number> | null): void {
+  if (!Object.prototype.hasOwnProperty.call(FLASHRNN_CELLS, cell)) throw new ArgumentError(`${fn}: unknown cell '${cell}' (expected one of ${Object.keys(FLASHRNN_CELLS).join(', ')})`);
   const s = FLASHRNN_CELLS[cell];
-  if (!s) throw new RangeError(`${fn}: unknown cell '${cell}' (expected one of ${Object.keys(FLASHRNN_CELLS).join(', ')})`);
   const { B, T, N, D } = d, ND = N * D;
   const want: [string, ArrayLike<number> | null, number][] = [
     ['Wx', Wx, B * T * s.gatesW * ND], ['R', R, s.gatesR * ND * D], ['b', b, s.gatesB * ND], ['states0', states0, s.states * B * ND],
   ];
-  for (const [n, a, len] of want) if (a && a.length !== len) throw new RangeError(`${fn}: ${n} has ${a.length} values, ${cell} with B=${B} T=${T} N=${N} D=${D} needs ${len}`);
+  for (const [n, a, len] of want) if (a && a.length !== len) throw new ArgumentError(`${fn}: ${n} has ${a.length} values, ${cell} with B=${B} T=${T} N=${N} D=${D} needs ${len}`);
 }
 
 /** Whether every n entry of a [4, B, N, D] sLSTM state is exactly 0 (the official whole-tensor test). */
@@ -153,8 +155,8 @@ export function flashrnnBackwardRef(cell: FlashRnnCell, d: FlashRnnDims, Wx: Arr
   checkLengths('flashrnnBackwardRef', cell, d, Wx, R, b, states0);
   const s = FLASHRNN_CELLS[cell];
   const { B, T, N, D } = d, ND = N * D, S = s.states, Gr = s.gatesR, Gw = s.gatesW;
-  if (dStates.length !== S * B * T * ND) throw new RangeError(`flashrnnBackwardRef: dStates has ${dStates.length} values, expected [${S}, ${B}, ${T}, ${N}, ${D}]`);
-  if (o.dLast && o.dLast.length !== S * B * ND) throw new RangeError(`flashrnnBackwardRef: dLast has ${o.dLast.length} values, expected [${S}, ${B}, ${N}, ${D}]`);
+  if (dStates.length !== S * B * T * ND) throw new ArgumentError(`flashrnnBackwardRef: dStates has ${dStates.length} values, expected [${S}, ${B}, ${T}, ${N}, ${D}]`);
+  if (o.dLast && o.dLast.length !== S * B * ND) throw new ArgumentError(`flashrnnBackwardRef: dLast has ${o.dLast.length} values, expected [${S}, ${B}, ${N}, ${D}]`);
   const official = cell === 'slstm' && (o.gradMode ?? 'exact') === 'official';
   const st0 = states0 ?? new Float64Array(S * B * ND);
   const all = o.states ?? flashrnnForwardRef(cell, d, Wx, R, b, states0);
