@@ -202,7 +202,9 @@ export function flashrnnBackwardWasm(be: WasmBackend, cell: FlashRnnCell, d: Fla
       be.ptr(dWx), dRy ? be.ptr(dRy) : 0, be.ptr(dSt0), be.ptr(scratch), B, T, N, D, flags], nt);
     const ryGrad = dRy ?? dWx;
     const rows = Gr * ND;
-    const ntW = Math.max(1, Math.min(threads ?? be.threads, be.threads, rows, Math.floor((B * T * rows * D) / MIN_FMAS_PER_EXTRA_THREAD) || 1));
+    let ntW = Math.min(threads ?? be.threads, be.threads, rows);
+    if (threads === undefined) ntW = Math.min(ntW, Math.floor((B * T * rows * D) / MIN_FMAS_PER_EXTRA_THREAD));
+    ntW = Math.max(1, ntW);
     be.run('flashrnnWeightGrad', [be.ptr(ryGrad), be.ptr(states), be.ptr(st0), be.ptr(dR), B, T, N, D, Gr], ntW);
     // db: sums over (batch, time) of the gate gradients; the GRU's b = (g, r, z, n) takes g
     // from R y's gradient and r, z, n from Wx's
