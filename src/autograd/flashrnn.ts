@@ -42,13 +42,16 @@ export function flashrnn(t: Tape, Wx: Var, R: Var, b: Var, states0: Var | null, 
     const wx = be.upload(Wx.value);
     const st0 = be.zeros([S, B, N, D]);
     if (states0) (st0.data as Float32Array).set(states0.data);
-    const w = packFlashRnnWeights(be, cell, d, R.data, b.data, true);
-    out = flashrnnForwardWasm(be, cell, d, wx, w, st0, o.threads);
-    const all = out;
+    const w = packFlashRnnWeights(be, cell, d, R.data, b.data, ins.some((v) => v.requiresGrad));
+    const needsGrad = ins.some((v) => v.requiresGrad);
+    const fw = flashrnnForwardWasm(be, cell, d, wx, w, st0, o.threads, needsGrad);
+    out = fw.states;
+    if (!needsGrad) { w.dispose(); st0.dispose(); if (wx !== Wx.value) wx.dispose(); } // no backward will come
+    const all = out, ry = fw.ry!;
     backward = (dy) => {
-      try { return flashrnnBackwardWasm(be, cell, d, wx, w, st0, all, dy, mode, o.threads); } finally {
+      try { return flashrnnBackwardWasm(be, cell, d, wx, w, st0, all, ry, dy, mode, o.threads); } finally {
         // the tape runs each backward once
-        w.dispose(); st0.dispose();
+        w.dispose(); st0.dispose(); ry.dispose();
         if (wx !== Wx.value) wx.dispose();
       }
     };

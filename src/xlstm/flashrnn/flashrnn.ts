@@ -129,17 +129,21 @@ function heapF32(be: WasmBackend, t: Tensor): Tensor {
   return t.dtype === 'f32' ? be.upload(t) : be.upload(new Tensor('f32', t.shape, t.toFloat32()));
 }
 
-/** Forward kernel: states [S, B, T, N, D] from heap f32 Wx and initial states [S, B, N, D]. */
-export function flashrnnForwardWasm(be: WasmBackend, cell: FlashRnnCell, d: FlashRnnDims, wx: Tensor, w: FlashRnnPackedWeights, st0: Tensor, threads?: number): Tensor {
+/**
+ * Forward kernel: states [S, B, T, N, D] from heap f32 Wx and initial states [S, B, N, D]; with
+ * keepRy also R y_{t-1} of every step, [B, T, Gr, N, D] (what flashrnnBackwardWasm needs).
+ */
+export function flashrnnForwardWasm(be: WasmBackend, cell: FlashRnnCell, d: FlashRnnDims, wx: Tensor, w: FlashRnnPackedWeights, st0: Tensor, threads?: number, keepRy = false): { states: Tensor; ry: Tensor | null } {
   const { B, T, N, D } = d, S = FLASHRNN_CELLS[cell].states;
   const out = be.empty([S, B, T, N, D]);
+  const ry = keepRy ? be.empty([B, T, FLASHRNN_CELLS[cell].gatesR, N, D]) : null;
   const nt = threadCount(be, cell, d, threads);
   const scratch = be.empty([nt * 3 * section(D)]);
   try {
-    be.run('flashrnnForward', [CELL_ID[cell], be.ptr(wx), be.ptr(w.rT), be.ptr(w.bP), be.ptr(st0), be.ptr(out), be.ptr(scratch),
+    be.run('flashrnnForward', [CELL_ID[cell], be.ptr(wx), be.ptr(w.rT), be.ptr(w.bP), be.ptr(st0), be.ptr(out), ry ? be.ptr(ry) : 0, be.ptr(scratch),
       B, T, N, D, firstAllFlag(cell, d, st0.data as Float32Array)], nt);
   } finally { scratch.dispose(); }
-  return out;
+  return { states: out, ry };
 }
 
 /**
@@ -159,7 +163,7 @@ export function flashrnn(be: WasmBackend, Wx: Tensor, R: Tensor, b: Tensor, stat
   if (pk && (pk.cell !== cell || pk.numHeads !== N || pk.headDim !== D)) throw new ArgumentError(`flashrnn: packed weights are for ${pk.cell} N=${pk.numHeads} D=${pk.headDim}, the call is ${cell} N=${N} D=${D}`);
   const w = pk ?? packFlashRnnWeights(be, cell, d, R.toFloat32(), b.toFloat32(), false);
   try {
-    const all = flashrnnForwardWasm(be, cell, d, wx, w, st0, opts.threads);
+    const all = flashrnnForwardWasm(be, cell, d, wx, w, st0, opts.threads).states;
     const lastStates = be.empty([S, B, 1, N, D]);
     const a = all.data as Float32Array, l = lastStates.data as Float32Array, ND = N * D;
     for (let sb = 0; sb < S * B; sb++) l.set(a.subarray((sb * T + T - 1) * ND, (sb * T + T) * ND), sb * ND);
@@ -181,16 +185,18 @@ export interface FlashRnnWasmGrads {
 /**
  * Backward kernels: gradients of Wx, R, b and the initial states from dStates = dL/dstates
  * [S, B, T, N, D] (the last states' gradient already added at t = T-1), given the forward's
- * heap tensors (Wx, packed weights with rP, initial states, every state).
+ * heap tensors (Wx, packed weights with rP, initial states, every state, R y of every step).
  */
-export function flashrnnBackwardWasm(be: WasmBackend, cell: FlashRnnCell, d: FlashRnnDims, wx: Tensor, w: FlashRnnPackedWeights, st0: Tensor, states: Tensor,
+export function flashrnnBackwardWasm(be: WasmBackend, cell: FlashRnnCell, d: FlashRnnDims, wx: Tensor, w: FlashRnnPackedWeights, st0: Tensor, states: Tensor, ry: Tensor,
   dStates: ArrayLike<number>, gradMode: FlashRnnGradMode, threads?: number): FlashRnnWasmGrads {
   if (!w.rP) throw new Error('flashrnnBackwardWasm: the packed weights were made without the backward layout');
   const s = FLASHRNN_CELLS[cell];
   const { B, T, N, D } = d, S = s.states, ND = N * D, Gr = s.gatesR, Gw = s.gatesW;
   const nt = threadCount(be, cell, d, threads);
-  const dS = be.empty([S, B, T, N, D]);
-  (dS.data as Float32Array).set(dStates);
+  // an f32 tape hands over heap gradients: used in place, else copied onto the heap
+  const inPlace = dStates instanceof Float32Array && be.heap.owns(dStates) && dStates.length === S * B * T * ND;
+  const dS = inPlace ? null : be.empty([S, B, T, N, D]);
+  if (dS) (dS.data as Float32Array).set(dStates);
   const dWx = be.empty([B, T, Gw, N, D]);
   const dRy = cell === 'gru' ? be.empty([B, T, Gr, N, D]) : null;
   const dSt0 = be.empty([S, B, N, D]);
@@ -198,7 +204,7 @@ export function flashrnnBackwardWasm(be: WasmBackend, cell: FlashRnnCell, d: Fla
   const scratch = be.empty([nt * 9 * section(D)]);
   try {
     const flags = firstAllFlag(cell, d, st0.data as Float32Array) | (cell === 'slstm' && gradMode === 'official' ? OFFICIAL : 0);
-    be.run('flashrnnBackward', [CELL_ID[cell], be.ptr(wx), be.ptr(w.rT), be.ptr(w.rP), be.ptr(w.bP), be.ptr(st0), be.ptr(states), be.ptr(dS),
+    be.run('flashrnnBackward', [CELL_ID[cell], be.ptr(wx), be.ptr(ry), be.ptr(w.rP), be.ptr(w.bP), be.ptr(st0), be.ptr(states), dS ? be.ptr(dS) : be.ptr(dStates as Float32Array),
       be.ptr(dWx), dRy ? be.ptr(dRy) : 0, be.ptr(dSt0), be.ptr(scratch), B, T, N, D, flags], nt);
     const ryGrad = dRy ?? dWx;
     const rows = Gr * ND;

@@ -5,6 +5,8 @@
 // rounded up to 4 lanes; R and b come padded from the caller), so the pointwise math runs on
 // whole f32x4 vectors with no scalar tail: only the loads of Wx / states and the stores of the
 // results touch exactly D values. Padding lanes hold harmless values that are never stored.
+// The forward can keep R y_{t-1} of every step, so the backward streams R once per step (for
+// dL/dy_{t-1}) instead of twice.
 import { fmadd, rangeStart, rangeEnd } from './simd';
 import {
   gateSplat as splat, gateExpV as expV, gateLogSigmoidV as logSigmoidV, gateTanhV as tanhV, gateSigmoidV as sigmoidV,
@@ -87,10 +89,12 @@ function matvecT(acc: usize, rT: usize, y: usize, D: i32, Wp: i32): void {
  * bP   [Gb, N, Dp] bias (zero padded)
  * st0  [S, B, N, D] initial states
  * out  [S, B, T, N, D] every state after every step
+ * ryOut  0, or out [B, T, Gr, N, D]: R y_{t-1} of every step, kept for the backward (which then
+ *        needs no second pass over R for it)
  * scratch  nt * 3 * (4*Dp + 32) f32
  */
 export function flashrnnForward(
-  cell: i32, wx: usize, rT: usize, bP: usize, st0: usize, out: usize, scratch: usize,
+  cell: i32, wx: usize, rT: usize, bP: usize, st0: usize, out: usize, ryOut: usize, scratch: usize,
   B: i32, T: i32, N: i32, D: i32, flags: i32, tid: i32, nt: i32,
 ): void {
   const Dp = (D + 3) & ~3;
@@ -108,6 +112,7 @@ export function flashrnnForward(
     const rTn = at(rT, n * D * Wp);
     for (let t = 0; t < T; t++) {
       matvecT(acc, rTn, sv, D, Wp);
+      if (ryOut != 0) for (let g = 0; g < Gr; g++) copyF(at(ryOut, ((b * T + t) * Gr + g) * ND + n * D), at(acc, g * Dp), D);
       for (let g = 0; g < Gw; g++) copyF(at(xs, g * Dp), at(wx, ((b * T + t) * Gw + g) * ND + n * D), D);
       const firstAll = t == 0 && (flags & FIRST_ALL) != 0;
       for (let k = 0; k < Dp; k += 4) {
@@ -160,23 +165,23 @@ export function flashrnnForward(
  * (the gradient of R y, which differs from dWx there; for the other cells dRy == dWx), and
  * dSt0 [S, B, N, D]. dR and db are reduced afterwards over (batch, time) (flashrnnWeightGrad),
  * so that threads never write the same weight gradient.
- * rT   as in flashrnnForward
+ * ry   [B, T, Gr, N, D] R y_{t-1} of every step (flashrnnForward's ryOut)
  * rP   [N, Dq/16, Gr*D, 16] recurrent weights in blocks of 16 p (Dq = D rounded up to 16):
  *      rP[n, p/16, g*D + o, p%16] = R[g, n, o, p], zero for p >= D
  * scratch  nt * 9 * (4*Dp + 32) f32
  */
 export function flashrnnBackward(
-  cell: i32, wx: usize, rT: usize, rP: usize, bP: usize, st0: usize, states: usize, dStates: usize,
+  cell: i32, wx: usize, ry: usize, rP: usize, bP: usize, st0: usize, states: usize, dStates: usize,
   dWx: usize, dRy: usize, dSt0: usize, scratch: usize,
   B: i32, T: i32, N: i32, D: i32, flags: i32, tid: i32, nt: i32,
 ): void {
   const Dp = (D + 3) & ~3;
   const Gr = gatesR(cell), Gw = gatesW(cell), S = numStates(cell);
-  const ND = N * D, Wp = (Gr * Dp + 15) & ~15, Dq = (D + 15) & ~15, GD = Gr * D, SEC = section(Dp);
+  const ND = N * D, Dq = (D + 15) & ~15, GD = Gr * D, SEC = section(Dp);
   const P = B * N;
   const p0 = rangeStart(P, tid, nt, 1), p1 = rangeEnd(P, tid, nt, 1);
   const official = (flags & OFFICIAL) != 0;
-  const acc = scratch + (<usize>(tid * 9 * SEC) << 2); // [Wp] R y_{t-1}
+  const acc = scratch + (<usize>(tid * 9 * SEC) << 2); // [Gr*Dp] R y_{t-1}
   const xs = at(acc, SEC);   // [Gw*Dp] Wx_t
   const sp = at(xs, SEC);    // [S*Dp] states t-1
   const sc = at(sp, SEC);    // [S*Dp] states t
@@ -188,7 +193,7 @@ export function flashrnnBackward(
   for (let pr = p0; pr < p1; pr++) {
     const b = pr / N, n = pr - b * N;
     zeroF(acc, 9 * SEC);
-    const rTn = at(rT, n * D * Wp), rPn = at(rP, n * GD * Dq);
+    const rPn = at(rP, n * GD * Dq);
     for (let t = T - 1; t >= 0; t--) {
       for (let s = 0; s < S; s++) {
         const src = t == 0 ? at(st0, (s * B + b) * ND + n * D) : at(states, ((s * B + b) * T + t - 1) * ND + n * D);
@@ -197,7 +202,7 @@ export function flashrnnBackward(
         const ds = at(dStates, ((s * B + b) * T + t) * ND + n * D), gs = at(gS, s * Dp);
         for (let k = 0; k < D; k++) store<f32>(at(gs, k), load<f32>(at(gs, k)) + load<f32>(at(ds, k)));
       }
-      matvecT(acc, rTn, sp, D, Wp);
+      for (let g = 0; g < Gr; g++) copyF(at(acc, g * Dp), at(ry, ((b * T + t) * Gr + g) * ND + n * D), D);
       for (let g = 0; g < Gw; g++) copyF(at(xs, g * Dp), at(wx, ((b * T + t) * Gw + g) * ND + n * D), D);
       // whole-tensor n == 0 is only possible before the first step (n >= 1 after any step)
       const firstAll = t == 0 && (flags & FIRST_ALL) != 0;
