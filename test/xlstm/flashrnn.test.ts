@@ -144,6 +144,16 @@ test('flashrnn (wasm, no tape) == golden states and last states, states=None and
   }
 });
 
+test('on a tape without gradients the f32 cell gives the golden states (no backward buffers kept)', () => {
+  for (const cell of cells) {
+    const t = new Tape(be, 'f32');
+    const { states, lastStates } = agFlashrnn(t, t.input(tensor(`${cell}__Wx`)), t.input(tensor(`${cell}__R`)), t.input(tensor(`${cell}__b`)), t.input(tensor(`${cell}__random_state__states0`)), { cell });
+    assert.equal(t.length, 0);
+    assertGolden(c, `${cell}__random_state__states`, states.data);
+    assertGolden(c, `${cell}__random_state__last_states`, lastStates.data);
+  }
+});
+
 test('flashrnn with weights packed once == packed per call; packed weights of another shape are refused', () => {
   for (const cell of cells) {
     const Wx = tensor(`${cell}__Wx`), R = tensor(`${cell}__R`), b = tensor(`${cell}__b`);
