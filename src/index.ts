@@ -9,6 +9,7 @@ export { SafetensorsBuffer, parseSafetensors, serializeSafetensors, castForStora
 export type { SafetensorsSource, SafetensorsTensorInfo, TensorDict, ReadOptions, WriteOptions, TensorInfo } from './io/safetensors.js';
 export * from './xlstm/mlstm/index.js';
 export * from './xlstm/slstm/index.js';
+export * from './xlstm/flashrnn/index.js';
 export { TorchCheckpoint, TorchTensorRef, TorchCheckpointError, stripKeyPrefix, PICKLE_ATTRIBUTES } from './io/torchCheckpoint.js';
 export type { TorchStorageRef, TensorsOptions, TorchCheckpointOptions } from './io/torchCheckpoint.js';
 export { ZipArchive, ZipError } from './io/zip.js';

@@ -5,5 +5,7 @@ export * as ag from './ops.js';
 export type { NormOpts, MatmulOpts, CrossEntropyOptions, ActivationName, BinaryName } from './ops.js';
 export { mlstmParallel as agMlstmParallel, mlstmChunkwise as agMlstmChunkwise, slstm as agSlstm } from './cells.js';
 export type { MlstmVars, MlstmCellOptions, MlstmChunkwiseCellOptions, SlstmCellOptions } from './cells.js';
+export { flashrnn as agFlashrnn } from './flashrnn.js';
+export type { FlashRnnCellOptions } from './flashrnn.js';
 export { gradCheck } from './gradcheck.js';
 export type { GradCheckResult, GradCheckOptions } from './gradcheck.js';

@@ -9,6 +9,7 @@ export * from './slstm';
 export * from './backwardSlstm';
 export * from './backwardMlstm';
 export * from './backwardOps';
+export * from './flashrnn';
 
 /** 1 in the relaxed-SIMD build (fused multiply-add), else 0. */
 export function hasRelaxedSimd(): i32 {
