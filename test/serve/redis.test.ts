@@ -1,7 +1,8 @@
 // Sessions in Redis: a real redis-server (Debian package; .ci/run installs it) on a random
 // loopback port, two server instances sharing it. A conversation started on one continues on
 // the other exactly as if the whole history had been resent; Redis going away makes /ready
-// and session requests answer 503 instead of failing obscurely.
+// and session requests answer 503 instead of failing obscurely, and once Redis is back the
+// service recovers on its own (ioredis reconnects), without a restart.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, ChildProcess } from 'node:child_process';
@@ -25,10 +26,10 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startRedis(): Promise<void> {
+async function startRedis(port?: number): Promise<void> {
   const which = spawnSync('sh', ['-c', 'command -v redis-server']);
   if (which.status !== 0) throw new Error('redis-server is not installed: this test needs a real Redis (Debian: apt-get install -y redis-server; .ci/run installs it)');
-  const port = await freePort();
+  port ??= await freePort();
   redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {
@@ -87,4 +88,24 @@ test('Redis away: /ready and session requests answer 503 with Retry-After; reque
   assert.match(s.body.error.message, /session store \(Redis\) unavailable/);
   const plain = await post(`${ua}/v1/completions`, { prompt: 'x', max_tokens: 2 });
   assert.equal(plain.status, 200);
+});
+
+test('Redis restarted: the service reports ready again and sessions work without restarting the server', async () => {
+  // the previous test stopped Redis; start it again on the same port (an empty Redis, as after a crash without persistence)
+  await startRedis(Number(new URL(redisUrl).port));
+  const deadline = Date.now() + 15_000;
+  let ready = await get(`${ua}/ready`);
+  while (ready.status !== 200 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    ready = await get(`${ua}/ready`);
+  }
+  assert.equal(ready.status, 200, `still not ready 15 s after Redis came back: ${ready.text}`);
+  assert.equal(ready.body.sessions, 'redis');
+  // the session written before the restart is gone with the old Redis; a new one starts and continues on the other replica
+  const first = await post(`${ua}/v1/completions`, { prompt: 'after the restart', max_tokens: 3, temperature: 0, session_id: 'after-restart' });
+  assert.equal(first.status, 200, first.text);
+  const next = await post(`${ub}/v1/completions`, { prompt: ' again', max_tokens: 3, temperature: 0, session_id: 'after-restart' });
+  assert.equal(next.status, 200, next.text);
+  const tok = a.context.lm!.tokenizer;
+  assert.equal(next.body.xlstm.session_tokens, tok.encode('after the restart').length + 3 + tok.encode(' again', { addBos: false }).length + 2);
 });
