@@ -94,10 +94,11 @@ export async function startMqtt(ctx: ServeContext, opts: MqttOptions): Promise<M
   });
   try {
     await new Promise<void>((resolve, reject) => {
-      // a refused connection is not an 'error' to mqtt.js (it keeps retrying), so time out here
+      // a refused connection is an 'error', but a host that never answers only makes mqtt.js
+      // retry quietly, so the wait is bounded here
       const t = setTimeout(() => reject(new Error(`serve: cannot reach the MQTT broker at ${redact(opts.url)} within ${timeout} ms`)), timeout);
       client.once('connect', () => { clearTimeout(t); resolve(); });
-      client.once('error', (e) => { clearTimeout(t); reject(new Error(`serve: MQTT broker at ${redact(opts.url)}: ${e.message}`)); });
+      client.once('error', (e) => { clearTimeout(t); reject(new Error(`serve: cannot reach the MQTT broker at ${redact(opts.url)}: ${e.message}`)); });
     });
     const granted = await client.subscribeAsync(requestTopic, { qos });
     if (granted.some((g) => g.qos === 128)) throw new Error(`serve: the MQTT broker refused the subscription to '${requestTopic}'`);

@@ -94,6 +94,7 @@ export async function createServer(opts: ServeOptions = {}): Promise<XlstmServer
   const ttl = opts.sessionTtlMs ?? 3_600_000;
   if (!Number.isFinite(ttl) || ttl <= 0) throw new ArgumentError(`serve: sessionTtlMs must be a positive number, got ${String(ttl)}`);
   if (opts.forecaster === false && opts.lm === undefined) throw new ArgumentError('serve: nothing to serve (no forecaster and no language model)');
+  if (opts.mqtt && opts.forecaster === false) throw new ArgumentError('serve: MQTT answers forecast requests, but this server has no forecaster');
   const keys = (opts.apiKeys ?? []).filter((k) => k !== '').map((k) => Buffer.from(k));
   const closers: (() => void | Promise<void>)[] = [];
   const closeAll = async () => { for (const c of closers.reverse()) await c(); };
@@ -126,7 +127,6 @@ export async function createServer(opts: ServeOptions = {}): Promise<XlstmServer
         chatTemplate: await chatTemplateOf(opts.lm, t.tokenizer.config), maxQueued: limits.maxQueuedCompletions,
       });
     }
-    if (opts.mqtt && !context.forecaster) throw new ArgumentError('serve: MQTT answers forecast requests, but this server has no forecaster');
     const app = await buildApp(context, keys, opts);
     let mqtt: MqttFrontEnd | undefined;
     if (opts.mqtt) {
