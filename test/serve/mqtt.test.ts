@@ -175,3 +175,35 @@ test('CLI options: --mqtt-url, MQTT_URL and the official container\'s variables'
   assert.throws(() => parseMqttOptions(undefined, { MQTT_ENABLED: '1' }), /MQTT_BROKER_HOST/);
   assert.throws(() => parseMqttOptions('http://b', {}), /must start with mqtt:\/\//);
 });
+
+test('xlstm serve with the official container\'s MQTT variables: own topics, answered, SIGTERM exits', async () => {
+  const port = new URL(brokerUrl).port;
+  const env = {
+    ...process.env, MQTT_ENABLED: '1', MQTT_BROKER_HOST: '127.0.0.1', MQTT_BROKER_PORT: port,
+    MQTT_TOPIC_FORECAST: 'cli/forecast/request', MQTT_TOPIC_FORECAST_RESULT: 'cli/forecast/result', MQTT_TOPIC_FORECAST_ERROR: 'cli/forecast/error',
+  };
+  const child = spawn(process.execPath, ['dist/src/cli/bin.js', 'serve', '--port', '0', '--threads', '1'], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  let err = '';
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`xlstm serve did not start within 30 s: ${err}`)), 30_000);
+      child.stderr!.on('data', (d) => { err += String(d); if (/listening on/.test(err)) { clearTimeout(t); resolve(); } });
+      void exited.then((code) => { clearTimeout(t); reject(new Error(`xlstm serve exited with ${code}: ${err}`)); });
+    });
+    assert.match(err, /MQTT: cli\/forecast\/request/);
+    await client.subscribeAsync(['cli/forecast/result', 'cli/forecast/error']);
+    await client.publishAsync('cli/forecast/request', JSON.stringify({ id: 'cli-1', context: [[0, 1, 2, 3]], prediction_length: 4 }));
+    const r = await waitFor('cli-1');
+    assert.equal(r.topic, 'cli/forecast/result');
+    const want = await post(`${url}/forecast/mean`, { context: [[0, 1, 2, 3]], prediction_length: 4 });
+    assert.deepEqual(r.payload.mean, want.body);
+    await client.publishAsync('cli/forecast/request', JSON.stringify({ id: 'cli-2', context: 'nope', prediction_length: 4 }));
+    const e = await waitFor('cli-2');
+    assert.equal(e.topic, 'cli/forecast/error');
+    assert.match(e.payload.error, /context is required/);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.notEqual(await exited, null);
+});
