@@ -61,10 +61,10 @@ const v1Schema = {
   },
 } as const;
 
-interface OfficialBody { context: (number | null)[][]; prediction_length: number }
+export interface OfficialBody { context: (number | null)[][]; prediction_length: number }
 
-interface V1Series { id?: string | number; values: (number | null)[]; timestamps?: string[]; frequency?: string }
-interface V1Body {
+export interface V1Series { id?: string | number; values: (number | null)[]; timestamps?: string[]; frequency?: string }
+export interface V1Body {
   model?: string;
   series: V1Series[];
   horizon?: number;
@@ -103,119 +103,134 @@ function requireForecaster(ctx: ServeContext): NonNullable<ServeContext['forecas
   return ctx.forecaster;
 }
 
+/**
+ * The official request (already shape-checked) through the batcher: quantiles [series][step]
+ * [9 levels] and median [series][step]. Shared by /forecast/* and the MQTT front-end.
+ */
+export async function forecastOfficial(ctx: ServeContext, body: OfficialBody): Promise<{ quantiles: Float32Array[][]; median: Float32Array[] }> {
+  const f = requireForecaster(ctx);
+  const H = body.prediction_length;
+  checkSizes(ctx, body.context.length, H, body.context.map((s) => s.length));
+  const r = await f.batcher.submit({ context: body.context.map(toF32), predictionLength: H });
+  // the official server answers all or nothing
+  if (r.errors.length > 0) throw new HttpError(400, r.errors.map((e) => e.message).join('; '));
+  return r;
+}
+
+/** Float32 rows as JSON numbers, NaN as null. */
+export const officialJson = {
+  mean: (r: { median: Float32Array[] }) => r.median.map((m) => Array.from(m, num)),
+  quantiles: (r: { quantiles: Float32Array[][] }) => r.quantiles.map((rows) => rows.map((q) => Array.from(q, num))),
+};
+
 export function registerForecastRoutes(app: FastifyInstance, ctx: ServeContext): void {
-  const official = async (body: OfficialBody): Promise<{ quantiles: Float32Array[][]; median: Float32Array[] }> => {
-    const f = requireForecaster(ctx);
-    const H = body.prediction_length;
-    checkSizes(ctx, body.context.length, H, body.context.map((s) => s.length));
-    const r = await f.batcher.submit({ context: body.context.map(toF32), predictionLength: H });
-    // the official server answers all or nothing
-    if (r.errors.length > 0) throw new HttpError(400, r.errors.map((e) => e.message).join('; '));
-    return r;
-  };
+  const official = (body: OfficialBody) => forecastOfficial(ctx, body);
 
   app.post<{ Body: OfficialBody }>('/forecast/mean', { schema: officialSchema, config: { errorStyle: 'tirex' } }, async (req) => {
-    const r = await official(req.body);
-    return r.median.map((m) => Array.from(m, num));
+    return officialJson.mean(await official(req.body));
   });
 
   app.post<{ Body: OfficialBody }>('/forecast/quantiles', { schema: officialSchema, config: { errorStyle: 'tirex' } }, async (req) => {
-    const r = await official(req.body);
-    return r.quantiles.map((rows) => rows.map((q) => Array.from(q, num)));
+    return officialJson.quantiles(await official(req.body));
   });
 
-  app.post<{ Body: V1Body }>('/v1/forecast', { schema: v1Schema }, async (req) => {
-    const f = requireForecaster(ctx);
-    const b = req.body;
-    if (b.horizon !== undefined && b.prediction_length !== undefined && b.horizon !== b.prediction_length) {
-      throw new HttpError(400, `horizon ${b.horizon} and prediction_length ${b.prediction_length} disagree; give one of them`);
+  app.post<{ Body: V1Body }>('/v1/forecast', { schema: v1Schema }, async (req) => forecastV1(ctx, req.body));
+}
+
+/**
+ * /v1/forecast on a request already shape-checked (by the route's JSON schema, or the MCP
+ * tool's input schema): the response object, per-series errors included.
+ */
+export async function forecastV1(ctx: ServeContext, b: V1Body) {
+  const f = requireForecaster(ctx);
+  if (b.horizon !== undefined && b.prediction_length !== undefined && b.horizon !== b.prediction_length) {
+    throw new HttpError(400, `horizon ${b.horizon} and prediction_length ${b.prediction_length} disagree; give one of them`);
+  }
+  const H = b.horizon ?? b.prediction_length;
+  if (H === undefined) throw new HttpError(400, 'horizon (or prediction_length) is required');
+  const ids = b.series.map((s, i) => (s.id === undefined ? String(i) : String(s.id)));
+  const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (dup !== undefined) throw new HttpError(400, `series id '${dup}' is given twice`);
+  checkSizes(ctx, b.series.length, H, b.series.map((s) => s.values.length));
+  b.series.forEach((s, i) => {
+    if (s.timestamps !== undefined && s.timestamps.length !== s.values.length) {
+      throw new HttpError(400, `series '${ids[i]}': ${s.timestamps.length} timestamps for ${s.values.length} values`);
     }
-    const H = b.horizon ?? b.prediction_length;
-    if (H === undefined) throw new HttpError(400, 'horizon (or prediction_length) is required');
-    const ids = b.series.map((s, i) => (s.id === undefined ? String(i) : String(s.id)));
-    const dup = ids.find((id, i) => ids.indexOf(id) !== i);
-    if (dup !== undefined) throw new HttpError(400, `series id '${dup}' is given twice`);
-    checkSizes(ctx, b.series.length, H, b.series.map((s) => s.values.length));
-    b.series.forEach((s, i) => {
-      if (s.timestamps !== undefined && s.timestamps.length !== s.values.length) {
-        throw new HttpError(400, `series '${ids[i]}': ${s.timestamps.length} timestamps for ${s.values.length} values`);
-      }
-    });
-    const sessionId = b.session_id === undefined ? undefined : checkSessionId(b.session_id);
-    // a session keeps each series' tail, so a client sends only the observations that are new
-    let past: ForecastSessionHeader['series'] = {};
-    if (sessionId !== undefined) {
-      const rec = await ctx.sessions.get(`forecast:${sessionId}`);
-      ctx.metrics.sessionOps.inc({ op: 'get', result: rec ? 'hit' : 'miss' });
-      if (rec) past = (unpackRecord(rec).header as unknown as ForecastSessionHeader).series;
+  });
+  const sessionId = b.session_id === undefined ? undefined : checkSessionId(b.session_id);
+  // a session keeps each series' tail, so a client sends only the observations that are new
+  let past: ForecastSessionHeader['series'] = {};
+  if (sessionId !== undefined) {
+    const rec = await ctx.sessions.get(`forecast:${sessionId}`);
+    ctx.metrics.sessionOps.inc({ op: 'get', result: rec ? 'hit' : 'miss' });
+    if (rec) past = (unpackRecord(rec).header as unknown as ForecastSessionHeader).series;
+  }
+  const merged = b.series.map((s, i) => {
+    const p = past[ids[i]];
+    const values = p ? [...p.values, ...s.values] : s.values;
+    let timestamps: string[] | null = s.timestamps ?? null;
+    if (p) {
+      if ((p.timestamps === null) !== (s.timestamps === undefined)) throw new HttpError(400, `series '${ids[i]}': session '${sessionId}' holds it ${p.timestamps ? 'with' : 'without'} timestamps; send the new values the same way`);
+      timestamps = p.timestamps && s.timestamps ? [...p.timestamps, ...s.timestamps] : null;
     }
-    const merged = b.series.map((s, i) => {
-      const p = past[ids[i]];
-      const values = p ? [...p.values, ...s.values] : s.values;
-      let timestamps: string[] | null = s.timestamps ?? null;
-      if (p) {
-        if ((p.timestamps === null) !== (s.timestamps === undefined)) throw new HttpError(400, `series '${ids[i]}': session '${sessionId}' holds it ${p.timestamps ? 'with' : 'without'} timestamps; send the new values the same way`);
-        timestamps = p.timestamps && s.timestamps ? [...p.timestamps, ...s.timestamps] : null;
-      }
-      return { values, timestamps, start: p?.start ?? 0 };
+    return { values, timestamps, start: p?.start ?? 0 };
+  });
+  const series: TimeSeries[] = merged.map((m, i) => ({ id: ids[i], timestamps: m.timestamps, values: Float64Array.from(m.values, (v) => (v === null ? NaN : v)), start: m.start }));
+  const prepared = prepareSeries(series, H);
+  prepared.forEach((p, i) => {
+    const want = b.series[i].frequency ?? b.frequency;
+    if (p.error || want === undefined || p.frequency === null) return;
+    if (series[i].timestamps === null) { p.error = `frequency '${want}' given but the series has no timestamps`; return; }
+    if (p.frequency.alias !== want) p.error = `frequency '${want}' given, but the timestamps are ${p.frequency.alias}`;
+  });
+  const okIdx = prepared.map((p, i) => (p.error ? -1 : i)).filter((i) => i >= 0);
+  const levels = b.quantile_levels;
+  let result: Awaited<ReturnType<typeof f.batcher.submit>> | undefined;
+  if (okIdx.length > 0) {
+    const cl = b.context_length;
+    const context = okIdx.map((i) => {
+      const v = prepared[i].values;
+      return Float32Array.from(cl !== undefined && v.length > cl ? v.subarray(v.length - cl) : v);
     });
-    const series: TimeSeries[] = merged.map((m, i) => ({ id: ids[i], timestamps: m.timestamps, values: Float64Array.from(m.values, (v) => (v === null ? NaN : v)), start: m.start }));
-    const prepared = prepareSeries(series, H);
-    prepared.forEach((p, i) => {
-      const want = b.series[i].frequency ?? b.frequency;
-      if (p.error || want === undefined || p.frequency === null) return;
-      if (series[i].timestamps === null) { p.error = `frequency '${want}' given but the series has no timestamps`; return; }
-      if (p.frequency.alias !== want) p.error = `frequency '${want}' given, but the timestamps are ${p.frequency.alias}`;
-    });
-    const okIdx = prepared.map((p, i) => (p.error ? -1 : i)).filter((i) => i >= 0);
-    const levels = b.quantile_levels;
-    let result: Awaited<ReturnType<typeof f.batcher.submit>> | undefined;
-    if (okIdx.length > 0) {
-      const cl = b.context_length;
-      const context = okIdx.map((i) => {
-        const v = prepared[i].values;
-        return Float32Array.from(cl !== undefined && v.length > cl ? v.subarray(v.length - cl) : v);
-      });
-      result = await f.batcher.submit({ context, predictionLength: H, quantileLevels: levels, rawQuantiles: b.raw_quantiles });
+    result = await f.batcher.submit({ context, predictionLength: H, quantileLevels: levels, rawQuantiles: b.raw_quantiles });
+  }
+  const outLevels = result ? [...result.quantileLevels] : [...(levels ?? f.quantiles)];
+  const errors: { id: string; message: string }[] = [];
+  const out = prepared.map((p, i) => {
+    if (p.error) { errors.push({ id: p.id, message: p.error }); return { id: p.id, error: p.error }; }
+    const j = okIdx.indexOf(i);
+    const e = result!.errors.find((x) => x.series === j);
+    if (e) {
+      const message = e.message.replace(`context[${j}]`, `series '${p.id}'`);
+      errors.push({ id: p.id, message });
+      return { id: p.id, error: message };
     }
-    const outLevels = result ? [...result.quantileLevels] : [...(levels ?? f.quantiles)];
-    const errors: { id: string; message: string }[] = [];
-    const out = prepared.map((p, i) => {
-      if (p.error) { errors.push({ id: p.id, message: p.error }); return { id: p.id, error: p.error }; }
-      const j = okIdx.indexOf(i);
-      const e = result!.errors.find((x) => x.series === j);
-      if (e) {
-        const message = e.message.replace(`context[${j}]`, `series '${p.id}'`);
-        errors.push({ id: p.id, message });
-        return { id: p.id, error: message };
-      }
-      const rows = result!.quantiles[j];
-      return {
-        id: p.id,
-        frequency: p.frequency?.alias ?? null,
-        timestamps: p.future,
-        mean: Array.from(result!.median[j], num),
-        quantiles: Object.fromEntries(outLevels.map((l, k) => [String(l), rows.map((q) => num(q[k]))])),
-      };
-    });
-    if (sessionId !== undefined) {
-      const keep = f.trainCtxLen;
-      const next: ForecastSessionHeader['series'] = { ...past };
-      merged.forEach((m, i) => {
-        const from = Math.max(0, m.values.length - keep);
-        next[ids[i]] = { values: m.values.slice(from), timestamps: m.timestamps ? m.timestamps.slice(from) : null, start: m.start + from };
-      });
-      await ctx.sessions.set(`forecast:${sessionId}`, packRecord({ kind: 'forecast', series: next } satisfies ForecastSessionHeader, new Uint8Array(0)), ctx.sessionTtlMs);
-      ctx.metrics.sessionOps.inc({ op: 'set', result: 'ok' });
-    }
+    const rows = result!.quantiles[j];
     return {
-      object: 'forecast',
-      model: f.name,
-      horizon: H,
-      quantile_levels: outLevels,
-      series: out,
-      errors,
-      ...(sessionId !== undefined ? { session_id: sessionId } : {}),
+      id: p.id,
+      frequency: p.frequency?.alias ?? null,
+      timestamps: p.future,
+      mean: Array.from(result!.median[j], num),
+      quantiles: Object.fromEntries(outLevels.map((l, k) => [String(l), rows.map((q) => num(q[k]))])),
     };
   });
+  if (sessionId !== undefined) {
+    const keep = f.trainCtxLen;
+    const next: ForecastSessionHeader['series'] = { ...past };
+    merged.forEach((m, i) => {
+      const from = Math.max(0, m.values.length - keep);
+      next[ids[i]] = { values: m.values.slice(from), timestamps: m.timestamps ? m.timestamps.slice(from) : null, start: m.start + from };
+    });
+    await ctx.sessions.set(`forecast:${sessionId}`, packRecord({ kind: 'forecast', series: next } satisfies ForecastSessionHeader, new Uint8Array(0)), ctx.sessionTtlMs);
+    ctx.metrics.sessionOps.inc({ op: 'set', result: 'ok' });
+  }
+  return {
+    object: 'forecast',
+    model: f.name,
+    horizon: H,
+    quantile_levels: outLevels,
+    series: out,
+    errors,
+    ...(sessionId !== undefined ? { session_id: sessionId } : {}),
+  };
 }

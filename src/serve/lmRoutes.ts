@@ -68,7 +68,7 @@ const chatSchema = {
   },
 } as const;
 
-interface CommonBody {
+export interface CommonBody {
   model?: string;
   max_tokens?: number | null;
   max_completion_tokens?: number | null;
@@ -84,7 +84,7 @@ interface CommonBody {
   session_id?: string;
   gnll?: boolean;
 }
-interface CompletionBody extends CommonBody { prompt: string | string[] | number[] | number[][]; logprobs?: number | null; echo?: boolean | null }
+export interface CompletionBody extends CommonBody { prompt: string | string[] | number[] | number[][]; logprobs?: number | null; echo?: boolean | null }
 interface ChatBody extends CommonBody { messages: ChatMessage[]; logprobs?: boolean | null; top_logprobs?: number | null }
 
 type Kind = 'text' | 'chat';
@@ -221,7 +221,8 @@ function extension(plan: Plan, seq: GeneratedSequence, p: Prepared, i: number) {
   };
 }
 
-async function respond(ctx: ServeContext, plan: Plan, reply: FastifyReply): Promise<unknown> {
+async function respond(ctx: ServeContext, plan: Plan, reply: FastifyReply | undefined): Promise<unknown> {
+  if (plan.stream && reply === undefined) throw new HttpError(400, 'streaming needs an HTTP reply (use /v1/completions with stream: true)');
   const id = `${plan.kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const model = plan.engine.name;
@@ -236,7 +237,7 @@ async function respond(ctx: ServeContext, plan: Plan, reply: FastifyReply): Prom
         const it = streamGenerate(plan.engine.model, p.ids, { ...plan.gen, state: p.state, returnState: wantState });
         for (;;) { const r = await it.next(); if (r.done) { result = r.value; break; } }
       } else {
-        result = await streamTo(plan, p, reply, { id, created, model });
+        result = await streamTo(plan, p, reply!, { id, created, model });
       }
     } finally { plan.engine.dispose(p.state); }
     // a stream that failed after its headers has already told the client
@@ -317,6 +318,26 @@ async function streamTo(plan: Plan, p: Prepared, reply: FastifyReply, meta: { id
   if (plan.includeUsage) send({ ...base, choices: [], usage });
   done();
   return result;
+}
+
+/** What /v1/completions answers for one prompt, without streaming (the `xlstm` field included). */
+export interface TextCompletion {
+  id: string;
+  model: string;
+  choices: { index: number; text: string; finish_reason: string; logprobs: unknown }[];
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  xlstm: { nll: number; gnll?: number; token_ids: number[]; prompt_tokens: number; session_id?: string; session_tokens?: number };
+}
+
+/**
+ * /v1/completions without HTTP (the MCP `generate` tool): the same plan, queue, limits and
+ * sessions, so a tool call and an HTTP request with the same arguments return the same text.
+ */
+export async function completeText(ctx: ServeContext, body: CompletionBody): Promise<TextCompletion> {
+  if (body.stream === true) throw new HttpError(400, 'stream is not available here');
+  if (typeof body.prompt !== 'string' && typeof body.prompt[0] !== 'number') throw new HttpError(400, 'one prompt (a string or token ids) per call');
+  const plan = planOf(ctx, 'text', body);
+  return (await respond(ctx, plan, undefined)) as TextCompletion;
 }
 
 export function registerLmRoutes(app: FastifyInstance, ctx: ServeContext): void {

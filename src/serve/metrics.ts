@@ -12,6 +12,7 @@ export interface ServeMetrics {
   lmTokens: Counter<'kind'>;
   sessionOps: Counter<'op' | 'result'>;
   rejected: Counter<'reason'>;
+  mqttMessages: Counter<'result'>;
 }
 
 export async function createMetrics(gauges: { forecastQueue: () => number }): Promise<ServeMetrics> {
@@ -29,5 +30,6 @@ export async function createMetrics(gauges: { forecastQueue: () => number }): Pr
     lmTokens: new prom.Counter({ name: 'xlstm_lm_tokens_total', help: 'Language-model tokens: prompt (processed) and completion (generated)', labelNames: ['kind'] as const, registers: r }),
     sessionOps: new prom.Counter({ name: 'xlstm_session_operations_total', help: 'Session store reads and writes', labelNames: ['op', 'result'] as const, registers: r }),
     rejected: new prom.Counter({ name: 'xlstm_rejected_requests_total', help: 'Requests refused before work: overload, limits, auth', labelNames: ['reason'] as const, registers: r }),
+    mqttMessages: new prom.Counter({ name: 'xlstm_mqtt_requests_total', help: 'MQTT forecast requests by result (ok, bad_request, overload, internal_error)', labelNames: ['result'] as const, registers: r }),
   };
 }

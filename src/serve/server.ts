@@ -1,8 +1,8 @@
 // `xlstm serve` without the command line: builds a fastify app around a forecaster (TiRex,
 // by default the one shipped in models/default-forecaster) and/or a language model, with
 // sessions, dynamic batching, limits, API keys, health/readiness and Prometheus metrics.
-// Protocol front-ends that come later (MCP, MQTT, queue workers) reuse the ServeContext
-// (batcher, LM engine, sessions) rather than the HTTP routes.
+// The other protocol front-ends reuse the ServeContext (batcher, LM engine, sessions) and the
+// routes' functions rather than the HTTP routes: MCP at /mcp (mcp.ts) and MQTT (mqtt.ts).
 import type { FastifyInstance } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
 import { basename } from 'node:path';
@@ -15,6 +15,8 @@ import { createMetrics } from './metrics.js';
 import { MemorySessionStore, RedisSessionStore, SessionStore } from './sessions.js';
 import { registerForecastRoutes } from './forecastRoutes.js';
 import { registerLmRoutes } from './lmRoutes.js';
+import { registerMcpRoutes } from './mcp.js';
+import type { MqttFrontEnd, MqttOptions } from './mqtt.js';
 
 export interface ServeOptions {
   /** TiRex folder or checkpoint; undefined: the shipped default forecaster; false: none. */
@@ -39,11 +41,15 @@ export interface ServeOptions {
   lmName?: string;
   /** Called for errors that become a 500 (the client sees only a generic message). */
   onInternalError?: (e: unknown) => void;
+  /** Answer forecast requests from an MQTT broker as the official TiRex container does (mqtt.ts). */
+  mqtt?: MqttOptions;
 }
 
 export interface XlstmServer {
   app: FastifyInstance;
   context: ServeContext;
+  /** The MQTT front-end, when ServeOptions.mqtt was given. */
+  mqtt?: MqttFrontEnd;
   /** Starts listening; returns the base URL (port 0 picks a free port). */
   listen(opts: { port: number; host?: string }): Promise<string>;
   /** Stops accepting, finishes in-flight requests, releases the models and the store. */
@@ -88,6 +94,7 @@ export async function createServer(opts: ServeOptions = {}): Promise<XlstmServer
   const ttl = opts.sessionTtlMs ?? 3_600_000;
   if (!Number.isFinite(ttl) || ttl <= 0) throw new ArgumentError(`serve: sessionTtlMs must be a positive number, got ${String(ttl)}`);
   if (opts.forecaster === false && opts.lm === undefined) throw new ArgumentError('serve: nothing to serve (no forecaster and no language model)');
+  if (opts.mqtt && opts.forecaster === false) throw new ArgumentError('serve: MQTT answers forecast requests, but this server has no forecaster');
   const keys = (opts.apiKeys ?? []).filter((k) => k !== '').map((k) => Buffer.from(k));
   const closers: (() => void | Promise<void>)[] = [];
   const closeAll = async () => { for (const c of closers.reverse()) await c(); };
@@ -121,9 +128,14 @@ export async function createServer(opts: ServeOptions = {}): Promise<XlstmServer
       });
     }
     const app = await buildApp(context, keys, opts);
+    let mqtt: MqttFrontEnd | undefined;
+    if (opts.mqtt) {
+      const { startMqtt } = await import('./mqtt.js');
+      try { mqtt = await startMqtt(context, { onInternalError: opts.onInternalError, ...opts.mqtt }); } catch (e) { await app.close(); throw e; }
+    }
     let closing = false;
     return {
-      app, context,
+      app, context, mqtt,
       async listen({ port, host }) {
         await app.listen({ port, host: host ?? '127.0.0.1' });
         const a = app.server.address();
@@ -134,7 +146,8 @@ export async function createServer(opts: ServeOptions = {}): Promise<XlstmServer
         if (closing) return;
         closing = true;
         context.closing = true;
-        await app.close();
+        // both front-ends stop taking requests and answer the ones in flight
+        await Promise.all([app.close(), mqtt?.close()]);
         await batcher?.drain();
         await closeAll();
       },
@@ -207,6 +220,7 @@ async function buildApp(ctx: ServeContext, keys: Buffer[], opts: ServeOptions): 
 
   registerForecastRoutes(app, ctx);
   registerLmRoutes(app, ctx);
+  registerMcpRoutes(app, ctx, { onInternalError: opts.onInternalError });
   await app.ready();
   return app;
 }

@@ -6,6 +6,7 @@ import { parsePositiveInt } from './forecast.js';
 import { EXIT_SIGINT, EXIT_SIGTERM } from '../exitCodes.js';
 import type { ServeLimits } from '../../serve/context.js';
 import type { ServeOptions, XlstmServer } from '../../serve/server.js';
+import type { MqttOptions } from '../../serve/mqtt.js';
 
 export interface ServeCommandOptions {
   forecaster?: string;
@@ -24,6 +25,33 @@ export interface ServeCommandOptions {
   maxPromptTokens?: string | number;
   maxNewTokens?: string | number;
   maxQueue?: string | number;
+  /** MQTT broker URL (also MQTT_URL, or the official container's MQTT_ENABLED=1 + MQTT_BROKER_HOST/PORT). */
+  mqttUrl?: string;
+}
+
+/**
+ * The MQTT front-end's options from --mqtt-url and the environment. The official TiRex
+ * container's variables (inference/app/config.py) work unchanged, so its deployments can swap
+ * the image: MQTT_ENABLED, MQTT_BROKER_HOST/PORT/USERNAME/PASSWORD, MQTT_TOPIC_FORECAST(_RESULT,
+ * _ERROR).
+ */
+export function parseMqttOptions(url: string | undefined, env: NodeJS.ProcessEnv = process.env): MqttOptions | undefined {
+  let u = url ?? (env.MQTT_URL || undefined);
+  if (u === undefined && env.MQTT_ENABLED !== undefined && env.MQTT_ENABLED !== '0' && env.MQTT_ENABLED !== '') {
+    if (!env.MQTT_BROKER_HOST) throw new Error('MQTT_ENABLED is set but MQTT_BROKER_HOST is not (or give --mqtt-url)');
+    const port = env.MQTT_BROKER_PORT ? parsePositiveInt('MQTT_BROKER_PORT', env.MQTT_BROKER_PORT) : 1883;
+    u = `mqtt://${env.MQTT_BROKER_HOST}:${port}`;
+  }
+  if (u === undefined) return undefined;
+  if (!/^(mqtts?|wss?|tcp|ssl):\/\//.test(u)) throw new Error(`--mqtt-url must start with mqtt://, mqtts://, ws:// or wss://, got '${u}'`);
+  return {
+    url: u,
+    requestTopic: env.MQTT_TOPIC_FORECAST || undefined,
+    resultTopic: env.MQTT_TOPIC_FORECAST_RESULT || undefined,
+    errorTopic: env.MQTT_TOPIC_FORECAST_ERROR || undefined,
+    username: env.MQTT_BROKER_USERNAME || undefined,
+    password: env.MQTT_BROKER_PASSWORD || undefined,
+  };
 }
 
 /** The command's options as ServeOptions; API keys also from XLSTM_API_KEYS (comma-separated). */
@@ -55,6 +83,7 @@ export function parseServeOptions(o: ServeCommandOptions, env: NodeJS.ProcessEnv
       sessionTtlMs: ttl === undefined ? undefined : ttl * 1000,
       redisUrl: env.REDIS_URL || undefined,
       batchWindowMs: win,
+      mqtt: parseMqttOptions(o.mqttUrl, env),
       onInternalError: (e) => { process.stderr.write(`xlstm serve: internal error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`); },
     },
   };
@@ -67,7 +96,7 @@ export async function runServe(o: ServeCommandOptions, log: (s: string) => void 
   const server = await createServer(serve);
   const url = await server.listen({ port, host });
   const c = server.context;
-  log(`xlstm serve: listening on ${url} (forecaster: ${c.forecaster?.name ?? 'none'}, lm: ${c.lm?.name ?? 'none'}, sessions: ${c.sessions.kind}${serve.apiKeys?.length ? ', API keys required' : ''})\n`);
+  log(`xlstm serve: listening on ${url} (forecaster: ${c.forecaster?.name ?? 'none'}, lm: ${c.lm?.name ?? 'none'}, sessions: ${c.sessions.kind}${server.mqtt ? `, MQTT: ${server.mqtt.requestTopic}` : ''}${serve.apiKeys?.length ? ', API keys required' : ''}; MCP at ${url}/mcp)\n`);
   return { server, url };
 }
 
@@ -89,6 +118,7 @@ export function register(program: Command): void {
     .option('--max-prompt-tokens <n>', 'prompt tokens per completion request (default 8192)')
     .option('--max-new-tokens <n>', 'largest max_tokens (default 1024)')
     .option('--max-queue <n>', 'waiting series / completion requests before 429 (default 4096 / 32)')
+    .option('--mqtt-url <url>', 'also answer forecast requests from this MQTT broker (tirex/forecast/request -> result/error topics, as the official TiRex container; also MQTT_URL)')
     .action(async (opts: Record<string, unknown>) => {
       const o = { ...opts, noForecaster: opts.forecaster === false, forecaster: typeof opts.forecaster === 'string' ? opts.forecaster : undefined } as ServeCommandOptions;
       const { server } = await runServe(o);
