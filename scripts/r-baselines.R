@@ -16,11 +16,25 @@
 # Missing values: auto.arima takes NA as they are; ets and thetaf cannot, so they see the
 # history with gaps filled by forecast::na.interp (only gold and presidents have gaps).
 
-suppressPackageStartupMessages(library(forecast))
+# Partial runs (to spread the fits over several processes):  --ids id1,id2 --out FILE  writes
+# only those series, header included; the rows of each series do not depend on the others, so
+# the parts' rows in manifest order (one header) equal the full file.
 
+suppressPackageStartupMessages(library(forecast))
+`%||%` <- function(a, b) if (is.null(a)) b else a
+
+args <- commandArgs(trailingOnly = TRUE)
+arg_value <- function(name) { i <- match(name, args); if (is.na(i) || i == length(args)) NULL else args[i + 1] }
 dir <- file.path("data", "eval")
-out_file <- file.path(dir, "r-baselines.csv")
+out_file <- arg_value("--out") %||% file.path(dir, "r-baselines.csv")
 manifest <- read.csv(file.path(dir, "manifest.csv"), stringsAsFactors = FALSE)
+only <- arg_value("--ids")
+if (!is.null(only)) {
+  ids <- strsplit(only, ",")[[1]]
+  unknown <- setdiff(ids, manifest$id)
+  if (length(unknown)) stop("--ids: not in the manifest: ", paste(unknown, collapse = ", "))
+  manifest <- manifest[manifest$id %in% ids, ]
+}
 levels_out <- c(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 central <- c(20, 40, 60, 80) # central interval levels in percent for the pairs (0.4,0.6) .. (0.1,0.9)
 
