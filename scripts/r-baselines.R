@@ -63,7 +63,7 @@ quantile_matrix <- function(fc, H) {
   q
 }
 
-fmt <- function(x) formatC(x, digits = 10, format = "g")
+fmt <- function(x) sprintf("%.10g", x)
 con <- file(out_file, "w")
 writeLines(paste(c("id", "method", "model", "step", paste0("q", levels_out)), collapse = ","), con)
 for (i in seq_len(nrow(manifest))) {
@@ -89,6 +89,7 @@ for (i in seq_len(nrow(manifest))) {
       writeLines(paste(c(e$id, method, paste0('"', r$model, '"'), h, fmt(q[h, ])), collapse = ","), con)
     }
   }
+  flush(con)
   message(sprintf("%s: %.1fs", e$id, proc.time()[["elapsed"]] - t0))
 }
 close(con)
