@@ -4,10 +4,12 @@
 // errors, the examples under --help) is applied here, after registering.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { register as registerClassify } from './commands/classify.js';
 import { register as registerConvert } from './commands/convert.js';
 import { register as registerEvaluate } from './commands/evaluate.js';
 import { register as registerForecast } from './commands/forecast.js';
 import { register as registerGenerate } from './commands/generate.js';
+import { register as registerRegress } from './commands/regress.js';
 import { register as registerScore } from './commands/score.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerTrain } from './commands/train.js';
@@ -92,10 +94,12 @@ export function buildProgram(): Command {
     .description('xLSTM models in TypeScript: text generation, time-series forecasting, training')
     .version(packageVersion(), '-V, --version', 'print the version of xlstm-ts');
   // register subcommands (one line each, alphabetical)
+  registerClassify(program);
   registerConvert(program);
   registerEvaluate(program);
   registerForecast(program);
   registerGenerate(program);
+  registerRegress(program);
   registerScore(program);
   registerServe(program);
   registerTrain(program);

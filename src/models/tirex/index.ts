@@ -8,3 +8,7 @@ export type { TiRexWeights, TiRexBlockWeights, TiRexResidualBlockWeights, TiRexT
 export { convertTiRexCheckpoint } from './convert.js';
 export type { ConvertTiRexOptions, ConvertTiRexResult } from './convert.js';
 export { defaultForecasterUrl, defaultForecasterPath, loadDefaultForecaster } from './defaultForecaster.js';
+export { embedContext, embedSamples, tirexStatsFeatures, normalizeTirexStats } from './embed.js';
+export type { TiRexEmbedContextOptions, TiRexEmbedOptions, TiRexEmbedInput, TiRexEmbedding, TiRexHiddenStates } from './embed.js';
+export { TiRexLinearHead, TiRexLinearClassifier, TiRexLinearRegressor, softmaxRows, argmaxRows } from './heads.js';
+export type { TiRexHeadTask, TiRexHeadTrainOptions, TiRexHeadHistory, TiRexHeadFile, EmbeddingMatrix } from './heads.js';

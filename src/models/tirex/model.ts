@@ -18,6 +18,9 @@ import { MAX_PAGES, RESERVED_BYTES } from '../../backend/wasm/heap.js';
 import {
   TiRexResidualBlockWeights, TiRexWeights, LoadTiRexCheckpointOptions, LEGACY_PREFIX, loadTiRexCheckpoint, loadTiRexWeights, tensorMapSource,
 } from './weights.js';
+import {
+  embedContext, embedSamples, TiRexEmbedContextOptions, TiRexEmbedInput, TiRexEmbedOptions, TiRexEmbedding, TiRexHiddenStates,
+} from './embed.js';
 
 const RMS_EPS = 1e-6;
 const GROUP_NORM_EPS = 1e-5;
@@ -167,6 +170,17 @@ export class TiRex {
       };
     });
   }
+
+  /**
+   * Per-block hidden states of each series (the official `_embed_context`), see ./embed.ts.
+   * [B, tokens, numBlocks, E].
+   */
+  embedContext(series: TiRexContext, opts: TiRexEmbedContextOptions = {}): TiRexHiddenStates { return embedContext(this, series, opts); }
+
+  /**
+   * The pooled embedding of the official TiRexEmbedding (one vector per sample), see ./embed.ts.
+   */
+  embed(samples: TiRexEmbedInput, opts: TiRexEmbedOptions = {}): TiRexEmbedding { return embedSamples(this, samples, opts); }
 
   /** Loads model.ckpt (official) or model.safetensors + config.json (file, folder or hub id like 'NX-AI/TiRex[@rev]'; in the browser bundle: hub ids, cached with the Cache API). */
   static async fromPretrained(pathOrDir: string, opts: TiRexFromPretrainedOptions): Promise<TiRex> {
@@ -447,15 +461,17 @@ export class TiRex {
    * One forward pass of the official `_forecast_single_step` on the given series (window,
    * scaler, patches, model). rollouts = k appends k-1 fully masked tokens. `carry`: the scaler
    * of each series' previous pass, kept where the window holds no observed value (long horizons).
-   * Internal: used by forecast and by the tests (collect = true also returns the hidden states).
+   * Internal: used by forecast, by the embeddings (./embed.ts) and by the tests (collect = true
+   * also returns the hidden states). `windowLength` (default train_ctx_len) replaces
+   * train_ctx_len as the window: the official `_embed_context` runs windows longer than that.
    */
-  forwardTokens(series: ArrayLike<number>[], rollouts = 1, collect = true, carry?: { loc: ArrayLike<number>; scale: ArrayLike<number> }): TiRexStepIntermediates {
+  forwardTokens(series: ArrayLike<number>[], rollouts = 1, collect = true, carry?: { loc: ArrayLike<number>; scale: ArrayLike<number> }, windowLength?: number): TiRexStepIntermediates {
     const be = this.backend, cfg = this.config;
     const B = series.length;
     const Pin = cfg.inputPatchSize, Pout = cfg.outputPatchSize, Q = cfg.quantiles.length, E = cfg.embeddingDim;
     // official: truncate to train_ctx_len, left-pad with NaN up to train_ctx_len, then the
     // patcher left-pads to a multiple of the patch size
-    const L0 = cfg.trainCtxLen;
+    const L0 = windowLength ?? cfg.trainCtxLen;
     const T = Math.ceil(L0 / Pin);
     const L = T * Pin;
     const window = new Float64Array(B * L).fill(NaN); // [B, L]
