@@ -47,14 +47,21 @@ export function redactUrl(url: string): string {
 export async function connectRedis(url: string, timeoutMs = 5000): Promise<RedisClient> {
   const { Redis } = await import('ioredis');
   const probe = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  probe.on('error', () => { /* reported by connect() below */ });
+  // connect() itself only says 'Connection is closed'; the cause (ECONNREFUSED, ENOTFOUND,
+  // a timeout) comes as an error event first
+  let cause: Error | undefined;
+  probe.on('error', (e: Error) => { cause ??= e; });
   try {
     await probe.connect();
     await probe.ping();
   } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
+    // no disconnect() on a connection that never opened: ioredis would arm a 2 s timer for a
+    // socket close that already happened, and the failing command would linger that long
+    if (probe.status !== 'end') probe.disconnect();
+    const why = cause?.message ?? (e instanceof Error ? e.message : String(e));
     throw new InputError(`cannot reach Redis at ${redactUrl(url)}: ${why} (start redis-server, or give its URL with --redis or REDIS_URL)`);
-  } finally { probe.disconnect(); }
+  }
+  probe.disconnect();
   const client = new Redis(url, { maxRetriesPerRequest: null });
   // ioredis prints 'Unhandled error event' without a listener; callers that run for long
   // (the worker) add their own to report outages
