@@ -11,7 +11,7 @@ import {
   parseFill, parsePositiveInt, parseQuantileList, prepareSeries, readSeriesFile, regularizeSeries,
 } from '../cli/commands/forecast.js';
 import { STDIO_PATH, checkFileTargets, writeOutput } from '../cli/cliFiles.js';
-import { BATCH_FORMAT, JobOptions, chunkJobs, validateJobPayload, validateJobResult } from './jobs.js';
+import { BATCH_FORMAT, JobOptions, chunkJobs, validateJobResult } from './jobs.js';
 import { BULL_PREFIX, batchKeys, connectRedis, queueName, redisUrlOf } from './queue.js';
 
 export const DEFAULT_CHUNK_SIZE = 100;
@@ -195,24 +195,28 @@ export async function collectBatch(o: CollectOptions, stderr: (s: string) => voi
     const m = await readManifest(q.redis, q.name);
     horizon = m.options.horizon;
     const keys = batchKeys(q.name);
-    let results: unknown[];
     const failed = new Map<string, string>();
+    // while waiting only key existence is polled; the results are read once, at the end
     for (;;) {
-      results = await getMany(q.redis, 'get', m.jobs.map((j) => keys.result(j.id)));
+      const have = await getMany(q.redis, 'exists', m.jobs.map((j) => keys.result(j.id)));
+      const missing = m.jobs.filter((_, i) => have[i] === 0);
       failed.clear();
       let pending = 0;
-      for (let i = 0; i < m.jobs.length; i++) {
-        if (results[i] !== null) continue;
-        const job = await q.queue.getJob(m.jobs[i].id);
-        const state = job ? await job.getState() : 'missing';
-        if (state === 'failed') failed.set(m.jobs[i].id, `job ${m.jobs[i].id} failed after ${job!.attemptsMade} attempts: ${job!.failedReason}`);
-        else if (state === 'missing') failed.set(m.jobs[i].id, `job ${m.jobs[i].id} is gone from the queue without a result (removed?); submit the file again`);
-        else pending++;
+      if (missing.length > 0) {
+        const failedJobs = new Map((await q.queue.getFailed(0, -1)).map((j) => [j.id, j]));
+        const inQueue = await getMany(q.redis, 'exists', missing.map((j) => `${BULL_PREFIX}:${q.name}:${j.id}`));
+        missing.forEach((j, k) => {
+          const fj = failedJobs.get(j.id);
+          if (fj) failed.set(j.id, `job ${j.id} failed after ${fj.attemptsMade} attempts: ${fj.failedReason}`);
+          else if (inQueue[k] === 0) failed.set(j.id, `job ${j.id} is gone from the queue without a result (removed?); submit the file again`);
+          else pending++;
+        });
       }
       if (pending === 0) break;
       if (!o.wait) throw new InputError(`${pending} of ${m.jobs.length} jobs of queue '${q.name}' have not finished: run workers ('xlstm worker'), check 'xlstm batch status', or collect with --wait`);
       await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
     }
+    const results = await getMany(q.redis, 'get', m.jobs.map((j) => keys.result(j.id)));
     const series: (SeriesForecast | undefined)[] = new Array(m.seriesCount);
     let levels: number[] | undefined;
     for (let i = 0; i < m.jobs.length; i++) {
@@ -234,12 +238,15 @@ export async function collectBatch(o: CollectOptions, stderr: (s: string) => voi
     levels ??= m.options.quantiles ?? [];
     for (const [jobId, why] of failed) {
       const job = await q.queue.getJob(jobId);
-      const payload = job ? validateJobPayload(job.data, jobId) : undefined;
+      // the payload names the series and their timestamps; it may be what made the job fail,
+      // so it is read field by field, and a position stands in for an id it does not give
+      const raw = (job?.data as { series?: unknown } | undefined)?.series;
       const entry = m.jobs.find((j) => j.id === jobId)!;
       for (let k = 0; k < entry.count; k++) {
-        const s = payload?.series[k];
+        const s = (Array.isArray(raw) ? raw[k] : undefined) as { id?: unknown; frequency?: unknown; future?: unknown } | undefined;
+        const future = Array.isArray(s?.future) && s!.future.every((t) => typeof t === 'string') ? s!.future as string[] : [];
         series[entry.first + k] ??= {
-          id: s?.id ?? `#${entry.first + k}`, frequency: s?.frequency ?? null, timestamps: s?.future ?? [],
+          id: typeof s?.id === 'string' ? s.id : `#${entry.first + k}`, frequency: typeof s?.frequency === 'string' ? s.frequency : null, timestamps: future,
           median: new Float32Array(horizon).fill(NaN), quantiles: Array.from({ length: horizon }, () => new Float32Array(levels!.length).fill(NaN)), error: why,
         };
       }
