@@ -4,6 +4,7 @@
 // errors, the examples under --help) is applied here, after registering.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { register as registerBatch } from './commands/batch.js';
 import { register as registerClassify } from './commands/classify.js';
 import { register as registerConvert } from './commands/convert.js';
 import { register as registerEvaluate } from './commands/evaluate.js';
@@ -13,12 +14,17 @@ import { register as registerRegress } from './commands/regress.js';
 import { register as registerScore } from './commands/score.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerTrain } from './commands/train.js';
+import { register as registerWorker } from './commands/worker.js';
 
 /**
  * Examples shown at the end of `xlstm <command> --help`, by command path. Kept here rather
  * than in each command file so the help of every command reads the same way.
  */
 export const COMMAND_EXAMPLES: Record<string, string[]> = {
+  'batch submit': [
+    'xlstm batch submit sales.csv --horizon 24 --chunk-size 500',
+    'REDIS_URL=redis://queue-host:6379 xlstm batch collect --wait --output forecast.csv',
+  ],
   'convert tirex': [
     'xlstm convert tirex --ckpt model.ckpt --out tirex-1.1',
     'xlstm convert tirex --ckpt model.ckpt --out tirex-bf16 --dtype bf16',
@@ -43,6 +49,9 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
     'xlstm train --config configs/default-forecaster.yaml',
     'xlstm train --config configs/xlstm-large-tiny.yaml --until-step 100',
     'xlstm train --config configs/xlstm-large-tiny.yaml --resume    # after Ctrl-C or --until-step',
+  ],
+  worker: [
+    'REDIS_URL=redis://queue-host:6379 xlstm worker --model ./tirex --concurrency 2',
   ],
 };
 
@@ -94,6 +103,7 @@ export function buildProgram(): Command {
     .description('xLSTM models in TypeScript: text generation, time-series forecasting, training')
     .version(packageVersion(), '-V, --version', 'print the version of xlstm-ts');
   // register subcommands (one line each, alphabetical)
+  registerBatch(program);
   registerClassify(program);
   registerConvert(program);
   registerEvaluate(program);
@@ -103,6 +113,7 @@ export function buildProgram(): Command {
   registerScore(program);
   registerServe(program);
   registerTrain(program);
+  registerWorker(program);
   applyShared(program);
   program.addHelpText('after', `\nExamples:\n${Object.values(COMMAND_EXAMPLES).map((e) => `  $ ${e[0]}`).join('\n')}\n\nRun 'xlstm <command> --help' for a command's options and more examples.\n`);
   return program;
