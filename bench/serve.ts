@@ -11,13 +11,17 @@
 //   p50/p99 latency of the concurrent run; the clients run in a child process
 //   (bench/serveClient.ts).
 // Runs alone with `node --experimental-wasm-relaxed-simd dist/bench/serve.js [--quick]`.
-import { mkdtempSync, copyFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { WasmBackend } from '../src/backend/wasm/backend.js';
 import { createServer } from '../src/serve/server.js';
+import { resolveXLSTMLargeConfig } from '../src/models/xlstmLarge/config.js';
+import { xlstmLargeTensorSpecs, fillRandomF32 } from '../src/models/xlstmLarge/randomWeights.js';
+import { writeSafetensorsFile } from '../src/io/safetensorsWrite.js';
+import { Tensor } from '../src/tensor/tensor.js';
 import type { BenchRow } from './report.js';
 
 export interface ServeBenchOptions { quick: boolean; threads?: number }
@@ -32,11 +36,43 @@ async function postJson(url: string, body: unknown): Promise<any> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 
-export async function benchSessions(opts: ServeBenchOptions): Promise<BenchRow[]> {
-  const threads = opts.threads ?? 1;
+/**
+ * A model folder for the session bench: the tiny golden fixture (E=128, 2 blocks: the fixed
+ * per-request cost dominates) or, with `size`, the fixture's config scaled up with random
+ * weights, where the per-token compute that a session saves is what a real model spends.
+ */
+async function sessionModelDir(size?: { embeddingDim: number; numBlocks: number }): Promise<string> {
   const root = mkdtempSync(join(tmpdir(), 'xlstm-bench-serve-'));
-  for (const f of ['config.json', 'model.safetensors']) copyFileSync(join('test/fixtures/xlstm_large_hf', f), join(root, f));
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join('test/fixtures/tokenizer', f), join(root, f));
+  if (!size) {
+    for (const f of ['config.json', 'model.safetensors']) copyFileSync(join('test/fixtures/xlstm_large_hf', f), join(root, f));
+    return root;
+  }
+  const raw = JSON.parse(readFileSync('test/fixtures/xlstm_large_hf/config.json', 'utf8'));
+  Object.assign(raw, { hidden_size: size.embeddingDim, embedding_dim: size.embeddingDim, num_hidden_layers: size.numBlocks, num_blocks: size.numBlocks });
+  writeFileSync(join(root, 'config.json'), JSON.stringify(raw, null, 2));
+  const { architectures: _a, model_type: _m, hidden_size: _h, num_hidden_layers: _n, tie_word_embeddings: _t, use_cache: _u, pad_token_id: _p, bos_token_id: _b, eos_token_id: _e, max_inference_chunksize: _c, torch_dtype: _d, ...native } = raw;
+  const cfg = resolveXLSTMLargeConfig(native);
+  const tensors: Record<string, Tensor> = {};
+  xlstmLargeTensorSpecs(cfg).forEach((spec, i) => {
+    const data = new Float32Array(spec.shape.reduce((a, b) => a * b, 1));
+    fillRandomF32(spec, 1000 + i, data);
+    tensors[spec.name] = Tensor.fromArray(data, spec.shape);
+  });
+  await writeSafetensorsFile(join(root, 'model.safetensors'), tensors);
+  return root;
+}
+
+export async function benchSessions(opts: ServeBenchOptions): Promise<BenchRow[]> {
+  const tiny = await benchSessionsOn(opts, undefined);
+  // E=512, 8 blocks (about 30M parameters): small beside xLSTM-7B, but large enough that tokens cost more than the request
+  return [...tiny, ...await benchSessionsOn(opts, { embeddingDim: 512, numBlocks: 8 })];
+}
+
+async function benchSessionsOn(opts: ServeBenchOptions, size: { embeddingDim: number; numBlocks: number } | undefined): Promise<BenchRow[]> {
+  const threads = opts.threads ?? 1;
+  const root = await sessionModelDir(size);
+  const label = size ? `E${size.embeddingDim}x${size.numBlocks} random` : 'tiny fixture E128x2';
   const server = await createServer({ forecaster: false, lm: root, threads, limits: { maxPromptTokens: 4096 } });
   const url = await server.listen({ port: 0 });
   try {
@@ -61,9 +97,9 @@ export async function benchSessions(opts: ServeBenchOptions): Promise<BenchRow[]
     }
     const bc = Math.min(...cont), bf = Math.min(...full);
     return [
-      { topic: 'serve', name: `session continue (${newTokens} new tokens, 1 generated)`, threads, value: bc, unit: 'ms', extra: { medianMs: median(cont) } },
-      { topic: 'serve', name: `resend ${historyTokens + newTokens} tokens (1 generated)`, threads, value: bf, unit: 'ms', extra: { medianMs: median(full) } },
-      { topic: 'serve', name: 'session speed-up (resend / continue)', threads, value: bf / bc, unit: 'x', extra: { goal: 20, ofMedians: median(full) / median(cont) } },
+      { topic: 'serve', name: `${label}: session continue (${newTokens} new tokens, 1 generated)`, threads, value: bc, unit: 'ms', extra: { medianMs: median(cont) } },
+      { topic: 'serve', name: `${label}: resend ${historyTokens + newTokens} tokens (1 generated)`, threads, value: bf, unit: 'ms', extra: { medianMs: median(full) } },
+      { topic: 'serve', name: `${label}: session speed-up (resend / continue)`, threads, value: bf / bc, unit: 'x', extra: { goal: 20, ofMedians: median(full) / median(cont) } },
     ];
   } finally {
     await server.close();
