@@ -14,10 +14,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/** Starts redis-server on `port` (default: a free one; give the old port to restart "the same" Redis). */
+export async function startRedis(port?: number): Promise<TestRedis> {
   const which = spawnSync('sh', ['-c', 'command -v redis-server']);
   if (which.status !== 0) throw new Error('redis-server is not installed: this test needs a real Redis (Debian: apt-get install -y redis-server; .ci/run installs it)');
-  const port = await freePort();
+  port ??= await freePort();
   const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {

@@ -5,43 +5,21 @@
 // service recovers on its own (ioredis reconnects), without a restart.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, ChildProcess } from 'node:child_process';
-import { createServer as createNetServer } from 'node:net';
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createServer, XlstmServer } from '../../src/serve/server.js';
 import { makeLmDir, post, get } from './helpers.js';
+import { startRedis, TestRedis } from '../helpers/redis.js';
 
-let redis: ChildProcess | undefined;
+let redis: TestRedis | undefined;
 let redisUrl: string;
 let dir: string;
 let a: XlstmServer, b: XlstmServer;
 let ua: string, ub: string;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
-
-async function startRedis(port?: number): Promise<void> {
-  const which = spawnSync('sh', ['-c', 'command -v redis-server']);
-  if (which.status !== 0) throw new Error('redis-server is not installed: this test needs a real Redis (Debian: apt-get install -y redis-server; .ci/run installs it)');
-  port ??= await freePort();
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`redis-server did not start within 10 s: ${out}`)), 10_000);
-    redis!.stdout!.on('data', (d) => { out += String(d); if (/Ready to accept connections/.test(out)) { clearTimeout(t); resolve(); } });
-    redis!.once('exit', (code) => { clearTimeout(t); reject(new Error(`redis-server exited with ${code}: ${out}`)); });
-  });
-  redisUrl = `redis://127.0.0.1:${port}`;
-}
-
 before(async () => {
-  await startRedis();
+  redis = await startRedis();
+  redisUrl = redis.url;
   dir = makeLmDir('tiny-lm');
   a = await createServer({ forecaster: false, lm: dir, threads: 1, redisUrl });
   b = await createServer({ forecaster: false, lm: dir, threads: 1, redisUrl, sessionTtlMs: 60_000 });
@@ -51,7 +29,7 @@ before(async () => {
 after(async () => {
   await a?.close();
   await b?.close();
-  redis?.kill('SIGTERM');
+  await redis?.stop();
   if (dir) rmSync(dirname(dir), { recursive: true, force: true });
 });
 
@@ -76,8 +54,7 @@ test('a session started on one server continues on another through Redis', async
 });
 
 test('Redis away: /ready and session requests answer 503 with Retry-After; requests without a session still work', async () => {
-  redis!.kill('SIGTERM');
-  await new Promise((r) => redis!.once('exit', r));
+  await redis!.stop();
   // give ioredis a moment to notice the closed connection
   await new Promise((r) => setTimeout(r, 200));
   const ready = await get(`${ua}/ready`);
@@ -92,7 +69,7 @@ test('Redis away: /ready and session requests answer 503 with Retry-After; reque
 
 test('Redis restarted: the service reports ready again and sessions work without restarting the server', async () => {
   // the previous test stopped Redis; start it again on the same port (an empty Redis, as after a crash without persistence)
-  await startRedis(Number(new URL(redisUrl).port));
+  redis = await startRedis(redis!.port);
   const deadline = Date.now() + 15_000;
   let ready = await get(`${ua}/ready`);
   while (ready.status !== 200 && Date.now() < deadline) {
