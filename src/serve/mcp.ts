@@ -30,6 +30,44 @@ export interface McpRouteOptions {
   version?: string;
   /** Errors that are bugs of ours (the client sees only a generic message). */
   onInternalError?: (e: unknown) => void;
+  /**
+   * Host names (without port) that /mcp answers besides the loopback names, for a server
+   * reached under a name (behind a proxy, on 0.0.0.0). See `mcpRequestAllowed`.
+   */
+  allowedHosts?: readonly string[];
+  /** With API keys a foreign page cannot authenticate, so the Host/Origin check is not needed. */
+  requiresApiKey?: boolean;
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/** 'example.com:8000' -> 'example.com', '[::1]:8000' -> '[::1]'; undefined when absent or malformed. */
+function hostName(hostHeader: string | undefined): string | undefined {
+  if (!hostHeader) return undefined;
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::\d+)?$/i.exec(hostHeader.trim());
+  return m ? m[1].toLowerCase() : undefined;
+}
+
+/**
+ * DNS-rebinding protection as the MCP specification asks of local servers: a page on
+ * evil.example whose name is re-pointed at 127.0.0.1 reaches this server with
+ * `Host: evil.example` (and its own Origin). Without API keys, /mcp answers only requests
+ * whose Host is a loopback name or an allowed host, and whose Origin (browsers send one;
+ * other clients need not) has such a host too. Returns why a request is refused, or undefined.
+ */
+export function mcpRequestAllowed(headers: { host?: string; origin?: string }, opts: McpRouteOptions): string | undefined {
+  if (opts.requiresApiKey) return undefined;
+  const allowed = (h: string | undefined) => h !== undefined && (LOOPBACK_NAMES.has(h) || (opts.allowedHosts ?? []).some((a) => a.toLowerCase() === h));
+  const host = hostName(headers.host);
+  if (!allowed(host)) return `Host '${headers.host ?? ''}' is not allowed for /mcp (DNS-rebinding protection): use a loopback address, give the name with --mcp-allowed-host, or require an API key`;
+  if (headers.origin !== undefined && headers.origin !== 'null') {
+    let originHost: string | undefined;
+    try { originHost = hostName(new URL(headers.origin).host); } catch { originHost = undefined; }
+    if (!allowed(originHost)) return `Origin '${headers.origin}' is not allowed for /mcp (DNS-rebinding protection): give its host with --mcp-allowed-host, or require an API key`;
+  } else if (headers.origin === 'null') {
+    return "Origin 'null' is not allowed for /mcp (DNS-rebinding protection)";
+  }
+  return undefined;
 }
 
 const seriesShape = z.strictObject({
@@ -105,6 +143,8 @@ const notAllowed = { jsonrpc: '2.0', error: { code: -32000, message: 'Method not
 
 export function registerMcpRoutes(app: FastifyInstance, ctx: ServeContext, opts: McpRouteOptions = {}): void {
   app.post('/mcp', async (req, reply) => {
+    const refused = mcpRequestAllowed({ host: req.headers.host, origin: req.headers.origin }, opts);
+    if (refused !== undefined) return reply.code(403).send({ jsonrpc: '2.0', error: { code: -32000, message: refused }, id: null });
     const server = buildMcpServer(ctx, opts);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     // the transport writes the response itself

@@ -41,6 +41,8 @@ export interface ServeOptions {
   lmName?: string;
   /** Called for errors that become a 500 (the client sees only a generic message). */
   onInternalError?: (e: unknown) => void;
+  /** Host names /mcp answers besides the loopback names when no API key is required (mcp.ts: DNS-rebinding protection). */
+  mcpAllowedHosts?: readonly string[];
   /** Answer forecast requests from an MQTT broker as the official TiRex container does (mqtt.ts). */
   mqtt?: MqttOptions;
 }
@@ -220,7 +222,7 @@ async function buildApp(ctx: ServeContext, keys: Buffer[], opts: ServeOptions): 
 
   registerForecastRoutes(app, ctx);
   registerLmRoutes(app, ctx);
-  registerMcpRoutes(app, ctx, { onInternalError: opts.onInternalError });
+  registerMcpRoutes(app, ctx, { onInternalError: opts.onInternalError, allowedHosts: opts.mcpAllowedHosts, requiresApiKey: keys.length > 0 });
   await app.ready();
   return app;
 }

@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { dirname } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -127,4 +128,45 @@ test('/mcp: GET and DELETE answer 405 (stateless endpoint); API keys are require
     assert.deepEqual(tools.map((t) => t.name), ['generate']);
     await c.close();
   } finally { await keyed.close(); }
+});
+
+/** A raw POST /mcp with chosen Host and Origin headers (fetch may not set Host). */
+function rawMcpPost(base: string, headers: Record<string, string>): Promise<{ status: number; body: any }> {
+  const u = new URL(`${base}/mcp`);
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} });
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (d) => { text += String(d); });
+      res.on('end', () => { try { resolve({ status: res.statusCode!, body: JSON.parse(text) }); } catch { resolve({ status: res.statusCode!, body: text }); } });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('/mcp DNS-rebinding protection: foreign Host or Origin refused without API keys; loopback, allowed hosts and keyed servers answer', async () => {
+  const port = new URL(url).port;
+  const evilHost = await rawMcpPost(url, { host: `evil.example:${port}` });
+  assert.equal(evilHost.status, 403);
+  assert.match(evilHost.body.error.message, /Host 'evil\.example:\d+' is not allowed for \/mcp \(DNS-rebinding protection\)/);
+  const evilOrigin = await rawMcpPost(url, { host: `127.0.0.1:${port}`, origin: 'http://evil.example' });
+  assert.equal(evilOrigin.status, 403);
+  assert.match(evilOrigin.body.error.message, /Origin 'http:\/\/evil\.example' is not allowed/);
+  for (const host of [`localhost:${port}`, `127.0.0.1:${port}`]) {
+    const ok = await rawMcpPost(url, { host, origin: `http://${host}` });
+    assert.equal(ok.status, 200, `${host}: ${JSON.stringify(ok.body)}`);
+    assert.ok(ok.body.result.tools.some((t: { name: string }) => t.name === 'forecast'));
+  }
+  const named = await createServer({ forecaster: false, lm: dir, threads: 1, mcpAllowedHosts: ['mcp.example'] });
+  const keyed = await createServer({ forecaster: false, lm: dir, threads: 1, apiKeys: ['sekrit'] });
+  try {
+    const un = await named.listen({ port: 0 });
+    assert.equal((await rawMcpPost(un, { host: `mcp.example:${new URL(un).port}` })).status, 200);
+    assert.equal((await rawMcpPost(un, { host: `other.example:${new URL(un).port}` })).status, 403);
+    // with API keys a foreign page cannot authenticate: the key decides, not the Host
+    const uk = await keyed.listen({ port: 0 });
+    assert.equal((await rawMcpPost(uk, { host: `evil.example:${new URL(uk).port}`, authorization: 'Bearer sekrit' })).status, 200);
+    assert.equal((await rawMcpPost(uk, { host: `evil.example:${new URL(uk).port}` })).status, 401);
+  } finally { await named.close(); await keyed.close(); }
 });

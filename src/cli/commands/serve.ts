@@ -16,6 +16,7 @@ export interface ServeCommandOptions {
   port?: string | number;
   host?: string;
   apiKey?: string[];
+  mcpAllowedHost?: string[];
   threads?: string | number;
   sessionTtl?: string | number;
   batchWindowMs?: string | number;
@@ -79,6 +80,7 @@ export function parseServeOptions(o: ServeCommandOptions, env: NodeJS.ProcessEnv
       lm: o.lm,
       threads: int('--threads', o.threads),
       apiKeys: keys,
+      mcpAllowedHosts: o.mcpAllowedHost,
       limits,
       sessionTtlMs: ttl === undefined ? undefined : ttl * 1000,
       redisUrl: env.REDIS_URL || undefined,
@@ -109,6 +111,7 @@ export function register(program: Command): void {
     .option('--port <n>', 'port (0: any free port)', '8000')
     .option('--host <addr>', 'address to bind (0.0.0.0 to accept connections from other machines)', '127.0.0.1')
     .option('--api-key <key>', 'require this API key (repeatable; also XLSTM_API_KEYS=k1,k2)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--mcp-allowed-host <name>', 'host name /mcp answers besides localhost when no API key is required (DNS-rebinding protection; repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--threads <n>', 'compute threads per model (default: all cores)')
     .option('--session-ttl <s>', 'seconds a session lives after its last use (default 3600); REDIS_URL stores sessions in Redis')
     .option('--batch-window-ms <ms>', 'how long a forecast request waits for others to share its forward pass (default 2)')
