@@ -98,19 +98,19 @@ test('finetuneTiRex: clearly better held-out MASE and WQL on a period-11 wave, b
   assert.equal(again.mase, r.after.mase);
 });
 
-test('finetuneTiRex: when no step helps (lr tiny), the starting weights are kept and early stopping ends the run', async () => {
+test('finetuneTiRex: when no step lowers the validation WQL, the starting weights are kept and patience ends the run', async () => {
   const model = await TiRexTrainable.fromPretrained(be, DEFAULT_MODEL);
   const start = model.tensors();
-  // a learning rate this small cannot move the validation WQL below its start by more than
-  // float noise; whichever way it goes, the kept weights are the best validated ones
+  // a learning rate this small leaves the forecasts unchanged (measured: the same WQL at steps
+  // 0, 1, 2), so no validation is strictly better and patience 2 ends the run after step 2
   const r = await finetuneTiRex(model, SERIES, { horizon: HORIZON, steps: 50, lr: 1e-12, batchSize: 2, evalEvery: 1, patience: 2, seed: 0 });
-  assert.ok(r.stepsRun <= 50);
-  if (r.bestStep === 0) {
-    assert.equal(r.after, r.before);
-    for (const [n, t] of model.tensors()) assert.deepEqual(t.data, start.get(n)!.data, n);
-  }
-  assert.equal(r.stoppedEarly, r.stepsRun < 50);
-  assert.ok(r.stoppedEarly, `ran all ${r.stepsRun} steps`);
+  assert.equal(r.bestStep, 0);
+  assert.equal(r.stepsRun, 2);
+  assert.equal(r.stoppedEarly, true);
+  assert.deepEqual(r.history.map((e) => e.best), [true, false, false]);
+  assert.equal(r.after, r.before);
+  // the model holds exactly the starting weights again, whatever the two steps changed
+  for (const [n, t] of model.tensors()) assert.deepEqual(t.data, start.get(n)!.data, n);
 });
 
 test('xlstm finetune: --seed gives bit-identical saved weights; the folder loads in xlstm forecast', async () => {
