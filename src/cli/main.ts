@@ -8,6 +8,7 @@ import { register as registerBatch } from './commands/batch.js';
 import { register as registerClassify } from './commands/classify.js';
 import { register as registerConvert } from './commands/convert.js';
 import { register as registerEvaluate } from './commands/evaluate.js';
+import { register as registerFinetune } from './commands/finetune.js';
 import { register as registerForecast } from './commands/forecast.js';
 import { register as registerGenerate } from './commands/generate.js';
 import { register as registerRegress } from './commands/regress.js';
@@ -32,6 +33,10 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
   evaluate: [
     'xlstm evaluate sales.csv --horizon 24',
     'xlstm evaluate sales.csv --horizon 24 --json --plot eval.svg',
+  ],
+  finetune: [
+    'xlstm finetune sales.csv --horizon 24 --out ./tirex-sales',
+    'xlstm finetune sales.csv --model ./tirex --out ./tirex-sales --horizon 24 --steps 300 --lr 5e-5 --seed 1 --json',
   ],
   forecast: [
     'xlstm forecast sales.csv --horizon 24 > forecast.csv',
@@ -107,6 +112,7 @@ export function buildProgram(): Command {
   registerClassify(program);
   registerConvert(program);
   registerEvaluate(program);
+  registerFinetune(program);
   registerForecast(program);
   registerGenerate(program);
   registerRegress(program);

@@ -18,6 +18,8 @@ export { ForecastDataWorkers } from './forecastDataWorkers.js';
 export type { ForecastDataWorkersOptions } from './forecastDataWorkers.js';
 export { ForecastTrainData, createTiRexTrainer, syntheticEvalSet, evaluateTiRex } from './forecastTrain.js';
 export type { TiRexTrainerOptions, ForecastEvalItem, SyntheticEvalOptions, ForecastEvalResult } from './forecastTrain.js';
+export { finetuneTiRex, finetuneSplit, FinetuneWindowData } from './finetune.js';
+export type { FinetuneSeries, FinetuneOptions, FinetuneEval, FinetuneResult, FinetuneWindowOptions } from './finetune.js';
 // Trainable xLSTM Large (xLSTM-7B architecture) for pre-training and fine-tuning.
 export { XLSTMLargeTrainable, xlstmLargeParamSpecs, xlstmLargeConfigJson } from './xlstmLargeTrainable.js';
 export type { XLSTMLargeTrainableOptions, XLSTMLargeInitOptions, XLSTMLargeLayout, XLSTMLargeParamSpec } from './xlstmLargeTrainable.js';
