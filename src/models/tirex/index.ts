@@ -13,4 +13,4 @@ export type { TiRexEmbedContextOptions, TiRexEmbedOptions, TiRexEmbedInput, TiRe
 export { TiRexLinearHead, TiRexLinearClassifier, TiRexLinearRegressor, softmaxRows, argmaxRows } from './heads.js';
 export type { TiRexHeadTask, TiRexHeadTrainOptions, TiRexHeadHistory, TiRexHeadFile, EmbeddingMatrix } from './heads.js';
 export { TiRexStream } from './stream.js';
-export type { TiRexStreamOptions, TiRexStreamForecastOptions, TiRexStreamValues } from './stream.js';
+export type { TiRexStreamOptions, TiRexStreamForecastOptions, TiRexStreamValues, TiRexStreamAlignment } from './stream.js';

@@ -31,7 +31,18 @@ export interface TiRexStreamOptions {
    * on the same values.
    */
   maxContext?: number;
+  /**
+   * 'every' (default): one carried state per patch phase (input_patch_size of them), so every
+   * value completes a patch of one of them and a forecast always starts from patches that end
+   * at the last value, as a full re-run aligns them; each new value costs one token.
+   * 'fixed': one state on the first context's patch grid, one token per input_patch_size
+   * values (that many times cheaper); values of an incomplete patch enter the forecast as one
+   * token left-padded with NaN, which the model handles less well (see docs/FORECASTING.md).
+   */
+  patchAlignment?: TiRexStreamAlignment;
 }
+
+export type TiRexStreamAlignment = 'every' | 'fixed';
 
 export interface TiRexStreamForecastOptions {
   predictionLength: number;
@@ -56,15 +67,19 @@ export class TiRexStream {
   readonly seriesCount: number;
   /** true when made from one series (push takes that series' new values). */
   readonly single: boolean;
+  readonly patchAlignment: TiRexStreamAlignment;
   private readonly loc: Float64Array;
   private readonly scale: Float64Array;
-  /** Per block, the sLSTM state [4, B, E] after the last complete patch. */
-  private states: Float32Array[];
-  /** Scaled quantile outputs of the last complete patch's token, [B, Q, P]. */
-  private lastPreds: Float32Array;
-  /** Values of the current partial patch, [B, P] (first `buffered` columns used). */
-  private readonly buffer: Float64Array;
-  private buffered = 0;
+  /** Patch grids carried: input_patch_size ('every') or 1 ('fixed'). Grid k ends its patches at values i with (i - last) mod P = k, last = the first context's last index. */
+  private readonly grids: number;
+  /** Per block, the sLSTM states [4, grids*B, E] (row k*B + s) after each grid's last complete patch. */
+  private readonly states: Float32Array[];
+  /** Scaled quantile outputs of each grid's last complete patch token, [grids*B, Q, P]. */
+  private readonly lastPreds: Float32Array;
+  /** The last P values of each series, [B, P], value i at column i mod P. */
+  private readonly recent: Float64Array;
+  /** Index (in the padded first context's numbering) of the first context's last value. */
+  private readonly anchor: number;
   private seen: number;
 
   constructor(model: TiRex, context: TiRexContext, opts: TiRexStreamOptions = {}) {
@@ -74,6 +89,10 @@ export class TiRexStream {
     if (typeof maxContext !== 'number' || !Number.isSafeInteger(maxContext) || maxContext < 1) {
       throw new ArgumentError(`TiRex.stream: maxContext must be a positive integer, got ${JSON.stringify(opts.maxContext)}`);
     }
+    const align = opts.patchAlignment ?? 'every';
+    if (align !== 'every' && align !== 'fixed') throw new ArgumentError(`TiRex.stream: patchAlignment must be 'every' or 'fixed', got ${JSON.stringify(opts.patchAlignment)}`);
+    this.patchAlignment = align;
+    this.grids = align === 'every' ? P : 1;
     this.model = model;
     this.single = isSeries(context);
     if (!this.single && !Array.isArray(context)) throw new ArgumentError(`TiRex.stream: context must be a series (number[] or a typed array) or a list of series, got ${what(context)}`);
@@ -82,7 +101,6 @@ export class TiRexStream {
     const B = list.length;
     this.seriesCount = B;
     const name = (s: number) => (this.single ? 'context' : `context[${s}]`);
-    // series as given (ragged: left-padded with NaN to the longest, as forecast batches them)
     const rows = list.map((s, i) => {
       if (!Array.isArray(s) && !isNumericView(s)) throw new ArgumentError(`TiRex.stream: ${name(i)} must be number[] or a numeric typed array, got ${what(s)}`);
       const a = s as ArrayLike<unknown>;
@@ -94,69 +112,97 @@ export class TiRexStream {
       }
       return a as ArrayLike<number>;
     });
+    // ragged lists are aligned at their ends (left-padded with NaN), as forecast batches them
     const longest = Math.max(...rows.map((r) => r.length));
     this.seen = longest;
+    this.anchor = longest - 1;
     const n = Math.min(longest, maxContext);
     // as forecast: the window is at least train_ctx_len, left-padded with NaN to whole patches
     const T = Math.ceil(Math.max(cfg.trainCtxLen, n) / P);
-    const L = T * P;
+    const L = T * P, K = this.grids;
     this.loc = new Float64Array(B);
     this.scale = new Float64Array(B);
-    const inp = new Float32Array(B * T * 2 * P);
+    this.recent = new Float64Array(B * P).fill(NaN);
+    const inp = new Float32Array(K * B * T * 2 * P);
     const w = new Float64Array(L);
+    const grid = new Float64Array(L);
     rows.forEach((x, s) => {
+      const value = (i: number) => { const j = i - (longest - x.length); return j >= 0 ? x[j] : NaN; }; // padded numbering
       w.fill(NaN);
-      const take = Math.min(x.length, n);
-      for (let i = 0; i < take; i++) w[L - take + i] = x[x.length - take + i];
+      for (let i = 0; i < n; i++) w[L - n + i] = value(longest - n + i);
       const st = windowScaler(w);
       // the official code would scale an all-masked window with loc 0, scale 1 (absolute units)
       if (st.observed === 0) throw new InputError(`TiRex.stream: ${name(s)} has no observed value in its last ${n} values (the stream's first context)`);
       this.loc[s] = st.loc; this.scale[s] = st.scale;
-      for (let t = 0; t < T; t++) this.writeToken(inp, s * T + t, s, w, t * P);
+      for (let i = Math.max(0, longest - P); i < longest; i++) this.recent[s * P + (i % P)] = value(i);
+      // grid k: the first context without its last d = (P - k) mod P values, ending at a whole patch
+      for (let k = 0; k < K; k++) {
+        const d = (P - k) % P;
+        grid.fill(NaN);
+        const take = Math.max(0, Math.min(n, longest - d));
+        for (let i = 0; i < take; i++) grid[L - take + i] = value(longest - d - take + i);
+        for (let t = 0; t < T; t++) this.writeToken(inp, (k * B + s) * T + t, s, grid, t * P);
+      }
     });
-    const r = model.stepTokens(inp, B, T, undefined, 1);
+    const r = model.stepTokens(inp, K * B, T, undefined, 1);
     this.states = r.states;
     this.lastPreds = r.quantilePreds;
-    this.buffer = new Float64Array(B * P);
   }
 
-  /** Values received per series: the first context and every value pushed since. */
+  /** Values received per series: the first context (the longest, for a ragged list) and every value pushed since. */
   get length(): number { return this.seen; }
-
-  /** Values waiting for their patch to complete (0 .. input_patch_size - 1). */
-  get pendingCount(): number { return this.buffered; }
 
   /** The frozen scaler of each series (copies): values reach the model as (x - loc) / scale. */
   get scaler(): { loc: Float64Array; scale: Float64Array } { return { loc: this.loc.slice(), scale: this.scale.slice() }; }
 
   /**
-   * Appends new observations (NaN = missing) to every series and updates the carried states
-   * once per completed patch. A single-series stream takes a number or an array of numbers; a
-   * stream of B series takes B numbers (one new value each) or B arrays of equal length.
-   * InputError for a value that is not a number, is +-Infinity, or lies so far from the frozen
-   * scale that its scaled value overflows float32; nothing is appended then.
+   * Appends new observations (NaN = missing) to every series and runs the model on every patch
+   * they complete ('every': one token per value; 'fixed': one per input_patch_size values).
+   * A single-series stream takes a number or an array of numbers; a stream of B series takes
+   * B numbers (one new value each) or B arrays of equal length. InputError for a value that is
+   * not a number, is +-Infinity, or lies so far from the frozen scale that its scaled value
+   * overflows float32; nothing is appended then.
    */
   push(values: TiRexStreamValues): void {
     const cols = this.columns(values);
-    const m = cols.length / this.seriesCount;
-    const B = this.seriesCount, P = this.model.config.inputPatchSize;
-    const complete = Math.floor((this.buffered + m) / P);
-    const inp = new Float32Array(B * complete * 2 * P);
-    let done = 0;
-    for (let j = 0; j < m; j++) {
-      for (let s = 0; s < B; s++) this.buffer[s * P + this.buffered] = cols[s * m + j];
-      if (++this.buffered === P) {
-        for (let s = 0; s < B; s++) this.writeToken(inp, s * complete + done, s, this.buffer, s * P);
-        done++;
-        this.buffered = 0;
+    const B = this.seriesCount, m = cols.length / B;
+    const cfg = this.model.config, P = cfg.inputPatchSize, Q = cfg.quantiles.length, E = cfg.embeddingDim, R = this.grids * B;
+    const row = new Float64Array(P);
+    // chunks of P consecutive values end their patches on distinct grids: one batched step each
+    for (let c0 = 0; c0 < m; c0 += P) {
+      const c1 = Math.min(m, c0 + P);
+      const done: number[] = []; // grids completed in this chunk
+      const tokens: Float32Array[] = [];
+      for (let j = c0; j < c1; j++) {
+        const i = this.seen + j;
+        for (let s = 0; s < B; s++) this.recent[s * P + (i % P)] = cols[s * m + j];
+        const k = (((i - this.anchor) % P) + P) % P;
+        if (k >= this.grids) continue;
+        const tok = new Float32Array(B * 2 * P);
+        for (let s = 0; s < B; s++) {
+          for (let p = 0; p < P; p++) row[p] = this.recent[s * P + ((i - P + 1 + p) % P)];
+          this.writeToken(tok, s, s, row, 0);
+        }
+        done.push(k);
+        tokens.push(tok);
       }
+      if (done.length === 0) continue;
+      const rows = done.length * B;
+      const inp = new Float32Array(rows * 2 * P);
+      tokens.forEach((t, u) => inp.set(t, u * B * 2 * P));
+      const gathered = this.states.map((st) => {
+        const g = new Float32Array(4 * rows * E);
+        for (let q = 0; q < 4; q++) done.forEach((k, u) => g.set(st.subarray((q * R + k * B) * E, (q * R + k * B + B) * E), (q * rows + u * B) * E));
+        return g;
+      });
+      const r = this.model.stepTokens(inp, rows, 1, gathered, 1);
+      r.states.forEach((g, bi) => {
+        const st = this.states[bi];
+        for (let q = 0; q < 4; q++) done.forEach((k, u) => st.set(g.subarray((q * rows + u * B) * E, (q * rows + u * B + B) * E), (q * R + k * B) * E));
+      });
+      done.forEach((k, u) => this.lastPreds.set(r.quantilePreds.subarray(u * B * Q * P, (u + 1) * B * Q * P), k * B * Q * P));
     }
     this.seen += m;
-    if (complete > 0) {
-      const r = this.model.stepTokens(inp, B, complete, this.states, 1);
-      this.states = r.states;
-      this.lastPreds = r.quantilePreds;
-    }
   }
 
   /**
@@ -175,31 +221,43 @@ export class TiRexStream {
     // validates the levels (ArgumentError) before any model work
     interpolateQuantiles(trained, new Float32Array(Qt), levels);
     const patches = Math.ceil(H / P);
-    // [B, Q, patches, P] in scaled space
-    let preds: Float32Array;
-    const pad = this.buffered > 0;
+    // the grid whose last patch ends at the last value ('every': always; 'fixed': when no
+    // patch is pending), else grid 0 and the pending values as one NaN-padded token
+    const last = this.seen - 1;
+    const lag = (((last - this.anchor) % Pin) + Pin) % Pin;
+    const k = lag < this.grids ? lag : 0;
+    const pad = lag >= this.grids ? lag : 0;
+    const R = this.grids * B, E = cfg.embeddingDim;
+    const mine = this.lastPreds.subarray(k * B * Qt * P, (k + 1) * B * Qt * P); // [B, Q, P]
+    let preds: Float32Array; // [B, Q, patches, P] in scaled space
     const extra = patches - (pad ? 0 : 1); // tokens to run from the carried states
-    if (extra === 0) preds = this.lastPreds;
+    if (extra === 0) preds = mine;
     else {
       const inp = new Float32Array(B * extra * 2 * Pin);
+      const row = new Float64Array(Pin);
       for (let s = 0; s < B; s++) {
         let t0 = 0;
         if (pad) {
-          // the partial patch, left-padded with NaN: its token ends at the last observation
-          const row = new Float64Array(Pin).fill(NaN);
-          row.set(this.buffer.subarray(s * Pin, s * Pin + this.buffered), Pin - this.buffered);
+          // the pending values, left-padded with NaN: the token ends at the last observation
+          row.fill(NaN);
+          for (let p = 0; p < pad; p++) row[Pin - pad + p] = this.recent[s * Pin + ((last - pad + 1 + p) % Pin)];
           this.writeToken(inp, s * extra, s, row, 0);
           t0 = 1;
         }
         for (let t = t0; t < extra; t++) inp.fill(cfg.nanMaskValue, (s * extra + t) * 2 * Pin, (s * extra + t) * 2 * Pin + Pin);
       }
-      const r = this.model.stepTokens(inp, B, extra, this.states, extra);
+      const states = this.states.map((st) => {
+        const g = new Float32Array(4 * B * E);
+        for (let q = 0; q < 4; q++) g.set(st.subarray((q * R + k * B) * E, (q * R + k * B + B) * E), q * B * E);
+        return g;
+      });
+      const r = this.model.stepTokens(inp, B, extra, states, extra);
       if (pad) preds = r.quantilePreds;
       else {
         // the first patch comes from the last complete token, the rest from the rollout
         preds = new Float32Array(B * Qt * patches * P);
         for (let s = 0; s < B; s++) for (let q = 0; q < Qt; q++) {
-          preds.set(this.lastPreds.subarray((s * Qt + q) * P, (s * Qt + q + 1) * P), (s * Qt + q) * patches * P);
+          preds.set(mine.subarray((s * Qt + q) * P, (s * Qt + q + 1) * P), (s * Qt + q) * patches * P);
           preds.set(r.quantilePreds.subarray((s * Qt + q) * extra * P, (s * Qt + q + 1) * extra * P), ((s * Qt + q) * patches + 1) * P);
         }
       }
