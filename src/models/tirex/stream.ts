@@ -1,25 +1,29 @@
 // Streaming TiRex forecasts: observations arrive one at a time (sensors, metrics) and each
 // update should not re-run the whole context. A TiRexStream keeps, per series, the sLSTM state
 // of every block after the last complete patch, and the scaler of the first context:
-// - push(values) buffers values until a patch of input_patch_size is complete and then runs
-//   the model on that one token from the carried states (all series of the stream together):
-//   O(new values), whatever the length of the history;
-// - forecast(opts) forks the carried states: the pending partial patch (if any) becomes one
-//   token left-padded with NaN (as the official code pads a context to whole patches), then
-//   fully masked tokens roll the horizon out patch by patch, as forecast() does with
-//   maxAcceleratedRolloutSteps (predictions are never fed back).
+// - push(values) updates the states patch by patch from the carried ones: O(new values),
+//   whatever the length of the history. With patchAlignment 'every' (default) the stream keeps
+//   input_patch_size states, one per patch phase (grid k ends its patches at values k, k+P, ...
+//   after the first context's end), so every new value completes one patch of one grid and
+//   costs one token; 'fixed' keeps only the first context's grid, one token per P values.
+// - forecast(opts) forks the state of the grid whose last patch ends at the last value (with
+//   'fixed' and an incomplete patch: grid 0, and the pending values as one token left-padded
+//   with NaN, as the official code pads a context to whole patches), then rolls the horizon out
+//   with fully masked tokens, patch by patch, as forecast() does with maxAcceleratedRolloutSteps
+//   (predictions are never fed back).
 //
 // Where the numbers differ from a full re-run (TiRex.forecast on the whole series so far):
 // 1. The scaler (loc, scale) is frozen at the first context; a full re-run rescales on its
 //    window, so a drifting level or spread makes the two drift apart.
 // 2. Nothing is truncated: the state carries everything since the first context, while a full
-//    re-run sees only the last train_ctx_len values (from a zero state after masked padding).
-// 3. Patch alignment: patches stay on the grid that ends at the first context's last value;
-//    a full re-run aligns its patches to the end of the series (partial patch in front).
+//    re-run sees only the last train_ctx_len values (from the state of masked padding).
+// 3. Patch alignment: a full re-run aligns its patches to the end of the series. 'every' does
+//    too; 'fixed' keeps the first context's grid and NaN-pads a pending partial patch, which
+//    the model handles much less well (docs/FORECASTING.md has the measured sizes).
 // 4. Horizons beyond one patch roll out from the carried state (accelerated rollout); the
 //    default forecast() slides its window and rescales between patches.
-// With the scaler frozen, a forward pass over the whole grid of values (tokens as in 3.) equals
-// the stream: test/models/tirexStream.test.ts checks both that and the size of 1.-4.
+// With the scaler frozen, a forward pass over the whole series on the stream's patch grid
+// equals the stream: test/models/tirexStream.test.ts checks that, and measures 1.-4.
 import type { TiRex, TiRexContext, TiRexForecast, TiRexSeriesError } from './model.js';
 import { windowScaler, interpolateQuantiles } from './model.js';
 import { ArgumentError, InputError } from '../../errors.js';
