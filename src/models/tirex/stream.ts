@@ -63,6 +63,12 @@ function isNumericView(v: unknown): v is ArrayLike<number> {
   return ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array);
 }
 const isSeries = (v: unknown): boolean => isNumericView(v) || (Array.isArray(v) && v.length > 0 && typeof v[0] === 'number');
+/**
+ * Tokens per model call (rows x tokens): as forecast's default batch of 64 series of 32 tokens,
+ * so that many series (x input_patch_size grids with 'every') never need one huge heap block.
+ */
+const TOKENS_PER_PASS = 2048;
+
 const what = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
 
 export class TiRexStream {
@@ -148,7 +154,7 @@ export class TiRexStream {
         for (let t = 0; t < T; t++) this.writeToken(inp, (k * B + s) * T + t, s, grid, t * P);
       }
     });
-    const r = model.stepTokens(inp, K * B, T, undefined, 1);
+    const r = this.run(inp, K * B, T, undefined, 1);
     this.states = r.states;
     this.lastPreds = r.quantilePreds;
   }
@@ -199,7 +205,7 @@ export class TiRexStream {
         for (let q = 0; q < 4; q++) done.forEach((k, u) => g.set(st.subarray((q * R + k * B) * E, (q * R + k * B + B) * E), (q * rows + u * B) * E));
         return g;
       });
-      const r = this.model.stepTokens(inp, rows, 1, gathered, 1);
+      const r = this.run(inp, rows, 1, gathered, 1);
       r.states.forEach((g, bi) => {
         const st = this.states[bi];
         for (let q = 0; q < 4; q++) done.forEach((k, u) => st.set(g.subarray((q * rows + u * B) * E, (q * rows + u * B + B) * E), (q * R + k * B) * E));
@@ -255,7 +261,7 @@ export class TiRexStream {
         for (let q = 0; q < 4; q++) g.set(st.subarray((q * R + k * B) * E, (q * R + k * B + B) * E), q * B * E);
         return g;
       });
-      const r = this.model.stepTokens(inp, B, extra, states, extra);
+      const r = this.run(inp, B, extra, states, extra);
       if (pad) preds = r.quantilePreds;
       else {
         // the first patch comes from the last complete token, the rest from the rollout
@@ -306,6 +312,27 @@ export class TiRexStream {
       median.push(meanData.subarray(s * H, (s + 1) * H));
     }
     return { quantileLevels: levels, quantiles, median, mean: median, errors, quantileData, meanData, shape: [B, H, Q] };
+  }
+
+  /** model.stepTokens over `rows` rows of S tokens, split into passes of at most TOKENS_PER_PASS tokens (rows are independent). */
+  private run(inp: Float32Array, rows: number, S: number, states: readonly Float32Array[] | undefined, keepLast: number): { states: Float32Array[]; quantilePreds: Float32Array } {
+    const per = Math.max(1, Math.floor(TOKENS_PER_PASS / S));
+    if (rows <= per) return this.model.stepTokens(inp, rows, S, states, keepLast);
+    const cfg = this.model.config, E = cfg.embeddingDim, Q = cfg.quantiles.length, P = cfg.inputPatchSize, Pout = cfg.outputPatchSize;
+    const outStates = Array.from({ length: cfg.numBlocks }, () => new Float32Array(4 * rows * E));
+    const preds = new Float32Array(rows * Q * keepLast * Pout);
+    for (let r0 = 0; r0 < rows; r0 += per) {
+      const n = Math.min(per, rows - r0);
+      const sub = states?.map((st) => {
+        const g = new Float32Array(4 * n * E);
+        for (let q = 0; q < 4; q++) g.set(st.subarray((q * rows + r0) * E, (q * rows + r0 + n) * E), q * n * E);
+        return g;
+      });
+      const r = this.model.stepTokens(inp.subarray(r0 * S * 2 * P, (r0 + n) * S * 2 * P), n, S, sub, keepLast);
+      r.states.forEach((g, bi) => { for (let q = 0; q < 4; q++) outStates[bi].set(g.subarray(q * n * E, (q + 1) * n * E), (q * rows + r0) * E); });
+      preds.set(r.quantilePreds, r0 * Q * keepLast * Pout);
+    }
+    return { states: outStates, quantilePreds: preds };
   }
 
   // one token [values | mask] at row `at` of inp from P values of `src` starting at `from`
