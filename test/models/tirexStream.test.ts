@@ -219,3 +219,21 @@ test('(d) missing values are accepted; bad input gives clear errors and leaves t
   assert.throws(() => m.stream([ctx, [1, Infinity]]), (e: Error) => e instanceof InputError && /context\[1\]\[1\] is Infinity/.test(e.message));
   assert.throws(() => m.stream(ctx, { maxContext: 0 }), (e: Error) => e instanceof ArgumentError && /maxContext must be a positive integer/.test(e.message));
 });
+
+test('many series: passes split into bounded calls give the same numbers per series', () => {
+  const list = Array.from({ length: 70 }, (_, i) => stationary(256, 100 + i, 10 + i));
+  const big = m.stream(list);
+  const small = m.stream(list.slice(0, 3));
+  // 40 new values: 70 series x 32 grids of one token per push chunk, over the 2048-token bound
+  const next = list.map((_, i) => stationary(40, 500 + i, 10 + i));
+  big.push(next);
+  small.push(next.slice(0, 3));
+  // 33 patches of horizon for 70 series: 70 x 32 rollout tokens, also over the bound
+  const H = 33 * 32;
+  const fb = big.forecast({ predictionLength: H });
+  const fs = small.forecast({ predictionLength: H });
+  assert.deepEqual(fb.shape, [70, H, 9]);
+  const d = maxAbsDiff(fb.quantileData.subarray(0, 3 * H * 9), fs.quantileData);
+  assert.ok(d <= 1e-4 * Math.max(...small.scaler.scale), `first 3 series, split vs unsplit: ${d}`);
+  for (const v of fb.quantileData) assert.ok(Number.isFinite(v));
+});
