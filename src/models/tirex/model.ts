@@ -200,12 +200,14 @@ export class TiRex {
     const be = this.backend, cfg = this.config, E = cfg.embeddingDim, Q = cfg.quantiles.length, Pout = cfg.outputPatchSize;
     const x = be.upload(new Tensor('f32', [B, S, 2 * cfg.inputPatchSize], inp));
     const out: Float32Array[] = [];
-    const h = this.runBlocks(this.residual(this.inEmb, x), B, S, {
-      initialState: states && ((bi) => new Tensor('f32', [4, B, E], states[bi])),
-      keepLast,
-      finalState: (_bi, st) => { out.push(Float32Array.from(st.data as Float32Array)); },
-    });
-    x.dispose();
+    let h: Tensor;
+    try {
+      h = this.runBlocks(this.residual(this.inEmb, x), B, S, {
+        initialState: states && ((bi) => new Tensor('f32', [4, B, E], states[bi])),
+        keepLast,
+        finalState: (_bi, st) => { out.push(Float32Array.from(st.data as Float32Array)); },
+      });
+    } finally { x.dispose(); }
     const To = h.shape[1];
     const hn = rmsNorm(be, h, { eps: RMS_EPS, weight: this.outNorm });
     h.dispose();
