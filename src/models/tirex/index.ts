@@ -12,3 +12,5 @@ export { embedContext, embedSamples, tirexStatsFeatures, normalizeTirexStats } f
 export type { TiRexEmbedContextOptions, TiRexEmbedOptions, TiRexEmbedInput, TiRexEmbedding, TiRexHiddenStates } from './embed.js';
 export { TiRexLinearHead, TiRexLinearClassifier, TiRexLinearRegressor, softmaxRows, argmaxRows } from './heads.js';
 export type { TiRexHeadTask, TiRexHeadTrainOptions, TiRexHeadHistory, TiRexHeadFile, EmbeddingMatrix } from './heads.js';
+export { TiRexStream } from './stream.js';
+export type { TiRexStreamOptions, TiRexStreamForecastOptions, TiRexStreamValues, TiRexStreamAlignment } from './stream.js';

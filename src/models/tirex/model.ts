@@ -21,6 +21,7 @@ import {
 import {
   embedContext, embedSamples, TiRexEmbedContextOptions, TiRexEmbedInput, TiRexEmbedOptions, TiRexEmbedding, TiRexHiddenStates,
 } from './embed.js';
+import { TiRexStream, TiRexStreamOptions } from './stream.js';
 
 const RMS_EPS = 1e-6;
 const GROUP_NORM_EPS = 1e-5;
@@ -181,6 +182,45 @@ export class TiRex {
    * The pooled embedding of the official TiRexEmbedding (one vector per sample), see ./embed.ts.
    */
   embed(samples: TiRexEmbedInput, opts: TiRexEmbedOptions = {}): TiRexEmbedding { return embedSamples(this, samples, opts); }
+
+  /**
+   * A streaming forecaster over one series or a list of them (see ./stream.ts): new values are
+   * pushed as they arrive and update the carried sLSTM states patch by patch; the scaler is
+   * frozen at this first context.
+   */
+  stream(context: TiRexContext, opts: TiRexStreamOptions = {}): TiRexStream { return new TiRexStream(this, context, opts); }
+
+  /**
+   * Internal (./stream.ts): the model on tokens `inp` [B, S, 2*input_patch_size] (scaled values
+   * | mask, NaN already replaced) from the per-block sLSTM states [4, B, E] (undefined: zeros).
+   * Returns each block's state after the last token and the scaled quantile outputs of the last
+   * `keepLast` tokens, [B, Q, keepLast, output_patch_size].
+   */
+  stepTokens(inp: Float32Array, B: number, S: number, states: readonly Float32Array[] | undefined, keepLast: number): { states: Float32Array[]; quantilePreds: Float32Array } {
+    const be = this.backend, cfg = this.config, E = cfg.embeddingDim, Q = cfg.quantiles.length, Pout = cfg.outputPatchSize;
+    const x = be.upload(new Tensor('f32', [B, S, 2 * cfg.inputPatchSize], inp));
+    const out: Float32Array[] = [];
+    let h: Tensor;
+    try {
+      h = this.runBlocks(this.residual(this.inEmb, x), B, S, {
+        initialState: states && ((bi) => new Tensor('f32', [4, B, E], states[bi])),
+        keepLast,
+        finalState: (_bi, st) => { out.push(Float32Array.from(st.data as Float32Array)); },
+      });
+    } finally { x.dispose(); }
+    const To = h.shape[1];
+    const hn = rmsNorm(be, h, { eps: RMS_EPS, weight: this.outNorm });
+    h.dispose();
+    const o = this.residual(this.outEmb, hn); // [B, To, Q*Pout]
+    hn.dispose();
+    const od = o.data as Float32Array;
+    const quantilePreds = new Float32Array(B * Q * To * Pout);
+    for (let s = 0; s < B; s++) for (let t = 0; t < To; t++) for (let q = 0; q < Q; q++) {
+      quantilePreds.set(od.subarray((s * To + t) * Q * Pout + q * Pout, (s * To + t) * Q * Pout + (q + 1) * Pout), ((s * Q + q) * To + t) * Pout);
+    }
+    o.dispose();
+    return { states: out, quantilePreds };
+  }
 
   /** Loads model.ckpt (official) or model.safetensors + config.json (file, folder or hub id like 'NX-AI/TiRex[@rev]'; in the browser bundle: hub ids, cached with the Cache API). */
   static async fromPretrained(pathOrDir: string, opts: TiRexFromPretrainedOptions): Promise<TiRex> {
@@ -460,12 +500,13 @@ export class TiRex {
   /**
    * One forward pass of the official `_forecast_single_step` on the given series (window,
    * scaler, patches, model). rollouts = k appends k-1 fully masked tokens. `carry`: the scaler
-   * of each series' previous pass, kept where the window holds no observed value (long horizons).
+   * of each series' previous pass, kept where the window holds no observed value (long horizons),
+   * or everywhere with `frozen` (the reference of the streaming tests, see ./stream.ts).
    * Internal: used by forecast, by the embeddings (./embed.ts) and by the tests (collect = true
    * also returns the hidden states). `windowLength` (default train_ctx_len) replaces
    * train_ctx_len as the window: the official `_embed_context` runs windows longer than that.
    */
-  forwardTokens(series: ArrayLike<number>[], rollouts = 1, collect = true, carry?: { loc: ArrayLike<number>; scale: ArrayLike<number> }, windowLength?: number): TiRexStepIntermediates {
+  forwardTokens(series: ArrayLike<number>[], rollouts = 1, collect = true, carry?: { loc: ArrayLike<number>; scale: ArrayLike<number>; frozen?: boolean }, windowLength?: number): TiRexStepIntermediates {
     const be = this.backend, cfg = this.config;
     const B = series.length;
     const Pin = cfg.inputPatchSize, Pout = cfg.outputPatchSize, Q = cfg.quantiles.length, E = cfg.embeddingDim;
@@ -485,7 +526,7 @@ export class TiRex {
     for (let s = 0; s < B; s++) {
       const w = window.subarray(s * L, (s + 1) * L);
       const st = windowScaler(w);
-      if (st.observed === 0 && carry) { st.loc = carry.loc[s]; st.scale = carry.scale[s]; }
+      if (carry && (st.observed === 0 || carry.frozen)) { st.loc = carry.loc[s]; st.scale = carry.scale[s]; }
       loc[s] = st.loc; scale[s] = st.scale;
       // scale 0 only for an all-zero window, whose values are all 0 after any division
       const div = st.scale === 0 ? 1 : st.scale;
@@ -562,13 +603,15 @@ export class TiRex {
    * The sLSTM blocks on h [B, S, E] (consumed). initialState(bi): the cell's starting state
    * [4, B, H] per block (default zeros); keepLast: after the last recurrence keep only the last
    * so many tokens (everything after it is per token); statesAll(bi, t): every cell state
-   * [4, S+1, B, H]; onBlock(bi, h): each block's output.
+   * [4, S+1, B, H]; finalState(bi, state): the cell state [4, B, H] after the last token;
+   * onBlock(bi, h): each block's output.
    */
   private runBlocks(h: Tensor, B: number, S: number, o: {
     initialState?: (bi: number) => Tensor;
     keepLast?: number;
     onBlock?: (bi: number, h: Tensor) => void;
     statesAll?: (bi: number, states: Tensor) => void;
+    finalState?: (bi: number, state: Tensor) => void;
   } = {}): Tensor {
     const be = this.backend, cfg = this.config, E = cfg.embeddingDim, NH = cfg.numHeads;
     const last = cfg.numBlocks - 1;
@@ -582,7 +625,9 @@ export class TiRex {
         bf16: this.bf16 ? 'tirex' : false, forgetClamp: FORGET_CLAMP, outputLayout: 'BSH',
         initialState: o.initialState?.(bi), returnAllStates: !!o.statesAll,
       });
-      g.dispose(); cell.state.dispose();
+      g.dispose();
+      o.finalState?.(bi, cell.state);
+      cell.state.dispose();
       if (cell.statesAll) { o.statesAll!(bi, cell.statesAll); cell.statesAll.dispose(); }
       const gn = groupNorm(be, cell.y, NH, { eps: GROUP_NORM_EPS, weight: blk.groupNorm, weightOffset: true });
       cell.y.dispose();
