@@ -5,6 +5,7 @@
 // from dist/browser/xlstm.js), so it imports nothing at run time: the library and the
 // case's files are passed in. Every shape and size comes from the fixture files.
 import type * as XlstmLib from '../../src/browser.js';
+import { compare as compareValues } from '../helpers/goldenCompare.js';
 
 export type Lib = typeof XlstmLib;
 type Backend = XlstmLib.WasmBackend;
@@ -62,20 +63,8 @@ export function parseGoldenSafetensors(bytes: Uint8Array, label: string): Map<st
   return out;
 }
 
-/** |a-e| <= atol + rtol|e|, NaN expected = NaN required (as compare() in test/helpers/golden.ts). */
-export function compareValues(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number): { maxAbs: number; bad: number } {
-  let maxAbs = 0;
-  let bad = actual.length === expected.length ? -1 : Math.min(actual.length, expected.length);
-  for (let i = 0; i < Math.min(actual.length, expected.length); i++) {
-    const e = expected[i];
-    const a = actual[i];
-    if (Number.isNaN(e)) { if (!Number.isNaN(a) && bad < 0) bad = i; continue; }
-    const d = Math.abs(a - e);
-    if (!(d <= maxAbs)) maxAbs = Number.isNaN(d) ? Infinity : Math.max(maxAbs, d);
-    if (!(d <= atol + rtol * Math.abs(e)) && bad < 0) bad = i;
-  }
-  return { maxAbs, bad };
-}
+/** The golden rule of test/helpers/golden.ts (one implementation, loadable in the page). */
+export { compareValues };
 
 class Recorder {
   readonly checks: Check[] = [];

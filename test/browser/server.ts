@@ -20,6 +20,7 @@ export interface StaticServer { url: string; close(): Promise<void> }
 export const TEST_MOUNTS: ReadonlyArray<[string, string]> = [
   ['/dist/browser/', 'dist/browser'],
   ['/dist/test/browser/', 'dist/test/browser'],
+  ['/dist/test/helpers/', 'dist/test/helpers'],
   ['/fixtures/', 'test/fixtures'],
   ['/models/', 'models'],
   ['/examples/web/', 'examples/web'],

@@ -5,6 +5,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { compare } from './goldenCompare.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** test/fixtures in the source tree (tests run from dist/test/...). */
@@ -78,20 +79,7 @@ export function loadCase(name: string): GoldenCase {
   };
 }
 
-/** max |a-e| and the first index violating |a-e| <= atol + rtol|e| (NaN expected = NaN required). */
-export function compare(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol = 0) {
-  let maxAbs = 0;
-  let bad = -1;
-  for (let i = 0; i < expected.length; i++) {
-    const e = expected[i];
-    const a = actual[i];
-    if (Number.isNaN(e)) { if (!Number.isNaN(a) && bad < 0) bad = i; continue; }
-    const d = Math.abs(a - e);
-    if (!(d <= maxAbs)) maxAbs = Number.isNaN(d) ? Infinity : Math.max(maxAbs, d);
-    if (!(d <= atol + rtol * Math.abs(e)) && bad < 0) bad = i;
-  }
-  return { maxAbs, bad };
-}
+export { compare };
 
 export function assertClose(label: string, actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol = 0): number {
   assert.equal(actual.length, expected.length, `${label}: length ${actual.length} != expected ${expected.length}`);
