@@ -84,12 +84,13 @@ export class LmEngine {
   }
 
   /** Prompt text of chat messages, by the tokenizer's chat template. */
-  renderChat(messages: ChatMessage[]): string {
+  /** `continuing`: the messages extend a session whose state already read the BOS (bos_token renders empty). */
+  renderChat(messages: ChatMessage[], opts: { continuing?: boolean } = {}): string {
     if (!this.chat) throw new HttpError(400, `model '${this.name}' has no chat template (tokenizer_config.json chat_template or chat_template.jinja); use /v1/completions`);
     try {
       return this.chat.render({
         messages, add_generation_prompt: true,
-        bos_token: this.tokenizer.bosTokenId === null ? '' : this.tokenizer.decode([this.tokenizer.bosTokenId]),
+        bos_token: opts.continuing || this.tokenizer.bosTokenId === null ? '' : this.tokenizer.decode([this.tokenizer.bosTokenId]),
         eos_token: this.tokenizer.eosTokenId === null ? '' : this.tokenizer.decode([this.tokenizer.eosTokenId]),
       });
     } catch (e) { throw new HttpError(400, `chat template: ${(e as Error).message}`); }

@@ -101,6 +101,8 @@ interface Plan {
   stream: boolean;
   includeUsage: boolean;
   sessionId?: string;
+  /** Chat requests: the messages, rendered again without the BOS when they continue a session. */
+  chatMessages?: ChatMessage[];
 }
 
 const finish = (r: FinishReason): string => (r === 'length' ? 'length' : 'stop');
@@ -151,6 +153,7 @@ function planOf(ctx: ServeContext, kind: Kind, b: CompletionBody | ChatBody): Pl
   if (kind === 'chat' && topLogprobs > 0 && !wantLogprobs) throw new HttpError(400, 'top_logprobs needs logprobs: true');
   return {
     kind, engine, prompts, stream, sessionId, topLogprobs, wantLogprobs,
+    ...(kind === 'chat' ? { chatMessages: (b as ChatBody).messages } : {}),
     includeUsage: b.stream_options?.include_usage === true,
     gen: {
       maxNewTokens: maxNew, ...sampling, seed: b.seed ?? undefined, stopTokens, stopStrings: stop, tokenizer: engine.tokenizer,
@@ -174,7 +177,9 @@ async function prepare(ctx: ServeContext, plan: Plan): Promise<Prepared> {
   try {
     // a chat template writes its own special tokens; a continued session already has its BOS
     const enc = (p: string | number[]) => (typeof p !== 'string' ? [...p] : tok.encode(p, { addBos: session || chat ? false : undefined, addSpecialTokens: !chat }));
-    const ids = plan.prompts.map((p) => [...(session?.header.pending ?? []), ...enc(p)]);
+    // a continued chat appends only its new messages, without the template's bos_token a second time
+    const prompts = session && plan.chatMessages ? [plan.engine.renderChat(plan.chatMessages, { continuing: true })] : plan.prompts;
+    const ids = prompts.map((p) => [...(session?.header.pending ?? []), ...enc(p)]);
     for (const row of ids) {
       if (row.length === 0) throw new HttpError(400, 'the prompt is empty (no tokens) and there is nothing pending in the session');
       if (row.length > ctx.limits.maxPromptTokens) throw new LimitError('prompt tokens', row.length, ctx.limits.maxPromptTokens, 'the server\'s --max-prompt-tokens; a session sends only the new text');

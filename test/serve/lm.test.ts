@@ -186,3 +186,26 @@ test('overload: completions beyond the wait list get 429 with Retry-After', asyn
     assert.match(busy[0].body.error.message, /language model is busy/);
   } finally { await s2.close(); }
 });
+
+test('a chat continuing a session appends its new messages without the template\'s bos_token a second time', async () => {
+  const bosTemplate = '{{ bos_token }}' + TEMPLATE;
+  const d = makeLmDir('tiny-lm-bos', { chatTemplate: bosTemplate });
+  const s2 = await createServer({ forecaster: false, lm: d, threads: 1, limits: { maxNewTokens: 64 } });
+  try {
+    const u = await s2.listen({ port: 0 });
+    const tok = s2.context.lm!.tokenizer;
+    assert.notEqual(tok.bosTokenId, null, 'the fixture tokenizer has a BOS token');
+    const first = await post(`${u}/v1/chat/completions`, { messages: [{ role: 'user', content: 'hello' }], max_tokens: 3, temperature: 0, session_id: 'chat-bos' });
+    assert.equal(first.status, 200, first.text);
+    // the first request renders the BOS
+    assert.equal(first.body.usage.prompt_tokens, tok.encode(s2.context.lm!.renderChat([{ role: 'user', content: 'hello' }]), { addBos: false, addSpecialTokens: false }).length);
+    const next = await post(`${u}/v1/chat/completions`, { messages: [{ role: 'user', content: 'more' }], max_tokens: 3, temperature: 0, session_id: 'chat-bos' });
+    assert.equal(next.status, 200, next.text);
+    // the continuation: the pending token, then '<user>more\n<assistant>' with no BOS
+    const appended = tok.encode('<user>more\n<assistant>', { addBos: false, addSpecialTokens: false });
+    assert.equal(next.body.usage.prompt_tokens, 1 + appended.length);
+  } finally {
+    await s2.close();
+    rmSync(dirname(d), { recursive: true, force: true });
+  }
+});
