@@ -11,19 +11,10 @@ import { XLSTMLMTrainable } from '../src/train/xlstmLmTrainable.js';
 import { XLSTMLargeTrainable } from '../src/train/xlstmLargeTrainable.js';
 import { Rng } from '../src/optim/optim.js';
 import { BenchRow, time } from './report.js';
-// type-only imports back from there: no import cycle at run time
 import { tirexTrainBench } from './trainForecaster.js';
+import type { TrainBenchOptions, TrainSubBench } from './trainBench.js';
 
-export interface TrainBenchOptions {
-  /** Fewer runs and only the small shapes. */
-  quick?: boolean;
-}
-
-/** One training sub-benchmark: rows for one backend. */
-export interface TrainSubBench {
-  name: string;
-  run(be: WasmBackend, opts: TrainBenchOptions): Promise<BenchRow[]>;
-}
+export type { TrainBenchOptions, TrainSubBench } from './trainBench.js';
 
 /** Random byte windows (the content does not change the cost). */
 function randomBytes(B: number, S: number, seed: number): TrainData<TokenBatch> {

@@ -9,7 +9,7 @@ import { TiRexTrainable } from '../src/train/tirexTrainable.js';
 import { createTiRexTrainer } from '../src/train/forecastTrain.js';
 import type { TrainData } from '../src/train/trainer.js';
 import { BenchRow, time } from './report.js';
-import type { TrainBenchOptions, TrainSubBench } from './train.js';
+import type { TrainBenchOptions, TrainSubBench } from './trainBench.js';
 
 interface TiRexShape { E: number; NH: number; blocks: number; ff: number; P: number; ctx: number; B: number; quick: boolean }
 
