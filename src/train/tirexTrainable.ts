@@ -1,9 +1,9 @@
-// Trainable TiRex: the inference architecture of src/models/tirex/model.ts (residual-MLP
-// patch embedding of [values | mask] tokens, sLSTM blocks with head-wise gates and per-head
-// LayerNorm, SwiGLU FFN, out_norm, residual-MLP head to Q quantiles x P steps) built from
-// the autograd ops, with plain f32 sLSTM recurrence. Parameters carry the official
-// state_dict names, so `save(dir)` writes model.safetensors + config.json that
-// TiRex.fromPretrained loads (and a TiRex checkpoint's tensors load here for fine-tuning).
+// Trainable TiRex: Parameters by the official state_dict names of the weight table
+// (tirexTable, src/models/tirex/weights.ts) run through the one TiRex model definition
+// (src/models/tirex/network.ts, built from src/blocks), with plain f32 sLSTM recurrence.
+// `save(dir)` writes model.safetensors + config.json that TiRex.fromPretrained loads (and a
+// TiRex checkpoint's tensors load here for fine-tuning). What is left here is only what
+// training adds: initialisation, decay groups, batch preparation and the loss.
 //
 // Training objective (TiRex paper): every token's output forecasts the NEXT patch; the loss
 // is the pinball loss over the 9 levels on those target patches, in the scaled space of the
@@ -12,19 +12,16 @@
 import { Tensor } from '../tensor/tensor.js';
 import type { WasmBackend } from '../backend/wasm/backend.js';
 import { Tape, Var, Parameter } from '../autograd/tape.js';
-import * as ag from '../autograd/ops.js';
-import { slstm as agSlstm } from '../autograd/cells.js';
 import { Rng } from '../optim/optim.js';
 import { TiRexConfig, TiRexHyperParametersJson, resolveTiRexConfig } from '../models/tirex/config.js';
-import { tirexWeightTable, LEGACY_PREFIX } from '../models/tirex/weights.js';
+import { tirexTable } from '../models/tirex/weights.js';
+import { tirexNetwork } from '../models/tirex/network.js';
+import { WeightSpec, shapeText, stripLegacy } from '../models/weightTable.js';
 import { quantileLoss } from './forecastLoss.js';
 import type { ForecastBatch } from './forecastData.js';
 
-// Same constants as the inference model (src/models/tirex/model.ts).
-const RMS_EPS = 1e-6;
-const GROUP_NORM_EPS = 1e-5;
+// As the inference scaler (src/models/tirex/model.ts windowScaler).
 const SCALER_EPS = 1e-5;
-const FORGET_CLAMP = 15;
 /** Scaled targets are clipped to +-this (see prepare). */
 export const TARGET_CLIP = 20;
 
@@ -84,25 +81,28 @@ export class TiRexTrainable {
   readonly config: TiRexConfig;
   readonly hyperParameters: TiRexHyperParametersJson;
   readonly backend: WasmBackend;
-  /** By official state_dict name, in tirexWeightTable order. */
+  /** By official state_dict name, in weight-table order. */
   readonly params: ReadonlyMap<string, Parameter>;
 
   private constructor(be: WasmBackend, hp: TiRexHyperParametersJson, tensors: ReadonlyMap<string, Tensor>) {
     this.backend = be;
     this.hyperParameters = hp;
     this.config = resolveTiRexConfig(hp, 'TiRexTrainable');
-    const table = tirexWeightTable(this.config);
+    // the weight table's strict check (legacy 'block_stack.' names accepted), synchronously
+    const table = tirexTable(this.config);
+    const stripped = new Map<string, Tensor>();
+    for (const [k, t] of tensors) stripped.set(stripLegacy(table, k), t);
     const params = new Map<string, Parameter>();
-    for (const [name, shape] of table) {
-      const t = tensors.get(name) ?? tensors.get(LEGACY_PREFIX + name);
-      if (!t) throw new Error(`TiRexTrainable: tensor '${name}' is missing`);
-      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) throw new Error(`TiRexTrainable: tensor '${name}' has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}] from the config`);
+    for (const spec of table.specs) {
+      const t = stripped.get(spec.name);
+      if (!t) throw new Error(`TiRexTrainable: tensor '${spec.name}' is missing`);
+      if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) throw new Error(`TiRexTrainable: tensor '${spec.name}' has shape ${shapeText(t.shape)}, expected ${shapeText(spec.shape)} from the config`);
       // parameters live on the heap so the kernels read them in place; AdamW updates them there
-      const dev = be.empty(shape, 'f32');
+      const dev = be.empty(spec.shape, 'f32');
       (dev.data as Float32Array).set(t.toFloat32());
-      params.set(name, new Parameter(dev, name, decays(name)));
+      params.set(spec.name, new Parameter(dev, spec.name, decays(spec)));
     }
-    const extra = [...tensors.keys()].filter((k) => !table.has(k.startsWith(LEGACY_PREFIX) ? k.slice(LEGACY_PREFIX.length) : k));
+    const extra = [...tensors.keys()].filter((k) => !params.has(stripLegacy(table, k)));
     if (extra.length) throw new Error(`TiRexTrainable: unexpected tensors for this config: ${extra.slice(0, 6).join(', ')}${extra.length > 6 ? ', ...' : ''}`);
     this.params = params;
   }
@@ -128,28 +128,7 @@ export class TiRexTrainable {
     const dir = (await fs.stat(pathOrDir)).isDirectory() ? pathOrDir : pathMod.dirname(pathOrDir);
     let hp: TiRexHyperParametersJson;
     try { hp = JSON.parse(await fs.readFile(pathMod.join(dir, 'config.json'), 'utf8')); } catch { hp = configToHyperParameters(ck.config); }
-    const tensors = new Map<string, Tensor>();
-    const w = ck.weights;
-    const res = (p: string, r: typeof w.inputPatchEmbedding) => {
-      tensors.set(`${p}.hidden_layer.weight`, r.hiddenWeight); tensors.set(`${p}.hidden_layer.bias`, r.hiddenBias);
-      tensors.set(`${p}.output_layer.weight`, r.outputWeight); tensors.set(`${p}.output_layer.bias`, r.outputBias);
-      tensors.set(`${p}.residual_layer.weight`, r.residualWeight); tensors.set(`${p}.residual_layer.bias`, r.residualBias);
-    };
-    res('input_patch_embedding', w.inputPatchEmbedding);
-    res('output_patch_embedding', w.outputPatchEmbedding);
-    tensors.set('out_norm.weight', w.outNorm);
-    w.blocks.forEach((b, i) => {
-      const p = `blocks.${i}`;
-      tensors.set(`${p}.norm_slstm.weight`, b.normSlstm);
-      for (const g of ['fgate', 'igate', 'zgate', 'ogate'] as const) tensors.set(`${p}.slstm_layer.${g}.weight`, b[g]);
-      tensors.set(`${p}.slstm_layer.slstm_cell._recurrent_kernel_`, b.recurrentKernel);
-      tensors.set(`${p}.slstm_layer.slstm_cell._bias_`, b.bias);
-      tensors.set(`${p}.slstm_layer.group_norm.weight`, b.groupNorm);
-      tensors.set(`${p}.norm_ffn.weight`, b.normFfn);
-      tensors.set(`${p}.ffn.proj_up_gate.weight`, b.projUpGate);
-      tensors.set(`${p}.ffn.proj_up.weight`, b.projUp);
-      tensors.set(`${p}.ffn.proj_down.weight`, b.projDown);
-    });
+    const tensors = ck.weights.tensors;
     return new TiRexTrainable(be, hp, tensors);
   }
 
@@ -236,32 +215,10 @@ export class TiRexTrainable {
 
   /** Forward on the tape: token features [B, T, 2P] -> quantile patches [B, T, Q*P] (quantile-major, scaled space). */
   forward(t: Tape, tokens: Float32Array, B: number, T: number): Var {
-    const cfg = this.config, P = cfg.inputPatchSize, E = cfg.embeddingDim, NH = cfg.numHeads, DH = cfg.headDim;
+    const P = this.config.inputPatchSize;
     if (t.dtype !== 'f32') throw new Error(`TiRexTrainable.forward: the tape must be f32 (parameters are f32 on the heap), got ${t.dtype}`);
     if (tokens.length !== B * T * 2 * P) throw new Error(`TiRexTrainable.forward: tokens must have ${B * T * 2 * P} values ([${B}, ${T}, ${2 * P}]), got ${tokens.length}`);
-    const p = (n: string) => this.params.get(n)!;
-    const x = t.input(new Tensor('f32', [B, T, 2 * P], tokens));
-    let h = residual(t, p, 'input_patch_embedding', x); // [B, T, E]
-    for (let bi = 0; bi < cfg.numBlocks; bi++) {
-      const pre = `blocks.${bi}`;
-      const n1 = ag.rmsNorm(t, h, { eps: RMS_EPS, weight: p(`${pre}.norm_slstm.weight`) });
-      // head-wise gates: [NH, R, DH] x [NH, 4DH, DH]^T -> [NH, R, 4DH], then to the cell's
-      // [R, 4, NH, DH] (index gate*E + h*DH + d). 'fgate' feeds the input-gate slot and
-      // 'igate' the forget-gate slot (the official naming swap, as the inference model).
-      const xh = ag.permute(t, ag.reshape(t, n1, [B * T, NH, DH]), [1, 0, 2]);
-      const wg = ag.concat(t, ['fgate', 'igate', 'zgate', 'ogate'].map((g) => p(`${pre}.slstm_layer.${g}.weight`)), 1);
-      const g4 = ag.matmul(t, xh, wg, { transB: true }); // [NH, R, 4*DH]
-      const gates = ag.reshape(t, ag.permute(t, ag.reshape(t, g4, [NH, B * T, 4, DH]), [1, 2, 0, 3]), [B, T, 4 * E]);
-      const y = agSlstm(t, gates, p(`${pre}.slstm_layer.slstm_cell._recurrent_kernel_`), p(`${pre}.slstm_layer.slstm_cell._bias_`), NH, { forgetClamp: FORGET_CLAMP });
-      const gn = ag.groupNorm(t, y, NH, { eps: GROUP_NORM_EPS, weight: p(`${pre}.slstm_layer.group_norm.weight`), weightOffset: true });
-      h = ag.add(t, h, gn);
-      const n2 = ag.rmsNorm(t, h, { eps: RMS_EPS, weight: p(`${pre}.norm_ffn.weight`) });
-      const a = ag.silu(t, ag.linear(t, n2, p(`${pre}.ffn.proj_up_gate.weight`)));
-      const u = ag.linear(t, n2, p(`${pre}.ffn.proj_up.weight`));
-      h = ag.add(t, h, ag.linear(t, ag.mul(t, a, u), p(`${pre}.ffn.proj_down.weight`)));
-    }
-    const hn = ag.rmsNorm(t, h, { eps: RMS_EPS, weight: p('out_norm.weight') });
-    return residual(t, p, 'output_patch_embedding', hn); // [B, T, Q*P]
+    return tirexNetwork(t, this.config, (n) => this.params.get(n), t.input(new Tensor('f32', [B, T, 2 * P], tokens)));
   }
 
   /** Mean pinball loss of a batch on the tape (call tape.backward(loss) for gradients). */
@@ -271,13 +228,6 @@ export class TiRexTrainable {
     const { loss, scored } = quantileLoss(t, pred, prepared.targets, this.config.quantiles);
     return { loss, pred, prepared, scored };
   }
-}
-
-// out = W2 relu(W1 x + b1) + b2 + (Wr x + br)
-function residual(t: Tape, p: (n: string) => Parameter, pre: string, x: Var): Var {
-  const hid = ag.relu(t, ag.linear(t, x, p(`${pre}.hidden_layer.weight`), p(`${pre}.hidden_layer.bias`)));
-  const out = ag.linear(t, hid, p(`${pre}.output_layer.weight`), p(`${pre}.output_layer.bias`));
-  return ag.add(t, out, ag.linear(t, x, p(`${pre}.residual_layer.weight`), p(`${pre}.residual_layer.bias`)));
 }
 
 /** The inference scaler over one window (f32 rounding as src/models/tirex/model.ts). */
@@ -295,8 +245,8 @@ export function nanScaler(w: ArrayLike<number>): { m: number; sd: number } {
 }
 
 // norms, biases and the group-norm offsets are not weight-decayed (the usual AdamW grouping)
-function decays(name: string): boolean {
-  return !(name.endsWith('.bias') || name.endsWith('_bias_') || name.includes('norm'));
+function decays(spec: WeightSpec): boolean {
+  return !(spec.role === 'bias' || spec.role === 'slstmBias' || spec.role === 'norm' || spec.role === 'groupNorm');
 }
 
 function configToHyperParameters(c: TiRexConfig): TiRexHyperParametersJson {
@@ -311,20 +261,24 @@ function initTensors(cfg: TiRexConfig, rng: Rng): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   // small_init (xLSTM): N(0, 2 / (5 fan_in)); wang_init for the FFN's output projection
   const smallStd = (fanIn: number) => Math.sqrt(2 / (5 * fanIn));
-  for (const [name, shape] of tirexWeightTable(cfg)) {
+  for (const spec of tirexTable(cfg).specs) {
+    const shape = [...spec.shape];
     const n = shape.reduce((a, b) => a * b, 1);
     let data: Float32Array;
-    if (name.endsWith('.bias') || name.endsWith('group_norm.weight')) data = new Float32Array(n); // group norm scales by 1 + w
-    else if (name.includes('norm')) data = new Float32Array(n).fill(1);
-    else if (name.endsWith('_recurrent_kernel_')) data = new Float32Array(n);
-    else if (name.endsWith('_bias_')) {
-      // [NH, 4, DH] head-major, cell slots i, f, z, o: forget-gate bias linspace(3, 6) per head
-      data = new Float32Array(n);
-      for (let h = 0; h < NH; h++) for (let d = 0; d < DH; d++) data[(h * 4 + 1) * DH + d] = DH > 1 ? 3 + (3 * d) / (DH - 1) : 3;
-    } else if (name.endsWith('proj_down.weight')) data = rng.normalArray(n, 2 / cfg.numBlocks / Math.sqrt(E));
-    else if (name.includes('slstm_layer.')) data = rng.normalArray(n, smallStd(DH)); // head-wise [NH, DH, DH]
-    else data = rng.normalArray(n, smallStd(shape[1]));
-    out.set(name, new Tensor('f32', shape, data));
+    switch (spec.role) {
+      case 'bias': case 'groupNorm': data = new Float32Array(n); break; // group norm scales by 1 + w
+      case 'norm': data = new Float32Array(n).fill(1); break;
+      case 'recurrentKernel': data = new Float32Array(n); break;
+      case 'slstmBias':
+        // [NH, 4, DH] head-major, cell slots i, f, z, o: forget-gate bias linspace(3, 6) per head
+        data = new Float32Array(n);
+        for (let h = 0; h < NH; h++) for (let d = 0; d < DH; d++) data[(h * 4 + 1) * DH + d] = DH > 1 ? 3 + (3 * d) / (DH - 1) : 3;
+        break;
+      case 'downProj': data = rng.normalArray(n, 2 / cfg.numBlocks / Math.sqrt(E)); break;
+      case 'headwiseGate': data = rng.normalArray(n, smallStd(DH)); break; // [NH, DH, DH]
+      default: data = rng.normalArray(n, smallStd(shape[1]));
+    }
+    out.set(spec.name, new Tensor('f32', shape, data));
   }
   return out;
 }

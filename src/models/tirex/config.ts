@@ -4,6 +4,12 @@ import { ConfigError, LimitError } from '../../errors.js';
 import { roundUpToNextMultipleOf } from '../configRules.js';
 import { checkKeys, checkParameterBudget, isPlainObject, maxModelBytes, positiveFloat, showValue, sizeInt } from '../configChecks.js';
 
+/** Fixed constants of the official TiRex modules (shared by the inference model and the model definition in ./network.ts). */
+export const TIREX_RMS_EPS = 1e-6;
+export const TIREX_GROUP_NORM_EPS = 1e-5;
+/** The official cell clamps f~ at 15 before logsigmoid (also with the bf16 casts disabled). */
+export const TIREX_FORGET_CLAMP = 15;
+
 /** The official `model_config` (block_kwargs may hold all_slstm, return_last_states, vocab_size, which the official code ignores). */
 export interface TiRexModelConfigJson {
   input_patch_size: number;

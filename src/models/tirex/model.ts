@@ -12,7 +12,7 @@ import { add, mul, relu, silu } from '../../ops/elementwise.js';
 import { rmsNorm, groupNorm } from '../../ops/norm.js';
 import { loadSlstmParams, SlstmParams } from '../../xlstm/slstm/params.js';
 import { slstmForward } from '../../xlstm/slstm/cell.js';
-import { TiRexConfig, resolveTiRexConfig } from './config.js';
+import { TiRexConfig, resolveTiRexConfig, TIREX_RMS_EPS, TIREX_GROUP_NORM_EPS, TIREX_FORGET_CLAMP } from './config.js';
 import { ArgumentError, ConfigError, LimitError } from '../../errors.js';
 import { MAX_PAGES, RESERVED_BYTES } from '../../backend/wasm/heap.js';
 import {
@@ -23,10 +23,9 @@ import {
 } from './embed.js';
 import { TiRexStream, TiRexStreamOptions } from './stream.js';
 
-const RMS_EPS = 1e-6;
-const GROUP_NORM_EPS = 1e-5;
-/** The official cell clamps f~ at 15 before logsigmoid (also with the bf16 casts disabled). */
-const FORGET_CLAMP = 15;
+const RMS_EPS = TIREX_RMS_EPS;
+const GROUP_NORM_EPS = TIREX_GROUP_NORM_EPS;
+const FORGET_CLAMP = TIREX_FORGET_CLAMP;
 /** As src/ops/matmul.ts: below this many multiply-adds one thread beats the pool's dispatch. */
 const GEMM_MT_MIN = 1 << 18;
 

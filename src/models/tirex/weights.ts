@@ -2,11 +2,15 @@
 // from the official model.ckpt (torch zip; legacy 'block_stack.' prefix stripped, as
 // TiRexZero.on_load_checkpoint does) or from model.safetensors + a JSON config.
 // Loading is strict like the official load_state_dict: missing, unexpected and
-// mis-shaped tensors are errors that name the tensor and the file.
+// mis-shaped tensors are errors that name the tensor and the file. The names live in one
+// declarative table (tirexTable, format in ../weightTable.ts) that the loader, the trainable
+// (src/train/tirexTrainable.ts) and the benches share.
 import { Tensor } from '../../tensor/tensor.js';
 import { shapeStr } from '../../tensor/dtype.js';
 import { TiRexConfig, resolveTiRexConfig } from './config.js';
 import { ConfigError } from '../../errors.js';
+import type { DType } from '../../tensor/dtype.js';
+import { FLOAT_DTYPES, WeightSpec, WeightTable, matchWeights, readWeightsF32, tableShapes } from '../weightTable.js';
 
 export interface TiRexResidualBlockWeights {
   hiddenWeight: Tensor; // [FF, IN]
@@ -38,38 +42,52 @@ export interface TiRexWeights {
   blocks: TiRexBlockWeights[];
   outNorm: Tensor; // [E]
   outputPatchEmbedding: TiRexResidualBlockWeights;
+  /** The same tensors by official name (the weight table's names): what trainables and converters use. */
+  tensors: ReadonlyMap<string, Tensor>;
 }
 
 /** Legacy prefix of block and out_norm keys in checkpoints written by the original Lightning module. */
 export const LEGACY_PREFIX = 'block_stack.';
 
-/** Every official tensor name with its expected shape under `cfg`. */
-export function tirexWeightTable(cfg: TiRexConfig): Map<string, number[]> {
+/**
+ * The TiRex weight table (see ../weightTable.ts): every official tensor name with its shape
+ * under `cfg`, in state_dict order. Roles (the trainable's init and decay rules key on them):
+ * 'linear' (dense [out, in]), 'bias', 'norm' (RMSNorm weight, applied as w), 'groupNorm'
+ * (applied as 1 + w), 'headwiseGate' ([NH, DH, DH]), 'recurrentKernel', 'slstmBias'
+ * ([NH, 4, DH] head-major), 'downProj' (the FFN's output projection).
+ */
+export function tirexTable(cfg: TiRexConfig): WeightTable {
   const E = cfg.embeddingDim, NH = cfg.numHeads, DH = cfg.headDim, F = cfg.ffnDim, FF = cfg.inputFfDim;
   const inF = 2 * cfg.inputPatchSize; // values + mask
   const outF = cfg.quantiles.length * cfg.outputPatchSize;
-  const t = new Map<string, number[]>();
+  const specs: WeightSpec[] = [];
+  const add = (name: string, shape: number[], role: string) => specs.push({ name, shape, role, fanIn: shape.length === 2 ? shape[1] : shape[shape.length - 1] });
   const residual = (p: string, i: number, o: number) => {
-    t.set(`${p}.hidden_layer.weight`, [FF, i]); t.set(`${p}.hidden_layer.bias`, [FF]);
-    t.set(`${p}.output_layer.weight`, [o, FF]); t.set(`${p}.output_layer.bias`, [o]);
-    t.set(`${p}.residual_layer.weight`, [o, i]); t.set(`${p}.residual_layer.bias`, [o]);
+    add(`${p}.hidden_layer.weight`, [FF, i], 'linear'); add(`${p}.hidden_layer.bias`, [FF], 'bias');
+    add(`${p}.output_layer.weight`, [o, FF], 'linear'); add(`${p}.output_layer.bias`, [o], 'bias');
+    add(`${p}.residual_layer.weight`, [o, i], 'linear'); add(`${p}.residual_layer.bias`, [o], 'bias');
   };
   residual('input_patch_embedding', inF, E);
   for (let b = 0; b < cfg.numBlocks; b++) {
     const p = `blocks.${b}`;
-    t.set(`${p}.norm_slstm.weight`, [E]);
-    for (const g of ['fgate', 'igate', 'zgate', 'ogate']) t.set(`${p}.slstm_layer.${g}.weight`, [NH, DH, DH]);
-    t.set(`${p}.slstm_layer.slstm_cell._recurrent_kernel_`, [NH, DH, 4 * DH]);
-    t.set(`${p}.slstm_layer.slstm_cell._bias_`, [4 * E]);
-    t.set(`${p}.slstm_layer.group_norm.weight`, [E]);
-    t.set(`${p}.norm_ffn.weight`, [E]);
-    t.set(`${p}.ffn.proj_up_gate.weight`, [F, E]);
-    t.set(`${p}.ffn.proj_up.weight`, [F, E]);
-    t.set(`${p}.ffn.proj_down.weight`, [E, F]);
+    add(`${p}.norm_slstm.weight`, [E], 'norm');
+    for (const g of ['fgate', 'igate', 'zgate', 'ogate']) add(`${p}.slstm_layer.${g}.weight`, [NH, DH, DH], 'headwiseGate');
+    add(`${p}.slstm_layer.slstm_cell._recurrent_kernel_`, [NH, DH, 4 * DH], 'recurrentKernel');
+    add(`${p}.slstm_layer.slstm_cell._bias_`, [4 * E], 'slstmBias');
+    add(`${p}.slstm_layer.group_norm.weight`, [E], 'groupNorm');
+    add(`${p}.norm_ffn.weight`, [E], 'norm');
+    add(`${p}.ffn.proj_up_gate.weight`, [F, E], 'linear');
+    add(`${p}.ffn.proj_up.weight`, [F, E], 'linear');
+    add(`${p}.ffn.proj_down.weight`, [E, F], 'downProj');
   }
-  t.set('out_norm.weight', [E]);
+  add('out_norm.weight', [E], 'norm');
   residual('output_patch_embedding', E, outF);
-  return t;
+  return { arch: 'TiRex', specs, legacyPrefixes: [LEGACY_PREFIX] };
+}
+
+/** Every official tensor name with its expected shape under `cfg` (the table's names and shapes). */
+export function tirexWeightTable(cfg: TiRexConfig): Map<string, number[]> {
+  return tableShapes(tirexTable(cfg));
 }
 
 /** A source of named tensors (shape known before reading). */
@@ -79,6 +97,71 @@ export interface TiRexTensorSource {
   names(): string[];
   shape(name: string): readonly number[];
   read(name: string): Promise<Tensor>;
+  /** Stored dtype (default: any float is accepted). */
+  dtype?(name: string): DType;
+}
+
+/**
+ * Checks the source against the weight table (strict, like load_state_dict; legacy
+ * 'block_stack.' names are accepted) and reads every tensor as f32, by official name.
+ * Shape errors hint at a config that does not match the weights.
+ */
+export async function readTiRexTensors(cfg: TiRexConfig, src: TiRexTensorSource): Promise<Map<string, Tensor>> {
+  const table = tirexTable(cfg);
+  const m = await matchWeights(table, { names: () => src.names(), info: (n) => ({ shape: src.shape(n), dtype: src.dtype?.(n) ?? 'f32' }) });
+  const { missing, unexpected, misshaped, badDtype } = m.problems;
+  if (missing.length || unexpected.length) {
+    const list = (a: string[]) => a.slice(0, 6).join(', ') + (a.length > 6 ? `, ... (${a.length} in all)` : '');
+    throw new Error(`TiRex weights (${src.source}): state_dict does not match the config (${cfg.numBlocks} blocks)`
+      + (missing.length ? `; missing: ${list(missing.map((s) => s.name))}` : '') + (unexpected.length ? `; unexpected: ${list(unexpected)}` : ''));
+  }
+  if (misshaped.length) {
+    const { spec, shape } = misshaped[0];
+    throw new Error(`TiRex weights (${src.source}): tensor '${spec.name}' has shape ${shapeStr(shape)}, expected ${shapeStr(spec.shape)} from the config `
+      + `(embedding_dim ${cfg.embeddingDim}, num_heads ${cfg.numHeads}, ffn dim ${cfg.ffnDim}, input_ff_dim ${cfg.inputFfDim}, `
+      + `patch ${cfg.inputPatchSize}/${cfg.outputPatchSize}, ${cfg.quantiles.length} quantiles): config and weights do not match`);
+  }
+  if (badDtype.length) throw new Error(`TiRex weights (${src.source}): tensor '${badDtype[0].file}' has dtype ${badDtype[0].dtype}, expected a float format (${FLOAT_DTYPES.join(', ')})`);
+  return readWeightsF32(m, (n) => src.read(n));
+}
+
+/** The structured weights of the inference model from f32 tensors by official name. */
+export function tirexWeightsFromTensors(cfg: TiRexConfig, tensors: ReadonlyMap<string, Tensor>): TiRexWeights {
+  const get = (name: string): Tensor => {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`TiRex weights: tensor '${name}' is missing`);
+    return t;
+  };
+  const residual = (p: string): TiRexResidualBlockWeights => ({
+    hiddenWeight: get(`${p}.hidden_layer.weight`), hiddenBias: get(`${p}.hidden_layer.bias`),
+    outputWeight: get(`${p}.output_layer.weight`), outputBias: get(`${p}.output_layer.bias`),
+    residualWeight: get(`${p}.residual_layer.weight`), residualBias: get(`${p}.residual_layer.bias`),
+  });
+  const blocks: TiRexBlockWeights[] = [];
+  for (let b = 0; b < cfg.numBlocks; b++) {
+    const p = `blocks.${b}`;
+    blocks.push({
+      normSlstm: get(`${p}.norm_slstm.weight`),
+      fgate: get(`${p}.slstm_layer.fgate.weight`),
+      igate: get(`${p}.slstm_layer.igate.weight`),
+      zgate: get(`${p}.slstm_layer.zgate.weight`),
+      ogate: get(`${p}.slstm_layer.ogate.weight`),
+      recurrentKernel: get(`${p}.slstm_layer.slstm_cell._recurrent_kernel_`),
+      bias: get(`${p}.slstm_layer.slstm_cell._bias_`),
+      groupNorm: get(`${p}.slstm_layer.group_norm.weight`),
+      normFfn: get(`${p}.norm_ffn.weight`),
+      projUpGate: get(`${p}.ffn.proj_up_gate.weight`),
+      projUp: get(`${p}.ffn.proj_up.weight`),
+      projDown: get(`${p}.ffn.proj_down.weight`),
+    });
+  }
+  return {
+    inputPatchEmbedding: residual('input_patch_embedding'),
+    blocks,
+    outNorm: get('out_norm.weight'),
+    outputPatchEmbedding: residual('output_patch_embedding'),
+    tensors,
+  };
 }
 
 /**
@@ -86,57 +169,7 @@ export interface TiRexTensorSource {
  * tensor as f32. Shape errors hint at a config that does not match the weights.
  */
 export async function loadTiRexWeights(cfg: TiRexConfig, src: TiRexTensorSource): Promise<TiRexWeights> {
-  const table = tirexWeightTable(cfg);
-  const have = new Set(src.names());
-  const missing = [...table.keys()].filter((n) => !have.has(n));
-  const unexpected = [...have].filter((n) => !table.has(n));
-  if (missing.length || unexpected.length) {
-    const list = (a: string[]) => a.slice(0, 6).join(', ') + (a.length > 6 ? `, ... (${a.length} in all)` : '');
-    throw new Error(`TiRex weights (${src.source}): state_dict does not match the config (${cfg.numBlocks} blocks)`
-      + (missing.length ? `; missing: ${list(missing)}` : '') + (unexpected.length ? `; unexpected: ${list(unexpected)}` : ''));
-  }
-  for (const [name, want] of table) {
-    const got = src.shape(name);
-    if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
-      throw new Error(`TiRex weights (${src.source}): tensor '${name}' has shape ${shapeStr(got)}, expected ${shapeStr(want)} from the config `
-        + `(embedding_dim ${cfg.embeddingDim}, num_heads ${cfg.numHeads}, ffn dim ${cfg.ffnDim}, input_ff_dim ${cfg.inputFfDim}, `
-        + `patch ${cfg.inputPatchSize}/${cfg.outputPatchSize}, ${cfg.quantiles.length} quantiles): config and weights do not match`);
-    }
-  }
-  const get = async (name: string): Promise<Tensor> => {
-    const t = await src.read(name);
-    const f = t.toFloat32();
-    return t.dtype === 'f32' ? t : new Tensor('f32', t.shape, f);
-  };
-  const residual = async (p: string): Promise<TiRexResidualBlockWeights> => ({
-    hiddenWeight: await get(`${p}.hidden_layer.weight`), hiddenBias: await get(`${p}.hidden_layer.bias`),
-    outputWeight: await get(`${p}.output_layer.weight`), outputBias: await get(`${p}.output_layer.bias`),
-    residualWeight: await get(`${p}.residual_layer.weight`), residualBias: await get(`${p}.residual_layer.bias`),
-  });
-  const blocks: TiRexBlockWeights[] = [];
-  for (let b = 0; b < cfg.numBlocks; b++) {
-    const p = `blocks.${b}`;
-    blocks.push({
-      normSlstm: await get(`${p}.norm_slstm.weight`),
-      fgate: await get(`${p}.slstm_layer.fgate.weight`),
-      igate: await get(`${p}.slstm_layer.igate.weight`),
-      zgate: await get(`${p}.slstm_layer.zgate.weight`),
-      ogate: await get(`${p}.slstm_layer.ogate.weight`),
-      recurrentKernel: await get(`${p}.slstm_layer.slstm_cell._recurrent_kernel_`),
-      bias: await get(`${p}.slstm_layer.slstm_cell._bias_`),
-      groupNorm: await get(`${p}.slstm_layer.group_norm.weight`),
-      normFfn: await get(`${p}.norm_ffn.weight`),
-      projUpGate: await get(`${p}.ffn.proj_up_gate.weight`),
-      projUp: await get(`${p}.ffn.proj_up.weight`),
-      projDown: await get(`${p}.ffn.proj_down.weight`),
-    });
-  }
-  return {
-    inputPatchEmbedding: await residual('input_patch_embedding'),
-    blocks,
-    outNorm: await get('out_norm.weight'),
-    outputPatchEmbedding: await residual('output_patch_embedding'),
-  };
+  return tirexWeightsFromTensors(cfg, await readTiRexTensors(cfg, src));
 }
 
 /** In-memory tensors (e.g. from a browser fetch) as a source. */
@@ -145,6 +178,7 @@ export function tensorMapSource(tensors: ReadonlyMap<string, Tensor>, source = '
     source,
     names: () => [...tensors.keys()],
     shape: (n) => tensors.get(n)!.shape,
+    dtype: (n) => tensors.get(n)!.dtype,
     read: async (n) => tensors.get(n)!,
   };
 }
@@ -220,6 +254,7 @@ export async function loadTiRexCheckpoint(pathOrDir: string, opts: LoadTiRexChec
       source: file,
       names: () => sf.names(),
       shape: (n) => sf.info(n).shape,
+      dtype: (n) => sf.info(n).dtype,
       read: (n) => sf.read(n),
     });
     return { config, weights, source: file, format };
