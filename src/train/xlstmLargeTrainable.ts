@@ -1,5 +1,6 @@
-// Trainable xLSTM Large / xLSTM-7B: the network of src/models/xlstmLarge/model.ts built from
-// differentiable tape ops, one Parameter per official checkpoint tensor (Hugging Face layout
+// Trainable xLSTM Large / xLSTM-7B: the one model definition (src/models/xlstmLarge/network.ts,
+// built from the shared blocks of src/blocks) run with one Parameter per entry of the weight
+// table (xlstmLargeTable, src/models/xlstmLarge/weights.ts) (Hugging Face layout
 // `backbone.embeddings.weight`, or the native xlstm_large layout `embedding.weight`; weight_mode
 // "single" or "fused" names), so weights load from and save to files XLSTMLarge reads.
 //
@@ -28,7 +29,7 @@
 // weights and biases, linear biases) are not, and the embedding (also when tied as the LM head) is
 // decayed only with the option decayEmbedding.
 import { Tensor } from '../tensor/tensor.js';
-import { Tape, Var, Parameter, ag, agMlstmChunkwise } from '../autograd/index.js';
+import { Tape, Var, Parameter } from '../autograd/index.js';
 import type { TapeDType } from '../autograd/index.js';
 import { Rng } from '../optim/optim.js';
 import { serializeSafetensors, parseSafetensors } from '../io/safetensors.js';
@@ -37,6 +38,10 @@ import type { WasmBackend } from '../backend/wasm/backend.js';
 import { resolveXLSTMLargeConfig } from '../models/xlstmLarge/config.js';
 import type { XLSTMLargeConfig, XLSTMLargeConfigInput } from '../models/xlstmLarge/config.js';
 import { XLSTMLarge } from '../models/xlstmLarge/model.js';
+import { xlstmLargeTable } from '../models/xlstmLarge/weights.js';
+import { xlstmLargeNetwork } from '../models/xlstmLarge/network.js';
+import { FLOAT_DTYPES, sameShape, shapeText } from '../models/weightTable.js';
+import { nextTokenLoss } from '../blocks/basic.js';
 import type { TokenBatch } from './textData.js';
 
 /** Checkpoint naming: Hugging Face xLSTMForCausalLM or the native xlstm_large state dict. */
@@ -63,46 +68,9 @@ type InitKind = 'linear' | 'embedding' | 'ones' | 'zeros' | 'bias' | 'igateBias'
 /** One parameter: official name, shape, torch fan_in (for the default init), init kind. */
 export interface XLSTMLargeParamSpec { name: string; shape: number[]; init: InitKind; fanIn: number }
 
-/** Every parameter of `cfg` in the official state_dict order, under `layout` names. */
+/** Every parameter of `cfg` in the official state_dict order, under `layout` names (the weight table's entries; role = init kind). */
 export function xlstmLargeParamSpecs(cfg: XLSTMLargeConfig, layout: XLSTMLargeLayout = 'hf'): XLSTMLargeParamSpec[] {
-  const E = cfg.embedding_dim, NH = cfg.num_heads, V = cfg.vocab_size, QK = cfg.qk_dim, DV = cfg.v_dim, U = cfg.ffn_up_proj_dim;
-  const out: XLSTMLargeParamSpec[] = [{ name: layout === 'hf' ? 'backbone.embeddings.weight' : 'embedding.weight', shape: [V, E], init: 'embedding', fanIn: E }];
-  const lin = (name: string, rows: number, cols: number, bias = cfg.use_bias) => {
-    out.push({ name: `${name}.weight`, shape: [rows, cols], init: 'linear', fanIn: cols });
-    if (bias) out.push({ name: `${name}.bias`, shape: [rows], init: 'bias', fanIn: cols });
-  };
-  const norm = (name: string, n: number) => {
-    out.push({ name: `${name}.weight`, shape: [n], init: 'ones', fanIn: n });
-    if (cfg.use_bias) out.push({ name: `${name}.bias`, shape: [n], init: 'zeros', fanIn: n });
-  };
-  for (let b = 0; b < cfg.num_blocks; b++) {
-    const p = `backbone.blocks.${b}.`, m = `${p}mlstm_layer.`;
-    norm(`${p}norm_mlstm`, E);
-    if (cfg.weight_mode === 'single') {
-      lin(`${m}q`, QK, E); lin(`${m}k`, QK, E); lin(`${m}v`, DV, E); lin(`${m}ogate_preact`, DV, E);
-      // the gate Linears always have a bias (bias=True in mLSTMLayer)
-      out.push({ name: `${m}igate_preact.weight`, shape: [NH, E], init: 'linear', fanIn: E }, { name: `${m}igate_preact.bias`, shape: [NH], init: 'igateBias', fanIn: E });
-      out.push({ name: `${m}fgate_preact.weight`, shape: [NH, E], init: 'linear', fanIn: E }, { name: `${m}fgate_preact.bias`, shape: [NH], init: 'fgateBias', fanIn: E });
-    } else {
-      lin(`${m}qkv_opreact`, 2 * QK + 2 * DV, E);
-      out.push({ name: `${m}ifgate_preact.weight`, shape: [2 * NH, E], init: 'linear', fanIn: E }, { name: `${m}ifgate_preact.bias`, shape: [2 * NH], init: 'igateBias', fanIn: E });
-    }
-    norm(`${m}multihead_norm`, DV);
-    lin(`${m}out_proj`, E, DV);
-    norm(`${p}norm_ffn`, E);
-    if (cfg.weight_mode === 'single') { lin(`${p}ffn.proj_up_gate`, U, E); lin(`${p}ffn.proj_up`, U, E); } else lin(`${p}ffn.proj_up_gate_z`, 2 * U, E);
-    lin(`${p}ffn.proj_down`, E, U);
-  }
-  if (cfg.add_out_norm) norm('backbone.out_norm', E);
-  if (!cfg.tie_word_embeddings) out.push({ name: 'lm_head.weight', shape: [V, E], init: 'linear', fanIn: E });
-  return out;
-}
-
-/** Other spellings of a parameter name that checkpoints use (weights.ts accepts them too). */
-function aliasesOf(name: string): string[] {
-  const m = /^(backbone\.blocks\.\d+\.mlstm_layer\.)(q|k|v)\.(weight|bias)$/.exec(name);
-  if (!m) return [];
-  return [`${m[1]}${{ q: 'query', k: 'key', v: 'value' }[m[2] as 'q' | 'k' | 'v']}.${m[3]}`];
+  return xlstmLargeTable(cfg, layout).specs.map((s) => ({ name: s.name, shape: [...s.shape], init: s.role as InitKind, fanIn: s.fanIn! }));
 }
 
 /** The layout of a set of tensor names, from where the embedding lives. */
@@ -126,7 +94,6 @@ export function xlstmLargeConfigJson(cfg: XLSTMLargeConfig, layout: XLSTMLargeLa
 const resolve = (c: XLSTMLargeConfigInput | XLSTMLargeConfig): XLSTMLargeConfig =>
   Object.isFrozen(c) && 'ffn_up_proj_dim' in c ? (c as XLSTMLargeConfig) : resolveXLSTMLargeConfig(c as XLSTMLargeConfigInput);
 
-const shapeText = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 export class XLSTMLargeTrainable {
   /** All parameters in the official state_dict order (a tied LM head is the embedding itself). */
@@ -140,22 +107,22 @@ export class XLSTMLargeTrainable {
     if (dtype !== 'f32' && dtype !== 'f64') throw new RangeError(`XLSTMLargeTrainable: dtype must be 'f32' or 'f64', got ${String(dtype)}`);
     if (o.mlstmGradMode !== undefined && o.mlstmGradMode !== 'official' && o.mlstmGradMode !== 'exact') throw new RangeError(`XLSTMLargeTrainable: mlstmGradMode must be 'official' or 'exact', got ${String(o.mlstmGradMode)}`);
     this.mlstmGradMode = o.mlstmGradMode ?? (config.chunkwise_kernel.endsWith('native_autograd') ? 'exact' : 'official');
-    const specs = xlstmLargeParamSpecs(config, layout);
-    this.embName = specs[0].name;
+    const table = xlstmLargeTable(config, layout);
+    this.embName = table.specs[0].name;
     // every tensor must be used: an unknown name is a checkpoint of another config or a typo
-    const known = new Set<string>();
-    for (const s of specs) { known.add(s.name); for (const a of aliasesOf(s.name)) known.add(a); }
+    const known = new Set<string>((table.tied ?? []).map((t) => t.name));
+    for (const s of table.specs) { known.add(s.name); for (const a of s.aliases ?? []) known.add(a); }
     const unknown = [...tensors.keys()].filter((n) => !known.has(n));
     if (unknown.length) {
       throw new Error(`XLSTMLargeTrainable: unknown tensor${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', ...' : ''} (not a parameter of this config: weight_mode "${config.weight_mode}", use_bias ${config.use_bias}, tie_word_embeddings ${config.tie_word_embeddings}, add_out_norm ${config.add_out_norm}, num_blocks ${config.num_blocks}, ${layout} names)`);
     }
     this.params = [];
-    for (const s of specs) {
-      const name = [s.name, ...aliasesOf(s.name)].find((n) => tensors.has(n));
+    for (const s of table.specs) {
+      const name = [s.name, ...(s.aliases ?? [])].find((n) => tensors.has(n));
       if (name === undefined) throw new Error(`XLSTMLargeTrainable: missing tensor ${s.name} (expected shape ${shapeText(s.shape)})`);
       const t = tensors.get(name)!;
-      if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) throw new Error(`XLSTMLargeTrainable: tensor ${name} has shape ${shapeText(t.shape)}, expected ${shapeText(s.shape)}`);
-      if (!['f32', 'f64', 'bf16', 'f16'].includes(t.dtype)) throw new Error(`XLSTMLargeTrainable: tensor ${name} has dtype ${t.dtype}, expected a float format (f32, f64, bf16, f16)`);
+      if (!sameShape(t.shape, s.shape)) throw new Error(`XLSTMLargeTrainable: tensor ${name} has shape ${shapeText(t.shape)}, expected ${shapeText(s.shape)}`);
+      if (!FLOAT_DTYPES.includes(t.dtype)) throw new Error(`XLSTMLargeTrainable: tensor ${name} has dtype ${t.dtype}, expected a float format (f32, f64, bf16, f16)`);
       const data = dtype === 'f64' ? Float64Array.from(t.toFloat64()) : Float32Array.from(t.toFloat32());
       const decay = s.name === this.embName ? !!o.decayEmbedding : s.shape.length >= 2;
       const par = new Parameter(new Tensor(dtype, s.shape, data), s.name, decay);
@@ -244,89 +211,15 @@ export class XLSTMLargeTrainable {
     return XLSTMLarge.fromSource(parseSafetensors(this.toSafetensors()), this.config, { backend, matrixDtype: 'f32' });
   }
 
-  /** Soft-capped logits [B, S, V] of ids (i32, [B * S] row-major). */
+  /** Soft-capped logits [B, S, V] of ids (i32, [B * S] row-major): the model definition of src/models/xlstmLarge/network.ts. */
   forward(t: Tape, ids: Int32Array, B: number, S: number): Var {
-    const cfg = this.config, V = cfg.vocab_size;
-    if (!Number.isInteger(B) || B < 1 || !Number.isInteger(S) || S < 1) throw new RangeError(`XLSTMLargeTrainable.forward: B = ${B} and S = ${S} must be positive integers`);
-    if (ids.length !== B * S) throw new RangeError(`XLSTMLargeTrainable.forward: ids has ${ids.length} entries, expected B*S = ${B}*${S}`);
-    for (let j = 0; j < ids.length; j++) if (!(ids[j] >= 0 && ids[j] < V)) throw new RangeError(`XLSTMLargeTrainable.forward: ids[${j}] = ${ids[j]} is not a token id (0 <= id < vocab_size ${V})`);
-    let x = ag.embedding(t, new Tensor('i32', [B, S], ids), this.param(this.embName)); // [B, S, E]
-    for (let b = 0; b < cfg.num_blocks; b++) {
-      const pre = `backbone.blocks.${b}.`;
-      x = ag.add(t, x, this.mlstmLayer(t, this.rms(t, x, `${pre}norm_mlstm`), `${pre}mlstm_layer.`, B, S));
-      x = ag.add(t, x, this.ffn(t, this.rms(t, x, `${pre}norm_ffn`), `${pre}ffn.`));
-    }
-    if (cfg.add_out_norm) x = this.rms(t, x, 'backbone.out_norm');
-    const logits = ag.linear(t, x, cfg.tie_word_embeddings ? this.param(this.embName) : this.param('lm_head.weight')); // [B, S, V]
-    return cfg.output_logit_soft_cap === null ? logits : ag.softcap(t, logits, cfg.output_logit_soft_cap);
+    return xlstmLargeNetwork(t, this.config, (n) => this.p.get(n), ids, B, S, { layout: this.layout, mlstmGradMode: this.mlstmGradMode, who: 'XLSTMLargeTrainable' });
   }
 
   /** Mean next-token cross-entropy over the B*(S-1) positions, on the soft-capped logits. */
   loss(t: Tape, batch: TokenBatch, _ctx: { rng?: Rng } = {}): Var {
     const { ids, batchSize: B, seqLen: S } = batch;
     if (S < 2) throw new RangeError(`XLSTMLargeTrainable.loss: seqLen must be >= 2, got ${S}`);
-    const logits = this.forward(t, ids, B, S);
-    // the last position has no target: ignored rather than sliced off (no copy of the logits)
-    const targets = new Int32Array(B * S).fill(-100);
-    for (let b = 0; b < B; b++) for (let s = 0; s < S - 1; s++) targets[b * S + s] = ids[b * S + s + 1];
-    return ag.crossEntropy(t, logits, targets, { ignoreIndex: -100 });
-  }
-
-  private opt(n: string): Parameter | undefined { return this.p.get(n); }
-
-  private rms(t: Tape, x: Var, name: string): Var {
-    const y = ag.rmsNorm(t, x, { eps: this.config.norm_eps, weight: this.param(`${name}.weight`) });
-    const b = this.opt(`${name}.bias`);
-    return b ? ag.add(t, y, b) : y;
-  }
-
-  private lin(t: Tape, x: Var, name: string): Var {
-    return ag.linear(t, x, this.param(`${name}.weight`), this.opt(`${name}.bias`));
-  }
-
-  private mlstmLayer(t: Tape, x: Var, pre: string, B: number, S: number): Var {
-    const c = this.config, NH = c.num_heads, QK = c.qk_dim, DV = c.v_dim, DQK = c.qk_head_dim, DHV = c.v_head_dim;
-    const cap = (v: Var) => (c.gate_soft_cap === null ? v : ag.softcap(t, v, c.gate_soft_cap));
-    let q: Var, k: Var, v: Var, o: Var, ig: Var, fg: Var;
-    if (c.weight_mode === 'single') {
-      q = this.lin(t, x, `${pre}q`); k = this.lin(t, x, `${pre}k`); v = this.lin(t, x, `${pre}v`); o = this.lin(t, x, `${pre}ogate_preact`);
-      ig = cap(this.lin(t, x, `${pre}igate_preact`)); fg = cap(this.lin(t, x, `${pre}fgate_preact`)); // [B, S, NH]
-    } else {
-      const all = this.lin(t, x, `${pre}qkv_opreact`); // [B, S, 2QK + 2DV]
-      q = ag.slice(t, all, 2, 0, QK); k = ag.slice(t, all, 2, QK, 2 * QK);
-      v = ag.slice(t, all, 2, 2 * QK, 2 * QK + DV); o = ag.slice(t, all, 2, 2 * QK + DV, 2 * QK + 2 * DV);
-      const g = cap(this.lin(t, x, `${pre}ifgate_preact`)); // [B, S, 2NH]
-      ig = ag.slice(t, g, 2, 0, NH); fg = ag.slice(t, g, 2, NH, 2 * NH);
-    }
-    const L = c.chunk_size, Sp = Math.ceil(S / L) * L;
-    // [B, S, NH*D] -> [B, NH, S, D] (reshape(B, S, NH, -1).transpose(1, 2)), zero-padded to Sp
-    const heads = (a: Var, D: number) => this.padSeq(t, ag.permute(t, ag.reshape(t, a, [B, S, NH, D]), [0, 2, 1, 3]), Sp);
-    const gate = (a: Var) => this.padSeq(t, ag.permute(t, a, [0, 2, 1]), Sp); // [B, NH, Sp]
-    let h = agMlstmChunkwise(t, { q: heads(q, DQK), k: heads(k, DQK), v: heads(v, DHV), i: gate(ig), f: gate(fg) }, { eps: c.eps, chunkSize: L, gradMode: this.mlstmGradMode }); // [B, NH, Sp, DHV]
-    if (Sp !== S) h = ag.slice(t, h, 2, 0, S);
-    const hs = ag.reshape(t, ag.permute(t, h, [0, 2, 1, 3]), [B, S, DV]);
-    const hn = ag.groupNorm(t, hs, NH, { eps: c.norm_eps, weight: this.param(`${pre}multihead_norm.weight`), bias: this.opt(`${pre}multihead_norm.bias`) });
-    return this.lin(t, ag.mul(t, ag.sigmoid(t, o), hn), `${pre}out_proj`);
-  }
-
-  /** a [..., S, (D)] with axis 2 zero-padded to Sp (padding after the sequence: causal, so harmless). */
-  private padSeq(t: Tape, a: Var, Sp: number): Var {
-    const S = a.shape[2];
-    if (Sp === S) return a;
-    const shape = [...a.shape];
-    shape[2] = Sp - S;
-    const zeros = t.input(t.tensor(shape, t.zeros(shape.reduce((x, d) => x * d, 1))));
-    return ag.concat(t, [a, zeros], 2);
-  }
-
-  private ffn(t: Tape, x: Var, pre: string): Var {
-    const U = this.config.ffn_up_proj_dim;
-    let g: Var, z: Var;
-    if (this.config.weight_mode === 'single') { g = this.lin(t, x, `${pre}proj_up_gate`); z = this.lin(t, x, `${pre}proj_up`); } else {
-      const both = this.lin(t, x, `${pre}proj_up_gate_z`); // [B, S, 2U]
-      g = ag.slice(t, both, 2, 0, U); z = ag.slice(t, both, 2, U, 2 * U);
-    }
-    return this.lin(t, ag.mul(t, ag.silu(t, g), z), `${pre}proj_down`);
+    return nextTokenLoss(t, this.forward(t, ids, B, S), ids, B, S);
   }
 }
-

@@ -3,6 +3,8 @@
 // embedding.weight; both: backbone.blocks.{i}..., backbone.out_norm, lm_head) and both
 // weight modes ("single": q,k,v,ogate_preact / igate,fgate / proj_up_gate,proj_up;
 // "fused": qkv_opreact / ifgate_preact / proj_up_gate_z, concatenated along dim 0).
+// The names live in one declarative table (xlstmLargeTable, format in ../weightTable.ts) that
+// this loader and the trainable (src/train/xlstmLargeTrainable.ts) share.
 // Every name, shape and dtype is checked before anything is allocated, and a failed
 // read frees what was already placed, so a model is loaded whole or not at all.
 import { Tensor } from '../../tensor/tensor.js';
@@ -13,6 +15,7 @@ import { WasmBackend } from '../../backend/wasm/backend.js';
 import { Q4Weight, Q4_BLOCK, quantizeInt8, quantizeQ4 } from '../../tensor/quant.js';
 import type { LinearWeight } from '../../ops/matmul.js';
 import { f32ArrayToBf16 } from '../../tensor/convert.js';
+import { WeightSpec, WeightTable, matchWeights, problemsMessage, specOf, tableShapes } from '../weightTable.js';
 
 /**
  * One block's weights on the heap. Projections that run on the same input are kept
@@ -124,7 +127,6 @@ type Unit = 'embedding' | number | 'head';
  */
 interface Slot { key: string; kind: 'matrix' | 'gate' | 'vector' | 'embedding'; parts: Part[]; cols: number; unit: Unit }
 
-const FLOAT_DTYPES: readonly DType[] = ['f32', 'bf16', 'f16', 'f64'];
 
 function sourceLabel(src: SafetensorsSource): string {
   const s = src as unknown as { path?: string; indexPath?: string };
@@ -140,62 +142,107 @@ function detectLayout(src: SafetensorsSource): 'hf' | 'native' {
 }
 
 /**
- * The name table: every heap buffer the model needs and the checkpoint tensors it is
- * built from. `quantHead`: a tied LM head still gets its own (quantised) copy.
+ * The xLSTM Large weight table (format in ../weightTable.ts): every checkpoint tensor of `cfg`
+ * under `layout` names, in the official state_dict order, with the other spellings some
+ * transformers versions use (query/key/value for q/k/v), the placement unit (embedding, block
+ * index, head) and the role the trainable's initialiser keys on ('embedding', 'linear', 'bias',
+ * 'ones', 'zeros', 'igateBias', 'fgateBias'). A tied LM head is listed as tied (accepted in a
+ * file, never loaded).
  */
-function nameTable(cfg: XLSTMLargeConfig, layout: 'hf' | 'native', quantHead: boolean): Slot[] {
-  const E = cfg.embedding_dim, NH = cfg.num_heads, V = cfg.vocab_size;
-  const QK = cfg.qk_dim, DV = cfg.v_dim, U = cfg.ffn_up_proj_dim;
-  const fused = cfg.weight_mode === 'fused';
-  const bias = cfg.use_bias;
-  const slots: Slot[] = [];
-  let unit: Unit = 'embedding';
-  const add = (key: string, kind: Slot['kind'], parts: Part[], cols: number) => slots.push({ key, kind, parts, cols, unit });
-  const vec = (key: string, name: string, n: number) => add(key, 'vector', [{ names: [name], shape: [n] }], 1);
+export function xlstmLargeTable(cfg: XLSTMLargeConfig, layout: 'hf' | 'native'): WeightTable {
+  const E = cfg.embedding_dim, NH = cfg.num_heads, V = cfg.vocab_size, QK = cfg.qk_dim, DV = cfg.v_dim, U = cfg.ffn_up_proj_dim;
   const embName = layout === 'hf' ? 'backbone.embeddings.weight' : 'embedding.weight';
-  add('embedding', 'embedding', [{ names: [embName], shape: [V, E] }], E);
+  const specs: WeightSpec[] = [];
+  let unit: WeightSpec['unit'] = 'embedding';
+  const add = (name: string, shape: number[], role: string, fanIn: number, aliases?: string[]) => specs.push({ name, shape, role, fanIn, unit, ...(aliases ? { aliases } : {}) });
+  add(embName, [V, E], 'embedding', E);
+  const lin = (name: string, rows: number, cols: number, alias?: string) => {
+    add(`${name}.weight`, [rows, cols], 'linear', cols, alias ? [`${alias}.weight`] : undefined);
+    if (cfg.use_bias) add(`${name}.bias`, [rows], 'bias', cols, alias ? [`${alias}.bias`] : undefined);
+  };
+  const norm = (name: string, n: number) => {
+    add(`${name}.weight`, [n], 'ones', n);
+    if (cfg.use_bias) add(`${name}.bias`, [n], 'zeros', n);
+  };
   for (let b = 0; b < cfg.num_blocks; b++) {
     unit = b;
     // Some transformers versions name q/k/v "query/key/value"; the checkpoints on the hub use q/k/v.
     const p = `backbone.blocks.${b}.`, m = `${p}mlstm_layer.`;
-    vec(`blocks.${b}.normMlstm`, `${p}norm_mlstm.weight`, E);
-    if (bias) vec(`blocks.${b}.normMlstmBias`, `${p}norm_mlstm.bias`, E);
-    if (fused) {
-      add(`blocks.${b}.qkvo`, 'matrix', [{ names: [`${m}qkv_opreact.weight`], shape: [2 * QK + 2 * DV, E] }], E);
-      if (bias) vec(`blocks.${b}.qkvoBias`, `${m}qkv_opreact.bias`, 2 * QK + 2 * DV);
-      add(`blocks.${b}.ifGate`, 'gate', [{ names: [`${m}ifgate_preact.weight`], shape: [2 * NH, E] }], E);
-      vec(`blocks.${b}.ifGateBias`, `${m}ifgate_preact.bias`, 2 * NH);
+    norm(`${p}norm_mlstm`, E);
+    if (cfg.weight_mode === 'single') {
+      lin(`${m}q`, QK, E, `${m}query`); lin(`${m}k`, QK, E, `${m}key`); lin(`${m}v`, DV, E, `${m}value`); lin(`${m}ogate_preact`, DV, E);
+      // the gate Linears always have a bias (bias=True in mLSTMLayer)
+      add(`${m}igate_preact.weight`, [NH, E], 'linear', E); add(`${m}igate_preact.bias`, [NH], 'igateBias', E);
+      add(`${m}fgate_preact.weight`, [NH, E], 'linear', E); add(`${m}fgate_preact.bias`, [NH], 'fgateBias', E);
     } else {
-      const qkvo: [string[], number][] = [[[`${m}q`, `${m}query`], QK], [[`${m}k`, `${m}key`], QK], [[`${m}v`, `${m}value`], DV], [[`${m}ogate_preact`], DV]];
-      add(`blocks.${b}.qkvo`, 'matrix', qkvo.map(([n, r]) => ({ names: n.map((x) => `${x}.weight`), shape: [r, E] })), E);
-      if (bias) add(`blocks.${b}.qkvoBias`, 'vector', qkvo.map(([n, r]) => ({ names: n.map((x) => `${x}.bias`), shape: [r] })), 1);
-      add(`blocks.${b}.ifGate`, 'gate', [{ names: [`${m}igate_preact.weight`], shape: [NH, E] }, { names: [`${m}fgate_preact.weight`], shape: [NH, E] }], E);
-      add(`blocks.${b}.ifGateBias`, 'vector', [{ names: [`${m}igate_preact.bias`], shape: [NH] }, { names: [`${m}fgate_preact.bias`], shape: [NH] }], 1);
+      lin(`${m}qkv_opreact`, 2 * QK + 2 * DV, E);
+      add(`${m}ifgate_preact.weight`, [2 * NH, E], 'linear', E); add(`${m}ifgate_preact.bias`, [2 * NH], 'igateBias', E);
     }
-    vec(`blocks.${b}.multiheadNorm`, `${m}multihead_norm.weight`, DV);
-    if (bias) vec(`blocks.${b}.multiheadNormBias`, `${m}multihead_norm.bias`, DV);
-    add(`blocks.${b}.outProj`, 'matrix', [{ names: [`${m}out_proj.weight`], shape: [E, DV] }], DV);
-    if (bias) vec(`blocks.${b}.outProjBias`, `${m}out_proj.bias`, E);
-    vec(`blocks.${b}.normFfn`, `${p}norm_ffn.weight`, E);
-    if (bias) vec(`blocks.${b}.normFfnBias`, `${p}norm_ffn.bias`, E);
+    norm(`${m}multihead_norm`, DV);
+    lin(`${m}out_proj`, E, DV);
+    norm(`${p}norm_ffn`, E);
+    if (cfg.weight_mode === 'single') { lin(`${p}ffn.proj_up_gate`, U, E); lin(`${p}ffn.proj_up`, U, E); } else lin(`${p}ffn.proj_up_gate_z`, 2 * U, E);
+    lin(`${p}ffn.proj_down`, E, U);
+  }
+  unit = 'head';
+  if (cfg.add_out_norm) norm('backbone.out_norm', E);
+  if (!cfg.tie_word_embeddings) add('lm_head.weight', [V, E], 'linear', E);
+  return { arch: 'xLSTMLarge', specs, tied: cfg.tie_word_embeddings ? [{ name: 'lm_head.weight', target: embName, shape: [V, E] }] : [] };
+}
+
+/**
+ * The heap buffers the model needs, each built from table tensors concatenated along dim 0
+ * (q | k | v | o, i | f, gate | up). `quantHead`: a tied LM head still gets its own (quantised) copy.
+ */
+function nameTable(cfg: XLSTMLargeConfig, layout: 'hf' | 'native', quantHead: boolean): Slot[] {
+  const table = xlstmLargeTable(cfg, layout);
+  const part = (name: string): Part => { const s = specOf(table, name); return { names: [s.name, ...(s.aliases ?? [])], shape: [...s.shape] }; };
+  const fused = cfg.weight_mode === 'fused';
+  const bias = cfg.use_bias;
+  const slots: Slot[] = [];
+  let unit: Unit = 'embedding';
+  const add = (key: string, kind: Slot['kind'], names: string[], cols: number) => slots.push({ key, kind, parts: names.map(part), cols, unit });
+  const vec = (key: string, name: string) => add(key, 'vector', [name], 1);
+  const embName = table.specs[0].name;
+  const E = cfg.embedding_dim, DV = cfg.v_dim, U = cfg.ffn_up_proj_dim;
+  add('embedding', 'embedding', [embName], E);
+  for (let b = 0; b < cfg.num_blocks; b++) {
+    unit = b;
+    const p = `backbone.blocks.${b}.`, m = `${p}mlstm_layer.`, k = (n: string) => `blocks.${b}.${n}`;
+    vec(k('normMlstm'), `${p}norm_mlstm.weight`);
+    if (bias) vec(k('normMlstmBias'), `${p}norm_mlstm.bias`);
+    if (fused) {
+      add(k('qkvo'), 'matrix', [`${m}qkv_opreact.weight`], E);
+      if (bias) vec(k('qkvoBias'), `${m}qkv_opreact.bias`);
+      add(k('ifGate'), 'gate', [`${m}ifgate_preact.weight`], E);
+      vec(k('ifGateBias'), `${m}ifgate_preact.bias`);
+    } else {
+      const qkvo = ['q', 'k', 'v', 'ogate_preact'].map((n) => `${m}${n}`);
+      add(k('qkvo'), 'matrix', qkvo.map((n) => `${n}.weight`), E);
+      if (bias) add(k('qkvoBias'), 'vector', qkvo.map((n) => `${n}.bias`), 1);
+      add(k('ifGate'), 'gate', [`${m}igate_preact.weight`, `${m}fgate_preact.weight`], E);
+      add(k('ifGateBias'), 'vector', [`${m}igate_preact.bias`, `${m}fgate_preact.bias`], 1);
+    }
+    vec(k('multiheadNorm'), `${m}multihead_norm.weight`);
+    if (bias) vec(k('multiheadNormBias'), `${m}multihead_norm.bias`);
+    add(k('outProj'), 'matrix', [`${m}out_proj.weight`], DV);
+    if (bias) vec(k('outProjBias'), `${m}out_proj.bias`);
+    vec(k('normFfn'), `${p}norm_ffn.weight`);
+    if (bias) vec(k('normFfnBias'), `${p}norm_ffn.bias`);
     const f = `${p}ffn.`;
-    if (fused) {
-      add(`blocks.${b}.projUpBoth`, 'matrix', [{ names: [`${f}proj_up_gate_z.weight`], shape: [2 * U, E] }], E);
-      if (bias) vec(`blocks.${b}.projUpBothBias`, `${f}proj_up_gate_z.bias`, 2 * U);
-    } else {
-      add(`blocks.${b}.projUpBoth`, 'matrix', [{ names: [`${f}proj_up_gate.weight`], shape: [U, E] }, { names: [`${f}proj_up.weight`], shape: [U, E] }], E);
-      if (bias) add(`blocks.${b}.projUpBothBias`, 'vector', [{ names: [`${f}proj_up_gate.bias`], shape: [U] }, { names: [`${f}proj_up.bias`], shape: [U] }], 1);
-    }
-    add(`blocks.${b}.projDown`, 'matrix', [{ names: [`${f}proj_down.weight`], shape: [E, U] }], U);
-    if (bias) vec(`blocks.${b}.projDownBias`, `${f}proj_down.bias`, E);
+    const up = fused ? [`${f}proj_up_gate_z`] : [`${f}proj_up_gate`, `${f}proj_up`];
+    add(k('projUpBoth'), 'matrix', up.map((n) => `${n}.weight`), E);
+    if (bias) add(k('projUpBothBias'), 'vector', up.map((n) => `${n}.bias`), 1);
+    add(k('projDown'), 'matrix', [`${f}proj_down.weight`], U);
+    if (bias) vec(k('projDownBias'), `${f}proj_down.bias`);
   }
   unit = 'head';
   if (cfg.add_out_norm) {
-    vec('outNorm', 'backbone.out_norm.weight', E);
-    if (bias) vec('outNormBias', 'backbone.out_norm.bias', E);
+    vec('outNorm', 'backbone.out_norm.weight');
+    if (bias) vec('outNormBias', 'backbone.out_norm.bias');
   }
-  if (!cfg.tie_word_embeddings) add('lmHead', 'matrix', [{ names: ['lm_head.weight'], shape: [V, E] }], E);
-  else if (quantHead) add('lmHead', 'matrix', [{ names: [embName], shape: [V, E] }], E);
+  if (!cfg.tie_word_embeddings) add('lmHead', 'matrix', ['lm_head.weight'], E);
+  else if (quantHead) add('lmHead', 'matrix', [embName], E);
   return slots;
 }
 
@@ -204,9 +251,7 @@ function nameTable(cfg: XLSTMLargeConfig, layout: 'hf' | 'native', quantHead: bo
  * loader checks a file against (a tied LM head is the embedding and has no entry).
  */
 export function xlstmLargeWeightTable(cfg: XLSTMLargeConfig, layout: 'hf' | 'native'): Map<string, number[]> {
-  const table = new Map<string, number[]>();
-  for (const slot of nameTable(cfg, layout, false)) for (const part of slot.parts) table.set(part.names[0], [...part.shape]);
-  return table;
+  return tableShapes(xlstmLargeTable(cfg, layout));
 }
 
 /** How a buffer is stored on the heap. */
@@ -215,8 +260,6 @@ type Format = 'f32' | 'bf16' | 'f16' | 'int8' | 'q4';
 interface PlannedPart { name: string; rows: number; elems: number; dtype: DType; bytes: number }
 interface Planned { slot: Slot; parts: PlannedPart[]; rows: number; format: Format; heapBytes: number; heap: number }
 
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
-const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
 const aligned = (n: number) => Math.max(64, Math.ceil(n / 64) * 64); // the heap's allocation granule
 
 function formatOf(slot: Slot, first: DType, uniform: boolean, opts: LoadWeightsOptions): Format {
@@ -242,33 +285,26 @@ function bytesOfFormat(format: Format, rows: number, cols: number): number {
   }
 }
 
-/** Resolves names and checks shapes/dtypes of every slot; throws one error listing all problems. */
-async function plan(src: SafetensorsSource, slots: Slot[], opts: LoadWeightsOptions, label: string): Promise<Planned[]> {
-  const problems: string[] = [];
+/**
+ * Checks the source against the weight table (strict: missing, unexpected, mis-shaped and
+ * non-float tensors; one error lists them all), then sizes every slot.
+ */
+async function plan(src: SafetensorsSource, table: WeightTable, slots: Slot[], opts: LoadWeightsOptions, label: string): Promise<Planned[]> {
+  const match = await matchWeights(table, src);
+  if (!match.ok) throw new Error(problemsMessage(`xLSTMLarge weights (${label})`, match.problems));
   const out: Planned[] = [];
   for (const slot of slots) {
     const parts: PlannedPart[] = [];
     for (const part of slot.parts) {
-      const name = part.names.find((n) => src.has(n));
-      if (name === undefined) {
-        problems.push(`missing tensor ${part.names[0]}${part.names.length > 1 ? ` (or ${part.names.slice(1).join(', ')})` : ''} (expected shape ${fmt(part.shape)})`);
-        continue;
-      }
+      const name = match.matches.get(part.names[0])!.file;
       const info = await src.info(name);
-      if (!sameShape(info.shape, part.shape)) problems.push(`tensor ${name}: expected shape ${fmt(part.shape)}, file has ${fmt(info.shape)}`);
-      else if (!FLOAT_DTYPES.includes(info.dtype)) problems.push(`tensor ${name}: dtype ${info.dtype} is not a float format (expected one of ${FLOAT_DTYPES.join(', ')})`);
-      else parts.push({ name, rows: part.shape[0], elems: part.shape.reduce((a, d) => a * d, 1), dtype: info.dtype, bytes: info.byteLength });
+      parts.push({ name, rows: part.shape[0], elems: part.shape.reduce((a, d) => a * d, 1), dtype: info.dtype, bytes: info.byteLength });
     }
-    if (parts.length !== slot.parts.length) continue;
     const first = parts[0].dtype;
     const uniform = parts.every((p) => p.dtype === first);
     const rows = parts.reduce((a, p) => a + p.rows, 0);
     const format = formatOf(slot, first, uniform, opts);
     out.push({ slot, parts, rows, format, heapBytes: bytesOfFormat(format, rows, slot.cols), heap: 0 });
-  }
-  if (problems.length) {
-    const shown = problems.slice(0, 8).join('; ');
-    throw new Error(`xLSTMLarge weights (${label}): ${problems.length} problem(s): ${shown}${problems.length > 8 ? '; ...' : ''}`);
   }
   return out;
 }
@@ -396,7 +432,7 @@ export async function loadXLSTMLargeWeights(be: WasmBackend, src: SafetensorsSou
   const label = sourceLabel(src);
   const layout = detectLayout(src);
   const quantHead = opts.dtype === 'int8' || opts.dtype === 'q4';
-  const planned = await plan(src, nameTable(cfg, layout, quantHead), opts, label);
+  const planned = await plan(src, xlstmLargeTable(cfg, layout), nameTable(cfg, layout, quantHead), opts, label);
   const heapBytes = placeUnits(planned, budget, be.heap.bytesInUse, label);
   const total = planned.reduce((a, p) => a + p.parts.reduce((b, q) => b + q.bytes, 0), 0);
   const placed = new Map<string, Tensor | Q4Weight>();
