@@ -1,7 +1,9 @@
-// Trainable xLSTMLMModel: the architecture of src/models/xlstmLm (NX-AI/xlstm,
-// xlstm_lm_model.py) built from differentiable tape ops, one Parameter per official
-// state_dict tensor (same names, shapes and layouts), so weights load from and save to the
-// safetensors files the inference model reads.
+// Trainable xLSTMLMModel: the one model definition of the architecture
+// (src/models/xlstmLm/network.ts, NX-AI/xlstm xlstm_lm_model.py, built from the shared blocks
+// of src/blocks) run with one Parameter per entry of the weight table (xlstmLmTable: same
+// names, shapes and layouts as the official state_dict), so weights load from and save to the
+// safetensors files the inference model reads. This file adds only what training needs:
+// initialisation, decay groups, loading/saving and the loss.
 //
 //   x = token_embedding(ids); per block: x += layer(LN(x)); [sLSTM blocks: x += ffn(LN(x))]
 //   logits = lm_head(post_blocks_norm(x));  loss = mean CE(logits[:, :-1], ids[:, 1:])
@@ -29,21 +31,20 @@
 // which differs only for slstm_cell._recurrent_kernel_ (not decayed; decayRule 'name'). Either
 // way token_embedding.weight is decayed only with config.weight_decay_on_embedding.
 import { Tensor } from '../tensor/tensor.js';
-import { Tape, Var, Parameter, ag, agMlstmParallel, agMlstmChunkwise, agSlstm } from '../autograd/index.js';
+import { Tape, Var, Parameter } from '../autograd/index.js';
 import type { TapeDType } from '../autograd/index.js';
 import { Rng } from '../optim/optim.js';
 import { serializeSafetensors, parseSafetensors } from '../io/safetensors.js';
 import type { SafetensorsSource } from '../io/safetensors.js';
 import type { WasmBackend } from '../backend/wasm/backend.js';
 import { resolveXLSTMLMConfig, isResolvedXLSTMLMConfig } from '../models/xlstmLm/config.js';
-import type { XLSTMLMConfig, XLSTMLMConfigInput, FeedForwardActFn } from '../models/xlstmLm/config.js';
-import { xlstmLmTensorSpecs } from '../models/xlstmLm/weights.js';
+import type { XLSTMLMConfig, XLSTMLMConfigInput } from '../models/xlstmLm/config.js';
+import { xlstmLmTable } from '../models/xlstmLm/weights.js';
+import { xlstmLmNetwork } from '../models/xlstmLm/network.js';
+import { nextTokenLoss } from '../blocks/basic.js';
 import { XLSTMLMModel } from '../models/xlstmLm/model.js';
 import type { TokenBatch } from './textData.js';
 import { withHeapReclaim } from './trainer.js';
-
-/** eps of every LayerNorm / MultiHeadLayerNorm of the library, and of the mLSTM cell. */
-const LN_EPS = 1e-5, MLSTM_EPS = 1e-6;
 
 export interface XLSTMLMTrainableOptions {
   /** Parameter precision = the tape's (default 'f32'). */
@@ -91,13 +92,13 @@ export class XLSTMLMTrainable {
     if (decayRule !== 'ndim' && decayRule !== 'name') throw new RangeError(`XLSTMLMTrainable: decayRule must be 'ndim' or 'name', got ${String(decayRule)}`);
     checkSupported(config);
     this.params = [];
-    for (const s of xlstmLmTensorSpecs(config)) {
+    for (const s of xlstmLmTable(config).specs) {
       const t = tensors.get(s.name);
       if (!t) throw new Error(`XLSTMLMTrainable: missing tensor ${s.name} [${s.shape.join(', ')}]`);
       if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) throw new Error(`XLSTMLMTrainable: tensor ${s.name} has shape [${t.shape.join(', ')}], expected [${s.shape.join(', ')}]`);
       const data = dtype === 'f64' ? Float64Array.from(t.toFloat64()) : Float32Array.from(t.toFloat32());
       const decay = xlstmLmDecays(s.name, s.shape.length, config, decayRule);
-      const par = new Parameter(new Tensor(dtype, s.shape, data), s.name, decay);
+      const par = new Parameter(new Tensor(dtype, [...s.shape], data), s.name, decay);
       this.params.push(par);
       this.p.set(s.name, par);
     }
@@ -118,7 +119,7 @@ export class XLSTMLMTrainable {
     const s = src instanceof Uint8Array ? parseSafetensors(src, { source: 'XLSTMLMTrainable' }) : src;
     const cfg = XLSTMLMTrainable.resolve(config);
     const m = new Map<string, Tensor>();
-    for (const spec of xlstmLmTensorSpecs(cfg)) if (s.has(spec.name)) m.set(spec.name, await s.read(spec.name));
+    for (const spec of xlstmLmTable(cfg).specs) if (s.has(spec.name)) m.set(spec.name, await s.read(spec.name));
     return new XLSTMLMTrainable(cfg, m, o.dtype ?? 'f32', o.decayRule, o.mlstmChunkSize);
   }
 
@@ -136,30 +137,32 @@ export class XLSTMLMTrainable {
     const E = cfg.embedding_dim, NB = cfg.num_blocks;
     const small = Math.sqrt(2 / (5 * E)), wang = 2 / NB / Math.sqrt(E);
     const m = new Map<string, Tensor>();
-    for (const s of xlstmLmTensorSpecs(cfg)) {
+    for (const s of xlstmLmTable(cfg).specs) {
       const n = s.shape.reduce((a, b) => a * b, 1);
       const name = s.name;
       let d: Float32Array;
       const normal = (std: number) => r.normalArray(n, std);
       const fill = (v: number) => new Float32Array(n).fill(v);
-      if (/norm\.weight$|outnorm\.weight$/.test(name)) d = fill(0);
-      else if (name.endsWith('learnable_skip')) d = fill(1);
-      else if (name.endsWith('.bias') && !name.includes('mlstm_cell') && !name.includes('conv1d')) d = fill(0);
-      else if (name.endsWith('conv1d.conv.weight') || name.endsWith('conv1d.conv.bias')) {
-        const K = name.endsWith('weight') ? s.shape[2] : (cfg.blocks.find((b) => name.startsWith(`xlstm_block_stack.blocks.${b.blockIdx}.`))!.kind === 'mlstm' ? cfg.mlstm_block!.mlstm.conv1d_kernel_size : cfg.slstm_block!.slstm.conv1d_kernel_size);
-        const bound = 1 / Math.sqrt(K);
-        d = Float32Array.from({ length: n }, () => (2 * r.uniform() - 1) * bound);
-      } else if (name.endsWith('_recurrent_kernel_')) {
-        const blk = cfg.blocks.find((b) => name.startsWith(`xlstm_block_stack.blocks.${b.blockIdx}.`));
-        const std = blk?.kind === 'slstm' && blk.slstm.recurrent_weight_init === 'standard';
-        d = std ? Float32Array.from({ length: n }, () => (2 * r.uniform() - 1) / Math.sqrt(E)) : fill(0);
-      } else if (name.endsWith('mlstm_cell.fgate.weight') || name.endsWith('mlstm_cell.igate.weight')) d = fill(0);
-      else if (name.endsWith('mlstm_cell.fgate.bias')) d = Float32Array.from({ length: n }, (_, i) => (n > 1 ? 3 + (3 * i) / (n - 1) : 3));
-      else if (name.endsWith('mlstm_cell.igate.bias')) d = normal(0.1);
-      else if (name.endsWith('slstm_cell._bias_')) d = slstmBiasInit(cfg, name, n, r);
-      else if (name.endsWith('proj_down.weight')) d = normal(wang);
-      else d = normal(small); // embeddings, lm_head, proj_up, q/k/v, sLSTM gates
-      m.set(name, new Tensor('f32', s.shape, d));
+      const uniform = (bound: number) => Float32Array.from({ length: n }, () => (2 * r.uniform() - 1) * bound);
+      switch (s.role) {
+        case 'norm': d = fill(0); break;
+        case 'skip': d = fill(1); break;
+        case 'bias': d = fill(0); break;
+        case 'conv': case 'convBias': d = uniform(1 / Math.sqrt(s.fanIn!)); break;
+        case 'recurrentKernel': {
+          const blk = cfg.blocks.find((b) => name.startsWith(`xlstm_block_stack.blocks.${b.blockIdx}.`));
+          const std = blk?.kind === 'slstm' && blk.slstm.recurrent_weight_init === 'standard';
+          d = std ? uniform(1 / Math.sqrt(E)) : fill(0);
+          break;
+        }
+        case 'mlstmGate': d = fill(0); break;
+        case 'fgateBias': d = Float32Array.from({ length: n }, (_, i) => (n > 1 ? 3 + (3 * i) / (n - 1) : 3)); break;
+        case 'igateBias': d = normal(0.1); break;
+        case 'slstmBias': d = slstmBiasInit(cfg, name, n, r); break;
+        case 'downProj': d = normal(wang); break;
+        default: d = normal(small); // embeddings, lm_head, proj_up, q/k/v, sLSTM gates
+      }
+      m.set(name, new Tensor('f32', [...s.shape], d));
     }
     return new XLSTMLMTrainable(cfg, m, o.dtype ?? 'f32', o.decayRule, o.mlstmChunkSize);
   }
@@ -182,33 +185,9 @@ export class XLSTMLMTrainable {
     return XLSTMLMModel.fromSource(parseSafetensors(this.toSafetensors()), this.config, { backend });
   }
 
-  /** Logits [B, S, V] of ids (i32, [B * S] row-major). `rng` switches dropout on (training mode). */
+  /** Logits [B, S, V] of ids (i32, [B * S] row-major): the model definition of src/models/xlstmLm/network.ts. `rng` switches dropout on (training mode). */
   forward(t: Tape, ids: Int32Array, B: number, S: number, rng?: Rng): Var {
-    const cfg = this.config, V = cfg.vocab_size;
-    if (ids.length !== B * S) throw new RangeError(`XLSTMLMTrainable.forward: ids has ${ids.length} entries, expected B*S = ${B}*${S}`);
-    for (let j = 0; j < ids.length; j++) if (!(ids[j] >= 0 && ids[j] < V)) throw new RangeError(`XLSTMLMTrainable.forward: ids[${j}] = ${ids[j]} is not a token id (0 <= id < vocab_size ${V})`);
-    const P = (n: string) => this.param(n);
-    const opt = (n: string) => this.p.get(n);
-    const drop = (v: Var, p: number) => dropout(t, v, p, rng);
-    let x = ag.embedding(t, new Tensor('i32', [B, S], ids), P('token_embedding.weight')); // [B, S, E]
-    if (cfg.add_embedding_dropout) x = drop(x, cfg.dropout);
-    for (const b of cfg.blocks) {
-      const pre = `xlstm_block_stack.blocks.${b.blockIdx}.`;
-      const xn = ag.layerNorm(t, x, { eps: LN_EPS, weight: P(`${pre}xlstm_norm.weight`), weightOffset: true });
-      if (b.kind === 'mlstm') x = ag.add(t, x, drop(this.mlstmLayer(t, xn, `${pre}xlstm.`, b.mlstm.num_heads, B, S), b.mlstm.dropout));
-      else {
-        x = ag.add(t, x, this.slstmLayer(t, xn, `${pre}xlstm.`, b.slstm.num_heads, b.slstm.backend === 'vanilla', (v) => drop(v, b.slstm.dropout)));
-        if (b.feedforward) {
-          const fn = ag.layerNorm(t, x, { eps: LN_EPS, weight: P(`${pre}ffn_norm.weight`), weightOffset: true });
-          const U = b.feedforward._proj_up_dim;
-          const up = ag.linear(t, fn, P(`${pre}ffn.proj_up.weight`), opt(`${pre}ffn.proj_up.bias`)); // [B, S, 2U]
-          const h = ag.mul(t, activation(t, b.feedforward.act_fn, ag.slice(t, up, 2, 0, U)), ag.slice(t, up, 2, U, 2 * U));
-          x = ag.add(t, x, drop(ag.linear(t, h, P(`${pre}ffn.proj_down.weight`), opt(`${pre}ffn.proj_down.bias`)), b.feedforward.dropout));
-        }
-      }
-    }
-    if (cfg.add_post_blocks_norm) x = ag.layerNorm(t, x, { eps: LN_EPS, weight: P('xlstm_block_stack.post_blocks_norm.weight'), weightOffset: true });
-    return ag.linear(t, x, cfg.tie_weights ? P('token_embedding.weight') : P('lm_head.weight')); // [B, S, V]
+    return xlstmLmNetwork(t, this.config, (n) => this.p.get(n), ids, B, S, { rng, mlstmChunkSize: this.mlstmChunkSize, who: 'XLSTMLMTrainable' });
   }
 
   /**
@@ -218,128 +197,7 @@ export class XLSTMLMTrainable {
   loss(t: Tape, batch: TokenBatch, ctx: { rng?: Rng } = {}): Var {
     const { ids, batchSize: B, seqLen: S } = batch;
     if (S < 2) throw new RangeError(`XLSTMLMTrainable.loss: seqLen must be >= 2, got ${S}`);
-    const logits = this.forward(t, ids, B, S, ctx.rng);
-    // the last position has no target: ignored rather than sliced off (no copy of the logits)
-    const targets = new Int32Array(B * S).fill(-100);
-    for (let b = 0; b < B; b++) for (let s = 0; s < S - 1; s++) targets[b * S + s] = ids[b * S + s + 1];
-    return ag.crossEntropy(t, logits, targets, { ignoreIndex: -100 });
-  }
-
-  private mlstmLayer(t: Tape, x: Var, pre: string, NH: number, B: number, S: number): Var {
-    const P = (n: string) => this.param(pre + n);
-    const opt = (n: string) => this.p.get(pre + n);
-    const inner = P('learnable_skip').size, DH = inner / NH;
-    const up = ag.linear(t, x, P('proj_up.weight'), opt('proj_up.bias')); // [B, S, 2*inner]
-    const xm = ag.slice(t, up, 2, 0, inner), z = ag.slice(t, up, 2, inner, 2 * inner);
-    const cw = opt('conv1d.conv.weight');
-    const xc = cw ? ag.silu(t, ag.causalConv1d(t, xm, cw, opt('conv1d.conv.bias'))) : xm;
-    const q = headwise(t, xc, P('q_proj.weight'), opt('q_proj.bias'));
-    const k = headwise(t, xc, P('k_proj.weight'), opt('k_proj.bias'));
-    const v = headwise(t, xm, P('v_proj.weight'), opt('v_proj.bias'));
-    const qkv = ag.concat(t, [q, k, v], 2); // [B, S, 3*inner]
-    const heads = (a: Var) => ag.permute(t, ag.reshape(t, a, [B, S, NH, DH]), [0, 2, 1, 3]); // [B, NH, S, DH]
-    const gate = (n: string) => ag.permute(t, ag.linear(t, qkv, P(`mlstm_cell.${n}.weight`), P(`mlstm_cell.${n}.bias`)), [0, 2, 1]); // [B, NH, S]
-    const cellIn = { q: heads(q), k: heads(k), v: heads(v), i: gate('igate'), f: gate('fgate') };
-    const L = this.mlstmChunkSize;
-    if (L !== undefined && S % L !== 0) throw new RangeError(`XLSTMLMTrainable: mlstmChunkSize ${L} must divide the sequence length ${S}`);
-    const h = L === undefined
-      ? agMlstmParallel(t, cellIn, { eps: MLSTM_EPS, gradMode: 'exact' })
-      : agMlstmChunkwise(t, cellIn, { eps: MLSTM_EPS, gradMode: 'exact', chunkSize: L });
-    const hs = ag.reshape(t, ag.permute(t, h, [0, 2, 1, 3]), [B, S, inner]);
-    const hn = ag.groupNorm(t, hs, NH, { eps: LN_EPS, weight: P('mlstm_cell.outnorm.weight'), weightOffset: true });
-    const out = ag.mul(t, ag.add(t, hn, ag.mul(t, xc, P('learnable_skip'))), ag.silu(t, z));
-    return ag.linear(t, out, P('proj_down.weight'), opt('proj_down.bias'));
-  }
-
-  private slstmLayer(t: Tape, x: Var, pre: string, NH: number, vanilla: boolean, drop: (v: Var) => Var): Var {
-    const P = (n: string) => this.param(pre + n);
-    const opt = (n: string) => this.p.get(pre + n);
-    const cw = opt('conv1d.conv.weight');
-    const xc = cw ? ag.silu(t, ag.causalConv1d(t, x, cw, opt('conv1d.conv.bias'))) : x;
-    // official wiring: i from the module named fgate, f from igate
-    const g = ag.concat(t, [headwise(t, xc, P('fgate.weight')), headwise(t, xc, P('igate.weight')), headwise(t, x, P('zgate.weight')), headwise(t, x, P('ogate.weight'))], 2); // [B, S, 4H]
-    const H = x.shape[2], DH = H / NH;
-    let R: Var = P('slstm_cell._recurrent_kernel_'), bias: Var = P('slstm_cell._bias_');
-    if (vanilla) {
-      R = ag.permute(t, R, [0, 2, 1]); // [NH, 4DH, DH] -> [NH, DH, 4DH]
-      bias = ag.reshape(t, ag.permute(t, ag.reshape(t, bias, [4, NH, DH]), [1, 0, 2]), [4 * H]); // (g, h, d) -> (h, g, d)
-    }
-    const y = drop(agSlstm(t, g, R, bias, NH)); // [B, S, H]
-    const gw = opt('group_norm.weight');
-    return ag.groupNorm(t, y, NH, gw ? { eps: LN_EPS, weight: gw, weightOffset: true } : { eps: LN_EPS });
-  }
-}
-
-/** Inverted dropout with probability p (identity without an RNG or with p = 0). */
-function dropout(t: Tape, x: Var, p: number, rng: Rng | undefined): Var {
-  if (!rng || !(p > 0)) return x;
-  if (!(p < 1)) throw new RangeError(`dropout: probability must be < 1, got ${p}`);
-  const keep = 1 / (1 - p);
-  const m = t.zeros(x.size);
-  for (let i = 0; i < m.length; i++) m[i] = rng.uniform() < p ? 0 : keep;
-  return ag.mul(t, x, t.input(t.tensor(x.shape, m)));
-}
-
-/** Head size from which a headwise projection runs as one batched GEMM instead of the direct loops. */
-const HEADWISE_GEMM_MIN_D = 32;
-
-/**
- * LinearHeadwiseExpand: x [..., NHb*D], w [NHb, O, D] -> [..., NHb*O]. Small blocks (the mLSTM
- * q/k/v blocks of 4) as direct loops (f64 accumulation) recorded as one tape op; large ones as
- * one batched GEMM over the heads.
- */
-function headwise(t: Tape, x: Var, w: Var, bias?: Var): Var {
-  const [NHb, O, D] = w.shape;
-  const lead = x.shape.slice(0, -1), In = NHb * D, R = x.size / In;
-  if (x.shape[x.shape.length - 1] !== In) throw new RangeError(`headwise: x's last dim ${x.shape[x.shape.length - 1]} must be NH*D = ${In} for w [${w.shape.join(', ')}]`);
-  let out: Var;
-  if (D >= HEADWISE_GEMM_MIN_D) {
-    const xt = ag.permute(t, ag.reshape(t, x, [R, NHb, D]), [1, 0, 2]); // [NHb, R, D]
-    const y = ag.permute(t, ag.matmul(t, xt, w, { transB: true }), [1, 0, 2]); // [R, NHb, O]
-    out = ag.reshape(t, y, [...lead, NHb * O]);
-  } else {
-    const xd = x.data, wd = w.data, Out = NHb * O;
-    const y = t.zeros(R * Out);
-    for (let r = 0; r < R; r++) {
-      for (let h = 0; h < NHb; h++) {
-        const xo = r * In + h * D;
-        for (let o = 0; o < O; o++) {
-          const wo = (h * O + o) * D;
-          let acc = 0;
-          for (let d = 0; d < D; d++) acc += xd[xo + d] * wd[wo + d];
-          y[r * Out + h * O + o] = acc;
-        }
-      }
-    }
-    out = t.record(t.tensor([...lead, Out], y), [x, w], (dy) => {
-      // one pass for both gradients: gx[r, h, d] += g w[h, o, d], gw[h, o, d] += g x[r, h, d]
-      const gx = t.zeros(x.size), gw = new Float64Array(w.size);
-      for (let r = 0; r < R; r++) {
-        for (let h = 0; h < NHb; h++) {
-          const xo = r * In + h * D, yo = r * Out + h * O;
-          for (let o = 0; o < O; o++) {
-            const g = dy[yo + o];
-            if (g === 0) continue;
-            const wo = (h * O + o) * D;
-            for (let d = 0; d < D; d++) { gx[xo + d] += g * wd[wo + d]; gw[wo + d] += g * xd[xo + d]; }
-          }
-        }
-      }
-      t.accumulate(x, gx);
-      t.accumulate(w, gw);
-    }, 'headwise');
-  }
-  return bias ? ag.add(t, out, bias) : out;
-}
-
-function activation(t: Tape, fn: FeedForwardActFn, x: Var): Var {
-  switch (fn) {
-    case 'gelu': return ag.gelu(t, x);
-    case 'relu': return ag.relu(t, x);
-    case 'relu^2': { const r = ag.relu(t, x); return ag.mul(t, r, r); }
-    case 'sigmoid': return ag.sigmoid(t, x);
-    case 'swish': return ag.silu(t, x);
-    default: throw new RangeError(`XLSTMLMTrainable: feedforward act_fn ${JSON.stringify(fn)} is not supported`);
+    return nextTokenLoss(t, this.forward(t, ids, B, S, ctx.rng), ids, B, S);
   }
 }
 

@@ -8,6 +8,7 @@ import { TypedArray, arrayClassFor, numel, shapeStr } from '../../tensor/dtype.j
 import type { SafetensorsSource, SafetensorsTensorInfo } from '../../io/safetensors.js';
 import type { ReadOptions } from '../../io/safetensorsTensor.js';
 import type { XLSTMLargeConfig } from './config.js';
+import { xlstmLargeTable } from './weights.js';
 
 export interface RandomTensorSpec {
   name: string;
@@ -16,33 +17,14 @@ export interface RandomTensorSpec {
   init: 'matrix' | 'ones' | 'zeros' | 'igate' | 'fgate';
 }
 
-/** Every tensor of `cfg` in the HF single-weight layout (what HF xLSTMForCausalLM saves). */
+const RANDOM_INIT: Record<string, RandomTensorSpec['init']> = {
+  embedding: 'matrix', linear: 'matrix', bias: 'zeros', ones: 'ones', zeros: 'zeros', igateBias: 'igate', fgateBias: 'fgate',
+};
+
+/** Every tensor of `cfg` in the HF single-weight layout (what HF xLSTMForCausalLM saves): the weight table's entries. */
 export function xlstmLargeTensorSpecs(cfg: XLSTMLargeConfig): RandomTensorSpec[] {
   if (cfg.weight_mode !== 'single') throw new Error(`xlstmLargeTensorSpecs: weight_mode = "${cfg.weight_mode}" (only "single" is generated)`);
-  const E = cfg.embedding_dim, NH = cfg.num_heads, V = cfg.vocab_size, QK = cfg.qk_dim, DV = cfg.v_dim, U = cfg.ffn_up_proj_dim;
-  const out: RandomTensorSpec[] = [{ name: 'backbone.embeddings.weight', shape: [V, E], init: 'matrix' }];
-  const lin = (name: string, rows: number, cols: number) => {
-    out.push({ name: `${name}.weight`, shape: [rows, cols], init: 'matrix' });
-    if (cfg.use_bias) out.push({ name: `${name}.bias`, shape: [rows], init: 'zeros' });
-  };
-  const norm = (name: string, n: number) => {
-    out.push({ name: `${name}.weight`, shape: [n], init: 'ones' });
-    if (cfg.use_bias) out.push({ name: `${name}.bias`, shape: [n], init: 'zeros' });
-  };
-  for (let b = 0; b < cfg.num_blocks; b++) {
-    const p = `backbone.blocks.${b}.`, m = `${p}mlstm_layer.`;
-    norm(`${p}norm_mlstm`, E);
-    lin(`${m}q`, QK, E); lin(`${m}k`, QK, E); lin(`${m}v`, DV, E); lin(`${m}ogate_preact`, DV, E);
-    out.push({ name: `${m}igate_preact.weight`, shape: [NH, E], init: 'matrix' }, { name: `${m}igate_preact.bias`, shape: [NH], init: 'igate' });
-    out.push({ name: `${m}fgate_preact.weight`, shape: [NH, E], init: 'matrix' }, { name: `${m}fgate_preact.bias`, shape: [NH], init: 'fgate' });
-    norm(`${m}multihead_norm`, DV);
-    lin(`${m}out_proj`, E, DV);
-    norm(`${p}norm_ffn`, E);
-    lin(`${p}ffn.proj_up_gate`, U, E); lin(`${p}ffn.proj_up`, U, E); lin(`${p}ffn.proj_down`, E, U);
-  }
-  if (cfg.add_out_norm) norm('backbone.out_norm', E);
-  if (!cfg.tie_word_embeddings) out.push({ name: 'lm_head.weight', shape: [V, E], init: 'matrix' });
-  return out;
+  return xlstmLargeTable(cfg, 'hf').specs.map((s) => ({ name: s.name, shape: [...s.shape], init: RANDOM_INIT[s.role!] }));
 }
 
 /** FNV-1a of the name mixed with the seed: each tensor has its own reproducible stream. */

@@ -2,7 +2,8 @@
 //   token_embedding.weight, lm_head.weight, xlstm_block_stack.post_blocks_norm.weight,
 //   xlstm_block_stack.blocks.{i}.xlstm_norm.weight, .xlstm.* (mLSTM or sLSTM layer),
 //   .ffn_norm.weight, .ffn.proj_up/proj_down.* (sLSTM blocks with a feedforward).
-// Every name and shape is checked before anything is allocated (one error lists all
+// The names live in one declarative table (xlstmLmTable, format in ../weightTable.ts) that
+// this loader and the trainable share. Every name and shape is checked before anything is allocated (one error lists all
 // problems); a failed read frees what was already placed, so a model loads whole or not at all.
 import { Tensor } from '../../tensor/tensor.js';
 import type { DType } from '../../tensor/dtype.js';
@@ -12,6 +13,7 @@ import { CausalConv1dWeight } from '../../ops/conv.js';
 import { loadSlstmParams } from '../../xlstm/slstm/index.js';
 import type { SlstmParams } from '../../xlstm/slstm/index.js';
 import { mlstmProjHeads, type XLSTMLMConfig } from './config.js';
+import { WeightSpec, WeightTable, matchWeights, problemsMessage } from '../weightTable.js';
 
 /** A LinearHeadwiseExpand: weight [NH, O, D] (y[h, o] = sum_d x[h, d] w[h, o, d]), bias [NH*O]. */
 export interface HeadwiseWeight { w: Tensor; bias?: Tensor }
@@ -66,108 +68,109 @@ export interface XLSTMLMLoadWeightsOptions {
   onProgress?: (p: { loaded: number; total: number; name: string }) => void;
 }
 
-interface Spec { name: string; shape: number[]; host?: boolean }
-
-const FLOAT_DTYPES: readonly DType[] = ['f32', 'bf16', 'f16', 'f64'];
-const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
+/** One tensor of the table (see ../weightTable.ts). */
+export type Spec = WeightSpec;
 
 function sourceLabel(src: SafetensorsSource): string {
   const s = src as unknown as { path?: string; indexPath?: string; source?: string };
   return s.path ?? s.indexPath ?? s.source ?? '<safetensors>';
 }
 
-/** Every tensor the config needs, with its expected shape (official names). */
-export function xlstmLmTensorSpecs(cfg: XLSTMLMConfig): Spec[] {
+/**
+ * The xLSTMLMModel weight table (format in ../weightTable.ts): every tensor the config needs,
+ * official names and shapes in state_dict order. Roles (the trainable's initialiser keys on
+ * them): 'embedding', 'norm' (LayerNorm weight, applied as 1 + w), 'linear', 'bias', 'downProj',
+ * 'headwise', 'conv' / 'convBias' (fanIn = kernel size), 'skip', 'mlstmGate' / 'igateBias' /
+ * 'fgateBias', 'recurrentKernel', 'slstmBias'. The sLSTM R and bias are host tensors (re-laid
+ * out on upload). A tied lm_head is listed as tied.
+ */
+export function xlstmLmTable(cfg: XLSTMLMConfig): WeightTable {
   const E = cfg.embedding_dim, V = cfg.vocab_size;
-  const out: Spec[] = [{ name: 'token_embedding.weight', shape: [V, E] }];
-  const add = (name: string, shape: number[], host = false) => out.push({ name, shape, host });
+  const out: WeightSpec[] = [];
+  const add = (name: string, shape: number[], role: string, fanIn = shape[shape.length - 1], host = false) => out.push({ name, shape, role, fanIn, ...(host ? { host } : {}) });
+  add('token_embedding.weight', [V, E], 'embedding');
   for (const b of cfg.blocks) {
     const p = `xlstm_block_stack.blocks.${b.blockIdx}.`;
-    add(`${p}xlstm_norm.weight`, [E]);
+    add(`${p}xlstm_norm.weight`, [E], 'norm');
     if (b.kind === 'mlstm') {
       const m = b.mlstm, inner = m._inner_embedding_dim, NH = m.num_heads, ph = mlstmProjHeads(m), x = `${p}xlstm.`;
-      add(`${x}proj_up.weight`, [2 * inner, E]);
-      if (m.bias) add(`${x}proj_up.bias`, [2 * inner]);
+      add(`${x}proj_up.weight`, [2 * inner, E], 'linear');
+      if (m.bias) add(`${x}proj_up.bias`, [2 * inner], 'bias');
       for (const n of ['q', 'k', 'v']) {
-        add(`${x}${n}_proj.weight`, [ph, inner / ph, inner / ph]);
-        if (m.bias) add(`${x}${n}_proj.bias`, [inner]);
+        add(`${x}${n}_proj.weight`, [ph, inner / ph, inner / ph], 'headwise');
+        if (m.bias) add(`${x}${n}_proj.bias`, [inner], 'bias');
       }
       if (m.conv1d_kernel_size > 0) {
-        add(`${x}conv1d.conv.weight`, [inner, 1, m.conv1d_kernel_size]);
-        add(`${x}conv1d.conv.bias`, [inner]);
+        add(`${x}conv1d.conv.weight`, [inner, 1, m.conv1d_kernel_size], 'conv', m.conv1d_kernel_size);
+        add(`${x}conv1d.conv.bias`, [inner], 'convBias', m.conv1d_kernel_size);
       }
-      add(`${x}learnable_skip`, [inner]);
+      add(`${x}learnable_skip`, [inner], 'skip');
       for (const g of ['igate', 'fgate']) {
-        add(`${x}mlstm_cell.${g}.weight`, [NH, 3 * inner]);
-        add(`${x}mlstm_cell.${g}.bias`, [NH]);
+        add(`${x}mlstm_cell.${g}.weight`, [NH, 3 * inner], 'mlstmGate');
+        add(`${x}mlstm_cell.${g}.bias`, [NH], `${g}Bias`);
       }
-      add(`${x}mlstm_cell.outnorm.weight`, [inner]);
-      add(`${x}proj_down.weight`, [E, inner]);
-      if (m.bias) add(`${x}proj_down.bias`, [E]);
+      add(`${x}mlstm_cell.outnorm.weight`, [inner], 'norm');
+      add(`${x}proj_down.weight`, [E, inner], 'downProj');
+      if (m.bias) add(`${x}proj_down.bias`, [E], 'bias');
     } else {
       const s = b.slstm, NH = s.num_heads, DH = E / NH, x = `${p}xlstm.`;
       if (s.conv1d_kernel_size > 0) {
-        add(`${x}conv1d.conv.weight`, [E, 1, s.conv1d_kernel_size]);
-        add(`${x}conv1d.conv.bias`, [E]);
+        add(`${x}conv1d.conv.weight`, [E, 1, s.conv1d_kernel_size], 'conv', s.conv1d_kernel_size);
+        add(`${x}conv1d.conv.bias`, [E], 'convBias', s.conv1d_kernel_size);
       }
-      for (const g of ['fgate', 'igate', 'zgate', 'ogate']) add(`${x}${g}.weight`, [NH, DH, DH]);
+      for (const g of ['fgate', 'igate', 'zgate', 'ogate']) add(`${x}${g}.weight`, [NH, DH, DH], 'headwise');
       // the backend that saved the model decides R's layout (vanilla [NH, 4DH, DH], cuda [NH, DH, 4DH])
-      add(`${x}slstm_cell._recurrent_kernel_`, s.backend === 'vanilla' ? [NH, 4 * DH, DH] : [NH, DH, 4 * DH], true);
-      add(`${x}slstm_cell._bias_`, [4 * E], true);
-      if (s.group_norm_weight) add(`${x}group_norm.weight`, [E]);
+      add(`${x}slstm_cell._recurrent_kernel_`, s.backend === 'vanilla' ? [NH, 4 * DH, DH] : [NH, DH, 4 * DH], 'recurrentKernel', E, true);
+      add(`${x}slstm_cell._bias_`, [4 * E], 'slstmBias', E, true);
+      if (s.group_norm_weight) add(`${x}group_norm.weight`, [E], 'norm');
       const f = b.feedforward;
       if (f) {
         const U = f._proj_up_dim;
-        add(`${p}ffn_norm.weight`, [E]);
-        add(`${p}ffn.proj_up.weight`, [2 * U, E]);
-        if (f.bias) add(`${p}ffn.proj_up.bias`, [2 * U]);
-        add(`${p}ffn.proj_down.weight`, [E, U]);
-        if (f.bias) add(`${p}ffn.proj_down.bias`, [E]);
+        add(`${p}ffn_norm.weight`, [E], 'norm');
+        add(`${p}ffn.proj_up.weight`, [2 * U, E], 'linear');
+        if (f.bias) add(`${p}ffn.proj_up.bias`, [2 * U], 'bias');
+        add(`${p}ffn.proj_down.weight`, [E, U], 'downProj');
+        if (f.bias) add(`${p}ffn.proj_down.bias`, [E], 'bias');
       }
     }
   }
-  if (cfg.add_post_blocks_norm) add('xlstm_block_stack.post_blocks_norm.weight', [E]);
-  if (!cfg.tie_weights) add('lm_head.weight', [V, E]);
-  return out;
+  if (cfg.add_post_blocks_norm) add('xlstm_block_stack.post_blocks_norm.weight', [E], 'norm');
+  if (!cfg.tie_weights) add('lm_head.weight', [V, E], 'linear');
+  return { arch: 'xLSTMLMModel', specs: out, tied: cfg.tie_weights ? [{ name: 'lm_head.weight', target: 'token_embedding.weight', shape: [V, E] }] : [] };
+}
+
+/** Every tensor the config needs, with its expected shape (official names): the table's entries. */
+export function xlstmLmTensorSpecs(cfg: XLSTMLMConfig): Spec[] {
+  return [...xlstmLmTable(cfg).specs];
 }
 
 /**
  * Reads the weights of `cfg` from `src` onto the backend heap as f32 (f16/bf16/f64 files
- * are widened). Throws, with nothing left allocated, on a missing tensor, a wrong shape or
- * a non-float dtype.
+ * are widened). Throws, with nothing left allocated, on a missing or unexpected tensor, a
+ * wrong shape or a non-float dtype (one error lists every problem).
  */
 export async function loadXLSTMLMWeights(be: WasmBackend, src: SafetensorsSource, cfg: XLSTMLMConfig, opts: XLSTMLMLoadWeightsOptions = {}): Promise<XLSTMLMWeights> {
   const label = sourceLabel(src);
-  const specs = xlstmLmTensorSpecs(cfg);
-  const problems: string[] = [];
-  const infos = new Map<string, { dtype: DType; bytes: number }>();
-  for (const s of specs) {
-    if (!src.has(s.name)) { problems.push(`missing tensor ${s.name} (expected shape ${fmt(s.shape)})`); continue; }
-    const info = await src.info(s.name);
-    if (info.shape.length !== s.shape.length || info.shape.some((d, i) => d !== s.shape[i])) {
-      problems.push(`tensor ${s.name}: expected shape ${fmt(s.shape)}, file has ${fmt(info.shape)}`);
-    } else if (!FLOAT_DTYPES.includes(info.dtype)) {
-      problems.push(`tensor ${s.name}: dtype ${info.dtype} is not a float format (expected one of ${FLOAT_DTYPES.join(', ')})`);
-    } else infos.set(s.name, { dtype: info.dtype, bytes: info.byteLength });
-  }
-  if (problems.length) {
-    throw new Error(`xLSTMLMModel weights (${label}): ${problems.length} problem(s): ${problems.slice(0, 8).join('; ')}${problems.length > 8 ? '; ...' : ''}`);
-  }
+  const table = xlstmLmTable(cfg);
+  const match = await matchWeights(table, src);
+  if (!match.ok) throw new Error(problemsMessage(`xLSTMLMModel weights (${label})`, match.problems));
+  const infos = new Map<string, { dtype: DType; bytes: number; file: string }>();
+  for (const [name, m] of match.matches) infos.set(name, { dtype: m.dtype, bytes: (await src.info(m.file)).byteLength, file: m.file });
   const total = [...infos.values()].reduce((a, i) => a + i.bytes, 0);
   const heap = new Map<string, Tensor>();
   const host = new Map<string, Tensor>();
   const owned: { dispose(): void }[] = [];
   let loaded = 0;
   try {
-    for (const s of specs) {
+    for (const s of table.specs) {
       const info = infos.get(s.name)!;
       if (s.host) {
-        host.set(s.name, await src.read(s.name, info.dtype === 'f32' ? {} : { dtype: 'f32' }));
+        host.set(s.name, await src.read(info.file, info.dtype === 'f32' ? {} : { dtype: 'f32' }));
       } else {
         const t = be.empty(s.shape);
         heap.set(s.name, t);
         owned.push(t);
-        await src.readInto(s.name, t.data as Float32Array, info.dtype === 'f32' ? {} : { dtype: 'f32' });
+        await src.readInto(info.file, t.data as Float32Array, info.dtype === 'f32' ? {} : { dtype: 'f32' });
       }
       loaded += info.bytes;
       opts.onProgress?.({ loaded, total, name: s.name });
