@@ -12,3 +12,5 @@ export { tirex2Network, timeMixer as tirex2TimeMixer, variateMixer as tirex2Vari
 export type { TiRex2ParamLookup, TiRex2RowLayout, TiRex2Hook, TiRex2AttentionPlan } from './network.js';
 export { prepareRows as tirex2PrepareRows, scaleRows as tirex2ScaleRows, tokenize as tirex2Tokenize, descale as tirex2Descale, horizonSlice as tirex2HorizonSlice, postprocessRow as tirex2PostprocessRow, trendTest as tirex2TrendTest } from './pipeline.js';
 export type { TiRex2SeriesRows, TiRex2Batch, TiRex2Scaled } from './pipeline.js';
+export { tirex2ConfigJson, randomTiRex2Weights, saveTiRex2Checkpoint, TIREX2_DEFAULT_QUANTILES } from './init.js';
+export type { TiRex2Sizes } from './init.js';

@@ -112,6 +112,9 @@ export class TiRex2 {
     if (IN_PAGE) {
       const { fetchHubSource } = await import('../../hub/pageLoaders.js');
       const snap = await fetchHubSource(pathOrDir, 'tirex2', opts.hub, 'TiRex2.fromPretrained');
+      if (!snap.files.includes('config.json') || !snap.files.includes('model.safetensors')) {
+        throw new ArgumentError(`TiRex2.fromPretrained: ${pathOrDir} has only the legacy model-config.yaml / model.ckpt, which the browser loader does not read; use a repository with config.json + model.safetensors`);
+      }
       const cfgRaw = JSON.parse(new TextDecoder().decode(await snap.read('config.json')));
       const { parseSafetensors } = await import('../../io/safetensors.js');
       const sf = parseSafetensors(await snap.read('model.safetensors'), { source: `${pathOrDir}/model.safetensors` });
