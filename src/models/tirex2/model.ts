@@ -322,6 +322,8 @@ function normaliseSeries(s: unknown, name: string, H: number, C: number): TiRex2
   const o = s as Record<string, unknown>;
   const conv = (key: string, required: boolean): Float32Array[] | string => {
     if (o[key] === undefined || o[key] === null) return required ? `${name}.${key} is missing` : [];
+    // no covariates may be spelt as an empty list
+    if (!required && isRow(o[key]) && (o[key] as ArrayLike<unknown>).length === 0) return [];
     const r = asRows(o[key], `${name}.${key}`);
     if (typeof r === 'string') return r;
     const out: Float32Array[] = [];
