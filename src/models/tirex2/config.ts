@@ -201,9 +201,10 @@ export function resolveTiRex2Config(raw: unknown, source = '<config>'): TiRex2Co
   if (top.stack_out_norm_config !== undefined && top.stack_out_norm_config !== null) {
     const so = obj(what, 'stack_out_norm_config', top.stack_out_norm_config);
     checkKeys(what, so, 'stack_out_norm_config', ['eps', 'use_rmsnorm']);
-    stackOutNormEps = positiveNumber(what, 'stack_out_norm_config.eps', so.eps);
-    // both spellings are the same T5 RMS "LayerNorm" in the official code
-    bool(what, 'stack_out_norm_config.use_rmsnorm', so.use_rmsnorm, true);
+    // official default eps 1e-7 when the key is absent
+    stackOutNormEps = so.eps === undefined ? 1e-7 : positiveNumber(what, 'stack_out_norm_config.eps', so.eps);
+    // use_rmsnorm picks torch.nn.RMSNorm, else the T5-style LayerNorm: both are w * x * rsqrt(mean(x^2) + eps)
+    bool(what, 'stack_out_norm_config.use_rmsnorm', so.use_rmsnorm, false);
   }
   for (const k of ['device', 'matmul_precision']) if (top[k] !== undefined && typeof top[k] !== 'string') throw new ConfigError(`${what}: ${k} = ${showValue(top[k])}, expected a string`);
 
