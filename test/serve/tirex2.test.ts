@@ -100,6 +100,9 @@ test('TiRex-2 server: gathered requests equal requests alone; official routes an
     assert.deepEqual(Object.keys(alone.body.series[0].quantiles), ['0.25', '0.5', '0.75']);
     alone.body.series[0].mean.forEach((v: number, t: number) => assert.ok(Math.abs(v - together[k].body.series[0].mean[t]) <= 1e-5 * Math.max(1, Math.abs(v))));
   }
+  const models = await (await fetch(`${url}/v1/models`)).json() as { data: { id: string; xlstm: Record<string, unknown> }[] };
+  assert.deepEqual(models.data[0].xlstm, { kind: 'forecaster', quantile_levels: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9], context_length: 48, covariates: true, future_length: 16 });
+  assert.equal(models.data[0].id, 'tiny-tirex2');
   const m = await post(`${url}/forecast/mean`, { context: [wave(30, 0.3)], prediction_length: 5 });
   assert.equal(m.status, 200, m.text);
   const want = direct.forecast([{ target: f32(wave(30, 0.3)) }], { predictionLength: 5 });
