@@ -17,6 +17,8 @@ export { unpickle, PickleError } from './io/pickle.js';
 export type { PickleValue, UnpickleOptions } from './io/pickle.js';
 export * from './ops/index.js';
 export * from './models/tirex/index.js';
+// TiRex-2: multivariate forecasting with past and future-known covariates.
+export * from './models/tirex2/index.js';
 export * from './models/xlstmLarge/index.js';
 export { matmul, linear } from './ops/matmul.js';
 export type { MatmulOptions, LinearWeight } from './ops/matmul.js';

@@ -30,6 +30,7 @@ worker.addEventListener('message', (e) => {
     const bad = m.series.filter((s) => s.error);
     const threads = `${m.threads} thread${m.threads > 1 ? 's' : ''}${m.singleThreadReason ? ` (${m.singleThreadReason})` : ''}`;
     setStatus(`Forecast of ${m.series.length - bad.length} series done in ${m.ms.toFixed(0)} ms on ${threads}.`
+      + (m.warnings?.length ? ` ${m.warnings.join(' ')}` : '')
       + (bad.length ? ` Not forecast: ${bad.map((s) => `${s.id}: ${s.error}`).join('; ')}` : ''), 'done');
     $('series').replaceChildren(...m.series.map((s, i) => new Option(s.error ? `${s.id} (error)` : s.id, String(i))));
     $('download').disabled = bad.length === m.series.length;
@@ -80,7 +81,8 @@ $('run').addEventListener('click', async () => {
   $('progress').value = 0;
   if (model.kind === 'hub') hubProgress.reset();
   setStatus('starting...', 'busy');
-  worker.postMessage({ type: 'forecast', id: nextId++, csv, horizon: $('horizon').value, model }, model.safetensors ? [model.safetensors] : []);
+  const columns = { target: $('target-cols').value, past: $('past-cols').value, future: $('future-cols').value };
+  worker.postMessage({ type: 'forecast', id: nextId++, csv, horizon: $('horizon').value, model, columns }, model.safetensors ? [model.safetensors] : []);
 });
 
 // ---- plot ----

@@ -9,3 +9,4 @@ export { flashrnn as agFlashrnn } from './flashrnn.js';
 export type { FlashRnnCellOptions } from './flashrnn.js';
 export { gradCheck } from './gradcheck.js';
 export type { GradCheckResult, GradCheckOptions } from './gradcheck.js';
+export { gatherRows as agGatherRows, flip as agFlip } from './gather.js';

@@ -41,6 +41,7 @@ export const COMMAND_EXAMPLES: Record<string, string[]> = {
   forecast: [
     'xlstm forecast sales.csv --horizon 24 > forecast.csv',
     'xlstm forecast --input long.csv --format long --horizon 12 --quantiles 0.1,0.5,0.9 --output out.json',
+    'xlstm forecast data.csv --model ./tirex2 --target y1,y2 --past-covariates x1 --future-covariates holiday,price --horizon 28',
   ],
   generate: [
     'xlstm generate --model ./xlstm-7b --prompt "The capital of France is" --max-new-tokens 20',

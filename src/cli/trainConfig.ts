@@ -17,6 +17,17 @@ export interface TiRexModelSection {
   seed: number;
 }
 
+/** TiRex-2 (src/models/tirex2) on the promotion covariate task (src/data/synthetic/promotion.ts). */
+export interface TiRex2ModelSection {
+  kind: 'tirex2';
+  /** Sizes of a fresh init (the official kwargs are built from them, init.ts); not allowed with init_from. */
+  embedding_dim?: number; num_heads?: number; num_blocks?: number; recipe?: ('bi-mlstm' | 'bi-slstm')[];
+  patch_size?: number; context_length?: number; future_length?: number; input_ff_dim?: number; h_expand?: number; quantiles?: number[];
+  /** Start from this TiRex-2 folder (config.json + model.safetensors, or the legacy files). */
+  init_from?: string;
+  seed: number;
+}
+
 export interface LmModelSection {
   /** 'xlstm-lm': xLSTMLMModel (NeurIPS paper library); 'xlstm-large': xLSTM Large / xLSTM-7B architecture. */
   kind: 'xlstm-lm' | 'xlstm-large';
@@ -33,7 +44,7 @@ export interface LmModelSection {
 export interface TrainConfig {
   /** Where the config came from, as error messages name it (a quoted file name). */
   source: string;
-  model: TiRexModelSection | LmModelSection;
+  model: TiRexModelSection | TiRex2ModelSection | LmModelSection;
   data: {
     seed: number;
     // tirex
@@ -45,6 +56,11 @@ export interface TrainConfig {
     text?: string; seq_len?: number; validation_fraction?: number;
     /** tokenizer.json (or a folder holding one) that encodes text; default: UTF-8 bytes. */
     tokenizer?: string;
+    // tirex2
+    /** Probability that a training series comes without its covariate (default 0.5). */
+    covariate_dropout?: number;
+    /** Promotion task settings (PromotionTaskOptions, snake_case). */
+    promotion?: PromotionConfigSection;
   };
   optim: { lr: number; min_lr: number; warmup_steps: number; steps: number; batch_size: number; accumulation_steps: number; grad_clip?: number; weight_decay: number; seed: number };
   eval: {
@@ -58,6 +74,11 @@ export interface TrainConfig {
   output?: string;
   log_every: number;
   threads?: number;
+}
+
+export interface PromotionConfigSection {
+  start_probability?: number; duration_range?: [number, number]; lift_range?: [number, number]; periods?: number[];
+  amplitude_range?: [number, number]; noise?: number; noise_ar?: number; level_range?: [number, number];
 }
 
 function fail(source: string, key: string, msg: string): never { throw new ConfigError(`train config ${source}: ${key} ${msg}`); }
@@ -148,6 +169,28 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
       init_from: m.init_from === undefined ? undefined : path(m.init_from, 'model.init_from'),
       seed: num(source, 'model.seed', m.seed, 0, { int: true, min: 0 }),
     };
+  } else if (m.kind === 'tirex2') {
+    const sizeKeys = ['embedding_dim', 'num_heads', 'num_blocks', 'recipe', 'patch_size', 'context_length', 'future_length', 'input_ff_dim', 'h_expand', 'quantiles'];
+    checkKeys(source, 'model', m, ['kind', ...sizeKeys, 'init_from', 'seed']);
+    if (m.init_from !== undefined) {
+      const given = sizeKeys.filter((k) => m[k] !== undefined);
+      if (given.length) fail(source, `model.${given[0]}`, 'is not used with model.init_from (the sizes come from the loaded config.json); leave it out');
+    } else if (m.embedding_dim === undefined) fail(source, 'model.embedding_dim', "is required for model.kind 'tirex2' (or give model.init_from)");
+    const opt = (k: string) => (m[k] === undefined ? undefined : posInt(source, `model.${k}`, m[k]));
+    let recipe: TiRex2ModelSection['recipe'];
+    if (m.recipe !== undefined) {
+      if (!Array.isArray(m.recipe) || m.recipe.length === 0) fail(source, 'model.recipe', `must be a non-empty list of 'bi-mlstm' / 'bi-slstm', got ${JSON.stringify(m.recipe)}`);
+      recipe = m.recipe.map((r, i) => (r === 'bi-mlstm' || r === 'bi-slstm' ? r : fail(source, `model.recipe[${i}]`, `must be 'bi-mlstm' or 'bi-slstm', got ${JSON.stringify(r)}`)));
+      if (m.num_blocks !== undefined && m.num_blocks !== recipe.length) fail(source, 'model.num_blocks', `(${m.num_blocks}) must equal the length of model.recipe (${recipe.length})`);
+    }
+    model = {
+      kind: 'tirex2', embedding_dim: opt('embedding_dim'), num_heads: opt('num_heads'), num_blocks: opt('num_blocks'), recipe,
+      patch_size: opt('patch_size'), context_length: opt('context_length'), future_length: opt('future_length'), input_ff_dim: opt('input_ff_dim'),
+      h_expand: m.h_expand === undefined ? undefined : num(source, 'model.h_expand', m.h_expand, undefined, { gt: 0 }),
+      quantiles: m.quantiles === undefined ? undefined : (Array.isArray(m.quantiles) ? m.quantiles.map((q, i) => num(source, `model.quantiles[${i}]`, q, undefined, { gt: 0, max: 1 })) : fail(source, 'model.quantiles', 'must be a list of levels')),
+      init_from: m.init_from === undefined ? undefined : path(m.init_from, 'model.init_from'),
+      seed: num(source, 'model.seed', m.seed, 0, { int: true, min: 0 }),
+    };
   } else if (m.kind === 'xlstm-lm' || m.kind === 'xlstm-large') {
     checkKeys(source, 'model', m, ['kind', 'config', 'init_from', 'seed']);
     const c = m.config;
@@ -158,9 +201,9 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
       init_from: m.init_from === undefined ? undefined : path(m.init_from, 'model.init_from'),
       seed: num(source, 'model.seed', m.seed, 0, { int: true, min: 0 }),
     };
-  } else fail(source, 'model.kind', `must be 'tirex' or 'xlstm-lm' or 'xlstm-large', got ${JSON.stringify(m.kind)}`);
+  } else fail(source, 'model.kind', `must be 'tirex' or 'xlstm-lm' or 'xlstm-large' or 'tirex2', got ${JSON.stringify(m.kind)}`);
   const d = obj(source, 'data', top.data, true);
-  checkKeys(source, 'data', d, ['seed', 'mix', 'min_context_length', 'full_context_probability', 'cpm', 'text', 'seq_len', 'validation_fraction', 'tokenizer', 'workers']);
+  checkKeys(source, 'data', d, ['seed', 'mix', 'min_context_length', 'full_context_probability', 'cpm', 'text', 'seq_len', 'validation_fraction', 'tokenizer', 'workers', 'covariate_dropout', 'promotion']);
   let mix: Record<string, number> | undefined;
   if (d.mix !== undefined) {
     mix = {};
@@ -190,20 +233,25 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     validation_fraction: d.validation_fraction === undefined ? undefined : num(source, 'data.validation_fraction', d.validation_fraction, undefined, { min: 0, max: 0.9 }),
     tokenizer: d.tokenizer === undefined ? undefined : path(d.tokenizer, 'data.tokenizer'),
     workers: d.workers === undefined ? undefined : num(source, 'data.workers', d.workers, undefined, { int: true, min: 0, max: 64 }),
+    covariate_dropout: d.covariate_dropout === undefined ? undefined : num(source, 'data.covariate_dropout', d.covariate_dropout, undefined, { min: 0, max: 1 }),
+    promotion: d.promotion === undefined ? undefined : promotionSection(source, obj(source, 'data.promotion', d.promotion)),
   };
-  if (model.kind !== 'tirex' && (!data.text || !data.seq_len)) fail(source, 'data', `for model.kind '${model.kind}' needs text (a UTF-8 file; byte tokens, or data.tokenizer's) and seq_len`);
+  const isLm = model.kind === 'xlstm-lm' || model.kind === 'xlstm-large';
+  if (isLm && (!data.text || !data.seq_len)) fail(source, 'data', `for model.kind '${model.kind}' needs text (a UTF-8 file; byte tokens, or data.tokenizer's) and seq_len`);
   // keys of the other kind would be ignored: a typo or a copied section must not silently train something else
   const ev = obj(source, 'eval', top.eval, true);
   const otherKind = (sec: Record<string, unknown>, secName: string, keys: string[], owner: string) => {
     for (const k of keys) if (sec[k] !== undefined) fail(source, `${secName}.${k}`, `is only used by ${owner}, not by model.kind '${model.kind}'`);
   };
-  if (model.kind === 'tirex') {
+  if (!isLm) {
     otherKind(d, 'data', ['text', 'seq_len', 'validation_fraction', 'tokenizer'], "the language-model kinds ('xlstm-lm', 'xlstm-large')");
     otherKind(ev, 'eval', ['max_batches'], "the language-model kinds ('xlstm-lm', 'xlstm-large')");
-  } else {
-    otherKind(d, 'data', ['mix', 'cpm', 'min_context_length', 'full_context_probability', 'workers'], "model.kind 'tirex' (synthetic series)");
-    otherKind(ev, 'eval', ['synthetic', 'csv', 'horizon'], "model.kind 'tirex' (forecast evaluation)");
   }
+  if (model.kind !== 'tirex') otherKind(d, 'data', ['mix', 'cpm', 'min_context_length', 'full_context_probability', 'workers'], "model.kind 'tirex' (synthetic series)");
+  if (model.kind !== 'tirex2') otherKind(d, 'data', ['covariate_dropout', 'promotion'], "model.kind 'tirex2' (the promotion covariate task)");
+  if (model.kind === 'tirex2') otherKind(ev, 'eval', ['csv'], "model.kind 'tirex' (tirex2 is scored on held-out series of the promotion task: eval.synthetic)");
+  if (model.kind === 'tirex2' && (ev.synthetic as Record<string, unknown> | undefined)?.seasonality !== undefined) fail(source, 'eval.synthetic.seasonality', "is not used by model.kind 'tirex2' (each promotion series is scored with its own seasonal period)");
+  if (isLm) otherKind(ev, 'eval', ['synthetic', 'csv', 'horizon'], "model.kind 'tirex' or 'tirex2' (forecast evaluation)");
   const op = obj(source, 'optim', top.optim);
   checkKeys(source, 'optim', op, ['lr', 'min_lr', 'warmup_steps', 'steps', 'batch_size', 'accumulation_steps', 'grad_clip', 'weight_decay', 'seed']);
   const optim: TrainConfig['optim'] = {
@@ -253,7 +301,7 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
   });
   const evalSec: TrainConfig['eval'] = {
     every: ev.every === undefined ? undefined : posInt(source, 'eval.every', ev.every),
-    horizon: posInt(source, 'eval.horizon', ev.horizon, 64),
+    horizon: posInt(source, 'eval.horizon', ev.horizon, model.kind === 'tirex2' ? tirex2FutureLength(model) : 64),
     synthetic: syn ? { count: posInt(source, 'eval.synthetic.count', syn.count, 64), seed: num(source, 'eval.synthetic.seed', syn.seed, 1_000_003, { int: true, min: 0 }), seasonality: syn.seasonality === undefined ? undefined : posInt(source, 'eval.synthetic.seasonality', syn.seasonality) } : undefined,
     csv,
     max_batches: ev.max_batches === undefined ? undefined : posInt(source, 'eval.max_batches', ev.max_batches),
@@ -266,6 +314,33 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     output: top.output === undefined ? undefined : path(top.output, 'output'),
     log_every: posInt(source, 'log_every', top.log_every, 10),
     threads: top.threads === undefined ? undefined : posInt(source, 'threads', top.threads),
+  };
+}
+
+/** The future_len a tirex2 section gives the model (init.ts's default: 10 patches); 0 when it comes from init_from. */
+function tirex2FutureLength(m: TiRex2ModelSection): number {
+  return m.init_from !== undefined ? 0 : m.future_length ?? 10 * (m.patch_size ?? 32);
+}
+
+function promotionSection(source: string, p: Record<string, unknown>): PromotionConfigSection {
+  checkKeys(source, 'data.promotion', p, ['start_probability', 'duration_range', 'lift_range', 'periods', 'amplitude_range', 'noise', 'noise_ar', 'level_range']);
+  const range = (k: string, o: { int?: boolean; min: number; gt?: number }): [number, number] | undefined => {
+    const v = p[k];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.length !== 2) fail(source, `data.promotion.${k}`, `must be [lo, hi], got ${JSON.stringify(v)}`);
+    const lo = num(source, `data.promotion.${k}[0]`, v[0], undefined, { int: o.int, min: o.min, gt: o.gt });
+    const hi = num(source, `data.promotion.${k}[1]`, v[1], undefined, { int: o.int, min: lo });
+    return [lo, hi];
+  };
+  return {
+    start_probability: p.start_probability === undefined ? undefined : num(source, 'data.promotion.start_probability', p.start_probability, undefined, { gt: 0, max: 1 }),
+    duration_range: range('duration_range', { int: true, min: 1 }),
+    lift_range: range('lift_range', { min: 0 }),
+    periods: p.periods === undefined ? undefined : (Array.isArray(p.periods) && p.periods.length ? p.periods.map((v, i) => num(source, `data.promotion.periods[${i}]`, v, undefined, { min: 2 })) : fail(source, 'data.promotion.periods', `must be a non-empty list of periods >= 2, got ${JSON.stringify(p.periods)}`)),
+    amplitude_range: range('amplitude_range', { min: 0 }),
+    noise: p.noise === undefined ? undefined : num(source, 'data.promotion.noise', p.noise, undefined, { min: 0 }),
+    noise_ar: p.noise_ar === undefined ? undefined : (num(source, 'data.promotion.noise_ar', p.noise_ar, undefined, { gt: -1 }) < 1 ? p.noise_ar as number : fail(source, 'data.promotion.noise_ar', `must be < 1 (a stationary AR(1)), got ${p.noise_ar}`)),
+    level_range: range('level_range', { min: 0, gt: 0 }),
   };
 }
 

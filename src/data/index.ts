@@ -14,3 +14,6 @@ export {
   SyntheticSeriesGenerator,
 } from './synthetic/generator.js';
 export { type EvalManifestEntry, type EvalTask, evalFileOf, parseEvalManifest, buildEvalTasks } from './evalSet.js';
+export {
+  type PromotionTaskOptions, type PromotionSeries, PROMOTION_DEFAULTS, PromotionTaskGenerator, expectedPromotionShare,
+} from './synthetic/promotion.js';

@@ -4,12 +4,14 @@ import { HubError } from './errors.js';
 
 /**
  * - 'tirex': model.safetensors + config.json when the repo has them, else the official model.ckpt;
+ * - 'tirex2': config.json (else the legacy model-config.yaml) and model.safetensors (else the legacy
+ *   model.ckpt), each current file preferred on its own, as the official tirex2 load_model;
  * - 'language-model': config, weights (model.safetensors or the shard index + shards),
  *   tokenizer and generation files when present;
  * - 'text-model': a language model that must have tokenizer.json (the CLI's generate/score);
  * - 'language-model-config': config, tokenizer and generation files, no weights.
  */
-export type HubModelKind = 'tirex' | 'language-model' | 'text-model' | 'language-model-config';
+export type HubModelKind = 'tirex' | 'tirex2' | 'language-model' | 'text-model' | 'language-model-config';
 
 export const SHARD_INDEX = 'model.safetensors.index.json';
 const CONFIGS = ['config.json', 'config.yaml', 'config.yml'];
@@ -31,6 +33,12 @@ export function selectFiles(kind: HubModelKind, available: readonly string[], la
     if (has('model.safetensors') && has('config.json')) return ['config.json', 'model.safetensors'];
     if (has('model.ckpt')) return ['model.ckpt'];
     throw missing('not a TiRex repository: it needs model.ckpt, or model.safetensors + config.json');
+  }
+  if (kind === 'tirex2') {
+    const cfg = has('config.json') ? 'config.json' : has('model-config.yaml') ? 'model-config.yaml' : null;
+    const weights = has('model.safetensors') ? 'model.safetensors' : has('model.ckpt') ? 'model.ckpt' : null;
+    if (!cfg || !weights) throw missing('not a TiRex-2 repository: it needs config.json (or model-config.yaml) and model.safetensors (or model.ckpt)');
+    return [cfg, weights];
   }
   const config = CONFIGS.find(has);
   if (!config) throw missing('no config.json or config.yaml, so this is not a model this library can load');

@@ -7,20 +7,45 @@
 // times in one call differs from it alone in the last bits; test/serve/forecast.test.ts).
 import { overloaded } from './httpErrors.js';
 
-/** What the server needs from a forecaster: TiRex.forecast and its checks. */
+/** A TiRex-2 series: target variates [V_t][T], past covariates [V_p][T], future covariates [V_f][>= T + H]. */
+export interface CovariateInput {
+  target: Float32Array[];
+  pastCovariates: Float32Array[];
+  futureCovariates: Float32Array[];
+}
+
+/** One series to forecast: a univariate context, or (TiRex-2 only) targets with covariates. */
+export type ForecastInput = Float32Array | CovariateInput;
+
+export interface ServeForecastOptions { predictionLength: number; quantileLevels?: readonly number[]; batchSize?: number; rawQuantiles?: boolean }
+
+/** One target variate's forecast. */
+export interface TargetForecast {
+  /** [t] */ median: Float32Array;
+  /** [t] -> levels */ quantiles: Float32Array[];
+}
+
+export interface ServeForecastResult {
+  quantileLevels: readonly number[];
+  /** [series][t] -> levels (the first target of a CovariateInput) */
+  quantiles: Float32Array[][];
+  median: Float32Array[];
+  /** per series: every target's forecast for a CovariateInput, null for a plain context (absent: none was given) */
+  targets?: (TargetForecast[] | null)[];
+  errors: { series: number; message: string }[];
+}
+
+/** What the server needs from a forecaster: TiRex.forecast (or a TiRex-2 behind it) and its checks. */
 export interface ServeForecaster {
-  forecast(context: Float32Array[], opts: { predictionLength: number; quantileLevels?: readonly number[]; batchSize?: number; rawQuantiles?: boolean }): {
-    quantileLevels: readonly number[];
-    quantiles: Float32Array[][];
-    median: Float32Array[];
-    errors: { series: number; message: string }[];
-  };
-  validateForecastOptions(seriesCount: number, opts: { predictionLength: number; quantileLevels?: readonly number[]; batchSize?: number; rawQuantiles?: boolean }): void;
-  readonly config: { quantiles: readonly number[]; trainCtxLen: number };
+  /** CovariateInput entries only reach a forecaster that sets this (TiRex-2). */
+  readonly covariates?: boolean;
+  forecast(context: ForecastInput[], opts: ServeForecastOptions): ServeForecastResult;
+  validateForecastOptions(seriesCount: number, opts: ServeForecastOptions): void;
+  readonly config: { quantiles: readonly number[]; trainCtxLen: number; futureLength?: number };
 }
 
 export interface ForecastJob {
-  context: Float32Array[];
+  context: ForecastInput[];
   predictionLength: number;
   quantileLevels?: readonly number[];
   rawQuantiles?: boolean;
@@ -31,6 +56,8 @@ export interface ForecastJobResult {
   /** [series][t] -> levels */
   quantiles: Float32Array[][];
   median: Float32Array[];
+  /** per series: every target of a CovariateInput (null for a plain context) */
+  targets?: (TargetForecast[] | null)[];
   /** series index within the job */
   errors: { series: number; message: string }[];
 }
@@ -145,6 +172,7 @@ export class ForecastBatcher {
         quantileLevels: r.quantileLevels,
         quantiles: r.quantiles.slice(lo, hi),
         median: r.median.slice(lo, hi),
+        ...(r.targets ? { targets: r.targets.slice(lo, hi) } : {}),
         // the model names series by their index in the gathered call; the client knows its own
         errors: r.errors.filter((e) => e.series >= lo && e.series < hi)
           .map((e) => ({ series: e.series - lo, message: e.message.replace(`context[${e.series}]`, `context[${e.series - lo}]`) })),

@@ -43,7 +43,13 @@ export interface ServeContext {
   sessionTtlMs: number;
   sessions: SessionStore;
   metrics: ServeMetrics;
-  forecaster?: { name: string; batcher: ForecastBatcher; trainCtxLen: number; quantiles: readonly number[] };
+  forecaster?: {
+    name: string; batcher: ForecastBatcher; trainCtxLen: number; quantiles: readonly number[];
+    /** TiRex-2: /v1/forecast takes several targets and past/future covariates. */
+    covariates?: boolean;
+    /** TiRex-2: the longest horizon (future_len). */
+    futureLength?: number;
+  };
   lm?: LmEngine;
   /** Unix seconds the server started (the OpenAI `created` of /v1/models). */
   startedAt: number;

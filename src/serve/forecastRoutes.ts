@@ -9,11 +9,14 @@
 // the official server answers 422/500).
 //
 // /v1/forecast is this server's own richer API: ids, timestamps and frequency, any quantile
-// levels, per-series errors and sessions that send only new observations.
+// levels, per-series errors and sessions that send only new observations. With a TiRex-2
+// forecaster a series may also carry several named targets and named past / future-known
+// covariates (docs/SERVE.md#covariates-tirex-2).
 import type { FastifyInstance } from 'fastify';
 import { LimitError } from '../errors.js';
 import { HttpError } from './httpErrors.js';
 import type { ServeContext } from './context.js';
+import type { CovariateInput, ForecastInput } from './batcher.js';
 import { prepareSeries } from '../cli/commands/forecast.js';
 import type { TimeSeries } from '../timeseries/csv.js';
 import { checkSessionId, packRecord, unpackRecord } from './sessions.js';
@@ -29,6 +32,9 @@ const officialSchema = {
   },
 } as const;
 
+/** {name: values} (TiRex-2 targets and covariates). */
+const namedRows = { type: 'object', additionalProperties: { type: 'array', items: { type: ['number', 'null'] } } } as const;
+
 const v1Schema = {
   body: {
     type: 'object',
@@ -40,11 +46,13 @@ const v1Schema = {
         type: 'array',
         items: {
           type: 'object',
-          required: ['values'],
           additionalProperties: false,
           properties: {
             id: { type: ['string', 'number'] },
             values: { type: 'array', items: { type: ['number', 'null'] } },
+            targets: namedRows,
+            past_covariates: namedRows,
+            future_covariates: namedRows,
             timestamps: { type: 'array', items: { type: 'string' } },
             frequency: { type: 'string' },
           },
@@ -63,7 +71,20 @@ const v1Schema = {
 
 export interface OfficialBody { context: (number | null)[][]; prediction_length: number }
 
-export interface V1Series { id?: string | number; values: (number | null)[]; timestamps?: string[]; frequency?: string }
+export type NamedRows = Record<string, (number | null)[]>;
+export interface V1Series {
+  id?: string | number;
+  /** One target (required unless `targets` is given). */
+  values?: (number | null)[];
+  /** TiRex-2: several targets by name (instead of `values`). */
+  targets?: NamedRows;
+  /** TiRex-2: covariates known up to now, each as long as the targets. */
+  past_covariates?: NamedRows;
+  /** TiRex-2: covariates known also over the horizon, each at least targets + horizon long. */
+  future_covariates?: NamedRows;
+  timestamps?: string[];
+  frequency?: string;
+}
 export interface V1Body {
   model?: string;
   series: V1Series[];
@@ -151,9 +172,11 @@ export async function forecastV1(ctx: ServeContext, b: V1Body) {
   const ids = b.series.map((s, i) => (s.id === undefined ? String(i) : String(s.id)));
   const dup = ids.find((id, i) => ids.indexOf(id) !== i);
   if (dup !== undefined) throw new HttpError(400, `series id '${dup}' is given twice`);
-  checkSizes(ctx, b.series.length, H, b.series.map((s) => s.values.length));
+  const cov = covariateLayout(ctx, b, ids, H);
+  // a series' length: its longest row (targets and covariates alike)
+  checkSizes(ctx, b.series.length, H, b.series.map((s) => Math.max(s.values?.length ?? 0, ...[s.targets, s.past_covariates, s.future_covariates].flatMap((r) => Object.values(r ?? {}).map((v) => v.length)))));
   b.series.forEach((s, i) => {
-    if (s.timestamps !== undefined && s.timestamps.length !== s.values.length) {
+    if (s.values !== undefined && s.timestamps !== undefined && s.timestamps.length !== s.values.length) {
       throw new HttpError(400, `series '${ids[i]}': ${s.timestamps.length} timestamps for ${s.values.length} values`);
     }
   });
@@ -167,7 +190,9 @@ export async function forecastV1(ctx: ServeContext, b: V1Body) {
   }
   const merged = b.series.map((s, i) => {
     const p = past[ids[i]];
-    const values = p ? [...p.values, ...s.values] : s.values;
+    // the timestamps and frequency belong to the targets: the first one stands for them
+    const own = s.values ?? Object.values(s.targets!)[0];
+    const values = p ? [...p.values, ...own] : own;
     let timestamps: string[] | null = s.timestamps ?? null;
     if (p) {
       if ((p.timestamps === null) !== (s.timestamps === undefined)) throw new HttpError(400, `series '${ids[i]}': session '${sessionId}' holds it ${p.timestamps ? 'with' : 'without'} timestamps; send the new values the same way`);
@@ -188,8 +213,9 @@ export async function forecastV1(ctx: ServeContext, b: V1Body) {
   let result: Awaited<ReturnType<typeof f.batcher.submit>> | undefined;
   if (okIdx.length > 0) {
     const cl = b.context_length;
-    const context = okIdx.map((i) => {
+    const context = okIdx.map((i): ForecastInput => {
       const v = prepared[i].values;
+      if (cov.has[i]) return covariateInput(b.series[i], cl);
       return Float32Array.from(cl !== undefined && v.length > cl ? v.subarray(v.length - cl) : v);
     });
     result = await f.batcher.submit({ context, predictionLength: H, quantileLevels: levels, rawQuantiles: b.raw_quantiles });
@@ -206,12 +232,21 @@ export async function forecastV1(ctx: ServeContext, b: V1Body) {
       return { id: p.id, error: message };
     }
     const rows = result!.quantiles[j];
+    const quantilesJson = (qs: Float32Array[]) => Object.fromEntries(outLevels.map((l, k) => [String(l), qs.map((q) => num(q[k]))]));
+    const named = b.series[i].targets;
+    if (named !== undefined) {
+      const per = result!.targets![j]!;
+      return {
+        id: p.id, frequency: p.frequency?.alias ?? null, timestamps: p.future,
+        targets: Object.fromEntries(Object.keys(named).map((name, v) => [name, { mean: Array.from(per[v].median, num), quantiles: quantilesJson(per[v].quantiles) }])),
+      };
+    }
     return {
       id: p.id,
       frequency: p.frequency?.alias ?? null,
       timestamps: p.future,
       mean: Array.from(result!.median[j], num),
-      quantiles: Object.fromEntries(outLevels.map((l, k) => [String(l), rows.map((q) => num(q[k]))])),
+      quantiles: quantilesJson(rows),
     };
   });
   if (sessionId !== undefined) {
@@ -233,4 +268,47 @@ export async function forecastV1(ctx: ServeContext, b: V1Body) {
     errors,
     ...(sessionId !== undefined ? { session_id: sessionId } : {}),
   };
+}
+
+/**
+ * Checks the TiRex-2 fields of a /v1/forecast request (400s name the series and the field);
+ * `has[i]`: series i is a CovariateInput (several targets or any covariate).
+ */
+function covariateLayout(ctx: ServeContext, b: V1Body, ids: readonly string[], H: number): { has: boolean[] } {
+  const f = ctx.forecaster!;
+  const has = b.series.map((s) => s.targets !== undefined || s.past_covariates !== undefined || s.future_covariates !== undefined);
+  b.series.forEach((s, i) => {
+    if (s.values === undefined && s.targets === undefined) throw new HttpError(400, `series '${ids[i]}': give values (one target) or targets (several, by name)`);
+    if (s.values !== undefined && s.targets !== undefined) throw new HttpError(400, `series '${ids[i]}': give values (one target) or targets (several, by name), not both`);
+  });
+  if (!has.some(Boolean)) return { has };
+  const fields = ['targets', 'past_covariates', 'future_covariates'].filter((k) => b.series.some((s) => s[k as keyof V1Series] !== undefined)).join(' / ');
+  if (!f.covariates) throw new HttpError(400, `${fields} need a TiRex-2 forecaster; this server's forecaster '${f.name}' is univariate (TiRex): send values only`);
+  if (b.session_id !== undefined) throw new HttpError(400, `session_id does not apply to series with ${fields}: send each series whole`);
+  b.series.forEach((s, i) => {
+    const where = `series '${ids[i]}'`;
+    if (s.targets !== undefined && Object.keys(s.targets).length === 0) throw new HttpError(400, `${where}: targets is empty; give at least one named target`);
+    const T = (s.values ?? Object.values(s.targets!)[0]).length;
+    const seen = new Map<string, string>();
+    for (const [field, rows] of [['targets', s.targets], ['past_covariates', s.past_covariates], ['future_covariates', s.future_covariates]] as const) {
+      for (const [name, v] of Object.entries(rows ?? {})) {
+        const other = seen.get(name);
+        if (other !== undefined) throw new HttpError(400, `${where}: '${name}' is named in ${other} and in ${field}; give each variate once`);
+        seen.set(name, field);
+        if (field === 'future_covariates') {
+          if (v.length < T + H) throw new HttpError(400, `${where}: future covariate '${name}' has ${v.length} values, expected at least ${T + H} (the targets' ${T} plus the horizon ${H})`);
+        } else if (v.length !== T) throw new HttpError(400, `${where}: ${field === 'targets' ? 'target' : 'past covariate'} '${name}' has ${v.length} values, expected ${T} (${field === 'targets' ? 'every target as long as the first' : "the targets' length"})`);
+      }
+    }
+    if (s.timestamps !== undefined && s.timestamps.length !== T) throw new HttpError(400, `${where}: ${s.timestamps.length} timestamps for ${T} target values`);
+  });
+  return { has };
+}
+
+/** The rows of a TiRex-2 series, cut to the last `cl` steps of the targets when context_length is given. */
+function covariateInput(s: V1Series, cl: number | undefined): CovariateInput {
+  const targets = s.values !== undefined ? [s.values] : Object.values(s.targets!);
+  const T = targets[0].length, cut = cl !== undefined && T > cl ? T - cl : 0;
+  const rows = (r: NamedRows | undefined) => Object.values(r ?? {}).map((v) => toF32(v.slice(cut)));
+  return { target: targets.map((v) => toF32(v.slice(cut))), pastCovariates: rows(s.past_covariates), futureCovariates: rows(s.future_covariates) };
 }

@@ -349,7 +349,7 @@ export function registerLmRoutes(app: FastifyInstance, ctx: ServeContext): void 
   app.get('/v1/models', async () => {
     const data = [];
     if (ctx.lm) data.push({ id: ctx.lm.name, object: 'model', created: ctx.startedAt, owned_by: 'xlstm-ts', xlstm: { kind: 'language-model', model_type: ctx.lm.model.modelType, chat: ctx.lm.hasChatTemplate, state_fingerprint: ctx.lm.fingerprint } });
-    if (ctx.forecaster) data.push({ id: ctx.forecaster.name, object: 'model', created: ctx.startedAt, owned_by: 'xlstm-ts', xlstm: { kind: 'forecaster', quantile_levels: ctx.forecaster.quantiles, context_length: ctx.forecaster.trainCtxLen } });
+    if (ctx.forecaster) data.push({ id: ctx.forecaster.name, object: 'model', created: ctx.startedAt, owned_by: 'xlstm-ts', xlstm: { kind: 'forecaster', quantile_levels: ctx.forecaster.quantiles, context_length: ctx.forecaster.trainCtxLen, ...(ctx.forecaster.covariates ? { covariates: true, future_length: ctx.forecaster.futureLength } : {}) } });
     return { object: 'list', data };
   });
 

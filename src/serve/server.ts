@@ -19,7 +19,7 @@ import { registerMcpRoutes } from './mcp.js';
 import type { MqttFrontEnd, MqttOptions } from './mqtt.js';
 
 export interface ServeOptions {
-  /** TiRex folder or checkpoint; undefined: the shipped default forecaster; false: none. */
+  /** TiRex or TiRex-2 folder (or TiRex checkpoint); undefined: the shipped default forecaster; false: none. */
   forecaster?: string | false;
   /** Language-model folder (config, weights, tokenizer.json); none when absent. */
   lm?: string;
@@ -111,13 +111,20 @@ export async function createServer(opts: ServeOptions = {}): Promise<XlstmServer
       const path = await resolveModelPath(opts.forecaster);
       const loaded = await loadForecaster(path, { threads: opts.threads });
       closers.push(() => loaded.close());
-      const model = loaded.model as unknown as ServeForecaster;
+      // a TiRex-2 folder loads behind the univariate CLI contract; the server takes its covariates too
+      const { TiRex2AsForecaster } = await import('../cli/commands/covariates.js');
+      const model: ServeForecaster = loaded.model instanceof TiRex2AsForecaster
+        ? new (await import('./tirex2Forecaster.js')).TiRex2ServeForecaster(loaded.model.model)
+        : loaded.model as unknown as ServeForecaster;
       batcher = new ForecastBatcher(model, {
         windowMs: opts.batchWindowMs, maxBatchSeries: opts.maxBatchSeries, maxQueuedSeries: limits.maxQueuedSeries,
         onBatch: (b) => { metrics.forecastBatchSeries.observe(b.series); metrics.forecastBatchRequests.observe(b.requests); },
       });
       const fname = opts.forecasterName ?? (opts.forecaster === undefined ? 'default-forecaster' : basename(path.replace(/\/+$/, '')));
-      context.forecaster = { name: fname, batcher, trainCtxLen: model.config.trainCtxLen, quantiles: model.config.quantiles };
+      context.forecaster = {
+        name: fname, batcher, trainCtxLen: model.config.trainCtxLen, quantiles: model.config.quantiles,
+        covariates: model.covariates === true, ...(model.config.futureLength !== undefined ? { futureLength: model.config.futureLength } : {}),
+      };
     }
     if (opts.lm !== undefined) {
       const { loadTextModel } = await import('../cli/commands/generate.js');

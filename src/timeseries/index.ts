@@ -3,3 +3,4 @@ export * from './csv.js';
 export * from './frequency.js';
 export * from './metrics.js';
 export * from './plot.js';
+export * from './covariateCsv.js';

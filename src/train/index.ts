@@ -23,3 +23,8 @@ export type { FinetuneSeries, FinetuneOptions, FinetuneEval, FinetuneResult, Fin
 // Trainable xLSTM Large (xLSTM-7B architecture) for pre-training and fine-tuning.
 export { XLSTMLargeTrainable, xlstmLargeParamSpecs, xlstmLargeConfigJson } from './xlstmLargeTrainable.js';
 export type { XLSTMLargeTrainableOptions, XLSTMLargeInitOptions, XLSTMLargeLayout, XLSTMLargeParamSpec } from './xlstmLargeTrainable.js';
+// TiRex-2 training (the network of src/models/tirex2 with Parameters) on the promotion covariate task.
+export { TiRex2Trainable } from './tirex2Trainable.js';
+export type { TiRex2TrainBatch, PreparedTiRex2Batch, TiRex2InitOptions, TiRex2LossOptions } from './tirex2Trainable.js';
+export { PromotionTrainData, createTiRex2Trainer, promotionEvalSet, evaluateTiRex2Covariates } from './tirex2Train.js';
+export type { PromotionDataOptions, TiRex2TrainerOptions, PromotionEvalItem, CovariateEvidence } from './tirex2Train.js';

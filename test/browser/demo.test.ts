@@ -5,6 +5,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -114,6 +116,71 @@ test('forecast demo: a CSV with a bad cell shows the error on the page', async (
   await page.close();
   assert.equal(state, 'error');
   assert.match(status, /abc/);
+});
+
+test('forecast demo with a TiRex-2 folder: target and future-covariate columns, download equal to Node; a TiRex refuses the columns', async () => {
+  // a small random TiRex-2 in the official layout (perturbed, so every path carries signal)
+  const tmp = mkdtempSync(join(tmpdir(), 'xlstm-demo-tirex2-'));
+  try {
+    const folder = join(tmp, 'tiny-tirex2');
+    const json = lib.tirex2ConfigJson({ embeddingDim: 16, numHeads: 2, numBlocks: 2, patchSize: 8, contextLength: 48, futureLength: 16, inputFfDim: 32, hExpand: 2 });
+    const cfg = lib.resolveTiRex2Config(json);
+    await lib.saveTiRex2Checkpoint(folder, json, cfg, lib.randomTiRex2Weights(cfg, 7, 0.05));
+    // wide layout: 40 days of sales and promo, then the horizon's rows with the promo only
+    const H = 8, T = 40;
+    const lines = ['date,sales,promo'];
+    for (let t = 0; t < T + H; t++) {
+      const day = new Date(Date.UTC(2024, 0, 1 + t)).toISOString().slice(0, 10);
+      const promo = t % 10 < 3 ? 1 : 0;
+      lines.push(`${day},${t < T ? (20 + 5 * Math.sin(t / 2) + 8 * promo).toFixed(3) : ''},${promo}`);
+    }
+    const csv = lines.join('\n') + '\n';
+    const { page, errors } = await openDemo();
+    await page.check('input[name="model"][value="folder"]');
+    await page.setInputFiles('#model-folder', folder);
+    await page.fill('#csv', csv);
+    await page.fill('#horizon', String(H));
+    await page.fill('#target-cols', 'sales');
+    await page.fill('#future-cols', 'promo');
+    await page.click('#run');
+    const status = await waitDone(page, errors);
+    assert.match(status, /^Forecast of 1 series done in \d+ ms on \d+ threads?\.$/);
+    assert.deepEqual(await page.$$eval('#series option', (o) => o.map((x) => x.textContent)), ['sales']);
+    const shot = decodePng(await page.locator('#plot').screenshot());
+    assert.ok(countColor(shot, MEDIAN) > 50, `median pixels: ${countColor(shot, MEDIAN)}`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    const rows = (await readFile((await download.path())!, 'utf8')).trim().split('\n').map((l) => l.split(','));
+    // the same file through the CLI's layout rules and TiRex2.forecast in Node
+    const be = await lib.WasmBackend.create({ threads: 2 });
+    try {
+      const model = await lib.TiRex2.fromPretrained(folder, { backend: be });
+      const cols = { target: ['sales'], future: ['promo'] };
+      const x = lib.timeseries.covariateModelInput(lib.timeseries.parseCovariateCsv(csv, cols)[0], cols, H, 'forecast');
+      assert.ok(typeof x !== 'string', String(x));
+      const f = model.forecast([{ target: Float32Array.from(x.target[0]), futureCovariates: [Float32Array.from(x.future[0])] }], { predictionLength: H });
+      const plain = model.forecast([{ target: Float32Array.from(x.target[0]) }], { predictionLength: H });
+      model.dispose();
+      assert.deepEqual(rows[0], ['id', 'timestamp', 'median', ...f.quantileLevels.map(String)]);
+      assert.equal(rows.length, 1 + H);
+      assert.deepEqual(rows.slice(1).map((r) => r.slice(0, 2)), x.futureLabels.map((d) => ['sales', d]));
+      assert.equal(rows[1][1], '2024-02-10');
+      const Q = f.quantileLevels.length;
+      const got = Float64Array.from(rows.slice(1).flatMap((r) => r.slice(2).map(Number)));
+      const want = Float64Array.from(Array.from({ length: H }, (_, t) => [f.series[0].median[t], ...Array.from({ length: Q }, (_, q) => f.series[0].quantiles[q * H + t])]).flat());
+      const { bad, maxAbs } = compareValues(got, want, 1e-4, 1e-5);
+      assert.ok(bad < 0, `downloaded value ${bad}: ${got[bad]} vs Node ${want[bad]} (max |diff| ${maxAbs})`);
+      // the page used the covariate: the forecast without it differs
+      assert.ok(plain.series[0].median.some((v, t) => Math.abs(v - f.series[0].median[t]) > 1e-3), 'the promo column changes the forecast');
+    } finally { be.dispose(); }
+    // the shipped TiRex is univariate: named columns are an error on the page
+    await page.check('input[name="model"][value="default"]');
+    await page.click('#run');
+    await waitDone(page, errors);
+    assert.equal(await page.$eval('#status', (e) => (e as HTMLElement).dataset.state), 'error');
+    assert.match((await page.textContent('#status'))!, /need a TiRex-2 model .*clear the column names/);
+    await page.close();
+    assert.deepEqual(errors, []);
+  } finally { rmSync(tmp, { recursive: true, force: true }); }
 });
 
 test('bench page: a quick run in its worker measures every row on all cores', async () => {

@@ -14,6 +14,9 @@ import {
 } from './forecast.js';
 
 export interface EvaluateCommandOptions extends InputOptions {
+  target?: string;
+  pastCovariates?: string;
+  futureCovariates?: string;
   model?: string;
   horizon: string | number;
   quantiles?: string;
@@ -134,6 +137,8 @@ export function evaluationToJson(r: EvaluationResult): string {
  * cannot be evaluated are named on stderr and in the output; when none can, nothing is written.
  */
 export async function runEvaluate(o: EvaluateCommandOptions, io: CommandIo = processIo, loaded?: LoadedForecaster): Promise<EvaluationResult> {
+  const cov = await import('./covariates.js');
+  if (cov.usesCovariateFlags(o)) return cov.runCovariateEvaluate(o, io);
   const opts = parseModelRunOptions(o);
   const { horizon, levels, batchSize, threads, contextLength } = opts;
   if (o.plot !== undefined && !/\.svg$/i.test(o.plot)) throw new ArgumentError(`--plot must end in .svg, got '${o.plot}'`);

@@ -41,6 +41,12 @@ export async function resolveModelPath(model: string | undefined): Promise<strin
 
 /** Loads TiRex from a folder or checkpoint file on a fresh WASM backend (Node only). */
 export async function loadForecaster(modelPath: string, opts: { threads?: number } = {}): Promise<LoadedForecaster> {
+  const cov = await import('./covariates.js');
+  if (await cov.isTiRex2Folder(modelPath)) {
+    // a TiRex-2 folder without --target: every series is a univariate target
+    const lm = await cov.loadTiRex2Cli(modelPath, opts);
+    return { model: new cov.TiRex2AsForecaster(lm.model, (m) => process.stderr.write(`xlstm: ${m}\n`)), close: lm.close };
+  }
   const { WasmBackend } = await import('../../backend/wasm/backend.js');
   const { TiRex } = await import('../../models/tirex/model.js');
   const local = await (await import('../hubModel.js')).resolveCliModel(modelPath, 'tirex', process.stderr);
@@ -199,6 +205,8 @@ export function prepareSeries(series: readonly TimeSeries[], horizon: number, pr
 
 export interface SeriesForecast {
   id: string;
+  /** TiRex-2 with --target: the target column this row set forecasts. */
+  target?: string;
   frequency: string | null;
   timestamps: string[];
   /** [H] */
@@ -278,10 +286,12 @@ function csvField(s: string): string {
  * (its id, the timestamps when known, empty values), so a join on the output does not lose it.
  */
 export function forecastsToCsv(run: ForecastRun): string {
-  const lines = [['id', 'timestamp', 'median', ...run.quantileLevels.map(String)].join(',')];
+  // TiRex-2 runs name the target column of each row set (several targets per series)
+  const withTarget = run.series.some((s) => s.target !== undefined);
+  const lines = [['id', ...(withTarget ? ['target'] : []), 'timestamp', 'median', ...run.quantileLevels.map(String)].join(',')];
   for (const s of run.series) {
     for (let t = 0; t < s.median.length; t++) {
-      lines.push([csvField(s.id), csvField(s.timestamps[t] ?? ''), formatValue(s.median[t]), ...Array.from(s.quantiles[t], formatValue)].join(','));
+      lines.push([csvField(s.id), ...(withTarget ? [csvField(s.target ?? '')] : []), csvField(s.timestamps[t] ?? ''), formatValue(s.median[t]), ...Array.from(s.quantiles[t], formatValue)].join(','));
     }
   }
   return lines.join('\n') + '\n';
@@ -297,7 +307,7 @@ export function forecastsToJson(run: ForecastRun, horizon: number): string {
     horizon,
     quantileLevels: run.quantileLevels,
     series: run.series.map((s) => ({
-      id: s.id, frequency: s.frequency, timestamps: Array.from({ length: s.median.length }, (_, t) => s.timestamps[t] ?? null), median: Array.from(s.median, num),
+      id: s.id, ...(s.target !== undefined ? { target: s.target } : {}), frequency: s.frequency, timestamps: Array.from({ length: s.median.length }, (_, t) => s.timestamps[t] ?? null), median: Array.from(s.median, num),
       quantiles: Object.fromEntries(run.quantileLevels.map((l, k) => [String(l), s.quantiles.map((q) => num(q[k]))])),
       ...(s.error ? { error: s.error } : {}),
     })),
@@ -339,6 +349,10 @@ export async function progressBar(total: number, batchSize: number): Promise<Pro
 }
 
 export interface ForecastCommandOptions extends InputOptions {
+  /** TiRex-2: target columns (comma-separated); with the covariate flags the command takes the covariates path (./covariates.ts). */
+  target?: string;
+  pastCovariates?: string;
+  futureCovariates?: string;
   model?: string;
   horizon: string | number;
   quantiles?: string;
@@ -390,6 +404,8 @@ export function checkRunLimits(r: { horizon: number; batchSize: number; contextL
  * rows are written with empty values and the run's `errors` name them.
  */
 export async function runForecast(o: ForecastCommandOptions, io: CommandIo = processIo, loaded?: LoadedForecaster): Promise<ForecastRun> {
+  const cov = await import('./covariates.js');
+  if (cov.usesCovariateFlags(o)) return cov.runCovariateForecast(o, io);
   const opts = parseModelRunOptions(o);
   const { horizon, levels, batchSize, threads, contextLength } = opts;
   if (o.output !== undefined && o.output !== STDIO_PATH && !/\.(csv|json)$/i.test(o.output)) throw new ArgumentError(`--output must end in .csv or .json (or be - for stdout), got '${o.output}'`);
@@ -437,7 +453,7 @@ export function withInputFile<T extends InputOptions>(file: string | undefined, 
 export function addInputOptions(cmd: Command): Command {
   return cmd
     .argument('[file]', 'CSV file (same as --input; - reads stdin)')
-    .option('--model <dir>', 'TiRex model: folder (model.ckpt, or model.safetensors + config.json) or checkpoint file (default: the shipped default forecaster)')
+    .option('--model <dir>', 'TiRex model: folder (model.ckpt, or model.safetensors + config.json) or checkpoint file (default: the shipped default forecaster); a TiRex-2 folder (config.json with stack_config) also works, and --target needs one')
     .option('--input <file>', 'CSV file: wide (timestamp column + one column per series) or long (id, timestamp, value); - reads stdin')
     .requiredOption('--horizon <n>', 'forecast steps')
     .option('--format <layout>', 'wide | long | auto (default: auto-detect from the header)')
@@ -448,7 +464,10 @@ export function addInputOptions(cmd: Command): Command {
     .option('--fill <how>', "'nan': missing timestamps become missing values (default: a series with gaps fails)")
     .option('--batch-size <n>', `series per forward pass (default ${DEFAULT_BATCH_SIZE})`)
     .option('--threads <n>', 'compute threads (default: all cores)')
-    .option('--context-length <n>', 'use at most the last n values of each series');
+    .option('--context-length <n>', 'use at most the last n values of each series')
+    .option('--target <cols>', 'TiRex-2: target columns, comma-separated (wide: one series; long: one per id); the rows after the last target value hold the horizon')
+    .option('--past-covariates <cols>', 'TiRex-2: columns known only up to the last target value')
+    .option('--future-covariates <cols>', 'TiRex-2: columns known also over the horizon (their values in the rows after the last target value)');
 }
 
 export function register(program: Command): void {

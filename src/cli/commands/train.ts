@@ -28,9 +28,9 @@ import type { Rng } from '../../optim/optim.js';
 import type { Tokenizer as TokenizerT } from '../../tokenizer/tokenizer.js';
 
 import { readTrainConfig, checkTrainMemory, TRAIN_HEAP_BYTES } from '../trainConfig.js';
-import type { TrainConfig, TiRexModelSection, LmModelSection } from '../trainConfig.js';
+import type { TrainConfig, TiRexModelSection, TiRex2ModelSection, LmModelSection } from '../trainConfig.js';
 export { resolveTrainConfig, readTrainConfig } from '../trainConfig.js';
-export type { TrainConfig, TiRexModelSection, LmModelSection } from '../trainConfig.js';
+export type { TrainConfig, TiRexModelSection, TiRex2ModelSection, LmModelSection } from '../trainConfig.js';
 
 // ---- running ----
 
@@ -197,6 +197,58 @@ async function tirexJob(cfg: TrainConfig, m: TiRexModelSection, be: WasmBackend)
       await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(model.hyperParameters, null, 2) + '\n');
     },
     close: async () => { if (data instanceof ForecastDataWorkers) await data.close(); },
+  };
+}
+
+/**
+ * TiRex-2 on the promotion covariate task: the evaluation scores held-out promotion series with
+ * the future flag (withCovariate.*) and with it withheld (withoutCovariate.*).
+ */
+async function tirex2Job(cfg: TrainConfig, m: TiRex2ModelSection, be: WasmBackend): Promise<Job> {
+  const { TiRex2Trainable } = await import('../../train/tirex2Trainable.js');
+  const { PromotionTrainData, createTiRex2Trainer, promotionEvalSet, evaluateTiRex2Covariates } = await import('../../train/tirex2Train.js');
+  let model: Awaited<ReturnType<typeof TiRex2Trainable.fromPretrained>>;
+  try {
+    model = m.init_from ? await TiRex2Trainable.fromPretrained(be, m.init_from) : TiRex2Trainable.create(be, {
+      embeddingDim: m.embedding_dim!, numHeads: m.num_heads, numBlocks: m.num_blocks, recipe: m.recipe, patchSize: m.patch_size,
+      contextLength: m.context_length, futureLength: m.future_length, inputFfDim: m.input_ff_dim, hExpand: m.h_expand, quantiles: m.quantiles,
+    }, { seed: m.seed });
+  } catch (e) {
+    if (m.init_from) throw e;
+    // the sizes are the config's: name the section in the message
+    throw new ConfigError(`train config ${cfg.source}: model (kind 'tirex2'): ${(e as Error).message}`, { cause: e });
+  }
+  const C = model.config.contextLength, F = model.config.futureLength;
+  const H = cfg.eval.horizon || F;
+  if (H > F) throw new ConfigError(`train config ${cfg.source}: eval.horizon ${H} is above the model's future_len ${F} (one forward pass covers at most future_len)`);
+  const p = cfg.data.promotion ?? {};
+  const task = {
+    startProbability: p.start_probability, durationRange: p.duration_range, liftRange: p.lift_range, periods: p.periods,
+    amplitudeRange: p.amplitude_range, noise: p.noise, noiseAr: p.noise_ar, levelRange: p.level_range,
+  };
+  const data = new PromotionTrainData({ seed: cfg.data.seed, batchSize: cfg.optim.batch_size, contextLength: C, futureLength: F, covariateDropout: cfg.data.covariate_dropout, task });
+  const items = cfg.eval.synthetic ? promotionEvalSet({ seed: cfg.eval.synthetic.seed, count: cfg.eval.synthetic.count, contextLength: C, horizon: H, task }) : [];
+  const trainer = createTiRex2Trainer(model, data, trainerOptions(cfg));
+  return {
+    trainer: trainer as Trainer<unknown>,
+    unit: 'series',
+    evaluate: async () => {
+      if (!items.length) return {};
+      const r = await evaluateTiRex2Covariates(model, items);
+      const out: Record<string, number> = {};
+      for (const [k, a] of [['withCovariate', r.withCovariate], ['withoutCovariate', r.withoutCovariate]] as const) {
+        Object.assign(out, { [`${k}.MASE`]: a.mase, [`${k}.WQL`]: a.wql, [`${k}.relMASE`]: a.relMase.value, [`${k}.relWQL`]: a.relWql.value });
+      }
+      Object.assign(out, { 'seasonalNaive.MASE': r.withCovariate.naiveMase, 'seasonalNaive.WQL': r.withCovariate.naiveWql });
+      return out;
+    },
+    saveModel: async (dir) => {
+      const { writeSafetensorsFile } = await import('../../io/safetensorsWrite.js');
+      await mkdir(dir, { recursive: true });
+      // canonical names are the official stored ones (each alias group's alphabetically first name)
+      await writeSafetensorsFile(join(dir, 'model.safetensors'), model.tensors(), { format: 'pt', written_by: 'xlstm-ts TiRex2Trainable' });
+      await writeFileAtomic(join(dir, 'config.json'), JSON.stringify(model.configJson, null, 2) + '\n');
+    },
   };
 }
 
@@ -414,7 +466,7 @@ export async function runTrain(o: TrainCommandOptions, io: CommandIo = processIo
     }
   };
   try {
-    job = cfg.model.kind === 'tirex' ? await tirexJob(cfg, cfg.model, be) : await lmJob(cfg, cfg.model, be);
+    job = cfg.model.kind === 'tirex' ? await tirexJob(cfg, cfg.model, be) : cfg.model.kind === 'tirex2' ? await tirex2Job(cfg, cfg.model, be) : await lmJob(cfg, cfg.model, be);
     const trainer = job.trainer;
     if (o.resume) {
       if (!(await exists(join(ckDir, CHECKPOINT_FILES.state)))) throw new ArgumentError(`--resume: no checkpoint in '${ckDir}' (${CHECKPOINT_FILES.state} is missing)`);
