@@ -15,7 +15,7 @@ import * as ag from '../../src/autograd/ops.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { plstmVisionConfigFromJson, plstmVisionOfficialJson } from '../../src/models/plstmVision/config.js';
 import { plstmVisionWeightTable, loadByTable } from '../../src/models/plstmVision/weights.js';
-import { visionEmbed, visionTail } from '../../src/models/plstmVision/model.js';
+import { visionEmbed, visionTail, plstmVisionForward } from '../../src/models/plstmVision/model.js';
 import { ConfigError, InputError } from '../../src/errors.js';
 
 const c = loadCase('plstm_vision');
@@ -101,4 +101,53 @@ test('bad pixels: wrong channel count or a size that is not a multiple of the pa
   const mk = (shape: number[]) => t.input(new Tensor('f32', shape, new Float32Array(shape.reduce((a, b) => a * b, 1))));
   assert.throws(() => visionEmbed(t, cfg, weightVars(t), mk([1, C + 1, 2 * P, 2 * P])), (e: Error) => e instanceof InputError && /channels/.test(e.message));
   assert.throws(() => visionEmbed(t, cfg, weightVars(t), mk([1, C, 2 * P + 1, 2 * P])), (e: Error) => e instanceof InputError && /multiples of the patch size/.test(e.message));
+});
+
+const grads32 = parseSafetensors(readFileSync(join(c.dir, 'grads.safetensors')), { source: 'grads' });
+const grads64 = parseSafetensors(readFileSync(join(c.dir, 'grads_f64.safetensors')), { source: 'grads_f64' });
+
+for (const dt of ['f32', 'f64'] as const) {
+  test(`${dt} tape: the whole model (blocks, logits at both sizes, loss) and d loss / d every parameter`, () => {
+    const nb = cfg.numBlocks;
+    for (const p of SIZES) {
+      const t = new Tape(dt === 'f32' ? be : null, dt);
+      const w = new Map<string, Var>();
+      for (const [k, v] of model) w.set(k, t.param(new Tensor('f32', v.shape, v.data as Float32Array), k));
+      const col = new Map<string, Var>();
+      const logits = plstmVisionForward(t, cfg, w, input(t, `${p}pixels`), { collect: col });
+      const check = (name: string, v: ArrayLike<number>) => (dt === 'f32' ? assertGolden(c, name, v) : assertClose(`${name} (f64)`, v, f64(name), atolF64(name)));
+      for (let i = 0; i < nb; i++) for (const j of [0, 1]) {
+        const name = `${p}block${2 * i + j}_out`;
+        if (c.has(name)) check(name, col.get(`blocks.${i}.block${j}`)!.data);
+      }
+      check(`${p}norm_out`, col.get('norm_out')!.data);
+      check(`${p}pooled`, col.get('pooled')!.data);
+      check(`${p}logits`, logits.data);
+      if (p !== '') continue;
+      const labels = Array.from(c.io.get('labels')!.data as BigInt64Array, Number);
+      const loss = ag.crossEntropy(t, logits, labels);
+      check('loss', loss.data);
+      t.backward(loss);
+      for (const [k, v] of w) {
+        const g = v.grad!.data as ArrayLike<number>;
+        if (dt === 'f32') assertClose(`grad ${k}`, g, grads32!.read(k).toFloat32(), c.meta.grads.recommended_atol[k]);
+        else assertClose(`grad ${k} (f64)`, g, grads64.read(k).data as Float64Array, c.meta.grads.recommended_atol_f64[k]);
+      }
+    }
+  });
+}
+
+test('the parallel and the recurrent 2D scan forms give the same logits and gradients', () => {
+  const run = (form: 'parallel' | 'recurrent') => {
+    const t = new Tape(null, 'f64');
+    const w = new Map<string, Var>();
+    for (const [k, v] of model) w.set(k, t.param(new Tensor('f32', v.shape, v.data as Float32Array), k));
+    const logits = plstmVisionForward(t, cfg, w, input(t, 'pixels'), { form });
+    const loss = ag.crossEntropy(t, logits, Array.from(c.io.get('labels')!.data as BigInt64Array, Number));
+    t.backward(loss);
+    return { logits: Array.from(logits.data), g: Array.from(w.get('pos_embed.embed')!.grad!.data as Float64Array) };
+  };
+  const a = run('parallel'), b = run('recurrent');
+  assertClose('logits parallel vs recurrent', a.logits, b.logits, 1e-12);
+  assertClose('pos_embed grad parallel vs recurrent', a.g, b.g, 1e-12);
 });

@@ -13,22 +13,25 @@ import type { WasmBackend } from '../../backend/wasm/backend.js';
 import { Rng } from '../../random/rng.js';
 import type { PlstmVisionConfig, PostUpBlockConfig } from './config.js';
 import { plstm2dLayer } from './layer2d.js';
+import type { Plstm2dForm } from '../../xlstm/plstm/index.js';
 import { WeightVars, weight, patchEmbed, addPosEmbed, pool, rmsNormVar } from './parts.js';
 import { plstmVisionWeightTable } from './weights.js';
 
 export interface VisionForwardOptions {
   /** Filled with intermediates: patches, pos_embed (the embedding used), blocks.<i>.block0 / block1, norm_out, pooled. */
   collect?: Map<string, Var>;
+  /** Form of the 2D scans: 'recurrent' (the layer's default) or 'parallel'; same values and gradients. */
+  form?: Plstm2dForm;
 }
 
 const opt = (w: WeightVars, n: string): Var | undefined => w.get(n);
 
 /** PostUpProjectionBlock: x2 = x + layer(norm(x)); y = x2 + downproj(gelu(upproj(norm2(x2)))). */
-function postUpBlock(t: Tape, c: PostUpBlockConfig, w: WeightVars, p: string, x: Var): Var {
+function postUpBlock(t: Tape, c: PostUpBlockConfig, w: WeightVars, p: string, x: Var, form?: Plstm2dForm): Var {
   const sub = new Map<string, Var>();
   const pre = `${p}.interaction_module.`;
   for (const [k, v] of w) if (k.startsWith(pre)) sub.set(k.slice(pre.length), v);
-  const h = plstm2dLayer(t, rmsNormVar(t, x, c.norm.eps, opt(w, `${p}.norm.scale`), opt(w, `${p}.norm.bias`)), sub, c.interactionModule);
+  const h = plstm2dLayer(t, rmsNormVar(t, x, c.norm.eps, opt(w, `${p}.norm.scale`), opt(w, `${p}.norm.bias`)), sub, c.interactionModule, form);
   const x2 = c.skip ? ag.add(t, x, h) : h;
   const n2 = rmsNormVar(t, x2, c.norm.eps, opt(w, `${p}.norm2.scale`), opt(w, `${p}.norm2.bias`));
   const up = ag.gelu(t, ag.linear(t, n2, weight(w, `${p}.upproj.weight`), opt(w, `${p}.upproj.bias`)));
@@ -64,9 +67,9 @@ export function plstmVisionForward(t: Tape, cfg: PlstmVisionConfig, w: WeightVar
   let x = visionEmbed(t, cfg, w, pixels, col);
   cfg.blocks.forEach((b, i) => {
     const p = `block_stack.blocks.${i}`;
-    const y0 = postUpBlock(t, b.block0, w, `${p}.block0`, x);
+    const y0 = postUpBlock(t, b.block0, w, `${p}.block0`, x, o.form);
     col?.set(`blocks.${i}.block0`, y0);
-    const y1 = postUpBlock(t, b.block1, w, `${p}.block1`, y0);
+    const y1 = postUpBlock(t, b.block1, w, `${p}.block1`, y0, o.form);
     col?.set(`blocks.${i}.block1`, y1);
     // pLSTMVisionBlock1 returns x + 1 * (y - x) (its drop path of ones), not y itself
     x = ag.add(t, x, ag.sub(t, y1, x));
