@@ -91,7 +91,7 @@ export function initWeightsFromTable(table: ReadonlyMap<string, readonly number[
     const d = new Float32Array(n);
     const last = shape[shape.length - 1];
     const small = (fanIn: number) => { const std = Math.sqrt(2 / (5 * fanIn)); for (let i = 0; i < n; i++) d[i] = rng.normal() * std; };
-    if (/(^|\.)(norm2?|mhnorm)\.scale$/.test(name) || name === 'norm.scale') d.fill(1);
+    if (/(^|\.)(norm\d?|mhnorm)\.scale$/.test(name) || name === 'norm.scale') d.fill(1);
     else if (/\.(source|source_r|source_d|mark|mark_l|mark_u|direct)\.bias$/.test(name)) d.fill(-5);
     else if (/eigenvalues_bias$/.test(name)) d.fill(1);
     else if (/orientation_bias$/.test(name)) { for (let i = 0; i < n; i++) { const j = i % last; d[i] = last === 1 ? 0 : -2 + (4 * j) / (last - 1); } }
