@@ -40,7 +40,7 @@ export function visionClassifierFromJson(json: Record<string, unknown>, source =
   const c = plstmVisionConfigFromJson(json, source);
   return {
     kind: 'plstm-vision', numChannels: c.numChannels, numClasses: c.numClasses, patchSize: c.patchSize, resolution: c.resolution,
-    table: plstmVisionWeightTable(c), forward: (t, w, px) => plstmVisionForward(t, c, w, px, { form: o.form ?? 'parallel' }), configJson: c.official,
+    table: plstmVisionWeightTable(c), forward: (t, w, px) => plstmVisionForward(t, c, w, px, { form: o.form ?? 'recurrent' }), configJson: c.official,
   };
 }
 
