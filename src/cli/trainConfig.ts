@@ -184,7 +184,7 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
       init_from: m.init_from === undefined ? undefined : path(m.init_from, 'model.init_from'),
       seed: num(source, 'model.seed', m.seed, 0, { int: true, min: 0 }),
     };
-  } else fail(source, 'model.kind', `must be 'tirex', 'xlstm-lm', 'xlstm-large', 'plstm-vision' or 'vit-vision', got ${JSON.stringify(m.kind)}`);
+  } else fail(source, 'model.kind', `must be 'tirex' or 'xlstm-lm' or 'xlstm-large' or 'plstm-vision' or 'vit-vision', got ${JSON.stringify(m.kind)}`);
   const vision = model.kind === 'plstm-vision' || model.kind === 'vit-vision';
   const d = obj(source, 'data', top.data, true);
   checkKeys(source, 'data', d, ['seed', 'mix', 'min_context_length', 'full_context_probability', 'cpm', 'text', 'seq_len', 'validation_fraction', 'tokenizer', 'workers', 'arrow_pointing']);
