@@ -244,7 +244,7 @@ export function scan1d(tp: Tape, x: Scan1dVars, o: { form?: Plstm1dForm; chunkSi
   expectShape('scan1d: m', x.m, [B, S, H, JO, JQ, JT]);
   expectShape('scan1d: d', x.d, [B, S, H, JO, JQ, JK, JV]);
   if (x.c0) expectShape('scan1d: initial state', x.c0, [B * H, DK, DV, JT]);
-  const form = o.form ?? 'chunkwise';
+  const form = o.form ?? 'recurrent';
   if (form !== 'recurrent' && form !== 'chunkwise') throw new ArgumentError(`scan1d: form must be 'recurrent' or 'chunkwise', got ${JSON.stringify(form)}`);
   const ins: Scan1dInputs = { q: x.q.data, k: x.k.data, v: x.v.data, s: x.s.data, t: x.t.data, m: x.m.data, d: x.d.data, c0: x.c0 ? x.c0.data : null };
   const vars = [x.q, x.k, x.v, x.s, x.t, x.m, x.d, ...(x.c0 ? [x.c0] : [])];
