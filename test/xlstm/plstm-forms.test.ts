@@ -109,6 +109,7 @@ test('pLSTM small ops: float64 finite differences of the hand-written backward p
     ['conv2dDepthwise', (t, xs) => weightedSum(t, conv2dDepthwise(t, xs[0], xs[1], xs[2]), 3), [randF64([2, 3, 4, 3], 2), randF64([3, 1, 3, 2], 3), randF64([3], 4)]],
     ['headProj nPsx', (t, xs) => weightedSum(t, headProj(t, xs[0], xs[1], { heads: 2, subHeads: 2, outPerHead: 3, layout: 'nPsx' }), 3), [randF64([5, 4], 5), randF64([1, 3, 2, 2], 6)]],
     ['headProj nsPx', (t, xs) => weightedSum(t, headProj(t, xs[0], xs[1], { heads: 4, subHeads: 1, outPerHead: 2, layout: 'nsPx' }), 3), [randF64([5, 4], 7), randF64([4, 1, 2, 4], 8)]],
+    ['headProj loop (heads 4, sub-heads 2)', (t, xs) => weightedSum(t, headProj(t, xs[0], xs[1], { heads: 4, subHeads: 2, outPerHead: 3, layout: 'nsPx' }), 3), [randF64([5, 4], 15), randF64([2, 2, 3, 2], 16)]],
     ['transitionCombine', (t, xs) => weightedSum(t, transitionCombine(t, xs[0], xs[1], xs[2]), 3), [randF64([3, 2, 2], 9), randF64([3, 2], 10), randF64([3, 2, 2], 11)]],
     ['scaleRows', (t, xs) => weightedSum(t, scaleRows(t, xs[0], xs[1]), 3), [randF64([4], 12), randF64([4, 3], 13)]],
     ['flip2d', (t, xs) => weightedSum(t, flip2d(t, xs[0], true, true), 3), [randF64([1, 2, 3, 2], 14)]],

@@ -7,7 +7,7 @@ import type { PLstm1dConfig, PLstm2dConfig, PLstmCommonConfig } from './config.j
 import type { PLstmParams } from './params.js';
 import { gate, multiHeadRmsNorm, orientationGate, param, projection, transition } from './sublayers.js';
 import { Plstm1dForm, Plstm2dForm, conv2dDepthwise, scaleRows, scan1d, scan2d } from './tapeOps.js';
-import type { Scan2dOrientation } from './scan2d.js';
+import type { Scan2dOrientation } from '../../backend/ref/plstm.js';
 
 export interface Plstm1dOptions {
   /** 'recurrent' (default: the reference form, fastest on a CPU) or 'chunkwise' (the parallel form). Same values and gradients. */

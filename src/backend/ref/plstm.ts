@@ -10,7 +10,8 @@
 // along +y (zero at the borders), all gates at cell (x, y):
 //   R(x,y) = T_rl R(x-dx,y) + T_ru U(x,y-dy) + S_r K V,   U(x,y) = T_du U(x,y-dy) + T_dl R(x-dx,y) + S_d K V
 //   Y(x,y) = sc Q (M_l R(x-dx,y) + M_u U(x,y-dy) + D K V)
-import type { Arr } from '../../autograd/tape.js';
+/** Storage of the inputs: the f32 tape's or the f64 tape's arrays (arithmetic is float64 either way). */
+export type Arr = Float32Array | Float64Array;
 
 export interface Scan2dDims {
   B: number; X: number; Y: number; H: number;

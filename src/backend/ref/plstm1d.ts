@@ -10,7 +10,8 @@
 // Per row (b, h), positions t, C_{-1} = C0 (or 0):
 //   C_t[d,v,i] = sum_j T_t[i,j] C_{t-1}[d,v,j] + sum_{k,l} S_t[i,k,l] K_t[d,k] V_t[v,l]
 //   Y_t[v,o]   = sc sum_{d,q} Q_t[d,q] (sum_i M_t[o,q,i] C_{t-1}[d,v,i] + sum_{k,l} D_t[o,q,k,l] K_t[d,k] V_t[v,l])
-import type { Arr } from '../../autograd/tape.js';
+/** Storage of the inputs: the f32 tape's or the f64 tape's arrays (arithmetic is float64 either way). */
+export type Arr = Float32Array | Float64Array;
 
 export interface Scan1dDims { B: number; S: number; H: number; DK: number; DV: number; JK: number; JQ: number; JV: number; JT: number; JO: number }
 
