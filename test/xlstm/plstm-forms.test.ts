@@ -44,15 +44,25 @@ test('scan1d: chunkwise equals recurrent for every chunk size (outputs and last 
   assert.ok(Math.max(...Array.from(ref.y.data, Math.abs)) > 0.1);
 });
 
+test('scan1d: JK = JQ = 1 (the factorised path) equals the general chunkwise form', () => {
+  const ins = inputs1d(13, { ...dims1, JK: 1, JQ: 1, JT: 4, JV: 3, JO: 2 });
+  const t = new Tape(null, 'f64');
+  const xs = ins.map((x) => t.input(x));
+  const a = run1d(t, xs, 'recurrent'), b = run1d(t, xs, 'chunkwise', 3);
+  assertClose('JK=JQ=1 y', a.y.data, b.y.data, 1e-12);
+  assertClose('JK=JQ=1 last', a.last.data, b.last.data, 1e-12);
+});
+
 test('scan1d: the gradient over several chunks equals float64 finite differences (y and last state)', () => {
-  const d = { ...dims1, B: 1, S: 5, H: 1 };
-  const ins = inputs1d(21, d);
-  for (const form of ['chunkwise', 'recurrent'] as const) {
-    const r = gradCheck((t, xs) => {
-      const o = run1d(t, xs, form, 2);
-      return ag.add(t, weightedSum(t, o.y, 5), weightedSum(t, o.last, 6));
-    }, ins);
-    assert.ok(r.maxRelError < 1e-6, `${form}: max rel error ${r.maxRelError} (per input ${r.relErrors.map((e) => e.toExponential(1)).join(', ')})`);
+  for (const d of [{ ...dims1, B: 1, S: 5, H: 1 }, { ...dims1, B: 1, S: 5, H: 2, JK: 1, JQ: 1, JT: 3, JV: 2, JO: 2 }]) {
+    const ins = inputs1d(21, d);
+    for (const form of ['chunkwise', 'recurrent'] as const) {
+      const r = gradCheck((t, xs) => {
+        const o = run1d(t, xs, form, 2);
+        return ag.add(t, weightedSum(t, o.y, 5), weightedSum(t, o.last, 6));
+      }, ins);
+      assert.ok(r.maxRelError < 1e-6, `${form} JK=${d.JK}: max rel error ${r.maxRelError} (per input ${r.relErrors.map((e) => e.toExponential(1)).join(', ')})`);
+    }
   }
 });
 
