@@ -68,3 +68,17 @@ test('plstm2d wasm kernels equal the float64 reference: outputs and all gradient
     }
   }
 });
+
+test('plstm2d wasm forward without gradients (one state buffer shared by the orientations) equals the reference', () => {
+  const ins = inputs(5);
+  for (const be of bes) {
+    for (const [name, orients, drop] of cases) {
+      const outs = [true, false].map((reference) => {
+        const t = new Tape(be, 'f32');
+        const xs = ins.map((x) => t.input(x, false));
+        return scan2d(t, { q: xs[0], k: xs[1], v: xs[2], sR: xs[3], sD: xs[4], tRL: xs[5], tDU: xs[6], tDL: drop.tDL ? null : xs[7], tRU: drop.tRU ? null : xs[8], mL: xs[9], mU: xs[10], d: drop.d ? null : xs[11] }, orients, { reference });
+      });
+      assertClose(`${name} (${be.threads} threads) no-grad y`, outs[1].data as ArrayLike<number>, outs[0].data as ArrayLike<number>, 2e-5, 1e-5);
+    }
+  }
+});

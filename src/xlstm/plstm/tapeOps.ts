@@ -362,9 +362,9 @@ function scan2dWasm(tp: Tape, n: Scan2dDims, x: Scan2dVars, orients: readonly Sc
     q: x.q.value, k: x.k.value, v: x.v.value, sR: x.sR.value, sD: x.sD.value, tRL: x.tRL.value, tDU: x.tDU.value,
     tDL: x.tDL ? x.tDL.value : null, tRU: x.tRU ? x.tRU.value : null, mL: x.mL.value, mU: x.mU.value, d: x.d ? x.d.value : null,
   });
-  let fw: ReturnType<typeof scan2dForwardWasm>;
-  try { fw = scan2dForwardWasm(be, n, up.ins, orients); } catch (e) { up.release(); throw e; }
   const needs = vars.some((v) => v.requiresGrad);
+  let fw: ReturnType<typeof scan2dForwardWasm>;
+  try { fw = scan2dForwardWasm(be, n, up.ins, orients, needs); } catch (e) { up.release(); throw e; }
   const done = () => { up.release(); fw.stR.dispose(); fw.stU.dispose(); fw.zero.dispose(); };
   if (!needs) done(); // no backward will come
   return tp.record(fw.y, vars, (dy) => {

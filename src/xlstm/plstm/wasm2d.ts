@@ -41,16 +41,16 @@ export function uploadInputs(be: WasmBackend, x: { [K in keyof Wasm2dInputs]: Te
 
 export interface Wasm2dForward { y: Tensor; stR: Tensor; stU: Tensor; zero: Tensor }
 
-/** y [B, X, Y, H, DV] (heap) and the states kept for the backward pass. */
-export function scan2dForwardWasm(be: WasmBackend, n: Scan2dDims, x: Wasm2dInputs, orients: readonly Scan2dOrientation[]): Wasm2dForward {
+/** y [B, X, Y, H, DV] (heap) and, when `keep`, the states of every orientation for the backward pass. */
+export function scan2dForwardWasm(be: WasmBackend, n: Scan2dDims, x: Wasm2dInputs, orients: readonly Scan2dOrientation[], keep: boolean): Wasm2dForward {
   const { B, X, Y, H, G, DK, DV } = n;
-  const nO = orients.length;
+  const nO = orients.length, nS = keep ? nO : 1;
   const y = be.empty([B, X, Y, H, DV, 1]);
-  const stR = be.empty([nO, B, H, X, Y, DK, DV]), stU = be.empty([nO, B, H, X, Y, DK, DV]);
+  const stR = be.empty([nS, B, H, X, Y, DK, DV]), stU = be.empty([nS, B, H, X, Y, DK, DV]);
   const zero = be.zeros([DK * DV]);
   const p = (t: Tensor | null) => (t ? be.ptr(t) : 0);
   be.run('plstm2dForward', [p(x.q), p(x.k), p(x.v), p(x.sR), p(x.sD), p(x.tRL), p(x.tDU), p(x.tDL), p(x.tRU), p(x.mL), p(x.mU), p(x.d),
-    p(y), p(stR), p(stU), p(zero), B, X, Y, H, G, DK, DV, nO, ...packOrients(orients)], Math.min(be.threads, B * H));
+    p(y), p(stR), p(stU), p(zero), B, X, Y, H, G, DK, DV, nO, ...packOrients(orients), keep ? 1 : 0], Math.min(be.threads, B * H));
   return { y, stR, stU, zero };
 }
 

@@ -22,12 +22,13 @@ import { fmadd, hsum, rangeStart, rangeEnd } from './simd';
 /**
  * q, k [B, X, Y, H, DK]; v [B, X, Y, H, DV]; sR, sD, tRL, tDU, tDL, tRU, mL, mU [B, X, Y, G] (tDL / tRU
  * 0 = absent); d [B, X, Y, H] (0 = no direct term). Writes y [B, X, Y, H, DV] and the states
- * stR, stU [nO, B, H, X, Y, DK, DV]. zero: DK*DV zeros (the border state).
+ * stR, stU [nO, B, H, X, Y, DK, DV] (keep = 1, for the backward pass) or [1, B, H, X, Y, DK, DV]
+ * (keep = 0: the orientations of a row reuse one buffer). zero: DK*DV zeros (the border state).
  */
 export function plstm2dForward(
   q: usize, k: usize, v: usize, sR: usize, sD: usize, tRL: usize, tDU: usize, tDL: usize, tRU: usize, mL: usize, mU: usize, d: usize,
   y: usize, stR: usize, stU: usize, zero: usize,
-  B: i32, X: i32, Y: i32, H: i32, G: i32, DK: i32, DV: i32, nO: i32, o0: i32, o1: i32, o2: i32, o3: i32, tid: i32, nt: i32,
+  B: i32, X: i32, Y: i32, H: i32, G: i32, DK: i32, DV: i32, nO: i32, o0: i32, o1: i32, o2: i32, o3: i32, keep: i32, tid: i32, nt: i32,
 ): void {
   const P = B * H, C = DK * DV;
   const p0 = rangeStart(P, tid, nt, 1), p1 = rangeEnd(P, tid, nt, 1);
@@ -39,7 +40,7 @@ export function plstm2dForward(
       const enc = orient(oi, o0, o1, o2, o3);
       const j = (enc & 255) + ((enc >> 8) & 255) * h, fx = (enc >> 16) & 1, fy = (enc >> 17) & 1;
       const dx = fx ? -1 : 1, dyy = fy ? -1 : 1;
-      const sb = ((oi * B + b) * H + h) * X * Y;
+      const sb = (((keep ? oi : 0) * B + b) * H + h) * X * Y;
       for (let xi = 0; xi < X; xi++) {
         const cx = fx ? X - 1 - xi : xi, px = cx - dx;
         for (let yi = 0; yi < Y; yi++) {
