@@ -105,11 +105,26 @@ test('scan2d: the parallel (gating-matrix) form equals the recurrent form for ea
   assert.notEqual(a.data[last], b.data[last]);
 });
 
-test('scan2d: the gradient equals float64 finite differences (fused orientations, both chiralities)', () => {
+test('scan2d: both backward passes (recurrent adjoint, parallel form) equal float64 finite differences (fused orientations, both chiralities)', () => {
   const ins = inputs2d(41, { ...dims2, X: 2, Y: 3 });
-  for (const drop of [{ tDL: true }, { tRU: true }, {}]) {
-    const r = gradCheck((t, xs) => weightedSum(t, run2d(t, xs, fused, 'parallel', drop), 7), ins);
-    assert.ok(r.maxRelError < 1e-6, `${JSON.stringify(drop)}: max rel error ${r.maxRelError}`);
+  for (const form of ['recurrent', 'parallel'] as const) {
+    for (const drop of [{ tDL: true }, { tRU: true }, {}]) {
+      const r = gradCheck((t, xs) => weightedSum(t, run2d(t, xs, fused, form, drop), 7), ins);
+      assert.ok(r.maxRelError < 1e-6, `${form} ${JSON.stringify(drop)}: max rel error ${r.maxRelError}`);
+    }
+  }
+});
+
+test("scan2d: the parallel form's gradients equal the recurrent adjoint's on a larger grid (J dims > 1, single corners and fused)", () => {
+  const ins = inputs2d(43);
+  for (const orients of [fused, [{ gateOffset: 5, gateStride: 1, flipX: true, flipY: false }]]) {
+    const grads = (['recurrent', 'parallel'] as const).map((form) => {
+      const t = new Tape(null, 'f64');
+      const xs = ins.map((x) => t.input(x, true));
+      t.backward(weightedSum(t, run2d(t, xs, orients, form), 9));
+      return xs.map((v) => v.grad!.data as Float64Array);
+    });
+    grads[0].forEach((g, i) => assertClose(`input ${i}`, grads[1][i], g, 1e-11));
   }
 });
 

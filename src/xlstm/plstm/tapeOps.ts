@@ -7,7 +7,7 @@ import { numel, shapeStr } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ArgumentError } from '../../errors.js';
 import { Scan1dDims, Scan1dInputs, scan1dBackward, scan1dChunkwise, scan1dRecurrent } from '../../backend/ref/plstm1d.js';
-import { Scan2dDims, Scan2dInputs, Scan2dOrientation, scan2dBackward, scan2dParallel, scan2dRecurrent } from '../../backend/ref/plstm.js';
+import { Scan2dDims, Scan2dInputs, Scan2dOrientation, scan2dBackward, scan2dParallel, scan2dParallelBackward, scan2dRecurrent } from '../../backend/ref/plstm.js';
 import { scan2dBackwardWasm, scan2dForwardWasm, uploadInputs, wasm2dSupported } from './wasm2d.js';
 
 function expectShape(what: string, v: Var, shape: readonly number[]): void {
@@ -343,8 +343,8 @@ export function scan2d(tp: Tape, x: Scan2dVars, orients: readonly Scan2dOrientat
   if (form === 'recurrent') ({ y: yArr, states } = scan2dRecurrent(n, ins, orients, needs));
   else yArr = scan2dParallel(n, ins, orients);
   return tp.record(tp.tensor([B, X, Y, H, DV, JO], yArr), vars, (dy) => {
-    const st = states ?? scan2dRecurrent(n, ins, orients, true).states!;
-    const g = scan2dBackward(n, ins, orients, st, dy);
+    // each form differentiates itself: the recurrent adjoint, or the parallel form's own backward
+    const g = form === 'recurrent' ? scan2dBackward(n, ins, orients, states!, dy) : scan2dParallelBackward(n, ins, orients, dy);
     tp.accumulate(x.q, g.q); tp.accumulate(x.k, g.k); tp.accumulate(x.v, g.v);
     tp.accumulate(x.sR, g.sR); tp.accumulate(x.sD, g.sD); tp.accumulate(x.tRL, g.tRL); tp.accumulate(x.tDU, g.tDU);
     if (x.tDL) tp.accumulate(x.tDL, g.tDL!);
