@@ -198,9 +198,10 @@ export function plstm2dConfigFromJson(o: unknown, where = 'plstm2d', fused?: boo
   const isFused = fused ?? j.class_name === 'pLSTM2DLayerFused';
   const oc = j.orientation_combinations ?? [0, 1, 2, 3];
   if (!Array.isArray(oc) || oc.length === 0 || oc.some((v) => !Number.isInteger(v) || v < 0)) throw new ConfigError(`${where}.orientation_combinations: expected a list of non-negative integers, got ${JSON.stringify(oc)}`);
+  const mode = oneOf(j, 'mode', where, ['P', 'D'] as const, 'P');
   const cfg: PLstm2dConfig = {
     kind: '2d', ...commonCfg(j, where, 2),
-    mode: oneOf(j, 'mode', where, ['P', 'D'] as const, 'P'),
+    mode,
     fused: isFused,
     chirality: oneOf(j, 'dmode_chirality', where, ['L', 'R'] as const, 'L'),
     orientationCombinations: isFused ? [0, 1, 2, 3] : oc as number[],

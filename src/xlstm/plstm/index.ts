@@ -40,4 +40,4 @@ export type { Plstm1dOptions, Plstm2dOptions } from './layers.js';
 export { plstm1d, plstm2d, orientationFlips } from './layers.js';
 export type { Plstm1dForm, Plstm2dForm, Scan1dVars, Scan2dVars } from './tapeOps.js';
 export { scan1d, scan2d, headProj, conv2dDepthwise, expSkew, transitionCombine, scaleRows, flip2d } from './tapeOps.js';
-export type { Scan2dOrientation } from './scan2d.js';
+export type { Scan2dOrientation } from '../../backend/ref/plstm.js';

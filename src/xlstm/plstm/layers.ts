@@ -7,10 +7,10 @@ import type { PLstm1dConfig, PLstm2dConfig, PLstmCommonConfig } from './config.j
 import type { PLstmParams } from './params.js';
 import { gate, multiHeadRmsNorm, orientationGate, param, projection, transition } from './sublayers.js';
 import { Plstm1dForm, Plstm2dForm, conv2dDepthwise, scaleRows, scan1d, scan2d } from './tapeOps.js';
-import type { Scan2dOrientation } from './scan2d.js';
+import type { Scan2dOrientation } from '../../backend/ref/plstm.js';
 
 export interface Plstm1dOptions {
-  /** 'chunkwise' (default, the parallel form) or 'recurrent' (the reference form). Same values and gradients. */
+  /** 'recurrent' (default: the reference form, fastest on a CPU) or 'chunkwise' (the parallel form). Same values and gradients. */
   form?: Plstm1dForm;
   /** Positions per chunk of the chunkwise form (default 64). */
   chunkSize?: number;

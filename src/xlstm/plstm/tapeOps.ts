@@ -2,10 +2,13 @@
 // the tape's precision): head-wise projections, the depthwise 2D convolution, the exponential
 // orthogonalisation of the transition matrices, their combination, row scaling, and the two scans.
 import { Tape, Var } from '../../autograd/tape.js';
+import * as ag from '../../autograd/ops.js';
 import { numel, shapeStr } from '../../tensor/dtype.js';
+import { Tensor } from '../../tensor/tensor.js';
 import { ArgumentError } from '../../errors.js';
-import { Scan1dDims, Scan1dInputs, scan1dBackward, scan1dChunkwise, scan1dRecurrent } from './scan1d.js';
-import { Scan2dDims, Scan2dInputs, Scan2dOrientation, scan2dBackward, scan2dParallel, scan2dRecurrent } from './scan2d.js';
+import { Scan1dDims, Scan1dInputs, scan1dBackward, scan1dChunkwise, scan1dRecurrent } from '../../backend/ref/plstm1d.js';
+import { Scan2dDims, Scan2dInputs, Scan2dOrientation, scan2dBackward, scan2dParallel, scan2dParallelBackward, scan2dRecurrent } from '../../backend/ref/plstm.js';
+import { scan2dBackwardWasm, scan2dForwardWasm, uploadInputs, wasm2dSupported } from './wasm2d.js';
 
 function expectShape(what: string, v: Var, shape: readonly number[]): void {
   if (v.shape.length !== shape.length || v.shape.some((d, i) => d !== shape[i])) throw new ArgumentError(`${what}: expected shape ${shapeStr(shape)}, got ${shapeStr(v.shape)}`);
@@ -25,6 +28,7 @@ export function headProj(t: Tape, input: Var, w: Var, o: { heads: number; subHea
   const Din = Dfull / S, R = input.size / Dfull;
   if (!Number.isInteger(Nn) || !Number.isInteger(Din)) throw new ArgumentError(`headProj: heads ${o.heads} and input dim ${Dfull} must be multiples of subHeads ${S}`);
   if (w.size !== Nn * S * P * Din) throw new ArgumentError(`headProj: weight ${shapeStr(w.shape)} has ${w.size} values, expected ${Nn}*${S}*${P}*${Din}`);
+  if (S === 1 || Nn === 1) return headProjMatmul(t, input, w, Nn, S, P, Din, layout);
   const widx = layout === 'nPsx' ? (n: number, s: number, p: number) => ((n * P + p) * S + s) * Din : (n: number, s: number, p: number) => ((n * S + s) * P + p) * Din;
   const HH = Nn * S;
   const X = input.data, W = w.data;
@@ -47,6 +51,24 @@ export function headProj(t: Tape, input: Var, w: Var, o: { heads: number; subHea
     if (gx) t.accumulate(input, gx);
     if (gw) t.accumulate(w, gw);
   }, 'plstm.headProj');
+}
+
+/**
+ * headProj as GEMMs on the tape's matmul (the wasm GEMM on an f32 tape): one linear for S = 1,
+ * a batched product over the sub-heads for Nn = 1 (the official q/k/v default, sub_heads = heads).
+ */
+function headProjMatmul(t: Tape, input: Var, w: Var, Nn: number, S: number, P: number, Din: number, layout: HeadProjLayout): Var {
+  const lead = input.shape.slice(0, -1), R = input.size / (S * Din);
+  if (S === 1) {
+    // both layouts are [Nn, P, Din] rows for S = 1
+    const y = ag.linear(t, ag.reshape(t, input, [R, Din]), ag.reshape(t, w, [Nn * P, Din]));
+    return ag.reshape(t, y, [...lead, Nn, P]);
+  }
+  // Nn = 1: per sub-head s a [Din -> P] map; weights as [S, P, Din]
+  const ws = layout === 'nPsx' ? ag.permute(t, ag.reshape(t, w, [P, S, Din]), [1, 0, 2]) : ag.reshape(t, w, [S, P, Din]);
+  const xs = ag.permute(t, ag.reshape(t, input, [R, S, Din]), [1, 0, 2]); // [S, R, Din]
+  const y = ag.matmul(t, xs, ws, { transB: true }); // [S, R, P]
+  return ag.reshape(t, ag.permute(t, y, [1, 0, 2]), [...lead, S, P]);
 }
 
 /**
@@ -244,7 +266,7 @@ export function scan1d(tp: Tape, x: Scan1dVars, o: { form?: Plstm1dForm; chunkSi
   expectShape('scan1d: m', x.m, [B, S, H, JO, JQ, JT]);
   expectShape('scan1d: d', x.d, [B, S, H, JO, JQ, JK, JV]);
   if (x.c0) expectShape('scan1d: initial state', x.c0, [B * H, DK, DV, JT]);
-  const form = o.form ?? 'chunkwise';
+  const form = o.form ?? 'recurrent';
   if (form !== 'recurrent' && form !== 'chunkwise') throw new ArgumentError(`scan1d: form must be 'recurrent' or 'chunkwise', got ${JSON.stringify(form)}`);
   const ins: Scan1dInputs = { q: x.q.data, k: x.k.data, v: x.v.data, s: x.s.data, t: x.t.data, m: x.m.data, d: x.d.data, c0: x.c0 ? x.c0.data : null };
   const vars = [x.q, x.k, x.v, x.s, x.t, x.m, x.d, ...(x.c0 ? [x.c0] : [])];
@@ -290,8 +312,10 @@ export interface Scan2dVars {
  * The 2D kernel on the tape: q [B,X,Y,H,DK,JQ], k [B,X,Y,H,DK,JK], v [B,X,Y,H,DV,JV], gates with G
  * gate heads: sR/sD [B,X,Y,G,JT,JK,JV], tRL/tDU/tDL/tRU [B,X,Y,G,JT,JT], mL/mU [B,X,Y,G,JO,JQ,JT],
  * d [B,X,Y,H,JO,JQ,JK,JV] -> y [B,X,Y,H,DV,JO] = sum over `orients` (+ the direct term once).
+ * On an f32 tape the recurrent form runs the wasm SIMD kernels where they apply (all J dims 1,
+ * DV a multiple of 4); `reference: true` forces the float64 reference instead.
  */
-export function scan2d(tp: Tape, x: Scan2dVars, orients: readonly Scan2dOrientation[], o: { form?: Plstm2dForm } = {}): Var {
+export function scan2d(tp: Tape, x: Scan2dVars, orients: readonly Scan2dOrientation[], o: { form?: Plstm2dForm; reference?: boolean } = {}): Var {
   const [B, X, Y, H, DK, JQ] = x.q.shape;
   const JK = x.k.shape[5], DV = x.v.shape[4], JV = x.v.shape[5];
   const G = x.sR.shape[3], JT = x.tRL.shape[4], JO = x.mL.shape[4];
@@ -308,6 +332,7 @@ export function scan2d(tp: Tape, x: Scan2dVars, orients: readonly Scan2dOrientat
   }
   const form = o.form ?? 'recurrent';
   if (form !== 'recurrent' && form !== 'parallel') throw new ArgumentError(`scan2d: form must be 'recurrent' or 'parallel', got ${JSON.stringify(form)}`);
+  if (tp.dtype === 'f32' && form === 'recurrent' && !o.reference && wasm2dSupported(n, orients)) return scan2dWasm(tp, n, x, orients);
   const ins: Scan2dInputs = {
     q: x.q.data, k: x.k.data, v: x.v.data, sR: x.sR.data, sD: x.sD.data, tRL: x.tRL.data, tDU: x.tDU.data,
     tDL: x.tDL ? x.tDL.data : null, tRU: x.tRU ? x.tRU.data : null, mL: x.mL.data, mU: x.mU.data, d: x.d ? x.d.data : null,
@@ -318,8 +343,8 @@ export function scan2d(tp: Tape, x: Scan2dVars, orients: readonly Scan2dOrientat
   if (form === 'recurrent') ({ y: yArr, states } = scan2dRecurrent(n, ins, orients, needs));
   else yArr = scan2dParallel(n, ins, orients);
   return tp.record(tp.tensor([B, X, Y, H, DV, JO], yArr), vars, (dy) => {
-    const st = states ?? scan2dRecurrent(n, ins, orients, true).states!;
-    const g = scan2dBackward(n, ins, orients, st, dy);
+    // each form differentiates itself: the recurrent adjoint, or the parallel form's own backward
+    const g = form === 'recurrent' ? scan2dBackward(n, ins, orients, states!, dy) : scan2dParallelBackward(n, ins, orients, dy);
     tp.accumulate(x.q, g.q); tp.accumulate(x.k, g.k); tp.accumulate(x.v, g.v);
     tp.accumulate(x.sR, g.sR); tp.accumulate(x.sD, g.sD); tp.accumulate(x.tRL, g.tRL); tp.accumulate(x.tDU, g.tDU);
     if (x.tDL) tp.accumulate(x.tDL, g.tDL!);
@@ -327,4 +352,27 @@ export function scan2d(tp: Tape, x: Scan2dVars, orients: readonly Scan2dOrientat
     tp.accumulate(x.mL, g.mL); tp.accumulate(x.mU, g.mU);
     if (x.d) tp.accumulate(x.d, g.d!);
   }, `plstm.scan2d:${form}`);
+}
+
+/** The recurrent 2D scan on the wasm kernels (f32 tape). */
+function scan2dWasm(tp: Tape, n: Scan2dDims, x: Scan2dVars, orients: readonly Scan2dOrientation[]): Var {
+  const be = tp.wasm;
+  const vars = [x.q, x.k, x.v, x.sR, x.sD, x.tRL, x.tDU, x.mL, x.mU, ...(x.tDL ? [x.tDL] : []), ...(x.tRU ? [x.tRU] : []), ...(x.d ? [x.d] : [])];
+  const up = uploadInputs(be, {
+    q: x.q.value, k: x.k.value, v: x.v.value, sR: x.sR.value, sD: x.sD.value, tRL: x.tRL.value, tDU: x.tDU.value,
+    tDL: x.tDL ? x.tDL.value : null, tRU: x.tRU ? x.tRU.value : null, mL: x.mL.value, mU: x.mU.value, d: x.d ? x.d.value : null,
+  });
+  const needs = vars.some((v) => v.requiresGrad);
+  let fw: ReturnType<typeof scan2dForwardWasm>;
+  try { fw = scan2dForwardWasm(be, n, up.ins, orients, needs); } catch (e) { up.release(); throw e; }
+  const done = () => { up.release(); fw.stR.dispose(); fw.stU.dispose(); fw.zero.dispose(); };
+  if (!needs) done(); // no backward will come
+  return tp.record(fw.y, vars, (dy) => {
+    try {
+      const g = scan2dBackwardWasm(be, n, up.ins, orients, fw, dy as Float32Array);
+      const give = (v: Var | null, t: Tensor | null) => { if (v && t) tp.accumulateOwned(v, t); else t?.dispose(); };
+      give(x.q, g.q); give(x.k, g.k); give(x.v, g.v); give(x.sR, g.sR); give(x.sD, g.sD); give(x.tRL, g.tRL); give(x.tDU, g.tDU);
+      give(x.tDL, g.tDL); give(x.tRU, g.tRU); give(x.mL, g.mL); give(x.mU, g.mU); give(x.d, g.d);
+    } finally { done(); }
+  }, 'plstm.scan2d:wasm');
 }

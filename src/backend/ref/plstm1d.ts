@@ -10,7 +10,8 @@
 // Per row (b, h), positions t, C_{-1} = C0 (or 0):
 //   C_t[d,v,i] = sum_j T_t[i,j] C_{t-1}[d,v,j] + sum_{k,l} S_t[i,k,l] K_t[d,k] V_t[v,l]
 //   Y_t[v,o]   = sc sum_{d,q} Q_t[d,q] (sum_i M_t[o,q,i] C_{t-1}[d,v,i] + sum_{k,l} D_t[o,q,k,l] K_t[d,k] V_t[v,l])
-import type { Arr } from '../../autograd/tape.js';
+/** Storage of the inputs: the f32 tape's or the f64 tape's arrays (arithmetic is float64 either way). */
+export type Arr = Float32Array | Float64Array;
 
 export interface Scan1dDims { B: number; S: number; H: number; DK: number; DV: number; JK: number; JQ: number; JV: number; JT: number; JO: number }
 
@@ -38,6 +39,7 @@ function sizes(n: Scan1dDims) {
  * keepStates, all states [B*H, S+1, DK*DV*JT] (index 0 = C_{-1}) for the backward pass.
  */
 export function scan1dRecurrent(n: Scan1dDims, x: Scan1dInputs, keepStates = false): { y: Float64Array; last: Float64Array; states: Float64Array | null } {
+  if (n.JK === 1 && n.JQ === 1) return scan1dRecurrentK1(n, x, keepStates);
   const { B, S, H, DK, DV, JK, JQ, JV, JT, JO } = n;
   const z = sizes(n), sc = 1 / Math.sqrt(DK);
   const y = new Float64Array(B * S * H * z.y), last = new Float64Array(B * H * z.c);
@@ -91,6 +93,7 @@ export function scan1dRecurrent(n: Scan1dDims, x: Scan1dInputs, keepStates = fal
  * (null = 0), from the states the forward pass kept.
  */
 export function scan1dBackward(n: Scan1dDims, x: Scan1dInputs, states: Float64Array, dy: ArrayLike<number>, dLast: ArrayLike<number> | null): Scan1dGrads {
+  if (n.JK === 1 && n.JQ === 1) return scan1dBackwardK1(n, x, states, dy, dLast);
   const { B, S, H, DK, DV, JK, JQ, JV, JT, JO } = n;
   const z = sizes(n), sc = 1 / Math.sqrt(DK);
   const P = B * S * H;
@@ -263,4 +266,141 @@ export function scan1dChunkwise(n: Scan1dDims, x: Scan1dInputs, chunk: number): 
     last.set(Cin, row * z.c);
   }
   return { y, last };
+}
+
+// ---- JK = JQ = 1 (the official 1D default): the same recurrence, factorised ----
+// With scalar k[d], q[d] per position: a[v,i] = sum_d q[d] C[d,v,i], sv[v,i] = sum_l S[i,l] V[v,l],
+// dv[v,o] = sum_l D[o,l] V[v,l]:
+//   C'[d,v,i] = sum_j T[i,j] C[d,v,j] + k[d] sv[v,i],   y[v,o] = sc (sum_i M[o,i] a[v,i] + (q.k) dv[v,o])
+
+function scan1dRecurrentK1(n: Scan1dDims, x: Scan1dInputs, keepStates: boolean): { y: Float64Array; last: Float64Array; states: Float64Array | null } {
+  const { B, S, H, DK, DV, JV, JT, JO } = n;
+  const z = sizes(n), sc = 1 / Math.sqrt(DK), VT = DV * JT;
+  const y = new Float64Array(B * S * H * z.y), last = new Float64Array(B * H * z.c);
+  const states = keepStates ? new Float64Array(B * H * (S + 1) * z.c) : null;
+  let C = new Float64Array(z.c), Cn = new Float64Array(z.c);
+  const a = new Float64Array(VT), sv = new Float64Array(VT);
+  const { q: Q, k: K, v: V, s: Sg, t: T, m: M, d: Dg } = x;
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
+    const row = b * H + h;
+    if (x.c0) for (let i = 0; i < z.c; i++) C[i] = x.c0[row * z.c + i]; else C.fill(0);
+    if (states) states.set(C, row * (S + 1) * z.c);
+    for (let t = 0; t < S; t++) {
+      const p = (b * S + t) * H + h;
+      const qo = p * DK, ko = p * DK, vo = p * z.v, so = p * z.s, to = p * z.t, mo = p * z.m, dO = p * z.d, yo = p * z.y;
+      a.fill(0);
+      let qk = 0;
+      for (let d = 0; d < DK; d++) {
+        const qd = Q[qo + d];
+        qk += qd * K[ko + d];
+        const cb = d * VT;
+        for (let e = 0; e < VT; e++) a[e] += qd * C[cb + e];
+      }
+      for (let v = 0; v < DV; v++) {
+        for (let i = 0; i < JT; i++) {
+          let acc = 0;
+          for (let l = 0; l < JV; l++) acc += Sg[so + i * JV + l] * V[vo + v * JV + l];
+          sv[v * JT + i] = acc;
+        }
+        for (let o = 0; o < JO; o++) {
+          let acc = 0, dd = 0;
+          for (let i = 0; i < JT; i++) acc += M[mo + o * JT + i] * a[v * JT + i];
+          for (let l = 0; l < JV; l++) dd += Dg[dO + o * JV + l] * V[vo + v * JV + l];
+          y[yo + v * JO + o] = sc * (acc + qk * dd);
+        }
+      }
+      for (let d = 0; d < DK; d++) {
+        const kd = K[ko + d], cb = d * VT;
+        for (let v = 0; v < DV; v++) {
+          const vb = cb + v * JT;
+          for (let i = 0; i < JT; i++) {
+            let acc = kd * sv[v * JT + i];
+            for (let j = 0; j < JT; j++) acc += T[to + i * JT + j] * C[vb + j];
+            Cn[vb + i] = acc;
+          }
+        }
+      }
+      const tmp = C; C = Cn; Cn = tmp;
+      if (states) states.set(C, (row * (S + 1) + t + 1) * z.c);
+    }
+    last.set(C, row * z.c);
+  }
+  return { y, last, states };
+}
+
+function scan1dBackwardK1(n: Scan1dDims, x: Scan1dInputs, states: Float64Array, dy: ArrayLike<number>, dLast: ArrayLike<number> | null): Scan1dGrads {
+  const { B, S, H, DK, DV, JV, JT, JO } = n;
+  const z = sizes(n), sc = 1 / Math.sqrt(DK), VT = DV * JT;
+  const P = B * S * H;
+  const g: Scan1dGrads = {
+    q: new Float64Array(P * z.q), k: new Float64Array(P * z.k), v: new Float64Array(P * z.v), s: new Float64Array(P * z.s),
+    t: new Float64Array(P * z.t), m: new Float64Array(P * z.m), d: new Float64Array(P * z.d), c0: new Float64Array(B * H * z.c),
+  };
+  const { q: Q, k: K, v: V, s: Sg, t: T, m: M, d: Dg } = x;
+  let G = new Float64Array(z.c), Gp = new Float64Array(z.c);
+  const a = new Float64Array(VT), wa = new Float64Array(VT), sv = new Float64Array(VT), dsv = new Float64Array(VT);
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
+    const row = b * H + h;
+    if (dLast) for (let i = 0; i < z.c; i++) G[i] = dLast[row * z.c + i]; else G.fill(0);
+    for (let t = S - 1; t >= 0; t--) {
+      const p = (b * S + t) * H + h;
+      const qo = p * DK, ko = p * DK, vo = p * z.v, so = p * z.s, to = p * z.t, mo = p * z.m, dO = p * z.d, yo = p * z.y;
+      const Cp = (row * (S + 1) + t) * z.c; // C_{t-1}
+      // recompute a, sv and q.k of the forward step
+      a.fill(0); dsv.fill(0);
+      let qk = 0;
+      for (let d = 0; d < DK; d++) {
+        const qd = Q[qo + d], kd = K[ko + d], cb = Cp + d * VT, gb = d * VT;
+        qk += qd * kd;
+        for (let e = 0; e < VT; e++) { a[e] += qd * states[cb + e]; dsv[e] += kd * G[gb + e]; }
+      }
+      let dqk = 0;
+      for (let v = 0; v < DV; v++) {
+        for (let i = 0; i < JT; i++) {
+          let acc = 0, wacc = 0;
+          for (let l = 0; l < JV; l++) acc += Sg[so + i * JV + l] * V[vo + v * JV + l];
+          sv[v * JT + i] = acc;
+          for (let o = 0; o < JO; o++) wacc += dy[yo + v * JO + o] * M[mo + o * JT + i];
+          wa[v * JT + i] = sc * wacc;
+        }
+        for (let o = 0; o < JO; o++) {
+          const gy = sc * dy[yo + v * JO + o];
+          if (gy === 0) continue;
+          let dd = 0;
+          for (let l = 0; l < JV; l++) dd += Dg[dO + o * JV + l] * V[vo + v * JV + l];
+          dqk += gy * dd;
+          for (let i = 0; i < JT; i++) g.m[mo + o * JT + i] += gy * a[v * JT + i];
+          const gq = gy * qk;
+          for (let l = 0; l < JV; l++) { g.d[dO + o * JV + l] += gq * V[vo + v * JV + l]; g.v[vo + v * JV + l] += gq * Dg[dO + o * JV + l]; }
+        }
+        // through the source term: dS, dV
+        for (let i = 0; i < JT; i++) {
+          const ds = dsv[v * JT + i];
+          if (ds === 0) continue;
+          for (let l = 0; l < JV; l++) { g.s[so + i * JV + l] += ds * V[vo + v * JV + l]; g.v[vo + v * JV + l] += ds * Sg[so + i * JV + l]; }
+        }
+      }
+      for (let d = 0; d < DK; d++) {
+        const qd = Q[qo + d], kd = K[ko + d], cb = Cp + d * VT, gb = d * VT;
+        let dq = dqk * kd, dk = dqk * qd;
+        for (let e = 0; e < VT; e++) { dq += wa[e] * states[cb + e]; dk += G[gb + e] * sv[e]; }
+        g.q[qo + d] += dq; g.k[ko + d] += dk;
+        for (let v = 0; v < DV; v++) {
+          const vb = v * JT;
+          for (let i = 0; i < JT; i++) {
+            const gi = G[gb + vb + i];
+            if (gi !== 0) for (let j = 0; j < JT; j++) g.t[to + i * JT + j] += gi * states[cb + vb + j];
+          }
+          for (let j = 0; j < JT; j++) {
+            let acc = qd * wa[vb + j];
+            for (let i = 0; i < JT; i++) acc += T[to + i * JT + j] * G[gb + vb + i];
+            Gp[gb + vb + j] = acc;
+          }
+        }
+      }
+      const tmp = G; G = Gp; Gp = tmp;
+    }
+    g.c0.set(G, row * z.c);
+  }
+  return g;
 }

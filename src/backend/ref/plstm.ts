@@ -10,7 +10,8 @@
 // along +y (zero at the borders), all gates at cell (x, y):
 //   R(x,y) = T_rl R(x-dx,y) + T_ru U(x,y-dy) + S_r K V,   U(x,y) = T_du U(x,y-dy) + T_dl R(x-dx,y) + S_d K V
 //   Y(x,y) = sc Q (M_l R(x-dx,y) + M_u U(x,y-dy) + D K V)
-import type { Arr } from '../../autograd/tape.js';
+/** Storage of the inputs: the f32 tape's or the f64 tape's arrays (arithmetic is float64 either way). */
+export type Arr = Float32Array | Float64Array;
 
 export interface Scan2dDims {
   B: number; X: number; Y: number; H: number;
@@ -266,78 +267,93 @@ export function scan2dBackward(n: Scan2dDims, x: Scan2dInputs, orients: readonly
 }
 
 /**
+ * Path sums from one source cell `src` (index in scan order) for one orientation and row (b, h):
+ * rR/rU [N, JT, JK*JV] at each cell c after it in its quadrant hold the R/U "state" of a unit k v^T
+ * (zero outside the quadrant). The gating matrix entry of a target c is M_l rR(prev x) + M_u rU(prev y).
+ */
+function pathSums(n: Scan2dDims, x: Scan2dInputs, o: Scan2dOrientation, cells: Int32Array, b: number, h: number, src: number, rR: Float64Array, rU: Float64Array,
+  visit: ((c: number, ci: number, gp: number, Rin: Float64Array, Uin: Float64Array) => void) | null): void {
+  const { X, Y, G, JK, JV, JT } = n;
+  const z = sizes(n), KV = JK * JV, N = X * Y, W = JT * KV;
+  const j = o.gateOffset + o.gateStride * h;
+  const dx = o.flipX ? -1 : 1, dyy = o.flipY ? -1 : 1;
+  const wx = cells[2 * src], wz = cells[2 * src + 1];
+  const zero = new Float64Array(W);
+  for (let c = src; c < N; c++) {
+    const cx = cells[2 * c], cy = cells[2 * c + 1];
+    const ci = cx * Y + cy;
+    if (!((cx - wx) * dx >= 0 && (cy - wz) * dyy >= 0)) { rR.fill(0, ci * W, (ci + 1) * W); rU.fill(0, ci * W, (ci + 1) * W); continue; }
+    const gp = ((b * X + cx) * Y + cy) * G + j;
+    if (c === src) {
+      for (let i = 0; i < W; i++) { rR[ci * W + i] = x.sR[gp * z.s + i]; rU[ci * W + i] = x.sD[gp * z.s + i]; }
+      continue;
+    }
+    const px = cx - dx, py = cy - dyy;
+    const okR = px >= 0 && px < X && (px - wx) * dx >= 0, okU = py >= 0 && py < Y && (py - wz) * dyy >= 0;
+    const Rin = okR ? rR.subarray((px * Y + cy) * W, (px * Y + cy + 1) * W) : zero;
+    const Uin = okU ? rU.subarray((cx * Y + py) * W, (cx * Y + py + 1) * W) : zero;
+    if (visit) visit(c, ci, gp, Rin, Uin);
+    const to = gp * z.t;
+    for (let i = 0; i < JT; i++) for (let kl = 0; kl < KV; kl++) {
+      let r = 0, u = 0;
+      for (let jj = 0; jj < JT; jj++) {
+        const ti = to + i * JT + jj;
+        r += x.tRL[ti] * Rin[jj * KV + kl];
+        u += x.tDU[ti] * Uin[jj * KV + kl];
+        if (x.tRU) r += x.tRU[ti] * Uin[jj * KV + kl];
+        if (x.tDL) u += x.tDL[ti] * Rin[jj * KV + kl];
+      }
+      rR[ci * W + i * KV + kl] = r; rU[ci * W + i * KV + kl] = u;
+    }
+  }
+}
+
+/** The gating matrix of row (b, h) summed over the orientations, plus D on the diagonal: Gm [N, N, JO*JQ, JK*JV]. */
+function gatingMatrix(n: Scan2dDims, x: Scan2dInputs, orients: readonly Scan2dOrientation[], b: number, h: number, Gm: Float64Array): void {
+  const { X, Y, H, JK, JQ, JV, JT, JO } = n;
+  const z = sizes(n), KV = JK * JV, OQ = JO * JQ, N = X * Y;
+  const rR = new Float64Array(N * JT * KV), rU = new Float64Array(N * JT * KV);
+  Gm.fill(0);
+  for (const o of orients) {
+    const cells = scanOrder(X, Y, o);
+    for (let src = 0; src < N; src++) {
+      const sidx = cells[2 * src] * Y + cells[2 * src + 1];
+      pathSums(n, x, o, cells, b, h, src, rR, rU, (_c, ci, gp, Rin, Uin) => {
+        const mo = gp * z.m, gb = (ci * N + sidx) * OQ * KV;
+        for (let a = 0; a < OQ; a++) for (let kl = 0; kl < KV; kl++) {
+          let acc = 0;
+          for (let i = 0; i < JT; i++) acc += x.mL[mo + a * JT + i] * Rin[i * KV + kl] + x.mU[mo + a * JT + i] * Uin[i * KV + kl];
+          Gm[gb + a * KV + kl] += acc;
+        }
+      });
+    }
+  }
+  if (x.d) for (let c = 0; c < N; c++) {
+    const p = (b * N + c) * H + h;
+    for (let i = 0; i < OQ * KV; i++) Gm[(c * N + c) * OQ * KV + i] += x.d[p * z.d + i];
+  }
+}
+
+/**
  * Parallel form: the gating matrix of every (b, h), summed over the orientations, then the masked
  * attention. Same outputs as scan2dRecurrent. Memory (X Y)^2 JO JQ JK JV per (b, h).
  */
 export function scan2dParallel(n: Scan2dDims, x: Scan2dInputs, orients: readonly Scan2dOrientation[]): Float64Array {
-  const { B, X, Y, H, G, DK, DV, JK, JQ, JV, JT, JO } = n;
+  const { B, X, Y, H, DK, DV, JK, JQ, JV, JO } = n;
   const z = sizes(n), sc = 1 / Math.sqrt(DK), KV = JK * JV, OQ = JO * JQ, N = X * Y;
   const y = new Float64Array(B * X * Y * H * z.y);
   const Gm = new Float64Array(N * N * OQ * KV); // [target, source, oq, kl]
-  const rR = new Float64Array(N * JT * KV), rU = new Float64Array(N * JT * KV);
-  const zero = new Float64Array(JT * KV);
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
-    Gm.fill(0);
-    for (const o of orients) {
-      const j = o.gateOffset + o.gateStride * h;
-      const cells = scanOrder(X, Y, o);
-      const dx = o.flipX ? -1 : 1, dyy = o.flipY ? -1 : 1;
-      for (let src = 0; src < N; src++) {
-        const wx = cells[2 * src], wz = cells[2 * src + 1];
-        const sidx = wx * Y + wz;
-        // path sums from the source, cells after it in scan order (only those in its quadrant get non-zero values)
-        for (let c = src; c < N; c++) {
-          const cx = cells[2 * c], cy = cells[2 * c + 1];
-          const inQuad = (cx - wx) * dx >= 0 && (cy - wz) * dyy >= 0;
-          const ci = cx * Y + cy;
-          if (!inQuad) { rR.fill(0, ci * JT * KV, (ci + 1) * JT * KV); rU.fill(0, ci * JT * KV, (ci + 1) * JT * KV); continue; }
-          const gp = ((b * X + cx) * Y + cy) * G + j;
-          if (c === src) {
-            for (let i = 0; i < JT * KV; i++) { rR[ci * JT * KV + i] = x.sR[gp * z.s + i]; rU[ci * JT * KV + i] = x.sD[gp * z.s + i]; }
-            continue;
-          }
-          const px = cx - dx, py = cy - dyy;
-          const okR = px >= 0 && px < X && (px - wx) * dx >= 0, okU = py >= 0 && py < Y && (py - wz) * dyy >= 0;
-          const Rin = okR ? rR.subarray((px * Y + cy) * JT * KV, (px * Y + cy + 1) * JT * KV) : zero;
-          const Uin = okU ? rU.subarray((cx * Y + py) * JT * KV, (cx * Y + py + 1) * JT * KV) : zero;
-          const to = gp * z.t, mo = gp * z.m;
-          const gb = (ci * N + sidx) * OQ * KV;
-          for (let a = 0; a < OQ; a++) for (let kl = 0; kl < KV; kl++) {
-            let acc = 0;
-            for (let i = 0; i < JT; i++) acc += x.mL[mo + a * JT + i] * Rin[i * KV + kl] + x.mU[mo + a * JT + i] * Uin[i * KV + kl];
-            Gm[gb + a * KV + kl] += acc;
-          }
-          for (let i = 0; i < JT; i++) for (let kl = 0; kl < KV; kl++) {
-            let r = 0, u = 0;
-            for (let jj = 0; jj < JT; jj++) {
-              const ti = to + i * JT + jj;
-              r += x.tRL[ti] * Rin[jj * KV + kl];
-              u += x.tDU[ti] * Uin[jj * KV + kl];
-              if (x.tRU) r += x.tRU[ti] * Uin[jj * KV + kl];
-              if (x.tDL) u += x.tDL[ti] * Rin[jj * KV + kl];
-            }
-            rR[ci * JT * KV + i * KV + kl] = r; rU[ci * JT * KV + i * KV + kl] = u;
-          }
-        }
-      }
-    }
-    if (x.d) for (let c = 0; c < N; c++) {
-      const p = (b * N + c) * H + h;
-      for (let i = 0; i < OQ * KV; i++) Gm[(c * N + c) * OQ * KV + i] += x.d[p * z.d + i];
-    }
+    gatingMatrix(n, x, orients, b, h, Gm);
     // Y[t] = sc sum_s sum_{d,q,k,l} Q_t[d,q] K_s[d,k] G[t,s][o,q,k,l] V_s[v,l]
     for (let t = 0; t < N; t++) {
       const pt = (b * N + t) * H + h;
       for (let s = 0; s < N; s++) {
         const gb = (t * N + s) * OQ * KV;
-        let any = false;
-        for (let i = 0; i < OQ * KV; i++) if (Gm[gb + i] !== 0) { any = true; break; }
-        if (!any) continue;
         const ps = (b * N + s) * H + h;
         for (let q = 0; q < JQ; q++) for (let k = 0; k < JK; k++) {
           let qk = 0;
           for (let d = 0; d < DK; d++) qk += x.q[pt * z.q + d * JQ + q] * x.k[ps * z.k + d * JK + k];
-          if (qk === 0) continue;
           for (let oo = 0; oo < JO; oo++) for (let l = 0; l < JV; l++) {
             const coef = sc * qk * Gm[gb + ((oo * JQ + q) * JK + k) * JV + l];
             if (coef === 0) continue;
@@ -348,4 +364,112 @@ export function scan2dParallel(n: Scan2dDims, x: Scan2dInputs, orients: readonly
     }
   }
   return y;
+}
+
+/**
+ * Backward of the parallel form in its own terms: the attention's gradients (dQ, dK, dV and dG),
+ * then dG through the path sums of every source (their adjoint, in reverse scan order). Same
+ * gradients as scan2dBackward.
+ */
+export function scan2dParallelBackward(n: Scan2dDims, x: Scan2dInputs, orients: readonly Scan2dOrientation[], dy: ArrayLike<number>): Scan2dGrads {
+  const { B, X, Y, H, G, DK, DV, JK, JQ, JV, JT, JO } = n;
+  const z = sizes(n), sc = 1 / Math.sqrt(DK), KV = JK * JV, OQ = JO * JQ, N = X * Y, W = JT * KV;
+  const P = B * N * H, PG = B * N * G;
+  const g: Scan2dGrads = {
+    q: new Float64Array(P * z.q), k: new Float64Array(P * z.k), v: new Float64Array(P * z.v),
+    sR: new Float64Array(PG * z.s), sD: new Float64Array(PG * z.s), tRL: new Float64Array(PG * z.t), tDU: new Float64Array(PG * z.t),
+    tDL: x.tDL ? new Float64Array(PG * z.t) : null, tRU: x.tRU ? new Float64Array(PG * z.t) : null,
+    mL: new Float64Array(PG * z.m), mU: new Float64Array(PG * z.m), d: x.d ? new Float64Array(P * z.d) : null,
+  };
+  const Gm = new Float64Array(N * N * OQ * KV), dG = new Float64Array(N * N * OQ * KV);
+  const qk = new Float64Array(JQ * JK), dyv = new Float64Array(JO * JV);
+  const rR = new Float64Array(N * W), rU = new Float64Array(N * W), gR = new Float64Array(N * W), gU = new Float64Array(N * W);
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
+    gatingMatrix(n, x, orients, b, h, Gm);
+    // the attention: y_t[v,o] = sc sum_s sum_{q,k,l} qk_ts[q,k] G[t,s][o,q,k,l] V_s[v,l]
+    for (let t = 0; t < N; t++) {
+      const pt = (b * N + t) * H + h;
+      for (let s = 0; s < N; s++) {
+        const ps = (b * N + s) * H + h, gb = (t * N + s) * OQ * KV;
+        for (let q = 0; q < JQ; q++) for (let k = 0; k < JK; k++) {
+          let a = 0;
+          for (let d = 0; d < DK; d++) a += x.q[pt * z.q + d * JQ + q] * x.k[ps * z.k + d * JK + k];
+          qk[q * JK + k] = a;
+        }
+        for (let o = 0; o < JO; o++) for (let l = 0; l < JV; l++) {
+          let a = 0;
+          for (let v = 0; v < DV; v++) a += dy[pt * z.y + v * JO + o] * x.v[ps * z.v + v * JV + l];
+          dyv[o * JV + l] = a;
+        }
+        for (let o = 0; o < JO; o++) for (let q = 0; q < JQ; q++) for (let k = 0; k < JK; k++) for (let l = 0; l < JV; l++) {
+          const gi = gb + ((o * JQ + q) * JK + k) * JV + l, gv = Gm[gi];
+          dG[gi] = sc * qk[q * JK + k] * dyv[o * JV + l];
+          if (gv === 0) continue;
+          const a = sc * gv;
+          // dQ, dK through qk; dV through dyv's partner
+          const cq = a * dyv[o * JV + l];
+          for (let d = 0; d < DK; d++) {
+            g.q[pt * z.q + d * JQ + q] += cq * x.k[ps * z.k + d * JK + k];
+            g.k[ps * z.k + d * JK + k] += cq * x.q[pt * z.q + d * JQ + q];
+          }
+          const cv = a * qk[q * JK + k];
+          for (let v = 0; v < DV; v++) g.v[ps * z.v + v * JV + l] += cv * dy[pt * z.y + v * JO + o];
+        }
+      }
+    }
+    if (g.d) for (let c = 0; c < N; c++) {
+      const p = (b * N + c) * H + h;
+      for (let i = 0; i < OQ * KV; i++) g.d[p * z.d + i] += dG[(c * N + c) * OQ * KV + i];
+    }
+    // dG through the path sums of every orientation and source
+    for (const o of orients) {
+      const cells = scanOrder(X, Y, o);
+      const j = o.gateOffset + o.gateStride * h;
+      const dx = o.flipX ? -1 : 1, dyy = o.flipY ? -1 : 1;
+      for (let src = 0; src < N; src++) {
+        const wx = cells[2 * src], wz = cells[2 * src + 1], sidx = wx * Y + wz;
+        pathSums(n, x, o, cells, b, h, src, rR, rU, null);
+        gR.fill(0); gU.fill(0);
+        for (let c = N - 1; c >= src; c--) {
+          const cx = cells[2 * c], cy = cells[2 * c + 1];
+          if (!((cx - wx) * dx >= 0 && (cy - wz) * dyy >= 0)) continue;
+          const ci = cx * Y + cy, gp = ((b * X + cx) * Y + cy) * G + j;
+          if (c === src) {
+            for (let i = 0; i < W; i++) { g.sR[gp * z.s + i] += gR[ci * W + i]; g.sD[gp * z.s + i] += gU[ci * W + i]; }
+            continue;
+          }
+          const px = cx - dx, py = cy - dyy;
+          const okR = px >= 0 && px < X && (px - wx) * dx >= 0, okU = py >= 0 && py < Y && (py - wz) * dyy >= 0;
+          const rb = (px * Y + cy) * W, ub = (cx * Y + py) * W;
+          const mo = gp * z.m, to = gp * z.t, gb = (ci * N + sidx) * OQ * KV;
+          // G[c, src] = M_l rR(prev x) + M_u rU(prev y)
+          for (let a = 0; a < OQ; a++) for (let i = 0; i < JT; i++) {
+            let mlA = 0, muA = 0;
+            for (let kl = 0; kl < KV; kl++) {
+              const gg = dG[gb + a * KV + kl];
+              if (okR) { mlA += gg * rR[rb + i * KV + kl]; gR[rb + i * KV + kl] += x.mL[mo + a * JT + i] * gg; }
+              if (okU) { muA += gg * rU[ub + i * KV + kl]; gU[ub + i * KV + kl] += x.mU[mo + a * JT + i] * gg; }
+            }
+            g.mL[mo + a * JT + i] += mlA; g.mU[mo + a * JT + i] += muA;
+          }
+          // rR(c) = T_rl rR(prev x) + T_ru rU(prev y), rU(c) = T_du rU(prev y) + T_dl rR(prev x)
+          for (let i = 0; i < JT; i++) for (let jj = 0; jj < JT; jj++) {
+            const ti = to + i * JT + jj;
+            let aRL = 0, aRU = 0, aDU = 0, aDL = 0;
+            for (let kl = 0; kl < KV; kl++) {
+              const gr = gR[ci * W + i * KV + kl], gu = gU[ci * W + i * KV + kl];
+              const rin = okR ? rR[rb + jj * KV + kl] : 0, uin = okU ? rU[ub + jj * KV + kl] : 0;
+              aRL += gr * rin; aRU += gr * uin; aDU += gu * uin; aDL += gu * rin;
+              if (okR) gR[rb + jj * KV + kl] += x.tRL[ti] * gr + (x.tDL ? x.tDL[ti] * gu : 0);
+              if (okU) gU[ub + jj * KV + kl] += x.tDU[ti] * gu + (x.tRU ? x.tRU[ti] * gr : 0);
+            }
+            g.tRL[ti] += aRL; g.tDU[ti] += aDU;
+            if (g.tRU) g.tRU[ti] += aRU;
+            if (g.tDL) g.tDL[ti] += aDL;
+          }
+        }
+      }
+    }
+  }
+  return g;
 }
