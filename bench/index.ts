@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   };
   for (const [name, file, fn] of [['ops', './ops.js', 'benchOps'], ['mlstm', './mlstm.js', 'benchMlstm'], ['slstm', './slstm.js', 'benchSlstm'],
     ['lm', './lm.js', 'benchLm'], ['serve', './serve.js', 'benchServe'], ['tirex', './tirex.js', 'benchTirex'], ['train', './train.js', 'benchTrain'], ['backward', './backward.js', 'benchBackward'],
-    ['flashrnn', './flashrnn.js', 'benchFlashrnn'], ['tirex-stream', './tirexStream.js', 'benchTirexStream'], ['tirex2', './tirex2.js', 'benchTirex2']] as const) {
+    ['flashrnn', './flashrnn.js', 'benchFlashrnn'], ['tirex-stream', './tirexStream.js', 'benchTirexStream'], ['plstm', './plstm.js', 'benchPlstm'],
+    ['plstm-vision', './plstmVision.js', 'benchPlstmVision'], ['tirex2', './tirex2.js', 'benchTirex2']] as const) {
     const t = await external(file, fn);
     if (typeof t === 'string') { if (!wanted.length || wanted.includes(name)) notes.push(`${name}: skipped (${t})`); }
     else topics[name] = t;

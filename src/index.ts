@@ -10,6 +10,7 @@ export type { SafetensorsSource, SafetensorsTensorInfo, TensorDict, ReadOptions,
 export * from './xlstm/mlstm/index.js';
 export * from './xlstm/slstm/index.js';
 export * from './xlstm/flashrnn/index.js';
+export * from './xlstm/plstm/index.js';
 export { TorchCheckpoint, TorchTensorRef, TorchCheckpointError, stripKeyPrefix, PICKLE_ATTRIBUTES } from './io/torchCheckpoint.js';
 export type { TorchStorageRef, TensorsOptions, TorchCheckpointOptions } from './io/torchCheckpoint.js';
 export { ZipArchive, ZipError } from './io/zip.js';

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { register as registerBatch } from './commands/batch.js';
 import { register as registerClassify } from './commands/classify.js';
+import { register as registerClassifyImage } from './commands/classifyImage.js';
 import { register as registerConvert } from './commands/convert.js';
 import { register as registerEvaluate } from './commands/evaluate.js';
 import { register as registerFinetune } from './commands/finetune.js';
@@ -111,6 +112,7 @@ export function buildProgram(): Command {
   // register subcommands (one line each, alphabetical)
   registerBatch(program);
   registerClassify(program);
+  registerClassifyImage(program);
   registerConvert(program);
   registerEvaluate(program);
   registerFinetune(program);

@@ -41,10 +41,22 @@ export interface LmModelSection {
   seed: number;
 }
 
+/** The arrow-pointing classifiers: the pLSTM vision model or its ViT-style baseline. */
+export interface VisionModelSection {
+  kind: 'plstm-vision' | 'vit-vision';
+  /**
+   * Sizes ({dim, num_heads, patch_size, num_blocks, num_channels?, block_mode? | mlp_ratio?, pooling?}; the
+   * resolution is data.arrow_pointing.image_size, 2 classes) or a full model config.json object / file path.
+   */
+  config?: Record<string, unknown> | string;
+  init_from?: string;
+  seed: number;
+}
+
 export interface TrainConfig {
   /** Where the config came from, as error messages name it (a quoted file name). */
   source: string;
-  model: TiRexModelSection | TiRex2ModelSection | LmModelSection;
+  model: TiRexModelSection | TiRex2ModelSection | LmModelSection | VisionModelSection;
   data: {
     seed: number;
     // tirex
@@ -61,6 +73,8 @@ export interface TrainConfig {
     covariate_dropout?: number;
     /** Promotion task settings (PromotionTaskOptions, snake_case). */
     promotion?: PromotionConfigSection;
+    // plstm-vision / vit-vision: the official ArrowPointingConfig keys (image_size, radii, seed, n_samples, ...)
+    arrow_pointing?: Record<string, unknown>;
   };
   optim: { lr: number; min_lr: number; warmup_steps: number; steps: number; batch_size: number; accumulation_steps: number; grad_clip?: number; weight_decay: number; seed: number };
   eval: {
@@ -68,6 +82,8 @@ export interface TrainConfig {
     synthetic?: { count: number; seed: number; seasonality?: number };
     csv?: { path: string; horizon?: number; seasonality?: number; max_series?: number }[];
     max_batches?: number;
+    /** plstm-vision / vit-vision: accuracy on `count` images of each size (the training size and larger ones), drawn with `seed`. */
+    arrow_pointing?: { image_sizes: [number, number][]; count: number; seed: number; batch_size: number };
   };
   checkpoint: { dir: string; every?: number };
   /** Where the final model goes (default: checkpoint.dir). */
@@ -201,9 +217,20 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
       init_from: m.init_from === undefined ? undefined : path(m.init_from, 'model.init_from'),
       seed: num(source, 'model.seed', m.seed, 0, { int: true, min: 0 }),
     };
-  } else fail(source, 'model.kind', `must be 'tirex' or 'xlstm-lm' or 'xlstm-large' or 'tirex2', got ${JSON.stringify(m.kind)}`);
+  } else if (m.kind === 'plstm-vision' || m.kind === 'vit-vision') {
+    checkKeys(source, 'model', m, ['kind', 'config', 'init_from', 'seed']);
+    const c = m.config;
+    if (c === undefined && m.init_from === undefined) fail(source, 'model.config', `is required for model.kind '${m.kind}' (sizes, or a config.json object / file path), unless model.init_from names a model folder`);
+    model = {
+      kind: m.kind,
+      config: c === undefined ? undefined : typeof c === 'string' ? path(c, 'model.config') : obj(source, 'model.config', c),
+      init_from: m.init_from === undefined ? undefined : path(m.init_from, 'model.init_from'),
+      seed: num(source, 'model.seed', m.seed, 0, { int: true, min: 0 }),
+    };
+  } else fail(source, 'model.kind', `must be 'tirex' or 'xlstm-lm' or 'xlstm-large' or 'tirex2' or 'plstm-vision' or 'vit-vision', got ${JSON.stringify(m.kind)}`);
+  const vision = model.kind === 'plstm-vision' || model.kind === 'vit-vision';
   const d = obj(source, 'data', top.data, true);
-  checkKeys(source, 'data', d, ['seed', 'mix', 'min_context_length', 'full_context_probability', 'cpm', 'text', 'seq_len', 'validation_fraction', 'tokenizer', 'workers', 'covariate_dropout', 'promotion']);
+  checkKeys(source, 'data', d, ['seed', 'mix', 'min_context_length', 'full_context_probability', 'cpm', 'text', 'seq_len', 'validation_fraction', 'tokenizer', 'workers', 'covariate_dropout', 'promotion', 'arrow_pointing']);
   let mix: Record<string, number> | undefined;
   if (d.mix !== undefined) {
     mix = {};
@@ -235,14 +262,23 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     workers: d.workers === undefined ? undefined : num(source, 'data.workers', d.workers, undefined, { int: true, min: 0, max: 64 }),
     covariate_dropout: d.covariate_dropout === undefined ? undefined : num(source, 'data.covariate_dropout', d.covariate_dropout, undefined, { min: 0, max: 1 }),
     promotion: d.promotion === undefined ? undefined : promotionSection(source, obj(source, 'data.promotion', d.promotion)),
+    arrow_pointing: d.arrow_pointing === undefined ? undefined : obj(source, 'data.arrow_pointing', d.arrow_pointing),
   };
   const isLm = model.kind === 'xlstm-lm' || model.kind === 'xlstm-large';
   if (isLm && (!data.text || !data.seq_len)) fail(source, 'data', `for model.kind '${model.kind}' needs text (a UTF-8 file; byte tokens, or data.tokenizer's) and seq_len`);
+  if (vision && !data.arrow_pointing) fail(source, 'data.arrow_pointing', `is required for model.kind '${model.kind}' (the official ArrowPointingConfig keys: image_size, min_radius, ...)`);
   // keys of the other kind would be ignored: a typo or a copied section must not silently train something else
   const ev = obj(source, 'eval', top.eval, true);
   const otherKind = (sec: Record<string, unknown>, secName: string, keys: string[], owner: string) => {
     for (const k of keys) if (sec[k] !== undefined) fail(source, `${secName}.${k}`, `is only used by ${owner}, not by model.kind '${model.kind}'`);
   };
+  if (vision) {
+    otherKind(d, 'data', ['text', 'seq_len', 'validation_fraction', 'tokenizer', 'mix', 'cpm', 'min_context_length', 'full_context_probability', 'workers'], "the forecasting and language-model kinds");
+    otherKind(ev, 'eval', ['synthetic', 'csv', 'horizon', 'max_batches'], "the forecasting and language-model kinds");
+  } else {
+    otherKind(d, 'data', ['arrow_pointing'], "the vision kinds ('plstm-vision', 'vit-vision')");
+    otherKind(ev, 'eval', ['arrow_pointing'], "the vision kinds ('plstm-vision', 'vit-vision')");
+  }
   if (!isLm) {
     otherKind(d, 'data', ['text', 'seq_len', 'validation_fraction', 'tokenizer'], "the language-model kinds ('xlstm-lm', 'xlstm-large')");
     otherKind(ev, 'eval', ['max_batches'], "the language-model kinds ('xlstm-lm', 'xlstm-large')");
@@ -286,7 +322,19 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
       });
     }
   }
-  checkKeys(source, 'eval', ev, ['every', 'horizon', 'synthetic', 'csv', 'max_batches']);
+  checkKeys(source, 'eval', ev, ['every', 'horizon', 'synthetic', 'csv', 'max_batches', 'arrow_pointing']);
+  let arrowEval: TrainConfig['eval']['arrow_pointing'];
+  if (ev.arrow_pointing !== undefined) {
+    const a = obj(source, 'eval.arrow_pointing', ev.arrow_pointing);
+    checkKeys(source, 'eval.arrow_pointing', a, ['image_sizes', 'count', 'seed', 'batch_size']);
+    const sizes = Array.isArray(a.image_sizes) ? a.image_sizes : fail(source, 'eval.arrow_pointing.image_sizes', `must be a list of [height, width] pairs, got ${JSON.stringify(a.image_sizes)}`);
+    arrowEval = {
+      image_sizes: sizes.map((s, i) => (Array.isArray(s) && s.length === 2 ? [posInt(source, `eval.arrow_pointing.image_sizes[${i}][0]`, s[0]), posInt(source, `eval.arrow_pointing.image_sizes[${i}][1]`, s[1])] as [number, number] : fail(source, `eval.arrow_pointing.image_sizes[${i}]`, `must be [height, width], got ${JSON.stringify(s)}`))),
+      count: posInt(source, 'eval.arrow_pointing.count', a.count, 256),
+      seed: num(source, 'eval.arrow_pointing.seed', a.seed, 100042, { int: true, min: 0 }),
+      batch_size: posInt(source, 'eval.arrow_pointing.batch_size', a.batch_size, 32),
+    };
+  }
   const syn = ev.synthetic === undefined ? undefined : obj(source, 'eval.synthetic', ev.synthetic);
   if (syn) checkKeys(source, 'eval.synthetic', syn, ['count', 'seed', 'seasonality']);
   const csv = ev.csv === undefined ? undefined : (Array.isArray(ev.csv) ? ev.csv : fail(source, 'eval.csv', 'must be a list of {path, horizon?, seasonality?, max_series?}')).map((e, i) => {
@@ -305,6 +353,7 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     synthetic: syn ? { count: posInt(source, 'eval.synthetic.count', syn.count, 64), seed: num(source, 'eval.synthetic.seed', syn.seed, 1_000_003, { int: true, min: 0 }), seasonality: syn.seasonality === undefined ? undefined : posInt(source, 'eval.synthetic.seasonality', syn.seasonality) } : undefined,
     csv,
     max_batches: ev.max_batches === undefined ? undefined : posInt(source, 'eval.max_batches', ev.max_batches),
+    arrow_pointing: arrowEval,
   };
   const ck = obj(source, 'checkpoint', top.checkpoint);
   checkKeys(source, 'checkpoint', ck, ['dir', 'every']);

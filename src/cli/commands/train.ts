@@ -29,6 +29,7 @@ import type { Tokenizer as TokenizerT } from '../../tokenizer/tokenizer.js';
 
 import { readTrainConfig, checkTrainMemory, TRAIN_HEAP_BYTES } from '../trainConfig.js';
 import type { TrainConfig, TiRexModelSection, TiRex2ModelSection, LmModelSection } from '../trainConfig.js';
+import { visionJob } from './trainVision.js';
 export { resolveTrainConfig, readTrainConfig } from '../trainConfig.js';
 export type { TrainConfig, TiRexModelSection, TiRex2ModelSection, LmModelSection } from '../trainConfig.js';
 
@@ -466,7 +467,10 @@ export async function runTrain(o: TrainCommandOptions, io: CommandIo = processIo
     }
   };
   try {
-    job = cfg.model.kind === 'tirex' ? await tirexJob(cfg, cfg.model, be) : cfg.model.kind === 'tirex2' ? await tirex2Job(cfg, cfg.model, be) : await lmJob(cfg, cfg.model, be);
+    job = cfg.model.kind === 'tirex' ? await tirexJob(cfg, cfg.model, be)
+      : cfg.model.kind === 'tirex2' ? await tirex2Job(cfg, cfg.model, be)
+      : cfg.model.kind === 'plstm-vision' || cfg.model.kind === 'vit-vision' ? await visionJob(cfg, cfg.model, be, trainerOptions(cfg))
+        : await lmJob(cfg, cfg.model as LmModelSection, be);
     const trainer = job.trainer;
     if (o.resume) {
       if (!(await exists(join(ckDir, CHECKPOINT_FILES.state)))) throw new ArgumentError(`--resume: no checkpoint in '${ckDir}' (${CHECKPOINT_FILES.state} is missing)`);

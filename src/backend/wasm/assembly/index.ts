@@ -10,6 +10,7 @@ export * from './backwardSlstm';
 export * from './backwardMlstm';
 export * from './backwardOps';
 export * from './flashrnn';
+export * from './plstm';
 
 /** 1 in the relaxed-SIMD build (fused multiply-add), else 0. */
 export function hasRelaxedSimd(): i32 {
