@@ -46,9 +46,16 @@ async function main(): Promise<void> {
     if (typeof t === 'string') { if (!wanted.length || wanted.includes(name)) notes.push(`${name}: skipped (${t})`); }
     else topics[name] = t;
   }
+  // Opt-in topics: run only when named (minutes of CPU and several GiB of memory).
+  const optIn = new Set(['lm7b']);
+  {
+    const t = await external('./lm7b.js', 'benchLm7b');
+    if (typeof t === 'string') { if (wanted.includes('lm7b')) notes.push(`lm7b: skipped (${t})`); }
+    else topics.lm7b = t;
+  }
   const unknown = wanted.filter((w) => !(w in topics) && !notes.some((n) => n.startsWith(w + ':')));
   if (unknown.length) throw new Error(`bench: unknown topic(s) ${unknown.join(', ')}; known: ${Object.keys(topics).join(', ')}`);
-  const chosen = wanted.length ? wanted.filter((w) => w in topics) : Object.keys(topics);
+  const chosen = wanted.length ? wanted.filter((w) => w in topics) : Object.keys(topics).filter((t) => !optIn.has(t));
   // Heaps big enough never to grow: a growing shared memory makes V8 replace the
   // buffer objects of every shared memory in the process, which Heap.owns (an
   // identity check) does not yet follow, so inputs would be copied per call.

@@ -68,9 +68,14 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
   const src = new RandomXLSTMLargeSource(cfg, { seed: 3 });
   const prefillLen = opts.quick ? 256 : 2048;
   const decodeSteps = opts.quick ? 8 : 32;
-  const dtypes: XLSTMLargeDType[] = ['f32', 'bf16', 'int8', 'q4'];
+  // XLSTM_BENCH_LM_DTYPES / XLSTM_BENCH_LM_THREADS (comma lists) narrow the run, e.g. for
+  // before/after comparisons on a busy machine.
+  const env = typeof process !== 'undefined' ? process.env : {};
+  const dtypes = (env.XLSTM_BENCH_LM_DTYPES ?? 'f32,bf16,int8,q4').split(',') as XLSTMLargeDType[];
+  const threadSet = env.XLSTM_BENCH_LM_THREADS ? new Set(env.XLSTM_BENCH_LM_THREADS.split(',').map(Number)) : undefined;
   try {
     for (const be of bes) {
+      if (threadSet && !threadSet.has(be.threads)) continue;
       const copyRow = (await benchCopy([be], { quick: true }))[0];
       const copyGBs = copyRow.value;
       for (const dtype of dtypes) {
@@ -88,14 +93,30 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
           const dec = time(() => { for (let s = 0; s < decodeSteps; s++) stepOnce(); }, { warmup: 1, runs: opts.quick ? 3 : 5, maxMs: opts.quick ? 3000 : 10000 });
           const tokS = decodeSteps / (dec.bestMs / 1000);
           const achievedGBs = (bytesPerToken * tokS) / 1e9;
+          // decode at batch 8: the GEMVs read each weight once for all 8 rows
+          const B8 = 8;
+          const pre8 = m.forward(Array.from({ length: B8 }, (_, b) => [1 + b, 2, 3, 4]), { logits: 'last' });
+          pre8.logits.dispose();
+          const st8 = pre8.state;
+          let toks8 = Array.from({ length: B8 }, (_, b) => 5 + b);
+          const dec8 = time(() => {
+            for (let s = 0; s < decodeSteps; s++) { const r = m.step(toks8, st8); toks8 = toks8.map((t) => (t * 31 + 7) % cfg.vocab_size); r.logits.dispose(); }
+          }, { warmup: 1, runs: opts.quick ? 3 : 5, maxMs: opts.quick ? 3000 : 10000 });
+          for (const s of st8) { s.c.dispose(); s.n.dispose(); s.m.dispose(); }
+          const tokS8 = (B8 * decodeSteps) / (dec8.bestMs / 1000);
           const prof = profileDecode(m, opts.quick ? 4 : 8);
           const top = Object.entries(prof.byKernel).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k}:${v.toFixed(2)}`).join(',');
           rows.push({
             topic: 'lm', name: `decode B=1 ${dtype}`, threads: be.threads, value: tokS, unit: 'tokens/s',
             extra: {
               msPerToken: dec.bestMs / decodeSteps, medianTokS: decodeSteps / (dec.medianMs / 1000), weightMBPerToken: bytesPerToken / 1e6,
-              achievedGBs, copyGBs, bandwidthFraction: achievedGBs / copyGBs, profileMs: top,
+              achievedGBs, copyGBs, bandwidthFraction: achievedGBs / copyGBs, cpuMsPerToken: dec.bestCpuMs / decodeSteps, profileMs: top,
             },
+          });
+          rows.push({
+            topic: 'lm', name: `decode B=${B8} ${dtype}`, threads: be.threads, value: tokS8, unit: 'tokens/s',
+            extra: { msPerStep: dec8.bestMs / decodeSteps, medianTokS: (B8 * decodeSteps) / (dec8.medianMs / 1000), vsB1: tokS8 / tokS,
+              cpuMsPerStep: dec8.bestCpuMs / decodeSteps },
           });
           // prefill: one sequence of prefillLen tokens, logits of the last position only
           const ids = [Array.from({ length: prefillLen }, (_, i) => (i * 7919 + 13) % cfg.vocab_size)];

@@ -11,6 +11,7 @@ export class ThreadPool {
   private ctl: Int32Array;
   private args: Float64Array;
   private canWait: boolean;
+  private callArgs: number[] = [];
   private constructor(
     private memory: WebAssembly.Memory,
     private fns: Function[],
@@ -60,7 +61,12 @@ export class ThreadPool {
    */
   run(k: number, args: ArrayLike<number>, nt = this.threads): void {
     nt = Math.max(1, Math.min(nt, this.threads));
-    if (nt === 1) { (this.fns[k] as any)(...Array.from(args), 0, 1); return; }
+    // One reused argument list (calls are synchronous): a decode step makes ~200 calls.
+    const call = this.callArgs;
+    call.length = 0;
+    for (let i = 0; i < args.length; i++) call.push(args[i]);
+    call.push(0, nt);
+    if (nt === 1) { this.fns[k].apply(undefined, call); return; }
     const ctl = this.ctl;
     for (let i = 0; i < args.length; i++) this.args[i] = args[i];
     Atomics.store(ctl, KERNEL, k);
@@ -69,7 +75,7 @@ export class ThreadPool {
     Atomics.store(ctl, DONE, 0);
     Atomics.add(ctl, GEN, 1);
     Atomics.notify(ctl, GEN);
-    (this.fns[k] as any)(...Array.from(args), 0, nt);
+    this.fns[k].apply(undefined, call);
     const want = this.threads - 1;
     let spins = 0;
     for (;;) {

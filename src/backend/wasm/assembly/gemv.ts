@@ -42,6 +42,7 @@ const ROW_TILE: i32 = 16;
 export function gemvF32(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32): void {
   const S = rangeStart(N, tid, nt, 4), E = rangeEnd(N, tid, nt, 4);
   const rs = <usize>K << 2;
+  if (B >= 2) { batchF32(W, x, y, bias, N, K, B, S, E); return; }
   // Row tiles of ROW_TILE rows: a batch of x rows reuses the tile from L2
   // instead of streaming W from memory once per x row.
   for (let s = S; s < E; s += ROW_TILE) {
@@ -81,6 +82,71 @@ export function gemvF32(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i3
       }
     }  }
 
+}
+
+
+// ---- batches (decoding several sequences): each weight is loaded once for all rows of x ----
+//
+// The B = 1 kernels above stream W once per x row (a row tile from L2 for the
+// later rows), so a batch of 8 cost nearly 8 times one row. Here a pair of W rows
+// is loaded into registers once per k step and multiplied into up to 4 x rows (x
+// stays in L1/L2: B * K * 4 bytes); a batch of 8 re-reads the pair from L1 for the
+// second group of 4. NB (the x rows of a group, 1..4) is a constant at each call,
+// so the unused accumulators fold away.
+
+// y[b, n], y[b, n+1] for the NB x rows starting at xb (row stride xs bytes).
+// @ts-ignore: decorator
+@inline function pairF32(w0: usize, rs: usize, xb: usize, xs: usize, K: i32, yb: usize, N: i32, n: i32, bias: usize, NB: i32): void {
+  const w1 = w0 + rs;
+  const x0 = xb, x1 = xb + xs, x2 = x1 + xs, x3 = x2 + xs;
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a02 = f32x4.splat(0), a03 = f32x4.splat(0);
+  let a10 = f32x4.splat(0), a11 = f32x4.splat(0), a12 = f32x4.splat(0), a13 = f32x4.splat(0);
+  const K4 = K & ~3;
+  let k = 0;
+  for (; k < K4; k += 4) {
+    const o = <usize>k << 2;
+    const v0 = v128.load(w0 + o), v1 = v128.load(w1 + o);
+    let xv = v128.load(x0 + o);
+    a00 = fmadd(v0, xv, a00); a10 = fmadd(v1, xv, a10);
+    if (NB > 1) { xv = v128.load(x1 + o); a01 = fmadd(v0, xv, a01); a11 = fmadd(v1, xv, a11); }
+    if (NB > 2) { xv = v128.load(x2 + o); a02 = fmadd(v0, xv, a02); a12 = fmadd(v1, xv, a12); }
+    if (NB > 3) { xv = v128.load(x3 + o); a03 = fmadd(v0, xv, a03); a13 = fmadd(v1, xv, a13); }
+  }
+  for (let j = 0; j < NB; j++) {
+    const xj = xb + <usize>j * xs;
+    let s0 = hsum(j == 0 ? a00 : j == 1 ? a01 : j == 2 ? a02 : a03);
+    let s1 = hsum(j == 0 ? a10 : j == 1 ? a11 : j == 2 ? a12 : a13);
+    for (let kk = k; kk < K; kk++) {
+      const xv = load<f32>(xj + (<usize>kk << 2));
+      s0 += load<f32>(w0 + (<usize>kk << 2)) * xv;
+      s1 += load<f32>(w1 + (<usize>kk << 2)) * xv;
+    }
+    const yo = yb + (<usize>(j * N + n) << 2);
+    store<f32>(yo, s0 + biasAt(bias, n));
+    store<f32>(yo, s1 + biasAt(bias, n + 1), 4);
+  }
+}
+
+// Rows [S, E) of y[B, N] = x W^T (+ bias) for B >= 2, f32 weights.
+function batchF32(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, S: i32, E: i32): void {
+  const rs = <usize>K << 2;
+  let n = S;
+  for (; n + 2 <= E; n += 2) {
+    const w0 = W + <usize>n * rs;
+    for (let b = 0; b < B; b += 4) {
+      const xb = x + <usize>b * rs, yb = y + (<usize>(b * N) << 2);
+      const r = B - b;
+      if (r >= 4) pairF32(w0, rs, xb, rs, K, yb, N, n, bias, 4);
+      else if (r == 3) pairF32(w0, rs, xb, rs, K, yb, N, n, bias, 3);
+      else if (r == 2) pairF32(w0, rs, xb, rs, K, yb, N, n, bias, 2);
+      else pairF32(w0, rs, xb, rs, K, yb, N, n, bias, 1);
+    }
+  }
+  if (n < E) {
+    for (let b = 0; b < B; b++) {
+      store<f32>(y + (<usize>(b * N + n) << 2), dot1F32(W + <usize>n * rs, x + <usize>b * rs, K) + biasAt(bias, n));
+    }
+  }
 }
 
 // ---- bf16 / f16 -------------------------------------------------------------
@@ -240,9 +306,6 @@ export function gemvF16(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i3
 // 2 * 128 * 32767 per 8 weights, so the integer sums are flushed to f32 every
 // I32_CHUNK weights, long before they could overflow (2^31 / 8.4e6 * 8 > 2048).
 const I32_CHUNK: i32 = 1024;
-// int8 rows shorter than this run one at a time (see gemvI8). Q4 (2 rows at a
-// time) measured no better that way.
-const SEQ_ROWS_BELOW_K: i32 = 2048;
 
 /**
  * Bytes of per-thread scratch gemvI8 / gemvQ4 need for B rows of K (pass nt times this):
@@ -298,39 +361,7 @@ function quantizeXI16(x: usize, K: i32, B: i32, xq: usize): void {
   return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), xh));
 }
 
-// y[n..n+4] for one x row: 4 int8 rows share every x load.
-function rows4I8(w0: usize, ws: usize, xq: usize, K: i32, sx: f32, scales: usize, n: i32, yo: usize, bias: usize): void {
-  const w1 = w0 + ws, w2 = w1 + ws, w3 = w2 + ws;
-  const K16 = K & ~15;
-  let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
-  for (let kc = 0; kc < K16; kc += I32_CHUNK) {
-    const ke = kc + I32_CHUNK < K16 ? kc + I32_CHUNK : K16;
-    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
-    for (let k = kc; k < ke; k += 16) {
-      const xo = xq + (<usize>k << 1);
-      const xl = v128.load(xo), xh = v128.load(xo, 16);
-      a0 = dotI8x16(v128.load(w0 + k), xl, xh, a0);
-      a1 = dotI8x16(v128.load(w1 + k), xl, xh, a1);
-      a2 = dotI8x16(v128.load(w2 + k), xl, xh, a2);
-      a3 = dotI8x16(v128.load(w3 + k), xl, xh, a3);
-    }
-    f0 = f32x4.add(f0, f32x4.convert_i32x4_s(a0)); f1 = f32x4.add(f1, f32x4.convert_i32x4_s(a1));
-    f2 = f32x4.add(f2, f32x4.convert_i32x4_s(a2)); f3 = f32x4.add(f3, f32x4.convert_i32x4_s(a3));
-  }
-  let t0 = 0, t1 = 0, t2 = 0, t3 = 0;
-  for (let k = K16; k < K; k++) {
-    const xv = <i32>load<i16>(xq + (<usize>k << 1));
-    t0 += <i32>load<i8>(w0 + k) * xv; t1 += <i32>load<i8>(w1 + k) * xv;
-    t2 += <i32>load<i8>(w2 + k) * xv; t3 += <i32>load<i8>(w3 + k) * xv;
-  }
-  const sc = scales + (<usize>n << 2);
-  store<f32>(yo, (hsum(f0) + <f32>t0) * (load<f32>(sc) * sx) + biasAt(bias, n));
-  store<f32>(yo, (hsum(f1) + <f32>t1) * (load<f32>(sc, 4) * sx) + biasAt(bias, n + 1), 4);
-  store<f32>(yo, (hsum(f2) + <f32>t2) * (load<f32>(sc, 8) * sx) + biasAt(bias, n + 2), 8);
-  store<f32>(yo, (hsum(f3) + <f32>t3) * (load<f32>(sc, 12) * sx) + biasAt(bias, n + 3), 12);
-}
-
-// One int8 row (the < 4 left over at the end of a thread's range).
+// One int8 row against one x row.
 function row1I8(w0: usize, xq: usize, K: i32, sx: f32, scales: usize, n: i32, yo: usize, bias: usize): void {
   const K16 = K & ~15;
   let f0 = f32x4.splat(0);
@@ -359,6 +390,7 @@ export function gemvI8(W: usize, scales: usize, x: usize, y: usize, bias: usize,
   const rowBytes = <usize>(((K + 7) & ~7) << 1);
   const q = xq + <usize>tid * <usize>gemvQuantScratchBytes(K, B);
   quantizeXI16(x, K, B, q);
+  if (B >= 2) { batchI8(W, scales, y, bias, N, K, B, q, S, E); return; }
   const T = rowTile(ws);
   for (let s = S; s < E; s += T) {
     const e = s + T < E ? s + T : E;
@@ -367,12 +399,62 @@ export function gemvI8(W: usize, scales: usize, x: usize, y: usize, bias: usize,
       const sx = load<f32>(q + <usize>B * rowBytes + (<usize>b << 2));
       const yb = y + (<usize>(b * N) << 2);
       let n = s;
-      // Short rows one at a time: W is then read as one sequential stream. Four
-      // interleaved streams of under 2 KiB each give the hardware prefetcher too
-      // little to lock on to, and from DRAM (a 50304 x 768 LM head) ran at
-      // 5-8 GB/s against 10-12 row by row; long rows gain from sharing x loads.
-      if (K >= SEQ_ROWS_BELOW_K) for (; n + 4 <= e; n += 4) rows4I8(W + <usize>n * ws, ws, qb, K, sx, scales, n, yb + (<usize>n << 2), bias);
+      // One row at a time: W is then read as one sequential stream. Four interleaved
+      // row streams (sharing each x load) gave the hardware prefetcher too little to
+      // lock on to: measured 1.3-1.4x more CPU time at K = 2048 and ~10% at K = 4096.
       for (; n < e; n++) row1I8(W + <usize>n * ws, qb, K, sx, scales, n, yb + (<usize>n << 2), bias);
+    }
+  }
+}
+
+
+// y[b, n] for the NB x rows (int16, stride rowBytes) starting at qb: one int8 W row,
+// widened to int16 once per 16 weights and multiplied into every x row.
+// @ts-ignore: decorator
+@inline function rowI8Batch(w0: usize, qb: usize, rowBytes: usize, sxs: usize, K: i32, sc: f32, yb: usize, N: i32, n: i32, bias: usize, NB: i32): void {
+  const q0 = qb, q1 = qb + rowBytes, q2 = q1 + rowBytes, q3 = q2 + rowBytes;
+  const K16 = K & ~15;
+  let f0 = f32x4.splat(0), f1 = f32x4.splat(0), f2 = f32x4.splat(0), f3 = f32x4.splat(0);
+  for (let kc = 0; kc < K16; kc += I32_CHUNK) {
+    const ke = kc + I32_CHUNK < K16 ? kc + I32_CHUNK : K16;
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+    for (let k = kc; k < ke; k += 16) {
+      const v = v128.load(w0 + k);
+      const wl = i16x8.extend_low_i8x16_s(v), wh = i16x8.extend_high_i8x16_s(v);
+      const o = <usize>k << 1;
+      a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(wl, v128.load(q0 + o)), i32x4.dot_i16x8_s(wh, v128.load(q0 + o, 16))));
+      if (NB > 1) a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(wl, v128.load(q1 + o)), i32x4.dot_i16x8_s(wh, v128.load(q1 + o, 16))));
+      if (NB > 2) a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(wl, v128.load(q2 + o)), i32x4.dot_i16x8_s(wh, v128.load(q2 + o, 16))));
+      if (NB > 3) a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(wl, v128.load(q3 + o)), i32x4.dot_i16x8_s(wh, v128.load(q3 + o, 16))));
+    }
+    f0 = f32x4.add(f0, f32x4.convert_i32x4_s(a0));
+    if (NB > 1) f1 = f32x4.add(f1, f32x4.convert_i32x4_s(a1));
+    if (NB > 2) f2 = f32x4.add(f2, f32x4.convert_i32x4_s(a2));
+    if (NB > 3) f3 = f32x4.add(f3, f32x4.convert_i32x4_s(a3));
+  }
+  for (let j = 0; j < NB; j++) {
+    const qj = qb + <usize>j * rowBytes;
+    let t = 0;
+    for (let k = K16; k < K; k++) t += <i32>load<i8>(w0 + k) * <i32>load<i16>(qj + (<usize>k << 1));
+    const acc = hsum(j == 0 ? f0 : j == 1 ? f1 : j == 2 ? f2 : f3) + <f32>t;
+    store<f32>(yb + (<usize>(j * N + n) << 2), acc * (sc * load<f32>(sxs + (<usize>j << 2))) + biasAt(bias, n));
+  }
+}
+
+// Rows [S, E) of y[B, N] for B >= 2, int8 weights, x already quantised at q.
+function batchI8(W: usize, scales: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, q: usize, S: i32, E: i32): void {
+  const rowBytes = <usize>(((K + 7) & ~7) << 1);
+  const sxAll = q + <usize>B * rowBytes;
+  for (let n = S; n < E; n++) {
+    const w0 = W + <usize>n * <usize>K;
+    const sc = load<f32>(scales + (<usize>n << 2));
+    for (let b = 0; b < B; b += 4) {
+      const qb = q + <usize>b * rowBytes, sxs = sxAll + (<usize>b << 2), yb = y + (<usize>(b * N) << 2);
+      const r = B - b;
+      if (r >= 4) rowI8Batch(w0, qb, rowBytes, sxs, K, sc, yb, N, n, bias, 4);
+      else if (r == 3) rowI8Batch(w0, qb, rowBytes, sxs, K, sc, yb, N, n, bias, 3);
+      else if (r == 2) rowI8Batch(w0, qb, rowBytes, sxs, K, sc, yb, N, n, bias, 2);
+      else rowI8Batch(w0, qb, rowBytes, sxs, K, sc, yb, N, n, bias, 1);
     }
   }
 }
@@ -450,6 +532,9 @@ function row1Q4(w0: usize, sc0: usize, nb: i32, xq: usize, cq: usize, sx: f32, n
   store<f32>(yo, hsum(f0) * sx + biasAt(bias, n));
 }
 
+// Batches (B >= 2) keep the row-tile loop below: a variant that unpacks each block
+// once for two x rows (as batchI8 does for int8) measured 1.3-1.5x slower.
+
 /**
  * y[B,N] = x[B,K] dequant(Wq)^T (+ bias); Wq [N, K/2] bytes, scales [N, K/32]; K % 32 == 0.
  * xq: per-thread scratch of gemvQuantScratchBytes(K, B) bytes each.
@@ -478,6 +563,7 @@ export function gemvQ4(W: usize, scales: usize, x: usize, y: usize, bias: usize,
     }
   }
 }
+
 
 // ---- dequantisation to f32 (the GEMM path for non-f32 weights) ------------------
 
