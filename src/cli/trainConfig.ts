@@ -38,6 +38,8 @@ export interface TrainConfig {
     seed: number;
     // tirex
     mix?: Record<string, number>; min_context_length?: number; full_context_probability?: number;
+    /** How shorter windows' context lengths are drawn (default 'uniform'). */
+    context_sampling?: 'uniform' | 'log-uniform';
     cpm?: false | { probability?: number; max_run?: number; max_runs?: number; suffix_probability?: number };
     /** Worker threads making the synthetic batches ahead of the step (default 1; 0 = on the main thread). Same batches either way. */
     workers?: number;
@@ -160,7 +162,7 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     };
   } else fail(source, 'model.kind', `must be 'tirex' or 'xlstm-lm' or 'xlstm-large', got ${JSON.stringify(m.kind)}`);
   const d = obj(source, 'data', top.data, true);
-  checkKeys(source, 'data', d, ['seed', 'mix', 'min_context_length', 'full_context_probability', 'cpm', 'text', 'seq_len', 'validation_fraction', 'tokenizer', 'workers']);
+  checkKeys(source, 'data', d, ['seed', 'mix', 'min_context_length', 'full_context_probability', 'context_sampling', 'cpm', 'text', 'seq_len', 'validation_fraction', 'tokenizer', 'workers']);
   let mix: Record<string, number> | undefined;
   if (d.mix !== undefined) {
     mix = {};
@@ -185,6 +187,9 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     seed: num(source, 'data.seed', d.seed, 0, { int: true, min: 0 }), mix, cpm,
     min_context_length: d.min_context_length === undefined ? undefined : posInt(source, 'data.min_context_length', d.min_context_length),
     full_context_probability: d.full_context_probability === undefined ? undefined : num(source, 'data.full_context_probability', d.full_context_probability, undefined, { min: 0, max: 1 }),
+    context_sampling: d.context_sampling === undefined ? undefined
+      : d.context_sampling === 'uniform' || d.context_sampling === 'log-uniform' ? d.context_sampling
+      : fail(source, 'data.context_sampling', `must be 'uniform' or 'log-uniform', got ${JSON.stringify(d.context_sampling)}`),
     text: d.text === undefined ? undefined : path(d.text, 'data.text'),
     seq_len: d.seq_len === undefined ? undefined : posInt(source, 'data.seq_len', d.seq_len),
     validation_fraction: d.validation_fraction === undefined ? undefined : num(source, 'data.validation_fraction', d.validation_fraction, undefined, { min: 0, max: 0.9 }),
@@ -201,7 +206,7 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     otherKind(d, 'data', ['text', 'seq_len', 'validation_fraction', 'tokenizer'], "the language-model kinds ('xlstm-lm', 'xlstm-large')");
     otherKind(ev, 'eval', ['max_batches'], "the language-model kinds ('xlstm-lm', 'xlstm-large')");
   } else {
-    otherKind(d, 'data', ['mix', 'cpm', 'min_context_length', 'full_context_probability', 'workers'], "model.kind 'tirex' (synthetic series)");
+    otherKind(d, 'data', ['mix', 'cpm', 'min_context_length', 'full_context_probability', 'context_sampling', 'workers'], "model.kind 'tirex' (synthetic series)");
     otherKind(ev, 'eval', ['synthetic', 'csv', 'horizon'], "model.kind 'tirex' (forecast evaluation)");
   }
   const op = obj(source, 'optim', top.optim);
