@@ -10,7 +10,7 @@ import {
   piecewiseTrend, logisticTrend, multiSeasonal, stationaryAr, arma, volatility, levelShifts,
   addSpikes, intermittent, addMissingRuns, type MissingOptions,
 } from './components.js';
-import { sampleFrequency } from './frequency.js';
+import { sampleFrequency, type FrequencyClass } from './frequency.js';
 import { sampleEtsSpec, simulateEts, describeEts, seasonalProfile } from './ets.js';
 import { sampleSarimaSpec, simulateSarima, describeSarima } from './sarima.js';
 import { calendarSeries } from './calendar.js';
@@ -50,6 +50,8 @@ export interface SyntheticSeries {
   /** Human-readable recipe (kernel expression, components) for debugging and plots. */
   description: string;
   missing: number;
+  /** Frequency class the series was simulated for (ets, sarima and calendar kinds; undefined for the others). */
+  frequency?: FrequencyClass;
 }
 
 export class SyntheticSeriesGenerator {
@@ -86,6 +88,7 @@ export class SyntheticSeriesGenerator {
     let values: Float64Array, description: string;
     // positive: a series whose sign matters (multiplicative models, prices, counts): scaled, never offset
     let positive = false;
+    let frequency: FrequencyClass | undefined;
     const counts = kind === 'intermittent' || kind === 'croston';
     switch (kind) {
       case 'kernelSynth': {
@@ -102,17 +105,19 @@ export class SyntheticSeriesGenerator {
         description = `intermittent p=${r.pDemand.toFixed(2)} size=${r.meanSize.toFixed(1)}`;
         break;
       }
-      case 'ets': ({ values, description, positive } = etsSeries(rng, n)); break;
+      case 'ets': ({ values, description, positive, frequency } = etsSeries(rng, n)); break;
       case 'sarima': {
         const f = sampleFrequency(rng), spec = sampleSarimaSpec(rng, f.period);
         values = simulateSarima(rng, n, spec);
         description = `${f.name} ${describeSarima(spec)}`;
+        frequency = f.name;
         break;
       }
       case 'calendar': {
         const f = (['monthly', 'daily', 'bdaily', 'hourly'] as const)[rng.weighted([0.45, 0.2, 0.15, 0.2])];
         ({ values, description } = calendarSeries(rng, n, f));
         positive = true;
+        frequency = f;
         break;
       }
       case 'regime': ({ values, description } = regimeSeries(rng, n)); positive = description.startsWith('log random walk'); break;
@@ -140,7 +145,7 @@ export class SyntheticSeriesGenerator {
       missing = addMissingRuns(rng, values, o.missing);
       if (missing) description += ` + ${missing} missing`;
     }
-    return { index, kind, values, description, missing };
+    return { index, kind, values, description, missing, ...(frequency ? { frequency } : {}) };
   }
 }
 
@@ -178,7 +183,7 @@ function composite(rng: Rng, n: number): { values: Float64Array; description: st
  * second, longer period (daily 365.25, hourly 168, business-daily 261) a third of the series
  * get a slowly drifting Fourier pattern of that period on top (multiple seasonality).
  */
-function etsSeries(rng: Rng, n: number): { values: Float64Array; description: string; positive: boolean } {
+function etsSeries(rng: Rng, n: number): { values: Float64Array; description: string; positive: boolean; frequency: FrequencyClass } {
   const f = sampleFrequency(rng);
   const spec = sampleEtsSpec(rng, f.period);
   const y = simulateEts(rng, n, spec);
@@ -195,7 +200,7 @@ function etsSeries(rng: Rng, n: number): { values: Float64Array; description: st
     }
     description += ` + seasonal ${P} (${amp.toFixed(2)})`;
   }
-  return { values: y, description, positive: multiplicative };
+  return { values: y, description, positive: multiplicative, frequency: f.name };
 }
 
 function armaSeries(rng: Rng, n: number): { values: Float64Array; description: string } {
