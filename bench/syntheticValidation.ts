@@ -2,7 +2,7 @@
 // the set every model/checkpoint choice of the default forecaster is made on (data/eval is
 // the test set, scored once per shipped model).
 //   node dist/bench/syntheticValidation.js --model DIR [--model DIR2 ...] [--seed 99991] [--count 2000]
-//     [--mix v1|v2] [--threads N] [--out FILE.json]
+//     [--mix v1|v2] [--whole-series] [--threads N] [--out FILE.json]
 // Prints, per kind and overall, the geometric means over problems of MASE / seasonal naive
 // and WQL / seasonal naive for each model (< 1 = better than seasonal naive).
 import { writeFileSync } from 'node:fs';
@@ -40,7 +40,8 @@ async function main(): Promise<void> {
   const seed = Number(arg('--seed', '99991')), count = Number(arg('--count', '2000'));
   const mixName = arg('--mix', 'v2');
   if (mixName !== 'v1' && mixName !== 'v2') throw new Error(`--mix must be v1 or v2, got '${mixName}'`);
-  const items = syntheticValidationSet({ seed, count, mix: mixName === 'v1' ? DEFAULT_MIX : V2_MIX });
+  const wholeSeries = argv.includes('--whole-series');
+  const items = syntheticValidationSet({ seed, count, mix: mixName === 'v1' ? DEFAULT_MIX : V2_MIX, wholeSeries });
   const threads = Number(arg('--threads', '0')) || undefined;
   const be = await WasmBackend.create(threads ? { threads } : {});
   const scores: SeriesScore[][] = [];
@@ -49,7 +50,7 @@ async function main(): Promise<void> {
   const groups = [...new Set(items.map((it) => it.kind))].map((k) => [k, items.map((it, i) => (it.kind === k ? i : -1)).filter((i) => i >= 0)] as [string, number[]]);
   groups.push(['all', items.map((_, i) => i)]);
   const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
-  const lines = [`synthetic validation: seed ${seed}, ${items.length} problems, mix ${mixName}; geometric means of MASE / seasonal naive, WQL / seasonal naive\n`,
+  const lines = [`synthetic validation: seed ${seed}, ${items.length} problems, mix ${mixName}${wholeSeries ? ', whole series' : ''}; geometric means of MASE / seasonal naive, WQL / seasonal naive\n`,
     `| kind | problems | ${models.map((m) => `${m} MASE, WQL`).join(' | ')} |`, `|---|---:|${models.map(() => '---:').join('|')}|`];
   const summary: Record<string, Record<string, { relMase: number; relWql: number }>> = {};
   for (const [g, idx] of groups) {
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
   }
   console.log(lines.join('\n'));
   const file = arg('--out', '');
-  if (file) writeFileSync(file, JSON.stringify({ seed, count, mix: mixName, problems: items.length, models, summary }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
+  if (file) writeFileSync(file, JSON.stringify({ seed, count, mix: mixName, wholeSeries, problems: items.length, models, summary }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2) + '\n');
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split(/[\\/]/).pop() ?? '')) {

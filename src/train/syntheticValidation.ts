@@ -6,6 +6,12 @@
 // frequency class (M4 horizons: yearly 6, quarterly 8, monthly 18, weekly 13, daily and
 // business-daily 14, hourly 48) and that class's seasonal period for MASE / seasonal naive.
 // Kinds without a frequency class get a horizon drawn from those and m = 1.
+// By default a problem is the tail of a series of maxHistory + 48 values (as training windows
+// are tails of context + patch values); `wholeSeries` makes each problem a whole series of
+// history + horizon values instead, so structure that the generators scale with the length
+// (KernelSynth length scales, trend slopes) matches the problem's length, as for a short real
+// series. A model trained on longer series than another is favoured by the tail form; the
+// whole form is the same shift for every model.
 import { Rng } from '../random/rng.js';
 import { SyntheticSeriesGenerator, type SyntheticKind, type SyntheticMix } from '../data/synthetic/generator.js';
 import { FREQUENCIES, type FrequencyClass } from '../data/synthetic/frequency.js';
@@ -19,6 +25,8 @@ export interface SyntheticValidationOptions {
   mix?: SyntheticMix;
   /** Shortest / longest history (defaults 24 / 1024). */
   minHistory?: number; maxHistory?: number;
+  /** Each problem a whole series of history + horizon values (default false: tails of one length). */
+  wholeSeries?: boolean;
 }
 
 export interface ValidationItem extends ForecastEvalItem { kind: SyntheticKind; frequency: FrequencyClass | null }
@@ -34,9 +42,12 @@ export function syntheticValidationSet(o: SyntheticValidationOptions): Validatio
   const horizons = Object.values(CLASS_HORIZONS);
   const out: ValidationItem[] = [];
   for (let i = 0; i < o.count; i++) {
-    const s = gen.at(i), rng = Rng.stream((o.seed ^ SALT) >>> 0, i);
+    let s = gen.at(i);
+    const rng = Rng.stream((o.seed ^ SALT) >>> 0, i);
     const H = s.frequency ? CLASS_HORIZONS[s.frequency] : rng.pick(horizons);
     const L = Math.min(maxH, Math.floor(Math.exp(rng.range(Math.log(minH), Math.log(maxH + 1)))));
+    // the same stream index at the problem's own length: same kind and frequency class (the first draws), own length
+    if (o.wholeSeries) s = new SyntheticSeriesGenerator({ seed: o.seed, length: Math.max(8, L + H), mix: o.mix }).at(i);
     const end = s.values.length;
     const history = s.values.slice(end - H - L, end - H), actual = s.values.slice(end - H);
     if (actual.every(Number.isNaN) || history.every(Number.isNaN)) continue;
