@@ -61,6 +61,8 @@ export interface TrainConfig {
     seed: number;
     // tirex
     mix?: Record<string, number>; min_context_length?: number; full_context_probability?: number;
+    /** How shorter windows' context lengths are drawn (default 'uniform'). */
+    context_sampling?: 'uniform' | 'log-uniform';
     cpm?: false | { probability?: number; max_run?: number; max_runs?: number; suffix_probability?: number };
     /** Worker threads making the synthetic batches ahead of the step (default 1; 0 = on the main thread). Same batches either way. */
     workers?: number;
@@ -230,7 +232,7 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
   } else fail(source, 'model.kind', `must be 'tirex' or 'xlstm-lm' or 'xlstm-large' or 'tirex2' or 'plstm-vision' or 'vit-vision', got ${JSON.stringify(m.kind)}`);
   const vision = model.kind === 'plstm-vision' || model.kind === 'vit-vision';
   const d = obj(source, 'data', top.data, true);
-  checkKeys(source, 'data', d, ['seed', 'mix', 'min_context_length', 'full_context_probability', 'cpm', 'text', 'seq_len', 'validation_fraction', 'tokenizer', 'workers', 'covariate_dropout', 'promotion', 'arrow_pointing']);
+  checkKeys(source, 'data', d, ['seed', 'mix', 'min_context_length', 'full_context_probability', 'context_sampling', 'cpm', 'text', 'seq_len', 'validation_fraction', 'tokenizer', 'workers', 'covariate_dropout', 'promotion', 'arrow_pointing']);
   let mix: Record<string, number> | undefined;
   if (d.mix !== undefined) {
     mix = {};
@@ -255,6 +257,9 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     seed: num(source, 'data.seed', d.seed, 0, { int: true, min: 0 }), mix, cpm,
     min_context_length: d.min_context_length === undefined ? undefined : posInt(source, 'data.min_context_length', d.min_context_length),
     full_context_probability: d.full_context_probability === undefined ? undefined : num(source, 'data.full_context_probability', d.full_context_probability, undefined, { min: 0, max: 1 }),
+    context_sampling: d.context_sampling === undefined ? undefined
+      : d.context_sampling === 'uniform' || d.context_sampling === 'log-uniform' ? d.context_sampling
+      : fail(source, 'data.context_sampling', `must be 'uniform' or 'log-uniform', got ${JSON.stringify(d.context_sampling)}`),
     text: d.text === undefined ? undefined : path(d.text, 'data.text'),
     seq_len: d.seq_len === undefined ? undefined : posInt(source, 'data.seq_len', d.seq_len),
     validation_fraction: d.validation_fraction === undefined ? undefined : num(source, 'data.validation_fraction', d.validation_fraction, undefined, { min: 0, max: 0.9 }),
@@ -273,7 +278,7 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     for (const k of keys) if (sec[k] !== undefined) fail(source, `${secName}.${k}`, `is only used by ${owner}, not by model.kind '${model.kind}'`);
   };
   if (vision) {
-    otherKind(d, 'data', ['text', 'seq_len', 'validation_fraction', 'tokenizer', 'mix', 'cpm', 'min_context_length', 'full_context_probability', 'workers'], "the forecasting and language-model kinds");
+    otherKind(d, 'data', ['text', 'seq_len', 'validation_fraction', 'tokenizer', 'mix', 'cpm', 'min_context_length', 'full_context_probability', 'context_sampling', 'workers'], "the forecasting and language-model kinds");
     otherKind(ev, 'eval', ['synthetic', 'csv', 'horizon', 'max_batches'], "the forecasting and language-model kinds");
   } else {
     otherKind(d, 'data', ['arrow_pointing'], "the vision kinds ('plstm-vision', 'vit-vision')");
@@ -283,7 +288,7 @@ export function resolveTrainConfig(raw: unknown, source = '<config>', baseDir = 
     otherKind(d, 'data', ['text', 'seq_len', 'validation_fraction', 'tokenizer'], "the language-model kinds ('xlstm-lm', 'xlstm-large')");
     otherKind(ev, 'eval', ['max_batches'], "the language-model kinds ('xlstm-lm', 'xlstm-large')");
   }
-  if (model.kind !== 'tirex') otherKind(d, 'data', ['mix', 'cpm', 'min_context_length', 'full_context_probability', 'workers'], "model.kind 'tirex' (synthetic series)");
+  if (model.kind !== 'tirex') otherKind(d, 'data', ['mix', 'cpm', 'min_context_length', 'full_context_probability', 'context_sampling', 'workers'], "model.kind 'tirex' (synthetic series)");
   if (model.kind !== 'tirex2') otherKind(d, 'data', ['covariate_dropout', 'promotion'], "model.kind 'tirex2' (the promotion covariate task)");
   if (model.kind === 'tirex2') otherKind(ev, 'eval', ['csv'], "model.kind 'tirex' (tirex2 is scored on held-out series of the promotion task: eval.synthetic)");
   if (model.kind === 'tirex2' && (ev.synthetic as Record<string, unknown> | undefined)?.seasonality !== undefined) fail(source, 'eval.synthetic.seasonality', "is not used by model.kind 'tirex2' (each promotion series is scored with its own seasonal period)");

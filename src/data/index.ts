@@ -17,3 +17,11 @@ export { type EvalManifestEntry, type EvalTask, evalFileOf, parseEvalManifest, b
 export {
   type PromotionTaskOptions, type PromotionSeries, PROMOTION_DEFAULTS, PromotionTaskGenerator, expectedPromotionShare,
 } from './synthetic/promotion.js';
+export { type FrequencyClass, type FrequencyInfo, FREQUENCIES, FREQUENCY_MIX, sampleFrequency } from './synthetic/frequency.js';
+export { type EtsSpec, type EtsError, type EtsTrend, type EtsSeason, simulateEts, sampleEtsSpec, seasonalProfile, describeEts } from './synthetic/ets.js';
+export { type SarimaSpec, simulateSarima, sampleSarimaSpec, describeSarima, multiplyLagPolynomials } from './synthetic/sarima.js';
+export {
+  type CalendarEffects, calendarFactors, calendarSeries, daysInMonth, weekdayCounts, sampleCalendarEffects, sampleWeekdayWeights, sampleStart,
+} from './synthetic/calendar.js';
+export { type MarkovSwitching, simulateMarkovSwitching, structuralBreaks, switchingVolatilityWalk, regimeSeries } from './synthetic/regime.js';
+export { type CrostonSpec, simulateCroston, sampleCrostonSpec, describeCroston } from './synthetic/croston.js';

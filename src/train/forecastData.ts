@@ -72,8 +72,14 @@ export interface ForecastSamplerOptions {
   batchSize: number;
   mix?: SyntheticMix;
   cpm?: CpmOptions | false;
-  /** Probability that a window uses the full contextLength (default 0.5); others draw it uniformly from [min, max]. */
+  /** Probability that a window uses the full contextLength (default 0.5); others draw it from [min, max] by `contextSampling`. */
   fullContextProbability?: number;
+  /**
+   * How the other windows' context lengths are drawn: 'uniform' (default) on [min, max], or
+   * 'log-uniform' (as many windows of 16-32 values as of 256-512: short real series, the
+   * common case of monthly/quarterly/yearly data, get their share of training).
+   */
+  contextSampling?: 'uniform' | 'log-uniform';
 }
 
 const CPM_SALT = 0x5eed_c9a7;
@@ -91,6 +97,7 @@ export class ForecastBatchSampler {
     }
     const minC = o.minContextLength ?? P;
     if (!Number.isInteger(minC) || minC < 1 || minC > o.contextLength) throw new RangeError(`ForecastBatchSampler: minContextLength must be an integer in [1, contextLength=${o.contextLength}], got ${minC}`);
+    if (o.contextSampling !== undefined && o.contextSampling !== 'uniform' && o.contextSampling !== 'log-uniform') throw new RangeError(`ForecastBatchSampler: contextSampling must be 'uniform' or 'log-uniform', got ${JSON.stringify(o.contextSampling)}`);
     this.options = { ...o, minContextLength: minC };
     this.numTokens = Math.ceil(o.contextLength / P);
     // each series is exactly as long as the longest window: context + one future patch
@@ -105,10 +112,12 @@ export class ForecastBatchSampler {
     const windows = new Float32Array(B * W).fill(NaN);
     const patchMask = new Uint8Array(B * T);
     const contextLengths = new Int32Array(B);
-    const full = o.fullContextProbability ?? 0.5;
+    const full = o.fullContextProbability ?? 0.5, minC = o.minContextLength!, logU = o.contextSampling === 'log-uniform';
     for (let j = 0; j < B; j++) {
       const s = this.gen.at(step * B + j).values;
-      const c = rng.bernoulli(full) ? o.contextLength : rng.int(o.minContextLength!, o.contextLength);
+      const c = rng.bernoulli(full) ? o.contextLength
+        : logU ? Math.min(o.contextLength, Math.floor(Math.exp(rng.range(Math.log(minC), Math.log(o.contextLength + 1)))))
+        : rng.int(minC, o.contextLength);
       contextLengths[j] = c;
       // the last c + P values of the series: context, then the future patch
       const src = s.subarray(s.length - (c + P));

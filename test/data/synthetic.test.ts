@@ -144,3 +144,32 @@ test('rng variates have the right moments; intermittent series are sparse counts
   const zeros = r.values.filter((v) => v === 0).length / 2000;
   assert.ok(zeros > 0.3, `zero fraction ${zeros} with pDemand ${r.pDemand}`);
 });
+
+test('the v1 mix draws the same series as before the new kinds were added (checksum of the pre-v2 generator)', () => {
+  // 505649.30516854936 / 610 NaN: the same loop over SyntheticSeriesGenerator at commit 60a9ba1
+  const g = new SyntheticSeriesGenerator({ seed: 1234, length: 300, missing: { probability: 0.5 } });
+  let s = 0, nan = 0;
+  for (let i = 0; i < 40; i++) g.at(i).values.forEach((x, t) => { if (Number.isNaN(x)) nan++; else s += x * ((t % 7) + 1) / (1 + i); });
+  assert.equal(nan, 610);
+  assert.equal(s, 505649.30516854936);
+});
+
+test('new kinds: ets/sarima/calendar carry their frequency class; counts stay counts; multiplicative and walk series stay positive', () => {
+  const mix = { kernelSynth: 0, composite: 0, arma: 0, intermittent: 0, ets: 1, sarima: 1, calendar: 1, regime: 1, croston: 1 };
+  const g = new SyntheticSeriesGenerator({ seed: 77, length: 400, mix, missing: { probability: 0 } });
+  const kinds = new Set<string>();
+  for (const s of g.batch(150)) {
+    kinds.add(s.kind);
+    assert.ok(s.values.every(Number.isFinite), `${s.kind}: ${s.description}`);
+    if (s.kind === 'ets' || s.kind === 'sarima' || s.kind === 'calendar') assert.ok(s.frequency && s.description.includes(s.frequency), s.description);
+    else assert.equal(s.frequency, undefined);
+    // (spikes, added to any non-count series, may dip below 0)
+    const spiky = s.description.includes('spikes');
+    if (!spiky && (s.kind === 'calendar' || s.description.startsWith('log random walk'))) assert.ok(s.values.every((v) => v > 0), s.description);
+    if (s.kind === 'croston' && s.description.includes('counts')) assert.ok(s.values.every((v) => Number.isInteger(v) && v >= 0));
+    if (!spiky && s.kind === 'ets' && /ETS\(M,M/.test(s.description) && !/,A[,)]/.test(s.description.split(' ')[1])) assert.ok(s.values.every((v) => v > 0), s.description);
+  }
+  assert.deepEqual(kinds, new Set(['ets', 'sarima', 'calendar', 'regime', 'croston']));
+  // the default mix never draws the new kinds
+  assert.ok(new SyntheticSeriesGenerator({ seed: 5, length: 64 }).batch(60).every((s) => ['kernelSynth', 'composite', 'arma', 'intermittent'].includes(s.kind)));
+});

@@ -163,6 +163,7 @@ async function tirexJob(cfg: TrainConfig, m: TiRexModelSection, be: WasmBackend)
   const samplerOptions: ForecastSamplerOptions = {
     seed: cfg.data.seed, contextLength: m.context_length, minContextLength: cfg.data.min_context_length, patchSize: m.patch_size,
     batchSize: cfg.optim.batch_size, mix: cfg.data.mix, fullContextProbability: cfg.data.full_context_probability,
+    ...(cfg.data.context_sampling ? { contextSampling: cfg.data.context_sampling } : {}),
     cpm: cp === false ? false : cp ? { probability: cp.probability, maxRun: cp.max_run, maxRuns: cp.max_runs, suffixProbability: cp.suffix_probability } : undefined,
   };
   const sets: { name: string; items: ForecastEvalItem[] }[] = [];

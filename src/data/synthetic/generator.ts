@@ -10,13 +10,20 @@ import {
   piecewiseTrend, logisticTrend, multiSeasonal, stationaryAr, arma, volatility, levelShifts,
   addSpikes, intermittent, addMissingRuns, type MissingOptions,
 } from './components.js';
+import { sampleFrequency, type FrequencyClass } from './frequency.js';
+import { sampleEtsSpec, simulateEts, describeEts, seasonalProfile } from './ets.js';
+import { sampleSarimaSpec, simulateSarima, describeSarima } from './sarima.js';
+import { calendarSeries } from './calendar.js';
+import { regimeSeries } from './regime.js';
+import { sampleCrostonSpec, simulateCroston, describeCroston } from './croston.js';
 
-export type SyntheticKind = 'kernelSynth' | 'composite' | 'arma' | 'intermittent';
-export const SYNTHETIC_KINDS: readonly SyntheticKind[] = ['kernelSynth', 'composite', 'arma', 'intermittent'];
+export type SyntheticKind = 'kernelSynth' | 'composite' | 'arma' | 'intermittent' | 'ets' | 'sarima' | 'calendar' | 'regime' | 'croston';
+// new kinds go at the end with weight 0 in DEFAULT_MIX, so a mix that leaves them out draws the same series as before
+export const SYNTHETIC_KINDS: readonly SyntheticKind[] = ['kernelSynth', 'composite', 'arma', 'intermittent', 'ets', 'sarima', 'calendar', 'regime', 'croston'];
 
 /** Relative weights of the kinds (need not sum to 1; 0 turns a kind off). */
 export type SyntheticMix = Partial<Record<SyntheticKind, number>>;
-export const DEFAULT_MIX: Readonly<Record<SyntheticKind, number>> = { kernelSynth: 0.4, composite: 0.3, arma: 0.15, intermittent: 0.15 };
+export const DEFAULT_MIX: Readonly<Record<SyntheticKind, number>> = { kernelSynth: 0.4, composite: 0.3, arma: 0.15, intermittent: 0.15, ets: 0, sarima: 0, calendar: 0, regime: 0, croston: 0 };
 
 export interface SyntheticOptions {
   /** Unsigned 32-bit seed. */
@@ -43,6 +50,8 @@ export interface SyntheticSeries {
   /** Human-readable recipe (kernel expression, components) for debugging and plots. */
   description: string;
   missing: number;
+  /** Frequency class the series was simulated for (ets, sarima and calendar kinds; undefined for the others). */
+  frequency?: FrequencyClass;
 }
 
 export class SyntheticSeriesGenerator {
@@ -77,6 +86,10 @@ export class SyntheticSeriesGenerator {
     const rng = Rng.stream(o.seed, index);
     const kind = SYNTHETIC_KINDS[rng.weighted(this.weights)];
     let values: Float64Array, description: string;
+    // positive: a series whose sign matters (multiplicative models, prices, counts): scaled, never offset
+    let positive = false;
+    let frequency: FrequencyClass | undefined;
+    const counts = kind === 'intermittent' || kind === 'croston';
     switch (kind) {
       case 'kernelSynth': {
         const k = sampleKernel(rng, n, o.maxKernels ?? 5);
@@ -92,17 +105,39 @@ export class SyntheticSeriesGenerator {
         description = `intermittent p=${r.pDemand.toFixed(2)} size=${r.meanSize.toFixed(1)}`;
         break;
       }
+      case 'ets': ({ values, description, positive, frequency } = etsSeries(rng, n)); break;
+      case 'sarima': {
+        const f = sampleFrequency(rng), spec = sampleSarimaSpec(rng, f.period);
+        values = simulateSarima(rng, n, spec);
+        description = `${f.name} ${describeSarima(spec)}`;
+        frequency = f.name;
+        break;
+      }
+      case 'calendar': {
+        const f = (['monthly', 'daily', 'bdaily', 'hourly'] as const)[rng.weighted([0.45, 0.2, 0.15, 0.2])];
+        ({ values, description } = calendarSeries(rng, n, f));
+        positive = true;
+        frequency = f;
+        break;
+      }
+      case 'regime': ({ values, description } = regimeSeries(rng, n)); positive = description.startsWith('log random walk'); break;
+      case 'croston': {
+        const spec = sampleCrostonSpec(rng, n);
+        values = simulateCroston(rng, n, spec);
+        description = describeCroston(spec);
+        break;
+      }
     }
-    if (kind !== 'intermittent' && rng.bernoulli(o.spikeProbability ?? 0.2)) {
+    if (!counts && rng.bernoulli(o.spikeProbability ?? 0.2)) {
       const sd = robustScale(values);
       const at = addSpikes(rng, values, sd, rng.logRange(0.002, 0.02));
       if (at.length) description += ` + ${at.length} spikes`;
     }
     const scaleRange = o.scaleRange === undefined ? [0.1, 1000] : o.scaleRange;
-    if (kind !== 'intermittent' && scaleRange) {
+    if (!counts && scaleRange) {
       const scale = rng.logRange(scaleRange[0], scaleRange[1] * (1 + 1e-12));
       // offset up to a few standard deviations so that some series are positive, some cross 0
-      const offset = rng.normal() * 3 * scale * robustScale(values);
+      const offset = positive ? 0 : rng.normal() * 3 * scale * robustScale(values);
       for (let t = 0; t < n; t++) values[t] = offset + scale * values[t];
     }
     let missing = 0;
@@ -110,7 +145,7 @@ export class SyntheticSeriesGenerator {
       missing = addMissingRuns(rng, values, o.missing);
       if (missing) description += ` + ${missing} missing`;
     }
-    return { index, kind, values, description, missing };
+    return { index, kind, values, description, missing, ...(frequency ? { frequency } : {}) };
   }
 }
 
@@ -141,6 +176,31 @@ function composite(rng: Rng, n: number): { values: Float64Array; description: st
     parts.push('multiplicative');
   }
   return { values: y, description: parts.join(' + ') };
+}
+
+/**
+ * An ETS simulation at the seasonal period of a random frequency class; for classes with a
+ * second, longer period (daily 365.25, hourly 168, business-daily 261) a third of the series
+ * get a slowly drifting Fourier pattern of that period on top (multiple seasonality).
+ */
+function etsSeries(rng: Rng, n: number): { values: Float64Array; description: string; positive: boolean; frequency: FrequencyClass } {
+  const f = sampleFrequency(rng);
+  const spec = sampleEtsSpec(rng, f.period);
+  const y = simulateEts(rng, n, spec);
+  let description = `${f.name} ${describeEts(spec)}`;
+  const multiplicative = spec.error === 'M' || spec.season === 'M' || spec.trend === 'M' || spec.trend === 'Md';
+  if (f.extraPeriods.length && rng.bernoulli(0.35)) {
+    const P = rng.pick(f.extraPeriods), amp = rng.logRange(0.03, 0.3);
+    // the profile on a grid of 64 points per cycle, linearly interpolated at non-integer phases
+    const G = 64, prof = seasonalProfile(rng, G), drift = rng.range(-0.5, 0.5);
+    for (let t = 0; t < n; t++) {
+      const x = ((t % P) / P) * G, i = Math.floor(x), w = x - i;
+      const v = amp * (1 + drift * (t / n - 0.5)) * ((1 - w) * prof[i % G] + w * prof[(i + 1) % G]);
+      y[t] = multiplicative ? y[t] * (1 + v) : y[t] + v * spec.level0;
+    }
+    description += ` + seasonal ${P} (${amp.toFixed(2)})`;
+  }
+  return { values: y, description, positive: multiplicative, frequency: f.name };
 }
 
 function armaSeries(rng: Rng, n: number): { values: Float64Array; description: string } {
