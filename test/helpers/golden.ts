@@ -11,7 +11,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** test/fixtures in the source tree (tests run from dist/test/...). */
 export const FIXTURES = join(here, '..', '..', '..', 'test', 'fixtures');
 
-export interface GoldenTensor { dtype: string; shape: number[]; data: Float32Array | BigInt64Array }
+export interface GoldenTensor { dtype: string; shape: number[]; data: Float32Array | BigInt64Array | Float64Array | Uint8Array }
 
 export function readSafetensorsSimple(path: string): Map<string, GoldenTensor> {
   const buf = readFileSync(path);
@@ -24,9 +24,12 @@ export function readSafetensorsSimple(path: string): Map<string, GoldenTensor> {
     const [b, e] = info.data_offsets;
     const bytes = buf.subarray(base + b, base + e);
     const copy = new Uint8Array(bytes); // aligned copy
-    let data: Float32Array | BigInt64Array;
+    let data: GoldenTensor['data'];
     if (info.dtype === 'F32') data = new Float32Array(copy.buffer, 0, copy.length / 4);
     else if (info.dtype === 'I64') data = new BigInt64Array(copy.buffer, 0, copy.length / 8);
+    // the arrow-pointing case stores its geometry in F64 and its images in U8
+    else if (info.dtype === 'F64') data = new Float64Array(copy.buffer, 0, copy.length / 8);
+    else if (info.dtype === 'U8') data = copy;
     else throw new Error(`golden helper: unsupported dtype ${info.dtype} for ${name} in ${path}`);
     out.set(name, { dtype: info.dtype, shape: info.shape, data });
   }
