@@ -151,9 +151,17 @@ export class TiRex2 {
       if (keep === 'all' || keep.has(name)) intermediates.set(name, { shape: [...v.shape], data: Float32Array.from(v.data) });
     } : undefined;
     let head: Float32Array;
-    const scope = heapScope(be);
+    let scope = heapScope(be);
+    // a forward-only pass frees each block's heap tensors once its output is copied out, so the
+    // heap holds one block's intermediates at a time
+    const betweenBlocks = (v: Var): Var => {
+      const data = Float32Array.from(v.data);
+      scope.release();
+      scope = heapScope(be);
+      return t.input(new Tensor('f32', v.shape, data));
+    };
+    const t = new Tape(be, 'f32');
     try {
-      const t = new Tape(be, 'f32');
       const vars = new Map<string, Var>();
       const p = (name: string): Var => {
         let v = vars.get(name);
@@ -166,7 +174,7 @@ export class TiRex2 {
         return v;
       };
       const x = t.input(new Tensor('f32', [R, L, 2 * P], tokens));
-      const out = tirex2Network(t, cfg, p, x, { group: batch.group, isTarget: batch.isTarget, known: batch.known }, hook);
+      const out = tirex2Network(t, cfg, p, x, { group: batch.group, isTarget: batch.isTarget, known: batch.known }, hook, { betweenBlocks });
       head = Float32Array.from(out.data);
     } finally { scope.release(); }
     const forward = descale(cfg, head, scaled, R);
