@@ -7,27 +7,46 @@ import { numel, shapeStr } from '../tensor/dtype.js';
 import { Tape, Var } from './tape.js';
 
 /**
- * out[j] = x[index[j]] along axis 0 (x [N, ...rest] -> [index.length, ...rest]); index -1 gives
- * a row of zeros. A row picked several times gets the sum of their gradients.
+ * out[j] = row index[j] of x along axis 0 (x [N, ...rest] -> [index.length, ...rest]); index -1
+ * gives a row of zeros. x may be a list of Vars with the same trailing shape: the index then
+ * counts the rows of their concatenation (without building it). A row picked several times
+ * gets the sum of their gradients.
  */
-export function gatherRows(t: Tape, x: Var, index: ArrayLike<number>): Var {
-  if (x.shape.length < 1) throw new RangeError(`gatherRows: x must have at least one axis, got ${shapeStr(x.shape)}`);
-  const N = x.shape[0], inner = numel(x.shape.slice(1)), M = index.length;
+export function gatherRows(t: Tape, x: Var | readonly Var[], index: ArrayLike<number>): Var {
+  const xs = Array.isArray(x) ? (x as readonly Var[]) : [x as Var];
+  if (xs.length === 0 || xs[0].shape.length < 1) throw new RangeError('gatherRows: x must be a Var with at least one axis, or a non-empty list of them');
+  const rest = xs[0].shape.slice(1), inner = numel(rest);
+  const starts: number[] = [];
+  let N = 0;
+  for (const [k, v] of xs.entries()) {
+    if (v.shape.length !== rest.length + 1 || v.shape.slice(1).some((d, i) => d !== rest[i])) throw new RangeError(`gatherRows: source ${k} has shape ${shapeStr(v.shape)}, expected [rows, ${rest.join(', ')}]`);
+    starts.push(N);
+    N += v.shape[0];
+  }
+  const M = index.length;
+  // source and local row of every picked row
+  const src = new Int32Array(M), row = new Int32Array(M);
   for (let j = 0; j < M; j++) {
     const r = index[j];
     if (!(Number.isInteger(r) && r >= -1 && r < N)) throw new RangeError(`gatherRows: index[${j}] = ${r} is out of range for ${N} rows (-1 = zeros)`);
+    let k = xs.length - 1;
+    while (k > 0 && starts[k] > r) k--;
+    src[j] = r < 0 ? -1 : k; row[j] = r < 0 ? -1 : r - starts[k];
   }
-  const y = t.zeros(M * inner), d = x.data;
-  for (let j = 0; j < M; j++) { const r = index[j]; if (r >= 0) y.set(d.subarray(r * inner, (r + 1) * inner), j * inner); }
-  return t.record(t.tensor([M, ...x.shape.slice(1)], y), [x], (dy) => {
-    const g = t.zeros(x.size);
-    for (let j = 0; j < M; j++) {
-      const r = index[j];
-      if (r < 0) continue;
-      const o = r * inner, s = j * inner;
-      for (let e = 0; e < inner; e++) g[o + e] += dy[s + e];
-    }
-    t.accumulate(x, g);
+  const y = t.zeros(M * inner);
+  const data = xs.map((v) => v.data);
+  for (let j = 0; j < M; j++) if (src[j] >= 0) y.set(data[src[j]].subarray(row[j] * inner, (row[j] + 1) * inner), j * inner);
+  return t.record(t.tensor([M, ...rest], y), xs, (dy) => {
+    xs.forEach((v, k) => {
+      if (!v.requiresGrad) return;
+      const g = t.zeros(v.size);
+      for (let j = 0; j < M; j++) {
+        if (src[j] !== k) continue;
+        const o = row[j] * inner, s0 = j * inner;
+        for (let e = 0; e < inner; e++) g[o + e] += dy[s0 + e];
+      }
+      t.accumulate(v, g);
+    });
   }, 'gatherRows');
 }
 

@@ -384,17 +384,22 @@ export function transpose(t: Tape, x: Var, a: number, b: number): Var {
   return permute(t, x, perm);
 }
 
+/** dst[dstOff, dstOff + len) = src[srcOff, srcOff + len): one typed-array copy per contiguous run (a per-element loop is ~10x slower). */
+function copyRun(dst: Arr, dstOff: number, src: Arr, srcOff: number, len: number): void {
+  dst.set(src.subarray(srcOff, srcOff + len), dstOff);
+}
+
 /** x[..., start:end, ...] along `axis` (a copy). */
 export function slice(t: Tape, x: Var, axis: number, start: number, end: number): Var {
   const sh = x.shape;
   if (!(axis >= 0 && axis < sh.length) || !(0 <= start && start <= end && end <= sh[axis])) throw new RangeError(`slice: axis ${axis} [${start}, ${end}) is out of range for x ${shapeStr(sh)}`);
   const outer = numel(sh.slice(0, axis)), inner = numel(sh.slice(axis + 1)), n = sh[axis], w = end - start;
   const y = t.zeros(outer * w * inner), d = x.data;
-  for (let o = 0; o < outer; o++) for (let j = 0; j < w * inner; j++) y[o * w * inner + j] = d[(o * n + start) * inner + j];
+  for (let o = 0; o < outer; o++) copyRun(y, o * w * inner, d, (o * n + start) * inner, w * inner);
   const shape = [...sh]; shape[axis] = w;
   return t.record(t.tensor(shape, y), [x], (dy) => {
     const g = t.zeros(x.size);
-    for (let o = 0; o < outer; o++) for (let j = 0; j < w * inner; j++) g[(o * n + start) * inner + j] = dy[o * w * inner + j];
+    for (let o = 0; o < outer; o++) copyRun(g, (o * n + start) * inner, dy, o * w * inner, w * inner);
     t.accumulate(x, g);
   }, 'slice');
 }
@@ -414,7 +419,7 @@ export function concat(t: Tape, xs: readonly Var[], axis: number): Var {
   for (const x of xs) {
     const w = x.shape[axis], d = x.data;
     offs.push(off);
-    for (let o = 0; o < outer; o++) for (let j = 0; j < w * inner; j++) y[(o * total + off) * inner + j] = d[o * w * inner + j];
+    for (let o = 0; o < outer; o++) copyRun(y, (o * total + off) * inner, d, o * w * inner, w * inner);
     off += w;
   }
   const shape = [...sh0]; shape[axis] = total;
@@ -422,7 +427,7 @@ export function concat(t: Tape, xs: readonly Var[], axis: number): Var {
     xs.forEach((x, k) => {
       if (!x.requiresGrad) return;
       const w = x.shape[axis], g = t.zeros(x.size);
-      for (let o = 0; o < outer; o++) for (let j = 0; j < w * inner; j++) g[o * w * inner + j] = dy[(o * total + offs[k]) * inner + j];
+      for (let o = 0; o < outer; o++) copyRun(g, o * w * inner, dy, (o * total + offs[k]) * inner, w * inner);
       t.accumulate(x, g);
     });
   }, 'concat');

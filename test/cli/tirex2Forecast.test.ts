@@ -138,6 +138,7 @@ test('evaluate with covariates: the held-out rows keep their future covariates; 
   assert.deepEqual(r.all.map((a) => a.id), ['series/y1', 'series/y2']);
   assert.equal(r.series.length, 2);
   for (const s of r.series) assert.ok(Number.isFinite(s.mase) && Number.isFinite(s.wql), `${s.id}: ${s.mase} ${s.wql}`);
+  await assert.rejects(runEvaluate({ input, model: modelDir, horizon: String(F + 1), target: 'y1' }, capture()), (e: unknown) => e instanceof ArgumentError && new RegExp(`--horizon ${F + 1} is above the model's future_len ${F}`).test((e as Error).message));
   const j = JSON.parse(io.out);
   assert.equal(j.horizon, H);
   // the same as forecasting the first T - H rows with the next H future values known

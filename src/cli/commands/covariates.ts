@@ -173,9 +173,12 @@ export async function runCovariateEvaluate(o: EvaluateCommandOptions & Covariate
   const p = await readPrepared(o as ForecastCommandOptions & CovariateFlags, horizon, 'evaluate', contextLength);
   const lm = loaded ?? await loadTiRex2Cli(o.model!, { threads });
   let res: ReturnType<typeof runModel>;
-  try { res = runModel(lm.model, p, p.cols.target, horizon, levels, batchSize, io, 'evaluate'); } finally { if (!loaded) lm.close(); }
-  const { run, horizon: h } = res;
-  if (h < horizon) throw new InputError(`--horizon ${horizon} is above the model's future_len ${h}: evaluate needs the whole held-out horizon; use --horizon ${h} or less`);
+  try {
+    const F = lm.model.config.futureLength;
+    if (horizon > F) throw new ArgumentError(`--horizon ${horizon} is above the model's future_len ${F}: evaluate scores the whole held-out horizon, which one forward pass covers only up to future_len; use --horizon ${F} or less`);
+    res = runModel(lm.model, p, p.cols.target, horizon, levels, batchSize, io, 'evaluate');
+  } finally { if (!loaded) lm.close(); }
+  const { run } = res;
   const items: SeriesToScore[] = [];
   const all: { id: string; error?: string }[] = [];
   const nT = p.cols.target.length;

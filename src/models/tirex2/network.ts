@@ -135,7 +135,7 @@ export function timeMixer(t: Tape, p: TiRex2ParamLookup, b: TiRex2BlockConfig, i
     const comb = ag.linear(t, both, p(`${prefix}.combination.weight`));
     const route = Array.from({ length: R }, (_, r) => r);
     K.forEach((r, k) => { route[r] = R + k; });
-    out = gatherRows(t, ag.concat(t, [f, comb], 0), route);
+    out = gatherRows(t, [f, comb], route);
   }
   const y = xlstmFfn(t, p, prefix, ag.add(t, x, out));
   hook?.(`block${i}_time_mixer_out`, y);
@@ -211,21 +211,33 @@ export function variateMixer(t: Tape, p: TiRex2ParamLookup, cfg: TiRex2Config, b
   const y2 = ag.add(t, y1, ag.linear(t, ag.silu(t, ag.linear(t, n, p(`${prefix}.ffn.wi.weight`))), p(`${prefix}.ffn.wo.weight`)));
   const route = Array.from({ length: R }, (_, r) => r);
   plan.slots.forEach((r, j) => { if (r >= 0) route[r] = R + j; });
-  return gatherRows(t, ag.concat(t, [x, y2], 0), route);
+  return gatherRows(t, [x, y2], route);
+}
+
+export interface TiRex2NetworkOptions {
+  /**
+   * Called with the embedding and every block's output; its result continues. Inference uses
+   * it to copy the activations out and free the block's wasm heap tensors (a forward-only tape
+   * records nothing, so nothing else refers to them); a training tape leaves it out.
+   */
+  betweenBlocks?: (x: Var) => Var;
 }
 
 /**
  * tokens [R, L, 2P] (scaled values with NaN -> 0, then the 0/1 observed mask) -> head output
  * [R, L, Q*P] in the scaled space (index q*P + p; token j forecasts patch j + 1).
  */
-export function tirex2Network(t: Tape, cfg: TiRex2Config, p: TiRex2ParamLookup, tokens: Var, layout: TiRex2RowLayout, hook?: TiRex2Hook): Var {
+export function tirex2Network(t: Tape, cfg: TiRex2Config, p: TiRex2ParamLookup, tokens: Var, layout: TiRex2RowLayout, hook?: TiRex2Hook,
+  opts: TiRex2NetworkOptions = {}): Var {
   const R = tokens.shape[0];
-  let x = residualBlock(t, p, 'input_patch_embedding', tokens);
+  const between = opts.betweenBlocks ?? ((v: Var) => v);
+  let x = between(residualBlock(t, p, 'input_patch_embedding', tokens));
   hook?.('input_embedding', x);
   const plan = attentionPlan(layout, R);
   cfg.blocks.forEach((b, i) => {
     x = timeMixer(t, p, b, i, x, layout.known, hook);
     x = variateMixer(t, p, cfg, b, i, x, plan);
+    x = between(x);
     hook?.(`block${i}_out`, x);
   });
   if (cfg.stackOutNormEps !== null) x = ag.rmsNorm(t, x, { eps: cfg.stackOutNormEps, weight: p('stack_out_norm.weight') });
