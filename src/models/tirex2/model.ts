@@ -85,13 +85,12 @@ export interface TiRex2PassDetails {
 }
 
 /** Records the heap tensors `be.empty` hands out until release(), then frees them (a forward-only pass keeps none). */
-function heapScope(be: WasmBackend): { release(): void; bytes(): number } {
+function heapScope(be: WasmBackend): { release(): void } {
   const orig = be.empty;
   const live: Tensor[] = [];
   const bound = orig.bind(be);
-  let bytes = 0;
-  be.empty = (shape, dtype) => { const t = bound(shape, dtype); live.push(t); bytes += t.data.byteLength; return t; };
-  return { release() { be.empty = orig; for (const t of live) t.dispose(); live.length = 0; }, bytes: () => bytes };
+  be.empty = (shape, dtype) => { const t = bound(shape, dtype); live.push(t); return t; };
+  return { release() { be.empty = orig; for (const t of live) t.dispose(); live.length = 0; } };
 }
 
 export class TiRex2 {
@@ -153,12 +152,10 @@ export class TiRex2 {
     } : undefined;
     let head: Float32Array;
     let scope = heapScope(be);
-    let peak = 0;
     // a forward-only pass frees each block's heap tensors once its output is copied out, so the
-    // heap holds one block's intermediates at a time (see passBytesPerRow)
+    // heap holds one block's intermediates at a time
     const betweenBlocks = (v: Var): Var => {
       const data = Float32Array.from(v.data);
-      peak = Math.max(peak, scope.bytes());
       scope.release();
       scope = heapScope(be);
       return t.input(new Tensor('f32', v.shape, data));
@@ -179,9 +176,7 @@ export class TiRex2 {
       const x = t.input(new Tensor('f32', [R, L, 2 * P], tokens));
       const out = tirex2Network(t, cfg, p, x, { group: batch.group, isTarget: batch.isTarget, known: batch.known }, hook, { betweenBlocks });
       head = Float32Array.from(out.data);
-      peak = Math.max(peak, scope.bytes());
     } finally { scope.release(); }
-    if (process.env.TIREX2_HEAP_DEBUG) console.log('peak heap bytes per row-token', peak / (R * L));
     const forward = descale(cfg, head, scaled, R);
     const raw = horizonSlice(cfg, forward, R, H);
     return { batch, scaled, tokens, head, forward, raw, intermediates };
