@@ -42,10 +42,10 @@ export async function benchPlstm(backends?: WasmBackend[], opts: PlstmBenchOptio
             const t = new Tape(be, 'f32');
             const p = plstmParamsFromTensors(t, cfg, params, { trainable: backward });
             const xv = t.input(x, backward);
-            const { y } = plstm1d(t, xv, p, cfg, { form, chunkSize: 64 });
+            const { y } = plstm1d(t, xv, p, cfg, { form, chunkSize: 16 });
             if (backward) t.backward(ag.sumAll(t, ag.mul(t, y, t.input(w))));
           }, runs);
-          rows.push({ topic: 'plstm', name: `1d ${form} ${backward ? 'fwd+bwd' : 'fwd'} B${B} S${S} D${D} H${H}`, threads: be.threads, value: (B * S) / (tm.bestMs / 1000), unit: 'pos/s', extra: { bestMs: tm.bestMs, medianMs: tm.medianMs } });
+          rows.push({ topic: 'plstm', name: `1d ${form}${form === 'chunkwise' ? ' L16' : ''} ${backward ? 'fwd+bwd' : 'fwd'} B${B} S${S} D${D} H${H}`, threads: be.threads, value: (B * S) / (tm.bestMs / 1000), unit: 'pos/s', extra: { bestMs: tm.bestMs, medianMs: tm.medianMs } });
         }
       }
     }

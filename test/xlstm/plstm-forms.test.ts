@@ -66,6 +66,19 @@ test('scan1d: the gradient over several chunks equals float64 finite differences
   }
 });
 
+test("scan1d: the chunkwise form's own gradients equal the recurrent adjoint's for every chunk size", () => {
+  const ins = inputs1d(17);
+  const grads = (form: 'recurrent' | 'chunkwise', L?: number) => {
+    const t = new Tape(null, 'f64');
+    const xs = ins.map((x) => t.input(x, true));
+    const o = run1d(t, xs, form, L);
+    t.backward(ag.add(t, weightedSum(t, o.y, 5), weightedSum(t, o.last, 6)));
+    return xs.map((v) => v.grad!.data as Float64Array);
+  };
+  const ref = grads('recurrent');
+  for (const L of [1, 2, 3, 7, 16]) grads('chunkwise', L).forEach((g, i) => assertClose(`chunk ${L} input ${i}`, g, ref[i], 1e-11));
+});
+
 const dims2 = { B: 1, X: 3, Y: 4, H: 2, G: 8, DK: 2, DV: 2, JK: 2, JQ: 1, JV: 1, JT: 2, JO: 2 };
 function inputs2d(seed: number, d = dims2): Tensor[] {
   const { B, X, Y, H, G, DK, DV, JK, JQ, JV, JT, JO } = d;

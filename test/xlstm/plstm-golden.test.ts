@@ -11,6 +11,7 @@ import { Tape, Var } from '../../src/autograd/tape.js';
 import * as ag from '../../src/autograd/ops.js';
 import {
   plstm1d, plstm2d, plstm1dConfigFromJson, plstm2dConfigFromJson, plstmParamsFromTensors, PLstmParams, PLstm2dConfig,
+  defaultPlstm1dConfig, defaultPlstm2dConfig, initPlstmParams, plstmParamShapes,
 } from '../../src/xlstm/plstm/index.js';
 import { atol64, golden64, gradTensors, gradTol, modelTensors } from './plstm-util.js';
 
@@ -107,3 +108,29 @@ for (const dtype of ['f64', 'f32'] as const) {
     }
   }
 }
+
+test('pLSTM default configs equal the official defaults in the fixtures; parameter names and shapes equal the model files', () => {
+  const cfg1 = plstm1dConfigFromJson(c1.config);
+  const d1 = defaultPlstm1dConfig({ inputDim: cfg1.inputDim, numHeads: cfg1.numHeads, JT: cfg1.JT });
+  assert.deepEqual({ ...d1, levels: cfg1.levels }, cfg1);
+  const shapes1 = plstmParamShapes(cfg1);
+  assert.deepEqual(Object.keys(shapes1).sort(), [...m1.keys()].sort());
+  for (const [k, sh] of Object.entries(shapes1)) assert.deepEqual(sh, m1.get(k)!.shape, k);
+  for (const vname of variants) {
+    const cfg = plstm2dConfigFromJson(c2.config[vname], vname);
+    const d = defaultPlstm2dConfig({ inputDim: cfg.inputDim, numHeads: cfg.numHeads, mode: cfg.mode, fused: cfg.fused, chirality: cfg.chirality });
+    assert.deepEqual({ ...d, levels: cfg.levels }, cfg, vname);
+    const shapes = plstmParamShapes(cfg);
+    assert.deepEqual(Object.keys(shapes).map((k) => `${vname}.${k}`).sort(), [...m2.keys()].filter((k) => k.startsWith(`${vname}.`)).sort(), vname);
+    for (const [k, sh] of Object.entries(shapes)) assert.deepEqual(sh, m2.get(`${vname}.${k}`)!.shape, `${vname}.${k}`);
+    // the official initialisation: gates ~ sigmoid(-5), eigenvalue bias 1, norm scale 1, every name present
+    const init = initPlstmParams(cfg, 1);
+    assert.deepEqual(Object.keys(init).sort(), Object.keys(shapes).sort());
+    const src = init[cfg.mode === 'P' ? 'source.bias' : 'source_r.bias'].data as Float32Array;
+    assert.ok(src.every((v) => v === -5));
+    assert.ok((init['mhnorm.scale'].data as Float32Array).every((v) => v === 1));
+    const qw = init['query.weight'].data as Float32Array;
+    const std = Math.sqrt(qw.reduce((a, v) => a + v * v, 0) / qw.length), want = Math.sqrt(2 / (5 * cfg.inputDim / cfg.query.subHeads));
+    assert.ok(std > 0.5 * want && std < 1.5 * want, `query.weight std ${std}, SmallInit ${want}`);
+  }
+});

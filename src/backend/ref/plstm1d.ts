@@ -404,3 +404,178 @@ function scan1dBackwardK1(n: Scan1dDims, x: Scan1dInputs, states: Float64Array, 
   }
   return g;
 }
+
+// ---- backward of the chunkwise form, in its own terms ----
+
+/** C = A B (+ C when acc): A [a, b] at ao, B [b, c] at bo (transposed operands via tA / tB: stored [b, a] / [c, b]). */
+function mm(A: ArrayLike<number>, ao: number, B: ArrayLike<number>, bo: number, C: Float64Array, co: number, a: number, b: number, c: number, tA: boolean, tB: boolean, acc: boolean): void {
+  for (let i = 0; i < a; i++) for (let j = 0; j < c; j++) {
+    let s = acc ? C[co + i * c + j] : 0;
+    for (let k = 0; k < b; k++) s += A[ao + (tA ? k * a + i : i * b + k)] * B[bo + (tB ? j * b + k : k * c + j)];
+    C[co + i * c + j] = s;
+  }
+}
+
+/**
+ * Gradients of the chunkwise form (chunks of `chunk`): the intra-chunk attention with its gating
+ * matrix, the products of transitions behind it, and the chunk-state recurrence run backwards. The
+ * same gradients as scan1dBackward: the cross-chunk terms are all there.
+ */
+export function scan1dChunkwiseBackward(n: Scan1dDims, x: Scan1dInputs, chunk: number, dy: ArrayLike<number>, dLast: ArrayLike<number> | null): Scan1dGrads {
+  const { B, S, H, DK, DV, JK, JQ, JV, JT, JO } = n;
+  const z = sizes(n), sc = 1 / Math.sqrt(DK);
+  const L = Math.max(1, Math.min(chunk, S)), nC = Math.ceil(S / L);
+  const OQ = JO * JQ, KV = JK * JV, TT = JT * JT;
+  const P = B * S * H;
+  const g: Scan1dGrads = {
+    q: new Float64Array(P * z.q), k: new Float64Array(P * z.k), v: new Float64Array(P * z.v), s: new Float64Array(P * z.s),
+    t: new Float64Array(P * z.t), m: new Float64Array(P * z.m), d: new Float64Array(P * z.d), c0: new Float64Array(B * H * z.c),
+  };
+  const Cs = new Float64Array((nC + 1) * z.c); // chunk-start states
+  const Pc = new Float64Array(L * (L + 1) * OQ * JT); // per target tt: P^(s) for s = t0-1 .. t-1 (index s - t0 + 1)
+  const Pf = new Float64Array((L + 1) * TT); // F chain: P'^(s), index s - t0 + 1 (P'^(e) = I)
+  const Gm = new Float64Array(L * L * OQ * KV), dGm = new Float64Array(L * L * OQ * KV);
+  const F = new Float64Array(L * JT * KV), dF = new Float64Array(L * JT * KV);
+  const dE = new Float64Array(L * OQ * JT), dPa = new Float64Array(OQ * JT), dPb = new Float64Array(OQ * JT);
+  const dTa = new Float64Array(TT), dTb = new Float64Array(TT);
+  const dC = new Float64Array(z.c), dCin = new Float64Array(z.c);
+  const kv = (pk: number, pv: number, d: number, v: number, k: number, l: number) => x.k[pk * z.k + d * JK + k] * x.v[pv * z.v + v * JV + l];
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) {
+    const row = b * H + h;
+    const pos = (t: number) => (b * S + t) * H + h;
+    // chunk-start states by the chunk recurrence (the forward's inter-chunk pass)
+    scan1dChunkStates(n, x, b, h, L, Cs);
+    if (dLast) for (let i = 0; i < z.c; i++) dC[i] = dLast[row * z.c + i]; else dC.fill(0);
+    for (let ci = nC - 1; ci >= 0; ci--) {
+      const t0 = ci * L, Lc = Math.min(L, S - t0), Cin = Cs.subarray(ci * z.c, (ci + 1) * z.c);
+      // recompute the chains: per target the mark chain P^(s), the gating matrix; the F chain
+      for (let tt = 0; tt < Lc; tt++) {
+        const pt = pos(t0 + tt);
+        const base = tt * (L + 1) * OQ * JT;
+        for (let i = 0; i < OQ * JT; i++) Pc[base + tt * OQ * JT + i] = x.m[pt * z.m + i]; // P^(t-1) = M_t at index tt
+        for (let i = 0; i < OQ * KV; i++) Gm[(tt * L + tt) * OQ * KV + i] = x.d[pt * z.d + i];
+        for (let ss = tt - 1; ss >= 0; ss--) {
+          const ps = pos(t0 + ss);
+          mm(Pc, base + (ss + 1) * OQ * JT, x.s, ps * z.s, Gm, (tt * L + ss) * OQ * KV, OQ, JT, KV, false, false, false);
+          mm(Pc, base + (ss + 1) * OQ * JT, x.t, ps * z.t, Pc, base + ss * OQ * JT, OQ, JT, JT, false, false, false);
+        }
+      }
+      Pf.fill(0, Lc * TT, (Lc + 1) * TT);
+      for (let i = 0; i < JT; i++) Pf[Lc * TT + i * JT + i] = 1;
+      for (let ss = Lc - 1; ss >= 0; ss--) {
+        const ps = pos(t0 + ss);
+        mm(Pf, (ss + 1) * TT, x.s, ps * z.s, F, ss * JT * KV, JT, JT, KV, false, false, false);
+        mm(Pf, (ss + 1) * TT, x.t, ps * z.t, Pf, ss * TT, JT, JT, JT, false, false, false);
+      }
+      // 1. through C_end = Tall Cin + sum_s F_s K_s V_s   (Tall = Pf[0])
+      dCin.fill(0); dF.fill(0);
+      dTa.fill(0);
+      for (let dv = 0; dv < DK * DV; dv++) for (let i = 0; i < JT; i++) {
+        const gi = dC[dv * JT + i];
+        if (gi === 0) continue;
+        for (let j = 0; j < JT; j++) { dTa[i * JT + j] += gi * Cin[dv * JT + j]; dCin[dv * JT + j] += Pf[i * JT + j] * gi; }
+      }
+      for (let ss = 0; ss < Lc; ss++) {
+        const ps = pos(t0 + ss);
+        for (let d = 0; d < DK; d++) for (let v = 0; v < DV; v++) for (let i = 0; i < JT; i++) {
+          const gi = dC[(d * DV + v) * JT + i];
+          if (gi === 0) continue;
+          for (let k = 0; k < JK; k++) for (let l = 0; l < JV; l++) {
+            const f = F[(ss * JT + i) * KV + k * JV + l];
+            dF[(ss * JT + i) * KV + k * JV + l] += gi * kv(ps, ps, d, v, k, l);
+            g.k[ps * z.k + d * JK + k] += gi * f * x.v[ps * z.v + v * JV + l];
+            g.v[ps * z.v + v * JV + l] += gi * f * x.k[ps * z.k + d * JK + k];
+          }
+        }
+      }
+      // 2. through the outputs: the inter-chunk read-out E_t Cin and the attention with G
+      dE.fill(0); dGm.fill(0);
+      for (let tt = 0; tt < Lc; tt++) {
+        const pt = pos(t0 + tt), E = tt * (L + 1) * OQ * JT; // E_t = P^(t0-1) at index 0
+        for (let v = 0; v < DV; v++) for (let o = 0; o < JO; o++) {
+          const gy = sc * dy[pt * z.y + v * JO + o];
+          if (gy === 0) continue;
+          for (let q = 0; q < JQ; q++) {
+            const a = o * JQ + q;
+            for (let d = 0; d < DK; d++) {
+              const qd = x.q[pt * z.q + d * JQ + q], w = gy * qd;
+              let inner = 0;
+              const cb = (d * DV + v) * JT;
+              for (let i = 0; i < JT; i++) {
+                const e = Pc[E + a * JT + i];
+                inner += e * Cin[cb + i];
+                dE[(tt * OQ + a) * JT + i] += w * Cin[cb + i];
+                dCin[cb + i] += w * e;
+              }
+              for (let ss = 0; ss <= tt; ss++) {
+                const ps = pos(t0 + ss), gb = (tt * L + ss) * OQ * KV + a * KV;
+                for (let k = 0; k < JK; k++) {
+                  const kk = x.k[ps * z.k + d * JK + k];
+                  for (let l = 0; l < JV; l++) {
+                    const vv = x.v[ps * z.v + v * JV + l], gm = Gm[gb + k * JV + l];
+                    inner += kk * gm * vv;
+                    dGm[gb + k * JV + l] += w * kk * vv;
+                    g.k[ps * z.k + d * JK + k] += w * gm * vv;
+                    g.v[ps * z.v + v * JV + l] += w * gm * kk;
+                  }
+                }
+              }
+              g.q[pt * z.q + d * JQ + q] += gy * inner;
+            }
+          }
+        }
+      }
+      // 3. the gating matrix and E through the mark chains: G[t,s] = P^(s) S_s, P^(s-1) = P^(s) T_s, E_t = P^(t0-1)
+      for (let tt = 0; tt < Lc; tt++) {
+        const pt = pos(t0 + tt), base = tt * (L + 1) * OQ * JT;
+        for (let i = 0; i < OQ * KV; i++) g.d[pt * z.d + i] += dGm[(tt * L + tt) * OQ * KV + i];
+        dPa.set(dE.subarray(tt * OQ * JT, (tt + 1) * OQ * JT)); // dP^(t0-1)
+        for (let ss = 0; ss < tt; ss++) {
+          const ps = pos(t0 + ss), Ps = base + (ss + 1) * OQ * JT;
+          // dT_s += P^(s)^T dP^(s-1); dP^(s) = dP^(s-1) T_s^T + dG[t,s] S_s^T; dS_s += P^(s)^T dG[t,s]
+          mm(Pc, Ps, dPa, 0, g.t, ps * z.t, JT, OQ, JT, true, false, true);
+          mm(dPa, 0, x.t, ps * z.t, dPb, 0, OQ, JT, JT, false, true, false);
+          mm(dGm, (tt * L + ss) * OQ * KV, x.s, ps * z.s, dPb, 0, OQ, KV, JT, false, true, true);
+          mm(Pc, Ps, dGm, (tt * L + ss) * OQ * KV, g.s, ps * z.s, JT, OQ, KV, true, false, true);
+          dPa.set(dPb);
+        }
+        for (let i = 0; i < OQ * JT; i++) g.m[pt * z.m + i] += dPa[i]; // P^(t-1) = M_t
+      }
+      // 4. the F chain: F_s = P'^(s) S_s, P'^(s-1) = P'^(s) T_s, Tall = P'^(t0-1), P'^(e) = I
+      for (let ss = 0; ss < Lc; ss++) {
+        const ps = pos(t0 + ss), Ps = (ss + 1) * TT;
+        mm(Pf, Ps, dTa, 0, g.t, ps * z.t, JT, JT, JT, true, false, true);
+        mm(dTa, 0, x.t, ps * z.t, dTb, 0, JT, JT, JT, false, true, false);
+        mm(dF, ss * JT * KV, x.s, ps * z.s, dTb, 0, JT, KV, JT, false, true, true);
+        mm(Pf, Ps, dF, ss * JT * KV, g.s, ps * z.s, JT, JT, KV, true, false, true);
+        dTa.set(dTb);
+      }
+      dC.set(dCin);
+    }
+    g.c0.set(dC, row * z.c);
+  }
+  return g;
+}
+
+/** Chunk-start states of row (b, h): Cs[c] = state before chunk c (Cs[0] = C0), by the plain recurrence. */
+function scan1dChunkStates(n: Scan1dDims, x: Scan1dInputs, b: number, h: number, L: number, Cs: Float64Array): void {
+  const { S, H, DK, DV, JK, JV, JT } = n;
+  const z = sizes(n), KV = JK * JV;
+  let C = new Float64Array(z.c), Cn = new Float64Array(z.c);
+  if (x.c0) for (let i = 0; i < z.c; i++) C[i] = x.c0[(b * H + h) * z.c + i];
+  Cs.set(C, 0);
+  for (let t = 0; t < S; t++) {
+    const p = (b * S + t) * H + h;
+    for (let d = 0; d < DK; d++) for (let v = 0; v < DV; v++) {
+      const cb = (d * DV + v) * JT;
+      for (let i = 0; i < JT; i++) {
+        let a = 0;
+        for (let j = 0; j < JT; j++) a += x.t[p * z.t + i * JT + j] * C[cb + j];
+        for (let k = 0; k < JK; k++) for (let l = 0; l < JV; l++) a += x.s[p * z.s + i * KV + k * JV + l] * x.k[p * z.k + d * JK + k] * x.v[p * z.v + v * JV + l];
+        Cn[cb + i] = a;
+      }
+    }
+    const tmp = C; C = Cn; Cn = tmp;
+    if ((t + 1) % L === 0 || t === S - 1) Cs.set(C, Math.ceil((t + 1) / L) * z.c);
+  }
+}

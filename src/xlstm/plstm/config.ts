@@ -232,12 +232,8 @@ export function checkConfig(cfg: PLstmConfig, where = cfg.kind === '1d' ? 'plstm
     if (g.subHeads !== H && g.subHeads !== 1) throw new ConfigError(`${where}.${n}.sub_heads: only 1 or num_heads (${H}) are implemented, got ${g.subHeads}`);
   }
   if (cfg.tieQueryKey && cfg.JQ !== cfg.JK) throw new ConfigError(`${where}.tie_query_key: needs JQ = JK, got ${cfg.JQ} and ${cfg.JK}`);
-  if (cfg.mhnorm && (H * cfg.DV * cfg.JO) % H !== 0) throw new ConfigError(`${where}.mhnorm: bad head split`);
   if (!cfg.outprojection && H * cfg.DV * cfg.JO !== D) throw new ConfigError(`${where}.outprojection: false needs num_heads*DV*JO = input_dim (${H * cfg.DV * cfg.JO} vs ${D})`);
-  if (cfg.kind === '2d') {
-    if (!cfg.fused && cfg.outprojection === false && H * cfg.DV * cfg.JO !== D) throw new ConfigError(`${where}: num_heads*DV*JO must equal input_dim`);
-    if (cfg.fused && cfg.orientationCombinations.length !== 4) throw new ConfigError(`${where}: the fused layer always uses the four orientations`);
-  }
+  if (cfg.kind === '2d' && cfg.fused && cfg.orientationCombinations.length !== 4) throw new ConfigError(`${where}: the fused layer always uses the four orientations`);
 }
 
 /** The official defaults (pLSTM1DLayerConfig(input_dim, num_heads)): state-tracking JV = JT = JO = 4. */

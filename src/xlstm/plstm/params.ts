@@ -101,7 +101,8 @@ function samplers(seed: number): { normal: () => number; uniform: () => number }
   return { uniform: u, normal: () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u()) };
 }
 
-function plstmConvFan(cfg: PLstmConfig): number { return cfg.convolution ? cfg.convolution.kernelSize.reduce((a, b) => a * b, 1) : 1; }
+/** fan_in of the depthwise conv (one input channel per group): the kernel size. */
+function convFanIn(cfg: PLstmConfig): number { return cfg.convolution ? cfg.convolution.kernelSize.reduce((a, b) => a * b, 1) : 1; }
 
 /**
  * The official initialisation (reset_parameters with the default init configs): conv as torch's default, Source/Mark/Direct
@@ -118,7 +119,7 @@ export function initPlstmParams(cfg: PLstm1dConfig | PLstm2dConfig, seed = 0): R
     const leaf = name.split('.').pop()!;
     const part = name.split('.')[0];
     // torch's Conv default (kaiming_uniform(a=sqrt(5))): U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias
-    if (name.startsWith('conv') && name.includes('._conv.')) { const fan = shape[0] === n ? 1 : n / shape[0]; const b = 1 / Math.sqrt(name.endsWith('bias') ? plstmConvFan(cfg) : fan); for (let i = 0; i < n; i++) a[i] = b * (2 * uniform() - 1); }
+    if (name.startsWith('conv') && name.includes('._conv.')) { const b = 1 / Math.sqrt(convFanIn(cfg)); for (let i = 0; i < n; i++) a[i] = b * (2 * uniform() - 1); }
     else if (/^(source|mark|direct)/.test(part) && leaf === 'bias') a.fill(-5);
     else if (leaf === 'eigenvalues_bias') a.fill(1);
     else if (leaf === 'inproj_bias' || leaf === 'outproj_bias') { const J = shape[shape.length - 1]; for (let r = 0; r < n / (J * J); r++) for (let i = 0; i < J; i++) a[r * J * J + i * J + i] = 1; }

@@ -6,7 +6,7 @@ import * as ag from '../../autograd/ops.js';
 import { numel, shapeStr } from '../../tensor/dtype.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { ArgumentError } from '../../errors.js';
-import { Scan1dDims, Scan1dInputs, scan1dBackward, scan1dChunkwise, scan1dRecurrent } from '../../backend/ref/plstm1d.js';
+import { Scan1dDims, Scan1dInputs, scan1dBackward, scan1dChunkwise, scan1dChunkwiseBackward, scan1dRecurrent } from '../../backend/ref/plstm1d.js';
 import { Scan2dDims, Scan2dInputs, Scan2dOrientation, scan2dBackward, scan2dParallel, scan2dParallelBackward, scan2dRecurrent } from '../../backend/ref/plstm.js';
 import { scan2dBackwardWasm, scan2dForwardWasm, uploadInputs, wasm2dSupported } from './wasm2d.js';
 
@@ -272,18 +272,17 @@ export function scan1d(tp: Tape, x: Scan1dVars, o: { form?: Plstm1dForm; chunkSi
   const vars = [x.q, x.k, x.v, x.s, x.t, x.m, x.d, ...(x.c0 ? [x.c0] : [])];
   const needs = vars.some((v) => v.requiresGrad);
   let yArr: Float64Array, last: Float64Array, states: Float64Array | null = null;
+  const chunk = o.chunkSize ?? 64;
+  if (!Number.isInteger(chunk) || chunk < 1) throw new ArgumentError(`scan1d: chunkSize must be a positive integer, got ${chunk}`);
   if (form === 'recurrent') ({ y: yArr, last, states } = scan1dRecurrent(n, ins, needs));
-  else {
-    const chunk = o.chunkSize ?? 64;
-    if (!Number.isInteger(chunk) || chunk < 1) throw new ArgumentError(`scan1d: chunkSize must be a positive integer, got ${chunk}`);
-    ({ y: yArr, last } = scan1dChunkwise(n, ins, chunk));
-  }
+  else ({ y: yArr, last } = scan1dChunkwise(n, ins, chunk));
   // y and last share one backward (one adjoint pass): a packed output, split by two slices
   const packed = tp.zeros(yArr.length + last.length);
   packed.set(yArr); packed.set(last, yArr.length);
   const all = tp.record(tp.tensor([packed.length], packed), vars, (dAll) => {
-    const st = states ?? scan1dRecurrent(n, ins, true).states!;
-    const g = scan1dBackward(n, ins, st, dAll.subarray(0, yArr.length), dAll.subarray(yArr.length));
+    // each form differentiates itself: the recurrent adjoint, or the chunkwise form's own backward
+    const dY = dAll.subarray(0, yArr.length), dL = dAll.subarray(yArr.length);
+    const g = form === 'recurrent' ? scan1dBackward(n, ins, states!, dY, dL) : scan1dChunkwiseBackward(n, ins, chunk, dY, dL);
     tp.accumulate(x.q, g.q); tp.accumulate(x.k, g.k); tp.accumulate(x.v, g.v); tp.accumulate(x.s, g.s);
     tp.accumulate(x.t, g.t); tp.accumulate(x.m, g.m); tp.accumulate(x.d, g.d);
     if (x.c0) tp.accumulate(x.c0, g.c0);
