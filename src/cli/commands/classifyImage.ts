@@ -15,7 +15,7 @@ import { loadVisionModelFolder } from './trainVision.js';
 import { processIo } from './forecast.js';
 import type { CommandIo } from './forecast.js';
 
-export interface ClassifyImageOptions { model: string; labels?: string; json?: boolean; threads?: number }
+export interface ClassifyImageOptions { model: string; labels?: string; json?: boolean }
 
 export interface ImagePrediction { file: string; width: number; height: number; classIndex: number; label: string; probabilities: number[] }
 
@@ -25,7 +25,7 @@ export async function runClassifyImage(files: string[], o: ClassifyImageOptions,
   const { model, weights } = await loadVisionModelFolder(o.model);
   const labels = o.labels !== undefined ? o.labels.split(',').map((s) => s.trim()) : null;
   if (labels && labels.length !== model.numClasses) throw new ArgumentError(`--labels has ${labels.length} names, the model has ${model.numClasses} classes`);
-  const be = await WasmBackend.create({ threads: o.threads ?? 1 });
+  const be = await WasmBackend.create({ threads: 1 });
   const out: ImagePrediction[] = [];
   try {
     for (const file of files) {
