@@ -9,8 +9,11 @@ export interface JsGlueProfile {
   totalMs: number;
   /** Milliseconds per step in wasm functions (the kernels). */
   wasmMs: number;
-  /** Milliseconds per step in JS functions, GC and the rest. */
+  /** Milliseconds per step in JS functions, GC and the rest (without waitMs). */
   jsMs: number;
+  /** Milliseconds per step the caller spends in pool.run itself: handing a job to the worker
+   * threads and waiting for them to finish their part (not glue, but the cost of a dispatch). */
+  waitMs: number;
   /** The costliest JS functions: [name (file:line), ms per step], descending. */
   top: [string, number][];
 }
@@ -37,7 +40,7 @@ export async function profileJsGlue(m: XLSTMLarge, steps: number, topN = 8): Pro
     const { profile } = await post<{ profile: Profile }>('Profiler.stop');
     const timeOf = new Map<number, number>();
     profile.samples.forEach((id, i) => timeOf.set(id, (timeOf.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
-    let wasmUs = 0, totalUs = 0;
+    let wasmUs = 0, totalUs = 0, waitUs = 0;
     const byFn = new Map<string, number>();
     for (const n of profile.nodes) {
       const us = timeOf.get(n.id) ?? 0;
@@ -46,6 +49,7 @@ export async function profileJsGlue(m: XLSTMLarge, steps: number, topN = 8): Pro
       const f = n.callFrame;
       // wasm frames have wasm:// urls (or none with a kernel's export name)
       if (f.url.startsWith('wasm')) { wasmUs += us; continue; }
+      if (f.functionName === 'run' && f.url.endsWith('backend/wasm/pool.js')) { waitUs += us; continue; }
       // frames without a script are V8/Node natives (the profiler's own message dispatch among
       // them) and pseudo-frames; only GC is worth its own line
       const key = f.url ? `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`
@@ -54,7 +58,8 @@ export async function profileJsGlue(m: XLSTMLarge, steps: number, topN = 8): Pro
     }
     const top = [...byFn.entries()].filter(([k]) => k !== '(native)').sort((a, b) => b[1] - a[1]).slice(0, topN)
       .map(([k, us]) => [k, us / 1000 / steps] as [string, number]);
-    return { totalMs: totalUs / 1000 / steps, wasmMs: wasmUs / 1000 / steps, jsMs: (totalUs - wasmUs) / 1000 / steps, top };
+    const per = (us: number) => us / 1000 / steps;
+    return { totalMs: per(totalUs), wasmMs: per(wasmUs), waitMs: per(waitUs), jsMs: per(totalUs - wasmUs - waitUs), top };
   } finally {
     for (const s of st) { s.c.dispose(); s.n.dispose(); s.m.dispose(); }
     try { await post('Profiler.disable'); } catch { /* already gone */ }

@@ -126,7 +126,7 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
             if (jp) {
               rows.push({
                 topic: 'lm', name: `decode JS glue B=1 ${dtype}`, threads: be.threads, value: jp.jsMs, unit: 'ms/step (sampled)',
-                extra: { sampledMsPerStep: jp.totalMs, wasmMsPerStep: jp.wasmMs, top: jp.top.map(([k, v]) => `${k}=${v.toFixed(3)}`).join('; ') },
+                extra: { sampledMsPerStep: jp.totalMs, wasmMsPerStep: jp.wasmMs, poolRunWaitMsPerStep: jp.waitMs, top: jp.top.map(([k, v]) => `${k}=${v.toFixed(3)}`).join('; ') },
               });
             }
           }
