@@ -11,6 +11,7 @@ import type { LinearWeight } from '../src/ops/matmul.js';
 import { RandomXLSTMLargeSource } from '../src/models/xlstmLarge/randomWeights.js';
 import { BenchRow, time } from './report.js';
 import { benchCopy, BenchOptions } from './gemm.js';
+import { profileJsGlue } from './jsProfile.js';
 
 /** The 162M config of the issue (xLSTM Large defaults otherwise). */
 export const LM_BENCH_CONFIG = { embedding_dim: 768, num_heads: 4, num_blocks: 12, vocab_size: 50304, weight_mode: 'single', mode: 'inference' } as const;
@@ -118,6 +119,17 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
             extra: { msPerStep: dec8.bestMs / decodeSteps, medianTokS: (B8 * decodeSteps) / (dec8.medianMs / 1000), vsB1: tokS8 / tokS,
               cpuMsPerStep: dec8.bestCpuMs / decodeSteps },
           });
+          // flat profile of the JavaScript glue (V8 sampling profiler), int8 only: the glue is the
+          // same code for every format
+          if (dtype === 'int8') {
+            const jp = await profileJsGlue(m, opts.quick ? 8 : 24);
+            if (jp) {
+              rows.push({
+                topic: 'lm', name: `decode JS glue B=1 ${dtype}`, threads: be.threads, value: jp.jsMs, unit: 'ms/step (sampled)',
+                extra: { sampledMsPerStep: jp.totalMs, wasmMsPerStep: jp.wasmMs, poolRunWaitMsPerStep: jp.waitMs, top: jp.top.map(([k, v]) => `${k}=${v.toFixed(3)}`).join('; ') },
+              });
+            }
+          }
           // prefill: one sequence of prefillLen tokens, logits of the last position only
           const ids = [Array.from({ length: prefillLen }, (_, i) => (i * 7919 + 13) % cfg.vocab_size)];
           const pf = time(() => { const r = m.forward(ids, { logits: 'last' }); r.logits.dispose(); for (const s of r.state) { s.c.dispose(); s.n.dispose(); s.m.dispose(); } },
