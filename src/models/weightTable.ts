@@ -28,6 +28,13 @@ export interface WeightSpec {
   readonly fanIn?: number;
   /** Loaders keep it in JS memory rather than on the wasm heap (e.g. the sLSTM R, re-laid-out on upload). */
   readonly host?: boolean;
+  /**
+   * Storage rule when a loader converts weights (xLSTM Large's dtype option): 'matrix' may be
+   * stored as bf16 / int8 / q4; 'f32' always stays f32 (norms, biases, the tiny gate matrices);
+   * 'gather' is an embedding table read by the gather kernel (f32 or bf16 only). Default by
+   * rank: 1-D 'f32', otherwise 'matrix'.
+   */
+  readonly store?: 'matrix' | 'f32' | 'gather';
   /** Which placement unit it belongs to (loaders that split a model over heaps: 'embedding', a block index, 'head'). */
   readonly unit?: 'embedding' | 'head' | number;
 }
@@ -88,6 +95,11 @@ export function specOf(table: WeightTable, name: string): WeightSpec {
   const s = table.specs.find((x) => x.name === name);
   if (!s) throw new Error(`${table.arch} weight table: no tensor ${name}`);
   return s;
+}
+
+/** The storage rule of a spec (its `store`, else by rank). */
+export function storeOf(spec: WeightSpec): 'matrix' | 'f32' | 'gather' {
+  return spec.store ?? (spec.shape.length === 1 ? 'f32' : 'matrix');
 }
 
 /** `name` with the first matching legacy prefix removed. */

@@ -38,7 +38,7 @@ import type { WasmBackend } from '../backend/wasm/backend.js';
 import { resolveXLSTMLargeConfig } from '../models/xlstmLarge/config.js';
 import type { XLSTMLargeConfig, XLSTMLargeConfigInput } from '../models/xlstmLarge/config.js';
 import { XLSTMLarge } from '../models/xlstmLarge/model.js';
-import { xlstmLargeTable } from '../models/xlstmLarge/weights.js';
+import { xlstmLargeTable, checkpointLayout } from '../models/xlstmLarge/weights.js';
 import { xlstmLargeNetwork } from '../models/xlstmLarge/network.js';
 import { FLOAT_DTYPES, sameShape, shapeText } from '../models/weightTable.js';
 import { nextTokenLoss } from '../blocks/basic.js';
@@ -75,8 +75,8 @@ export function xlstmLargeParamSpecs(cfg: XLSTMLargeConfig, layout: XLSTMLargeLa
 
 /** The layout of a set of tensor names, from where the embedding lives. */
 function detectLayout(has: (n: string) => boolean, names: () => string[], fn: string): XLSTMLargeLayout {
-  if (has('backbone.embeddings.weight')) return 'hf';
-  if (has('embedding.weight')) return 'native';
+  const layout = checkpointLayout(has);
+  if (layout) return layout;
   throw new Error(`${fn}: no embedding tensor: expected backbone.embeddings.weight (Hugging Face) or embedding.weight (xlstm_large); got ${names().slice(0, 5).join(', ') || 'no tensors'}`);
 }
 
