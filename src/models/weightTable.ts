@@ -28,6 +28,13 @@ export interface WeightSpec {
   readonly fanIn?: number;
   /** Loaders keep it in JS memory rather than on the wasm heap (e.g. the sLSTM R, re-laid-out on upload). */
   readonly host?: boolean;
+  /**
+   * Storage rule when a loader converts weights (xLSTM Large's dtype option): 'matrix' may be
+   * stored as bf16 / int8 / q4; 'f32' always stays f32 (norms, biases, the tiny gate matrices);
+   * 'gather' is an embedding table read by the gather kernel (f32 or bf16 only). Default by
+   * rank: 1-D 'f32', otherwise 'matrix'.
+   */
+  readonly store?: 'matrix' | 'f32' | 'gather';
   /** Which placement unit it belongs to (loaders that split a model over heaps: 'embedding', a block index, 'head'). */
   readonly unit?: 'embedding' | 'head' | number;
 }
@@ -90,6 +97,11 @@ export function specOf(table: WeightTable, name: string): WeightSpec {
   return s;
 }
 
+/** The storage rule of a spec (its `store`, else by rank). */
+export function storeOf(spec: WeightSpec): 'matrix' | 'f32' | 'gather' {
+  return spec.store ?? (spec.shape.length === 1 ? 'f32' : 'matrix');
+}
+
 /** `name` with the first matching legacy prefix removed. */
 export function stripLegacy(table: WeightTable, name: string): string {
   for (const p of table.legacyPrefixes ?? []) if (name.startsWith(p)) return name.slice(p.length);
@@ -101,8 +113,15 @@ export function stripLegacy(table: WeightTable, name: string): string {
  * unexpected-name check (a source that holds more than the model, e.g. a merged file).
  */
 export async function matchWeights(table: WeightTable, src: WeightInfoSource, o: { strict?: boolean } = {}): Promise<WeightMatchResult> {
+  const infos = new Map<string, { shape: readonly number[]; dtype: DType }>();
+  for (const n of src.names()) infos.set(n, await src.info(n));
+  return matchTensorInfos(table, infos, o);
+}
+
+/** matchWeights on names with known shapes and dtypes (e.g. an in-memory map of tensors), synchronously. */
+export function matchTensorInfos(table: WeightTable, infos: ReadonlyMap<string, { readonly shape: readonly number[]; readonly dtype: DType }>, o: { strict?: boolean } = {}): WeightMatchResult {
   const byName = new Map<string, string>(); // stripped source name -> source name
-  for (const n of src.names()) byName.set(stripLegacy(table, n), n);
+  for (const n of infos.keys()) byName.set(stripLegacy(table, n), n);
   const problems: WeightProblems = { missing: [], unexpected: [], misshaped: [], badDtype: [] };
   const matches = new Map<string, WeightMatch>();
   const used = new Set<string>();
@@ -111,7 +130,7 @@ export async function matchWeights(table: WeightTable, src: WeightInfoSource, o:
     if (key === undefined) { problems.missing.push(spec); continue; }
     const file = byName.get(key)!;
     used.add(key);
-    const info = await src.info(file);
+    const info = infos.get(file)!;
     if (!sameShape(info.shape, spec.shape)) problems.misshaped.push({ spec, file, shape: [...info.shape] });
     else if (!FLOAT_DTYPES.includes(info.dtype)) problems.badDtype.push({ spec, file, dtype: info.dtype });
     else matches.set(spec.name, { spec, file, dtype: info.dtype });
@@ -119,8 +138,9 @@ export async function matchWeights(table: WeightTable, src: WeightInfoSource, o:
   for (const tied of table.tied ?? []) {
     if (!byName.has(tied.name)) continue;
     used.add(tied.name);
-    const info = await src.info(byName.get(tied.name)!);
-    if (!sameShape(info.shape, tied.shape)) problems.misshaped.push({ spec: tied, file: byName.get(tied.name)!, shape: [...info.shape] });
+    const file = byName.get(tied.name)!;
+    const info = infos.get(file)!;
+    if (!sameShape(info.shape, tied.shape)) problems.misshaped.push({ spec: tied, file, shape: [...info.shape] });
   }
   if (o.strict !== false) for (const [key, file] of byName) if (!used.has(key)) problems.unexpected.push(file);
   const ok = !problems.missing.length && !problems.unexpected.length && !problems.misshaped.length && !problems.badDtype.length;

@@ -16,7 +16,7 @@ import { Rng } from '../optim/optim.js';
 import { TiRexConfig, TiRexHyperParametersJson, resolveTiRexConfig } from '../models/tirex/config.js';
 import { tirexTable } from '../models/tirex/weights.js';
 import { tirexNetwork } from '../models/tirex/network.js';
-import { WeightSpec, shapeText, stripLegacy } from '../models/weightTable.js';
+import { WeightSpec, matchTensorInfos, shapeText } from '../models/weightTable.js';
 import { quantileLoss } from './forecastLoss.js';
 import type { ForecastBatch } from './forecastData.js';
 
@@ -88,22 +88,21 @@ export class TiRexTrainable {
     this.backend = be;
     this.hyperParameters = hp;
     this.config = resolveTiRexConfig(hp, 'TiRexTrainable');
-    // the weight table's strict check (legacy 'block_stack.' names accepted), synchronously
+    // the weight table's strict check (legacy 'block_stack.' names accepted) before anything is placed
     const table = tirexTable(this.config);
-    const stripped = new Map<string, Tensor>();
-    for (const [k, t] of tensors) stripped.set(stripLegacy(table, k), t);
+    const m = matchTensorInfos(table, tensors);
+    const { missing, misshaped, unexpected, badDtype } = m.problems;
+    if (missing.length) throw new Error(`TiRexTrainable: tensor '${missing[0].name}' is missing`);
+    if (misshaped.length) throw new Error(`TiRexTrainable: tensor '${misshaped[0].spec.name}' has shape ${shapeText(misshaped[0].shape)}, expected ${shapeText(misshaped[0].spec.shape)} from the config`);
+    if (unexpected.length) throw new Error(`TiRexTrainable: unexpected tensors for this config: ${unexpected.slice(0, 6).join(', ')}${unexpected.length > 6 ? ', ...' : ''}`);
+    if (badDtype.length) throw new Error(`TiRexTrainable: tensor '${badDtype[0].file}' has dtype ${badDtype[0].dtype}, expected a float format`);
     const params = new Map<string, Parameter>();
-    for (const spec of table.specs) {
-      const t = stripped.get(spec.name);
-      if (!t) throw new Error(`TiRexTrainable: tensor '${spec.name}' is missing`);
-      if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) throw new Error(`TiRexTrainable: tensor '${spec.name}' has shape ${shapeText(t.shape)}, expected ${shapeText(spec.shape)} from the config`);
+    for (const [name, { spec, file }] of m.matches) {
       // parameters live on the heap so the kernels read them in place; AdamW updates them there
       const dev = be.empty(spec.shape, 'f32');
-      (dev.data as Float32Array).set(t.toFloat32());
-      params.set(spec.name, new Parameter(dev, spec.name, decays(spec)));
+      (dev.data as Float32Array).set(tensors.get(file)!.toFloat32());
+      params.set(name, new Parameter(dev, name, decays(spec)));
     }
-    const extra = [...tensors.keys()].filter((k) => !params.has(stripLegacy(table, k)));
-    if (extra.length) throw new Error(`TiRexTrainable: unexpected tensors for this config: ${extra.slice(0, 6).join(', ')}${extra.length > 6 ? ', ...' : ''}`);
     this.params = params;
   }
 

@@ -38,9 +38,9 @@ import type { WasmBackend } from '../backend/wasm/backend.js';
 import { resolveXLSTMLargeConfig } from '../models/xlstmLarge/config.js';
 import type { XLSTMLargeConfig, XLSTMLargeConfigInput } from '../models/xlstmLarge/config.js';
 import { XLSTMLarge } from '../models/xlstmLarge/model.js';
-import { xlstmLargeTable } from '../models/xlstmLarge/weights.js';
+import { xlstmLargeTable, checkpointLayout } from '../models/xlstmLarge/weights.js';
 import { xlstmLargeNetwork } from '../models/xlstmLarge/network.js';
-import { FLOAT_DTYPES, sameShape, shapeText } from '../models/weightTable.js';
+import { matchTensorInfos, shapeText } from '../models/weightTable.js';
 import { nextTokenLoss } from '../blocks/basic.js';
 import type { TokenBatch } from './textData.js';
 
@@ -75,8 +75,8 @@ export function xlstmLargeParamSpecs(cfg: XLSTMLargeConfig, layout: XLSTMLargeLa
 
 /** The layout of a set of tensor names, from where the embedding lives. */
 function detectLayout(has: (n: string) => boolean, names: () => string[], fn: string): XLSTMLargeLayout {
-  if (has('backbone.embeddings.weight')) return 'hf';
-  if (has('embedding.weight')) return 'native';
+  const layout = checkpointLayout(has);
+  if (layout) return layout;
   throw new Error(`${fn}: no embedding tensor: expected backbone.embeddings.weight (Hugging Face) or embedding.weight (xlstm_large); got ${names().slice(0, 5).join(', ') || 'no tensors'}`);
 }
 
@@ -109,25 +109,23 @@ export class XLSTMLargeTrainable {
     this.mlstmGradMode = o.mlstmGradMode ?? (config.chunkwise_kernel.endsWith('native_autograd') ? 'exact' : 'official');
     const table = xlstmLargeTable(config, layout);
     this.embName = table.specs[0].name;
-    // every tensor must be used: an unknown name is a checkpoint of another config or a typo
-    const known = new Set<string>((table.tied ?? []).map((t) => t.name));
-    for (const s of table.specs) { known.add(s.name); for (const a of s.aliases ?? []) known.add(a); }
-    const unknown = [...tensors.keys()].filter((n) => !known.has(n));
+    // the weight table's strict check; an unknown name is a checkpoint of another config or a typo
+    const m = matchTensorInfos(table, tensors);
+    const { missing, misshaped, unexpected: unknown, badDtype } = m.problems;
     if (unknown.length) {
       throw new Error(`XLSTMLargeTrainable: unknown tensor${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', ...' : ''} (not a parameter of this config: weight_mode "${config.weight_mode}", use_bias ${config.use_bias}, tie_word_embeddings ${config.tie_word_embeddings}, add_out_norm ${config.add_out_norm}, num_blocks ${config.num_blocks}, ${layout} names)`);
     }
+    if (missing.length) throw new Error(`XLSTMLargeTrainable: missing tensor ${missing[0].name} (expected shape ${shapeText(missing[0].shape)})`);
+    if (misshaped.length) throw new Error(`XLSTMLargeTrainable: tensor ${misshaped[0].file} has shape ${shapeText(misshaped[0].shape)}, expected ${shapeText(misshaped[0].spec.shape)}`);
+    if (badDtype.length) throw new Error(`XLSTMLargeTrainable: tensor ${badDtype[0].file} has dtype ${badDtype[0].dtype}, expected a float format (f32, f64, bf16, f16)`);
     this.params = [];
-    for (const s of table.specs) {
-      const name = [s.name, ...(s.aliases ?? [])].find((n) => tensors.has(n));
-      if (name === undefined) throw new Error(`XLSTMLargeTrainable: missing tensor ${s.name} (expected shape ${shapeText(s.shape)})`);
-      const t = tensors.get(name)!;
-      if (!sameShape(t.shape, s.shape)) throw new Error(`XLSTMLargeTrainable: tensor ${name} has shape ${shapeText(t.shape)}, expected ${shapeText(s.shape)}`);
-      if (!FLOAT_DTYPES.includes(t.dtype)) throw new Error(`XLSTMLargeTrainable: tensor ${name} has dtype ${t.dtype}, expected a float format (f32, f64, bf16, f16)`);
+    for (const [name, { spec: s, file }] of m.matches) {
+      const t = tensors.get(file)!;
       const data = dtype === 'f64' ? Float64Array.from(t.toFloat64()) : Float32Array.from(t.toFloat32());
-      const decay = s.name === this.embName ? !!o.decayEmbedding : s.shape.length >= 2;
-      const par = new Parameter(new Tensor(dtype, s.shape, data), s.name, decay);
+      const decay = name === this.embName ? !!o.decayEmbedding : s.shape.length >= 2;
+      const par = new Parameter(new Tensor(dtype, [...s.shape], data), name, decay);
       this.params.push(par);
-      this.p.set(s.name, par);
+      this.p.set(name, par);
     }
   }
 

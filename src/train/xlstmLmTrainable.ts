@@ -40,6 +40,7 @@ import type { WasmBackend } from '../backend/wasm/backend.js';
 import { resolveXLSTMLMConfig, isResolvedXLSTMLMConfig } from '../models/xlstmLm/config.js';
 import type { XLSTMLMConfig, XLSTMLMConfigInput } from '../models/xlstmLm/config.js';
 import { xlstmLmTable } from '../models/xlstmLm/weights.js';
+import { matchTensorInfos } from '../models/weightTable.js';
 import { xlstmLmNetwork } from '../models/xlstmLm/network.js';
 import { nextTokenLoss } from '../blocks/basic.js';
 import { XLSTMLMModel } from '../models/xlstmLm/model.js';
@@ -92,15 +93,20 @@ export class XLSTMLMTrainable {
     if (decayRule !== 'ndim' && decayRule !== 'name') throw new RangeError(`XLSTMLMTrainable: decayRule must be 'ndim' or 'name', got ${String(decayRule)}`);
     checkSupported(config);
     this.params = [];
-    for (const s of xlstmLmTable(config).specs) {
-      const t = tensors.get(s.name);
-      if (!t) throw new Error(`XLSTMLMTrainable: missing tensor ${s.name} [${s.shape.join(', ')}]`);
-      if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) throw new Error(`XLSTMLMTrainable: tensor ${s.name} has shape [${t.shape.join(', ')}], expected [${s.shape.join(', ')}]`);
+    // the weight table's strict check (a tied lm_head in the map is accepted and not used)
+    const m = matchTensorInfos(xlstmLmTable(config), tensors);
+    const { missing, misshaped, unexpected, badDtype } = m.problems;
+    if (missing.length) throw new Error(`XLSTMLMTrainable: missing tensor ${missing[0].name} [${missing[0].shape.join(', ')}]`);
+    if (misshaped.length) throw new Error(`XLSTMLMTrainable: tensor ${misshaped[0].file} has shape [${misshaped[0].shape.join(', ')}], expected [${misshaped[0].spec.shape.join(', ')}]`);
+    if (badDtype.length) throw new Error(`XLSTMLMTrainable: tensor ${badDtype[0].file} has dtype ${badDtype[0].dtype}, expected a float format (f32, f64, bf16, f16)`);
+    if (unexpected.length) throw new Error(`XLSTMLMTrainable: unexpected tensor${unexpected.length > 1 ? 's' : ''} ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', ...' : ''} (not a parameter of this config)`);
+    for (const [name, { spec: s, file }] of m.matches) {
+      const t = tensors.get(file)!;
       const data = dtype === 'f64' ? Float64Array.from(t.toFloat64()) : Float32Array.from(t.toFloat32());
-      const decay = xlstmLmDecays(s.name, s.shape.length, config, decayRule);
-      const par = new Parameter(new Tensor(dtype, [...s.shape], data), s.name, decay);
+      const decay = xlstmLmDecays(name, s.shape.length, config, decayRule);
+      const par = new Parameter(new Tensor(dtype, [...s.shape], data), name, decay);
       this.params.push(par);
-      this.p.set(s.name, par);
+      this.p.set(name, par);
     }
   }
 
@@ -119,7 +125,7 @@ export class XLSTMLMTrainable {
     const s = src instanceof Uint8Array ? parseSafetensors(src, { source: 'XLSTMLMTrainable' }) : src;
     const cfg = XLSTMLMTrainable.resolve(config);
     const m = new Map<string, Tensor>();
-    for (const spec of xlstmLmTable(cfg).specs) if (s.has(spec.name)) m.set(spec.name, await s.read(spec.name));
+    for (const n of s.names()) m.set(n, await s.read(n)); // every tensor: the constructor's check is strict
     return new XLSTMLMTrainable(cfg, m, o.dtype ?? 'f32', o.decayRule, o.mlstmChunkSize);
   }
 

@@ -50,3 +50,30 @@ test('matchWeights: missing, unexpected, mis-shaped (also a tied name) and non-f
   const missingAlias = await matchWeights(table, mapInfoSource(new Map([['emb.weight', t([5, 2])], ['blocks.0.norm.weight', t([2])]])));
   assert.match(problemsMessage('x', missingAlias.problems), /missing tensor blocks\.0\.q\.weight \(or blocks\.0\.query\.weight\) \(expected shape \[2, 2\]\)/);
 });
+
+test('trainables check tensor maps with the same tables: legacy names, tied heads, unexpected and missing tensors (nothing placed on failure)', async () => {
+  const { WasmBackend } = await import('../../src/backend/wasm/backend.js');
+  const { TiRexTrainable } = await import('../../src/train/tirexTrainable.js');
+  const { XLSTMLMTrainable } = await import('../../src/train/xlstmLmTrainable.js');
+  const be = await WasmBackend.create({ threads: 1 });
+  try {
+    const a = TiRexTrainable.create(be, { embeddingDim: 8, numHeads: 2, numBlocks: 1, inputFfDim: 8, patchSize: 2, contextLength: 8 }, { seed: 1 });
+    const sd = a.tensors();
+    // legacy 'block_stack.' names (older Lightning checkpoints) load as the official ones
+    const legacy = new Map([...sd].map(([n, t]) => [n.startsWith('blocks.') || n === 'out_norm.weight' ? `block_stack.${n}` : n, t] as [string, Tensor]));
+    const b = TiRexTrainable.fromTensors(be, a.hyperParameters, legacy);
+    assert.deepEqual(b.params.get('blocks.0.norm_ffn.weight')!.value.data, sd.get('blocks.0.norm_ffn.weight')!.data);
+    const used = be.heap.bytesInUse;
+    assert.throws(() => TiRexTrainable.fromTensors(be, a.hyperParameters, new Map([...sd, ['blocks.0.stray', t([1])]])), /TiRexTrainable: unexpected tensors for this config: blocks\.0\.stray/);
+    const short = new Map(sd); short.delete('out_norm.weight');
+    assert.throws(() => TiRexTrainable.fromTensors(be, a.hyperParameters, short), /TiRexTrainable: tensor 'out_norm\.weight' is missing/);
+    assert.equal(be.heap.bytesInUse, used, 'a failed check places nothing on the heap');
+
+    const cfg = { vocab_size: 16, embedding_dim: 8, num_blocks: 1, context_length: 4, tie_weights: true, mlstm_block: { mlstm: { num_heads: 2, conv1d_kernel_size: 2, qkv_proj_blocksize: 2 } } };
+    const lm = XLSTMLMTrainable.init(cfg, { seed: 1 });
+    const lsd = lm.stateDict();
+    const withHead = new Map([...lsd, ['lm_head.weight', lsd.get('token_embedding.weight')!]]);
+    assert.equal(XLSTMLMTrainable.fromTensors(cfg, withHead).params.length, lm.params.length, 'a tied lm_head is accepted and not a parameter');
+    assert.throws(() => XLSTMLMTrainable.fromTensors(cfg, new Map([...lsd, ['xlstm_block_stack.blocks.0.xlstm.stray', t([2])]])), /XLSTMLMTrainable: unexpected tensor xlstm_block_stack\.blocks\.0\.xlstm\.stray/);
+  } finally { be.dispose(); }
+});

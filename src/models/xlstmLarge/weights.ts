@@ -15,7 +15,7 @@ import { WasmBackend } from '../../backend/wasm/backend.js';
 import { Q4Weight, Q4_BLOCK, quantizeInt8, quantizeQ4 } from '../../tensor/quant.js';
 import type { LinearWeight } from '../../ops/matmul.js';
 import { f32ArrayToBf16 } from '../../tensor/convert.js';
-import { WeightSpec, WeightTable, matchWeights, problemsMessage, specOf, tableShapes } from '../weightTable.js';
+import { WeightSpec, WeightTable, matchWeights, problemsMessage, specOf, storeOf, tableShapes } from '../weightTable.js';
 
 /**
  * One block's weights on the heap. Projections that run on the same input are kept
@@ -133,10 +133,15 @@ function sourceLabel(src: SafetensorsSource): string {
   return s.path ?? s.indexPath ?? '<safetensors>';
 }
 
+/** The naming of a set of tensors, from where the embedding lives (undefined: neither). */
+export function checkpointLayout(has: (name: string) => boolean): 'hf' | 'native' | undefined {
+  return has('backbone.embeddings.weight') ? 'hf' : has('embedding.weight') ? 'native' : undefined;
+}
+
 /** The checkpoint's layout, from where its embedding lives. */
 function detectLayout(src: SafetensorsSource): 'hf' | 'native' {
-  if (src.has('backbone.embeddings.weight')) return 'hf';
-  if (src.has('embedding.weight')) return 'native';
+  const layout = checkpointLayout((n) => src.has(n));
+  if (layout) return layout;
   const few = src.names().slice(0, 5).join(', ');
   throw new Error(`xLSTMLarge weights (${sourceLabel(src)}): no embedding tensor: expected backbone.embeddings.weight (Hugging Face) or embedding.weight (xlstm_large); file has ${src.names().length} tensors, e.g. ${few || 'none'}`);
 }
@@ -154,8 +159,9 @@ export function xlstmLargeTable(cfg: XLSTMLargeConfig, layout: 'hf' | 'native'):
   const embName = layout === 'hf' ? 'backbone.embeddings.weight' : 'embedding.weight';
   const specs: WeightSpec[] = [];
   let unit: WeightSpec['unit'] = 'embedding';
-  const add = (name: string, shape: number[], role: string, fanIn: number, aliases?: string[]) => specs.push({ name, shape, role, fanIn, unit, ...(aliases ? { aliases } : {}) });
-  add(embName, [V, E], 'embedding', E);
+  const add = (name: string, shape: number[], role: string, fanIn: number, aliases?: string[], store?: WeightSpec['store']) =>
+    specs.push({ name, shape, role, fanIn, unit, ...(aliases ? { aliases } : {}), ...(store ? { store } : {}) });
+  add(embName, [V, E], 'embedding', E, undefined, 'gather');
   const lin = (name: string, rows: number, cols: number, alias?: string) => {
     add(`${name}.weight`, [rows, cols], 'linear', cols, alias ? [`${alias}.weight`] : undefined);
     if (cfg.use_bias) add(`${name}.bias`, [rows], 'bias', cols, alias ? [`${alias}.bias`] : undefined);
@@ -172,11 +178,12 @@ export function xlstmLargeTable(cfg: XLSTMLargeConfig, layout: 'hf' | 'native'):
     if (cfg.weight_mode === 'single') {
       lin(`${m}q`, QK, E, `${m}query`); lin(`${m}k`, QK, E, `${m}key`); lin(`${m}v`, DV, E, `${m}value`); lin(`${m}ogate_preact`, DV, E);
       // the gate Linears always have a bias (bias=True in mLSTMLayer)
-      add(`${m}igate_preact.weight`, [NH, E], 'linear', E); add(`${m}igate_preact.bias`, [NH], 'igateBias', E);
-      add(`${m}fgate_preact.weight`, [NH, E], 'linear', E); add(`${m}fgate_preact.bias`, [NH], 'fgateBias', E);
+      // the gate matrices are tiny (NH rows): always f32, whatever the load dtype
+      add(`${m}igate_preact.weight`, [NH, E], 'linear', E, undefined, 'f32'); add(`${m}igate_preact.bias`, [NH], 'igateBias', E);
+      add(`${m}fgate_preact.weight`, [NH, E], 'linear', E, undefined, 'f32'); add(`${m}fgate_preact.bias`, [NH], 'fgateBias', E);
     } else {
       lin(`${m}qkv_opreact`, 2 * QK + 2 * DV, E);
-      add(`${m}ifgate_preact.weight`, [2 * NH, E], 'linear', E); add(`${m}ifgate_preact.bias`, [2 * NH], 'igateBias', E);
+      add(`${m}ifgate_preact.weight`, [2 * NH, E], 'linear', E, undefined, 'f32'); add(`${m}ifgate_preact.bias`, [2 * NH], 'igateBias', E);
     }
     norm(`${m}multihead_norm`, DV);
     lin(`${m}out_proj`, E, DV);
@@ -201,39 +208,45 @@ function nameTable(cfg: XLSTMLargeConfig, layout: 'hf' | 'native', quantHead: bo
   const bias = cfg.use_bias;
   const slots: Slot[] = [];
   let unit: Unit = 'embedding';
-  const add = (key: string, kind: Slot['kind'], names: string[], cols: number) => slots.push({ key, kind, parts: names.map(part), cols, unit });
-  const vec = (key: string, name: string) => add(key, 'vector', [name], 1);
+  // a slot's storage follows the table's rule for its tensors (storeOf): 'gather' -> the
+  // embedding table, 1-D 'f32' -> vector, 2-D 'f32' -> a gate matrix kept f32, else a matrix
+  const kindOf = (name: string): Slot['kind'] => {
+    const s = specOf(table, name), st = storeOf(s);
+    return st === 'gather' ? 'embedding' : st === 'matrix' ? 'matrix' : s.shape.length === 1 ? 'vector' : 'gate';
+  };
+  const add = (key: string, names: string[], cols: number, kind: Slot['kind'] = kindOf(names[0])) => slots.push({ key, kind, parts: names.map(part), cols, unit });
+  const vec = (key: string, name: string) => add(key, [name], 1);
   const embName = table.specs[0].name;
   const E = cfg.embedding_dim, DV = cfg.v_dim, U = cfg.ffn_up_proj_dim;
-  add('embedding', 'embedding', [embName], E);
+  add('embedding', [embName], E);
   for (let b = 0; b < cfg.num_blocks; b++) {
     unit = b;
     const p = `backbone.blocks.${b}.`, m = `${p}mlstm_layer.`, k = (n: string) => `blocks.${b}.${n}`;
     vec(k('normMlstm'), `${p}norm_mlstm.weight`);
     if (bias) vec(k('normMlstmBias'), `${p}norm_mlstm.bias`);
     if (fused) {
-      add(k('qkvo'), 'matrix', [`${m}qkv_opreact.weight`], E);
+      add(k('qkvo'), [`${m}qkv_opreact.weight`], E);
       if (bias) vec(k('qkvoBias'), `${m}qkv_opreact.bias`);
-      add(k('ifGate'), 'gate', [`${m}ifgate_preact.weight`], E);
+      add(k('ifGate'), [`${m}ifgate_preact.weight`], E);
       vec(k('ifGateBias'), `${m}ifgate_preact.bias`);
     } else {
       const qkvo = ['q', 'k', 'v', 'ogate_preact'].map((n) => `${m}${n}`);
-      add(k('qkvo'), 'matrix', qkvo.map((n) => `${n}.weight`), E);
-      if (bias) add(k('qkvoBias'), 'vector', qkvo.map((n) => `${n}.bias`), 1);
-      add(k('ifGate'), 'gate', [`${m}igate_preact.weight`, `${m}fgate_preact.weight`], E);
-      add(k('ifGateBias'), 'vector', [`${m}igate_preact.bias`, `${m}fgate_preact.bias`], 1);
+      add(k('qkvo'), qkvo.map((n) => `${n}.weight`), E);
+      if (bias) add(k('qkvoBias'), qkvo.map((n) => `${n}.bias`), 1);
+      add(k('ifGate'), [`${m}igate_preact.weight`, `${m}fgate_preact.weight`], E);
+      add(k('ifGateBias'), [`${m}igate_preact.bias`, `${m}fgate_preact.bias`], 1);
     }
     vec(k('multiheadNorm'), `${m}multihead_norm.weight`);
     if (bias) vec(k('multiheadNormBias'), `${m}multihead_norm.bias`);
-    add(k('outProj'), 'matrix', [`${m}out_proj.weight`], DV);
+    add(k('outProj'), [`${m}out_proj.weight`], DV);
     if (bias) vec(k('outProjBias'), `${m}out_proj.bias`);
     vec(k('normFfn'), `${p}norm_ffn.weight`);
     if (bias) vec(k('normFfnBias'), `${p}norm_ffn.bias`);
     const f = `${p}ffn.`;
     const up = fused ? [`${f}proj_up_gate_z`] : [`${f}proj_up_gate`, `${f}proj_up`];
-    add(k('projUpBoth'), 'matrix', up.map((n) => `${n}.weight`), E);
-    if (bias) add(k('projUpBothBias'), 'vector', up.map((n) => `${n}.bias`), 1);
-    add(k('projDown'), 'matrix', [`${f}proj_down.weight`], U);
+    add(k('projUpBoth'), up.map((n) => `${n}.weight`), E);
+    if (bias) add(k('projUpBothBias'), up.map((n) => `${n}.bias`), 1);
+    add(k('projDown'), [`${f}proj_down.weight`], U);
     if (bias) vec(k('projDownBias'), `${f}proj_down.bias`);
   }
   unit = 'head';
@@ -241,8 +254,8 @@ function nameTable(cfg: XLSTMLargeConfig, layout: 'hf' | 'native', quantHead: bo
     vec('outNorm', 'backbone.out_norm.weight');
     if (bias) vec('outNormBias', 'backbone.out_norm.bias');
   }
-  if (!cfg.tie_word_embeddings) add('lmHead', 'matrix', ['lm_head.weight'], E);
-  else if (quantHead) add('lmHead', 'matrix', [embName], E);
+  if (!cfg.tie_word_embeddings) add('lmHead', ['lm_head.weight'], E);
+  else if (quantHead) add('lmHead', [embName], E, 'matrix'); // a quantised copy of the tied embedding
   return slots;
 }
 
