@@ -21,6 +21,12 @@ export * from './models/tirex/index.js';
 // TiRex-2: multivariate forecasting with past and future-known covariates.
 export * from './models/tirex2/index.js';
 export * from './models/xlstmLarge/index.js';
+// pLSTM vision model (and its ViT baseline) with the arrow-pointing dataset of the pLSTM paper.
+export * from './models/plstmVision/index.js';
+export { ARROW_POINTING_DEFAULTS, arrowPointingConfig, arrowPointingConfigFromOfficial, arrowPointingSample, renderArrowPointing, arrowPointingBatch } from './data/arrowPointing.js';
+export type { ArrowPointingConfig, ArrowPointingSample, ArrowPointingBatch, ArrowGeometry } from './data/arrowPointing.js';
+export { NumpyRng } from './random/pcg64.js';
+export { evaluateVision, createVisionTrainer } from './train/visionTraining.js';
 export { matmul, linear } from './ops/matmul.js';
 export type { MatmulOptions, LinearWeight } from './ops/matmul.js';
 export { Q4Weight, Q4_BLOCK, quantizeInt8, dequantizeInt8, quantizeQ4, dequantizeQ4 } from './tensor/quant.js';

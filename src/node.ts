@@ -9,3 +9,6 @@ export { loadLanguageModel, loadTokenizer, detectModel, readGenerationDefaults, 
 export type { LanguageModelKind, LoadDtype, LoadProgress, LoadLanguageModelOptions, DetectedModel, GenerationDefaults } from './models/auto.js';
 export { downloadModel, resolveModelSource } from './hub/resolve.js';
 export type { HubSnapshot } from './hub/resolve.js';
+// PNG images for the vision models (inflate from node:zlib)
+export { decodePng, encodePng, pngToPixels } from './io/png.js';
+export type { PngImage } from './io/png.js';
