@@ -120,7 +120,7 @@ test('results beyond float32 and an all-NaN context window are errors, the other
   assert.deepEqual(f.errors.map((e) => e.series), [1, 2, 4]);
   assert.match(f.errors[0].message, /^TiRex\.forecast: context\[1\]: the forecast at step \d+ \(level 0\.\d\) is [\d.]+e\+3\d, beyond the float32 range/);
   assert.match(f.errors[1].message, /context\[2\]: the forecast at step 0 \(level 0\.1\) is [\d.]+e\+30\d, beyond the float32 range/);
-  assert.match(f.errors[2].message, /context\[4\] has no observed value in its last 1024 values \(the model's context window\); the 20 observed ones are older/);
+  assert.match(f.errors[2].message, new RegExp(`context\\[4\\] has no observed value in its last ${dflt.config.trainCtxLen} values \\(the model's context window\\); the 20 observed ones are older`));
   const Q = f.shape[2];
   for (const s of [1, 2, 4]) assert.ok(f.quantileData.subarray(s * H * Q, (s + 1) * H * Q).every(Number.isNaN) && f.median[s].every(Number.isNaN));
   for (const s of [0, 3]) assert.ok(f.quantileData.subarray(s * H * Q, (s + 1) * H * Q).every((v) => Number.isFinite(v) && Math.abs(v) <= F32_MAX));

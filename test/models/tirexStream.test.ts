@@ -107,8 +107,10 @@ function alignedReference(series: ArrayLike<number>, loc: number, scale: number,
 }
 
 test('(b) after pushes the stream equals a full pass with the scaler frozen at the first context', () => {
-  const all = stationary(1024 + 200, 21);
-  const first = all.subarray(0, 1024);
+  // a first context of exactly the model's window (the reference below runs over the whole series)
+  const C = m.config.trainCtxLen;
+  const all = stationary(C + 200, 21);
+  const first = all.subarray(0, C);
   const every = m.stream(first);
   const fixed = m.stream(first, { patchAlignment: 'fixed' });
   assert.equal(every.patchAlignment, 'every');
@@ -117,19 +119,19 @@ test('(b) after pushes the stream equals a full pass with the scaler frozen at t
   let pushed = 0;
   // chunks that complete patches in the middle and leave partial patches between forecasts
   for (const chunk of [1, 5, 26, 32, 40, 1, 63, 20, 12]) {
-    const v = all.subarray(1024 + pushed, 1024 + pushed + chunk);
+    const v = all.subarray(C + pushed, C + pushed + chunk);
     every.push(v);
     fixed.push(Array.from(v));
     pushed += chunk;
-    assert.equal(every.length, 1024 + pushed);
-    assert.equal(fixed.length, 1024 + pushed);
+    assert.equal(every.length, C + pushed);
+    assert.equal(fixed.length, C + pushed);
     for (const H of [32, 70]) {
       const got = byLevel(every.forecast({ predictionLength: H, rawQuantiles: true }).quantiles);
-      const want = alignedReference(all.subarray(0, 1024 + pushed), loc[0], scale[0], H);
+      const want = alignedReference(all.subarray(0, C + pushed), loc[0], scale[0], H);
       const d = maxAbsDiff(got, want);
       assert.ok(d <= 1e-4 * scale[0], `'every', after ${pushed} values, horizon ${H}: max |stream - frozen full pass| ${d}`);
       const gotF = byLevel(fixed.forecast({ predictionLength: H, rawQuantiles: true }).quantiles);
-      const wantF = frozenReference(first, all.subarray(1024, 1024 + pushed), loc[0], scale[0], H);
+      const wantF = frozenReference(first, all.subarray(C, C + pushed), loc[0], scale[0], H);
       const dF = maxAbsDiff(gotF, wantF);
       assert.ok(dF <= 1e-4 * scale[0], `'fixed', after ${pushed} values, horizon ${H}: max |stream - frozen full pass on its grid| ${dF}`);
     }
@@ -137,7 +139,7 @@ test('(b) after pushes the stream equals a full pass with the scaler frozen at t
   assert.equal(pushed, 200);
   // how values are grouped into pushes does not matter
   const one = m.stream(first);
-  for (let i = 0; i < 200; i++) one.push(all[1024 + i]);
+  for (let i = 0; i < 200; i++) one.push(all[C + i]);
   const d = maxAbsDiff(one.forecast({ predictionLength: 64 }).quantileData, every.forecast({ predictionLength: 64 }).quantileData);
   assert.ok(d <= 1e-5 * scale[0], `one value per push vs chunks: ${d}`);
   // maxContext: the whole first context reaches the state (and the scaler)
