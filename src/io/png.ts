@@ -4,26 +4,12 @@
 // Inflate/deflate come from node:zlib, so this file is Node-only (src/io).
 import { inflateSync, deflateSync } from 'node:zlib';
 import { InputError } from '../errors.js';
+import { crc32 } from './zip.js'; // the same IEEE CRC-32 that PNG chunks carry
 
 /** Decoded pixels: 8 bits per sample, `channels` samples per pixel (1 grey, 2 grey+alpha, 3 RGB, 4 RGBA), row-major. */
 export interface PngImage { width: number; height: number; channels: 1 | 2 | 3 | 4; data: Uint8Array }
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
-
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 const SAMPLES: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
 const DEPTHS: Record<number, number[]> = { 0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16] };
