@@ -63,11 +63,18 @@ export function gatedFfn(t: Tape, x: Var, w: GatedFfnW, act: GateActivation | st
   return dropout ? dropout(y) : y;
 }
 
-/** TiRex ResidualBlock: out = W2 relu(W1 x + b1) + b2 + (Wr x + br). */
+/** Two-layer MLP: down(act(up x)) (the pLSTM vision PostUpProjectionBlock, ViT MLP, TiRex-2 attention FFN). */
+export interface MlpW { up: LinearW; down: LinearW }
+
+export function mlp(t: Tape, x: Var, w: MlpW, act: GateActivation | string): Var {
+  return linear(t, gateActivation(t, act, linear(t, x, w.up)), w.down);
+}
+
+/** TiRex ResidualBlock: out = W2 act(W1 x + b1) + b2 + (Wr x + br); act relu (TiRex) or silu (TiRex-2). */
 export interface ResidualMlpW { hidden: LinearW; output: LinearW; residual: LinearW }
 
-export function residualMlp(t: Tape, x: Var, w: ResidualMlpW): Var {
-  const hid = ag.relu(t, linear(t, x, w.hidden));
+export function residualMlp(t: Tape, x: Var, w: ResidualMlpW, act: GateActivation | string = 'relu'): Var {
+  const hid = gateActivation(t, act, linear(t, x, w.hidden));
   return ag.add(t, linear(t, hid, w.output), linear(t, x, w.residual));
 }
 
@@ -103,6 +110,11 @@ export function nextTokenLoss(t: Tape, logits: Var, ids: Int32Array, B: number, 
 
 /** Weights by official name, as the model definitions read them (Parameters, or plain inputs). */
 export type WeightLookup = (name: string) => Var | undefined;
+
+/** Weights by official name as a lookup, or as a map (e.g. a trainer's Parameters by name). */
+export type WeightSource = WeightLookup | ReadonlyMap<string, Var>;
+
+export const weightLookup = (w: WeightSource): WeightLookup => (typeof w === 'function' ? w : (name) => w.get(name));
 
 /** The weight `name` (throws naming it when the lookup has none). */
 export function need(W: WeightLookup, name: string): Var {

@@ -4,7 +4,7 @@
 // See docs/ARCHITECTURE.md.
 export * from './basic.js';
 export { headwise } from './headwise.js';
-export { slstmLayer } from './slstmLayer.js';
+export { slstmLayer, headwiseGates } from './slstmLayer.js';
 export type { SlstmLayerW, SlstmLayerOptions } from './slstmLayer.js';
 export { mlstmLayer, mlstmLayerLarge, mlstmHeads } from './mlstmLayer.js';
 export type { MlstmCellForm, MlstmLayerW, MlstmLayerLargeW, MlstmLayerLargeOptions } from './mlstmLayer.js';

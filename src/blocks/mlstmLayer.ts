@@ -22,8 +22,8 @@ export interface MlstmCellForm {
   chunkSize?: number;
   /** Pad S up to a multiple of chunkSize (else chunkSize must divide S). */
   padToChunk?: boolean;
-  /** eps of the cell's normaliser. */
-  eps: number;
+  /** eps of the cell's normaliser (default: the kernels' MLSTM_EPS, 1e-6). */
+  eps?: number;
   /** 'exact' differentiates the normaliser max(|q n|, exp(-m)); 'official' treats it as a constant. */
   gradMode: 'official' | 'exact';
 }

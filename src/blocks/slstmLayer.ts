@@ -37,6 +37,18 @@ export interface SlstmLayerOptions {
   dropout?: (v: Var) => Var;
 }
 
+/**
+ * Head-wise gate projections of x [B, S, NH*DH] that all read x: one batched GEMM over the
+ * heads, [NH, B*S, DH] x [NH, G*DH, DH]^T -> [NH, B*S, G*DH] (gate g of head h at g*DH..).
+ * gates: G matrices [NH, DH, DH], in the cell's slot order.
+ */
+export function headwiseGates(t: Tape, x: Var, gates: readonly Var[], NH: number): Var {
+  const [B, S, H] = x.shape, DH = H / NH;
+  const xh = ag.permute(t, ag.reshape(t, x, [B * S, NH, DH]), [1, 0, 2]);
+  const wg = ag.concat(t, [...gates], 1);
+  return ag.matmul(t, xh, wg, { transB: true });
+}
+
 /** x [B, S, H] -> [B, S, H]. */
 export function slstmLayer(t: Tape, x: Var, w: SlstmLayerW, o: SlstmLayerOptions): Var {
   const NH = o.numHeads, H = x.shape[2], DH = H / NH, B = x.shape[0], S = x.shape[1];
@@ -45,10 +57,7 @@ export function slstmLayer(t: Tape, x: Var, w: SlstmLayerW, o: SlstmLayerOptions
     const xc = ag.silu(t, ag.causalConv1d(t, x, w.conv, w.convBias));
     gates = ag.concat(t, [headwise(t, xc, w.gates.i), headwise(t, xc, w.gates.f), headwise(t, x, w.gates.z), headwise(t, x, w.gates.o)], 2);
   } else {
-    // all four gates read x: one batched GEMM over the heads, [NH, R, DH] x [NH, 4DH, DH]^T
-    const xh = ag.permute(t, ag.reshape(t, x, [B * S, NH, DH]), [1, 0, 2]);
-    const wg = ag.concat(t, [w.gates.i, w.gates.f, w.gates.z, w.gates.o], 1);
-    const g4 = ag.matmul(t, xh, wg, { transB: true }); // [NH, R, 4*DH]
+    const g4 = headwiseGates(t, x, [w.gates.i, w.gates.f, w.gates.z, w.gates.o], NH); // [NH, R, 4*DH]
     gates = ag.reshape(t, ag.permute(t, ag.reshape(t, g4, [NH, B * S, 4, DH]), [1, 2, 0, 3]), [B, S, 4 * H]);
   }
   let R = w.recurrentKernel, bias = w.bias;

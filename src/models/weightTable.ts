@@ -37,6 +37,13 @@ export interface WeightSpec {
   readonly store?: 'matrix' | 'f32' | 'gather';
   /** Which placement unit it belongs to (loaders that split a model over heaps: 'embedding', a block index, 'head'). */
   readonly unit?: 'embedding' | 'head' | number;
+  /**
+   * The aliases name the SAME tensor of the module (torch registers one Parameter under several
+   * names, e.g. TiRex-2's `rev_cell = fwd_cell`): a file may hold any non-empty subset of them,
+   * each shape-checked, and the match lists the copies so the loader can check they agree.
+   * Without it, a second spelling in the same file is an unexpected tensor.
+   */
+  readonly shared?: boolean;
 }
 
 /** A tied name: accepted in a file (shape-checked) as another spelling of `target`, which holds the value. */
@@ -61,7 +68,14 @@ export interface WeightInfoSource {
 }
 
 /** A listed tensor found in the source. */
-export interface WeightMatch { readonly spec: WeightSpec; /** its name in the source */ readonly file: string; readonly dtype: DType }
+export interface WeightMatch {
+  readonly spec: WeightSpec;
+  /** its name in the source (the first of name, aliases that the source holds) */
+  readonly file: string;
+  readonly dtype: DType;
+  /** other names of a `shared` spec that the source also holds (same shape; the loader checks the values agree) */
+  readonly copies: readonly string[];
+}
 
 export interface WeightProblems {
   /** Listed tensors under none of their names. */
@@ -126,14 +140,20 @@ export function matchTensorInfos(table: WeightTable, infos: ReadonlyMap<string, 
   const matches = new Map<string, WeightMatch>();
   const used = new Set<string>();
   for (const spec of table.specs) {
-    const key = [spec.name, ...(spec.aliases ?? [])].find((n) => byName.has(n));
-    if (key === undefined) { problems.missing.push(spec); continue; }
-    const file = byName.get(key)!;
-    used.add(key);
-    const info = infos.get(file)!;
-    if (!sameShape(info.shape, spec.shape)) problems.misshaped.push({ spec, file, shape: [...info.shape] });
-    else if (!FLOAT_DTYPES.includes(info.dtype)) problems.badDtype.push({ spec, file, dtype: info.dtype });
-    else matches.set(spec.name, { spec, file, dtype: info.dtype });
+    const present = [spec.name, ...(spec.aliases ?? [])].filter((n) => byName.has(n));
+    if (!present.length) { problems.missing.push(spec); continue; }
+    // a plain spec takes its first spelling; the others stay unused (so: unexpected)
+    const keys = spec.shared ? present : present.slice(0, 1);
+    let good = true;
+    for (const key of keys) {
+      const file = byName.get(key)!;
+      used.add(key);
+      const info = infos.get(file)!;
+      if (!sameShape(info.shape, spec.shape)) { problems.misshaped.push({ spec, file, shape: [...info.shape] }); good = false; }
+      else if (!FLOAT_DTYPES.includes(info.dtype)) { problems.badDtype.push({ spec, file, dtype: info.dtype }); good = false; }
+    }
+    const file = byName.get(keys[0])!;
+    if (good) matches.set(spec.name, { spec, file, dtype: infos.get(file)!.dtype, copies: keys.slice(1).map((k) => byName.get(k)!) });
   }
   for (const tied of table.tied ?? []) {
     if (!byName.has(tied.name)) continue;
@@ -164,6 +184,14 @@ export function problemList(p: WeightProblems): string[] {
 export function problemsMessage(what: string, p: WeightProblems, max = 8): string {
   const list = problemList(p);
   return `${what}: ${list.length} problem(s): ${list.slice(0, max).join('; ')}${list.length > max ? '; ...' : ''}`;
+}
+
+/** Index of the first element where two tensors' values differ (NaN equals NaN, -0 differs from 0), or -1 when none does. */
+export function firstDifference(a: Tensor, b: Tensor): number {
+  const x = a.toFloat32(), y = b.toFloat32();
+  if (x.length !== y.length) return Math.min(x.length, y.length);
+  for (let j = 0; j < x.length; j++) if (!Object.is(x[j], y[j])) return j;
+  return -1;
 }
 
 /** An in-memory map of tensors as a matcher source. */

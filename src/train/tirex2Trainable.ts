@@ -15,9 +15,11 @@
 import { Tensor } from '../tensor/tensor.js';
 import type { WasmBackend } from '../backend/wasm/backend.js';
 import { Tape, Var, Parameter } from '../autograd/tape.js';
-import { ArgumentError, InputError } from '../errors.js';
+import { ArgumentError } from '../errors.js';
 import { TiRex2Config, resolveTiRex2Config } from '../models/tirex2/config.js';
-import { tirex2WeightTable } from '../models/tirex2/weights.js';
+import { tirex2Table } from '../models/tirex2/weights.js';
+import type { WeightSpec } from '../models/weightTable.js';
+import { heapParameters } from './tableParameters.js';
 import { tirex2Network } from '../models/tirex2/network.js';
 import { prepareRows, scaleRows, tokenize, type TiRex2SeriesRows } from '../models/tirex2/pipeline.js';
 import { randomTiRex2Weights, tirex2ConfigJson, type TiRex2Sizes } from '../models/tirex2/init.js';
@@ -50,37 +52,23 @@ export interface TiRex2LossOptions {
   scoreContext?: boolean;
 }
 
-/** Linear weights decay; norms and biases do not (the usual AdamW grouping). */
-function decays(name: string): boolean {
-  return !(name.endsWith('.bias') || name.endsWith('_bias_') || name.includes('norm'));
-}
+/** Weights decay; norms and biases do not (the usual AdamW grouping), by the table's roles. */
+const NO_DECAY = new Set(['bias', 'igateBias', 'fgateBias', 'slstmBias', 'norm']);
+const decays = (spec: WeightSpec): boolean => !NO_DECAY.has(spec.role ?? '');
 
 export class TiRex2Trainable {
   readonly config: TiRex2Config;
   /** The official kwargs (config.json) the saved model carries. */
   readonly configJson: unknown;
   readonly backend: WasmBackend;
-  /** By canonical official name, in tirex2WeightTable order. */
+  /** By canonical official name, in tirex2Table order. */
   readonly params: ReadonlyMap<string, Parameter>;
 
   private constructor(be: WasmBackend, configJson: unknown, tensors: ReadonlyMap<string, Tensor>) {
     this.backend = be;
     this.configJson = configJson;
     this.config = resolveTiRex2Config(configJson, 'TiRex2Trainable config');
-    const table = tirex2WeightTable(this.config);
-    const params = new Map<string, Parameter>();
-    for (const [name, e] of table) {
-      const t = tensors.get(name);
-      if (!t) throw new InputError(`TiRex2Trainable: tensor '${name}' is missing`);
-      if (t.shape.length !== e.shape.length || t.shape.some((d, i) => d !== e.shape[i])) throw new InputError(`TiRex2Trainable: tensor '${name}' has shape [${t.shape.join(', ')}], expected [${e.shape.join(', ')}] from the config`);
-      // on the heap, so the kernels read them in place and AdamW updates them there
-      const dev = be.empty([...e.shape], 'f32');
-      (dev.data as Float32Array).set(t.toFloat32());
-      params.set(name, new Parameter(dev, name, decays(name)));
-    }
-    const extra = [...tensors.keys()].filter((k) => !table.has(k));
-    if (extra.length) throw new InputError(`TiRex2Trainable: unexpected tensors for this config: ${extra.slice(0, 6).join(', ')}${extra.length > 6 ? ', ...' : ''}`);
-    this.params = params;
+    this.params = heapParameters(be, tirex2Table(this.config), tensors, decays, 'TiRex2Trainable');
   }
 
   /** Fresh weights by the official init facts (init.ts), from sizes or a full config object. */
@@ -90,7 +78,7 @@ export class TiRex2Trainable {
     return new TiRex2Trainable(be, json, randomTiRex2Weights(cfg, o.seed ?? 0));
   }
 
-  /** From a config object and named tensors (canonical names, e.g. a loaded checkpoint's weights). */
+  /** From a config object and named tensors (official names, e.g. a loaded checkpoint's weights; alias copies must agree). */
   static fromTensors(be: WasmBackend, configJson: unknown, tensors: ReadonlyMap<string, Tensor>): TiRex2Trainable {
     return new TiRex2Trainable(be, configJson, tensors);
   }

@@ -16,7 +16,8 @@ import { Rng } from '../optim/optim.js';
 import { TiRexConfig, TiRexHyperParametersJson, resolveTiRexConfig } from '../models/tirex/config.js';
 import { tirexTable } from '../models/tirex/weights.js';
 import { tirexNetwork } from '../models/tirex/network.js';
-import { WeightSpec, matchTensorInfos, shapeText } from '../models/weightTable.js';
+import type { WeightSpec } from '../models/weightTable.js';
+import { heapParameters } from './tableParameters.js';
 import { quantileLoss } from './forecastLoss.js';
 import type { ForecastBatch } from './forecastData.js';
 
@@ -89,20 +90,7 @@ export class TiRexTrainable {
     this.hyperParameters = hp;
     this.config = resolveTiRexConfig(hp, 'TiRexTrainable');
     // the weight table's strict check (legacy 'block_stack.' names accepted) before anything is placed
-    const table = tirexTable(this.config);
-    const m = matchTensorInfos(table, tensors);
-    const { missing, misshaped, unexpected, badDtype } = m.problems;
-    if (missing.length) throw new Error(`TiRexTrainable: tensor '${missing[0].name}' is missing`);
-    if (misshaped.length) throw new Error(`TiRexTrainable: tensor '${misshaped[0].spec.name}' has shape ${shapeText(misshaped[0].shape)}, expected ${shapeText(misshaped[0].spec.shape)} from the config`);
-    if (unexpected.length) throw new Error(`TiRexTrainable: unexpected tensors for this config: ${unexpected.slice(0, 6).join(', ')}${unexpected.length > 6 ? ', ...' : ''}`);
-    if (badDtype.length) throw new Error(`TiRexTrainable: tensor '${badDtype[0].file}' has dtype ${badDtype[0].dtype}, expected a float format`);
-    const params = new Map<string, Parameter>();
-    for (const [name, { spec, file }] of m.matches) {
-      // parameters live on the heap so the kernels read them in place; AdamW updates them there
-      const dev = be.empty(spec.shape, 'f32');
-      (dev.data as Float32Array).set(tensors.get(file)!.toFloat32());
-      params.set(name, new Parameter(dev, name, decays(spec)));
-    }
+    const params = heapParameters(be, tirexTable(this.config), tensors, decays, 'TiRexTrainable');
     this.params = params;
   }
 

@@ -11,10 +11,11 @@ import type { TrainerOptions } from './trainer.js';
 import type { VisionClassifier } from '../models/plstmVision/classifier.js';
 import { ArrowPointingStream, arrowPointingImages, ImageBatch } from '../data/arrowPointingBatches.js';
 import { ArrowPointingConfig, arrowPointingBaseSeed } from '../data/arrowPointing.js';
+import { inputWeights } from '../blocks/basic.js';
 
 /** Parameters named by the weight table; weight decay only on the >= 2-D '...weight' matrices (as the official recipes). */
 export function visionParameters(m: VisionClassifier, weights: ReadonlyMap<string, Tensor>): Parameter[] {
-  return [...m.table.keys()].map((name) => {
+  return m.table.specs.map(({ name }) => {
     const t = weights.get(name);
     if (!t) throw new Error(`vision model: no initial value for '${name}'`);
     const copy = new Tensor('f32', t.shape, Float32Array.from(t.toFloat32()));
@@ -49,9 +50,7 @@ export function evaluateVision(be: WasmBackend, m: VisionClassifier, weights: Re
     const b = arrowPointingImages(cfg, idx, m.numChannels, base);
     const r = withHeapReclaim(be, () => {
       const t = new Tape(be, 'f32');
-      const w = new Map<string, Var>();
-      for (const [k, v] of weights) w.set(k, t.input(v));
-      const logits = m.forward(t, w, t.input(new Tensor('f32', b.shape, b.pixels)));
+      const logits = m.forward(t, inputWeights(t, weights), t.input(new Tensor('f32', b.shape, b.pixels)));
       const l = ag.crossEntropy(t, logits, b.labels).data[0] * idx.length;
       const d = logits.data, C = m.numClasses;
       let ok = 0;

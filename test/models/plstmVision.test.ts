@@ -14,7 +14,7 @@ import { Tape, Var } from '../../src/autograd/tape.js';
 import * as ag from '../../src/autograd/ops.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { plstmVisionConfigFromJson, plstmVisionOfficialJson } from '../../src/models/plstmVision/config.js';
-import { plstmVisionWeightTable, loadByTable } from '../../src/models/plstmVision/weights.js';
+import { plstmVisionTable, plstmVisionWeightTable, loadByTable } from '../../src/models/plstmVision/weights.js';
 import { visionEmbed, visionTail, plstmVisionForward } from '../../src/models/plstmVision/model.js';
 import { ConfigError, InputError } from '../../src/errors.js';
 
@@ -56,13 +56,13 @@ test('weight table = the official state_dict (names and shapes); strict loading 
     source: 'model.safetensors', names: () => [...m.keys()], shape: (n: string) => m.get(n)!.shape,
     read: (n: string) => new Tensor('f32', m.get(n)!.shape, m.get(n)!.data as Float32Array),
   });
-  const loaded = loadByTable(table, asSource(model), 'pLSTM vision');
+  const loaded = loadByTable(plstmVisionTable(cfg), asSource(model), 'pLSTM vision');
   assert.equal(loaded.size, table.size);
   const broken = new Map(model);
   broken.set('head.bias', { ...model.get('head.bias')!, shape: [cfg.numClasses + 1] });
-  assert.throws(() => loadByTable(table, asSource(broken), 'pLSTM vision'), (e: Error) => e instanceof ConfigError && /head\.bias/.test(e.message));
+  assert.throws(() => loadByTable(plstmVisionTable(cfg), asSource(broken), 'pLSTM vision'), (e: Error) => e instanceof ConfigError && /head\.bias/.test(e.message));
   broken.delete('norm.scale');
-  assert.throws(() => loadByTable(table, asSource(broken), 'pLSTM vision'), (e: Error) => /missing: norm\.scale/.test(e.message));
+  assert.throws(() => loadByTable(plstmVisionTable(cfg), asSource(broken), 'pLSTM vision'), (e: Error) => /missing: norm\.scale/.test(e.message));
 });
 
 for (const dt of ['f32', 'f64'] as const) {

@@ -5,11 +5,12 @@ import type { Tape, Var } from '../../autograd/tape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { WasmBackend } from '../../backend/wasm/backend.js';
 import { plstmVisionConfigFromJson } from './config.js';
-import { plstmVisionWeightTable } from './weights.js';
+import { plstmVisionTable } from './weights.js';
 import { plstmVisionForward, runNoGrad } from './model.js';
 import type { Plstm2dForm } from '../../xlstm/plstm/index.js';
-import { vitConfigFromJson, vitConfigToJson, vitWeightTable, vitVisionForward } from './vit.js';
-import type { WeightVars } from './parts.js';
+import { vitConfigFromJson, vitConfigToJson, vitTable, vitVisionForward } from './vit.js';
+import type { WeightTable } from '../weightTable.js';
+import { WeightSource, inputWeights } from '../../blocks/basic.js';
 
 export type VisionModelKind = 'plstm-vision' | 'vit-vision';
 
@@ -20,10 +21,10 @@ export interface VisionClassifier {
   patchSize: number;
   /** Resolution the model was built for (others work when divisible by the patch size). */
   resolution: [number, number];
-  /** Official parameter names -> shapes. */
-  table: Map<string, number[]>;
-  /** logits [B, numClasses] of pixels [B, C, H, W] on the tape. */
-  forward(t: Tape, w: WeightVars, pixels: Var): Var;
+  /** The weight table (official names, shapes, roles). */
+  table: WeightTable;
+  /** logits [B, numClasses] of pixels [B, C, H, W] on the tape; weights by official name. */
+  forward(t: Tape, w: WeightSource, pixels: Var): Var;
   /** The config.json to save. */
   configJson: Record<string, unknown>;
 }
@@ -34,23 +35,19 @@ export function visionClassifierFromJson(json: Record<string, unknown>, source =
     const c = vitConfigFromJson(json, source);
     return {
       kind: 'vit-vision', numChannels: c.numChannels, numClasses: c.numClasses, patchSize: c.patchSize, resolution: c.resolution,
-      table: vitWeightTable(c), forward: (t, w, px) => vitVisionForward(t, c, w, px), configJson: vitConfigToJson(c),
+      table: vitTable(c), forward: (t, w, px) => vitVisionForward(t, c, w, px), configJson: vitConfigToJson(c),
     };
   }
   const c = plstmVisionConfigFromJson(json, source);
   return {
     kind: 'plstm-vision', numChannels: c.numChannels, numClasses: c.numClasses, patchSize: c.patchSize, resolution: c.resolution,
-    table: plstmVisionWeightTable(c), forward: (t, w, px) => plstmVisionForward(t, c, w, px, { form: o.form ?? 'recurrent' }), configJson: c.official,
+    table: plstmVisionTable(c), forward: (t, w, px) => plstmVisionForward(t, c, w, px, { form: o.form ?? 'recurrent' }), configJson: c.official,
   };
 }
 
 /** Softmax probabilities [B, numClasses] of pixels [B, C, H, W] (inference: nothing recorded, heap freed). */
 export function classifyPixels(be: WasmBackend, m: VisionClassifier, weights: ReadonlyMap<string, Tensor>, pixels: Tensor): Float32Array {
-  return runNoGrad(be, (t) => {
-    const w = new Map<string, Var>();
-    for (const [k, v] of weights) w.set(k, t.input(v));
-    return softmaxRows(m.forward(t, w, t.input(pixels)).data, m.numClasses);
-  });
+  return runNoGrad(be, (t) => softmaxRows(m.forward(t, inputWeights(t, weights), t.input(pixels)).data, m.numClasses));
 }
 
 function softmaxRows(x: ArrayLike<number>, n: number): Float32Array {

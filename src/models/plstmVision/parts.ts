@@ -2,20 +2,11 @@
 // definition for inference, with weights as plain inputs, and for training, with weights as
 // Parameters): the patch embedding (a Conv2d with kernel = stride = patch, i.e. a Linear over
 // flattened patches), the learned 2D position embedding with PyTorch's bicubic resampling for
-// other grids, the poolings and the classifier head.
+// other grids, and the poolings. Norms, linear layers and MLPs come from src/blocks.
 import { Tape, Var } from '../../autograd/tape.js';
 import * as ag from '../../autograd/ops.js';
 import { InputError } from '../../errors.js';
 import { shapeStr } from '../../tensor/dtype.js';
-
-/** Weights by official name (Parameters when training, non-grad inputs for inference). */
-export type WeightVars = ReadonlyMap<string, Var>;
-
-export function weight(w: WeightVars, name: string): Var {
-  const v = w.get(name);
-  if (!v) throw new Error(`vision model: weight '${name}' is missing`);
-  return v;
-}
 
 /**
  * VitPatchEmbed: pixels [B, C, H, W] (or [B, H, W, C] when !channelsFirst) -> [B, H/P, W/P, dim].
@@ -106,10 +97,4 @@ export function pool(t: Tape, p: Var, kind: Pooling, configSeqlens: readonly [nu
   }
   const s = ag.sumLast(t, ag.permute(t, ag.reshape(t, p, [B, h * w, dim]), [0, 2, 1]));
   return kind === 'sum' ? s : ag.scale(t, s, 1 / (h * w));
-}
-
-/** RMSNorm over the last dim with an optional scale and bias (official RMSNorm). */
-export function rmsNormVar(t: Tape, x: Var, eps: number, scale: Var | undefined, bias: Var | undefined): Var {
-  const y = ag.rmsNorm(t, x, { eps, weight: scale });
-  return bias ? ag.add(t, y, bias) : y;
 }

@@ -1,12 +1,16 @@
 // A small ViT-style classifier: the baseline of the arrow-pointing extrapolation runs. It shares
-// the pLSTM vision model's patch embedding, bicubically resampled position embedding, final
-// RMSNorm, pooling and head (parts.ts); only the blocks differ: pre-norm multi-head softmax
-// self-attention over all patches + an MLP (GELU), both residual. Written once on the tape,
-// like the pLSTM model (inference with plain inputs, training with Parameters).
+// the pLSTM vision model's patch embedding, bicubically resampled position embedding and
+// pooling (parts.ts), its weight-table entries (weights.ts) and the norms, linear layers and
+// MLP of src/blocks; only the blocks differ: pre-norm multi-head softmax self-attention over
+// all patches + an MLP (GELU), both residual. Written once on the tape, like the pLSTM model
+// (inference with plain inputs, training with Parameters).
 import { Tape, Var } from '../../autograd/tape.js';
 import * as ag from '../../autograd/ops.js';
 import { ConfigError } from '../../errors.js';
-import { WeightVars, weight, patchEmbed, addPosEmbed, pool, rmsNormVar, Pooling } from './parts.js';
+import { patchEmbed, addPosEmbed, pool, Pooling } from './parts.js';
+import { WeightLookup, WeightSource, weightLookup, need, linear, rmsNorm, mlp } from '../../blocks/basic.js';
+import { WeightSpec, WeightTable, tableShapes } from '../weightTable.js';
+import { embedSpecs, visionSpec } from './weights.js';
 
 /** The baseline's config (config.json of a saved baseline, `model_type: 'vit-vision'`). */
 export interface VitVisionConfig {
@@ -53,55 +57,60 @@ export function vitConfigToJson(c: VitVisionConfig): Record<string, unknown> {
   };
 }
 
-/** Parameter names (timm-style) and shapes. */
-export function vitWeightTable(c: VitVisionConfig): Map<string, number[]> {
+/** The baseline's weight table (timm-style names), in the order the model creates them. */
+export function vitTable(c: VitVisionConfig): WeightTable {
   const D = c.dim, P = c.patchSize, I = c.mlpRatio * D;
-  const t = new Map<string, number[]>();
-  t.set('patch_embed.proj.weight', [D, c.numChannels, P, P]);
-  t.set('patch_embed.proj.bias', [D]);
-  t.set('pos_embed.embed', [1, c.resolution[0] / P, c.resolution[1] / P, D]);
+  const specs: WeightSpec[] = embedSpecs(D, c.numChannels, P, [c.resolution[0] / P, c.resolution[1] / P]);
+  const lin = (p: string, o: number, i: number) => specs.push(visionSpec(`${p}.weight`, [o, i], 'linear'), visionSpec(`${p}.bias`, [o], 'bias'));
   for (let i = 0; i < c.numBlocks; i++) {
     const p = `blocks.${i}`;
-    t.set(`${p}.norm1.scale`, [D]);
-    t.set(`${p}.attn.qkv.weight`, [3 * D, D]); t.set(`${p}.attn.qkv.bias`, [3 * D]);
-    t.set(`${p}.attn.proj.weight`, [D, D]); t.set(`${p}.attn.proj.bias`, [D]);
-    t.set(`${p}.norm2.scale`, [D]);
-    t.set(`${p}.mlp.fc1.weight`, [I, D]); t.set(`${p}.mlp.fc1.bias`, [I]);
-    t.set(`${p}.mlp.fc2.weight`, [D, I]); t.set(`${p}.mlp.fc2.bias`, [D]);
+    specs.push(visionSpec(`${p}.norm1.scale`, [D], 'norm'));
+    lin(`${p}.attn.qkv`, 3 * D, D);
+    lin(`${p}.attn.proj`, D, D);
+    specs.push(visionSpec(`${p}.norm2.scale`, [D], 'norm'));
+    lin(`${p}.mlp.fc1`, I, D);
+    lin(`${p}.mlp.fc2`, D, I);
   }
-  t.set('norm.scale', [D]);
-  t.set('head.weight', [c.numClasses, c.pooling === 'corners' ? 4 * D : D]);
-  t.set('head.bias', [c.numClasses]);
-  return t;
+  specs.push(visionSpec('norm.scale', [D], 'norm'));
+  specs.push(visionSpec('head.weight', [c.numClasses, c.pooling === 'corners' ? 4 * D : D], 'head'));
+  specs.push(visionSpec('head.bias', [c.numClasses], 'head'));
+  return { arch: 'vit-vision', specs };
 }
 
+/** Parameter names and shapes (a view of vitTable). */
+export function vitWeightTable(c: VitVisionConfig): Map<string, number[]> {
+  return tableShapes(vitTable(c));
+}
+
+const lin = (W: WeightLookup, p: string) => ({ weight: need(W, `${p}.weight`), bias: need(W, `${p}.bias`) });
+const scaleNorm = (t: Tape, W: WeightLookup, c: VitVisionConfig, name: string, x: Var) => rmsNorm(t, x, { weight: need(W, name) }, c.eps);
+
 /** Softmax self-attention over the N patches: x [B, N, D] -> [B, N, D]. */
-function attention(t: Tape, c: VitVisionConfig, w: WeightVars, p: string, x: Var): Var {
+function attention(t: Tape, c: VitVisionConfig, W: WeightLookup, p: string, x: Var): Var {
   const [B, N, D] = x.shape;
   const H = c.numHeads, dh = D / H;
-  const qkv = ag.linear(t, x, weight(w, `${p}.qkv.weight`), weight(w, `${p}.qkv.bias`)); // [B, N, 3D]
+  const qkv = linear(t, x, lin(W, `${p}.qkv`)); // [B, N, 3D]
   // [B, N, 3, H, dh] -> [3, B, H, N, dh]
   const parts = ag.permute(t, ag.reshape(t, qkv, [B, N, 3, H, dh]), [2, 0, 3, 1, 4]);
   const head = (k: number) => ag.reshape(t, ag.slice(t, parts, 0, k, k + 1), [B * H, N, dh]);
   const q = head(0), kk = head(1), v = head(2);
   const att = ag.softmax(t, ag.scale(t, ag.matmul(t, q, kk, { transB: true }), 1 / Math.sqrt(dh))); // [B*H, N, N]
   const o = ag.permute(t, ag.reshape(t, ag.matmul(t, att, v), [B, H, N, dh]), [0, 2, 1, 3]); // [B, N, H, dh]
-  return ag.linear(t, ag.reshape(t, o, [B, N, D]), weight(w, `${p}.proj.weight`), weight(w, `${p}.proj.bias`));
+  return linear(t, ag.reshape(t, o, [B, N, D]), lin(W, `${p}.proj`));
 }
 
 /** logits [B, numClasses] of pixels [B, C, H, W]; any H, W divisible by the patch size. */
-export function vitVisionForward(t: Tape, c: VitVisionConfig, w: WeightVars, pixels: Var): Var {
-  let x = patchEmbed(t, pixels, weight(w, 'patch_embed.proj.weight'), weight(w, 'patch_embed.proj.bias'), { patchSize: c.patchSize, numChannels: c.numChannels, channelsFirst: true });
-  x = addPosEmbed(t, x, weight(w, 'pos_embed.embed'), true).out;
+export function vitVisionForward(t: Tape, c: VitVisionConfig, w: WeightSource, pixels: Var): Var {
+  const W = weightLookup(w);
+  let x = patchEmbed(t, pixels, need(W, 'patch_embed.proj.weight'), need(W, 'patch_embed.proj.bias'), { patchSize: c.patchSize, numChannels: c.numChannels, channelsFirst: true });
+  x = addPosEmbed(t, x, need(W, 'pos_embed.embed'), true).out;
   const [B, h, wd, D] = x.shape;
   let s = ag.reshape(t, x, [B, h * wd, D]);
   for (let i = 0; i < c.numBlocks; i++) {
     const p = `blocks.${i}`;
-    s = ag.add(t, s, attention(t, c, w, `${p}.attn`, rmsNormVar(t, s, c.eps, weight(w, `${p}.norm1.scale`), undefined)));
-    const n2 = rmsNormVar(t, s, c.eps, weight(w, `${p}.norm2.scale`), undefined);
-    const m = ag.linear(t, ag.gelu(t, ag.linear(t, n2, weight(w, `${p}.mlp.fc1.weight`), weight(w, `${p}.mlp.fc1.bias`))), weight(w, `${p}.mlp.fc2.weight`), weight(w, `${p}.mlp.fc2.bias`));
-    s = ag.add(t, s, m);
+    s = ag.add(t, s, attention(t, c, W, `${p}.attn`, scaleNorm(t, W, c, `${p}.norm1.scale`, s)));
+    s = ag.add(t, s, mlp(t, scaleNorm(t, W, c, `${p}.norm2.scale`, s), { up: lin(W, `${p}.mlp.fc1`), down: lin(W, `${p}.mlp.fc2`) }, 'gelu'));
   }
-  const n = rmsNormVar(t, ag.reshape(t, s, [B, h, wd, D]), c.eps, weight(w, 'norm.scale'), undefined);
-  return ag.linear(t, pool(t, n, c.pooling, [c.resolution[0] / c.patchSize, c.resolution[1] / c.patchSize]), weight(w, 'head.weight'), weight(w, 'head.bias'));
+  const n = scaleNorm(t, W, c, 'norm.scale', ag.reshape(t, s, [B, h, wd, D]));
+  return linear(t, pool(t, n, c.pooling, [c.resolution[0] / c.patchSize, c.resolution[1] / c.patchSize]), lin(W, 'head'));
 }

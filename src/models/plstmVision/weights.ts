@@ -1,41 +1,65 @@
 // pLSTMVisionModel parameter names (the official state_dict) and shapes, from the config: one
-// declarative table, read by the loader, the trainer (which creates Parameters from it) and
-// the initialiser. Loading is strict like the official load_state_dict.
+// declarative table (format in ../weightTable.ts), read by the loader, the trainer (which
+// creates Parameters from it) and the initialiser (model.ts, keyed on the roles). The ViT
+// baseline's table (vit.ts) has the same format. Loading is strict like the official
+// load_state_dict.
 import { Tensor } from '../../tensor/tensor.js';
 import { shapeStr } from '../../tensor/dtype.js';
 import { ConfigError } from '../../errors.js';
 import type { PlstmVisionConfig, PostUpBlockConfig } from './config.js';
-import { layerWeightTable } from './layer2d.js';
+import { layerSpecs } from './layer2d.js';
+import { WeightSpec, WeightTable, matchTensorInfos, tableShapes } from '../weightTable.js';
 
-function postUpTable(t: Map<string, number[]>, p: string, c: PostUpBlockConfig): void {
-  const D = c.inputDim, I = c.innerDim;
-  for (const n of ['norm', 'norm2']) {
-    if (c.norm.scale) t.set(`${p}.${n}.scale`, [D]);
-    if (c.norm.bias) t.set(`${p}.${n}.bias`, [D]);
-  }
-  for (const [name, shape] of layerWeightTable(c.interactionModule)) t.set(`${p}.interaction_module.${name}`, shape);
-  t.set(`${p}.upproj.weight`, [I, D]);
-  if (c.bias) t.set(`${p}.upproj.bias`, [I]);
-  t.set(`${p}.downproj.weight`, [D, I]);
-  if (c.bias) t.set(`${p}.downproj.bias`, [D]);
+/**
+ * Entries of the tables of both vision models. Roles: 'linear' (projections, SmallInit with
+ * `fanIn`), 'bias', 'norm' (RMSNorm scale), 'posEmbed', 'head' (classifier, zero-init), and
+ * the pLSTM layer's roles (layer2d.ts).
+ */
+export function visionSpec(name: string, shape: number[], role: string, fanIn = shape[shape.length - 1]): WeightSpec {
+  return { name, shape, role, fanIn };
 }
 
-/** Every official tensor name with its shape under `cfg`. */
-export function plstmVisionWeightTable(cfg: PlstmVisionConfig): Map<string, number[]> {
-  const D = cfg.dim, P = cfg.patchSize;
-  const t = new Map<string, number[]>();
-  t.set('patch_embed.proj.weight', [D, cfg.numChannels, P, P]);
-  t.set('patch_embed.proj.bias', [D]);
-  if (cfg.usePosEmbed) t.set('pos_embed.embed', [1, cfg.seqlens[0], cfg.seqlens[1], D]);
+/** VitPatchEmbed (a Conv2d with kernel = stride = patch: fan_in C P P) and the position embedding. */
+export function embedSpecs(dim: number, channels: number, patch: number, grid: readonly [number, number] | null): WeightSpec[] {
+  const out = [
+    visionSpec('patch_embed.proj.weight', [dim, channels, patch, patch], 'linear', channels * patch * patch),
+    visionSpec('patch_embed.proj.bias', [dim], 'bias'),
+  ];
+  if (grid) out.push(visionSpec('pos_embed.embed', [1, grid[0], grid[1], dim], 'posEmbed'));
+  return out;
+}
+
+function postUpSpecs(specs: WeightSpec[], p: string, c: PostUpBlockConfig): void {
+  const D = c.inputDim, I = c.innerDim;
+  for (const n of ['norm', 'norm2']) {
+    if (c.norm.scale) specs.push(visionSpec(`${p}.${n}.scale`, [D], 'norm'));
+    if (c.norm.bias) specs.push(visionSpec(`${p}.${n}.bias`, [D], 'bias'));
+  }
+  specs.push(...layerSpecs(c.interactionModule, `${p}.interaction_module.`));
+  specs.push(visionSpec(`${p}.upproj.weight`, [I, D], 'linear'));
+  if (c.bias) specs.push(visionSpec(`${p}.upproj.bias`, [I], 'bias'));
+  specs.push(visionSpec(`${p}.downproj.weight`, [D, I], 'linear'));
+  if (c.bias) specs.push(visionSpec(`${p}.downproj.bias`, [D], 'bias'));
+}
+
+/** The pLSTMVisionModel weight table under `cfg`, in state_dict order. */
+export function plstmVisionTable(cfg: PlstmVisionConfig): WeightTable {
+  const D = cfg.dim;
+  const specs = embedSpecs(D, cfg.numChannels, cfg.patchSize, cfg.usePosEmbed ? cfg.seqlens : null);
   cfg.blocks.forEach((b, i) => {
-    postUpTable(t, `block_stack.blocks.${i}.block0`, b.block0);
-    postUpTable(t, `block_stack.blocks.${i}.block1`, b.block1);
+    postUpSpecs(specs, `block_stack.blocks.${i}.block0`, b.block0);
+    postUpSpecs(specs, `block_stack.blocks.${i}.block1`, b.block1);
   });
-  if (cfg.norm.scale) t.set('norm.scale', [D]);
-  if (cfg.norm.bias) t.set('norm.bias', [D]);
-  t.set('head.weight', [cfg.numClasses, cfg.pooling === 'corners' ? 4 * D : D]);
-  t.set('head.bias', [cfg.numClasses]);
-  return t;
+  if (cfg.norm.scale) specs.push(visionSpec('norm.scale', [D], 'norm'));
+  if (cfg.norm.bias) specs.push(visionSpec('norm.bias', [D], 'bias'));
+  specs.push(visionSpec('head.weight', [cfg.numClasses, cfg.pooling === 'corners' ? 4 * D : D], 'head'));
+  specs.push(visionSpec('head.bias', [cfg.numClasses], 'head'));
+  return { arch: 'pLSTMVisionModel', specs };
+}
+
+/** Every official tensor name with its shape under `cfg` (a view of plstmVisionTable). */
+export function plstmVisionWeightTable(cfg: PlstmVisionConfig): Map<string, number[]> {
+  return tableShapes(plstmVisionTable(cfg));
 }
 
 /** A source of named tensors (a safetensors file or a plain map). */
@@ -47,22 +71,22 @@ export interface NamedTensorSource {
 }
 
 /** Checks `src` against a weight table (missing, unexpected, mis-shaped: errors naming the tensor) and reads every tensor as f32. */
-export function loadByTable(table: ReadonlyMap<string, readonly number[]>, src: NamedTensorSource, what: string): Map<string, Tensor> {
-  const have = new Set(src.names());
-  const missing = [...table.keys()].filter((n) => !have.has(n));
-  const unexpected = [...have].filter((n) => !table.has(n));
+export function loadByTable(table: WeightTable, src: NamedTensorSource, what: string): Map<string, Tensor> {
+  // dtypes are checked on read (the sources give shapes only)
+  const m = matchTensorInfos(table, new Map(src.names().map((n) => [n, { shape: src.shape(n), dtype: 'f32' as const }])));
+  const { missing, unexpected, misshaped } = m.problems;
   if (missing.length || unexpected.length) {
     const list = (a: string[]) => a.slice(0, 6).join(', ') + (a.length > 6 ? `, ... (${a.length} in all)` : '');
     throw new ConfigError(`${what} weights (${src.source}): state_dict does not match the config`
-      + (missing.length ? `; missing: ${list(missing)}` : '') + (unexpected.length ? `; unexpected: ${list(unexpected)}` : ''));
+      + (missing.length ? `; missing: ${list(missing.map((s) => s.name))}` : '') + (unexpected.length ? `; unexpected: ${list(unexpected)}` : ''));
+  }
+  if (misshaped.length) {
+    const { file, spec, shape } = misshaped[0];
+    throw new ConfigError(`${what} weights (${src.source}): tensor '${file}' has shape ${shapeStr(shape)}, expected ${shapeStr(spec.shape)} from the config: config and weights do not match`);
   }
   const out = new Map<string, Tensor>();
-  for (const [name, want] of table) {
-    const got = src.shape(name);
-    if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
-      throw new ConfigError(`${what} weights (${src.source}): tensor '${name}' has shape ${shapeStr(got)}, expected ${shapeStr(want)} from the config: config and weights do not match`);
-    }
-    const v = src.read(name);
+  for (const [name, { file }] of m.matches) {
+    const v = src.read(file);
     out.set(name, v.dtype === 'f32' ? v : new Tensor('f32', v.shape, v.toFloat32()));
   }
   return out;

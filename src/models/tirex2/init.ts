@@ -7,7 +7,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import { Rng } from '../../random/rng.js';
 import { ArgumentError } from '../../errors.js';
 import type { TiRex2Config, TiRex2ConfigJson } from './config.js';
-import { tirex2SafetensorsNames, tirex2WeightTable } from './weights.js';
+import { tirex2SafetensorsNames, tirex2Table } from './weights.js';
 
 export interface TiRex2Sizes {
   embeddingDim: number;
@@ -71,28 +71,31 @@ export function randomTiRex2Weights(cfg: TiRex2Config, seed: number, perturb = 0
   const rng = new Rng(seed);
   const out = new Map<string, Tensor>();
   const nb = cfg.blocks.length;
-  for (const [name, e] of tirex2WeightTable(cfg)) {
-    const n = e.shape.reduce((a, b) => a * b, 1);
+  for (const spec of tirex2Table(cfg).specs) {
+    const n = spec.shape.reduce((a, b) => a * b, 1);
     const d = new Float32Array(n);
-    const leaf = name.split('.').slice(-2).join('.');
-    const block = /^stack\.(\d+)\./.exec(name);
+    const block = /^stack\.(\d+)\./.exec(spec.name);
     const bi = block ? Number(block[1]) : 0;
-    if (/norm[^.]*\.weight$/.test(name)) d.fill(1);
-    else if (leaf === 'fgate_preact.bias') { const NH = n; for (let h = 0; h < NH; h++) d[h] = NH > 1 ? 3 + (3 * h) / (NH - 1) : 3; }
-    else if (leaf === 'igate_preact.bias') for (let j = 0; j < n; j++) d[j] = 0.1 * rng.normal();
-    else if (leaf === 'fgate_preact.weight' || leaf === 'igate_preact.weight' || name.endsWith('._recurrent_kernel_')) d.fill(0);
-    else if (name.endsWith('._bias_')) {
-      const [NH, , DH] = e.shape;
-      const power = 0.3 + 1.3 * (nb > 1 ? bi / (nb - 1) : 0);
-      for (let h = 0; h < NH; h++) for (let k = 0; k < DH; k++) d[(h * 4 + 1) * DH + k] = 5 - 12 * (DH > 1 ? k / (DH - 1) : 0) ** power;
-    } else if (name.endsWith('.bias')) d.fill(0);
-    else {
-      const fanIn = e.shape[e.shape.length - 1];
-      const std = 1 / Math.sqrt(fanIn);
-      for (let j = 0; j < n; j++) d[j] = std * rng.normal();
+    switch (spec.role) {
+      case 'norm': d.fill(1); break;
+      case 'fgateBias': { const NH = n; for (let h = 0; h < NH; h++) d[h] = NH > 1 ? 3 + (3 * h) / (NH - 1) : 3; break; }
+      case 'igateBias': for (let j = 0; j < n; j++) d[j] = 0.1 * rng.normal(); break;
+      case 'gateWeight': case 'recurrentKernel': case 'bias': break; // zeros
+      case 'slstmBias': {
+        const [NH, , DH] = spec.shape;
+        const power = 0.3 + 1.3 * (nb > 1 ? bi / (nb - 1) : 0);
+        for (let h = 0; h < NH; h++) for (let k = 0; k < DH; k++) d[(h * 4 + 1) * DH + k] = 5 - 12 * (DH > 1 ? k / (DH - 1) : 0) ** power;
+        break;
+      }
+      case 'linear': case 'headwiseGate': {
+        const std = 1 / Math.sqrt(spec.fanIn!);
+        for (let j = 0; j < n; j++) d[j] = std * rng.normal();
+        break;
+      }
+      default: throw new Error(`randomTiRex2Weights: no init rule for role ${spec.role} (${spec.name})`);
     }
     if (perturb > 0) for (let j = 0; j < n; j++) d[j] += perturb * rng.normal();
-    out.set(name, new Tensor('f32', e.shape, d));
+    out.set(spec.name, new Tensor('f32', [...spec.shape], d));
   }
   return out;
 }

@@ -1,18 +1,77 @@
-// TiRex-2 parameter names and shapes (the official TiRex2 state_dict) in ONE declarative table,
-// and loading them from config.json + model.safetensors (the Hugging Face layout) or the
-// legacy model-config.yaml + model.ckpt (torch zip, read by the safe pickle reader of src/io:
-// no code runs). Loading is strict like the official load_state_dict(strict=True).
+// TiRex-2 parameter names and shapes (the official TiRex2 state_dict) in ONE declarative table
+// (tirex2Table, format in ../weightTable.ts), and loading them from config.json +
+// model.safetensors (the Hugging Face layout) or the legacy model-config.yaml + model.ckpt
+// (torch zip, read by the safe pickle reader of src/io: no code runs). Loading is strict like
+// the official load_state_dict(strict=True). The loader, the initialiser (init.ts), the saver
+// and the trainable (src/train/tirex2Trainable.ts) all read this table.
 //
 // Aliases: BiXLSTM sets `rev_cell = fwd_cell`, so every cell tensor has a second name
 // `...rev_cell.*`, and the sLSTM init registers its recurrent kernel also as `recurrent_kernel`.
 // The safetensors file keeps only the alphabetically first name of each group
 // (`fwd_cell.*`, `fwd_cell._recurrent_kernel_`), a legacy ckpt every name. Each group is one
-// tensor here, under its canonical (first) name; a file may hold any non-empty subset of the
+// `shared` spec under its canonical (first) name; a file may hold any non-empty subset of the
 // group's names, and copies that differ are an error (they cannot be one shared Parameter).
 import { Tensor } from '../../tensor/tensor.js';
 import { shapeStr } from '../../tensor/dtype.js';
+import type { DType } from '../../tensor/dtype.js';
 import { ConfigError, InputError } from '../../errors.js';
 import { TiRex2Config, resolveTiRex2Config } from './config.js';
+import { FLOAT_DTYPES, WeightSpec, WeightTable, firstDifference, matchWeights } from '../weightTable.js';
+
+/**
+ * The TiRex-2 weight table: every unique official tensor under `cfg`, in state_dict order, by
+ * canonical name. Roles (init.ts and the trainable's decay key on them): 'linear' (dense
+ * [out, in]), 'bias', 'norm' (RMSNorm / per-head norm weight, applied as w), 'gateWeight'
+ * (mLSTM input/forget gate [NH, E]), 'igateBias', 'fgateBias', 'headwiseGate' (sLSTM
+ * [NH, DH, DH]), 'recurrentKernel' ([NH, DH, 4, DH]), 'slstmBias' ([NH, 4, DH]).
+ */
+export function tirex2Table(cfg: TiRex2Config): WeightTable {
+  const E = cfg.embeddingDim, P = cfg.patchSize, Q = cfg.quantiles.length, Fw = cfg.ffnDim;
+  const specs: WeightSpec[] = [];
+  const add = (name: string, shape: number[], role: string, aliases: string[] = []) => specs.push(Object.freeze({
+    name, shape: Object.freeze(shape), role, fanIn: shape[shape.length - 1], ...(aliases.length ? { aliases: Object.freeze(aliases), shared: true } : {}),
+  }));
+  const residual = (p: string, i: number, h: number, o: number) => {
+    add(`${p}.hidden_layer.weight`, [h, i], 'linear'); add(`${p}.hidden_layer.bias`, [h], 'bias');
+    add(`${p}.output_layer.weight`, [o, h], 'linear'); add(`${p}.output_layer.bias`, [o], 'bias');
+    add(`${p}.residual_layer.weight`, [o, i], 'linear'); add(`${p}.residual_layer.bias`, [o], 'bias');
+  };
+  residual('input_patch_embedding', 2 * P, cfg.inputFfDim, E);
+  cfg.blocks.forEach((b, i) => {
+    const tm = `stack.${i}.time_mixer`;
+    const cell = (leaf: string, shape: number[], role: string, extra: string[] = []) => add(`${tm}.fwd_cell.${leaf}`, shape, role,
+      [...extra.map((x) => `${tm}.fwd_cell.${x}`), `${tm}.rev_cell.${leaf}`, ...extra.map((x) => `${tm}.rev_cell.${x}`)]);
+    add(`${tm}.norm_lstm.weight`, [E], 'norm');
+    add(`${tm}.combination.weight`, [E, 2 * E], 'linear');
+    add(`${tm}.norm_ffn.weight`, [E], 'norm');
+    add(`${tm}.ffn.proj_up_gate.weight`, [Fw, E], 'linear');
+    add(`${tm}.ffn.proj_up.weight`, [Fw, E], 'linear');
+    add(`${tm}.ffn.proj_down.weight`, [E, Fw], 'linear');
+    if (b.timeMixer === 'bi-mlstm') {
+      const NH = b.numHeads;
+      cell('q.weight', [E / 2, E], 'linear'); cell('k.weight', [E / 2, E], 'linear');
+      for (const n of ['v', 'ogate_preact', 'out_proj']) cell(`${n}.weight`, [E, E], 'linear');
+      cell('igate_preact.weight', [NH, E], 'gateWeight'); cell('igate_preact.bias', [NH], 'igateBias');
+      cell('fgate_preact.weight', [NH, E], 'gateWeight'); cell('fgate_preact.bias', [NH], 'fgateBias');
+      cell('multihead_norm.weight', [E], 'norm');
+    } else {
+      const NH = b.numSlstmHeads, DH = E / NH;
+      for (const g of ['fgate', 'igate', 'zgate', 'ogate']) cell(`${g}.weight`, [NH, DH, DH], 'headwiseGate');
+      cell('_recurrent_kernel_', [NH, DH, 4, DH], 'recurrentKernel', ['recurrent_kernel']);
+      cell('_bias_', [NH, 4, DH], 'slstmBias');
+      cell('group_norm.weight', [E], 'norm');
+    }
+    const vm = `stack.${i}.variate_mixer`;
+    add(`${vm}.norm_attn.weight`, [E], 'norm');
+    for (const n of ['WQ', 'WK', 'WV', 'WO']) add(`${vm}.attn.${n}.weight`, [E, E], 'linear');
+    add(`${vm}.norm_ffn.weight`, [E], 'norm');
+    add(`${vm}.ffn.wi.weight`, [cfg.attentionFfnDim, E], 'linear');
+    add(`${vm}.ffn.wo.weight`, [E, cfg.attentionFfnDim], 'linear');
+  });
+  if (cfg.stackOutNormEps !== null) add('stack_out_norm.weight', [E], 'norm');
+  residual('output_patch_embedding', E, cfg.headHiddenDim, Q * P);
+  return { arch: 'TiRex-2', specs };
+}
 
 /** One parameter: its canonical name, shape, and the other names the official state_dict gives it. */
 export interface TiRex2WeightEntry {
@@ -20,53 +79,9 @@ export interface TiRex2WeightEntry {
   readonly aliases: readonly string[];
 }
 
-/**
- * Every unique official tensor (canonical name -> shape and aliases) under `cfg`. The network
- * (network.ts), the loaders and the trainable copy all read parameters by these names.
- */
+/** The table as canonical name -> shape and aliases (a view of tirex2Table). */
 export function tirex2WeightTable(cfg: TiRex2Config): Map<string, TiRex2WeightEntry> {
-  const E = cfg.embeddingDim, P = cfg.patchSize, Q = cfg.quantiles.length, Fw = cfg.ffnDim;
-  const t = new Map<string, TiRex2WeightEntry>();
-  const set = (name: string, shape: number[], aliases: string[] = []) => t.set(name, Object.freeze({ shape: Object.freeze(shape), aliases: Object.freeze(aliases) }));
-  const residual = (p: string, i: number, h: number, o: number) => {
-    set(`${p}.hidden_layer.weight`, [h, i]); set(`${p}.hidden_layer.bias`, [h]);
-    set(`${p}.output_layer.weight`, [o, h]); set(`${p}.output_layer.bias`, [o]);
-    set(`${p}.residual_layer.weight`, [o, i]); set(`${p}.residual_layer.bias`, [o]);
-  };
-  residual('input_patch_embedding', 2 * P, cfg.inputFfDim, E);
-  cfg.blocks.forEach((b, i) => {
-    const tm = `stack.${i}.time_mixer`;
-    const cell = (leaf: string, shape: number[], extra: string[] = []) => set(`${tm}.fwd_cell.${leaf}`, shape,
-      [...extra.map((x) => `${tm}.fwd_cell.${x}`), `${tm}.rev_cell.${leaf}`, ...extra.map((x) => `${tm}.rev_cell.${x}`)]);
-    set(`${tm}.norm_lstm.weight`, [E]);
-    set(`${tm}.combination.weight`, [E, 2 * E]);
-    set(`${tm}.norm_ffn.weight`, [E]);
-    set(`${tm}.ffn.proj_up_gate.weight`, [Fw, E]);
-    set(`${tm}.ffn.proj_up.weight`, [Fw, E]);
-    set(`${tm}.ffn.proj_down.weight`, [E, Fw]);
-    if (b.timeMixer === 'bi-mlstm') {
-      const NH = b.numHeads;
-      cell('q.weight', [E / 2, E]); cell('k.weight', [E / 2, E]);
-      for (const n of ['v', 'ogate_preact', 'out_proj']) cell(`${n}.weight`, [E, E]);
-      for (const n of ['igate_preact', 'fgate_preact']) { cell(`${n}.weight`, [NH, E]); cell(`${n}.bias`, [NH]); }
-      cell('multihead_norm.weight', [E]);
-    } else {
-      const NH = b.numSlstmHeads, DH = E / NH;
-      for (const g of ['fgate', 'igate', 'zgate', 'ogate']) cell(`${g}.weight`, [NH, DH, DH]);
-      cell('_recurrent_kernel_', [NH, DH, 4, DH], ['recurrent_kernel']);
-      cell('_bias_', [NH, 4, DH]);
-      cell('group_norm.weight', [E]);
-    }
-    const vm = `stack.${i}.variate_mixer`;
-    set(`${vm}.norm_attn.weight`, [E]);
-    for (const n of ['WQ', 'WK', 'WV', 'WO']) set(`${vm}.attn.${n}.weight`, [E, E]);
-    set(`${vm}.norm_ffn.weight`, [E]);
-    set(`${vm}.ffn.wi.weight`, [cfg.attentionFfnDim, E]);
-    set(`${vm}.ffn.wo.weight`, [E, cfg.attentionFfnDim]);
-  });
-  if (cfg.stackOutNormEps !== null) set('stack_out_norm.weight', [E]);
-  residual('output_patch_embedding', E, cfg.headHiddenDim, Q * P);
-  return t;
+  return new Map(tirex2Table(cfg).specs.map((s) => [s.name, Object.freeze({ shape: s.shape, aliases: s.aliases ?? [] })]));
 }
 
 /** A source of named tensors (shape known before reading). */
@@ -76,13 +91,11 @@ export interface TiRex2TensorSource {
   names(): string[];
   shape(name: string): readonly number[];
   read(name: string): Promise<Tensor>;
+  /** Stored dtype (default: checked when read). */
+  dtype?(name: string): DType;
 }
 
 const list = (a: readonly string[]) => a.slice(0, 6).join(', ') + (a.length > 6 ? `, ... (${a.length} in all)` : '');
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
 
 /**
  * Checks `src` against the table (missing groups, unexpected names, shapes) and reads one f32
@@ -90,33 +103,29 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * config sizes the expected shape came from.
  */
 export async function loadTiRex2Weights(cfg: TiRex2Config, src: TiRex2TensorSource): Promise<Map<string, Tensor>> {
-  const table = tirex2WeightTable(cfg);
-  const have = new Set(src.names());
-  const known = new Map<string, string>(); // any name -> canonical
-  for (const [name, e] of table) { known.set(name, name); for (const a of e.aliases) known.set(a, name); }
-  const unexpected = [...have].filter((n) => !known.has(n));
-  const missing = [...table].filter(([name, e]) => !have.has(name) && !e.aliases.some((a) => have.has(a))).map(([n]) => n);
+  const table = tirex2Table(cfg);
+  const m = await matchWeights(table, { names: () => src.names(), info: (n) => ({ shape: src.shape(n), dtype: src.dtype?.(n) ?? 'f32' }) });
+  const { missing, unexpected, misshaped, badDtype } = m.problems;
   if (missing.length || unexpected.length) {
     throw new InputError(`TiRex-2 weights (${src.source}): state_dict does not match the config (${cfg.blocks.length} blocks: ${cfg.blocks.map((b) => b.timeMixer).join(', ')})`
-      + (missing.length ? `; missing: ${list(missing)}` : '') + (unexpected.length ? `; unexpected: ${list(unexpected)}` : ''));
+      + (missing.length ? `; missing: ${list(missing.map((s) => s.name))}` : '') + (unexpected.length ? `; unexpected: ${list(unexpected)}` : ''));
   }
-  const sizes = `embedding_dim ${cfg.embeddingDim}, patch ${cfg.patchSize}, ${cfg.quantiles.length} quantiles, input_ff_dim ${cfg.inputFfDim}, `
-    + `head width ${cfg.headHiddenDim}, FFN width ${cfg.ffnDim}`;
-  for (const n of have) {
-    const want = table.get(known.get(n)!)!.shape;
-    const got = src.shape(n);
-    if (!sameShape(got, want)) {
-      throw new InputError(`TiRex-2 weights (${src.source}): tensor '${n}' has shape ${shapeStr(got)}, expected ${shapeStr(want)} from the config (${sizes}): config and weights do not match`);
-    }
+  if (misshaped.length) {
+    const { spec, file, shape } = misshaped[0];
+    const sizes = `embedding_dim ${cfg.embeddingDim}, patch ${cfg.patchSize}, ${cfg.quantiles.length} quantiles, input_ff_dim ${cfg.inputFfDim}, `
+      + `head width ${cfg.headHiddenDim}, FFN width ${cfg.ffnDim}`;
+    throw new InputError(`TiRex-2 weights (${src.source}): tensor '${file}' has shape ${shapeStr(shape)}, expected ${shapeStr(spec.shape)} from the config (${sizes}): config and weights do not match`);
   }
+  if (badDtype.length) throw dtypeError(src, badDtype[0].file, badDtype[0].dtype);
   const out = new Map<string, Tensor>();
-  for (const [name, e] of table) {
-    const present = [name, ...e.aliases].filter((n) => have.has(n));
-    const first = await readF32(src, present[0]);
-    for (const other of present.slice(1)) {
-      const b = (await readF32(src, other)).data as Float32Array, a = first.data as Float32Array;
-      for (let j = 0; j < a.length; j++) {
-        if (!Object.is(a[j], b[j])) throw new InputError(`TiRex-2 weights (${src.source}): '${other}' differs from '${present[0]}' at index ${j} (${b[j]} vs ${a[j]}); the official model shares one tensor under both names`);
+  for (const [name, { file, copies }] of m.matches) {
+    const first = await readF32(src, file);
+    for (const other of copies) {
+      const b = await readF32(src, other);
+      const j = firstDifference(first, b);
+      if (j >= 0) {
+        const a = first.data as Float32Array, bd = b.data as Float32Array;
+        throw new InputError(`TiRex-2 weights (${src.source}): '${other}' differs from '${file}' at index ${j} (${bd[j]} vs ${a[j]}); the official model shares one tensor under both names`);
       }
     }
     out.set(name, first);
@@ -124,16 +133,19 @@ export async function loadTiRex2Weights(cfg: TiRex2Config, src: TiRex2TensorSour
   return out;
 }
 
+const dtypeError = (src: TiRex2TensorSource, name: string, dtype: DType) =>
+  new InputError(`TiRex-2 weights (${src.source}): tensor '${name}' has dtype ${dtype}, expected a float type (${FLOAT_DTYPES.join(', ')})`);
+
 async function readF32(src: TiRex2TensorSource, name: string): Promise<Tensor> {
   const t = await src.read(name);
   if (t.dtype === 'f32') return t;
-  if (!['f64', 'f16', 'bf16'].includes(t.dtype)) throw new InputError(`TiRex-2 weights (${src.source}): tensor '${name}' has dtype ${t.dtype}, expected a float type`);
+  if (!FLOAT_DTYPES.includes(t.dtype)) throw dtypeError(src, name, t.dtype);
   return new Tensor('f32', t.shape, t.toFloat32());
 }
 
 /** In-memory tensors as a source (e.g. a parsed model.safetensors in a browser). */
 export function tirex2TensorMapSource(tensors: ReadonlyMap<string, Tensor>, source = '<tensors>'): TiRex2TensorSource {
-  return { source, names: () => [...tensors.keys()], shape: (n) => tensors.get(n)!.shape, read: async (n) => tensors.get(n)! };
+  return { source, names: () => [...tensors.keys()], shape: (n) => tensors.get(n)!.shape, dtype: (n) => tensors.get(n)!.dtype, read: async (n) => tensors.get(n)! };
 }
 
 /**
@@ -142,7 +154,7 @@ export function tirex2TensorMapSource(tensors: ReadonlyMap<string, Tensor>, sour
  */
 export function tirex2SafetensorsNames(cfg: TiRex2Config): Map<string, string> {
   const out = new Map<string, string>();
-  for (const [name, e] of tirex2WeightTable(cfg)) out.set(name, [name, ...e.aliases].sort()[0]);
+  for (const s of tirex2Table(cfg).specs) out.set(s.name, [s.name, ...(s.aliases ?? [])].sort()[0]);
   return out;
 }
 
