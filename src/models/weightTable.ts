@@ -194,6 +194,30 @@ export function firstDifference(a: Tensor, b: Tensor): number {
   return -1;
 }
 
+/**
+ * A file's (or a map's) tensors by name, shapes (and dtypes) known before reading: what the
+ * family loaders read checkpoints through. `R` is what read returns (a Promise for files).
+ */
+export interface TensorSource<R extends Tensor | Promise<Tensor> = Tensor | Promise<Tensor>> {
+  /** Names the file in errors. */
+  readonly source: string;
+  names(): string[];
+  shape(name: string): readonly number[];
+  /** Stored dtype (absent: checked when read). */
+  dtype?(name: string): DType;
+  read(name: string): R;
+}
+
+/** In-memory tensors (e.g. a parsed model.safetensors in a browser) as a source. */
+export function tensorMapSource(tensors: ReadonlyMap<string, Tensor>, source = '<tensors>'): TensorSource<Tensor> {
+  return { source, names: () => [...tensors.keys()], shape: (n) => tensors.get(n)!.shape, dtype: (n) => tensors.get(n)!.dtype, read: (n) => tensors.get(n)! };
+}
+
+/** A tensor source as a matcher source (a source without dtypes counts as f32 until read). */
+export function sourceInfo(src: TensorSource): WeightInfoSource {
+  return { names: () => src.names(), info: (n) => ({ shape: src.shape(n), dtype: src.dtype?.(n) ?? 'f32' }) };
+}
+
 /** An in-memory map of tensors as a matcher source. */
 export function mapInfoSource(tensors: ReadonlyMap<string, Tensor>): WeightInfoSource {
   return { names: () => [...tensors.keys()], info: (n) => tensors.get(n)! };

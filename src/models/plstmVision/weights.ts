@@ -8,7 +8,7 @@ import { shapeStr } from '../../tensor/dtype.js';
 import { ConfigError } from '../../errors.js';
 import type { PlstmVisionConfig, PostUpBlockConfig } from './config.js';
 import { layerSpecs } from './layer2d.js';
-import { WeightSpec, WeightTable, matchTensorInfos, tableShapes } from '../weightTable.js';
+import { FLOAT_DTYPES, TensorSource, WeightSpec, WeightTable, matchTensorInfos, tableShapes } from '../weightTable.js';
 
 /**
  * Entries of the tables of both vision models. Roles: 'linear' (projections, SmallInit with
@@ -62,19 +62,13 @@ export function plstmVisionWeightTable(cfg: PlstmVisionConfig): Map<string, numb
   return tableShapes(plstmVisionTable(cfg));
 }
 
-/** A source of named tensors (a safetensors file or a plain map). */
-export interface NamedTensorSource {
-  readonly source: string;
-  names(): string[];
-  shape(name: string): readonly number[];
-  read(name: string): Tensor;
-}
+/** A source of named tensors read synchronously (a parsed safetensors file or a plain map). */
+export type NamedTensorSource = TensorSource<Tensor>;
 
 /** Checks `src` against a weight table (missing, unexpected, mis-shaped: errors naming the tensor) and reads every tensor as f32. */
 export function loadByTable(table: WeightTable, src: NamedTensorSource, what: string): Map<string, Tensor> {
-  // dtypes are checked on read (the sources give shapes only)
-  const m = matchTensorInfos(table, new Map(src.names().map((n) => [n, { shape: src.shape(n), dtype: 'f32' as const }])));
-  const { missing, unexpected, misshaped } = m.problems;
+  const m = matchTensorInfos(table, new Map(src.names().map((n) => [n, { shape: src.shape(n), dtype: src.dtype?.(n) ?? 'f32' }])));
+  const { missing, unexpected, misshaped, badDtype } = m.problems;
   if (missing.length || unexpected.length) {
     const list = (a: string[]) => a.slice(0, 6).join(', ') + (a.length > 6 ? `, ... (${a.length} in all)` : '');
     throw new ConfigError(`${what} weights (${src.source}): state_dict does not match the config`
@@ -84,6 +78,7 @@ export function loadByTable(table: WeightTable, src: NamedTensorSource, what: st
     const { file, spec, shape } = misshaped[0];
     throw new ConfigError(`${what} weights (${src.source}): tensor '${file}' has shape ${shapeStr(shape)}, expected ${shapeStr(spec.shape)} from the config: config and weights do not match`);
   }
+  if (badDtype.length) throw new ConfigError(`${what} weights (${src.source}): tensor '${badDtype[0].file}' has dtype ${badDtype[0].dtype}, expected a float format (${FLOAT_DTYPES.join(', ')})`);
   const out = new Map<string, Tensor>();
   for (const [name, { file }] of m.matches) {
     const v = src.read(file);

@@ -10,7 +10,7 @@ import { shapeStr } from '../../tensor/dtype.js';
 import { TiRexConfig, resolveTiRexConfig } from './config.js';
 import { ConfigError } from '../../errors.js';
 import type { DType } from '../../tensor/dtype.js';
-import { FLOAT_DTYPES, WeightSpec, WeightTable, matchWeights, readWeightsF32, tableShapes } from '../weightTable.js';
+import { FLOAT_DTYPES, TensorSource, WeightSpec, WeightTable, matchWeights, readWeightsF32, sourceInfo, tableShapes, tensorMapSource } from '../weightTable.js';
 
 export interface TiRexResidualBlockWeights {
   hiddenWeight: Tensor; // [FF, IN]
@@ -90,16 +90,8 @@ export function tirexWeightTable(cfg: TiRexConfig): Map<string, number[]> {
   return tableShapes(tirexTable(cfg));
 }
 
-/** A source of named tensors (shape known before reading). */
-export interface TiRexTensorSource {
-  /** Names the file in errors. */
-  readonly source: string;
-  names(): string[];
-  shape(name: string): readonly number[];
-  read(name: string): Promise<Tensor>;
-  /** Stored dtype (default: any float is accepted). */
-  dtype?(name: string): DType;
-}
+/** A source of named tensors (shape known before reading; see ../weightTable.ts). */
+export type TiRexTensorSource = TensorSource;
 
 /**
  * Checks the source against the weight table (strict, like load_state_dict; legacy
@@ -108,7 +100,7 @@ export interface TiRexTensorSource {
  */
 export async function readTiRexTensors(cfg: TiRexConfig, src: TiRexTensorSource): Promise<Map<string, Tensor>> {
   const table = tirexTable(cfg);
-  const m = await matchWeights(table, { names: () => src.names(), info: (n) => ({ shape: src.shape(n), dtype: src.dtype?.(n) ?? 'f32' }) });
+  const m = await matchWeights(table, sourceInfo(src));
   const { missing, unexpected, misshaped, badDtype } = m.problems;
   if (missing.length || unexpected.length) {
     const list = (a: string[]) => a.slice(0, 6).join(', ') + (a.length > 6 ? `, ... (${a.length} in all)` : '');
@@ -172,16 +164,7 @@ export async function loadTiRexWeights(cfg: TiRexConfig, src: TiRexTensorSource)
   return tirexWeightsFromTensors(cfg, await readTiRexTensors(cfg, src));
 }
 
-/** In-memory tensors (e.g. from a browser fetch) as a source. */
-export function tensorMapSource(tensors: ReadonlyMap<string, Tensor>, source = '<tensors>'): TiRexTensorSource {
-  return {
-    source,
-    names: () => [...tensors.keys()],
-    shape: (n) => tensors.get(n)!.shape,
-    dtype: (n) => tensors.get(n)!.dtype,
-    read: async (n) => tensors.get(n)!,
-  };
-}
+export { tensorMapSource };
 
 export interface LoadedTiRexCheckpoint {
   config: TiRexConfig;

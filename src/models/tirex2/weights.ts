@@ -16,7 +16,7 @@ import { shapeStr } from '../../tensor/dtype.js';
 import type { DType } from '../../tensor/dtype.js';
 import { ConfigError, InputError } from '../../errors.js';
 import { TiRex2Config, resolveTiRex2Config } from './config.js';
-import { FLOAT_DTYPES, WeightSpec, WeightTable, firstDifference, matchWeights } from '../weightTable.js';
+import { FLOAT_DTYPES, TensorSource, WeightSpec, WeightTable, firstDifference, matchWeights, sourceInfo, tensorMapSource } from '../weightTable.js';
 
 /**
  * The TiRex-2 weight table: every unique official tensor under `cfg`, in state_dict order, by
@@ -84,16 +84,8 @@ export function tirex2WeightTable(cfg: TiRex2Config): Map<string, TiRex2WeightEn
   return new Map(tirex2Table(cfg).specs.map((s) => [s.name, Object.freeze({ shape: s.shape, aliases: s.aliases ?? [] })]));
 }
 
-/** A source of named tensors (shape known before reading). */
-export interface TiRex2TensorSource {
-  /** Names the file in errors. */
-  readonly source: string;
-  names(): string[];
-  shape(name: string): readonly number[];
-  read(name: string): Promise<Tensor>;
-  /** Stored dtype (default: checked when read). */
-  dtype?(name: string): DType;
-}
+/** A source of named tensors (shape known before reading; see ../weightTable.ts). */
+export type TiRex2TensorSource = TensorSource;
 
 const list = (a: readonly string[]) => a.slice(0, 6).join(', ') + (a.length > 6 ? `, ... (${a.length} in all)` : '');
 
@@ -104,7 +96,7 @@ const list = (a: readonly string[]) => a.slice(0, 6).join(', ') + (a.length > 6 
  */
 export async function loadTiRex2Weights(cfg: TiRex2Config, src: TiRex2TensorSource): Promise<Map<string, Tensor>> {
   const table = tirex2Table(cfg);
-  const m = await matchWeights(table, { names: () => src.names(), info: (n) => ({ shape: src.shape(n), dtype: src.dtype?.(n) ?? 'f32' }) });
+  const m = await matchWeights(table, sourceInfo(src));
   const { missing, unexpected, misshaped, badDtype } = m.problems;
   if (missing.length || unexpected.length) {
     throw new InputError(`TiRex-2 weights (${src.source}): state_dict does not match the config (${cfg.blocks.length} blocks: ${cfg.blocks.map((b) => b.timeMixer).join(', ')})`
@@ -144,9 +136,7 @@ async function readF32(src: TiRex2TensorSource, name: string): Promise<Tensor> {
 }
 
 /** In-memory tensors as a source (e.g. a parsed model.safetensors in a browser). */
-export function tirex2TensorMapSource(tensors: ReadonlyMap<string, Tensor>, source = '<tensors>'): TiRex2TensorSource {
-  return { source, names: () => [...tensors.keys()], shape: (n) => tensors.get(n)!.shape, dtype: (n) => tensors.get(n)!.dtype, read: async (n) => tensors.get(n)! };
-}
+export const tirex2TensorMapSource = tensorMapSource;
 
 /**
  * The state_dict as the official safetensors layout stores it: every alias group under its
