@@ -17,6 +17,7 @@ import type { TapeDType } from '../autograd/tape.js';
 import { AdamW, paramGroups, clipGradNorm, globalGradNorm, warmupCosineLr, Rng } from '../optim/optim.js';
 import type { AdamWMoments, RngState } from '../optim/optim.js';
 import type { WasmBackend } from '../backend/wasm/backend.js';
+import { trackHeap, withHeapReclaim } from '../backend/wasm/heapScope.js';
 import { Tensor } from '../tensor/tensor.js';
 import { serializeSafetensors, parseSafetensors } from '../io/safetensors.js';
 import { ArgumentError } from '../errors.js';
@@ -428,32 +429,7 @@ export class Trainer<B> {
   }
 }
 
-/**
- * Records the heap tensors `be` allocates (its `empty`, which zeros and upload use) until
- * release(), which disposes them and restores `empty`.
- */
-function trackHeap(be: WasmBackend): { release(): void } {
-  const orig = be.empty;
-  const live: Tensor[] = [];
-  const bound = orig.bind(be);
-  be.empty = (shape, dtype) => { const t = bound(shape, dtype); live.push(t); return t; };
-  return {
-    release() {
-      be.empty = orig;
-      for (const t of live) t.dispose();
-      live.length = 0;
-    },
-  };
-}
-
-/**
- * Runs fn and then frees every wasm-heap tensor `be` allocated meanwhile (fn's result must not
- * be or hold one, e.g. a number). For forward-only evaluation loops; null runs fn as is.
- */
-export function withHeapReclaim<T>(be: WasmBackend | null, fn: () => T): T {
-  const tr = be ? trackHeap(be) : null;
-  try { return fn(); } finally { tr?.release(); }
-}
+export { withHeapReclaim };
 
 /** Copies tensors of a safetensors file into parameters by name (all must be present with the parameters' shapes). */
 export function loadWeightsInto(params: readonly Parameter[], bytes: Uint8Array, label = 'loadWeightsInto'): void {

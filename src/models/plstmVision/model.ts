@@ -18,6 +18,7 @@ import { patchEmbed, addPosEmbed, pool } from './parts.js';
 import { plstmVisionTable } from './weights.js';
 import { WeightLookup, WeightSource, weightLookup, need, linear, rmsNorm, mlp, inputWeights } from '../../blocks/basic.js';
 import type { WeightTable } from '../weightTable.js';
+import { withHeapReclaim } from '../../backend/wasm/heapScope.js';
 
 export interface VisionForwardOptions {
   /** Filled with intermediates: patches, pos_embed (the embedding used), blocks.<i>.block0 / block1, norm_out, pooled. */
@@ -133,12 +134,5 @@ export class PlstmVisionModel {
  * every wasm-heap tensor allocated meanwhile (fn must return plain JS data).
  */
 export function runNoGrad<T>(be: WasmBackend, fn: (t: Tape) => T): T {
-  const orig = be.empty;
-  const live: Tensor[] = [];
-  const bound = orig.bind(be);
-  be.empty = (shape, dtype) => { const x = bound(shape, dtype); live.push(x); return x; };
-  try { return fn(new Tape(be, 'f32')); } finally {
-    be.empty = orig;
-    for (const x of live) x.dispose();
-  }
+  return withHeapReclaim(be, () => fn(new Tape(be, 'f32')));
 }

@@ -10,7 +10,7 @@ import { ConfigError } from '../../errors.js';
 import { patchEmbed, addPosEmbed, pool, Pooling } from './parts.js';
 import { WeightLookup, WeightSource, weightLookup, need, linear, rmsNorm, mlp } from '../../blocks/basic.js';
 import { WeightSpec, WeightTable, tableShapes } from '../weightTable.js';
-import { embedSpecs, visionSpec } from './weights.js';
+import { embedSpecs, tailSpecs, visionSpec } from './weights.js';
 
 /** The baseline's config (config.json of a saved baseline, `model_type: 'vit-vision'`). */
 export interface VitVisionConfig {
@@ -71,9 +71,7 @@ export function vitTable(c: VitVisionConfig): WeightTable {
     lin(`${p}.mlp.fc1`, I, D);
     lin(`${p}.mlp.fc2`, D, I);
   }
-  specs.push(visionSpec('norm.scale', [D], 'norm'));
-  specs.push(visionSpec('head.weight', [c.numClasses, c.pooling === 'corners' ? 4 * D : D], 'head'));
-  specs.push(visionSpec('head.bias', [c.numClasses], 'head'));
+  specs.push(...tailSpecs(D, { scale: true, bias: false }, c.numClasses, c.pooling));
   return { arch: 'vit-vision', specs };
 }
 

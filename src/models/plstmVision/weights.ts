@@ -29,6 +29,16 @@ export function embedSpecs(dim: number, channels: number, patch: number, grid: r
   return out;
 }
 
+/** The final RMSNorm (its scale and bias as configured) and the classifier head (corners pooling: 4 dim features). */
+export function tailSpecs(dim: number, norm: { scale: boolean; bias: boolean }, numClasses: number, pooling: string): WeightSpec[] {
+  const out: WeightSpec[] = [];
+  if (norm.scale) out.push(visionSpec('norm.scale', [dim], 'norm'));
+  if (norm.bias) out.push(visionSpec('norm.bias', [dim], 'bias'));
+  out.push(visionSpec('head.weight', [numClasses, pooling === 'corners' ? 4 * dim : dim], 'head'));
+  out.push(visionSpec('head.bias', [numClasses], 'head'));
+  return out;
+}
+
 function postUpSpecs(specs: WeightSpec[], p: string, c: PostUpBlockConfig): void {
   const D = c.inputDim, I = c.innerDim;
   for (const n of ['norm', 'norm2']) {
@@ -50,10 +60,7 @@ export function plstmVisionTable(cfg: PlstmVisionConfig): WeightTable {
     postUpSpecs(specs, `block_stack.blocks.${i}.block0`, b.block0);
     postUpSpecs(specs, `block_stack.blocks.${i}.block1`, b.block1);
   });
-  if (cfg.norm.scale) specs.push(visionSpec('norm.scale', [D], 'norm'));
-  if (cfg.norm.bias) specs.push(visionSpec('norm.bias', [D], 'bias'));
-  specs.push(visionSpec('head.weight', [cfg.numClasses, cfg.pooling === 'corners' ? 4 * D : D], 'head'));
-  specs.push(visionSpec('head.bias', [cfg.numClasses], 'head'));
+  specs.push(...tailSpecs(D, cfg.norm, cfg.numClasses, cfg.pooling));
   return { arch: 'pLSTMVisionModel', specs };
 }
 

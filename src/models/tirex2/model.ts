@@ -8,6 +8,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import type { WasmBackend } from '../../backend/wasm/backend.js';
 import type { HubOptions } from '../../hub/options.js';
 import { IN_PAGE } from '../../hub/host.js';
+import { trackHeap } from '../../backend/wasm/heapScope.js';
 import { Tape, Var } from '../../autograd/tape.js';
 import { ArgumentError, ConfigError } from '../../errors.js';
 import { interpolateQuantiles } from '../tirex/model.js';
@@ -84,15 +85,6 @@ export interface TiRex2PassDetails {
   /** intermediates by name (when asked for) */ intermediates: Map<string, { shape: number[]; data: Float32Array }>;
 }
 
-/** Records the heap tensors `be.empty` hands out until release(), then frees them (a forward-only pass keeps none). */
-function heapScope(be: WasmBackend): { release(): void } {
-  const orig = be.empty;
-  const live: Tensor[] = [];
-  const bound = orig.bind(be);
-  be.empty = (shape, dtype) => { const t = bound(shape, dtype); live.push(t); return t; };
-  return { release() { be.empty = orig; for (const t of live) t.dispose(); live.length = 0; } };
-}
-
 export class TiRex2 {
   readonly config: TiRex2Config;
   readonly backend: WasmBackend;
@@ -151,13 +143,13 @@ export class TiRex2 {
       if (keep === 'all' || keep.has(name)) intermediates.set(name, { shape: [...v.shape], data: Float32Array.from(v.data) });
     } : undefined;
     let head: Float32Array;
-    let scope = heapScope(be);
+    let scope = trackHeap(be);
     // a forward-only pass frees each block's heap tensors once its output is copied out, so the
     // heap holds one block's intermediates at a time
     const betweenBlocks = (v: Var): Var => {
       const data = Float32Array.from(v.data);
       scope.release();
-      scope = heapScope(be);
+      scope = trackHeap(be);
       return t.input(new Tensor('f32', v.shape, data));
     };
     const t = new Tape(be, 'f32');
