@@ -7,6 +7,7 @@ import { Tape, Var } from '../../autograd/tape.js';
 import * as ag from '../../autograd/ops.js';
 import { InputError } from '../../errors.js';
 import { shapeStr } from '../../tensor/dtype.js';
+import { linear } from '../../blocks/basic.js';
 
 /**
  * VitPatchEmbed: pixels [B, C, H, W] (or [B, H, W, C] when !channelsFirst) -> [B, H/P, W/P, dim].
@@ -21,7 +22,7 @@ export function patchEmbed(t: Tape, pixels: Var, w: Var, b: Var, o: { patchSize:
   if (H % P !== 0 || W % P !== 0) throw new InputError(`pixels: height ${H} and width ${W} must be multiples of the patch size ${P}`);
   const h = H / P, wd = W / P, dim = w.shape[0];
   const patches = ag.reshape(t, ag.permute(t, ag.reshape(t, x, [B, C, h, P, wd, P]), [0, 2, 4, 1, 3, 5]), [B * h * wd, C * P * P]);
-  const y = ag.linear(t, patches, ag.reshape(t, w, [dim, C * P * P]), b);
+  const y = linear(t, patches, { weight: ag.reshape(t, w, [dim, C * P * P]), bias: b });
   return ag.reshape(t, y, [B, h, wd, dim]);
 }
 

@@ -188,7 +188,7 @@ export function variateMixer(t: Tape, p: WeightLookup, cfg: TiRex2Config, b: TiR
   let q = split(linear(t, a, lin(p, `${prefix}.attn.WQ`)));
   let k = split(linear(t, a, lin(p, `${prefix}.attn.WK`)));
   const v = split(linear(t, a, lin(p, `${prefix}.attn.WV`)));
-  if (cfg.useQkNorm) { q = ag.rmsNorm(t, q, { eps: TIREX2_QK_NORM_EPS }); k = ag.rmsNorm(t, k, { eps: TIREX2_QK_NORM_EPS }); }
+  if (cfg.useQkNorm) { q = rmsNorm(t, q, {}, TIREX2_QK_NORM_EPS); k = rmsNorm(t, k, {}, TIREX2_QK_NORM_EPS); }
   const s = ag.scale(t, ag.matmul(t, q, k, { transB: true }), 1 / Math.sqrt(Dh)); // [L*NH*NG, G, G]
   const masked = ag.add(t, ag.reshape(t, s, [L * NH, NG * G * G]), t.input(new Tensor('f32', [NG * G * G], plan.mask)));
   const att = ag.reshape(t, ag.softmax(t, ag.reshape(t, masked, [L * NH * NG * G, G])), [L * NH * NG, G, G]);
