@@ -6,7 +6,7 @@ export type {
 } from './model.js';
 export { resolveTiRex2Config, tirex2NumParameters, tirex2ParameterCount, TIREX2_FFN_PROJ_FACTOR, TIREX2_SCALER_EPS } from './config.js';
 export type { TiRex2Config, TiRex2ConfigJson, TiRex2BlockConfig, TiRex2TemplateJson, TiRex2TimeMixerJson, TiRex2VariateMixerJson, TiRex2TimeMixerType } from './config.js';
-export { tirex2WeightTable, loadTiRex2Weights, loadTiRex2Checkpoint, tirex2TensorMapSource, tirex2SafetensorsNames } from './weights.js';
+export { tirex2Table, tirex2WeightTable, loadTiRex2Weights, loadTiRex2Checkpoint, tirex2TensorMapSource, tirex2SafetensorsNames } from './weights.js';
 export type { TiRex2WeightEntry, TiRex2TensorSource, LoadedTiRex2Checkpoint, LoadTiRex2CheckpointOptions } from './weights.js';
 export { tirex2Network, timeMixer as tirex2TimeMixer, variateMixer as tirex2VariateMixer, attentionPlan as tirex2AttentionPlan, mlstmCell as tirex2MlstmCell, slstmCell as tirex2SlstmCell } from './network.js';
 export type { TiRex2ParamLookup, TiRex2RowLayout, TiRex2Hook, TiRex2AttentionPlan } from './network.js';
