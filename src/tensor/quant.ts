@@ -3,6 +3,7 @@
 // reference code: quantising is done once when weights are loaded.
 import { Tensor } from './tensor.js';
 import { shapeStr } from './dtype.js';
+import { ArgumentError } from '../errors.js';
 
 /** Elements per Q4 block (one scale each). */
 export const Q4_BLOCK = 32;
@@ -24,7 +25,7 @@ export interface Q4Options {
 
 function checkActivationBits(fn: string, bits: unknown): Q4ActivationBits {
   if (bits === undefined) return Q4_DEFAULT_ACTIVATION_BITS;
-  if (bits !== 8 && bits !== 16) throw new RangeError(`${fn}: activationBits must be 8 or 16, got ${JSON.stringify(bits)}`);
+  if (bits !== 8 && bits !== 16) throw new ArgumentError(`${fn}: activationBits must be 8 or 16, got ${JSON.stringify(bits)}`);
   return bits;
 }
 

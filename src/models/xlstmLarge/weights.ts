@@ -12,6 +12,7 @@ import type { DType } from '../../tensor/dtype.js';
 import type { SafetensorsSource } from '../../io/safetensors.js';
 import type { XLSTMLargeConfig } from './config.js';
 import { WasmBackend } from '../../backend/wasm/backend.js';
+import { ArgumentError } from '../../errors.js';
 import { Q4ActivationBits, Q4Weight, Q4_BLOCK, quantizeInt8, quantizeQ4 } from '../../tensor/quant.js';
 import type { LinearWeight } from '../../ops/matmul.js';
 import { f32ArrayToBf16 } from '../../tensor/convert.js';
@@ -445,7 +446,7 @@ export async function loadXLSTMLargeWeights(be: WasmBackend, src: SafetensorsSou
     throw new RangeError(`loadXLSTMLargeWeights: dtype is ${JSON.stringify(opts.dtype)}, expected "f32", "bf16", "int8" or "q4"`);
   }
   if (opts.q4ActivationBits !== undefined && opts.q4ActivationBits !== 8 && opts.q4ActivationBits !== 16) {
-    throw new RangeError(`loadXLSTMLargeWeights: q4ActivationBits is ${JSON.stringify(opts.q4ActivationBits)}, expected 8 or 16`);
+    throw new ArgumentError(`loadXLSTMLargeWeights: q4ActivationBits is ${JSON.stringify(opts.q4ActivationBits)}, expected 8 or 16`);
   }
   const budget = opts.maxHeapBytes ?? DEFAULT_MAX_HEAP_BYTES;
   if (typeof budget !== 'number' || !(budget > 0) || budget > HARD_HEAP_BYTES) {
