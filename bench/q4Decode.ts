@@ -2,11 +2,15 @@
 // 162M bench config are loaded side by side and their decode steps alternate in rounds, so
 // the load of a shared machine hits both alike. Per variant: best and median wall ms per
 // token, and CPU ms per token (process.cpuUsage: all threads of the process), and the
-// ratios x16 / x8 of the medians. `npm run bench -- q4ab --quick`.
+// ratios x16 / x8 of the medians; then the same for the GEMVs of a decode step alone (every
+// q4 matrix of the model once, as a step reads them: ~78 MB, streamed from DRAM).
+// `npm run bench -- q4ab --quick`.
 import { WasmBackend } from '../src/backend/wasm/backend.js';
 import { XLSTMLarge, resolveXLSTMLargeConfig } from '../src/models/xlstmLarge/index.js';
 import { RandomXLSTMLargeSource } from '../src/models/xlstmLarge/randomWeights.js';
 import { LM_BENCH_CONFIG } from './lm.js';
+import { linear } from '../src/ops/matmul.js';
+import type { LinearWeight } from '../src/ops/matmul.js';
 import { BenchRow } from './report.js';
 import type { BenchOptions } from './gemm.js';
 
@@ -56,6 +60,38 @@ export async function benchQ4Decode(backends?: WasmBackend[], opts: BenchOptions
         }
         const a = med.get('q4 x8')!, b = med.get('q4 x16')!;
         rows.push({ topic: 'q4ab', name: 'x16 / x8 per token', threads: be.threads, value: b.wall / a.wall, unit: 'x (median wall)', extra: { cpuRatio: b.cpu / a.cpu } });
+        // the GEMVs alone: each model's q4 matrices in step order, x of the right width
+        const gemvSets = variants.map((v) => {
+          const ws: LinearWeight[] = [];
+          for (const bw of v.m.weights.blocks) ws.push(bw.qkvo, bw.outProj, bw.projUpBoth, bw.projDown);
+          ws.push(v.m.weights.lmHead);
+          return ws.map((w) => {
+            const [N, K] = w.shape;
+            const x = be.empty([1, K]);
+            (x.data as Float32Array).forEach((_, i, d) => { d[i] = Math.sin(i * 0.37); });
+            return { w, x, y: be.empty([1, N]) };
+          });
+        });
+        const g = variants.map(() => ({ wall: [] as number[], cpu: [] as number[] }));
+        for (let r = -1; r < rounds; r++) {
+          for (let k = 0; k < variants.length; k++) {
+            const i = (k + r + 1) % variants.length; // alternate which goes first
+            const c0 = process.cpuUsage(), t0 = performance.now();
+            for (let s = 0; s < steps; s++) for (const { w, x, y } of gemvSets[i]) linear(be, x, w, undefined, y);
+            const wall = (performance.now() - t0) / steps, cu = process.cpuUsage(c0);
+            if (r >= 0) { g[i].wall.push(wall); g[i].cpu.push((cu.user + cu.system) / 1000 / steps); }
+          }
+        }
+        for (let i = 0; i < variants.length; i++) {
+          rows.push({
+            topic: 'q4ab', name: `GEMVs of one token ${variants[i].name}`, threads: be.threads, value: median(g[i].cpu), unit: 'CPU ms (median)',
+            extra: { bestCpuMs: Math.min(...g[i].cpu), medianWallMs: median(g[i].wall), bestWallMs: Math.min(...g[i].wall), matrices: gemvSets[i].length },
+          });
+        }
+        const i8 = variants.findIndex((v) => v.name === 'q4 x8'), i16 = 1 - i8;
+        rows.push({ topic: 'q4ab', name: 'GEMVs x16 / x8', threads: be.threads, value: median(g[i16].cpu) / median(g[i8].cpu), unit: 'x (median CPU)',
+          extra: { wallRatio: median(g[i16].wall) / median(g[i8].wall) } });
+        for (const set of gemvSets) for (const { x, y } of set) { x.dispose(); y.dispose(); }
         for (const st of states) for (const s of st) { s.c.dispose(); s.n.dispose(); s.m.dispose(); }
       } finally { for (const v of variants) v.m.dispose(); }
     }
