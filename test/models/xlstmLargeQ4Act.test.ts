@@ -10,6 +10,7 @@ import { Q4Weight } from '../../src/tensor/quant.js';
 import { XLSTMLarge } from '../../src/models/xlstmLarge/index.js';
 import type { XLSTMLargeLoadOptions } from '../../src/models/xlstmLarge/index.js';
 import { ArgumentError } from '../../src/errors.js';
+import { loadLanguageModel } from '../../src/models/auto.js';
 import { loadCase, FIXTURES, GoldenCase } from '../helpers/golden.js';
 
 let be: WasmBackend;
@@ -77,6 +78,17 @@ test('q4 decode with 8-bit activations: within the stated tolerance of the 16-bi
   assert.ok(d.relRms <= 0.15 * e16.relRms, `x8 vs x16 relative RMS ${d.relRms} > 0.15 x (x16 vs f32) ${0.15 * e16.relRms}: ${msg}`);
   assert.ok(e8.relRms <= 1.1 * e16.relRms, `x8 vs f32 ${e8.relRms} > 1.1 x (x16 vs f32) ${e16.relRms}: ${msg}`);
   assert.ok(d.top1 >= 0.85, `x8 and x16 agree on the top token in ${d.top1 * 100}% of steps (< 85%): ${msg}`);
+});
+
+test('q4ActivationBits reaches the weights through loadLanguageModel', async () => {
+  for (const bits of [16, 8] as const) {
+    const m = await loadLanguageModel(dir(), { backend: be, dtype: 'q4', q4ActivationBits: bits }) as XLSTMLarge;
+    try {
+      for (const w of [m.weights.blocks[0].qkvo, m.weights.blocks[0].projDown, m.weights.lmHead]) {
+        assert.ok(w instanceof Q4Weight && w.activationBits === bits, `activationBits ${bits}`);
+      }
+    } finally { m.dispose(); }
+  }
 });
 
 test('q4ActivationBits: a bad value is refused before loading, naming the option', async () => {
