@@ -30,7 +30,9 @@ async function decode(opts: Partial<XLSTMLargeLoadOptions>): Promise<{ logits: F
   const d = c.io.get('input_ids')!.data as BigInt64Array;
   const m = await XLSTMLarge.fromPretrained(dir(), { backend: be, ...opts });
   try {
-    const w = m.weights.blocks[0].qkvo;
+    // a matrix whose rows are not a multiple of 32 long loads as int8: take the first Q4 one
+    const b0 = m.weights.blocks[0];
+    const w = [b0.qkvo, b0.projDown, m.weights.lmHead].find((x) => x instanceof Q4Weight);
     const st = m.emptyState(B);
     const logits: Float32Array[] = [];
     for (let s = 0; s < S; s++) {
@@ -42,11 +44,12 @@ async function decode(opts: Partial<XLSTMLargeLoadOptions>): Promise<{ logits: F
   } finally { m.dispose(); }
 }
 
-function diff(a: Float32Array[], b: Float32Array[], V: number): { relRms: number; maxAbs: number; top1: number } {
+function diff(a: Float32Array[], b: Float32Array[], V: number): { relRms: number; maxAbs: number; top1: number; flips: number } {
   let d2 = 0, r2 = 0, maxAbs = 0, agree = 0, rows = 0;
   for (let s = 0; s < a.length; s++) {
     for (let o = 0; o < a[s].length; o += V) {
       let ia = o, ib = o;
+      rows++;
       for (let i = o; i < o + V; i++) {
         const d = a[s][i] - b[s][i];
         d2 += d * d; r2 += b[s][i] * b[s][i]; maxAbs = Math.max(maxAbs, Math.abs(d));
@@ -54,10 +57,9 @@ function diff(a: Float32Array[], b: Float32Array[], V: number): { relRms: number
         if (b[s][i] > b[s][ib]) ib = i;
       }
       if (ia === ib) agree++;
-      rows++;
     }
   }
-  return { relRms: Math.sqrt(d2 / r2), maxAbs, top1: agree / rows };
+  return { relRms: Math.sqrt(d2 / r2), maxAbs, top1: agree / rows, flips: rows - agree };
 }
 
 test('q4 decode with 8-bit activations: within the stated tolerance of the 16-bit activations and of f32', async () => {
@@ -73,20 +75,21 @@ test('q4 decode with 8-bit activations: within the stated tolerance of the 16-bi
   // 0.0070, top-1 agreement 97.9%; the q4 weights alone move the logits by 0.132 from f32
   // (x8: 0.1320, x16: 0.1318). One 8-bit step of x is 1/254 of its block's max, one 4-bit step
   // of w 1/16 of its block's max, so x8 should add about 0.06 of the weights' change: allowed
-  // 0.15 of it, the error vs f32 at most 10% above x16's, and top-1 agreement >= 85%.
+  // 0.15 of it, the error vs f32 at most 10% above x16's, and top-1 agreement >= 85% (or a
+  // single step differing, for short inputs).
   assert.ok(d.relRms > 0, `x8 must differ from x16: ${msg}`);
   assert.ok(d.relRms <= 0.15 * e16.relRms, `x8 vs x16 relative RMS ${d.relRms} > 0.15 x (x16 vs f32) ${0.15 * e16.relRms}: ${msg}`);
   assert.ok(e8.relRms <= 1.1 * e16.relRms, `x8 vs f32 ${e8.relRms} > 1.1 x (x16 vs f32) ${e16.relRms}: ${msg}`);
-  assert.ok(d.top1 >= 0.85, `x8 and x16 agree on the top token in ${d.top1 * 100}% of steps (< 85%): ${msg}`);
+  assert.ok(d.top1 >= 0.85 || d.flips <= 1, `x8 and x16 agree on the top token in ${d.top1 * 100}% of steps (< 85%, and more than one step differs): ${msg}`);
 });
 
 test('q4ActivationBits reaches the weights through loadLanguageModel', async () => {
   for (const bits of [16, 8] as const) {
     const m = await loadLanguageModel(dir(), { backend: be, dtype: 'q4', q4ActivationBits: bits }) as XLSTMLarge;
     try {
-      for (const w of [m.weights.blocks[0].qkvo, m.weights.blocks[0].projDown, m.weights.lmHead]) {
-        assert.ok(w instanceof Q4Weight && w.activationBits === bits, `activationBits ${bits}`);
-      }
+      const q4 = [m.weights.blocks[0].qkvo, m.weights.blocks[0].projDown, m.weights.lmHead].filter((w) => w instanceof Q4Weight);
+      assert.ok(q4.length > 0, 'some matrices load as q4');
+      for (const w of q4) assert.equal((w as Q4Weight).activationBits, bits);
     } finally { m.dispose(); }
   }
 });
