@@ -10,7 +10,7 @@ export const Q4_BLOCK = 32;
 
 /**
  * How the Q4 GEMV rounds x: 8 = int8 per 32-value block (ggml's Q8_0, its default for
- * Q4_0 weights: the relaxed-SIMD 8-bit dot products, ~1.5x faster decode), 16 = int16
+ * Q4_0 weights: relaxed-SIMD 8-bit dot products, 1.1-1.35x less CPU per GEMV), 16 = int16
  * with one scale per row (error 1/65534 of max|x|, the earlier kernel). Measurements
  * behind the default: docs/PERFORMANCE.md, "Q4 with 8-bit activations".
  */
