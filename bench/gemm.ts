@@ -53,6 +53,8 @@ export async function benchGemv(backends: WasmBackend[], opts: BenchOptions): Pr
     ['f16', new Tensor('f16', [N, K], f32ArrayToF16(wf.data as Float32Array)), N * K * 2],
     ['int8', quantizeInt8(wf), N * K + N * 4],
     ['q4_0', quantizeQ4(wf), N * K / 2 + (N * K / 32) * 4],
+    // the same Q4 weights with x as int16 (the earlier kernel) beside the 8-bit default
+    ['q4_0 x16', quantizeQ4(wf, { activationBits: 16 }), N * K / 2 + (N * K / 32) * 4],
   ];
   for (const be of backends) {
     const x = be.empty([1, K]);
@@ -88,6 +90,7 @@ export async function benchGemv(backends: WasmBackend[], opts: BenchOptions): Pr
   fill(wh, 6);
   const headFormats: [string, Tensor | Q4Weight, number][] = [
     ['f32', wh, Nh * Kh * 4], ['int8', quantizeInt8(wh), Nh * Kh + Nh * 4], ['q4_0', quantizeQ4(wh), Nh * Kh / 2 + (Nh * Kh / 32) * 4],
+    ['q4_0 x16', quantizeQ4(wh, { activationBits: 16 }), Nh * Kh / 2 + (Nh * Kh / 32) * 4],
   ];
   for (const be of backends) {
     const x = be.empty([1, Kh]), y = be.empty([1, Nh]);
@@ -105,7 +108,7 @@ export async function benchGemv(backends: WasmBackend[], opts: BenchOptions): Pr
 }
 
 function uploadWeight(be: WasmBackend, w: Tensor | Q4Weight): Tensor | Q4Weight {
-  if (w instanceof Q4Weight) return new Q4Weight(w.shape, be.upload(w.packed), be.upload(w.scales));
+  if (w instanceof Q4Weight) return new Q4Weight(w.shape, be.upload(w.packed), be.upload(w.scales), { activationBits: w.activationBits });
   return w.dtype === 'i8' ? uploadI8(be, w) : be.upload(w);
 }
 

@@ -72,7 +72,9 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
   // XLSTM_BENCH_LM_DTYPES / XLSTM_BENCH_LM_THREADS (comma lists) narrow the run, e.g. for
   // before/after comparisons on a busy machine.
   const env = typeof process !== 'undefined' ? process.env : {};
-  const dtypes = (env.XLSTM_BENCH_LM_DTYPES ?? 'f32,bf16,int8,q4').split(',') as XLSTMLargeDType[];
+  // 'q4x16' is q4 with the earlier int16 activations (q4ActivationBits: 16), for comparing
+  // the two Q4 GEMVs in one run; 'q4' uses the default (8-bit activations).
+  const dtypes = (env.XLSTM_BENCH_LM_DTYPES ?? 'f32,bf16,int8,q4').split(',');
   const threadSet = env.XLSTM_BENCH_LM_THREADS ? new Set(env.XLSTM_BENCH_LM_THREADS.split(',').map(Number)) : undefined;
   try {
     for (const be of bes) {
@@ -81,7 +83,9 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
       const copyGBs = copyRow.value;
       for (const dtype of dtypes) {
         const tl = performance.now();
-        const m = await XLSTMLarge.fromSource(src, cfg, { backend: be, dtype });
+        const m = dtype === 'q4x16'
+          ? await XLSTMLarge.fromSource(src, cfg, { backend: be, dtype: 'q4', q4ActivationBits: 16 })
+          : await XLSTMLarge.fromSource(src, cfg, { backend: be, dtype: dtype as XLSTMLargeDType });
         const loadMs = performance.now() - tl;
         try {
           const bytesPerToken = decodeBytesPerToken(m);

@@ -30,6 +30,8 @@ export { evaluateVision, createVisionTrainer } from './train/visionTraining.js';
 export { matmul, linear } from './ops/matmul.js';
 export type { MatmulOptions, LinearWeight } from './ops/matmul.js';
 export { Q4Weight, Q4_BLOCK, quantizeInt8, dequantizeInt8, quantizeQ4, dequantizeQ4 } from './tensor/quant.js';
+export { Q4_DEFAULT_ACTIVATION_BITS } from './tensor/quant.js';
+export type { Q4ActivationBits, Q4Options } from './tensor/quant.js';
 export * from './models/xlstmLm/index.js';
 export type { LanguageModel, ModelState, LanguageModelForwardResult, LanguageModelStepResult } from './models/languageModel.js';
 export * from './generation/index.js';

@@ -25,6 +25,8 @@ export interface LoadLanguageModelOptions {
   backend: WasmBackend;
   /** Weight format in memory (default: as stored). */
   dtype?: LoadDtype;
+  /** With dtype 'q4' (xLSTM Large): activations rounded to 8 (default) or 16 bits in decoding (docs/PERFORMANCE.md). */
+  q4ActivationBits?: 8 | 16;
   /** Called as tensors are read: bytes so far of the total. */
   onProgress?: (p: LoadProgress) => void;
   /** Hub settings when the source is a model id like 'NX-AI/xLSTM-7b' (revision, token, cache, download onProgress). */
@@ -137,6 +139,7 @@ async function loadXLSTMLarge(dir: string, det: DetectedModel, opts: LoadLanguag
   // XLSTMLarge validates dtype itself (f32 / bf16 / int8 / q4) and reports load progress.
   const loadOpts: XLSTMLargeLoadOptions & { dtype?: LoadDtype } = { backend: opts.backend, onProgress: opts.onProgress };
   if (opts.dtype !== undefined) loadOpts.dtype = opts.dtype;
+  if (opts.q4ActivationBits !== undefined) loadOpts.q4ActivationBits = opts.q4ActivationBits;
   let model: XLSTMLarge;
   if (det.configPath.endsWith('config.json')) {
     model = await XLSTMLarge.fromPretrained(dir, loadOpts);

@@ -125,7 +125,12 @@ export function linear(be: WasmBackend, x: Tensor, w: LinearWeight, bias?: Tenso
     }
     if (R <= GEMV_MAX_ROWS) {
       const nt = N * K >= 1 << 15 ? be.threads : 1;
-      if (q4 || wt.dtype === 'i8') {
+      if (q4 && q4.activationBits === 8) {
+        // x as Q8_0 blocks, quantised by every thread into its own scratch.
+        const xq = st.scratch([(nt * (be.exports.gemvQ8ScratchBytes as (k: number, b: number) => number)(K, R)) / 4]);
+        be.run('gemvQ4Q8', [pw, pscales, px, py, pbias, N, K, R, be.ptr(xq)], nt);
+      }
+      else if (q4 || wt.dtype === 'i8') {
         // Per-thread int16 copy of x for the integer dot products.
         const xq = st.scratch([(nt * (be.exports.gemvQuantScratchBytes as (k: number, b: number) => number)(K, R)) / 4]);
         be.run(q4 ? 'gemvQ4' : 'gemvI8', [pw, pscales, px, py, pbias, N, K, R, be.ptr(xq)], nt);

@@ -3,9 +3,31 @@
 // reference code: quantising is done once when weights are loaded.
 import { Tensor } from './tensor.js';
 import { shapeStr } from './dtype.js';
+import { ArgumentError } from '../errors.js';
 
 /** Elements per Q4 block (one scale each). */
 export const Q4_BLOCK = 32;
+
+/**
+ * How the Q4 GEMV rounds x: 8 = int8 per 32-value block (ggml's Q8_0, its default for
+ * Q4_0 weights: relaxed-SIMD 8-bit dot products, 1.1-1.35x less CPU per GEMV), 16 = int16
+ * with one scale per row (error 1/65534 of max|x|, the earlier kernel). Measurements
+ * behind the default: docs/PERFORMANCE.md, "Q4 with 8-bit activations".
+ */
+export type Q4ActivationBits = 8 | 16;
+/** The default of Q4ActivationBits. */
+export const Q4_DEFAULT_ACTIVATION_BITS: Q4ActivationBits = 8;
+
+export interface Q4Options {
+  /** Rounding of x in the GEMV (see Q4ActivationBits); default Q4_DEFAULT_ACTIVATION_BITS. */
+  activationBits?: Q4ActivationBits;
+}
+
+function checkActivationBits(fn: string, bits: unknown): Q4ActivationBits {
+  if (bits === undefined) return Q4_DEFAULT_ACTIVATION_BITS;
+  if (bits !== 8 && bits !== 16) throw new ArgumentError(`${fn}: activationBits must be 8 or 16, got ${JSON.stringify(bits)}`);
+  return bits;
+}
 
 /**
  * 4-bit block-quantised [N, K] weights. Block j of row n holds elements
@@ -14,6 +36,8 @@ export const Q4_BLOCK = 32;
  */
 export class Q4Weight {
   readonly kind = 'q4_0';
+  /** x rounding of the GEMV (see Q4ActivationBits). */
+  readonly activationBits: Q4ActivationBits;
   constructor(
     /** [N, K] of the dequantised matrix. */
     readonly shape: readonly [number, number],
@@ -21,13 +45,19 @@ export class Q4Weight {
     readonly packed: Tensor,
     /** f32 [N, K/32] block scales. */
     readonly scales: Tensor,
+    opts: Q4Options = {},
   ) {
+    this.activationBits = checkActivationBits('Q4Weight', opts.activationBits);
     const [n, k] = shape;
     if (k % Q4_BLOCK !== 0) throw new RangeError(`Q4Weight: K must be a multiple of ${Q4_BLOCK}, got shape ${shapeStr(shape)}`);
     if (packed.dtype !== 'u8' || packed.size !== (n * k) / 2) throw new TypeError(`Q4Weight: packed must be u8 [${n}, ${k / 2}], got ${packed.dtype} ${shapeStr(packed.shape)}`);
     if (scales.dtype !== 'f32' || scales.size !== (n * k) / Q4_BLOCK) throw new TypeError(`Q4Weight: scales must be f32 [${n}, ${k / Q4_BLOCK}], got ${scales.dtype} ${shapeStr(scales.shape)}`);
   }
   dispose(): void { this.packed.dispose(); this.scales.dispose(); }
+  /** The same weights (shared tensors, not copies) with another x rounding in the GEMV. */
+  withActivationBits(bits: Q4ActivationBits): Q4Weight {
+    return new Q4Weight(this.shape, this.packed, this.scales, { activationBits: checkActivationBits('Q4Weight.withActivationBits', bits) });
+  }
 }
 
 function rows2d(w: Tensor, fn: string): [number, number] {
@@ -71,7 +101,7 @@ export function dequantizeInt8(q: Tensor): Float32Array {
  * is the element of largest magnitude (sign kept, so it maps exactly to -8),
  * nibble = min(15, floor(w / d + 8.5)) - round to nearest.
  */
-export function quantizeQ4(w: Tensor): Q4Weight {
+export function quantizeQ4(w: Tensor, opts: Q4Options = {}): Q4Weight {
   const [n, k] = rows2d(w, 'quantizeQ4');
   if (k % Q4_BLOCK !== 0) throw new RangeError(`quantizeQ4: K (last dim of w) must be a multiple of ${Q4_BLOCK}, got shape ${shapeStr(w.shape)}`);
   const src = w.toFloat32();
@@ -92,7 +122,7 @@ export function quantizeQ4(w: Tensor): Q4Weight {
     for (let i = 0; i < Q4_BLOCK; i++) q[i] = Math.min(15, Math.max(0, Math.floor(src[o + i] * id + 8.5)));
     for (let i = 0; i < 16; i++) packed[b * 16 + i] = q[i] | (q[i + 16] << 4);
   }
-  return new Q4Weight([n, k], new Tensor('u8', [n, k / 2], packed), new Tensor('f32', [n, nb], scales));
+  return new Q4Weight([n, k], new Tensor('u8', [n, k / 2], packed), new Tensor('f32', [n, nb], scales), opts);
 }
 
 /** f32 [N*K] values of Q4 weights. */

@@ -12,7 +12,8 @@ import type { DType } from '../../tensor/dtype.js';
 import type { SafetensorsSource } from '../../io/safetensors.js';
 import type { XLSTMLargeConfig } from './config.js';
 import { WasmBackend } from '../../backend/wasm/backend.js';
-import { Q4Weight, Q4_BLOCK, quantizeInt8, quantizeQ4 } from '../../tensor/quant.js';
+import { ArgumentError } from '../../errors.js';
+import { Q4ActivationBits, Q4Weight, Q4_BLOCK, quantizeInt8, quantizeQ4 } from '../../tensor/quant.js';
 import type { LinearWeight } from '../../ops/matmul.js';
 import { f32ArrayToBf16 } from '../../tensor/convert.js';
 import { WeightSpec, WeightTable, matchWeights, problemsMessage, specOf, storeOf, tableShapes } from '../weightTable.js';
@@ -101,6 +102,12 @@ export interface LoadWeightsOptions {
    * (bf16/f16 checkpoints stay as stored, f32 ones load as f32).
    */
   dtype?: XLSTMLargeDType;
+  /**
+   * With dtype 'q4': how the GEMV rounds the activations x, 8 (int8 per 32 values,
+   * ggml's Q8_0; the default) or 16 (int16 per row; slower, closer to f32). See
+   * Q4ActivationBits and docs/PERFORMANCE.md.
+   */
+  q4ActivationBits?: Q4ActivationBits;
   /**
    * Used only without `dtype`: 'stored' (default) keeps bf16/f16 matrices in that
    * format (linear runs on them directly); 'f32' widens every weight to f32 at load.
@@ -366,7 +373,7 @@ const rowsPerChunk = (cols: number) => Math.max(1, Math.floor((1 << 20) / Math.m
  * read straight into the heap; the others read one checkpoint tensor into JS memory
  * and convert it a chunk of rows at a time into the heap buffers.
  */
-async function placeSlot(be: WasmBackend, src: SafetensorsSource, p: Planned, onPart: (part: PlannedPart) => void): Promise<Tensor | Q4Weight> {
+async function placeSlot(be: WasmBackend, src: SafetensorsSource, p: Planned, onPart: (part: PlannedPart) => void, q4Bits?: Q4ActivationBits): Promise<Tensor | Q4Weight> {
   const cols = p.slot.cols;
   const shape = p.slot.kind === 'vector' ? [p.rows] : [p.rows, cols];
   const direct = p.format === 'f32' || ((p.format === 'bf16' || p.format === 'f16') && p.parts.every((q) => q.dtype === p.format));
@@ -419,7 +426,7 @@ async function placeSlot(be: WasmBackend, src: SafetensorsSource, p: Planned, on
       const q = dest, s = scales!;
       return new Tensor('i8', [p.rows, cols], q.data, { scales: s.data as Float32Array, release: () => { q.dispose(); s.dispose(); } });
     }
-    return new Q4Weight([p.rows, cols], dest, scales!);
+    return new Q4Weight([p.rows, cols], dest, scales!, { activationBits: q4Bits });
   } catch (e) {
     for (const t of owned) t.dispose();
     throw e;
@@ -437,6 +444,9 @@ export async function loadXLSTMLargeWeights(be: WasmBackend, src: SafetensorsSou
   }
   if (opts.dtype !== undefined && !['f32', 'bf16', 'int8', 'q4'].includes(opts.dtype)) {
     throw new RangeError(`loadXLSTMLargeWeights: dtype is ${JSON.stringify(opts.dtype)}, expected "f32", "bf16", "int8" or "q4"`);
+  }
+  if (opts.q4ActivationBits !== undefined && opts.q4ActivationBits !== 8 && opts.q4ActivationBits !== 16) {
+    throw new ArgumentError(`loadXLSTMLargeWeights: q4ActivationBits is ${JSON.stringify(opts.q4ActivationBits)}, expected 8 or 16`);
   }
   const budget = opts.maxHeapBytes ?? DEFAULT_MAX_HEAP_BYTES;
   if (typeof budget !== 'number' || !(budget > 0) || budget > HARD_HEAP_BYTES) {
@@ -465,7 +475,7 @@ export async function loadXLSTMLargeWeights(be: WasmBackend, src: SafetensorsSou
       const t = await placeSlot(backends[p.heap], src, p, (part) => {
         loaded += part.bytes;
         opts.onProgress?.({ loadedBytes: loaded, totalBytes: total, tensor: part.name, loaded, total, name: part.name });
-      });
+      }, opts.q4ActivationBits);
       placed.set(p.slot.key, t);
     }
   } catch (e) {
@@ -486,7 +496,7 @@ export async function loadXLSTMLargeWeights(be: WasmBackend, src: SafetensorsSou
 export function weightRows<W extends Tensor | Q4Weight>(w: W, r0: number, r1: number): W {
   if (w instanceof Q4Weight) {
     const K = w.shape[1];
-    return new Q4Weight([r1 - r0, K], weightRows(w.packed, r0, r1), weightRows(w.scales, r0, r1)) as W;
+    return new Q4Weight([r1 - r0, K], weightRows(w.packed, r0, r1), weightRows(w.scales, r0, r1), { activationBits: w.activationBits }) as W;
   }
   const t = w as Tensor;
   const cols = t.rank === 2 ? t.shape[1] : 1;

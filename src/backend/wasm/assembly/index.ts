@@ -4,6 +4,7 @@ export * from './elementwise';
 export * from './ops';
 export * from './gemm';
 export * from './gemv';
+export * from './gemvQ8';
 export * from './mlstm';
 export * from './slstm';
 export * from './backwardSlstm';

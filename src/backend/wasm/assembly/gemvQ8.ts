@@ -1,0 +1,156 @@
+// Q4 GEMV against x quantised to 8 bits per 32-value block (ggml's Q4_0 x Q8_0).
+//
+// The int16-x kernel (gemvQ4 in gemv.ts) needs 4 shifts/masks and 4 i32x4.dot_i16x8_s
+// (8 multiply-adds each) per 32 weights and is compute-bound at about the DRAM
+// bandwidth of a core. With x as int8, i16x8.relaxed_dot_i8x16_i7x16_s (x86
+// pmaddubsw, 16 multiply-adds) takes the raw nibbles as they come out of one mask
+// and one shift: 2 dots, an i16 add and one pairwise widening to i32 per block.
+//
+// Determinism: the relaxed dot is only specified for a second operand in 0..127
+// (pmaddubsw reads it as unsigned, ARM sdot as signed). The nibbles 0..15 are that
+// operand, so every engine gives the same exact integers; the -8 offset of Q4_0 is
+// taken out afterwards with a per-block correction 8 * sum(xq) computed when x is
+// quantised. The baseline SIMD build gets the same integers from i16x8.extmul: the
+// block sums are identical, only their split over the 4 i32 lanes differs (so the
+// f32 results differ by f32 rounding, as fmadd vs mul + add already makes them).
+//
+// i16 lanes cannot overflow: |xq| <= 127 and nibbles <= 15, so a lane of one dot
+// holds at most 2 * 15 * 127 = 3810 and the sum of the two dots 7620.
+//
+// x quantisation (Q8_0): per block of 32, d = max|x| / 127, q = nearest(x * (1 / d))
+// clamped to [-127, 127] (ties to even; ggml's roundf rounds them away from zero, a
+// difference only on exact ties). A block with inf or NaN gets d = NaN, so y is NaN
+// as with the f32 kernels rather than silently finite; an all-zero block d = 0.
+import { fmadd, hsum, rangeStart, rangeEnd } from './simd';
+
+/** Bytes of one quantised x block: 32 int8, the i32x4 correction, d splat to 4 lanes. */
+const REC: i32 = 64;
+
+/**
+ * Bytes of per-thread scratch gemvQ4Q8 needs for B rows of K (K % 32 == 0; pass nt
+ * times this), and the size of the output of quantizeQ8.
+ */
+export function gemvQ8ScratchBytes(K: i32, B: i32): i32 {
+  return B * (K >> 5) * REC;
+}
+
+// The 64-byte record of block j of x row b: [0, 32) q, [32, 48) i32x4 corr (8 * the
+// sum of q, split over the lanes the relaxed dot fills: lane l gets q[4l..4l+3] and
+// q[16+4l..16+4l+3]), [48, 64) d in all 4 lanes.
+function quantizeRows(x: usize, K: i32, B: i32, out: usize, r0: i32, r1: i32): void {
+  const nb = K >> 5;
+  const lo = i8x16.splat(-127);
+  for (let r = r0; r < r1; r++) {
+    const b = r / nb, j = r - b * nb;
+    const src = x + ((<usize>b * <usize>K + (<usize>j << 5)) << 2);
+    const rec = out + <usize>r * REC;
+    const v0 = v128.load(src), v1 = v128.load(src, 16), v2 = v128.load(src, 32), v3 = v128.load(src, 48);
+    const v4 = v128.load(src, 64), v5 = v128.load(src, 80), v6 = v128.load(src, 96), v7 = v128.load(src, 112);
+    const m = f32x4.max(f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3))),
+      f32x4.max(f32x4.max(f32x4.abs(v4), f32x4.abs(v5)), f32x4.max(f32x4.abs(v6), f32x4.abs(v7))));
+    // f32x4.max propagates NaN, so a NaN anywhere in the block reaches amax
+    const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+    const d: f32 = amax < Infinity ? amax / 127 : NaN;
+    const id: f32 = d > 0 ? <f32>1 / d : 0;
+    const vi = f32x4.splat(id);
+    const q0 = quant8(v0, v1, vi), q1 = quant8(v2, v3, vi), q2 = quant8(v4, v5, vi), q3 = quant8(v6, v7, vi);
+    const a = i8x16.max_s(i8x16.narrow_i16x8_s(q0, q1), lo);
+    const c = i8x16.max_s(i8x16.narrow_i16x8_s(q2, q3), lo);
+    v128.store(rec, a);
+    v128.store(rec, c, 16);
+    const s = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extadd_pairwise_i8x16_s(a), i16x8.extadd_pairwise_i8x16_s(c)));
+    v128.store(rec, i32x4.shl(s, 3), 32);
+    v128.store(rec, f32x4.splat(d), 48);
+  }
+}
+
+// 8 f32 times id, rounded (NaN -> 0, saturating) to 8 i16 lanes.
+// @ts-ignore: decorator
+@inline function quant8(a: v128, b: v128, vi: v128): v128 {
+  return i16x8.narrow_i32x4_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(a, vi))),
+    i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(b, vi))));
+}
+
+/**
+ * x[B, K] (K % 32 == 0) to Q8_0 records at out (gemvQ8ScratchBytes(K, B) bytes): the
+ * quantisation gemvQ4Q8 does per thread, exposed on its own so it can be checked.
+ */
+export function quantizeQ8(x: usize, K: i32, B: i32, out: usize, tid: i32, nt: i32): void {
+  const total = B * (K >> 5);
+  quantizeRows(x, K, B, out, rangeStart(total, tid, nt, 1), rangeEnd(total, tid, nt, 1));
+}
+
+// sum over the block of nibble * xq in 4 i32 lanes (the Q4 offset not yet removed).
+// @ts-ignore: decorator
+@inline function blockDot(w: v128, x0: v128, x1: v128): v128 {
+  const m = i8x16.splat(0x0f);
+  const lo = v128.and(w, m);
+  const hi = v128.and(i16x8.shr_u(w, 4), m);
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, lo), i16x8.relaxed_dot_i8x16_i7x16_s(x1, hi)));
+  }
+  const p = i16x8.add(i16x8.add(i16x8.extmul_low_i8x16_s(x0, lo), i16x8.extmul_high_i8x16_s(x0, lo)),
+    i16x8.add(i16x8.extmul_low_i8x16_s(x1, hi), i16x8.extmul_high_i8x16_s(x1, hi)));
+  return i32x4.extadd_pairwise_i16x8_s(p);
+}
+
+// y[n], y[n+1] for one x row (records at xr): both W rows share every x load.
+function rows2Q4Q8(w0: usize, ws: usize, sc0: usize, nb: i32, xr: usize, n: i32, yo: usize, bias: usize): void {
+  const w1 = w0 + ws, sc1 = sc0 + (<usize>nb << 2);
+  let f0 = f32x4.splat(0), f1 = f32x4.splat(0);
+  for (let j = 0; j < nb; j++) {
+    const r = xr + <usize>j * REC;
+    const x0 = v128.load(r), x1 = v128.load(r, 16), corr = v128.load(r, 32), dx = v128.load(r, 48);
+    const wo = <usize>j << 4, so = <usize>j << 2;
+    const s0 = i32x4.sub(blockDot(v128.load(w0 + wo), x0, x1), corr);
+    const s1 = i32x4.sub(blockDot(v128.load(w1 + wo), x0, x1), corr);
+    f0 = fmadd(f32x4.convert_i32x4_s(s0), f32x4.mul(v128.load32_splat(sc0 + so), dx), f0);
+    f1 = fmadd(f32x4.convert_i32x4_s(s1), f32x4.mul(v128.load32_splat(sc1 + so), dx), f1);
+  }
+  store<f32>(yo, hsum(f0) + (bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n << 2))));
+  store<f32>(yo, hsum(f1) + (bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n << 2), 4)), 4);
+}
+
+function row1Q4Q8(w0: usize, sc0: usize, nb: i32, xr: usize, n: i32, yo: usize, bias: usize): void {
+  let f0 = f32x4.splat(0);
+  for (let j = 0; j < nb; j++) {
+    const r = xr + <usize>j * REC;
+    const s0 = i32x4.sub(blockDot(v128.load(w0 + (<usize>j << 4)), v128.load(r), v128.load(r, 16)), v128.load(r, 32));
+    f0 = fmadd(f32x4.convert_i32x4_s(s0), f32x4.mul(v128.load32_splat(sc0 + (<usize>j << 2)), v128.load(r, 48)), f0);
+  }
+  store<f32>(yo, hsum(f0) + (bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n << 2))));
+}
+
+// 256 KiB of W rows per tile: a batch of x rows reuses the tile from L2.
+// @ts-ignore: decorator
+@inline function rowTile(rowBytes: usize): i32 {
+  const t = <i32>(<usize>(256 << 10) / (rowBytes > 0 ? rowBytes : 1));
+  return t < 4 ? 4 : t & ~3;
+}
+
+/**
+ * y[B,N] = x[B,K] dequant(Wq)^T (+ bias) with x rounded to Q8_0 (see the header);
+ * Wq [N, K/2] Q4_0 bytes, scales [N, K/32]; K % 32 == 0. xq: per-thread scratch of
+ * gemvQ8ScratchBytes(K, B) bytes each (every thread quantises x itself: for the
+ * few K values of one call that is cheaper than a second dispatch to share it).
+ */
+export function gemvQ4Q8(W: usize, scales: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, xq: usize, tid: i32, nt: i32): void {
+  const S = rangeStart(N, tid, nt, 4), E = rangeEnd(N, tid, nt, 4);
+  if (S >= E) return;
+  const nb = K >> 5;
+  const ws = <usize>(K >> 1);
+  const xs = <usize>nb * REC;
+  const q = xq + <usize>tid * <usize>gemvQ8ScratchBytes(K, B);
+  quantizeRows(x, K, B, q, 0, B * nb);
+  const T = rowTile(ws);
+  for (let s = S; s < E; s += T) {
+    const e = s + T < E ? s + T : E;
+    for (let b = 0; b < B; b++) {
+      const xr = q + <usize>b * xs;
+      const yb = y + (<usize>(b * N) << 2);
+      let n = s;
+      for (; n + 2 <= e; n += 2) rows2Q4Q8(W + <usize>n * ws, ws, scales + (<usize>(n * nb) << 2), nb, xr, n, yb + (<usize>n << 2), bias);
+      for (; n < e; n++) row1Q4Q8(W + <usize>n * ws, scales + (<usize>(n * nb) << 2), nb, xr, n, yb + (<usize>n << 2), bias);
+    }
+  }
+}
