@@ -62,11 +62,7 @@ export function tirexTable(cfg: TiRexConfig): WeightTable {
   const outF = cfg.quantiles.length * cfg.outputPatchSize;
   const specs: WeightSpec[] = [];
   const add = (name: string, shape: number[], role: string) => specs.push({ name, shape, role, fanIn: shape.length === 2 ? shape[1] : shape[shape.length - 1] });
-  const residual = (p: string, i: number, o: number) => {
-    add(`${p}.hidden_layer.weight`, [FF, i], 'linear'); add(`${p}.hidden_layer.bias`, [FF], 'bias');
-    add(`${p}.output_layer.weight`, [o, FF], 'linear'); add(`${p}.output_layer.bias`, [o], 'bias');
-    add(`${p}.residual_layer.weight`, [o, i], 'linear'); add(`${p}.residual_layer.bias`, [o], 'bias');
-  };
+  const residual = (p: string, i: number, o: number) => specs.push(...residualBlockSpecs(p, i, FF, o));
   residual('input_patch_embedding', inF, E);
   for (let b = 0; b < cfg.numBlocks; b++) {
     const p = `blocks.${b}`;
@@ -83,6 +79,16 @@ export function tirexTable(cfg: TiRexConfig): WeightTable {
   add('out_norm.weight', [E], 'norm');
   residual('output_patch_embedding', E, outF);
   return { arch: 'TiRex', specs, legacyPrefixes: [LEGACY_PREFIX] };
+}
+
+/** The entries of a ResidualBlock `p` (in -> hidden -> out plus the residual projection; TiRex and TiRex-2), in module order. */
+export function residualBlockSpecs(p: string, i: number, h: number, o: number): WeightSpec[] {
+  const spec = (name: string, shape: number[], role: string): WeightSpec => ({ name: `${p}.${name}`, shape, role, fanIn: shape[shape.length - 1] });
+  return [
+    spec('hidden_layer.weight', [h, i], 'linear'), spec('hidden_layer.bias', [h], 'bias'),
+    spec('output_layer.weight', [o, h], 'linear'), spec('output_layer.bias', [o], 'bias'),
+    spec('residual_layer.weight', [o, i], 'linear'), spec('residual_layer.bias', [o], 'bias'),
+  ];
 }
 
 /** Every official tensor name with its expected shape under `cfg` (the table's names and shapes). */

@@ -16,6 +16,7 @@ import { shapeStr } from '../../tensor/dtype.js';
 import type { DType } from '../../tensor/dtype.js';
 import { ConfigError, InputError } from '../../errors.js';
 import { TiRex2Config, resolveTiRex2Config } from './config.js';
+import { residualBlockSpecs } from '../tirex/weights.js';
 import { FLOAT_DTYPES, TensorSource, WeightSpec, WeightTable, firstDifference, matchWeights, sourceInfo, tensorMapSource } from '../weightTable.js';
 
 /**
@@ -31,11 +32,7 @@ export function tirex2Table(cfg: TiRex2Config): WeightTable {
   const add = (name: string, shape: number[], role: string, aliases: string[] = []) => specs.push(Object.freeze({
     name, shape: Object.freeze(shape), role, fanIn: shape[shape.length - 1], ...(aliases.length ? { aliases: Object.freeze(aliases), shared: true } : {}),
   }));
-  const residual = (p: string, i: number, h: number, o: number) => {
-    add(`${p}.hidden_layer.weight`, [h, i], 'linear'); add(`${p}.hidden_layer.bias`, [h], 'bias');
-    add(`${p}.output_layer.weight`, [o, h], 'linear'); add(`${p}.output_layer.bias`, [o], 'bias');
-    add(`${p}.residual_layer.weight`, [o, i], 'linear'); add(`${p}.residual_layer.bias`, [o], 'bias');
-  };
+  const residual = (p: string, i: number, h: number, o: number) => specs.push(...residualBlockSpecs(p, i, h, o));
   residual('input_patch_embedding', 2 * P, cfg.inputFfDim, E);
   cfg.blocks.forEach((b, i) => {
     const tm = `stack.${i}.time_mixer`;
