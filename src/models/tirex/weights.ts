@@ -71,10 +71,7 @@ export function tirexTable(cfg: TiRexConfig): WeightTable {
     add(`${p}.slstm_layer.slstm_cell._recurrent_kernel_`, [NH, DH, 4 * DH], 'recurrentKernel');
     add(`${p}.slstm_layer.slstm_cell._bias_`, [4 * E], 'slstmBias');
     add(`${p}.slstm_layer.group_norm.weight`, [E], 'groupNorm');
-    add(`${p}.norm_ffn.weight`, [E], 'norm');
-    add(`${p}.ffn.proj_up_gate.weight`, [F, E], 'linear');
-    add(`${p}.ffn.proj_up.weight`, [F, E], 'linear');
-    add(`${p}.ffn.proj_down.weight`, [E, F], 'downProj');
+    specs.push(...ffnSpecs(p, E, F));
   }
   add('out_norm.weight', [E], 'norm');
   residual('output_patch_embedding', E, outF);
@@ -88,6 +85,16 @@ export function residualBlockSpecs(p: string, i: number, h: number, o: number): 
     spec('hidden_layer.weight', [h, i], 'linear'), spec('hidden_layer.bias', [h], 'bias'),
     spec('output_layer.weight', [o, h], 'linear'), spec('output_layer.bias', [o], 'bias'),
     spec('residual_layer.weight', [o, i], 'linear'), spec('residual_layer.bias', [o], 'bias'),
+  ];
+}
+
+/** The pre-norm SwiGLU FFN of an sLSTM / xLSTM block `p` (norm_ffn, ffn.proj_up_gate, proj_up, proj_down; TiRex and TiRex-2). */
+export function ffnSpecs(p: string, E: number, F: number): WeightSpec[] {
+  return [
+    { name: `${p}.norm_ffn.weight`, shape: [E], role: 'norm', fanIn: E },
+    { name: `${p}.ffn.proj_up_gate.weight`, shape: [F, E], role: 'linear', fanIn: E },
+    { name: `${p}.ffn.proj_up.weight`, shape: [F, E], role: 'linear', fanIn: E },
+    { name: `${p}.ffn.proj_down.weight`, shape: [E, F], role: 'downProj', fanIn: F },
   ];
 }
 
