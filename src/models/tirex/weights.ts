@@ -62,11 +62,7 @@ export function tirexTable(cfg: TiRexConfig): WeightTable {
   const outF = cfg.quantiles.length * cfg.outputPatchSize;
   const specs: WeightSpec[] = [];
   const add = (name: string, shape: number[], role: string) => specs.push({ name, shape, role, fanIn: shape.length === 2 ? shape[1] : shape[shape.length - 1] });
-  const residual = (p: string, i: number, o: number) => {
-    add(`${p}.hidden_layer.weight`, [FF, i], 'linear'); add(`${p}.hidden_layer.bias`, [FF], 'bias');
-    add(`${p}.output_layer.weight`, [o, FF], 'linear'); add(`${p}.output_layer.bias`, [o], 'bias');
-    add(`${p}.residual_layer.weight`, [o, i], 'linear'); add(`${p}.residual_layer.bias`, [o], 'bias');
-  };
+  const residual = (p: string, i: number, o: number) => specs.push(...residualBlockSpecs(p, i, FF, o));
   residual('input_patch_embedding', inF, E);
   for (let b = 0; b < cfg.numBlocks; b++) {
     const p = `blocks.${b}`;
@@ -75,14 +71,31 @@ export function tirexTable(cfg: TiRexConfig): WeightTable {
     add(`${p}.slstm_layer.slstm_cell._recurrent_kernel_`, [NH, DH, 4 * DH], 'recurrentKernel');
     add(`${p}.slstm_layer.slstm_cell._bias_`, [4 * E], 'slstmBias');
     add(`${p}.slstm_layer.group_norm.weight`, [E], 'groupNorm');
-    add(`${p}.norm_ffn.weight`, [E], 'norm');
-    add(`${p}.ffn.proj_up_gate.weight`, [F, E], 'linear');
-    add(`${p}.ffn.proj_up.weight`, [F, E], 'linear');
-    add(`${p}.ffn.proj_down.weight`, [E, F], 'downProj');
+    specs.push(...ffnSpecs(p, E, F));
   }
   add('out_norm.weight', [E], 'norm');
   residual('output_patch_embedding', E, outF);
   return { arch: 'TiRex', specs, legacyPrefixes: [LEGACY_PREFIX] };
+}
+
+/** The entries of a ResidualBlock `p` (in -> hidden -> out plus the residual projection; TiRex and TiRex-2), in module order. */
+export function residualBlockSpecs(p: string, i: number, h: number, o: number): WeightSpec[] {
+  const spec = (name: string, shape: number[], role: string): WeightSpec => ({ name: `${p}.${name}`, shape, role, fanIn: shape[shape.length - 1] });
+  return [
+    spec('hidden_layer.weight', [h, i], 'linear'), spec('hidden_layer.bias', [h], 'bias'),
+    spec('output_layer.weight', [o, h], 'linear'), spec('output_layer.bias', [o], 'bias'),
+    spec('residual_layer.weight', [o, i], 'linear'), spec('residual_layer.bias', [o], 'bias'),
+  ];
+}
+
+/** The pre-norm SwiGLU FFN of an sLSTM / xLSTM block `p` (norm_ffn, ffn.proj_up_gate, proj_up, proj_down; TiRex and TiRex-2). */
+export function ffnSpecs(p: string, E: number, F: number): WeightSpec[] {
+  return [
+    { name: `${p}.norm_ffn.weight`, shape: [E], role: 'norm', fanIn: E },
+    { name: `${p}.ffn.proj_up_gate.weight`, shape: [F, E], role: 'linear', fanIn: E },
+    { name: `${p}.ffn.proj_up.weight`, shape: [F, E], role: 'linear', fanIn: E },
+    { name: `${p}.ffn.proj_down.weight`, shape: [E, F], role: 'downProj', fanIn: F },
+  ];
 }
 
 /** Every official tensor name with its expected shape under `cfg` (the table's names and shapes). */

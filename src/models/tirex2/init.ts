@@ -87,7 +87,7 @@ export function randomTiRex2Weights(cfg: TiRex2Config, seed: number, perturb = 0
         for (let h = 0; h < NH; h++) for (let k = 0; k < DH; k++) d[(h * 4 + 1) * DH + k] = 5 - 12 * (DH > 1 ? k / (DH - 1) : 0) ** power;
         break;
       }
-      case 'linear': case 'headwiseGate': {
+      case 'linear': case 'downProj': case 'headwiseGate': {
         const std = 1 / Math.sqrt(spec.fanIn!);
         for (let j = 0; j < n; j++) d[j] = std * rng.normal();
         break;

@@ -16,12 +16,13 @@ import { shapeStr } from '../../tensor/dtype.js';
 import type { DType } from '../../tensor/dtype.js';
 import { ConfigError, InputError } from '../../errors.js';
 import { TiRex2Config, resolveTiRex2Config } from './config.js';
+import { ffnSpecs, residualBlockSpecs } from '../tirex/weights.js';
 import { FLOAT_DTYPES, TensorSource, WeightSpec, WeightTable, firstDifference, matchWeights, sourceInfo, tensorMapSource } from '../weightTable.js';
 
 /**
  * The TiRex-2 weight table: every unique official tensor under `cfg`, in state_dict order, by
  * canonical name. Roles (init.ts and the trainable's decay key on them): 'linear' (dense
- * [out, in]), 'bias', 'norm' (RMSNorm / per-head norm weight, applied as w), 'gateWeight'
+ * [out, in]), 'downProj' (the FFN's output projection, initialised as 'linear'), 'bias', 'norm' (RMSNorm / per-head norm weight, applied as w), 'gateWeight'
  * (mLSTM input/forget gate [NH, E]), 'igateBias', 'fgateBias', 'headwiseGate' (sLSTM
  * [NH, DH, DH]), 'recurrentKernel' ([NH, DH, 4, DH]), 'slstmBias' ([NH, 4, DH]).
  */
@@ -31,11 +32,7 @@ export function tirex2Table(cfg: TiRex2Config): WeightTable {
   const add = (name: string, shape: number[], role: string, aliases: string[] = []) => specs.push(Object.freeze({
     name, shape: Object.freeze(shape), role, fanIn: shape[shape.length - 1], ...(aliases.length ? { aliases: Object.freeze(aliases), shared: true } : {}),
   }));
-  const residual = (p: string, i: number, h: number, o: number) => {
-    add(`${p}.hidden_layer.weight`, [h, i], 'linear'); add(`${p}.hidden_layer.bias`, [h], 'bias');
-    add(`${p}.output_layer.weight`, [o, h], 'linear'); add(`${p}.output_layer.bias`, [o], 'bias');
-    add(`${p}.residual_layer.weight`, [o, i], 'linear'); add(`${p}.residual_layer.bias`, [o], 'bias');
-  };
+  const residual = (p: string, i: number, h: number, o: number) => specs.push(...residualBlockSpecs(p, i, h, o));
   residual('input_patch_embedding', 2 * P, cfg.inputFfDim, E);
   cfg.blocks.forEach((b, i) => {
     const tm = `stack.${i}.time_mixer`;
@@ -43,10 +40,7 @@ export function tirex2Table(cfg: TiRex2Config): WeightTable {
       [...extra.map((x) => `${tm}.fwd_cell.${x}`), `${tm}.rev_cell.${leaf}`, ...extra.map((x) => `${tm}.rev_cell.${x}`)]);
     add(`${tm}.norm_lstm.weight`, [E], 'norm');
     add(`${tm}.combination.weight`, [E, 2 * E], 'linear');
-    add(`${tm}.norm_ffn.weight`, [E], 'norm');
-    add(`${tm}.ffn.proj_up_gate.weight`, [Fw, E], 'linear');
-    add(`${tm}.ffn.proj_up.weight`, [Fw, E], 'linear');
-    add(`${tm}.ffn.proj_down.weight`, [E, Fw], 'linear');
+    specs.push(...ffnSpecs(tm, E, Fw));
     if (b.timeMixer === 'bi-mlstm') {
       const NH = b.numHeads;
       cell('q.weight', [E / 2, E], 'linear'); cell('k.weight', [E / 2, E], 'linear');
