@@ -12,6 +12,7 @@ import type { VisionClassifier } from '../models/plstmVision/classifier.js';
 import { ArrowPointingStream, arrowPointingImages, ImageBatch } from '../data/arrowPointingBatches.js';
 import { ArrowPointingConfig, arrowPointingBaseSeed } from '../data/arrowPointing.js';
 import { inputWeights } from '../blocks/basic.js';
+import { rocAuc } from './rocAuc.js';
 
 /** Parameters named by the weight table; weight decay only on the >= 2-D '...weight' matrices (as the official recipes). */
 export function visionParameters(m: VisionClassifier, weights: ReadonlyMap<string, Tensor>): Parameter[] {
@@ -36,7 +37,14 @@ export function createVisionTrainer(be: WasmBackend, m: VisionClassifier, params
   });
 }
 
-export interface VisionEvalResult { accuracy: number; loss: number; count: number }
+export interface VisionEvalResult {
+  accuracy: number;
+  loss: number;
+  count: number;
+  /** Two classes only (else NaN): fraction of images predicted class 1, and the ROC AUC of logit1 - logit0. */
+  positiveRate: number;
+  auc: number;
+}
 
 /**
  * Accuracy and mean cross-entropy on `count` images (dataset indices 0..count-1 of `cfg`, whose
@@ -44,7 +52,8 @@ export interface VisionEvalResult { accuracy: number; loss: number; count: numbe
  */
 export function evaluateVision(be: WasmBackend, m: VisionClassifier, weights: ReadonlyMap<string, Tensor>, cfg: ArrowPointingConfig, count: number, batchSize = 32): VisionEvalResult {
   const base = arrowPointingBaseSeed(cfg.seed);
-  let correct = 0, lossSum = 0;
+  let correct = 0, lossSum = 0, predictedPositive = 0;
+  const margins: number[] = [], labels: number[] = [];
   for (let s = 0; s < count; s += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, count - s) }, (_, i) => s + i);
     const b = arrowPointingImages(cfg, idx, m.numChannels, base);
@@ -58,10 +67,12 @@ export function evaluateVision(be: WasmBackend, m: VisionClassifier, weights: Re
         let best = 0;
         for (let k = 1; k < C; k++) if (d[i * C + k] > d[i * C + best]) best = k;
         if (best === b.labels[i]) ok++;
+        if (C === 2) { margins.push(d[i * C + 1] - d[i * C]); labels.push(b.labels[i]); if (best === 1) predictedPositive++; }
       }
       return { l, ok };
     });
     lossSum += r.l; correct += r.ok;
   }
-  return { accuracy: correct / count, loss: lossSum / count, count };
+  const two = m.numClasses === 2;
+  return { accuracy: correct / count, loss: lossSum / count, count, positiveRate: two ? predictedPositive / count : NaN, auc: two ? rocAuc(margins, labels) : NaN };
 }

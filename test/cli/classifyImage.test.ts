@@ -46,7 +46,7 @@ for (const kind of ['plstm-vision', 'vit-vision']) {
     writeFileSync(cfgPath, JSON.stringify(cfg));
     const tr = xlstm('train', '--config', cfgPath, '--no-progress');
     assert.equal(tr.code, 0, tr.stderr);
-    assert.match(tr.stderr, /eval @ step 2: acc_16x16 [\d.]+, loss_16x16 [\d.]+, acc_32x32/);
+    assert.match(tr.stderr, /eval @ step 2: acc_16x16 [\d.]+, loss_16x16 [\d.]+, auc_16x16 ([\d.]+|NaN), pos_16x16 [\d.]+, acc_32x32/);
     assert.ok(existsSync(join(out, 'model.safetensors')));
     const saved = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     if (kind === 'plstm-vision') assert.equal(plstmVisionConfigFromJson(saved).dim, 8); // the official config format

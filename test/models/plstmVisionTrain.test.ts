@@ -37,6 +37,10 @@ for (const [kind, json] of Object.entries(models)) {
     const after = evaluateVision(be, m, weights(), data, 8, 8);
     assert.ok(after.loss < 0.6 * before.loss, `${kind}: loss ${before.loss.toFixed(4)} -> ${after.loss.toFixed(4)} (train losses ${losses[0].toFixed(3)} .. ${losses[39].toFixed(3)})`);
     assert.ok(after.accuracy >= 0.75, `${kind}: accuracy on the fitted images ${after.accuracy}`);
+    // the eval's diagnostics: predicted and true positive rates differ by at most the error rate
+    const truePos = arrowPointingImages(data, [0, 1, 2, 3, 4, 5, 6, 7], 1).labels.filter((l) => l === 1).length / 8;
+    assert.ok(Math.abs(after.positiveRate - truePos) <= 1 - after.accuracy + 1e-9, `${kind}: predicted positives ${after.positiveRate}, true ${truePos}, accuracy ${after.accuracy}`);
+    assert.ok(after.auc > 0.75, `${kind}: AUC on the fitted images ${after.auc}`);
     // the data stream resumes where it stopped
     const st = stream.state();
     const a = stream.next();

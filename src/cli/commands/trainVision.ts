@@ -100,6 +100,9 @@ export async function visionJob(cfg: TrainConfig, m: VisionModelSection, be: Was
         const r = evaluateVision(be, model, current(), ec, ec.nSamples, ev?.batch_size ?? 32);
         out[`acc_${size[0]}x${size[1]}`] = r.accuracy;
         out[`loss_${size[0]}x${size[1]}`] = r.loss;
+        // why a size fails: at chance accuracy, an AUC well above 0.5 with pos near 0 or 1 is a shifted bias
+        out[`auc_${size[0]}x${size[1]}`] = r.auc;
+        out[`pos_${size[0]}x${size[1]}`] = r.positiveRate;
       }
       return out;
     },
