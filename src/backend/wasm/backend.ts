@@ -95,6 +95,13 @@ export class WasmBackend {
 
   get threads(): number { return this.features.threads; }
 
+  /** The pool's index of kernel `name` (for callers that dispatch through `pool.run` directly). */
+  kernelIndexOf(name: string): number {
+    const k = this.kernelIndex.get(name);
+    if (k === undefined) throw new Error(`wasm backend: no kernel named ${name}`);
+    return k;
+  }
+
   /** Runs kernel `name` on `nt` threads (default all). */
   run(name: string, args: ArrayLike<number>, nt?: number): void {
     const k = this.kernelIndex.get(name);
