@@ -36,6 +36,14 @@ interface Compiled {
   prog?: Tensor; argAt?: number[]; threads: number;
 }
 
+/**
+ * Times a thread waiting at a barrier of a fused program checks it before sleeping (~1-3 us).
+ * A futex wake costs ~19 us, but a spinning thread takes a core from whoever else wants it:
+ * on the loaded 2-core machine (load 15) a 20-layer-deep decode step with 20000 spins ran
+ * 2x slower than with 0-2000, with 200000 10x slower (docs/PERFORMANCE.md).
+ */
+export const DEFAULT_SPINS = 1000;
+
 /** Where each call's arguments start in the heap program (for setArg). */
 const HEADER = 4;
 
@@ -43,14 +51,14 @@ export class KernelProgram {
   private readonly calls: { k: number; args: Float64Array; nt: number; kernel: string }[] = [];
   private segments: Compiled[] = [];
   private bar?: Tensor;
-  private runArgs: number[] = [0, 0, 0, 0];
+  private runArgs: number[] = [0, 0, 0, 0, 0];
   private disposed = false;
 
   /**
    * `calls` in order; mode 'fused' puts every run of consecutive calls that runProgram knows into
    * one job (a call it does not know runs as its own dispatch between the jobs).
    */
-  constructor(readonly be: WasmBackend, calls: readonly KernelCall[], readonly mode: ProgramMode) {
+  constructor(readonly be: WasmBackend, calls: readonly KernelCall[], readonly mode: ProgramMode, readonly spins = DEFAULT_SPINS) {
     for (const c of calls) {
       const k = be.kernelIndexOf(c.kernel);
       const nt = Math.max(1, Math.min(c.nt, be.threads));
@@ -76,6 +84,8 @@ export class KernelProgram {
   /** Sets argument j of call i for the following runs. */
   setArg(i: number, j: number, v: number): void {
     const c = this.calls[i];
+    if (!c) throw new RangeError(`KernelProgram.setArg: call ${i} is not in the program of ${this.calls.length} calls`);
+    if (!(j >= 0 && j < c.args.length)) throw new RangeError(`KernelProgram.setArg: ${c.kernel} (call ${i}) has ${c.args.length} arguments, got index ${j}`);
     c.args[j] = v;
     const s = this.segmentOf(i);
     if (s.prog) (s.prog.data as Float64Array)[s.argAt![i - s.from] + j] = v;
@@ -91,7 +101,7 @@ export class KernelProgram {
         continue;
       }
       const a = this.runArgs;
-      a[0] = s.prog!.data.byteOffset; a[1] = s.to - s.from; a[2] = this.bar!.data.byteOffset; a[3] = pool.canBlock ? 1 : 0;
+      a[0] = s.prog!.data.byteOffset; a[1] = s.to - s.from; a[2] = this.bar!.data.byteOffset; a[3] = this.spins; a[4] = pool.canBlock ? 1 : 0;
       pool.run(this.be.kernelIndexOf('runProgram'), a, s.threads);
     }
   }
@@ -106,7 +116,7 @@ export class KernelProgram {
 
   private segmentOf(i: number): Compiled {
     for (const s of this.segments) if (i >= s.from && i < s.to) return s;
-    throw new RangeError(`KernelProgram.setArg: call ${i} is not in the program of ${this.calls.length} calls`);
+    throw new RangeError(`KernelProgram.setArg: call ${i} is not in the program of ${this.calls.length} calls`); // disposed
   }
 
   private compile(): void {

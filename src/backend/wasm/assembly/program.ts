@@ -15,8 +15,11 @@ import { normF32, embeddingF32 } from './ops';
 import { gemvF32, gemvBf16, gemvF16, gemvI8, gemvQ4, copyBytes } from './gemv';
 import { mlstmRecurrentF32 } from './mlstm';
 
-/** Spins on the barrier word this many times before sleeping on it (a futex wake costs ~19 us). */
-const SPINS = 20000;
+/** Blocks until the i32 at ptr is notified or is no longer `expected` (src/backend/wasm/imports.ts: why not memory.atomic.wait32). */
+// @ts-ignore: decorator
+@external("env", "waitOn")
+declare function waitOn(ptr: usize, expected: i32): void;
+
 
 /**
  * dst rows [rows, n] with row strides dstStride / srcStride (f32 elements): the head and batch
@@ -71,10 +74,10 @@ function call(op: i32, a: usize, tid: i32, nt: i32): void {
 
 /**
  * Barrier of nt threads on bar: [count, generation, sleepers] (i32 each). The last thread to
- * arrive resets the count and bumps the generation; the others spin on the generation, then
- * sleep on it (canWait = 0: spin only, a browser main thread may not block).
+ * arrive resets the count and bumps the generation; the others spin on the generation `spins`
+ * times, then sleep on it (spins < 0: spin only, a browser main thread may not block).
  */
-function barrier(bar: usize, nt: i32, canWait: i32): void {
+function barrier(bar: usize, nt: i32, spins: i32): void {
   const gen = atomic.load<i32>(bar, 4);
   if (atomic.add<i32>(bar, 1) == nt - 1) {
     atomic.store<i32>(bar, 0);
@@ -82,22 +85,23 @@ function barrier(bar: usize, nt: i32, canWait: i32): void {
     if (atomic.load<i32>(bar, 8) > 0) atomic.notify(bar + 4, nt);
     return;
   }
-  let spins = 0;
+  let n = 0;
   while (atomic.load<i32>(bar, 4) == gen) {
-    if (canWait && ++spins > SPINS) {
+    if (spins >= 0 && ++n > spins) {
       atomic.add<i32>(bar, 1, 8);
-      atomic.wait<i32>(bar + 4, gen, -1);
+      waitOn(bar + 4, gen);
       atomic.sub<i32>(bar, 1, 8);
-      spins = 0;
+      n = 0;
     }
   }
 }
 
 /**
  * Runs the nOps calls at prog on this thread; every program thread runs this (one pool job).
- * bar: 64-byte barrier block (zeroed before first use); canWait: may thread 0 sleep.
+ * bar: 64-byte barrier block (zeroed before first use); spins: barrier spins before sleeping;
+ * canWait = 0: thread 0 never sleeps (a browser main thread may not block).
  */
-export function runProgram(prog: usize, nOps: i32, bar: usize, canWait: i32, tid: i32, nt: i32): void {
+export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWait: i32, tid: i32, nt: i32): void {
   let p = prog;
   for (let i = 0; i < nOps; i++) {
     const op = <i32>load<f64>(p);
@@ -105,7 +109,7 @@ export function runProgram(prog: usize, nOps: i32, bar: usize, canWait: i32, tid
     const sync = <i32>load<f64>(p, 16);
     const na = <i32>load<f64>(p, 24);
     const a = p + 32;
-    if (sync && nt > 1) barrier(bar, nt, tid == 0 ? canWait : 1);
+    if (sync && nt > 1) barrier(bar, nt, tid == 0 && !canWait ? -1 : spins);
     if (tid < ont) call(op, a, tid, ont);
     p = a + (<usize>na << 3);
   }
