@@ -16,8 +16,9 @@ export interface JsGlueProfile {
   otherMs: number;
   /** Of jsMs: V8/Node native frames without a script (the profiler's own messaging among them). */
   nativeMs: number;
-  /** Milliseconds per step the caller spends in pool.run itself: handing a job to the worker
-   * threads and waiting for them to finish their part (not glue, but the cost of a dispatch). */
+  /** Milliseconds per step the caller spends in pool.run itself (handing a job to the worker
+   * threads and waiting for them to finish their part) or asleep at a fused program's barrier:
+   * not glue, but the cost of dispatching and of waiting for the other threads. */
   waitMs: number;
   /** The costliest JS functions: [name (file:line), ms per step], descending. */
   top: [string, number][];
@@ -55,6 +56,8 @@ export async function profileJsGlue(m: XLSTMLarge, steps: number, topN = 8): Pro
       // wasm frames have wasm:// urls (or none with a kernel's export name)
       if (f.url.startsWith('wasm')) { wasmUs += us; continue; }
       if (f.functionName === 'run' && f.url.endsWith('backend/wasm/pool.js')) { waitUs += us; continue; }
+      // a fused program's barrier sleeping (src/backend/wasm/imports.ts): waiting as well
+      if (f.functionName === 'waitOn' && f.url.endsWith('backend/wasm/imports.js')) { waitUs += us; continue; }
       if (!f.url && (f.functionName === '(program)' || f.functionName === '(idle)' || f.functionName === '(root)')) { otherUs += us; continue; }
       // frames without a script are V8/Node natives (the profiler's own message dispatch among
       // them) and pseudo-frames; only GC is worth its own line
