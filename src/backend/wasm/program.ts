@@ -39,8 +39,8 @@ interface Compiled {
 /**
  * Times a thread waiting at a barrier of a fused program checks it before sleeping (~1-3 us).
  * A futex wake costs ~19 us, but a spinning thread takes a core from whoever else wants it:
- * on the loaded 2-core machine (load 15) a 20-layer-deep decode step with 20000 spins ran
- * 2x slower than with 0-2000, with 200000 10x slower (docs/PERFORMANCE.md).
+ * on the loaded 2-core machine (load 15) the decode step of a small 12-block model ran ~2x
+ * slower with 20000 spins than with 0-2000, ~10x with 200000 (docs/PERFORMANCE.md).
  */
 export const DEFAULT_SPINS = 1000;
 
