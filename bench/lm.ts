@@ -128,7 +128,7 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
               m.stepPath = path;
               const st = m.stepPlan(B).stats;
               m.stepPath = 'fused';
-              return { callsPerStep: st.calls, dispatchesPerStep: st.dispatches };
+              return { callsPerStep: st.calls, dispatchesPerStep: st.dispatches, barriersPerStep: st.barriers };
             };
             rows.push({
               topic: 'lm', name: `decode B=1 ${dtype}${tag}`, threads: be.threads, value: tokS, unit: 'tokens/s',

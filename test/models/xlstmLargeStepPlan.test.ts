@@ -111,6 +111,10 @@ test('fused plan wakes the workers once per heap; calls plan once per multi-thre
     if (wide) assert.ok(calls.dispatches >= 2 * c.config.num_blocks, `calls dispatches ${calls.dispatches}`);
     assert.equal(fused.dispatches, calls.dispatches > 0 ? 1 : 0);
     assert.equal(fused.programs, 1);
+    // a meeting before and after each multi-threaded call, none for calls that follow each
+    // other on thread 0 alone: at most twice the dispatches of the call-by-call plan
+    assert.equal(calls.barriers, 0);
+    if (calls.dispatches > 0) assert.ok(fused.barriers >= calls.dispatches && fused.barriers <= 2 * calls.dispatches, `barriers ${fused.barriers} vs dispatches ${calls.dispatches}`);
   } finally { m.dispose(); }
 });
 

@@ -34,6 +34,8 @@ interface Compiled {
   from: number; to: number; fused: boolean;
   /** Heap f64 program (fused only) and the offset (in f64) of each call's first argument. */
   prog?: Tensor; argAt?: number[]; threads: number;
+  /** Barriers one run of the program passes (fused only). */
+  barriers: number;
 }
 
 /**
@@ -81,6 +83,13 @@ export class KernelProgram {
     return n;
   }
 
+  /** Barriers the threads meet at in one run (0 for 'calls' and single-thread programs). */
+  get barriers(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.barriers;
+    return n;
+  }
+
   /** Sets argument j of call i for the following runs. */
   setArg(i: number, j: number, v: number): void {
     const c = this.calls[i];
@@ -125,7 +134,7 @@ export class KernelProgram {
     let i = 0;
     while (i < n) {
       if (this.mode === 'calls' || !known.has(this.calls[i].kernel)) {
-        this.segments.push({ from: i, to: i + 1, fused: false, threads: this.calls[i].nt });
+        this.segments.push({ from: i, to: i + 1, fused: false, threads: this.calls[i].nt, barriers: 0 });
         i++;
         continue;
       }
@@ -142,7 +151,7 @@ export class KernelProgram {
     const prog = this.be.empty([words], 'f64');
     const d = prog.data as Float64Array;
     const argAt: number[] = [];
-    let p = 0;
+    let p = 0, barriers = 0;
     for (let i = from; i < to; i++) {
       const c = this.calls[i];
       // A barrier wherever another thread may read what this one wrote: before a call that
@@ -151,10 +160,11 @@ export class KernelProgram {
       const sync = threads > 1 && i > from && (c.nt > 1 || this.calls[i - 1].nt > 1) ? 1 : 0;
       d[p] = PROGRAM_KERNELS.indexOf(c.kernel as typeof PROGRAM_KERNELS[number]);
       d[p + 1] = c.nt; d[p + 2] = sync; d[p + 3] = c.args.length;
+      barriers += sync;
       argAt.push(p + HEADER);
       d.set(c.args, p + HEADER);
       p += HEADER + c.args.length;
     }
-    return { from, to, fused: true, prog, argAt, threads };
+    return { from, to, fused: true, prog, argAt, threads, barriers };
   }
 }

@@ -72,11 +72,11 @@ export class XLSTMLargeStepPlan {
     return p;
   }
 
-  /** Kernel programs per step and the pool dispatches they make (for benches and tests). */
-  get stats(): { calls: number; programs: number; dispatches: number } {
-    let calls = 0, programs = 0, dispatches = 0;
-    for (const s of this.stages) if ('program' in s) { programs++; calls += s.program.length; dispatches += s.program.dispatches; }
-    return { calls, programs, dispatches };
+  /** Kernel calls and programs per step, the pool dispatches they make and the barriers of the fused ones (for benches and tests). */
+  get stats(): { calls: number; programs: number; dispatches: number; barriers: number } {
+    let calls = 0, programs = 0, dispatches = 0, barriers = 0;
+    for (const s of this.stages) if ('program' in s) { programs++; calls += s.program.length; dispatches += s.program.dispatches; barriers += s.program.barriers; }
+    return { calls, programs, dispatches, barriers };
   }
 
   /**
