@@ -6,12 +6,12 @@
 // A per-kernel profile of one decode step shows where the time goes.
 import { WasmBackend } from '../src/backend/wasm/backend.js';
 import { Q4Weight } from '../src/tensor/quant.js';
-import { XLSTMLarge, resolveXLSTMLargeConfig, XLSTMLargeDType } from '../src/models/xlstmLarge/index.js';
+import { XLSTMLarge, resolveXLSTMLargeConfig, XLSTMLargeDType, XLSTMLargeStepPath } from '../src/models/xlstmLarge/index.js';
 import type { LinearWeight } from '../src/ops/matmul.js';
 import { RandomXLSTMLargeSource } from '../src/models/xlstmLarge/randomWeights.js';
 import { BenchRow, time } from './report.js';
 import { benchCopy, BenchOptions } from './gemm.js';
-import { profileJsGlue } from './jsProfile.js';
+import { profileJsGlue, stubbedGlueUs } from './jsProfile.js';
 
 /** The 162M config of the issue (xLSTM Large defaults otherwise). */
 export const LM_BENCH_CONFIG = { embedding_dim: 768, num_heads: 4, num_blocks: 12, vocab_size: 50304, weight_mode: 'single', mode: 'inference' } as const;
@@ -42,6 +42,9 @@ function rssBytes(): number { return typeof process !== 'undefined' ? process.me
 export function profileDecode(m: XLSTMLarge, steps: number): { totalMs: number; byKernel: Record<string, number> } {
   const be = m.backend;
   const orig = be.run;
+  // per kernel needs the op-by-op path: the step plans dispatch through the pool directly
+  const path = m.stepPath;
+  m.stepPath = 'ops';
   const byKernel: Record<string, number> = {};
   (be as { run: typeof orig }).run = function (name: string, args: ArrayLike<number>, nt?: number) {
     const t0 = performance.now();
@@ -54,7 +57,7 @@ export function profileDecode(m: XLSTMLarge, steps: number): { totalMs: number; 
   const t0 = performance.now();
   try {
     for (let s = 0; s < steps; s++) { const r = m.step([tok], st); tok = (tok * 31 + 7) % m.vocabSize; r.logits.dispose(); }
-  } finally { (be as { run: typeof orig }).run = orig; }
+  } finally { (be as { run: typeof orig }).run = orig; m.stepPath = path; }
   const totalMs = (performance.now() - t0) / steps;
   for (const k of Object.keys(byKernel)) byKernel[k] /= steps;
   byKernel.js = totalMs - Object.values(byKernel).reduce((a, b) => a + b, 0);
@@ -75,6 +78,8 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
   // 'q4x16' is q4 with the earlier int16 activations (q4ActivationBits: 16), for comparing
   // the two Q4 GEMVs in one run; 'q4' uses the default (8-bit activations).
   const dtypes = (env.XLSTM_BENCH_LM_DTYPES ?? 'f32,bf16,int8,q4').split(',');
+  // XLSTM_BENCH_LM_PATHS: step paths to time side by side (default: the op-by-op step and the fused plan)
+  const paths = (env.XLSTM_BENCH_LM_PATHS ?? 'ops,fused').split(',') as XLSTMLargeStepPath[];
   const threadSet = env.XLSTM_BENCH_LM_THREADS ? new Set(env.XLSTM_BENCH_LM_THREADS.split(',').map(Number)) : undefined;
   try {
     for (const be of bes) {
@@ -89,51 +94,84 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
         const loadMs = performance.now() - tl;
         try {
           const bytesPerToken = decodeBytesPerToken(m);
-          // decode: batch 1, one step per token from a short prefill
-          const pre = m.forward([[1, 2, 3, 4]], { logits: 'last' });
-          pre.logits.dispose();
-          const st = pre.state;
-          let tok = 5;
-          const stepOnce = () => { const r = m.step([tok], st); tok = (tok * 31 + 7) % cfg.vocab_size; r.logits.dispose(); };
-          const dec = time(() => { for (let s = 0; s < decodeSteps; s++) stepOnce(); }, { warmup: 1, runs: opts.quick ? 3 : 5, maxMs: opts.quick ? 3000 : 10000 });
-          const tokS = decodeSteps / (dec.bestMs / 1000);
-          const achievedGBs = (bytesPerToken * tokS) / 1e9;
-          // decode at batch 8: the GEMVs read each weight once for all 8 rows
+          const timeOpts = { warmup: 1, runs: opts.quick ? 3 : 5, maxMs: opts.quick ? 3000 : 10000 };
+          // decode at batch 1 and 8 (the GEMVs read each weight once for all 8 rows), each from a
+          // short prefill, on every step path, the paths alternating over two rounds (best of
+          // both) so that they see the same machine load
           const B8 = 8;
-          const pre8 = m.forward(Array.from({ length: B8 }, (_, b) => [1 + b, 2, 3, 4]), { logits: 'last' });
-          pre8.logits.dispose();
-          const st8 = pre8.state;
-          let toks8 = Array.from({ length: B8 }, (_, b) => 5 + b);
-          const dec8 = time(() => {
-            for (let s = 0; s < decodeSteps; s++) { const r = m.step(toks8, st8); toks8 = toks8.map((t) => (t * 31 + 7) % cfg.vocab_size); r.logits.dispose(); }
-          }, { warmup: 1, runs: opts.quick ? 3 : 5, maxMs: opts.quick ? 3000 : 10000 });
-          for (const s of st8) { s.c.dispose(); s.n.dispose(); s.m.dispose(); }
-          const tokS8 = (B8 * decodeSteps) / (dec8.bestMs / 1000);
-          const prof = profileDecode(m, opts.quick ? 4 : 8);
-          const top = Object.entries(prof.byKernel).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k}:${v.toFixed(2)}`).join(',');
-          rows.push({
-            topic: 'lm', name: `decode B=1 ${dtype}`, threads: be.threads, value: tokS, unit: 'tokens/s',
-            extra: {
-              msPerToken: dec.bestMs / decodeSteps, medianTokS: decodeSteps / (dec.medianMs / 1000), weightMBPerToken: bytesPerToken / 1e6,
-              achievedGBs, copyGBs, bandwidthFraction: achievedGBs / copyGBs, cpuMsPerToken: dec.bestCpuMs / decodeSteps, profileMs: top,
-            },
-          });
-          rows.push({
-            topic: 'lm', name: `decode B=${B8} ${dtype}`, threads: be.threads, value: tokS8, unit: 'tokens/s',
-            extra: { msPerStep: dec8.bestMs / decodeSteps, medianTokS: (B8 * decodeSteps) / (dec8.medianMs / 1000), vsB1: tokS8 / tokS,
-              cpuMsPerStep: dec8.bestCpuMs / decodeSteps },
-          });
-          // flat profile of the JavaScript glue (V8 sampling profiler), int8 only: the glue is the
-          // same code for every format
-          if (dtype === 'int8') {
-            const jp = await profileJsGlue(m, opts.quick ? 8 : 24);
-            if (jp) {
-              rows.push({
-                topic: 'lm', name: `decode JS glue B=1 ${dtype}`, threads: be.threads, value: jp.jsMs, unit: 'ms/step (sampled)',
-                extra: { sampledMsPerStep: jp.totalMs, wasmMsPerStep: jp.wasmMs, poolRunWaitMsPerStep: jp.waitMs, top: jp.top.map(([k, v]) => `${k}=${v.toFixed(3)}`).join('; ') },
-              });
+          const decode = new Map<string, { bestMs: number; medianMs: number; bestCpuMs: number }>();
+          for (let round = 0; round < 2; round++) {
+            for (const path of paths) {
+              m.stepPath = path;
+              for (const B of [1, B8]) {
+                const pre = m.forward(Array.from({ length: B }, (_, b) => [1 + b, 2, 3, 4]), { logits: 'last' });
+                pre.logits.dispose();
+                const st = pre.state;
+                let toks = Array.from({ length: B }, (_, b) => 5 + b);
+                const t = time(() => {
+                  for (let s = 0; s < decodeSteps; s++) { const r = m.step(toks, st); toks = toks.map((x) => (x * 31 + 7) % cfg.vocab_size); r.logits.dispose(); }
+                }, timeOpts);
+                for (const s of st) { s.c.dispose(); s.n.dispose(); s.m.dispose(); }
+                const key = `${path}:${B}`, old = decode.get(key);
+                decode.set(key, old ? { bestMs: Math.min(old.bestMs, t.bestMs), medianMs: Math.min(old.medianMs, t.medianMs), bestCpuMs: Math.min(old.bestCpuMs, t.bestCpuMs) } : t);
+              }
             }
           }
+          m.stepPath = 'fused';
+          const prof = profileDecode(m, opts.quick ? 4 : 8);
+          const top = Object.entries(prof.byKernel).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k}:${v.toFixed(2)}`).join(',');
+          for (const path of paths) {
+            // the default path keeps the row names of earlier sessions
+            const tag = path === 'fused' ? '' : ` (${path} path)`;
+            const dec = decode.get(`${path}:1`)!, dec8 = decode.get(`${path}:${B8}`)!;
+            const tokS = decodeSteps / (dec.bestMs / 1000);
+            const tokS8 = (B8 * decodeSteps) / (dec8.bestMs / 1000);
+            const achievedGBs = (bytesPerToken * tokS) / 1e9;
+            const planStats = (B: number): Record<string, number> => {
+              if (path === 'ops') return {};
+              m.stepPath = path;
+              const st = m.stepPlan(B).stats;
+              m.stepPath = 'fused';
+              return { callsPerStep: st.calls, dispatchesPerStep: st.dispatches, barriersPerStep: st.barriers };
+            };
+            rows.push({
+              topic: 'lm', name: `decode B=1 ${dtype}${tag}`, threads: be.threads, value: tokS, unit: 'tokens/s',
+              extra: {
+                path, msPerToken: dec.bestMs / decodeSteps, medianTokS: decodeSteps / (dec.medianMs / 1000), weightMBPerToken: bytesPerToken / 1e6,
+                achievedGBs, copyGBs, bandwidthFraction: achievedGBs / copyGBs, cpuMsPerToken: dec.bestCpuMs / decodeSteps, ...planStats(1),
+                ...(path === 'ops' ? { profileMs: top } : {}),
+              },
+            });
+            rows.push({
+              topic: 'lm', name: `decode B=${B8} ${dtype}${tag}`, threads: be.threads, value: tokS8, unit: 'tokens/s',
+              extra: { path, msPerStep: dec8.bestMs / decodeSteps, medianTokS: (B8 * decodeSteps) / (dec8.medianMs / 1000), vsB1: tokS8 / tokS,
+                cpuMsPerStep: dec8.bestCpuMs / decodeSteps, ...planStats(B8) },
+            });
+          }
+          // flat profile of the JavaScript glue (V8 sampling profiler), int8 only: the glue is the
+          // same code for every format; per step path, the op-by-op one for comparison
+          if (dtype === 'int8') {
+            for (const path of paths) {
+              m.stepPath = path;
+              const jp = await profileJsGlue(m, opts.quick ? 8 : 24);
+              if (jp) {
+                rows.push({
+                  topic: 'lm', name: `decode JS glue B=1 ${dtype}${path === 'fused' ? '' : ` (${path} path)`}`, threads: be.threads, value: jp.jsMs, unit: 'ms/step (sampled)',
+                  extra: { path, sampledMsPerStep: jp.totalMs, wasmMsPerStep: jp.wasmMs, poolRunWaitMsPerStep: jp.waitMs, programIdleMsPerStep: jp.otherMs, nativeMsPerStep: jp.nativeMs, top: jp.top.map(([k, v]) => `${k}=${v.toFixed(3)}`).join('; ') },
+                });
+              }
+              for (const B of [1, B8]) {
+                const g = stubbedGlueUs(m, B, opts.quick ? 100 : 400);
+                rows.push({
+                  topic: 'lm', name: `decode JS glue B=${B} ${dtype}, kernels stubbed${path === 'fused' ? '' : ` (${path} path)`}`, threads: be.threads, value: g.cpuUsPerStep, unit: 'CPU us/step',
+                  extra: { path, wallUsPerStep: g.wallUsPerStep },
+                });
+              }
+            }
+            m.stepPath = 'fused';
+          }
+          const st = m.forward([[1, 2, 3, 4]], { logits: 'last' });
+          st.logits.dispose();
           // prefill: one sequence of prefillLen tokens, logits of the last position only
           const ids = [Array.from({ length: prefillLen }, (_, i) => (i * 7919 + 13) % cfg.vocab_size)];
           const pf = time(() => { const r = m.forward(ids, { logits: 'last' }); r.logits.dispose(); for (const s of r.state) { s.c.dispose(); s.n.dispose(); s.m.dispose(); } },
@@ -147,7 +185,7 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
             topic: 'lm', name: `peak memory ${dtype}`, threads: be.threads, value: (heapBytes + rssBytes()) / 2 ** 20, unit: 'MiB heap+RSS',
             extra: { heapReservedMiB: heapBytes / 2 ** 20, heapInUseMiB: m.backends.reduce((a, b) => a + b.heap.bytesInUse, 0) / 2 ** 20, weightsMiB: m.weights.bytes / 2 ** 20, rssMiB: rssBytes() / 2 ** 20, maxRssMiB: typeof process !== 'undefined' ? process.resourceUsage().maxRSS / 1024 : 0 },
           });
-          for (const s of st) { s.c.dispose(); s.n.dispose(); s.m.dispose(); }
+          for (const s of st.state) { s.c.dispose(); s.n.dispose(); s.m.dispose(); }
         } finally { m.dispose(); }
       }
     }

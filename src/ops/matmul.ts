@@ -22,7 +22,7 @@ export interface MatmulOptions {
 /** Below this many multiply-adds one thread beats paying the pool's dispatch. */
 const GEMM_MT_MIN = 1 << 18;
 /** linear uses GEMV up to this many rows of x, GEMM beyond. */
-const GEMV_MAX_ROWS = 8;
+export const GEMV_MAX_ROWS = 8;
 
 function gemm(be: WasmBackend, st: Staging, transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
   pa: number, lda: number, pb: number, ldb: number, beta: number, pc: number, ldc: number): void {
@@ -76,6 +76,39 @@ function weightShape(w: LinearWeight): readonly number[] {
   return w instanceof Q4Weight ? w.shape : w.shape;
 }
 
+/** Heap byte offsets of one GEMV: weight (packed data), its scales (0: none), x, y, bias (0: none), scratch. */
+export interface GemvPointers { w: number; scales: number; x: number; y: number; bias: number; scratch: number }
+
+/** The threads a GEMV of an [N, K] weight runs on (one thread below ~32K multiply-adds per row). */
+function gemvThreads(be: WasmBackend, N: number, K: number): number { return N * K >= 1 << 15 ? be.threads : 1; }
+
+/** Scratch bytes the GEMV of `w` over R <= 8 rows of x needs (0: none). */
+export function gemvScratchBytes(be: WasmBackend, w: LinearWeight, R: number): number {
+  const [N, K] = weightShape(w);
+  const nt = gemvThreads(be, N, K);
+  const dtype = w instanceof Q4Weight ? 'q4' : w.dtype;
+  // Per-thread Q8_0 blocks of x (q4 with 8-bit activations), int16 copy of x for the other
+  // integer dot products, f32 rows for bf16.
+  if (w instanceof Q4Weight && w.activationBits === 8) return nt * (be.exports.gemvQ8ScratchBytes as (k: number, b: number) => number)(K, R);
+  if (dtype === 'q4' || dtype === 'i8') return nt * (be.exports.gemvQuantScratchBytes as (k: number, b: number) => number)(K, R);
+  if (dtype === 'bf16') return nt * R * K * 4;
+  return 0;
+}
+
+/**
+ * The one place that picks the GEMV kernel for a weight format: y[R, N] = x[R, K] w^T (+ bias)
+ * as a kernel call (name, arguments, threads), for linear and for prebuilt step programs.
+ */
+export function gemvKernelCall(be: WasmBackend, w: LinearWeight, R: number, p: GemvPointers): { kernel: string; args: number[]; nt: number } {
+  const [N, K] = weightShape(w);
+  const nt = gemvThreads(be, N, K);
+  const dtype = w instanceof Q4Weight ? 'q4' : w.dtype;
+  if (w instanceof Q4Weight && w.activationBits === 8) return { kernel: 'gemvQ4Q8', args: [p.w, p.scales, p.x, p.y, p.bias, N, K, R, p.scratch], nt };
+  if (dtype === 'q4' || dtype === 'i8') return { kernel: dtype === 'q4' ? 'gemvQ4' : 'gemvI8', args: [p.w, p.scales, p.x, p.y, p.bias, N, K, R, p.scratch], nt };
+  if (dtype === 'bf16') return { kernel: 'gemvBf16', args: [p.w, p.x, p.y, p.bias, N, K, R, p.scratch], nt };
+  return { kernel: dtype === 'f32' ? 'gemvF32' : 'gemvF16', args: [p.w, p.x, p.y, p.bias, N, K, R], nt };
+}
+
 /**
  * torch.nn.Linear: y[.., N] = x[.., K] w[N, K]^T (+ bias[N]). Few rows of x (decoding)
  * run the GEMV kernels straight on the stored weight format; many rows run the
@@ -124,19 +157,10 @@ export function linear(be: WasmBackend, x: Tensor, w: LinearWeight, bias?: Tenso
       return y;
     }
     if (R <= GEMV_MAX_ROWS) {
-      const nt = N * K >= 1 << 15 ? be.threads : 1;
-      if (q4 && q4.activationBits === 8) {
-        // x as Q8_0 blocks, quantised by every thread into its own scratch.
-        const xq = st.scratch([(nt * (be.exports.gemvQ8ScratchBytes as (k: number, b: number) => number)(K, R)) / 4]);
-        be.run('gemvQ4Q8', [pw, pscales, px, py, pbias, N, K, R, be.ptr(xq)], nt);
-      }
-      else if (q4 || wt.dtype === 'i8') {
-        // Per-thread int16 copy of x for the integer dot products.
-        const xq = st.scratch([(nt * (be.exports.gemvQuantScratchBytes as (k: number, b: number) => number)(K, R)) / 4]);
-        be.run(q4 ? 'gemvQ4' : 'gemvI8', [pw, pscales, px, py, pbias, N, K, R, be.ptr(xq)], nt);
-      }
-      else if (wt.dtype === 'bf16') be.run('gemvBf16', [pw, px, py, pbias, N, K, R, be.ptr(st.scratch([nt * R * K]))], nt);
-      else be.run(wt.dtype === 'f32' ? 'gemvF32' : 'gemvF16', [pw, px, py, pbias, N, K, R], nt);
+      const bytes = gemvScratchBytes(be, w, R);
+      const scratch = bytes ? be.ptr(st.scratch([bytes / 4])) : 0;
+      const c = gemvKernelCall(be, w, R, { w: pw, scales: pscales, x: px, y: py, bias: pbias, scratch });
+      be.run(c.kernel, c.args, c.nt);
       return y;
     }
     let beta = 0;

@@ -3,6 +3,7 @@
 // through `run`, with byte offsets of tensors that live on the heap.
 import { compileKernels, defaultThreadCount, threadSupport } from './platform.node.js';
 import { Heap } from './heap.js';
+import { kernelImports } from './imports.js';
 import { ThreadPool } from './pool.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { DType, DTYPE_SIZE, arrayClassFor, numel } from '../../tensor/dtype.js';
@@ -84,7 +85,7 @@ export class WasmBackend {
     const wanted = opts.threads ?? Math.min(await defaultThreadCount(), await maxThreadCount());
     const threads = Math.min(wanted, support.maxThreads);
     const heap = new Heap(opts.initialMemoryBytes);
-    const instance = await WebAssembly.instantiate(module, { env: { memory: heap.memory, abort: () => { throw new Error('wasm abort'); } } });
+    const instance = await WebAssembly.instantiate(module, kernelImports(heap.memory));
     const names = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name);
     const pool = await ThreadPool.create(heap.memory, module, instance, names, threads);
     const index = new Map(names.map((n, i) => [n, i]));
@@ -94,6 +95,13 @@ export class WasmBackend {
   }
 
   get threads(): number { return this.features.threads; }
+
+  /** The pool's index of kernel `name` (for callers that dispatch through `pool.run` directly). */
+  kernelIndexOf(name: string): number {
+    const k = this.kernelIndex.get(name);
+    if (k === undefined) throw new Error(`wasm backend: no kernel named ${name}`);
+    return k;
+  }
 
   /** Runs kernel `name` on `nt` threads (default all). */
   run(name: string, args: ArrayLike<number>, nt?: number): void {

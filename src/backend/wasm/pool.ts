@@ -55,6 +55,9 @@ export class ThreadPool {
     return new ThreadPool(memory, fns, workers, threads);
   }
 
+  /** May the calling thread block (Atomics.wait)? Not on a browser's main thread. */
+  get canBlock(): boolean { return this.canWait; }
+
   /**
    * Runs kernel `k` with `args` (then tid, nt) on `nt` threads (default all) and
    * returns when all are done. Small jobs should pass nt = 1.

@@ -2,9 +2,10 @@
 // announced through the control block (protocol.ts) until told to stop.
 import { ARGS_BYTE, DONE, GEN, KERNEL, NARGS, NT, STOP, WorkerInit } from './protocol.js';
 import { onWorkerInit } from './platform.node.js';
+import { kernelImports } from './imports.js';
 
 function run(init: WorkerInit, reply: (m: unknown) => void): void {
-  const inst = new WebAssembly.Instance(init.module, { env: { memory: init.memory, abort: () => { throw new Error('wasm abort'); } } });
+  const inst = new WebAssembly.Instance(init.module, kernelImports(init.memory));
   const fns = init.kernelNames.map((n) => inst.exports[n] as Function);
   const ctl = new Int32Array(init.memory.buffer);
   const args = new Float64Array(init.memory.buffer, ARGS_BYTE, 32);

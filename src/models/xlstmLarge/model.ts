@@ -17,6 +17,7 @@ import type { LanguageModel } from '../languageModel.js';
 import { XLSTMLargeConfig, XLSTMLargeConfigInput, resolveXLSTMLargeConfig } from './config.js';
 import { XLSTMLargeBlockWeights, XLSTMLargeWeights, LoadWeightsOptions, loadXLSTMLargeWeights } from './weights.js';
 import { ConfigError } from '../../errors.js';
+import { XLSTMLargeStepPlan, XLSTMLargeStepPath } from './stepPlan.js';
 
 /**
  * One block's mLSTM state: c [B,NH,DHQK,DHV], n [B,NH,DHQK], m [B,NH,1] (a type
@@ -29,6 +30,12 @@ export type XLSTMLargeState = XLSTMLargeBlockState[];
 export type { TokenBatch } from '../tokenIds.js';
 
 export interface XLSTMLargeLoadOptions extends LoadWeightsOptions {
+  /**
+   * How `step` runs (default 'fused'): 'fused' and 'calls' use a preallocated step plan per
+   * batch size (one kernel-program dispatch per heap, or one dispatch per kernel), 'ops' the
+   * checked op-by-op path. All three give the same bits; see XLSTMLarge.stepPath.
+   */
+  stepPath?: XLSTMLargeStepPath;
   /** Hub settings when fromPretrained is given a model id like 'NX-AI/xLSTM-7b'. */
   hub?: HubOptions;
   backend: WasmBackend;
@@ -94,7 +101,32 @@ function view(t: Tensor, from: number, shape: number[]): Tensor {
 export class XLSTMLarge implements LanguageModel<XLSTMLargeState> {
   readonly modelType = 'xlstm-large';
 
+  /** Step plans per path and batch size, built on first use (B <= 8), freed with the model. */
+  private plans = new Map<string, XLSTMLargeStepPlan>();
+  private stepPathValue: XLSTMLargeStepPath = 'fused';
+
   private constructor(readonly backend: WasmBackend, readonly config: XLSTMLargeConfig, readonly weights: XLSTMLargeWeights) {}
+
+  /**
+   * How `step` runs: 'fused' (default) runs a preallocated plan whose kernel calls go to the
+   * threads as one program per heap (one worker wake-up per step instead of ~60); 'calls' runs
+   * the same plan one dispatch per kernel; 'ops' is the op-by-op path with every check (also
+   * used for batches over 8 and for states that are not on the block heaps). Same bits in all.
+   */
+  get stepPath(): XLSTMLargeStepPath { return this.stepPathValue; }
+  set stepPath(p: XLSTMLargeStepPath) {
+    if (p !== 'fused' && p !== 'calls' && p !== 'ops') throw new RangeError(`XLSTMLarge.stepPath = ${JSON.stringify(p)}, expected "fused", "calls" or "ops"`);
+    this.stepPathValue = p;
+  }
+
+  /** The step plan of batch size B on the current path (built on first use). */
+  stepPlan(B: number): XLSTMLargeStepPlan {
+    const path = this.stepPathValue === 'ops' ? 'fused' : this.stepPathValue;
+    const key = `${path}:${B}`;
+    let p = this.plans.get(key);
+    if (!p) { p = XLSTMLargeStepPlan.create(this.config, this.weights, B, path); this.plans.set(key, p); }
+    return p;
+  }
 
   get vocabSize(): number { return this.config.vocab_size; }
 
@@ -138,7 +170,9 @@ export class XLSTMLarge implements LanguageModel<XLSTMLargeState> {
     if (!opts || !opts.backend) throw new TypeError('XLSTMLarge.fromSource: options.backend (a WasmBackend) is required');
     const cfg = Object.isFrozen(config) && 'ffn_up_proj_dim' in config ? (config as XLSTMLargeConfig) : resolveXLSTMLargeConfig(config as XLSTMLargeConfigInput);
     const w = await loadXLSTMLargeWeights(opts.backend, src, cfg, opts);
-    return new XLSTMLarge(opts.backend, cfg, w);
+    const m = new XLSTMLarge(opts.backend, cfg, w);
+    if (opts.stepPath !== undefined) m.stepPath = opts.stepPath;
+    return m;
   }
 
   /** A zero state (m = 0) for a batch of B, as the official model starts from; each block's on its own heap. */
@@ -173,7 +207,10 @@ export class XLSTMLarge implements LanguageModel<XLSTMLargeState> {
   step(tokenIds: number[] | Tensor, state: XLSTMLargeState): StepResult {
     const fn = 'XLSTMLarge.step';
     const { B, data } = checkStepIds(fn, tokenIds, this.config.vocab_size);
-    this.checkState(fn, 'state', state, B);
+    const plan = this.stepPathValue !== 'ops' && XLSTMLargeStepPlan.supports(B) ? this.stepPlan(B) : undefined;
+    // the plan remembers the state it ran last: the same tensors need no second check
+    if (!plan?.isBound(state)) this.checkState(fn, 'state', state, B);
+    if (plan && (plan.isBound(state) || this.stateOnBlockHeaps(state))) return { logits: plan.step(data, state), state };
     const eps = this.config.eps;
     const logits = this.run(data, B, 1, (b, be, x) => mlstmStep(be, x, state[b], { eps }).h, [B]);
     return { logits, state };
@@ -214,8 +251,17 @@ export class XLSTMLarge implements LanguageModel<XLSTMLargeState> {
     return { tokens, state, ...(all ? { logits: new Tensor('f32', [B, n, V], all) } : {}) };
   }
 
-  /** Frees the weights and the backends the model created (never the caller's). */
-  dispose(): void { this.weights.dispose(); }
+  /** Frees the step plans, the weights and the backends the model created (never the caller's). */
+  dispose(): void {
+    for (const p of this.plans.values()) p.dispose();
+    this.plans.clear();
+    this.weights.dispose();
+  }
+
+  /** Is every state tensor on the heap of its block (where the step plan reads it in place)? */
+  private stateOnBlockHeaps(state: XLSTMLargeState): boolean {
+    return state.every((s, b) => { const h = this.blockBackend(b).heap; return h.owns(s.c.data) && h.owns(s.n.data) && h.owns(s.m.data); });
+  }
 
   private checkState(fn: string, arg: string, state: XLSTMLargeState, B: number): void {
     const c = this.config;

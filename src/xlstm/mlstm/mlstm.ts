@@ -163,6 +163,11 @@ function threadsFor(be: WasmBackend, opts: MlstmCommonOptions, d: Dims, steps: n
   return d.B * d.NH * d.DHQK * d.DHV * steps < 65536 ? 1 : Math.max(1, want);
 }
 
+/** Threads mlstmStep uses for a batch of B x NH heads (for prebuilt step programs that must match it). */
+export function mlstmStepThreads(be: WasmBackend, dims: { B: number; NH: number; DHQK: number; DHV: number }): number {
+  return threadsFor(be, {}, { ...dims, S: 1 }, 1);
+}
+
 /** Heap copy of the state (or zeros, m = 0) the kernels update in place. */
 function workState(be: WasmBackend, d: Dims, init?: MlstmState | MlstmSigState, withM = true): MlstmState {
   const c = be.empty([d.B, d.NH, d.DHQK, d.DHV]);

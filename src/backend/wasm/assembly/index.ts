@@ -12,6 +12,7 @@ export * from './backwardMlstm';
 export * from './backwardOps';
 export * from './flashrnn';
 export * from './plstm';
+export * from './program';
 
 /** 1 in the relaxed-SIMD build (fused multiply-add), else 0. */
 export function hasRelaxedSimd(): i32 {

@@ -1,0 +1,118 @@
+// Kernel programs: a fixed list of kernel calls that the JavaScript side wrote into the
+// heap once (src/backend/wasm/program.ts), run by all threads of ONE pool dispatch with
+// barriers between dependent calls, instead of one dispatch (a worker wake-up, ~19 us)
+// and one JavaScript call per kernel. A decode step of a language model is such a list.
+//
+// Layout, all f64 (as the pool's argument block): per call
+//   [opcode, nt, sync, nargs, arg0 .. arg(nargs-1)]
+// opcode indexes PROGRAM_KERNELS (the JavaScript list must match the switch below), nt is
+// the threads the call runs on (threads tid >= nt skip it, as a pool job would give them
+// nothing), sync = 1 puts a barrier of all program threads before the call. Each kernel
+// gets exactly the (tid, nt) it would get from its own dispatch, so it computes the same
+// bits as the call-by-call path.
+import { addF32, mulF32, addRowsF32, sigmoidF32, siluF32, softcapF32 } from './elementwise';
+import { normF32, embeddingF32 } from './ops';
+import { gemvF32, gemvBf16, gemvF16, gemvI8, gemvQ4, copyBytes } from './gemv';
+import { gemvQ4Q8 } from './gemvQ8';
+import { mlstmRecurrentF32 } from './mlstm';
+
+/** Blocks until the i32 at ptr is notified or is no longer `expected` (src/backend/wasm/imports.ts: why not memory.atomic.wait32). */
+// @ts-ignore: decorator
+@external("env", "waitOn")
+declare function waitOn(ptr: usize, expected: i32): void;
+
+
+/**
+ * dst rows [rows, n] with row strides dstStride / srcStride (f32 elements): the head and batch
+ * re-layouts of a decode step, which would otherwise be one copy call per row.
+ */
+export function copyRowsF32(dst: usize, src: usize, rows: i32, n: i32, dstStride: i32, srcStride: i32, tid: i32, nt: i32): void {
+  const s = rangeStartRows(rows, tid, nt), e = rangeStartRows(rows, tid + 1, nt);
+  const bytes = <usize>n << 2;
+  for (let r = s; r < e; r++) memory.copy(dst + ((<usize>r * <usize>dstStride) << 2), src + ((<usize>r * <usize>srcStride) << 2), bytes);
+}
+
+// @ts-ignore: decorator
+@inline function rangeStartRows(n: i32, tid: i32, nt: i32): i32 {
+  const per = (n + nt - 1) / nt;
+  const s = per * tid;
+  return s < n ? s : n;
+}
+
+/** Number of opcodes runProgram knows (the JavaScript side checks its list against it). */
+export function programOpCount(): i32 { return 16; }
+
+// @ts-ignore: decorator
+@inline function P(a: usize, i: i32): usize { return <usize><u32>load<f64>(a + (<usize>i << 3)); }
+// @ts-ignore: decorator
+@inline function I(a: usize, i: i32): i32 { return <i32>load<f64>(a + (<usize>i << 3)); }
+// @ts-ignore: decorator
+@inline function F(a: usize, i: i32): f32 { return <f32>load<f64>(a + (<usize>i << 3)); }
+
+function call(op: i32, a: usize, tid: i32, nt: i32): void {
+  switch (op) {
+    case 0: embeddingF32(P(a, 0), P(a, 1), P(a, 2), I(a, 3), I(a, 4), I(a, 5), I(a, 6), tid, nt); break;
+    case 1: normF32(P(a, 0), P(a, 1), P(a, 2), P(a, 3), I(a, 4), I(a, 5), I(a, 6), F(a, 7), F(a, 8), I(a, 9), tid, nt); break;
+    case 2: addF32(P(a, 0), P(a, 1), P(a, 2), I(a, 3), tid, nt); break;
+    case 3: mulF32(P(a, 0), P(a, 1), P(a, 2), I(a, 3), tid, nt); break;
+    case 4: addRowsF32(P(a, 0), P(a, 1), P(a, 2), I(a, 3), I(a, 4), tid, nt); break;
+    case 5: sigmoidF32(P(a, 0), P(a, 1), I(a, 2), tid, nt); break;
+    case 6: siluF32(P(a, 0), P(a, 1), I(a, 2), tid, nt); break;
+    case 7: softcapF32(P(a, 0), P(a, 1), I(a, 2), F(a, 3), tid, nt); break;
+    case 8: gemvF32(P(a, 0), P(a, 1), P(a, 2), P(a, 3), I(a, 4), I(a, 5), I(a, 6), tid, nt); break;
+    case 9: gemvBf16(P(a, 0), P(a, 1), P(a, 2), P(a, 3), I(a, 4), I(a, 5), I(a, 6), P(a, 7), tid, nt); break;
+    case 10: gemvF16(P(a, 0), P(a, 1), P(a, 2), P(a, 3), I(a, 4), I(a, 5), I(a, 6), tid, nt); break;
+    case 11: gemvI8(P(a, 0), P(a, 1), P(a, 2), P(a, 3), P(a, 4), I(a, 5), I(a, 6), I(a, 7), P(a, 8), tid, nt); break;
+    case 12: gemvQ4(P(a, 0), P(a, 1), P(a, 2), P(a, 3), P(a, 4), I(a, 5), I(a, 6), I(a, 7), P(a, 8), tid, nt); break;
+    case 13:
+      mlstmRecurrentF32(P(a, 0), P(a, 1), P(a, 2), P(a, 3), P(a, 4), P(a, 5), P(a, 6), P(a, 7), P(a, 8),
+        I(a, 9), I(a, 10), I(a, 11), I(a, 12), I(a, 13), I(a, 14), F(a, 15), F(a, 16), I(a, 17), tid, nt);
+      break;
+    case 14: copyRowsF32(P(a, 0), P(a, 1), I(a, 2), I(a, 3), I(a, 4), I(a, 5), tid, nt); break;
+    case 15: gemvQ4Q8(P(a, 0), P(a, 1), P(a, 2), P(a, 3), P(a, 4), I(a, 5), I(a, 6), I(a, 7), P(a, 8), tid, nt); break;
+    default: unreachable();
+  }
+}
+
+/**
+ * Barrier of nt threads on bar: [count, generation, sleepers] (i32 each). The last thread to
+ * arrive resets the count and bumps the generation; the others spin on the generation `spins`
+ * times, then sleep on it (spins < 0: spin only, a browser main thread may not block).
+ */
+function barrier(bar: usize, nt: i32, spins: i32): void {
+  const gen = atomic.load<i32>(bar, 4);
+  if (atomic.add<i32>(bar, 1) == nt - 1) {
+    atomic.store<i32>(bar, 0);
+    atomic.add<i32>(bar, 1, 4);
+    if (atomic.load<i32>(bar, 8) > 0) atomic.notify(bar + 4, nt);
+    return;
+  }
+  let n = 0;
+  while (atomic.load<i32>(bar, 4) == gen) {
+    if (spins >= 0 && ++n > spins) {
+      atomic.add<i32>(bar, 1, 8);
+      waitOn(bar + 4, gen);
+      atomic.sub<i32>(bar, 1, 8);
+      n = 0;
+    }
+  }
+}
+
+/**
+ * Runs the nOps calls at prog on this thread; every program thread runs this (one pool job).
+ * bar: 64-byte barrier block (zeroed before first use); spins: barrier spins before sleeping;
+ * canWait = 0: thread 0 never sleeps (a browser main thread may not block).
+ */
+export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWait: i32, tid: i32, nt: i32): void {
+  let p = prog;
+  for (let i = 0; i < nOps; i++) {
+    const op = <i32>load<f64>(p);
+    const ont = <i32>load<f64>(p, 8);
+    const sync = <i32>load<f64>(p, 16);
+    const na = <i32>load<f64>(p, 24);
+    const a = p + 32;
+    if (sync && nt > 1) barrier(bar, nt, tid == 0 && !canWait ? -1 : spins);
+    if (tid < ont) call(op, a, tid, ont);
+    p = a + (<usize>na << 3);
+  }
+}
