@@ -11,6 +11,7 @@ export * from './backwardMlstm';
 export * from './backwardOps';
 export * from './flashrnn';
 export * from './plstm';
+export * from './quantize';
 
 /** 1 in the relaxed-SIMD build (fused multiply-add), else 0. */
 export function hasRelaxedSimd(): i32 {
