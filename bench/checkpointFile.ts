@@ -60,19 +60,26 @@ export async function writeRandomCheckpoint(dir: string, raw: XLSTMLargeConfigIn
 }
 
 /**
- * Seconds to read `files` start to end into one reused buffer (what any loader must at
- * least spend on them), and the bytes read.
+ * Seconds to read `files` start to end (what any loader must at least spend on them), and
+ * the bytes read: into one reused buffer (`fresh` false: the I/O alone), or each file into a
+ * buffer of its own size allocated for it (`fresh` true: what reading a file into memory
+ * costs, first touches of the new pages included).
  */
-export async function timeFileRead(files: readonly string[], chunkBytes = 32 << 20): Promise<{ seconds: number; bytes: number }> {
-  const buf = new Uint8Array(chunkBytes);
+export async function timeFileRead(files: readonly string[], opts: { fresh?: boolean; chunkBytes?: number } = {}): Promise<{ seconds: number; bytes: number }> {
+  const chunk = opts.chunkBytes ?? 32 << 20;
+  const reused = opts.fresh ? undefined : new Uint8Array(chunk);
   let bytes = 0;
   const t0 = performance.now();
   for (const f of files) {
     const fh = await open(f, 'r');
     try {
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, null); // sequential
+      const size = (await fh.stat()).size;
+      const buf = reused ?? new Uint8Array(size);
+      for (let pos = 0; pos < size;) {
+        const off = reused ? 0 : pos;
+        const { bytesRead } = await fh.read(buf, off, Math.min(chunk, size - pos, buf.length - off), pos);
         if (bytesRead === 0) break;
+        pos += bytesRead;
         bytes += bytesRead;
       }
     } finally { await fh.close(); }

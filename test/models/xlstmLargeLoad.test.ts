@@ -109,6 +109,8 @@ test('int8 / q4 streamed through staging buffers of any size = the JS reference,
           // staging buffers are gone: the heap holds the weights and nothing else
           assert.equal(be.heap.bytesInUse - before, w.bytes, `${dtype} stage ${stageBytes} ${how}: heap bytes`);
           await checkAgainstReference(`${dtype} stage ${stageBytes} ${how}`, w, src, dtype);
+          // the bf16 embedding is read straight into the heap (in concurrent ranges when big)
+          sameArray(`${dtype} stage ${stageBytes} ${how} embedding`, w.embedding.data as Uint16Array, (await src.read('backbone.embeddings.weight')).data as Uint16Array);
         } finally { w.dispose(); }
         assert.equal(be.heap.bytesInUse, before);
       }
