@@ -381,7 +381,7 @@ async function readSplit(src: SafetensorsSource, part: PlannedPart, dest: Float3
   const size = DTYPE_SIZE[part.dtype];
   const per = Math.ceil(part.elems / READ_SPLIT) * size;
   const reads: Promise<void>[] = [];
-  for (let o = 0; o < bytes.length; o += per) reads.push(Promise.resolve(src.readRangeInto!(part.name, o, bytes.subarray(o, Math.min(bytes.length, o + per)))));
+  for (let o = 0; o < bytes.length; o += per) reads.push((async () => src.readRangeInto!(part.name, o, bytes.subarray(o, Math.min(bytes.length, o + per))))());
   // every read must have landed before the caller may free `dest` on an error
   const done = await Promise.allSettled(reads);
   const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
