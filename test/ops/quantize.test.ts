@@ -172,7 +172,26 @@ test('int8 and q4 from f32 and f16 sources: kernel = JS reference (ties, subnorm
     Array.from({ length: cols }, () => bitsF32(rnd())), // any bit pattern, NaNs included
   ];
   const f16Rows: number[][] = [[], [0x7e00, 0x3c00], [0x7c00, 0xbc00], [0xfc00], [0x0001, 0x8003, 0x03ff], Array.from({ length: cols }, () => rnd() >>> 16)];
+  // rows of random scale (down to subnormal) full of values on and one ulp either side of its ties
+  const fuzzRows: number[][] = [];
+  for (let r = 0; r < 48; r++) {
+    const amax = Math.fround(bitsF32((((rnd() % 250) + 1) << 23) | (rnd() & 0x7fffff)) * (r % 6 === 0 ? 2 ** -140 : 1));
+    const s = Math.fround(amax / 127);
+    const row = [amax];
+    while (row.length < 509) {
+      const x = Math.fround(((rnd() % 128) + 0.5) * s);
+      const v = [x, bitsF32(f32Bits(x) + 1), bitsF32(f32Bits(x) - 1)][rnd() % 3];
+      row.push(Number.isFinite(v) && Math.abs(v) <= amax ? (rnd() & 1 ? -v : v) : 0);
+    }
+    fuzzRows.push(row);
+  }
+  // exact ties x = (k - 0.5) * scale where x * f64(1 / scale) falls just below the tie
+  // (a kernel multiplying by the inverse without a margin rounds these down)
+  const below = [[2.5816333959483018e-8, 2], [1914112, 48], [0.0000863661989569664, 32], [0.00002535874955356121, 14], [0.03100675344467163, 4]];
+  const belowRows = below.map(([sc, k]) => { const x = Math.fround((k - 0.5) * sc); return [Math.fround(127 * sc), x, -x]; });
   for (const be of bes) {
+    checkInt8(be, matrix('f32 ties below the inverse product', 'f32', 3, belowRows, 9));
+    checkInt8(be, matrix('f32 ties of random scales', 'f32', 509, fuzzRows, 8));
     checkInt8(be, matrix('f32', 'f32', cols, f32Rows, 3));
     checkInt8(be, matrix('f16', 'f16', cols, f16Rows, 4));
     const q4f32 = f32Rows.map((r) => r.slice(0, 64));

@@ -2,9 +2,11 @@
 // heap) to symmetric per-row int8 or ggml Q4_0 blocks, bit-identical to the JavaScript
 // reference (src/tensor/quant.ts quantizeInt8 / quantizeQ4), which computes in float64:
 //   int8: scale = f32(f64(amax) / 127); q = clamp(roundHalfAway(f64(x) / f64(scale)), ±127)
+//         (computed with a multiply that provably rounds the same: see HALF_UP)
 //   q4:   d = f32(m / -8) (m: first element of largest magnitude); id = d ? 1 / f64(d) : 0;
 //         nibble = clamp(floor(f64(x) * id + 8.5), 0, 15)
-// so the divisions and roundings here are the same float64 operations, in the same order.
+// so the roundings here are the same float64 operations, in the same order (but for the int8
+// divide, replaced by an exactly equivalent multiply).
 // Magnitudes are compared on the f32 bit patterns (sign cleared): for non-NaN values the
 // integer order is the float order, and NaN patterns sort above infinity.
 import { rangeStart, rangeEnd } from './simd';
@@ -40,10 +42,20 @@ const CANONICAL_NAN: u32 = 0x7fc00000;
   return i32x4.extract_lane(b, 0);
 }
 
-/** roundHalfAway(|x| / s) clamped to 127, for the 2 f64 lanes of `xd` (|x| promoted). */
+/**
+ * The reference's floor(f64(|x|) / f64(s) + 0.5) is exactly roundHalfAway(|x| / s): for f32 x
+ * and s, |x| / s + 0.5 is either an integer (a tie) or at least 2^-25 away from one, far more
+ * than float64's errors. A product with inv = f64(1 / s) lands within 2^-44 of |x| / s, so
+ * floor(|x| * inv + 0.5 + 2^-40) gives the same integer: ties, which the product may miss by
+ * 2^-44 from below, reach it through the 2^-40, and nothing else is near enough to move.
+ * (One multiply instead of a divide per element.)
+ */
+const HALF_UP: f64 = 0.5 + 9.094947017729282e-13; // 0.5 + 2^-40
+
+/** roundHalfAway(|x| / s) clamped to 127, for the 2 f64 lanes of `ad` (|x| promoted); inv = 1 / s. */
 // @ts-ignore: decorator
-@inline function roundDiv2(ad: v128, s: v128): v128 {
-  const r = f64x2.floor(f64x2.add(f64x2.div(ad, s), f64x2.splat(0.5)));
+@inline function roundDiv2(ad: v128, inv: v128): v128 {
+  const r = f64x2.floor(f64x2.add(f64x2.mul(ad, inv), f64x2.splat(HALF_UP)));
   return i32x4.trunc_sat_f64x2_s_zero(f64x2.pmin(r, f64x2.splat(127.0)));
 }
 
@@ -60,8 +72,8 @@ const CANONICAL_NAN: u32 = 0x7fc00000;
 
 /** Scalar form of quant4 (row tails). */
 // @ts-ignore: decorator
-@inline function quant1(x: f32, s: f64): i32 {
-  let r = Math.floor(<f64>Math.abs(x) / s + 0.5);
+@inline function quant1(x: f32, inv: f64): i32 {
+  let r = Math.floor(<f64>Math.abs(x) * inv + HALF_UP);
   if (r > 127) r = 127;
   const v = <i32>r;
   return x < 0 ? -v : v;
@@ -100,7 +112,7 @@ export function quantizeRowsInt8(kind: i32, src: usize, rows: i32, K: i32, q: us
       memory.fill(qrow, 0, <usize>K);
       continue;
     }
-    const s = f64x2.splat(<f64>scale);
+    const s = f64x2.splat(1.0 / <f64>scale);
     i = 0;
     for (; i < K16; i += 16) {
       const p = row + <usize>i * es;
@@ -110,7 +122,7 @@ export function quantizeRowsInt8(kind: i32, src: usize, rows: i32, K: i32, q: us
       const d = quant4(load4(kind, p + 12 * es), s);
       v128.store(qrow + <usize>i, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a, b), i16x8.narrow_i32x4_s(c, d)));
     }
-    const sd = <f64>scale;
+    const sd = 1.0 / <f64>scale;
     for (; i < K; i++) store<i8>(qrow + <usize>i, <i8>quant1(load1(kind, row + <usize>i * es), sd));
   }
 }
