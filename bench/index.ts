@@ -47,11 +47,11 @@ async function main(): Promise<void> {
     else topics[name] = t;
   }
   // Opt-in topics: run only when named (minutes of CPU and several GiB of memory).
-  const optIn = new Set(['lm7b', 'q4acc', 'q4ab']);
-  {
-    const t = await external('./lm7b.js', 'benchLm7b');
-    if (typeof t === 'string') { if (wanted.includes('lm7b')) notes.push(`lm7b: skipped (${t})`); }
-    else topics.lm7b = t;
+  const optIn = new Set(['lm7b', 'load', 'q4acc', 'q4ab']);
+  for (const [name, file, fn] of [['lm7b', './lm7b.js', 'benchLm7b'], ['load', './loadFile.js', 'benchLoadFile']] as const) {
+    const t = await external(file, fn);
+    if (typeof t === 'string') { if (wanted.includes(name)) notes.push(`${name}: skipped (${t})`); }
+    else topics[name] = t;
   }
   const unknown = wanted.filter((w) => !(w in topics) && !notes.some((n) => n.startsWith(w + ':')));
   if (unknown.length) throw new Error(`bench: unknown topic(s) ${unknown.join(', ')}; known: ${Object.keys(topics).join(', ')}`);

@@ -53,15 +53,20 @@ export async function benchLm7b(backends: WasmBackend[], opts: BenchOptions = { 
   const src = new RandomXLSTMLargeSource(cfg, { dtype: 'bf16', seed: 7 });
   const rows: BenchRow[] = [];
   const decodeSteps = opts.quick ? 4 : 8;
+  // The loader's bound with this source: producing its bytes (the random bf16 weights,
+  // generated in JavaScript) into one reused buffer, as reading a file would be.
+  const genS = timeSourceBytes(src);
   for (const dtype of dtypes as XLSTMLargeDType[]) {
     // A small caller heap of its own: the model adds heaps as its units need them.
     const be = await WasmBackend.create({ threads, initialMemoryBytes: 256 << 20 });
     try {
       const copyGBs = (await benchCopy([be], { quick: true }))[0].value;
       const rss0 = process.memoryUsage().rss;
+      const c0 = process.cpuUsage();
       const tl = performance.now();
       const m = await XLSTMLarge.fromSource(src, cfg, { backend: be, dtype });
       const loadMs = performance.now() - tl;
+      const loadCpu = process.cpuUsage(c0);
       try {
         const heapBytes = m.backends.reduce((a, b) => a + b.heap.bytesReserved, 0);
         const bytesPerToken = decodeBytesPerToken(m);
@@ -91,7 +96,8 @@ export async function benchLm7b(backends: WasmBackend[], opts: BenchOptions = { 
             weightMBPerToken: bytesPerToken / 1e6, achievedGBs, copyGBs, bandwidthFraction: achievedGBs / copyGBs, heaps: m.backends.length },
         });
         rows.push({ topic: 'lm7b', name: `load ${name}`, threads: be.threads, value: loadMs / 1000, unit: 's',
-          extra: { weightsGiB: m.weights.bytes / 2 ** 30, sourceGiB: src.totalBytes / 2 ** 30 } });
+          extra: { weightsGiB: m.weights.bytes / 2 ** 30, sourceGiB: src.totalBytes / 2 ** 30, loadCpuS: (loadCpu.user + loadCpu.system) / 1e6,
+            sourceGenS: genS, ratioToSourceGen: loadMs / 1000 / genS, heaps: m.backends.length } });
         rows.push({ topic: 'lm7b', name: `peak memory ${name}`, threads: be.threads, value: maxRssMiB, unit: 'MiB maxRSS',
           extra: { heapReservedMiB: heapBytes / 2 ** 20, rssBeforeLoadMiB: rss0 / 2 ** 20, rssNowMiB: process.memoryUsage().rss / 2 ** 20 } });
         if (promptLen > 0) {
@@ -102,4 +108,15 @@ export async function benchLm7b(backends: WasmBackend[], opts: BenchOptions = { 
     } finally { be.dispose(); }
   }
   return rows;
+}
+
+/** Seconds to generate every tensor's stored bytes of `src` into one reused 16 MiB buffer. */
+function timeSourceBytes(src: RandomXLSTMLargeSource): number {
+  const buf = new Uint8Array(16 << 20);
+  const t0 = performance.now();
+  for (const name of src.names()) {
+    const n = src.info(name).byteLength;
+    for (let o = 0; o < n; o += buf.length) src.readRangeInto(name, o, buf.subarray(0, Math.min(buf.length, n - o)));
+  }
+  return (performance.now() - t0) / 1000;
 }

@@ -33,7 +33,20 @@ export interface SafetensorsSource {
   info(name: string): SafetensorsTensorInfo | Promise<SafetensorsTensorInfo>;
   read(name: string, opts?: ReadOptions): Tensor | Promise<Tensor>;
   readInto(name: string, dest: TypedArray, opts?: ReadOptions): void | Promise<void>;
+  /**
+   * Stored bytes [byteOffset, byteOffset + dest.length) of tensor `name` into `dest` (a
+   * part of a tensor: loaders stream big tensors through small buffers with it). Optional:
+   * a loader falls back to `read` where a source lacks it.
+   */
+  readRangeInto?(name: string, byteOffset: number, dest: Uint8Array): void | Promise<void>;
   close(): void | Promise<void>;
+}
+
+/** The error for a byte range outside a tensor (readRangeInto). */
+export function checkByteRange(source: string, name: string, byteLength: number, byteOffset: number, length: number): void {
+  if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset + length > byteLength) {
+    throw new SafetensorsError(source, `byte range [${byteOffset}, ${byteOffset + length}) is outside the tensor's ${byteLength} bytes`, name);
+  }
 }
 
 /** The error for an unknown name, listing a few that exist (the usual cause is a prefix mismatch). */
@@ -88,6 +101,12 @@ export class SafetensorsBuffer implements SafetensorsSource {
     const info = this.entry(name);
     if (planReadInto(info, dest, opts, this.source, name) === 'raw') bytesOf(dest).set(this.raw(info));
     else widenToF32(info.dtype, this.raw(info), dest as Float32Array);
+  }
+
+  readRangeInto(name: string, byteOffset: number, dest: Uint8Array): void {
+    const info = this.entry(name);
+    checkByteRange(this.source, name, info.byteLength, byteOffset, dest.length);
+    dest.set(this.raw(info).subarray(byteOffset, byteOffset + dest.length));
   }
 
   close(): void { /* nothing held */ }

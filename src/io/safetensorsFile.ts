@@ -9,7 +9,7 @@ import { ParsedHeader, SafetensorsError, TensorInfo, assertLittleEndianHost, par
 import {
   ReadOptions, allocateStored, bytesOf, checkReadOptions, finishTensor, planReadInto, widenToF32,
 } from './safetensorsTensor.js';
-import { SafetensorsSource, SafetensorsTensorInfo, missingTensorError, publicInfo } from './safetensors.js';
+import { SafetensorsSource, SafetensorsTensorInfo, checkByteRange, missingTensorError, publicInfo } from './safetensors.js';
 import { readChunked, readFully } from './fileIo.js';
 
 /** Conversion reads go through a bounded scratch buffer of this size (a multiple of 8). */
@@ -93,6 +93,13 @@ export class SafetensorsFile implements SafetensorsSource {
       const first = off / size;
       widenToF32(info.dtype, chunk, f32.subarray(first, first + chunk.length / size));
     });
+  }
+
+  /** Stored bytes [byteOffset, byteOffset + dest.length) of one tensor, with one positioned read. */
+  async readRangeInto(name: string, byteOffset: number, dest: Uint8Array): Promise<void> {
+    const info = this.entry(name);
+    checkByteRange(this.path, name, info.byteLength, byteOffset, dest.length);
+    await readFully(this.handle(), dest, this.position(info) + byteOffset, this.what(name));
   }
 
   async close(): Promise<void> {

@@ -85,6 +85,10 @@ export class ShardedSafetensors implements SafetensorsSource {
     return (await this.shardFor(name)).readInto(name, dest, opts);
   }
 
+  async readRangeInto(name: string, byteOffset: number, dest: Uint8Array): Promise<void> {
+    return (await this.shardFor(name)).readRangeInto(name, byteOffset, dest);
+  }
+
   /**
    * Opens every shard and checks each weight_map name is in its shard (an eager check
    * before a long load), and that no tensor of the index is also stored in another of

@@ -8,3 +8,5 @@ export type { NormOptions } from './norm.js';
 export { causalConv1d, causalConv1dStep, CausalConv1dWeight } from './conv.js';
 export type { CausalConv1dOptions, CausalConv1dResult } from './conv.js';
 export { embedding } from './embedding.js';
+export { quantizeInt8OnHeap, quantizeQ4OnHeap, quantizeRowsInt8Into, quantizeRowsQ4Into } from './quantize.js';
+export type { QuantSource } from './quantize.js';

@@ -10,16 +10,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdtempSync, rmSync, writeFileSync, statSync, readdirSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { WasmBackend } from '../../src/backend/wasm/backend.js';
-import { numel } from '../../src/tensor/dtype.js';
-import { buildHeader } from '../../src/io/safetensorsHeader.js';
-import { writeFully } from '../../src/io/fileIo.js';
-import { SHARD_INDEX_FILE } from '../../src/io/safetensors.js';
-import { XLSTMLarge, resolveXLSTMLargeConfig, XLSTMLargeConfigInput } from '../../src/models/xlstmLarge/index.js';
-import { RandomTensorSpec, fillRandomBf16, xlstmLargeTensorSpecs } from '../../src/models/xlstmLarge/randomWeights.js';
+import { XLSTMLarge, XLSTMLargeConfigInput } from '../../src/models/xlstmLarge/index.js';
+import { timeFileRead, writeRandomCheckpoint } from '../../bench/checkpointFile.js';
 
 const BIG = process.env.XLSTM_BIG_TEST === '1';
 
@@ -36,50 +31,6 @@ export function xlstm7bConfig(numBlocks: number): XLSTMLargeConfigInput {
   };
 }
 
-/**
- * Writes a random bf16 checkpoint of `cfg` as safetensors shards of at most
- * maxShardBytes plus model.safetensors.index.json, one tensor (and 1 Mi elements of
- * it) at a time. Returns the total data bytes.
- */
-export async function writeRandomCheckpoint(dir: string, raw: XLSTMLargeConfigInput, maxShardBytes: number, seed = 1): Promise<number> {
-  const cfg = resolveXLSTMLargeConfig(raw);
-  const specs = xlstmLargeTensorSpecs(cfg);
-  const groups: RandomTensorSpec[][] = [[]];
-  let used = 0, total = 0;
-  for (const s of specs) {
-    const bytes = numel(s.shape) * 2;
-    if (used + bytes > maxShardBytes && groups[groups.length - 1].length) { groups.push([]); used = 0; }
-    groups[groups.length - 1].push(s);
-    used += bytes;
-    total += bytes;
-  }
-  const pad = (i: number) => String(i).padStart(5, '0');
-  const weightMap: Record<string, string> = {};
-  const buf = new Uint16Array(1 << 20), scratch = new Float32Array(1 << 20);
-  for (let g = 0; g < groups.length; g++) {
-    const file = `model-${pad(g + 1)}-of-${pad(groups.length)}.safetensors`;
-    const byName = new Map(groups[g].map((s) => [s.name, s]));
-    const built = buildHeader(groups[g].map((s) => ({ name: s.name, dtype: 'bf16' as const, shape: s.shape })), { format: 'pt' });
-    const fh = await open(join(dir, file), 'w');
-    try {
-      await writeFully(fh, built.bytes, 0);
-      for (const e of built.layout) {
-        const s = byName.get(e.name)!;
-        const n = numel(s.shape);
-        for (let o = 0; o < n; o += buf.length) {
-          const m = Math.min(buf.length, n - o);
-          fillRandomBf16(s, seed, buf.subarray(0, m), o, scratch);
-          await writeFully(fh, new Uint8Array(buf.buffer, 0, m * 2), built.bytes.length + e.begin + o * 2);
-        }
-        weightMap[e.name] = file;
-      }
-    } finally { await fh.close(); }
-  }
-  writeFileSync(join(dir, SHARD_INDEX_FILE), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2));
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(raw, null, 2));
-  return total;
-}
-
 const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
 
 test('checkpoint > 4 GiB in the xLSTM-7B layout: bf16 over two heaps, int8, greedy tokens', { skip: BIG ? false : 'set XLSTM_BIG_TEST=1 (writes ~5 GB to the temp dir)' }, async (t) => {
@@ -88,7 +39,7 @@ test('checkpoint > 4 GiB in the xLSTM-7B layout: bf16 over two heaps, int8, gree
   const be = await WasmBackend.create({ threads: 2 });
   const t0 = performance.now();
   try {
-    const total = await writeRandomCheckpoint(dir, xlstm7bConfig(blocks), 2 * 2 ** 30);
+    const { total, shards } = await writeRandomCheckpoint(dir, xlstm7bConfig(blocks), 2 * 2 ** 30);
     const tWrite = performance.now();
     assert.ok(total > 4 * 2 ** 30, `checkpoint is ${gib(total)}, must exceed 4 GiB`);
     t.diagnostic(`wrote ${gib(total)} (${blocks} blocks) in ${((tWrite - t0) / 1000).toFixed(1)} s`);
@@ -113,11 +64,14 @@ test('checkpoint > 4 GiB in the xLSTM-7B layout: bf16 over two heaps, int8, gree
       assert.ok(bfLast.every(Number.isFinite));
       g.state.forEach((s, b) => assert.ok(bf.blockBackend(b).heap.owns(s.c.data), `state of block ${b} on its heap`));
     } finally { bf.dispose(); }
+    // the loader's bound: reading the files start to end (into a reused buffer), right before loading
+    const read = await timeFileRead(shards);
     const tI = performance.now();
     const q = await XLSTMLarge.fromPretrained(dir, { backend: be, dtype: 'int8' });
     try {
       const tLoad = performance.now();
-      t.diagnostic(`int8: loaded (quantised from bf16) in ${((tLoad - tI) / 1000).toFixed(1)} s on ${q.backends.length} heap(s), ${gib(q.weights.bytes)}`);
+      const loadS = (tLoad - tI) / 1000;
+      t.diagnostic(`int8: loaded (quantised from bf16) in ${loadS.toFixed(1)} s on ${q.backends.length} heap(s), ${gib(q.weights.bytes)}; reading the files alone took ${read.seconds.toFixed(2)} s (${(read.bytes / read.seconds / 1e9).toFixed(2)} GB/s): ${(loadS / read.seconds).toFixed(1)}x`);
       const g = q.generate(prompt, { maxLength: n, returnLogits: true });
       t.diagnostic(`int8: generated ${JSON.stringify(g.tokens)} in ${((performance.now() - tLoad) / 1000).toFixed(1)} s`);
       const last = (g.logits!.data as Float32Array).subarray(0, 50304);

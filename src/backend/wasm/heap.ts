@@ -22,7 +22,14 @@ export class Heap {
     this.buffers.add(this.memory.buffer);
   }
 
-  get buffer(): ArrayBufferLike { return this.memory.buffer; }
+  /** The memory's current buffer object, remembered so views made on it are recognised by owns(). */
+  get buffer(): ArrayBufferLike {
+    // V8 may hand out a fresh object after another memory grows; one handed out here and not
+    // remembered would make owns() fail for views on it once this memory grows again.
+    const b = this.memory.buffer;
+    this.buffers.add(b);
+    return b;
+  }
   get bytesInUse(): number { let s = 0; for (const v of this.used.values()) s += v; return s; }
   get bytesReserved(): number { return this.memory.buffer.byteLength; }
 

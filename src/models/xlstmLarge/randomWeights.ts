@@ -136,6 +136,24 @@ export class RandomXLSTMLargeSource implements SafetensorsSource {
     }
   }
 
+  /** Stored bytes [byteOffset, byteOffset + dest.length) of tensor `name` (whole elements, dest aligned to them). */
+  readRangeInto(name: string, byteOffset: number, dest: Uint8Array): void {
+    const s = this.spec(name);
+    const size = this.dtype === 'f32' ? 4 : 2;
+    const total = numel(s.shape) * size;
+    if (!Number.isInteger(byteOffset) || byteOffset < 0 || byteOffset % size !== 0 || dest.length % size !== 0 || dest.byteOffset % size !== 0 || byteOffset + dest.length > total) {
+      throw new RangeError(`RandomXLSTMLargeSource.readRangeInto('${name}'): byte range [${byteOffset}, ${byteOffset + dest.length}) (destination at byte ${dest.byteOffset}) must lie in the tensor's ${total} bytes on whole ${size}-byte elements`);
+    }
+    const from = byteOffset / size, n = dest.length / size;
+    if (this.dtype === 'f32') { fillRandomF32(s, this.seed, new Float32Array(dest.buffer, dest.byteOffset, n), from); return; }
+    const out = new Uint16Array(dest.buffer, dest.byteOffset, n);
+    const scratch = new Float32Array(Math.min(n, 1 << 20));
+    for (let o = 0; o < n; o += scratch.length) {
+      const m = Math.min(scratch.length, n - o);
+      fillRandomBf16(s, this.seed, out.subarray(o, o + m), from + o, scratch);
+    }
+  }
+
   close(): void { /* nothing held */ }
 
   private spec(name: string): RandomTensorSpec {

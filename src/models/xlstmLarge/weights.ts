@@ -8,12 +8,14 @@
 // Every name, shape and dtype is checked before anything is allocated, and a failed
 // read frees what was already placed, so a model is loaded whole or not at all.
 import { Tensor } from '../../tensor/tensor.js';
+import { DTYPE_SIZE, TypedArray, arrayClassFor } from '../../tensor/dtype.js';
 import type { DType } from '../../tensor/dtype.js';
 import type { SafetensorsSource } from '../../io/safetensors.js';
 import type { XLSTMLargeConfig } from './config.js';
 import { WasmBackend } from '../../backend/wasm/backend.js';
 import { ArgumentError } from '../../errors.js';
-import { Q4ActivationBits, Q4Weight, Q4_BLOCK, quantizeInt8, quantizeQ4 } from '../../tensor/quant.js';
+import { Q4ActivationBits, Q4Weight, Q4_BLOCK } from '../../tensor/quant.js';
+import { quantizeRowsInt8Into, quantizeRowsQ4Into } from '../../ops/quantize.js';
 import type { LinearWeight } from '../../ops/matmul.js';
 import { f32ArrayToBf16 } from '../../tensor/convert.js';
 import { WeightSpec, WeightTable, matchWeights, problemsMessage, specOf, storeOf, tableShapes } from '../weightTable.js';
@@ -122,6 +124,11 @@ export interface LoadWeightsOptions {
    * the rest goes there. What the caller's heap already holds counts against it.
    */
   maxHeapBytes?: number;
+  /**
+   * Bytes of each of the two heap buffers converted weights stream through (default 16 MiB;
+   * at least one checkpoint row is staged at a time whatever this says).
+   */
+  stageBytes?: number;
 }
 
 /** One checkpoint tensor feeding a row range of a heap buffer. */
@@ -365,15 +372,58 @@ function placeUnits(planned: Planned[], budget: number, already: number, label: 
   return used;
 }
 
-/** Rows per conversion chunk: about a million elements, so JS temporaries stay small. */
-const rowsPerChunk = (cols: number) => Math.max(1, Math.floor((1 << 20) / Math.max(1, cols)));
+/** Default bytes of each of the two heap staging buffers a converting load streams checkpoint rows through. */
+const STAGE_BYTES = 16 << 20;
+
+/** Tensors read straight into the heap from 4 staging buffers' size on are read as READ_SPLIT concurrent ranges. */
+const READ_SPLIT = 2;
+
+/**
+ * The stored bytes of `part` into `dest` as READ_SPLIT ranged reads at once: each runs on
+ * its own I/O thread, so the copies out of the page cache and the first touches of the
+ * fresh heap pages (costly under virtualisation) use all the cores, not one.
+ */
+async function readSplit(src: SafetensorsSource, part: PlannedPart, dest: Float32Array | Uint16Array): Promise<void> {
+  const bytes = new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength);
+  const size = DTYPE_SIZE[part.dtype];
+  const per = Math.ceil(part.elems / READ_SPLIT) * size;
+  const reads: Promise<void>[] = [];
+  for (let o = 0; o < bytes.length; o += per) reads.push((async () => src.readRangeInto!(part.name, o, bytes.subarray(o, Math.min(bytes.length, o + per))))());
+  // every read must have landed before the caller may free `dest` on an error
+  const done = await Promise.allSettled(reads);
+  const failed = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** A run of rows of one checkpoint tensor, and the row of the heap buffer it lands on. */
+interface Chunk { part: PlannedPart; r0: number; rows: number; at: number; last: boolean }
+
+/**
+ * Stored bytes of rows [r0, r0 + rows) of `part` into `dest` (a heap view): a ranged read
+ * where the source offers one, else the whole tensor read once into JS memory (`held`,
+ * kept for the part's next chunks) and copied from there.
+ */
+async function readRows(src: SafetensorsSource, c: Chunk, cols: number, dest: Uint8Array, held: { name?: string; bytes?: Uint8Array }): Promise<void> {
+  const size = DTYPE_SIZE[c.part.dtype];
+  const from = c.r0 * cols * size;
+  if (src.readRangeInto) { await src.readRangeInto(c.part.name, from, dest); return; }
+  if (held.name !== c.part.name) {
+    held.name = undefined; held.bytes = undefined; // drop the previous tensor before reading the next
+    const t = await src.read(c.part.name);
+    held.bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    held.name = c.part.name;
+  }
+  dest.set(held.bytes!.subarray(from, from + dest.length));
+}
 
 /**
  * Reads one slot onto `be` in its format. Formats the file already has (or f32) are
- * read straight into the heap; the others read one checkpoint tensor into JS memory
- * and convert it a chunk of rows at a time into the heap buffers.
+ * read straight into the heap. The others stream: rows are read into one of two heap
+ * staging buffers while the rows in the other are converted (int8 / q4 by the wasm
+ * kernels on the pool's threads, bf16 in JS) into the heap buffers, so memory beyond
+ * the converted weights stays at the two staging buffers.
  */
-async function placeSlot(be: WasmBackend, src: SafetensorsSource, p: Planned, onPart: (part: PlannedPart) => void, q4Bits?: Q4ActivationBits): Promise<Tensor | Q4Weight> {
+async function placeSlot(be: WasmBackend, src: SafetensorsSource, p: Planned, stageLimit: number, onPart: (part: PlannedPart) => void, q4Bits?: Q4ActivationBits): Promise<Tensor | Q4Weight> {
   const cols = p.slot.cols;
   const shape = p.slot.kind === 'vector' ? [p.rows] : [p.rows, cols];
   const direct = p.format === 'f32' || ((p.format === 'bf16' || p.format === 'f16') && p.parts.every((q) => q.dtype === p.format));
@@ -383,7 +433,8 @@ async function placeSlot(be: WasmBackend, src: SafetensorsSource, p: Planned, on
       let off = 0;
       for (const part of p.parts) {
         const dest = (t.data as Float32Array | Uint16Array).subarray(off, off + part.elems);
-        await src.readInto(part.name, dest, p.format === 'f32' && part.dtype !== 'f32' ? { dtype: 'f32' } : {});
+        if (part.dtype === p.format && src.readRangeInto && part.bytes >= 4 * stageLimit) await readSplit(src, part, dest);
+        else await src.readInto(part.name, dest, p.format === 'f32' && part.dtype !== 'f32' ? { dtype: 'f32' } : {});
         off += part.elems;
         onPart(part);
       }
@@ -391,36 +442,40 @@ async function placeSlot(be: WasmBackend, src: SafetensorsSource, p: Planned, on
     return t;
   }
   const owned: Tensor[] = [];
+  let pending: Promise<void> | undefined;
   try {
     let dest: Tensor, scales: Tensor | undefined;
     if (p.format === 'bf16') dest = be.empty([p.rows, cols], 'bf16');
-    else if (p.format === 'int8') { dest = be.empty([p.rows, cols], 'i8'); owned.push(dest); scales = be.empty([p.rows], 'f32'); }
-    else { dest = be.empty([p.rows, cols / 2], 'u8'); owned.push(dest); scales = be.empty([p.rows, cols / Q4_BLOCK], 'f32'); }
-    if (p.format === 'bf16') owned.push(dest);
+    else if (p.format === 'int8') { dest = be.empty([p.rows, cols], 'i8'); scales = be.empty([p.rows], 'f32'); }
+    else { dest = be.empty([p.rows, cols / 2], 'u8'); scales = be.empty([p.rows, cols / Q4_BLOCK], 'f32'); }
+    owned.push(dest);
     if (scales) owned.push(scales);
+    const rowBytes = Math.max(...p.parts.map((q) => cols * DTYPE_SIZE[q.dtype]));
+    const perChunk = Math.max(1, Math.floor(stageLimit / rowBytes));
+    const chunks: Chunk[] = [];
     let row = 0;
     for (const part of p.parts) {
-      const stored = await src.read(part.name); // one checkpoint tensor in JS memory, in its stored dtype
-      const step = rowsPerChunk(cols);
-      for (let r = 0; r < part.rows; r += step) {
-        const n = Math.min(step, part.rows - r);
-        const chunk = new Tensor(part.dtype, [n, cols], stored.data.subarray(r * cols, (r + n) * cols) as never);
-        const at = row + r;
-        if (p.format === 'bf16') {
-          f32ArrayToBf16(chunk.toFloat32(), (dest.data as Uint16Array).subarray(at * cols, (at + n) * cols) as Uint16Array<ArrayBuffer>);
-        } else if (p.format === 'int8') {
-          const q = quantizeInt8(chunk);
-          (dest.data as Int8Array).set(q.data as Int8Array, at * cols);
-          (scales!.data as Float32Array).set(q.scales!, at);
-        } else {
-          const q = quantizeQ4(chunk);
-          (dest.data as Uint8Array).set(q.packed.data as Uint8Array, (at * cols) / 2);
-          (scales!.data as Float32Array).set(q.scales.data as Float32Array, (at * cols) / Q4_BLOCK);
-        }
+      for (let r = 0; r < part.rows; r += perChunk) {
+        const n = Math.min(perChunk, part.rows - r);
+        chunks.push({ part, r0: r, rows: n, at: row + r, last: r + n === part.rows });
       }
       row += part.rows;
-      onPart(part);
     }
+    const stageBytes = Math.min(perChunk, Math.max(...p.parts.map((q) => q.rows))) * rowBytes;
+    const stages = chunks.length > 1 ? [be.empty([stageBytes], 'u8'), be.empty([stageBytes], 'u8')] : [be.empty([stageBytes], 'u8')];
+    owned.push(...stages);
+    const held: { name?: string; bytes?: Uint8Array } = {};
+    const view = (i: number) => (stages[i % stages.length].data as Uint8Array).subarray(0, chunks[i].rows * cols * DTYPE_SIZE[chunks[i].part.dtype]);
+    pending = readRows(src, chunks[0], cols, view(0), held);
+    for (let i = 0; i < chunks.length; i++) {
+      await pending;
+      pending = undefined;
+      // the next read runs on the I/O thread while this chunk is converted
+      if (i + 1 < chunks.length) pending = readRows(src, chunks[i + 1], cols, view(i + 1), held);
+      convertChunk(be, p.format, chunks[i], cols, view(i), dest, scales);
+      if (chunks[i].last) onPart(chunks[i].part);
+    }
+    for (const s of stages) s.dispose();
     if (p.format === 'bf16') return dest;
     if (p.format === 'int8') {
       const q = dest, s = scales!;
@@ -428,9 +483,45 @@ async function placeSlot(be: WasmBackend, src: SafetensorsSource, p: Planned, on
     }
     return new Q4Weight([p.rows, cols], dest, scales!, { activationBits: q4Bits });
   } catch (e) {
+    // a read still in flight writes into a staging buffer: let it land before freeing
+    if (pending) await pending.catch(() => undefined);
     for (const t of owned) t.dispose();
     throw e;
   }
+}
+
+/** Converts one staged chunk (stored bytes of c.rows rows) into rows c.at.. of the heap buffers. */
+function convertChunk(be: WasmBackend, format: Format, c: Chunk, cols: number, raw: Uint8Array, dest: Tensor, scales: Tensor | undefined): void {
+  const n = c.rows, at = c.at;
+  let dtype = c.part.dtype;
+  let data: Float32Array | Uint16Array;
+  if (dtype === 'bf16' || dtype === 'f16') data = new Uint16Array(raw.buffer, raw.byteOffset, n * cols);
+  else if (dtype === 'f32') data = new Float32Array(raw.buffer, raw.byteOffset, n * cols);
+  else {
+    // f64 (or any other float) narrowed to f32 in place, front to back: f32 element i
+    // overwrites bytes 4i..4i+4, which f64 elements 0..i were read from already
+    const wide = new Tensor(dtype, [n * cols], arrayView(dtype, raw, n * cols));
+    const f = new Float32Array(raw.buffer, raw.byteOffset, n * cols);
+    const src = wide.data as ArrayLike<number>;
+    for (let i = 0; i < f.length; i++) f[i] = src[i];
+    data = f;
+    dtype = 'f32';
+  }
+  const source = { dtype, data, rows: n, cols };
+  if (format === 'int8') {
+    quantizeRowsInt8Into(be, source, (dest.data as Int8Array).subarray(at * cols, (at + n) * cols), (scales!.data as Float32Array).subarray(at, at + n));
+  } else if (format === 'q4') {
+    quantizeRowsQ4Into(be, source, (dest.data as Uint8Array).subarray((at * cols) / 2, ((at + n) * cols) / 2),
+      (scales!.data as Float32Array).subarray((at * cols) / Q4_BLOCK, ((at + n) * cols) / Q4_BLOCK));
+  } else {
+    const f32 = new Tensor(dtype, [n, cols], data).toFloat32();
+    f32ArrayToBf16(f32, (dest.data as Uint16Array).subarray(at * cols, (at + n) * cols) as Uint16Array<ArrayBuffer>);
+  }
+}
+
+function arrayView(dtype: DType, raw: Uint8Array, n: number): TypedArray {
+  const Cls = arrayClassFor(dtype) as unknown as new (b: ArrayBufferLike, o: number, n: number) => TypedArray;
+  return new Cls(raw.buffer, raw.byteOffset, n);
 }
 
 /**
@@ -452,6 +543,10 @@ export async function loadXLSTMLargeWeights(be: WasmBackend, src: SafetensorsSou
   if (typeof budget !== 'number' || !(budget > 0) || budget > HARD_HEAP_BYTES) {
     throw new RangeError(`loadXLSTMLargeWeights: maxHeapBytes is ${String(opts.maxHeapBytes)}, expected a number of bytes > 0 and <= ${HARD_HEAP_BYTES} (4 GiB less 1 MiB)`);
   }
+  const stageBytes = opts.stageBytes ?? STAGE_BYTES;
+  if (typeof stageBytes !== 'number' || !Number.isInteger(stageBytes) || stageBytes < 1 || stageBytes > 1 << 30) {
+    throw new RangeError(`loadXLSTMLargeWeights: stageBytes is ${String(opts.stageBytes)}, expected an integer number of bytes in [1, ${1 << 30}]`);
+  }
   const label = sourceLabel(src);
   const layout = detectLayout(src);
   const quantHead = opts.dtype === 'int8' || opts.dtype === 'q4';
@@ -472,7 +567,7 @@ export async function loadXLSTMLargeWeights(be: WasmBackend, src: SafetensorsSou
       backends.push(await WasmBackend.create({ threads: be.threads, relaxedSimd: be.features.relaxedSimd }));
     }
     for (const p of planned) {
-      const t = await placeSlot(backends[p.heap], src, p, (part) => {
+      const t = await placeSlot(backends[p.heap], src, p, stageBytes, (part) => {
         loaded += part.bytes;
         opts.onProgress?.({ loadedBytes: loaded, totalBytes: total, tensor: part.name, loaded, total, name: part.name });
       }, opts.q4ActivationBits);

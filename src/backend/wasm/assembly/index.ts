@@ -13,6 +13,7 @@ export * from './backwardOps';
 export * from './flashrnn';
 export * from './plstm';
 export * from './program';
+export * from './quantize';
 
 /** 1 in the relaxed-SIMD build (fused multiply-add), else 0. */
 export function hasRelaxedSimd(): i32 {
