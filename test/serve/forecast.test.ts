@@ -138,13 +138,20 @@ test('dynamic batching: concurrent requests are gathered and get their one-at-a-
   const replies = await Promise.all(ctxs.map((c) => post(`${url}/forecast/quantiles`, { context: [c], prediction_length: 12 })));
   const calls = (await metricValue('xlstm_forecast_batch_requests_count')) - before;
   assert.ok(calls < ctxs.length, `24 concurrent requests ran in ${calls} forecast calls (expected fewer: gathered)`);
-  ctxs.forEach((c, i) => {
+  // float32 rounding apart: the kernels' summation order depends on the batch's row count. The
+  // default forecaster runs TiRex's bf16 emulation of the sLSTM (as the official code), so now and
+  // then such a rounding difference tips a value over a bf16 rounding boundary, which moves the
+  // forecast by up to one bf16 step (2^-8 relative) downstream; with bf16: false the same inputs
+  // agree to ~4e-7 (checked for the v2.1 weights, where one of these 24 series tips).
+  const diffs = ctxs.map((c, i) => {
     assert.equal(replies[i].status, 200, replies[i].text);
     const alone = direct.model.forecast([Float32Array.from(c)], { predictionLength: 12 });
-    // float32 rounding apart (the kernels' summation order depends on the batch's row count)
     const d = maxRelDiff(replies[i].body[0], alone.quantiles[0].map((q) => Array.from(q)));
-    assert.ok(d < 2e-6, `request ${i}: relative difference ${d}`);
+    assert.ok(d < 2 ** -8, `request ${i}: relative difference ${d} (more than one bf16 step)`);
+    return d;
   });
+  const exact = diffs.filter((d) => d < 2e-6).length;
+  assert.ok(exact >= ctxs.length - 3, `only ${exact} of ${ctxs.length} requests within f32 rounding (2e-6): ${diffs.map((d) => d.toExponential(1)).join(' ')}`);
 });
 
 async function metricValue(name: string): Promise<number> {
