@@ -9,25 +9,18 @@ import { WasmBackend } from '../../src/backend/wasm/backend.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Tape } from '../../src/autograd/tape.js';
 import { scan2d, Scan2dOrientation } from '../../src/xlstm/plstm/index.js';
-import { randF64 } from '../autograd/util.js';
+import { scan2dInputs } from './plstmInputs.js';
 import { assertClose } from '../helpers/golden.js';
 
 let bes: WasmBackend[];
 before(async () => { bes = [await WasmBackend.create({ threads: 1 }), await WasmBackend.create({ threads: 2 })]; });
 after(() => bes.forEach((b) => b.dispose()));
 
-const B = 2, H = 2, DK = 4, DV = 8, G = 4 * H;
+const B = 2, H = 2, DK = 4, DV = 8;
 const small = { X: 3, Y: 4 }, large = { X: 7, Y: 6 };
 
 function inputs(X: number, Y: number, seed: number): Tensor[] {
-  const gate = (s: number, lo: number, hi: number) => randF64([B, X, Y, G, 1, 1], s, lo, hi);
-  return [
-    randF64([B, X, Y, H, DK, 1], seed), randF64([B, X, Y, H, DK, 1], seed + 1), randF64([B, X, Y, H, DV, 1], seed + 2),
-    randF64([B, X, Y, G, 1, 1, 1], seed + 3, 0, 1), randF64([B, X, Y, G, 1, 1, 1], seed + 4, 0, 1),
-    gate(seed + 5, -1, 1), gate(seed + 6, -1, 1), gate(seed + 7, -1, 1), gate(seed + 8, -1, 1),
-    randF64([B, X, Y, G, 1, 1, 1], seed + 9, 0, 1), randF64([B, X, Y, G, 1, 1, 1], seed + 10, 0, 1),
-    randF64([B, X, Y, H, 1, 1, 1, 1], seed + 11, 0, 1),
-  ].map((t) => new Tensor('f32', t.shape, t.toFloat32()));
+  return scan2dInputs({ B, X, Y, H, DK, DV }, seed);
 }
 
 /** Copies `src` [B, x, y, ...] into the block of `dst` [B, X, Y, ...] starting at (x0, y0). */

@@ -9,6 +9,7 @@ import { Tape, Var } from '../../src/autograd/tape.js';
 import * as ag from '../../src/autograd/ops.js';
 import { scan2d, Scan2dOrientation } from '../../src/xlstm/plstm/index.js';
 import { randF64 } from '../autograd/util.js';
+import { scan2dInputs } from './plstmInputs.js';
 import { assertClose } from '../helpers/golden.js';
 
 let bes: WasmBackend[];
@@ -16,17 +17,8 @@ before(async () => { bes = [await WasmBackend.create({ threads: 1 }), await Wasm
 after(() => bes.forEach((b) => b.dispose()));
 
 const dims = { B: 2, X: 5, Y: 3, H: 3, DK: 4, DV: 8 };
-const G = 4 * dims.H;
 function inputs(seed: number): Tensor[] {
-  const { B, X, Y, H, DK, DV } = dims;
-  const gate = (s: number, lo: number, hi: number) => randF64([B, X, Y, G, 1, 1], s, lo, hi);
-  return [
-    randF64([B, X, Y, H, DK, 1], seed), randF64([B, X, Y, H, DK, 1], seed + 1), randF64([B, X, Y, H, DV, 1], seed + 2),
-    randF64([B, X, Y, G, 1, 1, 1], seed + 3, 0, 1), randF64([B, X, Y, G, 1, 1, 1], seed + 4, 0, 1),
-    gate(seed + 5, -1, 1), gate(seed + 6, -1, 1), gate(seed + 7, -1, 1), gate(seed + 8, -1, 1),
-    randF64([B, X, Y, G, 1, 1, 1], seed + 9, 0, 1), randF64([B, X, Y, G, 1, 1, 1], seed + 10, 0, 1),
-    randF64([B, X, Y, H, 1, 1, 1, 1], seed + 11, 0, 1),
-  ].map((t) => new Tensor('f32', t.shape, t.toFloat32()));
+  return scan2dInputs(dims, seed);
 }
 
 function run(t: Tape, ins: Tensor[], orients: Scan2dOrientation[], drop: { tDL?: boolean; tRU?: boolean; d?: boolean }, reference: boolean): { y: Var; xs: Var[] } {
