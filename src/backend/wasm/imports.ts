@@ -15,9 +15,11 @@ export function kernelImports(memory: WebAssembly.Memory): WebAssembly.Imports {
       memory,
       abort: () => { throw new Error('wasm abort'); },
       waitOn: (ptr: number, expected: number) => {
+        // a wasm usize arrives as a signed i32: above 2 GiB (a 7B model's heaps) it is negative
+        const at = ptr >>> 0;
         // the memory may have grown since the view was made (the old one stops at its old size)
-        if (ptr + 4 > view.byteLength) view = new Int32Array(memory.buffer);
-        Atomics.wait(view, ptr >>> 2, expected);
+        if (at + 4 > view.byteLength) view = new Int32Array(memory.buffer);
+        Atomics.wait(view, at >>> 2, expected);
       },
     },
   };
