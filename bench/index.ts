@@ -47,8 +47,8 @@ async function main(): Promise<void> {
     else topics[name] = t;
   }
   // Opt-in topics: run only when named (minutes of CPU and several GiB of memory).
-  const optIn = new Set(['lm7b', 'load', 'q4acc', 'q4ab']);
-  for (const [name, file, fn] of [['lm7b', './lm7b.js', 'benchLm7b'], ['load', './loadFile.js', 'benchLoadFile']] as const) {
+  const optIn = new Set(['lm7b', 'load', 'q4acc', 'q4ab', 'gemvbatch']);
+  for (const [name, file, fn] of [['lm7b', './lm7b.js', 'benchLm7b'], ['load', './loadFile.js', 'benchLoadFile'], ['gemvbatch', './gemvBatch.js', 'benchGemvBatch']] as const) {
     const t = await external(file, fn);
     if (typeof t === 'string') { if (wanted.includes(name)) notes.push(`${name}: skipped (${t})`); }
     else topics[name] = t;

@@ -75,11 +75,12 @@ function comparePaths(m: XLSTMLarge, B: number, steps: number, label: string): v
 }
 
 for (const dtype of ['f32', 'bf16', 'int8', 'q4'] as XLSTMLargeDType[]) {
-  test(`step plan = op-by-op step bit for bit: ${dtype}, B = 1 and 3, 1 and 2 threads`, async () => {
+  // B = 6: f32 runs its GEMVs in gemvF32Batch from 5 rows (own opcode and scratch)
+  test(`step plan = op-by-op step bit for bit: ${dtype}, B = 1, 3 and 6, 1 and 2 threads`, async () => {
     for (const be of bes) {
       const m = await XLSTMLarge.fromPretrained(dir(), { backend: be, dtype });
       try {
-        for (const B of [1, 3]) comparePaths(m, B, 4, `${dtype} ${be.threads}t B=${B}`);
+        for (const B of [1, 3, 6]) comparePaths(m, B, 4, `${dtype} ${be.threads}t B=${B}`);
       } finally { m.dispose(); }
     }
   });

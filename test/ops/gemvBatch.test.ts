@@ -1,6 +1,6 @@
 // Batched GEMV (decoding 2..8 sequences at once, each weight loaded once for all rows of
 // x): every batch size of the x-row groups (4 + 1..3 left over), odd K (SIMD tails), odd
-// N (a W row left over after the pairs), bias, 1 and 2 threads and the baseline build,
+// N (W rows left over after the pairs or 4-row tiles), bias, 1 and 2 threads and the baseline build,
 // against the float64 reference and against the same rows decoded one at a time.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +33,9 @@ function oneRow(be: WasmBackend, X: Float32Array, r: number, K: number, w: Linea
 }
 
 test('batched f32 GEMV: B = 2..8, odd K and N, matches the float64 reference and the one-row kernel', () => {
-  for (const [N, K] of [[37, 101], [6, 4], [9, 1029]] as const) {
+  // B >= 5 runs gemvF32Batch (x transposed, 4-row W tiles): N = 7, 6, 37 leave 3, 2, 1 rows
+  // after the tiles (per thread: threads split N in multiples of 4), N = 3 has no full tile
+  for (const [N, K] of [[37, 101], [6, 4], [9, 1029], [7, 300], [3, 33]] as const) {
     const W = rand(N * K, N + K), bias = rand(N, 3);
     const w = new Tensor('f32', [N, K], W), bt = new Tensor('f32', [N], bias);
     for (const be of bes) {

@@ -18,7 +18,7 @@ import { Tensor } from '../../tensor/tensor.js';
 export const PROGRAM_KERNELS = [
   'embeddingF32', 'normF32', 'addF32', 'mulF32', 'addRowsF32', 'sigmoidF32', 'siluF32', 'softcapF32',
   'gemvF32', 'gemvBf16', 'gemvF16', 'gemvI8', 'gemvQ4', 'mlstmRecurrentF32', 'copyRowsF32',
-  'gemvQ4Q8',
+  'gemvQ4Q8', 'gemvF32Batch',
 ] as const;
 
 /** One kernel call of a program: kernel name, its arguments (without tid, nt) and its thread count. */

@@ -149,6 +149,121 @@ function batchF32(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: 
   }
 }
 
+// ---- f32 batches with x transposed: W elements splat against 4 or 8 x rows at once ----
+//
+// batchF32 above runs at the f32 GEMM's rate while W sits in L2, but streaming W from
+// DRAM (as decode does) it stalls in its first group of x rows (two W rows in flight)
+// and leaves memory idle in the second (W already in L1): ~13 GMAC/s per core against
+// ~22. Here x is transposed once per call into scratch (xt[k] = x[0..7, k], lanes past
+// B zero) and F32_TILE W rows are read side by side, one element splat at a time, into
+// accumulators that hold y[n + i, 0..7] directly, so each weight is read once per call,
+// from F32_TILE streams at the pace of the FMAs, and no horizontal sums are needed.
+// Four rows (8 accumulators, 2 x vectors, 1 splat) is what V8 keeps in registers: with
+// five or six rows, or k unrolled with constant offsets, it spilled accumulators to the
+// stack inside the loop and ran slower.
+//
+// Once per 64 bytes of each row a byte PF_DIST ahead is loaded and dropped: it starts that
+// line's transfer early (wasm has no prefetch instruction); +10% at K = 2048 from DRAM.
+
+/** Rows of W per tile of gemvF32Batch. */
+const F32_TILE: i32 = 4;
+const PF_DIST: usize = 8192;
+
+/** Bytes of per-thread scratch gemvF32Batch needs for up to 8 rows of K (pass nt times this). */
+export function gemvF32BatchScratchBytes(K: i32): i32 {
+  return ((K << 5) + 63) & ~63;
+}
+
+// y[b, n..n+M) for the x rows in xt (NV = 1: 4 lanes, 2: 8 lanes), M <= 4 and NV literals.
+// pfLim: the last address the look-ahead loads of a 4-row tile may touch minus 3 rows.
+// @ts-ignore: decorator
+@inline function tileF32T(w0: usize, rs: usize, xt: usize, K: i32, y: usize, N: i32, B: i32, n: i32, bias: usize, M: i32, NV: i32, pfLim: usize): void {
+  const w1 = w0 + rs, w2 = w1 + rs, w3 = w2 + rs;
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0), a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+  let a20 = f32x4.splat(0), a21 = f32x4.splat(0), a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+  for (let kb = 0; kb < K; kb += 16) {
+    if (M == 4) {
+      const tp0 = w0 + (<usize>kb << 2) + PF_DIST;
+      const tp = tp0 < pfLim ? tp0 : pfLim;
+      load<u8>(tp); load<u8>(tp + rs); load<u8>(tp + 2 * rs); load<u8>(tp + 3 * rs);
+    }
+    const ke = kb + 16 < K ? kb + 16 : K;
+    for (let k = kb; k < ke; k++) {
+      const xo = xt + (<usize>k << 5), wo = <usize>k << 2;
+      const x0 = v128.load(xo);
+      const x1 = NV > 1 ? v128.load(xo, 16) : x0;
+      let v = v128.load32_splat(w0 + wo);
+      a00 = fmadd(v, x0, a00); if (NV > 1) a01 = fmadd(v, x1, a01);
+      if (M > 1) { v = v128.load32_splat(w1 + wo); a10 = fmadd(v, x0, a10); if (NV > 1) a11 = fmadd(v, x1, a11); }
+      if (M > 2) { v = v128.load32_splat(w2 + wo); a20 = fmadd(v, x0, a20); if (NV > 1) a21 = fmadd(v, x1, a21); }
+      if (M > 3) { v = v128.load32_splat(w3 + wo); a30 = fmadd(v, x0, a30); if (NV > 1) a31 = fmadd(v, x1, a31); }
+    }
+  }
+  storeTileF32T(y, N, B, n, bias, a00, a01, NV);
+  if (M > 1) storeTileF32T(y, N, B, n + 1, bias, a10, a11, NV);
+  if (M > 2) storeTileF32T(y, N, B, n + 2, bias, a20, a21, NV);
+  if (M > 3) storeTileF32T(y, N, B, n + 3, bias, a30, a31, NV);
+}
+
+// y[0..B, n] = the lanes of lo (and hi) + bias[n].
+// @ts-ignore: decorator
+@inline function storeTileF32T(y: usize, N: i32, B: i32, n: i32, bias: usize, lo: v128, hi: v128, NV: i32): void {
+  const bi = biasAt(bias, n);
+  const yo = y + (<usize>n << 2), ys = <usize>N << 2;
+  store<f32>(yo, f32x4.extract_lane(lo, 0) + bi);
+  if (B > 1) store<f32>(yo + ys, f32x4.extract_lane(lo, 1) + bi);
+  if (B > 2) store<f32>(yo + 2 * ys, f32x4.extract_lane(lo, 2) + bi);
+  if (B > 3) store<f32>(yo + 3 * ys, f32x4.extract_lane(lo, 3) + bi);
+  if (NV > 1) {
+    if (B > 4) store<f32>(yo + 4 * ys, f32x4.extract_lane(hi, 0) + bi);
+    if (B > 5) store<f32>(yo + 5 * ys, f32x4.extract_lane(hi, 1) + bi);
+    if (B > 6) store<f32>(yo + 6 * ys, f32x4.extract_lane(hi, 2) + bi);
+    if (B > 7) store<f32>(yo + 7 * ys, f32x4.extract_lane(hi, 3) + bi);
+  }
+}
+
+// Rows [S, E), x lanes in 2 vectors (B > 4) or 1: two functions so that NV and M are
+// literals at every tileF32T call (passed through one more inlined level they were not
+// folded, and the tile loop kept a branch per FMA).
+function rowsF32T8(W: usize, xt: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, S: i32, E: i32): void {
+  const rs = <usize>K << 2;
+  // 4-row tiles run only when N >= 4, so this stays inside W
+  const pfLim = W + <usize>(N - 4) * rs;
+  let n = S;
+  for (; n + F32_TILE <= E; n += F32_TILE) tileF32T(W + <usize>n * rs, rs, xt, K, y, N, B, n, bias, 4, 2, pfLim);
+  const r = E - n, w0 = W + <usize>n * rs;
+  if (r == 3) tileF32T(w0, rs, xt, K, y, N, B, n, bias, 3, 2, pfLim);
+  else if (r == 2) tileF32T(w0, rs, xt, K, y, N, B, n, bias, 2, 2, pfLim);
+  else if (r == 1) tileF32T(w0, rs, xt, K, y, N, B, n, bias, 1, 2, pfLim);
+}
+function rowsF32T4(W: usize, xt: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, S: i32, E: i32): void {
+  const rs = <usize>K << 2;
+  const pfLim = W + <usize>(N - 4) * rs;
+  let n = S;
+  for (; n + F32_TILE <= E; n += F32_TILE) tileF32T(W + <usize>n * rs, rs, xt, K, y, N, B, n, bias, 4, 1, pfLim);
+  const r = E - n, w0 = W + <usize>n * rs;
+  if (r == 3) tileF32T(w0, rs, xt, K, y, N, B, n, bias, 3, 1, pfLim);
+  else if (r == 2) tileF32T(w0, rs, xt, K, y, N, B, n, bias, 2, 1, pfLim);
+  else if (r == 1) tileF32T(w0, rs, xt, K, y, N, B, n, bias, 1, 1, pfLim);
+}
+
+/**
+ * y[B,N] = x[B,K] W[N,K]^T (+ bias[N]), f32 weights, 2 <= B <= 8 (gemvF32 for B = 1).
+ * xt: per-thread scratch of gemvF32BatchScratchBytes(K) bytes each.
+ */
+export function gemvF32Batch(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, xt: usize, tid: i32, nt: i32): void {
+  const S = rangeStart(N, tid, nt, 4), E = rangeEnd(N, tid, nt, 4);
+  if (S >= E) return;
+  const t = xt + <usize>tid * <usize>gemvF32BatchScratchBytes(K);
+  const xs = <usize>K << 2;
+  for (let k = 0; k < K; k++) {
+    const d = t + (<usize>k << 5), xo = x + (<usize>k << 2);
+    for (let b = 0; b < 8; b++) store<f32>(d + (<usize>b << 2), b < B ? load<f32>(xo + <usize>b * xs) : 0);
+  }
+  if (B > 4) rowsF32T8(W, t, y, bias, N, K, B, S, E);
+  else rowsF32T4(W, t, y, bias, N, K, B, S, E);
+}
+
 // ---- bf16 / f16 -------------------------------------------------------------
 
 // One kernel body for both 16-bit formats; `isBf16` is a constant at each call.

@@ -12,7 +12,7 @@
 // bits as the call-by-call path.
 import { addF32, mulF32, addRowsF32, sigmoidF32, siluF32, softcapF32 } from './elementwise';
 import { normF32, embeddingF32 } from './ops';
-import { gemvF32, gemvBf16, gemvF16, gemvI8, gemvQ4, copyBytes } from './gemv';
+import { gemvF32, gemvF32Batch, gemvBf16, gemvF16, gemvI8, gemvQ4, copyBytes } from './gemv';
 import { gemvQ4Q8 } from './gemvQ8';
 import { mlstmRecurrentF32 } from './mlstm';
 
@@ -40,7 +40,7 @@ export function copyRowsF32(dst: usize, src: usize, rows: i32, n: i32, dstStride
 }
 
 /** Number of opcodes runProgram knows (the JavaScript side checks its list against it). */
-export function programOpCount(): i32 { return 16; }
+export function programOpCount(): i32 { return 17; }
 
 // @ts-ignore: decorator
 @inline function P(a: usize, i: i32): usize { return <usize><u32>load<f64>(a + (<usize>i << 3)); }
@@ -70,6 +70,7 @@ function call(op: i32, a: usize, tid: i32, nt: i32): void {
       break;
     case 14: copyRowsF32(P(a, 0), P(a, 1), I(a, 2), I(a, 3), I(a, 4), I(a, 5), tid, nt); break;
     case 15: gemvQ4Q8(P(a, 0), P(a, 1), P(a, 2), P(a, 3), P(a, 4), I(a, 5), I(a, 6), I(a, 7), P(a, 8), tid, nt); break;
+    case 16: gemvF32Batch(P(a, 0), P(a, 1), P(a, 2), P(a, 3), I(a, 4), I(a, 5), I(a, 6), P(a, 7), tid, nt); break;
     default: unreachable();
   }
 }
