@@ -63,7 +63,11 @@ export interface KernelCall {
   writes?: readonly MemRange[];
 }
 
-export type ProgramMode = 'calls' | 'fused';
+/**
+ * 'fused-serial': fused, but with the earlier rule (calls marked `each` run on thread 0 alone,
+ * a barrier before and after every call on several threads), kept to measure the difference.
+ */
+export type ProgramMode = 'calls' | 'fused' | 'fused-serial';
 
 interface Compiled {
   /** Calls [from, to) of the list run as one runProgram job, or one plain call (fused = false). */
@@ -103,14 +107,14 @@ export class KernelProgram {
     if (declared !== 0 && declared !== calls.length) throw new Error(`KernelProgram: ${declared} of ${calls.length} calls declare reads and writes; barriers need them on all calls or none`);
     for (const [i, c] of calls.entries()) {
       const k = be.kernelIndexOf(c.kernel);
-      const each = !!c.each;
+      const each = !!c.each && mode !== 'fused-serial';
       const nt = each ? 1 : Math.max(1, Math.min(c.nt, be.threads));
       if (each && !declared) throw new Error(`KernelProgram: call ${i} (${c.kernel}) runs on each thread but the calls do not declare reads and writes`);
       if (each) for (const r of c.writes!) if (!r.stride || r.split) throw new Error(`KernelProgram: call ${i} (${c.kernel}) runs on each thread, so every range it writes needs a per-thread stride (got ${JSON.stringify(r)})`);
       if (!each && nt > 1) for (const r of c.writes ?? []) if (r.stride && !r.split) throw new Error(`KernelProgram: call ${i} (${c.kernel}) is split over ${nt} threads but writes a per-thread buffer copy (${JSON.stringify(r)}); only calls on each thread may`);
-      this.calls.push({ k, args: Float64Array.from(c.args), nt, kernel: c.kernel, each, strides: stridesOf(c), reads: c.reads, writes: c.writes });
+      this.calls.push({ k, args: Float64Array.from(c.args), nt, kernel: c.kernel, each, strides: mode === 'fused-serial' ? undefined : stridesOf(c), reads: c.reads, writes: c.writes });
     }
-    if (mode === 'fused') {
+    if (mode !== 'calls') {
       const count = (be.exports.programOpCount as () => number)();
       if (count !== PROGRAM_KERNELS.length) throw new Error(`KernelProgram: the wasm runProgram knows ${count} kernels, PROGRAM_KERNELS lists ${PROGRAM_KERNELS.length} (rebuild the kernels)`);
       this.bar = be.zeros([16], 'i32');
@@ -206,7 +210,7 @@ export class KernelProgram {
     const prog = this.be.empty([words], 'f64');
     const d = prog.data as Float64Array;
     const argAt: number[] = [];
-    const sync = this.calls[from].reads ? this.syncByAccess(from, to, threads) : this.syncByThreads(from, to, threads);
+    const sync = this.calls[from].reads && this.mode === 'fused' ? this.syncByAccess(from, to, threads) : this.syncByThreads(from, to, threads);
     let p = 0, barriers = 0;
     for (let i = from; i < to; i++) {
       const c = this.calls[i];

@@ -115,7 +115,7 @@ export class XLSTMLarge implements LanguageModel<XLSTMLargeState> {
    */
   get stepPath(): XLSTMLargeStepPath { return this.stepPathValue; }
   set stepPath(p: XLSTMLargeStepPath) {
-    if (p !== 'fused' && p !== 'calls' && p !== 'ops') throw new RangeError(`XLSTMLarge.stepPath = ${JSON.stringify(p)}, expected "fused", "calls" or "ops"`);
+    if (p !== 'fused' && p !== 'calls' && p !== 'ops' && p !== 'fused-serial') throw new RangeError(`XLSTMLarge.stepPath = ${JSON.stringify(p)}, expected "fused", "calls", "ops" or "fused-serial"`);
     this.stepPathValue = p;
   }
 

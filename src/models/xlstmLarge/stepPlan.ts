@@ -18,8 +18,11 @@ import { MLSTM_EPS, mlstmStepThreads } from '../../xlstm/mlstm/index.js';
 import type { XLSTMLargeConfig } from './config.js';
 import type { XLSTMLargeWeights } from './weights.js';
 
-/** How XLSTMLarge.step runs: op by op (checked ops, the reference path), a prebuilt plan of calls, or fused programs. */
-export type XLSTMLargeStepPath = 'ops' | 'calls' | 'fused';
+/**
+ * How XLSTMLarge.step runs: op by op (checked ops, the reference path), a prebuilt plan of calls,
+ * or fused programs ('fused-serial': with the earlier barrier rule, for comparison; see ProgramMode).
+ */
+export type XLSTMLargeStepPath = 'ops' | 'calls' | 'fused' | 'fused-serial';
 
 /** One block's state as the plan reads it (c, n, m heap tensors). */
 type BlockState = { c: Tensor; n: Tensor; m: Tensor };
