@@ -53,7 +53,7 @@ export async function benchDecodeAb(backends?: WasmBackend[], opts: BenchOptions
   const paths = (env.XLSTM_BENCH_LM_PATHS ?? 'fused-serial,fused').split(',') as XLSTMLargeStepPath[];
   const cfg = resolveXLSTMLargeConfig(LM_BENCH_CONFIG);
   const src = new RandomXLSTMLargeSource(cfg, { seed: 3 });
-  const rounds = opts.quick ? 8 : 16, steps = opts.quick ? 8 : 16;
+  const rounds = opts.quick ? 24 : 48, steps = opts.quick ? 4 : 8;
   const rows: BenchRow[] = [];
   try {
     for (const [bi, given] of bes.entries()) {
