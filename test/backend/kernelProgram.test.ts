@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { WasmBackend } from '../../src/backend/wasm/backend.js';
 import { KernelCall, KernelProgram, MemRange, PROGRAM_KERNELS } from '../../src/backend/wasm/program.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { ArgumentError } from '../../src/errors.js';
 
 let be: WasmBackend;
 before(async () => { be = await WasmBackend.create({ threads: 2 }); });
@@ -150,6 +151,7 @@ test('declared memory: misuse is reported', () => {
   try {
     const undeclared = calls.map((k, i) => (i === 2 ? { kernel: k.kernel, args: k.args, nt: k.nt } : k));
     assert.throws(() => new KernelProgram(be, undeclared, 'fused'), /6 of 7 calls declare reads and writes/);
+    assert.throws(() => new KernelProgram(be, undeclared, 'fused'), ArgumentError);
     const eachShared = calls.map((k, i) => (i === 3 ? { ...k, writes: [{ ptr: ptr(y1), bytes: 4 * N }] } : k));
     assert.throws(() => new KernelProgram(be, eachShared, 'fused'), /call 3 \(sigmoidF32\) runs on each thread, so every range it writes needs a per-thread stride/);
     const splitOwn = calls.map((k, i) => (i === 1 ? { ...k, writes: calls[0].writes } : k));

@@ -15,6 +15,7 @@
 // Arguments can be changed between runs (setArg), e.g. a pointer that moves per step.
 import type { WasmBackend } from './backend.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { ArgumentError } from '../../errors.js';
 
 /**
  * Kernels runProgram can call, in its opcode order (assembly/program.ts `call`): the list
@@ -104,14 +105,14 @@ export class KernelProgram {
    */
   constructor(readonly be: WasmBackend, calls: readonly KernelCall[], readonly mode: ProgramMode, readonly spins = DEFAULT_SPINS) {
     const declared = calls.filter((c) => c.reads && c.writes).length;
-    if (declared !== 0 && declared !== calls.length) throw new Error(`KernelProgram: ${declared} of ${calls.length} calls declare reads and writes; barriers need them on all calls or none`);
+    if (declared !== 0 && declared !== calls.length) throw new ArgumentError(`KernelProgram: ${declared} of ${calls.length} calls declare reads and writes; barriers need them on all calls or none`);
     for (const [i, c] of calls.entries()) {
       const k = be.kernelIndexOf(c.kernel);
       const each = !!c.each && mode !== 'fused-serial';
       const nt = each ? 1 : Math.max(1, Math.min(c.nt, be.threads));
-      if (each && !declared) throw new Error(`KernelProgram: call ${i} (${c.kernel}) runs on each thread but the calls do not declare reads and writes`);
-      if (each) for (const r of c.writes!) if (!r.stride || r.split) throw new Error(`KernelProgram: call ${i} (${c.kernel}) runs on each thread, so every range it writes needs a per-thread stride (got ${JSON.stringify(r)})`);
-      if (!each && nt > 1) for (const r of c.writes ?? []) if (r.stride && !r.split) throw new Error(`KernelProgram: call ${i} (${c.kernel}) is split over ${nt} threads but writes a per-thread buffer copy (${JSON.stringify(r)}); only calls on each thread may`);
+      if (each && !declared) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) runs on each thread but the calls do not declare reads and writes`);
+      if (each) for (const r of c.writes!) if (!r.stride || r.split) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) runs on each thread, so every range it writes needs a per-thread stride (got ${JSON.stringify(r)})`);
+      if (!each && nt > 1) for (const r of c.writes ?? []) if (r.stride && !r.split) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) is split over ${nt} threads but writes a per-thread buffer copy (${JSON.stringify(r)}); only calls on each thread may`);
       this.calls.push({ k, args: Float64Array.from(c.args), nt, kernel: c.kernel, each, strides: mode === 'fused-serial' ? undefined : stridesOf(c), reads: c.reads, writes: c.writes });
     }
     if (mode !== 'calls') {
@@ -144,7 +145,7 @@ export class KernelProgram {
     const c = this.calls[i];
     if (!c) throw new RangeError(`KernelProgram.setArg: call ${i} is not in the program of ${this.calls.length} calls`);
     if (!(j >= 0 && j < c.args.length)) throw new RangeError(`KernelProgram.setArg: ${c.kernel} (call ${i}) has ${c.args.length} arguments, got index ${j}`);
-    if (c.strides?.[j]) throw new Error(`KernelProgram.setArg: argument ${j} of ${c.kernel} (call ${i}) points at a per-thread buffer; it cannot be moved`);
+    if (c.strides?.[j]) throw new ArgumentError(`KernelProgram.setArg: argument ${j} of ${c.kernel} (call ${i}) points at a per-thread buffer; it cannot be moved`);
     c.args[j] = v;
     const s = this.segmentOf(i);
     if (s.prog) (s.prog.data as Float64Array)[s.argAt![i - s.from] + j] = v;
@@ -276,8 +277,8 @@ function stridesOf(c: KernelCall): Float64Array | undefined {
   const own = [...(c.reads ?? []), ...(c.writes ?? [])].filter((r) => r.stride && !r.split);
   if (!own.length) return undefined;
   const ptrArgs = POINTER_ARGS[c.kernel as typeof PROGRAM_KERNELS[number]];
-  if (!ptrArgs) throw new Error(`KernelProgram: ${c.kernel} is not a program kernel, it cannot use per-thread buffers`);
-  if (c.args.length > MAX_STRIDED_ARGS) throw new Error(`KernelProgram: ${c.kernel} has ${c.args.length} arguments, at most ${MAX_STRIDED_ARGS} with per-thread buffers`);
+  if (!ptrArgs) throw new ArgumentError(`KernelProgram: ${c.kernel} is not a program kernel, it cannot use per-thread buffers`);
+  if (c.args.length > MAX_STRIDED_ARGS) throw new ArgumentError(`KernelProgram: ${c.kernel} has ${c.args.length} arguments, at most ${MAX_STRIDED_ARGS} with per-thread buffers`);
   const st = new Float64Array(c.args.length);
   for (const j of ptrArgs) {
     const r = own.find((o) => c.args[j] >= o.ptr && c.args[j] < o.ptr + o.bytes);
