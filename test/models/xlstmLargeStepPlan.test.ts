@@ -167,3 +167,26 @@ test('step plan: bad path, bad state and bad ids are still reported', async () =
     disposeState(st);
   } finally { m.dispose(); }
 });
+
+test('fused plan at widths where the GEMVs run on 2 threads: same bits as the op path; threads meet only where rows cross threads', async () => {
+  // A random model wide enough (E = 512, 2 heads) that every projection, its q/k/v/o parts and the cell
+  // are split over both threads: the case the small fixture cannot reach.
+  const { RandomXLSTMLargeSource } = await import('../../src/models/xlstmLarge/randomWeights.js');
+  const { resolveXLSTMLargeConfig } = await import('../../src/models/xlstmLarge/index.js');
+  const cfg = resolveXLSTMLargeConfig({ embedding_dim: 512, num_heads: 2, num_blocks: 2, vocab_size: 256, weight_mode: 'single', mode: 'inference' });
+  const be = bes[1];
+  for (const dtype of ['int8', 'q4'] as XLSTMLargeDType[]) {
+    const m = await XLSTMLarge.fromSource(new RandomXLSTMLargeSource(cfg, { seed: 5 }), cfg, { backend: be, dtype });
+    try {
+      comparePaths(m, 1, 3, `${dtype} E=512 2t B=1`);
+      m.stepPath = 'fused';
+      const fused = m.stepPlan(1).stats;
+      m.stepPath = 'fused-serial';
+      const serial = m.stepPlan(1).stats;
+      // per block: after the cell, after out_proj, after the up projection, after proj_down;
+      // the head: between the split LM head and the soft cap on thread 0
+      assert.equal(fused.barriers, 4 * cfg.num_blocks + 1, `fused barriers ${fused.barriers}`);
+      assert.ok(serial.barriers >= 10 * cfg.num_blocks, `serial barriers ${serial.barriers}`);
+    } finally { m.dispose(); }
+  }
+});

@@ -10,7 +10,7 @@
 import { Tensor } from '../../tensor/tensor.js';
 import type { WasmBackend } from '../../backend/wasm/backend.js';
 import { KernelCall, KernelProgram, MemRange, ProgramMode } from '../../backend/wasm/program.js';
-import { GEMV_MAX_ROWS, GemvPointers, LinearWeight, gemvKernelCall, gemvScratchBytes } from '../../ops/matmul.js';
+import { GEMV_MAX_ROWS, GemvPointers, LinearWeight, gemvKernelCall, gemvScratchBytes, gemvThreads } from '../../ops/matmul.js';
 import { threadsFor } from '../../ops/check.js';
 import { ACTIVATIONS } from '../../ops/elementwise.js';
 import { Q4Weight } from '../../tensor/quant.js';
@@ -29,6 +29,22 @@ type BlockState = { c: Tensor; n: Tensor; m: Tensor };
 
 /** What a step does, in order: run a heap's program, or copy x from one heap's buffer to (every thread's copy of) another's. */
 type Stage = { program: KernelProgram } | { from: Float32Array; to: Float32Array[] };
+
+/** Start of thread t's share of n items split over nt threads in multiples of align (as assembly/simd.ts rangeStart). */
+function shareStart(n: number, t: number, nt: number, align: number): number {
+  const per = Math.ceil(Math.ceil(n / align) / nt);
+  return Math.min(per * t * align, n);
+}
+
+/**
+ * The bytes of a [n, width] f32 buffer at ptr that a kernel splitting its n rows over nt threads
+ * touches on each thread: a `split` range when every thread gets as many rows, else the whole.
+ */
+function rowsPerThread(ptr: number, n: number, width: number, nt: number, align: number): MemRange {
+  const size = shareStart(n, 1, nt, align);
+  for (let t = 0; t < nt; t++) if (shareStart(n, t + 1, nt, align) - shareStart(n, t, nt, align) !== size) return { ptr, bytes: 4 * n * width };
+  return { ptr, bytes: 4 * size * width, stride: 4 * size * width, split: true };
+}
 
 /** Byte offset of a heap array, or an error naming it (the plan only runs on heap-resident weights). */
 function heapPtr(be: WasmBackend, a: ArrayBufferView, what: string): number {
@@ -229,6 +245,37 @@ export class XLSTMLargeStepPlan {
       return out;
     };
 
+    /**
+     * At B = 1, the q, k, v and o rows of the [P, E] projection as four GEMVs over row blocks of
+     * the weight (int8 and q4, whose rows come out the same bits whichever rows a call holds):
+     * each splits its rows over the threads as the cell splits the heads, so each thread's
+     * cell reads only rows its own thread wrote and needs no barrier after the projection.
+     * Other formats, and the 'calls' and 'fused-serial' paths (4 dispatches / more barriers
+     * there): one GEMV, as the op path.
+     */
+    const qkvoByParts = (x: MemRange, wt: LinearWeight, bias: Tensor | undefined, what: string): MemRange => {
+      const proj = shared('proj', P);
+      const q4 = wt instanceof Q4Weight;
+      if (!q4 && wt.dtype !== 'i8') return linear(x, proj, wt, bias, what);
+      const K = wt.shape[1];
+      const rowBytes = q4 ? K / 2 : K, scaleBytes = q4 ? (K / 32) * 4 : 4;
+      const full = gemvScratchBytes(be(), wt, 1), fullNt = gemvThreads(be(), P, K);
+      const per = full / fullNt;
+      const scratch = per ? this.bufs[heap].get('gemvScratch', full / 4).data.byteOffset : 0;
+      const base = gemvKernelCall(be(), wt, 1, { ...weightPtrs(wt, what), x: x.ptr, y: proj.ptr, bias: bias ? ptr(bias, `${what} bias`) : 0, scratch });
+      // (checked bit for bit for these two kernels only)
+      if (base.kernel !== 'gemvQ4Q8' && base.kernel !== 'gemvI8') return linear(x, proj, wt, bias, what);
+      for (const [r0, n] of [[0, QK], [QK, QK], [2 * QK, DV], [2 * QK + DV, DV]]) {
+        const args = base.args.slice(); // [w, scales, x, y, bias, N, K, R, scratch]
+        args[0] += r0 * rowBytes; args[1] += r0 * scaleBytes; args[3] += 4 * r0; if (args[4]) args[4] += 4 * r0; args[5] = n;
+        const nt = gemvThreads(be(), n, K);
+        const writes = [rowsPerThread(at(proj, r0), n, 1, nt, 4)];
+        if (per) writes.push(nt > 1 ? { ptr: scratch, bytes: per, stride: per, split: true } : { ptr: scratch, bytes: per });
+        add(base.kernel, args, nt, [x], writes);
+      }
+      return proj;
+    };
+
     // One GEMV scratch per heap, as large as its largest GEMV needs (pointers are fixed once taken).
     const scratchNeed = bes.map(() => 0);
     const need = (h: number, wt: LinearWeight) => { scratchNeed[h] = Math.max(scratchNeed[h], gemvScratchBytes(bes[h], wt, B)); };
@@ -251,7 +298,7 @@ export class XLSTMLargeStepPlan {
       const x = own('x', B * E), xn = own('xn', B * E);
       // mLSTM layer
       norm(xn, x, bw.normMlstm, bw.normMlstmBias, `block ${b} norm_mlstm`);
-      const proj = linear(xn, shared('proj', B * P), bw.qkvo, bw.qkvoBias, `block ${b} qkvo`);
+      const proj = B === 1 && this.mode === 'fused' ? qkvoByParts(xn, bw.qkvo, bw.qkvoBias, `block ${b} qkvo`) : linear(xn, shared('proj', B * P), bw.qkvo, bw.qkvoBias, `block ${b} qkvo`);
       let gates = linear(xn, shared('gates', B * 2 * NH), bw.ifGate, bw.ifGateBias, `block ${b} ifgate`, (n) => own('gatesRaw', n));
       if (c.gate_soft_cap !== null) {
         const capped = own('gatesCap', B * 2 * NH);
@@ -264,7 +311,9 @@ export class XLSTMLargeStepPlan {
         // the heads of one row are already [NH, DH] slices of the projection
         q = proj.ptr; k = at(proj, QK); v = at(proj, 2 * QK); o = at(proj, 2 * QK + DV);
         ig = gates.ptr; fg = at(gates, NH);
-        cellReads = [proj, gates];
+        // per thread only the rows of its own heads, where the GEMV parts split alike (qkvoByParts)
+        const cn = cellNt(be());
+        cellReads = [rowsPerThread(q, NH, DQK, cn, 1), rowsPerThread(k, NH, DQK, cn, 1), rowsPerThread(v, NH, DHV, cn, 1), gates];
       } else {
         const bq = own('q', B * QK), bk = own('k', B * QK), bv = own('v', B * DV), bo = own('o', B * DV), bi = own('ig', B * NH), bf = own('fg', B * NH);
         each('copyRowsF32', [bq.ptr, proj.ptr, B, QK, QK, P], [proj], [bq]);
