@@ -41,13 +41,13 @@ async function main(): Promise<void> {
   for (const [name, file, fn] of [['ops', './ops.js', 'benchOps'], ['mlstm', './mlstm.js', 'benchMlstm'], ['slstm', './slstm.js', 'benchSlstm'],
     ['lm', './lm.js', 'benchLm'], ['serve', './serve.js', 'benchServe'], ['tirex', './tirex.js', 'benchTirex'], ['train', './train.js', 'benchTrain'], ['backward', './backward.js', 'benchBackward'],
     ['flashrnn', './flashrnn.js', 'benchFlashrnn'], ['tirex-stream', './tirexStream.js', 'benchTirexStream'], ['plstm', './plstm.js', 'benchPlstm'],
-    ['plstm-vision', './plstmVision.js', 'benchPlstmVision'], ['tirex2', './tirex2.js', 'benchTirex2'], ['q4acc', './q4Accuracy.js', 'benchQ4Accuracy'], ['q4ab', './q4Decode.js', 'benchQ4Decode']] as const) {
+    ['plstm-vision', './plstmVision.js', 'benchPlstmVision'], ['tirex2', './tirex2.js', 'benchTirex2'], ['q4acc', './q4Accuracy.js', 'benchQ4Accuracy'], ['q4ab', './q4Decode.js', 'benchQ4Decode'], ['decodeab', './decodeAb.js', 'benchDecodeAb']] as const) {
     const t = await external(file, fn);
     if (typeof t === 'string') { if (!wanted.length || wanted.includes(name)) notes.push(`${name}: skipped (${t})`); }
     else topics[name] = t;
   }
   // Opt-in topics: run only when named (minutes of CPU and several GiB of memory).
-  const optIn = new Set(['lm7b', 'load', 'q4acc', 'q4ab', 'gemvbatch']);
+  const optIn = new Set(['lm7b', 'load', 'q4acc', 'q4ab', 'gemvbatch', 'decodeab']);
   for (const [name, file, fn] of [['lm7b', './lm7b.js', 'benchLm7b'], ['load', './loadFile.js', 'benchLoadFile'], ['gemvbatch', './gemvBatch.js', 'benchGemvBatch']] as const) {
     const t = await external(file, fn);
     if (typeof t === 'string') { if (wanted.includes(name)) notes.push(`${name}: skipped (${t})`); }

@@ -21,7 +21,14 @@ function weightBytes(w: LinearWeight): number {
   return w.data.byteLength + (w.scales ? w.scales.byteLength : 0);
 }
 
-/** Bytes a decode step reads from the weights: every matrix and vector but the embedding table (one row). */
+/**
+ * Bytes a decode step reads from the weights: every matrix and vector but the embedding table (one
+ * row). Not counted: the mLSTM states (c, n, m: ~0.29 MB read and written per block and row at
+ * E = 768) and the activations. bandwidthFraction = these bytes x tokens/s / the copy rate of
+ * benchCopy, which is bytes *copied* per second (a 64 MiB memcpy: each byte read once and written
+ * once, so the memory moves twice as many bytes). A read-only weight stream can therefore exceed
+ * 1.0 without breaking any hardware limit (f32 on one thread did, with part of the weights in L3).
+ */
 export function decodeBytesPerToken(m: XLSTMLarge): number {
   let n = 0;
   for (const b of m.weights.blocks) {

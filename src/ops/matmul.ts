@@ -80,7 +80,7 @@ function weightShape(w: LinearWeight): readonly number[] {
 export interface GemvPointers { w: number; scales: number; x: number; y: number; bias: number; scratch: number }
 
 /** The threads a GEMV of an [N, K] weight runs on (one thread below ~32K multiply-adds per row). */
-function gemvThreads(be: WasmBackend, N: number, K: number): number { return N * K >= 1 << 15 ? be.threads : 1; }
+export function gemvThreads(be: WasmBackend, N: number, K: number): number { return N * K >= 1 << 15 ? be.threads : 1; }
 
 /** Scratch bytes the GEMV of `w` over R <= 8 rows of x needs (0: none). */
 export function gemvScratchBytes(be: WasmBackend, w: LinearWeight, R: number): number {

@@ -47,7 +47,7 @@ function comparePaths(m: XLSTMLarge, B: number, steps: number, label: string): v
   const prompt = Array.from({ length: B }, (_, r) => [1 + r, 4, 9 % V, (5 + r) % V]);
   const pre = m.forward(prompt, { logits: 'last' });
   pre.logits.dispose();
-  const paths: XLSTMLargeStepPath[] = ['ops', 'calls', 'fused'];
+  const paths: XLSTMLargeStepPath[] = ['ops', 'calls', 'fused', 'fused-serial'];
   const states = paths.map(() => cloneState(m, pre.state));
   disposeState(pre.state);
   try {
@@ -115,7 +115,13 @@ test('fused plan wakes the workers once per heap; calls plan once per multi-thre
     // a meeting before and after each multi-threaded call, none for calls that follow each
     // other on thread 0 alone: at most twice the dispatches of the call-by-call plan
     assert.equal(calls.barriers, 0);
-    if (calls.dispatches > 0) assert.ok(fused.barriers >= calls.dispatches && fused.barriers <= 2 * calls.dispatches, `barriers ${fused.barriers} vs dispatches ${calls.dispatches}`);
+    m.stepPath = 'fused-serial';
+    const serial = m.stepPlan(1).stats;
+    if (calls.dispatches > 0) assert.ok(serial.barriers >= calls.dispatches && serial.barriers <= 2 * calls.dispatches, `barriers ${serial.barriers} vs dispatches ${calls.dispatches}`);
+    // with the small ops on every thread, the threads meet only where a call's output crosses
+    // threads: fewer meetings than the rule above, at least one per block with a 2-thread call
+    if (calls.dispatches > 0) assert.ok(fused.barriers < serial.barriers && fused.barriers >= c.config.num_blocks, `fused barriers ${fused.barriers}, serial ${serial.barriers}`);
+    assert.equal(serial.dispatches, fused.dispatches);
   } finally { m.dispose(); }
 });
 
@@ -149,7 +155,7 @@ test('step plan: bad path, bad state and bad ids are still reported', async () =
   const m = await XLSTMLarge.fromPretrained(dir(), { backend: be, stepPath: 'calls' });
   try {
     assert.equal(m.stepPath, 'calls');
-    assert.throws(() => { m.stepPath = 'wasm' as XLSTMLargeStepPath; }, /stepPath = "wasm", expected "fused", "calls" or "ops"/);
+    assert.throws(() => { m.stepPath = 'wasm' as XLSTMLargeStepPath; }, /stepPath = "wasm", expected "fused", "calls", "ops" or "fused-serial"/);
     const st = m.emptyState(1);
     m.step([1], st).logits.dispose();
     // the same array, a block's c swapped for a wrong shape: checked again, not trusted
@@ -161,4 +167,27 @@ test('step plan: bad path, bad state and bad ids are still reported', async () =
     assert.throws(() => m.step([m.vocabSize], st), /tokenIds\[0\]\[0\] = \d+ is not a token id/);
     disposeState(st);
   } finally { m.dispose(); }
+});
+
+test('fused plan at widths where the GEMVs run on 2 threads: same bits as the op path; threads meet only where rows cross threads', async () => {
+  // A random model wide enough (E = 512, 2 heads) that every projection, its q/k/v/o parts and the cell
+  // are split over both threads: the case the small fixture cannot reach.
+  const { RandomXLSTMLargeSource } = await import('../../src/models/xlstmLarge/randomWeights.js');
+  const { resolveXLSTMLargeConfig } = await import('../../src/models/xlstmLarge/index.js');
+  const cfg = resolveXLSTMLargeConfig({ embedding_dim: 512, num_heads: 2, num_blocks: 2, vocab_size: 256, weight_mode: 'single', mode: 'inference' });
+  const be = bes[1];
+  for (const dtype of ['int8', 'q4'] as XLSTMLargeDType[]) {
+    const m = await XLSTMLarge.fromSource(new RandomXLSTMLargeSource(cfg, { seed: 5 }), cfg, { backend: be, dtype });
+    try {
+      comparePaths(m, 1, 3, `${dtype} E=512 2t B=1`);
+      m.stepPath = 'fused';
+      const fused = m.stepPlan(1).stats;
+      m.stepPath = 'fused-serial';
+      const serial = m.stepPlan(1).stats;
+      // per block: after the cell, after out_proj, after the up projection, after proj_down;
+      // the head: between the split LM head and the soft cap on thread 0
+      assert.equal(fused.barriers, 4 * cfg.num_blocks + 1, `fused barriers ${fused.barriers}`);
+      assert.ok(serial.barriers >= 10 * cfg.num_blocks, `serial barriers ${serial.barriers}`);
+    } finally { m.dispose(); }
+  }
 });

@@ -243,3 +243,19 @@ test('activationBits: only 8 or 16, named in the error', () => {
   assert.throws(() => w.withActivationBits(32 as never), /withActivationBits: activationBits must be 8 or 16, got 32/);
   assert.throws(() => new Q4Weight([2, 32], w.packed, w.scales, { activationBits: '8' as never }), /Q4Weight: activationBits must be 8 or 16, got "8"/);
 });
+
+test('Q4 x Q8_0 GEMV at B = 1: long rows read one at a time give the bits of the row pairs a batch uses', () => {
+  // K >= 1024 (rows of 512 bytes or more) takes the one-row-at-a-time loop at B = 1; a batch of 2
+  // keeps the row pairs, each row computed alike, so row 0 of the batch must equal the B = 1 result
+  for (const [N, K] of [[37, 2080], [10, 1024], [13, 800]] as const) {
+    const w = quantizeQ4(new Tensor('f32', [N, K], rand(N * K, 11 + K)));
+    const X = rand(2 * K, 5 + N);
+    for (const be of bes) {
+      const one = linear(be, new Tensor('f32', [1, K], X.slice(0, K)), w).toFloat32();
+      const two = linear(be, new Tensor('f32', [2, K], X), w).toFloat32();
+      const a = new Uint32Array(one.buffer, one.byteOffset, N), b = new Uint32Array(two.buffer, two.byteOffset, N);
+      assert.ok(one.some((v) => v !== 0) && one.every(Number.isFinite), `N=${N} K=${K} ${label(be)}: output not finite or all zero`);
+      for (let i = 0; i < N; i++) if (a[i] !== b[i]) assert.fail(`N=${N} K=${K} ${label(be)} [${i}]: B=1 ${one[i]} vs row 0 of B=2 ${two[i]}`);
+    }
+  }
+});

@@ -5,11 +5,17 @@
 //            allocation between calls);
 //   'fused': the whole list is written into the heap and run by one dispatch of the
 //            runProgram kernel (assembly/program.ts): all threads walk the list and meet at
-//            barriers only where a call's threads differ from the next one's, so a step that
-//            made ~60 two-thread dispatches wakes the worker threads once.
+//            barriers, so a step that made ~60 two-thread dispatches wakes the worker threads
+//            once. Where the calls say what memory they read and write (KernelCall.reads /
+//            writes), a barrier goes only where a thread may touch what another thread wrote
+//            (or write what another read) since the last one; otherwise before and after every
+//            call on more than one thread. Calls marked `each` run on every thread (as thread
+//            0 of 1) into per-thread copies of their outputs, so small serial ops between two
+//            GEMVs need no meeting at all.
 // Arguments can be changed between runs (setArg), e.g. a pointer that moves per step.
 import type { WasmBackend } from './backend.js';
 import { Tensor } from '../../tensor/tensor.js';
+import { ArgumentError } from '../../errors.js';
 
 /**
  * Kernels runProgram can call, in its opcode order (assembly/program.ts `call`): the list
@@ -21,14 +27,48 @@ export const PROGRAM_KERNELS = [
   'gemvQ4Q8', 'gemvF32Batch',
 ] as const;
 
+/**
+ * Argument indices of each PROGRAM_KERNELS entry that are pointers (the `P(a, i)` of
+ * assembly/program.ts `call`): only these are moved to a thread's own buffer copy.
+ */
+const POINTER_ARGS: Record<typeof PROGRAM_KERNELS[number], readonly number[]> = {
+  embeddingF32: [0, 1, 2], normF32: [0, 1, 2, 3], addF32: [0, 1, 2], mulF32: [0, 1, 2], addRowsF32: [0, 1, 2],
+  sigmoidF32: [0, 1], siluF32: [0, 1], softcapF32: [0, 1], gemvF32: [0, 1, 2, 3], gemvBf16: [0, 1, 2, 3, 7],
+  gemvF16: [0, 1, 2, 3], gemvI8: [0, 1, 2, 3, 4, 8], gemvQ4: [0, 1, 2, 3, 4, 8],
+  mlstmRecurrentF32: [0, 1, 2, 3, 4, 5, 6, 7, 8], copyRowsF32: [0, 1], gemvQ4Q8: [0, 1, 2, 3, 4, 8],
+};
+
+/** Most arguments a strided call may have (runProgram's per-thread argument area is 1 KiB). */
+const MAX_STRIDED_ARGS = 128;
+
+/**
+ * A byte range a call reads or writes. `stride`: the buffer has one copy per thread, thread t's
+ * at ptr + t * stride (it touches no other copy); pointer arguments into it are moved to the
+ * running thread's copy, unless `split` says the kernel itself indexes it by its tid (a GEMV's
+ * per-thread scratch).
+ */
+export interface MemRange { ptr: number; bytes: number; stride?: number; split?: boolean }
+
 /** One kernel call of a program: kernel name, its arguments (without tid, nt) and its thread count. */
 export interface KernelCall {
   kernel: string;
   args: number[];
   nt: number;
+  /**
+   * Run on every thread of a fused program as thread 0 of 1 (the same result on each, written to
+   * per-thread copies: its written ranges need a stride); once, on thread 0, otherwise.
+   */
+  each?: boolean;
+  /** Memory read and written (weights and other never-written data may be left out). Give both on every call of a program or on none. */
+  reads?: readonly MemRange[];
+  writes?: readonly MemRange[];
 }
 
-export type ProgramMode = 'calls' | 'fused';
+/**
+ * 'fused-serial': fused, but with the earlier rule (calls marked `each` run on thread 0 alone,
+ * a barrier before and after every call on several threads), kept to measure the difference.
+ */
+export type ProgramMode = 'calls' | 'fused' | 'fused-serial';
 
 interface Compiled {
   /** Calls [from, to) of the list run as one runProgram job, or one plain call (fused = false). */
@@ -48,13 +88,15 @@ interface Compiled {
 export const DEFAULT_SPINS = 1000;
 
 /** Where each call's arguments start in the heap program (for setArg). */
-const HEADER = 4;
+const HEADER = 5;
 
 export class KernelProgram {
-  private readonly calls: { k: number; args: Float64Array; nt: number; kernel: string }[] = [];
+  private readonly calls: { k: number; args: Float64Array; nt: number; kernel: string; each: boolean; strides?: Float64Array; reads?: readonly MemRange[]; writes?: readonly MemRange[] }[] = [];
+  /** runProgram's per-thread argument area (strided calls). */
+  private tmp?: Tensor;
   private segments: Compiled[] = [];
   private bar?: Tensor;
-  private runArgs: number[] = [0, 0, 0, 0, 0];
+  private runArgs: number[] = [0, 0, 0, 0, 0, 0];
   private disposed = false;
 
   /**
@@ -62,15 +104,22 @@ export class KernelProgram {
    * one job (a call it does not know runs as its own dispatch between the jobs).
    */
   constructor(readonly be: WasmBackend, calls: readonly KernelCall[], readonly mode: ProgramMode, readonly spins = DEFAULT_SPINS) {
-    for (const c of calls) {
+    const declared = calls.filter((c) => c.reads && c.writes).length;
+    if (declared !== 0 && declared !== calls.length) throw new ArgumentError(`KernelProgram: ${declared} of ${calls.length} calls declare reads and writes; barriers need them on all calls or none`);
+    for (const [i, c] of calls.entries()) {
       const k = be.kernelIndexOf(c.kernel);
-      const nt = Math.max(1, Math.min(c.nt, be.threads));
-      this.calls.push({ k, args: Float64Array.from(c.args), nt, kernel: c.kernel });
+      const each = !!c.each && mode !== 'fused-serial';
+      const nt = each ? 1 : Math.max(1, Math.min(c.nt, be.threads));
+      if (each && !declared) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) runs on each thread but the calls do not declare reads and writes`);
+      if (each) for (const r of c.writes!) if (!r.stride || r.split) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) runs on each thread, so every range it writes needs a per-thread stride (got ${JSON.stringify(r)})`);
+      if (!each && nt > 1) for (const r of c.writes ?? []) if (r.stride && !r.split) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) is split over ${nt} threads but writes a per-thread buffer copy (${JSON.stringify(r)}); only calls on each thread may`);
+      this.calls.push({ k, args: Float64Array.from(c.args), nt, kernel: c.kernel, each, strides: mode === 'fused-serial' ? undefined : stridesOf(c), reads: c.reads, writes: c.writes });
     }
-    if (mode === 'fused') {
+    if (mode !== 'calls') {
       const count = (be.exports.programOpCount as () => number)();
       if (count !== PROGRAM_KERNELS.length) throw new Error(`KernelProgram: the wasm runProgram knows ${count} kernels, PROGRAM_KERNELS lists ${PROGRAM_KERNELS.length} (rebuild the kernels)`);
       this.bar = be.zeros([16], 'i32');
+      this.tmp = be.empty([be.threads * 128], 'f64');
     }
     this.compile();
   }
@@ -96,6 +145,7 @@ export class KernelProgram {
     const c = this.calls[i];
     if (!c) throw new RangeError(`KernelProgram.setArg: call ${i} is not in the program of ${this.calls.length} calls`);
     if (!(j >= 0 && j < c.args.length)) throw new RangeError(`KernelProgram.setArg: ${c.kernel} (call ${i}) has ${c.args.length} arguments, got index ${j}`);
+    if (c.strides?.[j]) throw new ArgumentError(`KernelProgram.setArg: argument ${j} of ${c.kernel} (call ${i}) points at a per-thread buffer; it cannot be moved`);
     c.args[j] = v;
     const s = this.segmentOf(i);
     if (s.prog) (s.prog.data as Float64Array)[s.argAt![i - s.from] + j] = v;
@@ -111,7 +161,7 @@ export class KernelProgram {
         continue;
       }
       const a = this.runArgs;
-      a[0] = s.prog!.data.byteOffset; a[1] = s.to - s.from; a[2] = this.bar!.data.byteOffset; a[3] = this.spins; a[4] = pool.canBlock ? 1 : 0;
+      a[0] = s.prog!.data.byteOffset; a[1] = s.to - s.from; a[2] = this.bar!.data.byteOffset; a[3] = this.spins; a[4] = pool.canBlock ? 1 : 0; a[5] = this.tmp!.data.byteOffset;
       pool.run(this.be.kernelIndexOf('runProgram'), a, s.threads);
     }
   }
@@ -121,6 +171,7 @@ export class KernelProgram {
     this.disposed = true;
     for (const s of this.segments) s.prog?.dispose();
     this.bar?.dispose();
+    this.tmp?.dispose();
     this.segments = [];
   }
 
@@ -132,6 +183,10 @@ export class KernelProgram {
   private compile(): void {
     const known = new Set<string>(PROGRAM_KERNELS);
     const n = this.calls.length;
+    // Per-thread copies written in one job must exist for every thread of the later ones:
+    // with per-thread calls, all jobs run on the most threads any call uses.
+    const anyEach = this.calls.some((c) => c.each);
+    const minThreads = anyEach ? Math.max(1, ...this.calls.map((c) => (c.each ? 1 : c.nt))) : 1;
     let i = 0;
     while (i < n) {
       if (this.mode === 'calls' || !known.has(this.calls[i].kernel)) {
@@ -141,31 +196,93 @@ export class KernelProgram {
       }
       let j = i;
       while (j < n && known.has(this.calls[j].kernel)) j++;
-      this.segments.push(this.writeProgram(i, j));
+      this.segments.push(this.writeProgram(i, j, minThreads));
       i = j;
     }
   }
 
-  private writeProgram(from: number, to: number): Compiled {
-    let threads = 1, words = 0;
-    for (let i = from; i < to; i++) { threads = Math.max(threads, this.calls[i].nt); words += HEADER + this.calls[i].args.length; }
+  private writeProgram(from: number, to: number, minThreads: number): Compiled {
+    let threads = minThreads, words = 0;
+    for (let i = from; i < to; i++) {
+      const c = this.calls[i];
+      if (!c.each) threads = Math.max(threads, c.nt);
+      words += HEADER + c.args.length * (c.strides ? 2 : 1);
+    }
     const prog = this.be.empty([words], 'f64');
     const d = prog.data as Float64Array;
     const argAt: number[] = [];
+    const sync = this.calls[from].reads && this.mode === 'fused' ? this.syncByAccess(from, to, threads) : this.syncByThreads(from, to, threads);
     let p = 0, barriers = 0;
     for (let i = from; i < to; i++) {
       const c = this.calls[i];
-      // A barrier wherever another thread may read what this one wrote: before a call that
-      // runs on several threads (they read thread 0's earlier results) and after one (thread 0
-      // reads theirs). Calls on thread 0 alone follow each other without one.
-      const sync = threads > 1 && i > from && (c.nt > 1 || this.calls[i - 1].nt > 1) ? 1 : 0;
       d[p] = PROGRAM_KERNELS.indexOf(c.kernel as typeof PROGRAM_KERNELS[number]);
-      d[p + 1] = c.nt; d[p + 2] = sync; d[p + 3] = c.args.length;
-      barriers += sync;
+      d[p + 1] = c.each ? -1 : c.nt; d[p + 2] = sync[i - from]; d[p + 3] = c.args.length;
+      d[p + 4] = c.strides ? 1 : 0;
+      barriers += sync[i - from];
       argAt.push(p + HEADER);
       d.set(c.args, p + HEADER);
-      p += HEADER + c.args.length;
+      if (c.strides) d.set(c.strides, p + HEADER + c.args.length);
+      p += HEADER + c.args.length * (c.strides ? 2 : 1);
     }
     return { from, to, fused: true, prog, argAt, threads, barriers };
   }
+
+  /**
+   * Without memory declarations: a barrier wherever another thread may read what this one
+   * wrote: before a call that runs on several threads (they read thread 0's earlier results)
+   * and after one (thread 0 reads theirs). Calls on thread 0 alone follow each other without one.
+   */
+  private syncByThreads(from: number, to: number, threads: number): number[] {
+    const sync: number[] = [];
+    for (let i = from; i < to; i++) sync.push(threads > 1 && i > from && (this.calls[i].nt > 1 || this.calls[i - 1].nt > 1) ? 1 : 0);
+    return sync;
+  }
+
+  /**
+   * With them: a barrier before a call exactly when, since the last barrier, a call touched
+   * (on one thread) memory this one touches (on another), one of the two writing it.
+   */
+  private syncByAccess(from: number, to: number, threads: number): number[] {
+    const sync: number[] = [];
+    let window: number[] = [];
+    for (let i = from; i < to; i++) {
+      const hazard = threads > 1 && window.some((j) => this.conflict(j, i, threads));
+      sync.push(hazard ? 1 : 0);
+      if (hazard) window = [];
+      window.push(i);
+    }
+    return sync;
+  }
+
+  /** Do calls j and i touch the same bytes on two different threads, at least one writing? */
+  private conflict(j: number, i: number, threads: number): boolean {
+    const a = this.calls[j], b = this.calls[i];
+    const ta = a.each ? threads : a.nt, tb = b.each ? threads : b.nt;
+    const pairs: [readonly MemRange[], readonly MemRange[]][] = [[a.writes!, b.reads!], [a.writes!, b.writes!], [a.reads!, b.writes!]];
+    for (const [ra, rb] of pairs) {
+      for (const x of ra) for (const y of rb) {
+        for (let s = 0; s < ta; s++) for (let t = 0; t < tb; t++) {
+          if (s === t) continue;
+          const xs = x.ptr + (x.stride ? s * x.stride : 0), yt = y.ptr + (y.stride ? t * y.stride : 0);
+          if (xs < yt + y.bytes && yt < xs + x.bytes) return true;
+        }
+      }
+    }
+    return false;
+  }
+}
+
+/** Per argument, the stride of the per-thread buffer it points into (0: none); undefined when no argument does. */
+function stridesOf(c: KernelCall): Float64Array | undefined {
+  const own = [...(c.reads ?? []), ...(c.writes ?? [])].filter((r) => r.stride && !r.split);
+  if (!own.length) return undefined;
+  const ptrArgs = POINTER_ARGS[c.kernel as typeof PROGRAM_KERNELS[number]];
+  if (!ptrArgs) throw new ArgumentError(`KernelProgram: ${c.kernel} is not a program kernel, it cannot use per-thread buffers`);
+  if (c.args.length > MAX_STRIDED_ARGS) throw new ArgumentError(`KernelProgram: ${c.kernel} has ${c.args.length} arguments, at most ${MAX_STRIDED_ARGS} with per-thread buffers`);
+  const st = new Float64Array(c.args.length);
+  for (const j of ptrArgs) {
+    const r = own.find((o) => c.args[j] >= o.ptr && c.args[j] < o.ptr + o.bytes);
+    if (r) st[j] = r.stride!;
+  }
+  return st;
 }

@@ -33,7 +33,8 @@ export interface XLSTMLargeLoadOptions extends LoadWeightsOptions {
   /**
    * How `step` runs (default 'fused'): 'fused' and 'calls' use a preallocated step plan per
    * batch size (one kernel-program dispatch per heap, or one dispatch per kernel), 'ops' the
-   * checked op-by-op path. All three give the same bits; see XLSTMLarge.stepPath.
+   * checked op-by-op path ('fused-serial': fused with the earlier barrier rule, to compare).
+   * All give the same bits; see XLSTMLarge.stepPath.
    */
   stepPath?: XLSTMLargeStepPath;
   /** Hub settings when fromPretrained is given a model id like 'NX-AI/xLSTM-7b'. */
@@ -111,11 +112,13 @@ export class XLSTMLarge implements LanguageModel<XLSTMLargeState> {
    * How `step` runs: 'fused' (default) runs a preallocated plan whose kernel calls go to the
    * threads as one program per heap (one worker wake-up per step instead of ~60); 'calls' runs
    * the same plan one dispatch per kernel; 'ops' is the op-by-op path with every check (also
-   * used for batches over 8 and for states that are not on the block heaps). Same bits in all.
+   * used for batches over 8 and for states that are not on the block heaps); 'fused-serial' is
+   * 'fused' with the earlier barrier rule (small ops on thread 0, a barrier around every
+   * multi-thread call), kept to measure the difference. Same bits in all.
    */
   get stepPath(): XLSTMLargeStepPath { return this.stepPathValue; }
   set stepPath(p: XLSTMLargeStepPath) {
-    if (p !== 'fused' && p !== 'calls' && p !== 'ops') throw new RangeError(`XLSTMLarge.stepPath = ${JSON.stringify(p)}, expected "fused", "calls" or "ops"`);
+    if (p !== 'fused' && p !== 'calls' && p !== 'ops' && p !== 'fused-serial') throw new RangeError(`XLSTMLarge.stepPath = ${JSON.stringify(p)}, expected "fused", "calls", "ops" or "fused-serial"`);
     this.stepPathValue = p;
   }
 

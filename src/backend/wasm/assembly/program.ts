@@ -4,12 +4,16 @@
 // and one JavaScript call per kernel. A decode step of a language model is such a list.
 //
 // Layout, all f64 (as the pool's argument block): per call
-//   [opcode, nt, sync, nargs, arg0 .. arg(nargs-1)]
+//   [opcode, nt, sync, nargs, strided, arg0 .. arg(nargs-1), (strided: stride0 .. stride(nargs-1))]
 // opcode indexes PROGRAM_KERNELS (the JavaScript list must match the switch below), nt is
 // the threads the call runs on (threads tid >= nt skip it, as a pool job would give them
 // nothing), sync = 1 puts a barrier of all program threads before the call. Each kernel
 // gets exactly the (tid, nt) it would get from its own dispatch, so it computes the same
-// bits as the call-by-call path.
+// bits as the call-by-call path. nt = -1 ("each"): every program thread runs the call as
+// thread 0 of 1, i.e. the same computation redundantly, so that a small thread-0-only op
+// (a norm, an activation) needs no barrier to hand its result to the other threads.
+// strided = 1: argument i of program thread t is arg_i + t * stride_i, which points each
+// thread at its own copy of a buffer (the outputs of the redundant calls).
 import { addF32, mulF32, addRowsF32, sigmoidF32, siluF32, softcapF32 } from './elementwise';
 import { normF32, embeddingF32 } from './ops';
 import { gemvF32, gemvF32Batch, gemvBf16, gemvF16, gemvI8, gemvQ4, copyBytes } from './gemv';
@@ -102,18 +106,31 @@ function barrier(bar: usize, nt: i32, spins: i32): void {
 /**
  * Runs the nOps calls at prog on this thread; every program thread runs this (one pool job).
  * bar: 64-byte barrier block (zeroed before first use); spins: barrier spins before sleeping;
- * canWait = 0: thread 0 never sleeps (a browser main thread may not block).
+ * canWait = 0: thread 0 never sleeps (a browser main thread may not block); tmp: nt x 1 KiB
+ * where strided calls get their per-thread arguments written.
  */
-export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWait: i32, tid: i32, nt: i32): void {
+export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWait: i32, tmp: usize, tid: i32, nt: i32): void {
   let p = prog;
+  const mine = tmp + (<usize>tid << 10);
   for (let i = 0; i < nOps; i++) {
     const op = <i32>load<f64>(p);
     const ont = <i32>load<f64>(p, 8);
     const sync = <i32>load<f64>(p, 16);
     const na = <i32>load<f64>(p, 24);
-    const a = p + 32;
+    const strided = <i32>load<f64>(p, 32);
+    let a = p + 40;
     if (sync && nt > 1) barrier(bar, nt, tid == 0 && !canWait ? -1 : spins);
-    if (tid < ont) call(op, a, tid, ont);
-    p = a + (<usize>na << 3);
+    p = a + (<usize>(strided ? 2 * na : na) << 3);
+    if (ont > 0 && tid >= ont) continue;
+    if (strided && tid > 0) {
+      const st = a + (<usize>na << 3);
+      for (let j = 0; j < na; j++) {
+        const o = <usize>j << 3;
+        store<f64>(mine + o, load<f64>(a + o) + <f64>tid * load<f64>(st + o));
+      }
+      a = mine;
+    }
+    if (ont < 0) call(op, a, 0, 1);
+    else call(op, a, tid, ont);
   }
 }
