@@ -69,6 +69,21 @@ test('gemm with beta = 0 ignores NaN in out; large threaded case', () => {
   close('gemm 150x130x520', out.data as Float32Array, refGemm({ M, N, K, A, B }), 2e-4, 1e-5);
 });
 
+test('gemm: several row blocks and depth blocks on one thread (row tails of both register tiles)', () => {
+  // M spans more than one packed A block with a partial last tile for MR = 4 and 6;
+  // K spans three depth blocks; both builds.
+  const M = 203, N = 45, K = 700;
+  const A = rand(M * K, 11), B = rand(K * N, 12);
+  for (const be of [be1, beBase]) {
+    for (const transA of [false, true]) {
+      const out = be.empty([M, N]);
+      matmul(be, new Tensor('f32', transA ? [K, M] : [M, K], A), new Tensor('f32', [K, N], B), { transA, out });
+      close(`gemm ${M}x${N}x${K} tA=${transA} relaxed=${be.features.relaxedSimd}`, out.data as Float32Array, refGemm({ transA, M, N, K, A, B }), 1e-5 * Math.sqrt(K) * 4, 1e-5);
+      out.dispose();
+    }
+  }
+});
+
 test('batched matmul: 3-D a with 3-D and shared 2-D b', () => {
   const Bt = 3, M = 5, K = 6, N = 7;
   const A = rand(Bt * M * K, 11), B = rand(Bt * K * N, 12);
