@@ -58,6 +58,18 @@ export async function benchGemm(backends: WasmBackend[], opts: BenchOptions, lab
   return rows;
 }
 
+/** f32 n^3 GEMM through the raw kernel on `be`: best wall GFLOP/s and CPU GFLOP/s per core. */
+export function gemmF32Rate(be: WasmBackend, n: number, runs: number): { gflops: number; gflopsPerCoreCpu: number } {
+  const A = be.empty([n, n]), B = be.empty([n, n]), C = be.empty([n, n]);
+  fill(A, 1); fill(B, 2);
+  const scratch = be.empty([(be.threads * (be.exports.gemmScratchBytes as () => number)()) / 4]);
+  try {
+    const args = [0, 0, n, n, n, 1, be.ptr(A), n, be.ptr(B), n, 0, be.ptr(C), n, be.ptr(scratch)];
+    const t = time(() => be.run('gemmF32', args), { warmup: 1, runs, maxMs: 1 });
+    return { gflops: 2 * n ** 3 / t.bestMs / 1e6, gflopsPerCoreCpu: 2 * n ** 3 / t.bestCpuMs / 1e6 };
+  } finally { for (const x of [A, B, C, scratch]) x.dispose(); }
+}
+
 /** fmaPeak on each backend: the 128-bit FMA rate (wall and CPU time per core). */
 function benchFmaPeak(backends: WasmBackend[], opts: BenchOptions, label: string): BenchRow[] {
   const rows: BenchRow[] = [];
