@@ -31,7 +31,9 @@ const AW: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 16;
 const NR: i32 = 8;
 const KC: i32 = 256;
 const MC: i32 = ASC_FEATURE_RELAXED_SIMD ? 96 : 48;
-const NC: i32 = 1024;
+// A thread's columns up to 2048 in one B block (2 MiB, in L3): A is packed
+// once per depth block for the FFN GEMMs of a 2-thread prefill (N = 4096).
+const NC: i32 = 2048;
 
 const AP_FLOATS: i32 = MC * KC * AW / 4;
 const BP_FLOATS: i32 = KC * NC;
@@ -56,6 +58,10 @@ function packA(transA: i32, A: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i
   for (let ir = 0; ir < mc; ir += MR) {
     const mr = imin(MR, mc - ir);
     const dst = ap + <usize>(ir * kc) * AW;
+    if (MR == 6 && AW == 4 && !transA && mr == MR) {
+      packA6(A + ((<usize>(i0 + ir) * lda + p0) << 2), <usize>lda << 2, kc, dst);
+      continue;
+    }
     for (let r = 0; r < MR; r++) {
       const d = dst + <usize>r * AW;
       if (r >= mr) {
@@ -69,6 +75,30 @@ function packA(transA: i32, A: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i
         for (let k = 0; k < kc; k++) putA(d + <usize>(k * MR) * AW, load<f32>(row + (<usize>k << 2)));
       }
     }
+  }
+}
+
+// Six full rows of A (row stride rs bytes) into one compact panel [k][6]: four
+// depths at a time, rows 0-3 by a 4 x 4 transpose and rows 4-5 pairwise (as
+// scalar code this was 4 % of a 1024-token prefill: one store per value).
+function packA6(src: usize, rs: usize, kc: i32, d: usize): void {
+  let k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    const s = src + (<usize>k << 2);
+    const a0 = v128.load(s), a1 = v128.load(s + rs), a2 = v128.load(s + 2 * rs), a3 = v128.load(s + 3 * rs);
+    const a4 = v128.load(s + 4 * rs), a5 = v128.load(s + 5 * rs);
+    const t0 = i32x4.shuffle(a0, a1, 0, 4, 1, 5), t1 = i32x4.shuffle(a2, a3, 0, 4, 1, 5);
+    const t2 = i32x4.shuffle(a0, a1, 2, 6, 3, 7), t3 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
+    const u0 = i32x4.shuffle(a4, a5, 0, 4, 1, 5), u1 = i32x4.shuffle(a4, a5, 2, 6, 3, 7);
+    const o = d + <usize>(k * 24);
+    v128.store(o, i64x2.shuffle(t0, t1, 0, 2)); v128.store64_lane(o, u0, 0, 16);
+    v128.store(o, i64x2.shuffle(t0, t1, 1, 3), 24); v128.store64_lane(o, u0, 1, 40);
+    v128.store(o, i64x2.shuffle(t2, t3, 0, 2), 48); v128.store64_lane(o, u1, 0, 64);
+    v128.store(o, i64x2.shuffle(t2, t3, 1, 3), 72); v128.store64_lane(o, u1, 1, 88);
+  }
+  for (; k < kc; k++) {
+    const s = src + (<usize>k << 2), o = d + <usize>(k * 24);
+    for (let r = 0; r < 6; r++) store<f32>(o + (<usize>r << 2), load<f32>(s + <usize>r * rs));
   }
 }
 
