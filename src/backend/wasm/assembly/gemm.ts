@@ -1,8 +1,8 @@
 // f32 GEMM: C[M,N] = alpha * op(A) op(B) + beta * C, row-major with leading
 // dimensions, in the GotoBLAS scheme: B blocks [KC x NC] and A blocks [MC x KC]
 // are packed into per-thread scratch so the MR x NR micro-kernel streams both
-// operands with unit stride, the B micro-panel (KC*NR*4 = 8 KiB) stays in L1 and
-// the A block (MC*KC*4 = 96 KiB) in the 1 MiB L2.
+// operands with unit stride, the B micro-panel (KC*NR*4 = 16 KiB) stays in the
+// 48 KiB L1 and the A block (MC*KC*4 = 192 KiB) in the 1 MiB L2.
 import { fmadd } from './simd';
 import { widenRow, WK_F32 } from './widen';
 
@@ -21,7 +21,9 @@ import { widenRow, WK_F32 } from './widen';
 // TurboFan orders the loop well only when the loop is alone in its function:
 // with the alpha/beta merge inlined it hoisted all six broadcasts above the
 // FMAs and spilled 4 accumulators (half speed), hence micro -> tile -> merge.
-// KC 256..512 and MC 72..240 were within the noise of a shared machine.
+// KC 512 against 256: 1-5 % faster in 8 of 10 alternating pairs (half the
+// passes that read and write C, whose rows are a page apart at 1024 columns);
+// MC 72..240 were within the noise of a shared machine.
 const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
 // Bytes per packed A value: 4 (compact, broadcast by load32_splat) for 6 x 8;
 // the 4 x 8 kernel is faster with A stored pre-broadcast (16 bytes: plain
@@ -29,11 +31,9 @@ const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
 // lea each): 44-45 against 38 GFLOP/s compact.
 const AW: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 16;
 const NR: i32 = 8;
-const KC: i32 = 256;
+const KC: i32 = 512;
 const MC: i32 = ASC_FEATURE_RELAXED_SIMD ? 96 : 48;
-// A thread's columns up to 2048 in one B block (2 MiB, in L3): A is packed
-// once per depth block for the FFN GEMMs of a 2-thread prefill (N = 4096).
-const NC: i32 = 2048;
+const NC: i32 = 1024;
 
 const AP_FLOATS: i32 = MC * KC * AW / 4;
 const BP_FLOATS: i32 = KC * NC;
