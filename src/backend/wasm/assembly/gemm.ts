@@ -17,7 +17,8 @@ import { widenRow, WK_F32 } from './widen';
 //   unrolled by 2 did not help 4 x 8 and spilled 3 x 12 and 2 x 16. Whole
 //   GEMM 1024^3: 46-47 -> 49-51 GFLOP/s.
 // - baseline build (fmadd = mul + add): the product needs a 16th register, so
-//   6 x 8 spills (24 GFLOP/s); it keeps the 4 x 8 tile (44-47).
+//   6 x 8 spills (24 GFLOP/s); it keeps the 4 x 8 tile, KC 256 and the kernel
+//   that merges into C itself, unchanged (44-47).
 // TurboFan orders the loop well only when the loop is alone in its function:
 // with the alpha/beta merge inlined it hoisted all six broadcasts above the
 // FMAs and spilled 4 accumulators (half speed), hence micro -> tile -> merge.
@@ -31,7 +32,7 @@ const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
 // lea each): 44-45 against 38 GFLOP/s compact.
 const AW: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 16;
 const NR: i32 = 8;
-const KC: i32 = 512;
+const KC: i32 = ASC_FEATURE_RELAXED_SIMD ? 512 : 256;
 const MC: i32 = ASC_FEATURE_RELAXED_SIMD ? 96 : 48;
 const NC: i32 = 1024;
 
@@ -189,8 +190,7 @@ function packBWiden(kind: i32, W: usize, scales: usize, K: i32, p0: i32, kc: i32
 
 // tile[0:MR, 0:8] = Ap Bp, stored contiguously (the merge into C is separate, see MR).
 function micro(kc: i32, pa: usize, pb: usize, t: usize): void {
-  if (ASC_FEATURE_RELAXED_SIMD) micro6x8(kc, pa, pb, t);
-  else micro4x8(kc, pa, pb, t);
+  micro6x8(kc, pa, pb, t);
 }
 
 // @ts-ignore: decorator
@@ -222,8 +222,10 @@ function micro(kc: i32, pa: usize, pb: usize, t: usize): void {
   v128.store(t, c40, 128); v128.store(t, c41, 144); v128.store(t, c50, 160); v128.store(t, c51, 176);
 }
 
-// @ts-ignore: decorator
-@inline function micro4x8(kc: i32, pa: usize, pb: usize, t: usize): void {
+// The baseline build's 4 x 8 kernel, merging into C itself: C[0:4, 0:8] =
+// alpha * Ap Bp + beta * C (beta == 0 never reads C). Here the tile -> merge
+// split cost 8-15 % (the mul + add loop has no spare register either way).
+function micro4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, beta: f32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -240,8 +242,13 @@ function micro(kc: i32, pa: usize, pb: usize, t: usize): void {
     c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
     pa += 64; pb += 32;
   }
-  v128.store(t, c00); v128.store(t, c01, 16); v128.store(t, c10, 32); v128.store(t, c11, 48);
-  v128.store(t, c20, 64); v128.store(t, c21, 80); v128.store(t, c30, 96); v128.store(t, c31, 112);
+  const va = f32x4.splat(alpha);
+  const rs = <usize>ldc << 2;
+  const vb = f32x4.splat(beta);
+  storeRow(c, c00, c01, va, vb, beta);
+  storeRow(c + rs, c10, c11, va, vb, beta);
+  storeRow(c + 2 * rs, c20, c21, va, vb, beta);
+  storeRow(c + 3 * rs, c30, c31, va, vb, beta);
 }
 
 // C[0:MR, 0:8] = alpha * tile + beta * C for a full tile.
@@ -355,8 +362,15 @@ export function gemmLinear(
             const mr = imin(MR, mc - ir);
             const pa = ap + <usize>(ir * kc) * AW;
             const cp = C + ((<usize>(ic + ir) * ldc + jc + jr) << 2);
-            // Two call sites keep binaryen from inlining micro (see micro).
-            if (mr == MR && nr == NR) {
+            if (!ASC_FEATURE_RELAXED_SIMD) {
+              if (mr == MR && nr == NR) {
+                micro4x8(kc, pa, pb, cp, ldc, alpha, b);
+              } else {
+                micro4x8(kc, pa, pb, tmp, NR, alpha, 0);
+                mergeEdge(tmp, cp, ldc, mr, nr, 1, b);
+              }
+            } else if (mr == MR && nr == NR) {
+              // Two call sites keep binaryen from inlining micro (see MR).
               micro(kc, pa, pb, tmp);
               mergeFull(tmp, cp, ldc, alpha, b);
             } else {
