@@ -15,10 +15,16 @@ function fill(t: Tensor, seed: number): void {
   for (let i = 0; i < d.length; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; d[i] = s / 2 ** 32 - 0.5; }
 }
 
-/** f32 C = A B (square) through the raw kernel, so only the kernel is timed. */
+/**
+ * The machine's limits beside the kernel: `fma peak` (the 128-bit multiply-add
+ * rate of fmaPeak.ts on each thread count) and, when python3 with an OpenBLAS
+ * numpy is present, np.matmul at the same sizes in a child process. The f32
+ * rows then carry fractionOfPeak and vsOpenblas measured in the same run.
+ */
 export async function benchGemm(backends: WasmBackend[], opts: BenchOptions, label = ''): Promise<BenchRow[]> {
-  const rows: BenchRow[] = [];
   const sizes = opts.quick ? [512, 1024] : [512, 1024, 2048];
+  const peaks = benchFmaPeak(backends, opts, label);
+  const rows: BenchRow[] = [...peaks];
   for (const n of sizes) {
     for (const be of backends) {
       const A = be.empty([n, n]), B = be.empty([n, n]), C = be.empty([n, n]);
@@ -28,8 +34,10 @@ export async function benchGemm(backends: WasmBackend[], opts: BenchOptions, lab
       const args = [0, 0, n, n, n, 1, be.ptr(A), n, be.ptr(B), n, 0, be.ptr(C), n, be.ptr(scratch)];
       const t = time(() => be.run('gemmF32', args), { warmup: 1, runs: n >= 2048 ? 4 : 10, maxMs: opts.quick ? 1000 : 4000 });
       const flop = 2 * n ** 3;
+      const peak = peaks.find((p) => p.threads === be.threads)!;
       rows.push({ topic: 'gemm', name: `f32 ${n}^3${label}`, threads: be.threads, value: flop / t.bestMs / 1e6, unit: 'GFLOP/s',
-        extra: { medianGflops: flop / t.medianMs / 1e6, bestMs: t.bestMs, gflopsPerCoreCpu: (flop / t.bestCpuMs / 1e6), relaxed: be.features.relaxedSimd } });
+        extra: { medianGflops: flop / t.medianMs / 1e6, bestMs: t.bestMs, gflopsPerCoreCpu: (flop / t.bestCpuMs / 1e6), relaxed: be.features.relaxedSimd,
+          fractionOfPeak: flop / t.bestMs / 1e6 / peak.value, cpuFractionOfPeak: flop / t.bestCpuMs / 1e6 / (peak.extra!.gflopsPerCoreCpu as number) } });
       for (const x of [A, B, C, scratch]) x.dispose();
     }
   }
@@ -37,6 +45,87 @@ export async function benchGemm(backends: WasmBackend[], opts: BenchOptions, lab
   for (const r of two) {
     const o = one.find((q) => q.name === r.name);
     if (o) r.extra = { ...r.extra, speedupVs1: r.value / o.value };
+  }
+  const blas = await benchOpenblas(sizes.filter((n) => n <= 1024), backends.map((b) => b.threads));
+  if (typeof blas === 'string') console.log(`gemm: openblas row skipped (${blas})`);
+  else {
+    rows.push(...blas);
+    for (const r of rows) {
+      const b = blas.find((q) => q.threads === r.threads && r.name.startsWith(`f32 ${q.extra!.n}^3`));
+      if (b && r.topic === 'gemm' && r !== b) r.extra = { ...r.extra, vsOpenblas: r.value / b.value };
+    }
+  }
+  return rows;
+}
+
+/** f32 n^3 GEMM through the raw kernel on `be`: best wall GFLOP/s and CPU GFLOP/s per core. */
+export function gemmF32Rate(be: WasmBackend, n: number, runs: number): { gflops: number; gflopsPerCoreCpu: number } {
+  const A = be.empty([n, n]), B = be.empty([n, n]), C = be.empty([n, n]);
+  fill(A, 1); fill(B, 2);
+  const scratch = be.empty([(be.threads * (be.exports.gemmScratchBytes as () => number)()) / 4]);
+  try {
+    const args = [0, 0, n, n, n, 1, be.ptr(A), n, be.ptr(B), n, 0, be.ptr(C), n, be.ptr(scratch)];
+    const t = time(() => be.run('gemmF32', args), { warmup: 1, runs, maxMs: 1 });
+    return { gflops: 2 * n ** 3 / t.bestMs / 1e6, gflopsPerCoreCpu: 2 * n ** 3 / t.bestCpuMs / 1e6 };
+  } finally { for (const x of [A, B, C, scratch]) x.dispose(); }
+}
+
+/** fmaPeak on each backend: the 128-bit FMA rate (wall and CPU time per core). */
+function benchFmaPeak(backends: WasmBackend[], opts: BenchOptions, label: string): BenchRow[] {
+  const rows: BenchRow[] = [];
+  const iters = opts.quick ? 2_000_000 : 5_000_000;
+  for (const be of backends) {
+    const out = be.empty([be.threads]);
+    const t = time(() => be.run('fmaPeak', [iters, 0.5, be.ptr(out)]), { warmup: 1, runs: 10, maxMs: opts.quick ? 500 : 2000 });
+    const flop = be.threads * iters * 96;
+    rows.push({ topic: 'gemm', name: `fma peak (128-bit, 12 chains)${label}`, threads: be.threads, value: flop / t.bestMs / 1e6, unit: 'GFLOP/s',
+      extra: { medianGflops: flop / t.medianMs / 1e6, gflopsPerCoreCpu: flop / t.bestCpuMs / 1e6, relaxed: be.features.relaxedSimd } });
+    out.dispose();
+  }
+  return rows;
+}
+
+// Child process: float32 np.matmul, best of several, seconds per size as JSON;
+// exits 3 when numpy's BLAS is not OpenBLAS (the row would compare with something else).
+const OPENBLAS_SCRIPT = `
+import json, sys, time
+import numpy as np
+try:
+    cfg = np.show_config(mode='dicts')
+except TypeError:
+    cfg = None
+name = json.dumps(cfg.get('Build Dependencies', {}).get('blas', {})) if cfg else ''
+if 'openblas' not in name.lower():
+    print('numpy BLAS is not OpenBLAS: ' + name[:200]); sys.exit(3)
+out = {'blas': cfg['Build Dependencies']['blas'].get('version', '?')}
+for n in json.loads(sys.argv[1]):
+    rng = np.random.default_rng(1)
+    a = rng.random((n, n), dtype=np.float32) - 0.5
+    b = rng.random((n, n), dtype=np.float32) - 0.5
+    c = np.empty((n, n), dtype=np.float32)
+    np.matmul(a, b, out=c)
+    best, t0 = 1e9, time.perf_counter()
+    for i in range(30):
+        t = time.perf_counter(); np.matmul(a, b, out=c); best = min(best, time.perf_counter() - t)
+        if i >= 4 and time.perf_counter() - t0 > 1.5: break
+    out[str(n)] = best
+print(json.dumps(out))
+`;
+
+/** OpenBLAS (numpy) GFLOP/s per size and thread count, or why the row is skipped. */
+async function benchOpenblas(sizes: number[], threadCounts: number[]): Promise<BenchRow[] | string> {
+  const { spawnSync } = await import('node:child_process');
+  const rows: BenchRow[] = [];
+  for (const nt of threadCounts) {
+    const env = { ...process.env, OPENBLAS_NUM_THREADS: String(nt), OMP_NUM_THREADS: String(nt) };
+    const r = spawnSync('python3', ['-c', OPENBLAS_SCRIPT, JSON.stringify(sizes)], { env, encoding: 'utf8', timeout: 120_000 });
+    if (r.error) return `python3 not runnable: ${r.error.message}`;
+    if (r.status !== 0) return (r.stdout + r.stderr).trim().split('\n').pop() || `python3 exited with ${r.status}`;
+    const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number | string>;
+    for (const n of sizes) {
+      rows.push({ topic: 'gemm', name: `openblas f32 ${n}^3 (numpy)`, threads: nt, value: 2 * n ** 3 / (res[String(n)] as number) / 1e9, unit: 'GFLOP/s',
+        extra: { n: String(n), openblas: String(res.blas) } });
+    }
   }
   return rows;
 }

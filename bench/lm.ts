@@ -10,7 +10,7 @@ import { XLSTMLarge, resolveXLSTMLargeConfig, XLSTMLargeDType, XLSTMLargeStepPat
 import type { LinearWeight } from '../src/ops/matmul.js';
 import { RandomXLSTMLargeSource } from '../src/models/xlstmLarge/randomWeights.js';
 import { BenchRow, time } from './report.js';
-import { benchCopy, BenchOptions } from './gemm.js';
+import { benchCopy, BenchOptions, gemmF32Rate } from './gemm.js';
 import { profileJsGlue, stubbedGlueUs } from './jsProfile.js';
 
 /** The 162M config of the issue (xLSTM Large defaults otherwise). */
@@ -38,6 +38,20 @@ export function decodeBytesPerToken(m: XLSTMLarge): number {
   n += weightBytes(m.weights.lmHead) + (m.weights.outNorm?.data.byteLength ?? 0);
   n += m.weights.embedding.data.byteLength / m.config.vocab_size; // one gathered row
   return n;
+}
+
+/**
+ * Multiply-add FLOPs of the linear layers in a prefill of `tokens` tokens with the LM
+ * head on the last position only (2 per weight per row; the mLSTM cell's own products
+ * and the elementwise ops are not counted, so this is the GEMM work the rate is judged by).
+ */
+export function prefillMatmulFlops(m: XLSTMLarge, tokens: number): number {
+  let perToken = 0;
+  for (const b of m.weights.blocks) {
+    for (const w of [b.qkvo, b.ifGate, b.outProj, b.projUpBoth, b.projDown]) perToken += 2 * w.shape[0] * w.shape[1];
+  }
+  const head = m.weights.lmHead.shape;
+  return perToken * tokens + 2 * head[0] * head[1];
 }
 
 function rssBytes(): number { return typeof process !== 'undefined' ? process.memoryUsage().rss : 0; }
@@ -74,6 +88,39 @@ export function profileDecode(m: XLSTMLarge, steps: number, B = 1): { totalMs: n
   for (const k of Object.keys(byKernel)) { byKernel[k] /= steps; cpuByKernel[k] /= steps; }
   byKernel.js = totalMs - Object.values(byKernel).reduce((a, b) => a + b, 0);
   return { totalMs, byKernel, cpuByKernel };
+}
+
+/**
+ * CPU time of one prefill by kernel (be.run wrapped; process CPU, so all threads):
+ * what keeps prefill below the GEMM rate is the share outside the GEMM kernels and
+ * the GEMM kernels' own rate at the model's shapes.
+ */
+export function profilePrefill(m: XLSTMLarge, ids: number[][], matmulFlops: number): Record<string, number> {
+  const bes = m.backends;
+  const origs = bes.map((b) => b.run);
+  const byKernel: Record<string, number> = {};
+  bes.forEach((be, i) => {
+    (be as { run: typeof be.run }).run = function (name: string, args: ArrayLike<number>, nt?: number) {
+      const c0 = process.cpuUsage();
+      origs[i].call(be, name, args, nt);
+      const c = process.cpuUsage(c0);
+      byKernel[name] = (byKernel[name] ?? 0) + (c.user + c.system) / 1000;
+    };
+  });
+  const c0 = process.cpuUsage();
+  try {
+    const r = m.forward(ids, { logits: 'last' });
+    r.logits.dispose();
+    for (const s of r.state) { s.c.dispose(); s.n.dispose(); s.m.dispose(); }
+  } finally { bes.forEach((be, i) => { (be as { run: typeof be.run }).run = origs[i]; }); }
+  const c = process.cpuUsage(c0);
+  const total = (c.user + c.system) / 1000;
+  const gemmMs = Object.entries(byKernel).filter(([k]) => k.startsWith('gemm') && !k.startsWith('gemv')).reduce((a, [, v]) => a + v, 0);
+  const kernelsMs = Object.values(byKernel).reduce((a, b) => a + b, 0);
+  const out: Record<string, number> = { prefillCpuMs: total, gemmCpuShare: gemmMs / total, gemmKernelGflopsCpu: matmulFlops / gemmMs / 1e6, jsCpuShare: (total - kernelsMs) / total };
+  // the three largest other kernels, by share
+  for (const [k, v] of Object.entries(byKernel).filter(([k]) => !k.startsWith('gemm')).sort((a, b) => b[1] - a[1]).slice(0, 3)) out[`${k}CpuShare`] = v / total;
+  return out;
 }
 
 export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { quick: false }): Promise<BenchRow[]> {
@@ -192,9 +239,15 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
           const ids = [Array.from({ length: prefillLen }, (_, i) => (i * 7919 + 13) % cfg.vocab_size)];
           const pf = time(() => { const r = m.forward(ids, { logits: 'last' }); r.logits.dispose(); for (const s of r.state) { s.c.dispose(); s.n.dispose(); s.m.dispose(); } },
             { warmup: 0, runs: opts.quick ? 2 : 2, maxMs: 1 });
+          // the GEMM rate of `npm run bench -- gemm` (f32 1024^3) on this backend, measured
+          // right after the prefill so both see the same machine load
+          const flop = prefillMatmulFlops(m, prefillLen);
+          const gemm = gemmF32Rate(be, 1024, opts.quick ? 3 : 5);
+          const pfProfile = profilePrefill(m, ids, flop);
           rows.push({
             topic: 'lm', name: `prefill S=${prefillLen} ${dtype}`, threads: be.threads, value: prefillLen / (pf.bestMs / 1000), unit: 'tokens/s',
-            extra: { bestMs: pf.bestMs, medianMs: pf.medianMs, loadMs },
+            extra: { bestMs: pf.bestMs, medianMs: pf.medianMs, loadMs, gflops: flop / pf.bestMs / 1e6, gflopsPerCoreCpu: flop / pf.bestCpuMs / 1e6,
+              gemmGflops: gemm.gflops, fractionOfGemm: flop / pf.bestMs / 1e6 / gemm.gflops, cpuFractionOfGemm: flop / pf.bestCpuMs / 1e6 / gemm.gflopsPerCoreCpu, ...pfProfile },
           });
           const heapBytes = m.backends.reduce((a, b) => a + b.heap.bytesReserved, 0);
           rows.push({

@@ -69,6 +69,21 @@ test('gemm with beta = 0 ignores NaN in out; large threaded case', () => {
   close('gemm 150x130x520', out.data as Float32Array, refGemm({ M, N, K, A, B }), 2e-4, 1e-5);
 });
 
+test('gemm: several row blocks and depth blocks on one thread (row tails of both register tiles)', () => {
+  // M spans more than one packed A block with a partial last tile for MR = 4 and 6;
+  // K spans three depth blocks (KC = 512); both builds.
+  const M = 203, N = 45, K = 1100;
+  const A = rand(M * K, 11), B = rand(K * N, 12);
+  for (const be of [be1, beBase]) {
+    for (const transA of [false, true]) {
+      const out = be.empty([M, N]);
+      matmul(be, new Tensor('f32', transA ? [K, M] : [M, K], A), new Tensor('f32', [K, N], B), { transA, out });
+      close(`gemm ${M}x${N}x${K} tA=${transA} relaxed=${be.features.relaxedSimd}`, out.data as Float32Array, refGemm({ transA, M, N, K, A, B }), 1e-5 * Math.sqrt(K) * 4, 1e-5);
+      out.dispose();
+    }
+  }
+});
+
 test('batched matmul: 3-D a with 3-D and shared 2-D b', () => {
   const Bt = 3, M = 5, K = 6, N = 7;
   const A = rand(Bt * M * K, 11), B = rand(Bt * K * N, 12);
@@ -105,7 +120,7 @@ test('linear: every weight format vs dequantised reference, GEMV and GEMM paths'
 });
 
 test('linear GEMM path reads every weight format directly: several depth blocks, edge panels, row split, threads', () => {
-  // K = 544: three depth blocks (192, 192, 160); K = 301: 160 + 141 with tails.
+  // K = 544: two depth blocks (288 + 256 with KC = 512; three with KC = 256); K = 301: one, with tails.
   // N = 37 leaves a partial 8-column panel; R = 40 > N makes the threads split rows.
   for (const [K, N, R] of [[544, 37, 20], [301, 37, 20], [544, 9, 40], [64, 1030, 12]] as const) {
     const W = rand(N * K, 60 + K), bias = rand(N, 61);

@@ -1,30 +1,42 @@
 // f32 GEMM: C[M,N] = alpha * op(A) op(B) + beta * C, row-major with leading
 // dimensions, in the GotoBLAS scheme: B blocks [KC x NC] and A blocks [MC x KC]
 // are packed into per-thread scratch so the MR x NR micro-kernel streams both
-// operands with unit stride, the B micro-panel (KC*NR*4 = 8 KiB) stays in L1 and
-// the A block (MC*KC*16 = 192 KiB: each A value is stored 4 times, see packA)
-// in the 1 MiB L2.
+// operands with unit stride, the B micro-panel (KC*NR*4 = 16 KiB) stays in the
+// 48 KiB L1 and the A block (MC*KC*4 = 192 KiB) in the 1 MiB L2.
 import { fmadd } from './simd';
 import { widenRow, WK_F32 } from './widen';
 
-// 4 x 8 tile, k not unrolled: 8 accumulators + 2 B vectors + 4 broadcast A =
-// 14 of the 15 xmm registers V8 gives wasm (xmm15 is its scratch). TurboFan
-// issues all loads of an iteration before its FMAs (loads are ordered on the
-// effect chain, arithmetic floats down to its use), so every loaded value is
-// live at once: 6 x 8 (12 + 2 + 6 = 20) and any k unrolling spilled 5-10
-// vectors per k step. Measured on one core of the 2-core EPYC (Zen 3, Node 20,
-// FMA build, CPU time): 4 x 8 38-40 GFLOP/s, 6 x 8 unrolled by 2 21-26,
-// 6 x 8 not unrolled 21, 4 x 8 with one A load + 4 pshufd 35-38; with A
-// pre-broadcast by packA (plain loads, whose offsets V8 folds into the address,
-// where load32_splat needed a lea each) 42-44. KC 256..512 and MC 24..96 were
-// within the noise; MC 48 was best.
-const MR: i32 = 4;
+// Register tiles (measured on one core of the 2-core EPYC, Zen 5, Node 20 /
+// V8 11.3, CPU time; `gemm fma peak` of `npm run bench -- gemm` is the
+// 128-bit FMA limit, ~54 GFLOP/s per core):
+// - relaxed-SIMD build: 6 x 8 = 12 accumulators + 2 B vectors + 1 A broadcast
+//   (v128.load32_splat from a compact packed A) = 15 xmm, all V8 gives wasm
+//   (xmm15 is its scratch). In the L1 the loop runs at 97-100 % of the peak,
+//   the 4 x 8 tile (8 accumulators: 2 FMA pipes x 4 cycles of latency, no
+//   slack) at 88-91 %, 3 x 12 at 91 %, 5 x 8 at 93 %, 2 x 16 at 89 %; k
+//   unrolled by 2 did not help 4 x 8 and spilled 3 x 12 and 2 x 16. Whole
+//   GEMM 1024^3: 46-47 -> 49-51 GFLOP/s.
+// - baseline build (fmadd = mul + add): the product needs a 16th register, so
+//   6 x 8 spills (24 GFLOP/s); it keeps the 4 x 8 tile, KC 256 and the kernel
+//   that merges into C itself, unchanged (44-47).
+// TurboFan orders the loop well only when the loop is alone in its function:
+// with the alpha/beta merge inlined it hoisted all six broadcasts above the
+// FMAs and spilled 4 accumulators (half speed), hence micro -> tile -> merge.
+// KC 512 against 256: 1-5 % faster in 8 of 10 alternating pairs (half the
+// passes that read and write C, whose rows are a page apart at 1024 columns);
+// MC 72..240 were within the noise of a shared machine.
+const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
+// Bytes per packed A value: 4 (compact, broadcast by load32_splat) for 6 x 8;
+// the 4 x 8 kernel is faster with A stored pre-broadcast (16 bytes: plain
+// loads, whose offsets V8 folds into the address where load32_splat needs a
+// lea each): 44-45 against 38 GFLOP/s compact.
+const AW: i32 = ASC_FEATURE_RELAXED_SIMD ? 4 : 16;
 const NR: i32 = 8;
-const KC: i32 = 256;
-const MC: i32 = 48;
+const KC: i32 = ASC_FEATURE_RELAXED_SIMD ? 512 : 256;
+const MC: i32 = ASC_FEATURE_RELAXED_SIMD ? 96 : 48;
 const NC: i32 = 1024;
 
-const AP_FLOATS: i32 = MC * KC * 4;
+const AP_FLOATS: i32 = MC * KC * AW / 4;
 const BP_FLOATS: i32 = KC * NC;
 const TMP_FLOATS: i32 = MR * NR;
 // NR weight rows widened to f32 before they are packed (gemmLinear).
@@ -41,25 +53,61 @@ export function gemmScratchBytes(): i32 {
 @inline function imin(a: i32, b: i32): i32 { return a < b ? a : b; }
 
 // Packs rows i0..i0+mc, depths p0..p0+kc of op(A) into MR-row panels laid out
-// [panel][k][MR][4]: every value broadcast to 4 lanes, so the micro-kernel loads
-// it as a plain vector. Rows past mc are zero so edge tiles run the full kernel.
+// [panel][k][MR] of AW bytes each (see AW). Rows past mc are zero so edge
+// tiles run the full kernel.
 function packA(transA: i32, A: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, ap: usize): void {
   for (let ir = 0; ir < mc; ir += MR) {
     const mr = imin(MR, mc - ir);
-    const dst = ap + (<usize>(ir * kc) << 4);
+    const dst = ap + <usize>(ir * kc) * AW;
+    if (MR == 6 && AW == 4 && !transA && mr == MR) {
+      packA6(A + ((<usize>(i0 + ir) * lda + p0) << 2), <usize>lda << 2, kc, dst);
+      continue;
+    }
     for (let r = 0; r < MR; r++) {
+      const d = dst + <usize>r * AW;
       if (r >= mr) {
-        for (let k = 0; k < kc; k++) v128.store(dst + (<usize>(k * MR + r) << 4), f32x4.splat(0));
-        continue;
-      }
-      if (transA) {
-        for (let k = 0; k < kc; k++) v128.store(dst + (<usize>(k * MR + r) << 4), v128.load32_splat(A + ((<usize>(p0 + k) * lda + i0 + ir + r) << 2)));
+        for (let k = 0; k < kc; k++) putA(d + <usize>(k * MR) * AW, 0);
+      } else if (transA) {
+        const col = A + (<usize>(p0 * lda + i0 + ir + r) << 2);
+        const step = <usize>lda << 2;
+        for (let k = 0; k < kc; k++) putA(d + <usize>(k * MR) * AW, load<f32>(col + <usize>k * step));
       } else {
         const row = A + ((<usize>(i0 + ir + r) * lda + p0) << 2);
-        for (let k = 0; k < kc; k++) v128.store(dst + (<usize>(k * MR + r) << 4), v128.load32_splat(row + (<usize>k << 2)));
+        for (let k = 0; k < kc; k++) putA(d + <usize>(k * MR) * AW, load<f32>(row + (<usize>k << 2)));
       }
     }
   }
+}
+
+// Six full rows of A (row stride rs bytes) into one compact panel [k][6]: four
+// depths at a time, rows 0-3 by a 4 x 4 transpose and rows 4-5 pairwise. Twice
+// as fast as one store per value: a 1024 x 8 x 768 GEMM (the mLSTM gate
+// projection, mostly packing) went from 17 to 35 GFLOP/s.
+function packA6(src: usize, rs: usize, kc: i32, d: usize): void {
+  let k = 0;
+  for (; k + 4 <= kc; k += 4) {
+    const s = src + (<usize>k << 2);
+    const a0 = v128.load(s), a1 = v128.load(s + rs), a2 = v128.load(s + 2 * rs), a3 = v128.load(s + 3 * rs);
+    const a4 = v128.load(s + 4 * rs), a5 = v128.load(s + 5 * rs);
+    const t0 = i32x4.shuffle(a0, a1, 0, 4, 1, 5), t1 = i32x4.shuffle(a2, a3, 0, 4, 1, 5);
+    const t2 = i32x4.shuffle(a0, a1, 2, 6, 3, 7), t3 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
+    const u0 = i32x4.shuffle(a4, a5, 0, 4, 1, 5), u1 = i32x4.shuffle(a4, a5, 2, 6, 3, 7);
+    const o = d + <usize>(k * 24);
+    v128.store(o, i64x2.shuffle(t0, t1, 0, 2)); v128.store64_lane(o, u0, 0, 16);
+    v128.store(o, i64x2.shuffle(t0, t1, 1, 3), 24); v128.store64_lane(o, u0, 1, 40);
+    v128.store(o, i64x2.shuffle(t2, t3, 0, 2), 48); v128.store64_lane(o, u1, 0, 64);
+    v128.store(o, i64x2.shuffle(t2, t3, 1, 3), 72); v128.store64_lane(o, u1, 1, 88);
+  }
+  for (; k < kc; k++) {
+    const s = src + (<usize>k << 2), o = d + <usize>(k * 24);
+    for (let r = 0; r < 6; r++) store<f32>(o + (<usize>r << 2), load<f32>(s + <usize>r * rs));
+  }
+}
+
+// @ts-ignore: decorator
+@inline function putA(d: usize, v: f32): void {
+  if (AW == 4) store<f32>(d, v);
+  else v128.store(d, f32x4.splat(v));
 }
 
 // Packs depths p0..p0+kc, columns j0..j0+nc of op(B) into NR-column panels laid
@@ -141,9 +189,40 @@ function packBWiden(kind: i32, W: usize, scales: usize, K: i32, p0: i32, kc: i32
   }
 }
 
-// The 4 x 8 micro-kernel: C[0:4, 0:8] = alpha * Ap Bp + beta * C (beta == 0
-// never reads C, so garbage or NaN there does not leak in, as in BLAS).
-function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, beta: f32): void {
+// The relaxed build's 6 x 8 kernel: tile[0:6, 0:8] = Ap Bp, stored contiguously
+// (the merge into C is separate, see MR).
+function micro(kc: i32, pa: usize, pb: usize, t: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
+  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
+    a = v128.load32_splat(pa, 4);
+    c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
+    a = v128.load32_splat(pa, 8);
+    c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
+    a = v128.load32_splat(pa, 12);
+    c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
+    a = v128.load32_splat(pa, 16);
+    c40 = fmadd(a, b0, c40); c41 = fmadd(a, b1, c41);
+    a = v128.load32_splat(pa, 20);
+    c50 = fmadd(a, b0, c50); c51 = fmadd(a, b1, c51);
+    pa += 24; pb += 32;
+  }
+  v128.store(t, c00); v128.store(t, c01, 16); v128.store(t, c10, 32); v128.store(t, c11, 48);
+  v128.store(t, c20, 64); v128.store(t, c21, 80); v128.store(t, c30, 96); v128.store(t, c31, 112);
+  v128.store(t, c40, 128); v128.store(t, c41, 144); v128.store(t, c50, 160); v128.store(t, c51, 176);
+}
+
+// The baseline build's 4 x 8 kernel, merging into C itself: C[0:4, 0:8] =
+// alpha * Ap Bp + beta * C (beta == 0 never reads C). Here the tile -> merge
+// split cost 8-15 % (the mul + add loop has no spare register either way).
+function micro4x8(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, beta: f32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -169,6 +248,16 @@ function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, be
   storeRow(c + 3 * rs, c30, c31, va, vb, beta);
 }
 
+// C[0:MR, 0:8] = alpha * tile + beta * C for a full tile.
+function mergeFull(t: usize, c: usize, ldc: i32, alpha: f32, beta: f32): void {
+  const va = f32x4.splat(alpha), vb = f32x4.splat(beta);
+  const rs = <usize>ldc << 2;
+  for (let r = 0; r < MR; r++) {
+    storeRow(c, v128.load(t), v128.load(t, 16), va, vb, beta);
+    c += rs; t += 32;
+  }
+}
+
 // @ts-ignore: decorator
 @inline function storeRow(r: usize, x0: v128, x1: v128, va: v128, vb: v128, beta: f32): void {
   if (beta == 0) {
@@ -180,14 +269,14 @@ function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: i32, alpha: f32, be
   }
 }
 
-// C[0:mr, 0:nr] = tmp (already alpha-scaled) + beta * C, for edge tiles.
-function mergeEdge(tmp: usize, c: usize, ldc: i32, mr: i32, nr: i32, beta: f32): void {
+// C[0:mr, 0:nr] = alpha * tile + beta * C, for edge tiles.
+function mergeEdge(t: usize, c: usize, ldc: i32, mr: i32, nr: i32, alpha: f32, beta: f32): void {
   for (let r = 0; r < mr; r++) {
     const row = c + (<usize>(r * ldc) << 2);
     for (let j = 0; j < nr; j++) {
-      const t = load<f32>(tmp + (<usize>(r * NR + j) << 2));
+      const v = alpha * load<f32>(t + (<usize>(r * NR + j) << 2));
       const p = row + (<usize>j << 2);
-      store<f32>(p, beta == 0 ? t : t + beta * load<f32>(p));
+      store<f32>(p, beta == 0 ? v : v + beta * load<f32>(p));
     }
   }
 }
@@ -268,13 +357,22 @@ export function gemmLinear(
           const pb = bp + (<usize>(jr * kc) << 2);
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = imin(MR, mc - ir);
-            const pa = ap + (<usize>(ir * kc) << 4);
+            const pa = ap + <usize>(ir * kc) * AW;
             const cp = C + ((<usize>(ic + ir) * ldc + jc + jr) << 2);
-            if (mr == MR && nr == NR) {
-              micro(kc, pa, pb, cp, ldc, alpha, b);
+            if (!ASC_FEATURE_RELAXED_SIMD) {
+              if (mr == MR && nr == NR) {
+                micro4x8(kc, pa, pb, cp, ldc, alpha, b);
+              } else {
+                micro4x8(kc, pa, pb, tmp, NR, alpha, 0);
+                mergeEdge(tmp, cp, ldc, mr, nr, 1, b);
+              }
+            } else if (mr == MR && nr == NR) {
+              // Two call sites keep binaryen from inlining micro (see MR).
+              micro(kc, pa, pb, tmp);
+              mergeFull(tmp, cp, ldc, alpha, b);
             } else {
-              micro(kc, pa, pb, tmp, NR, alpha, 0);
-              mergeEdge(tmp, cp, ldc, mr, nr, b);
+              micro(kc, pa, pb, tmp);
+              mergeEdge(tmp, cp, ldc, mr, nr, alpha, b);
             }
           }
         }

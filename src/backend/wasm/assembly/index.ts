@@ -3,6 +3,7 @@
 export * from './elementwise';
 export * from './ops';
 export * from './gemm';
+export * from './fmaPeak';
 export * from './gemv';
 export * from './gemvQ8';
 export * from './mlstm';

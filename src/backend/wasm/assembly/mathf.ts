@@ -70,7 +70,9 @@ import { fmadd } from './simd';
  */
 // @ts-ignore: decorator
 @inline export function expV(x: v128): v128 {
-  const xc = f32x4.min(f32x4.max(x, splat(-104.0)), splat(88.72283935546875));
+  // pmin/pmax are one minps/maxps each; min/max's NaN and -0 rules cost V8 ~7
+  // instructions apiece and do not matter here (NaN lanes are restored at the end).
+  const xc = f32x4.pmin(f32x4.pmax(x, splat(-104.0)), splat(88.72283935546875));
   const n = f32x4.nearest(f32x4.mul(xc, splat(1.44269504088896341)));
   // g = x - n ln2 with ln2 split in two so that n * hi is exact.
   let g = fmadd(n, splat(-0.693359375), xc);
@@ -81,7 +83,9 @@ import { fmadd } from './simd';
   p = fmadd(p, g, splat(1.6666665459e-1));
   p = fmadd(p, g, splat(5.0000001201e-1));
   p = f32x4.add(fmadd(f32x4.mul(p, g), g, g), splat(1.0));
-  const ni = i32x4.trunc_sat_f32x4_s(n);
+  // n is a whole number in [-151, 128] (NaN lanes aside), where the relaxed
+  // conversion (one cvttps2dq) equals the saturating one (~6 instructions in V8).
+  const ni = ASC_FEATURE_RELAXED_SIMD ? i32x4.relaxed_trunc_f32x4_s(n) : i32x4.trunc_sat_f32x4_s(n);
   const n1 = i32x4.shr_s(ni, 1);
   const n2 = i32x4.sub(ni, n1);
   const s1 = i32x4.shl(i32x4.add(n1, i32x4.splat(127)), 23);
