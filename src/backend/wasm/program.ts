@@ -35,7 +35,7 @@ const POINTER_ARGS: Record<typeof PROGRAM_KERNELS[number], readonly number[]> = 
   embeddingF32: [0, 1, 2], normF32: [0, 1, 2, 3], addF32: [0, 1, 2], mulF32: [0, 1, 2], addRowsF32: [0, 1, 2],
   sigmoidF32: [0, 1], siluF32: [0, 1], softcapF32: [0, 1], gemvF32: [0, 1, 2, 3], gemvBf16: [0, 1, 2, 3, 7],
   gemvF16: [0, 1, 2, 3], gemvI8: [0, 1, 2, 3, 4, 8], gemvQ4: [0, 1, 2, 3, 4, 8],
-  mlstmRecurrentF32: [0, 1, 2, 3, 4, 5, 6, 7, 8], copyRowsF32: [0, 1], gemvQ4Q8: [0, 1, 2, 3, 4, 8],
+  mlstmRecurrentF32: [0, 1, 2, 3, 4, 5, 6, 7, 8], copyRowsF32: [0, 1], gemvQ4Q8: [0, 1, 2, 3, 4, 8], gemvF32Batch: [0, 1, 2, 3, 7],
 };
 
 /** Most arguments a strided call may have (runProgram's per-thread argument area is 1 KiB). */
