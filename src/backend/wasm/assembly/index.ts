@@ -7,6 +7,7 @@ export * from './gemv';
 export * from './gemvQ8';
 export * from './mlstm';
 export * from './slstm';
+export * from './headwise';
 export * from './backwardSlstm';
 export * from './backwardMlstm';
 export * from './backwardOps';
