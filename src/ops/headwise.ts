@@ -32,8 +32,11 @@ export function headwiseMatmul(be: WasmBackend, x: Tensor, w: Tensor, out?: Tens
   const nt = rows * DO * DI * items >= MT_MIN ? Math.min(be.threads, items) : 1;
   const st = new Staging(be);
   try {
-    const scratch = st.scratch([(nt * (be.exports.gemmScratchBytes as () => number)()) / 4]);
-    be.run('headwiseGemmF32', [rows, G, NH, DO, DI, st.ptr(x), NH * DI, st.ptr(w), be.ptr(y), G * NH * DO, be.ptr(scratch)], nt);
+    // 64 bytes in front of the per-thread GEMM scratch: the item counter, on its own cache line
+    const scratch = st.scratch([16 + (nt * (be.exports.gemmScratchBytes as () => number)()) / 4]);
+    const ps = be.ptr(scratch);
+    (scratch.data as Float32Array)[0] = 0;
+    be.run('headwiseGemmF32', [rows, G, NH, DO, DI, st.ptr(x), NH * DI, st.ptr(w), be.ptr(y), G * NH * DO, ps + 64, ps], nt);
     return y;
   } finally { st.done(); }
 }

@@ -7,7 +7,7 @@ import { Tensor } from '../../tensor/tensor.js';
 import type { WasmBackend } from '../../backend/wasm/backend.js';
 import type { HubOptions } from '../../hub/options.js';
 import { IN_PAGE } from '../../hub/host.js';
-import { linear } from '../../ops/matmul.js';
+import { linearChunked } from '../../ops/linearChunked.js';
 import { add, relu, swiglu } from '../../ops/elementwise.js';
 import { headwiseMatmul } from '../../ops/headwise.js';
 import { rmsNorm, groupNorm } from '../../ops/norm.js';
@@ -166,7 +166,7 @@ export class TiRex {
         cell: loadSlstmParams({ recurrentKernel: b.recurrentKernel, bias: b.bias, numHeads: NH, layout: 'cuda' }),
         groupNorm: up(b.groupNorm),
         normFfn: up(b.normFfn),
-        projUpFused: up(concatRows(b.projUpGate, b.projUp)),
+        projUpFused: concatRowsOnHeap(be, b.projUpGate, b.projUp),
         projDown: up(b.projDown),
       };
     });
@@ -643,11 +643,11 @@ export class TiRex {
         h = hl;
       }
       const n2 = rmsNorm(be, h, { eps: RMS_EPS, weight: blk.normFfn });
-      const gu = linear(be, n2, blk.projUpFused); // [B, T, 2 FFN]: gate | up
+      const gu = linearChunked(be, n2, blk.projUpFused); // [B, T, 2 FFN]: gate | up
       n2.dispose();
       const a = swiglu(be, gu); // [B, T, FFN]
       gu.dispose();
-      const d = linear(be, a, blk.projDown); // [B, T, E]
+      const d = linearChunked(be, a, blk.projDown); // [B, T, E]
       a.dispose();
       add(be, h, d, h);
       d.dispose();
@@ -683,23 +683,24 @@ export class TiRex {
   // out = W2 relu(W1 x + b1) + b2 + (Wr x + br)
   private residual(r: DeviceResidual, x: Tensor): Tensor {
     const be = this.backend;
-    const hid = linear(be, x, r.w1, r.b1);
+    const hid = linearChunked(be, x, r.w1, r.b1);
     relu(be, hid, hid);
-    const out = linear(be, hid, r.w2, r.b2);
+    const out = linearChunked(be, hid, r.w2, r.b2);
     hid.dispose();
-    const res = linear(be, x, r.wr, r.br);
+    const res = linearChunked(be, x, r.wr, r.br);
     add(be, out, res, out);
     res.dispose();
     return out;
   }
 }
 
-/** [a; b]: the rows of two [N, K] weights as one [Na + Nb, K] f32 tensor. */
-function concatRows(a: Tensor, b: Tensor): Tensor {
-  const d = new Float32Array(a.size + b.size);
+/** [a; b]: the rows of two [N, K] weights as one [Na + Nb, K] f32 heap tensor (written in place, no JS copy). */
+function concatRowsOnHeap(be: WasmBackend, a: Tensor, b: Tensor): Tensor {
+  const t = be.empty([a.shape[0] + b.shape[0], a.shape[1]]);
+  const d = t.data as Float32Array;
   d.set(a.toFloat32());
   d.set(b.toFloat32(), a.size);
-  return new Tensor('f32', [a.shape[0] + b.shape[0], a.shape[1]], d);
+  return t;
 }
 
 /** One series (number[] or any numeric typed array) or a list of them (ragged allowed). */
