@@ -15,6 +15,8 @@ const MT_MIN = 1 << 18;
 const CHUNKS_PER_THREAD = 4;
 /** Narrowest chunk: packing x costs ~4/chunk of a chunk's multiply-adds. */
 const MIN_CHUNK = 128;
+/** Above this many rows the static split (see below). */
+const MAX_ROWS = 512;
 const KIND: Record<string, number> = { f32: 0, bf16: 1, f16: 2, i8: 3 };
 
 export interface LinearChunkedOptions {
@@ -40,9 +42,10 @@ export function linearChunked(be: WasmBackend, x: Tensor, w: LinearWeight, bias?
   const nt = Math.max(1, Math.min(opts.threads ?? be.threads, be.threads, R * N * K >= MT_MIN ? be.threads : 1));
   const chunk = opts.chunk ?? Math.max(MIN_CHUNK, Math.ceil(N / (CHUNKS_PER_THREAD * nt) / 8) * 8);
   if (!Number.isInteger(chunk) || chunk < 8 || chunk % 8 !== 0) throw new RangeError(`${op}: chunk must be a positive multiple of 8, got ${String(chunk)}`);
-  // too few columns to balance (e.g. TiRex's 64-wide output layers): linear's static split,
-  // which cuts rows when M > N, keeps every thread busy
-  if (opts.chunk === undefined && nt > 1 && Math.ceil(N / chunk) < 2 * nt) return linear(be, x, w, bias, out);
+  // Too few columns to balance (e.g. TiRex's 64-wide output layers), or so many rows that
+  // packing them again for every chunk costs more than balancing can win (measured, 2 threads:
+  // 4096x512x1408 +13-17% CPU, 4096x2816x512 +4-5%; 64 rows 0-4%): linear's static split.
+  if (opts.chunk === undefined && nt > 1 && (Math.ceil(N / chunk) < 2 * nt || R > MAX_ROWS)) return linear(be, x, w, bias, out);
   const y = outputF32(be, op, [...x.shape.slice(0, -1), N], out);
   if (y.size === 0) return y;
   const st = new Staging(be);
