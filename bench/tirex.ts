@@ -1,7 +1,8 @@
 // TiRex forecast throughput at the released size (12 sLSTM blocks x 512, 4 heads, FFN 1408,
-// context 2048; random weights): series/s and ms per forecast call for batches of 1, 32 and 256
-// series (quick: 1 and 32), horizons 32 and 128, on 1 and 2 threads, beside the official torch
-// code measured on the same 2-core machine (baseline columns and ratios).
+// context 2048; random weights): series/s and ms per forecast call for batches of 1 and 32
+// series, horizons 32 and 128, on 1 and 2 threads, and 256 series (H=32) on 2 threads (one
+// timed call, also in --quick), beside the official torch code measured on the same 2-core
+// machine (baseline columns and ratios).
 // Used by bench/index.ts (topic "tirex"); runs alone with `node dist/bench/tirex.js [--quick]`.
 import { WasmBackend } from '../src/backend/wasm/backend.js';
 import { Tensor } from '../src/tensor/tensor.js';
@@ -11,10 +12,12 @@ import { tirexWeightTable } from '../src/models/tirex/weights.js';
 import { BenchRow, time } from './report.js';
 
 export interface TirexBenchOptions {
-  /** Batches 1 and 32 only, fewer runs. */
+  /** Fewer runs. */
   quick?: boolean;
-  /** Override the batches (default [1, 32, 256], quick [1, 32]). */
+  /** Override the batches of the main rows (default [1, 32]). */
   batches?: number[];
+  /** Series of the many-series row (H=32, threads >= 2 only; default 256, 0 = no such row). */
+  manySeries?: number;
   horizons?: number[];
 }
 
@@ -74,7 +77,7 @@ export function stackGflop(B: number, ctx: number, H: number, k: number): number
 export async function benchTirex(backends?: WasmBackend[], opts: TirexBenchOptions = {}): Promise<BenchRow[]> {
   const own = !backends || backends.length === 0;
   const bes = own ? [await WasmBackend.create({ threads: 1, initialMemoryBytes: 640 << 20 }), await WasmBackend.create({ threads: 2, initialMemoryBytes: 640 << 20 })] : backends!;
-  const batches = opts.batches ?? (opts.quick ? [1, 32] : [1, 32, 256]);
+  const batches = opts.batches ?? [1, 32];
   const horizons = opts.horizons ?? [32, 128];
   const ctx = RELEASED_TIREX_CONFIG.train_ctx_len;
   const rows: BenchRow[] = [];
@@ -120,6 +123,19 @@ export async function benchTirex(backends?: WasmBackend[], opts: TirexBenchOptio
         const cpuMs = (process.cpuUsage().user - c0) / 1000 / (t.runs + 1);
         rows.push({ topic: 'tirex', name: `forecast B=1 H=128 ctx=${ctx} maxAcceleratedRolloutSteps=4`, threads: be.threads, value: 1 / (t.bestMs / 1000), unit: 'series/s',
           extra: { msPerCall: t.bestMs, medianMs: t.medianMs, cpuMsPerCallMean: cpuMs, stackGflop: stackGflop(1, ctx, 128, 4) } });
+      }
+      // many series (issue 14: 256 series >= 45 series/s): 2 threads only, one timed call
+      // (~30 CPU-s), batches of the default 64 series as a caller would run them
+      const many = opts.manySeries ?? 256;
+      if (many > 0 && be.threads >= 2) {
+        const series = randomSeries(many, ctx);
+        const c0 = process.cpuUsage();
+        const t = time(() => { model.forecast(series, { predictionLength: 32 }); }, { warmup: 0, runs: 1, maxMs: 1 });
+        const c = process.cpuUsage(c0);
+        const cpuMs = (c.user + c.system) / 1000;
+        const gflop = stackGflop(many, ctx, 32, 1);
+        rows.push({ topic: 'tirex', name: `forecast B=${many} H=32 ctx=${ctx} 12x512`, threads: be.threads, value: many / (t.bestMs / 1000), unit: 'series/s',
+          extra: { msPerCall: t.bestMs, cpuMsPerCall: cpuMs, runs: t.runs, ctx, stackGflop: gflop, stackGflopsPerCpuS: gflop / (cpuMs / 1000) } });
       }
       // short series (air passengers' 132 values): most of the 64 tokens are fully masked and skipped
       const short = randomSeries(32, 132);

@@ -88,6 +88,26 @@ export const softplus = (be: WasmBackend, x: Tensor, out?: Tensor): Tensor => ac
 export const relu = (be: WasmBackend, x: Tensor, out?: Tensor): Tensor => activation(be, 'relu', x, out);
 export const erf = (be: WasmBackend, x: Tensor, out?: Tensor): Tensor => activation(be, 'erf', x, out);
 
+/**
+ * SwiGLU of a fused up projection: x [.., 2n] -> [.., n], out[.., j] = silu(x[.., j]) * x[.., n + j]
+ * (the gate half first, as a [gate; up] weight concatenation produces). Same bits as silu of
+ * the first half followed by mul with the second: one pass, no intermediate tensor.
+ */
+export function swiglu(be: WasmBackend, x: Tensor, out?: Tensor): Tensor {
+  checkDType('swiglu', 'x', x, ['f32']);
+  const last = x.rank ? x.shape[x.rank - 1] : 0;
+  if (x.rank < 1 || last % 2 !== 0) throw new RangeError(`swiglu: x must have an even last dim [.., 2n] (gate | up), got shape ${shapeStr(x.shape)}`);
+  const n = last / 2;
+  const y = outputF32(be, 'swiglu', [...x.shape.slice(0, -1), n], out);
+  if (y.size === 0) return y;
+  const rows = y.size / n;
+  const st = new Staging(be);
+  try {
+    be.run('swigluF32', [be.ptr(y), st.ptr(x), rows, n], threadsFor(be, y.size, ACTIVATIONS.silu, rows));
+    return y;
+  } finally { st.done(); }
+}
+
 /** cap * tanh(x / cap), cap > 0 (xLSTM-7B: gates at 15, logits at 30). */
 export function softcap(be: WasmBackend, x: Tensor, cap: number, out?: Tensor): Tensor {
   checkDType('softcap', 'x', x, ['f32']);

@@ -7,8 +7,9 @@ import { Tensor } from '../../tensor/tensor.js';
 import type { WasmBackend } from '../../backend/wasm/backend.js';
 import type { HubOptions } from '../../hub/options.js';
 import { IN_PAGE } from '../../hub/host.js';
-import { linear } from '../../ops/matmul.js';
-import { add, mul, relu, silu } from '../../ops/elementwise.js';
+import { linearChunked } from '../../ops/linearChunked.js';
+import { add, relu, swiglu } from '../../ops/elementwise.js';
+import { headwiseMatmul } from '../../ops/headwise.js';
 import { rmsNorm, groupNorm } from '../../ops/norm.js';
 import { loadSlstmParams, SlstmParams } from '../../xlstm/slstm/params.js';
 import { slstmForward } from '../../xlstm/slstm/cell.js';
@@ -26,8 +27,6 @@ import { TiRexStream, TiRexStreamOptions } from './stream.js';
 const RMS_EPS = TIREX_RMS_EPS;
 const GROUP_NORM_EPS = TIREX_GROUP_NORM_EPS;
 const FORGET_CLAMP = TIREX_FORGET_CLAMP;
-/** As src/ops/matmul.ts: below this many multiply-adds one thread beats the pool's dispatch. */
-const GEMM_MT_MIN = 1 << 18;
 
 export interface TiRexOptions {
   backend: WasmBackend;
@@ -120,8 +119,11 @@ interface DeviceBlock {
   cell: SlstmParams;
   groupNorm: Tensor;
   normFfn: Tensor;
-  projUpGate: Tensor;
-  projUp: Tensor;
+  /**
+   * [2 FFN, E]: proj_up_gate's rows then proj_up's, so both up projections are one GEMM (x is
+   * packed once, one dispatch) whose [.., 2 FFN] output feeds swiglu directly.
+   */
+  projUpFused: Tensor;
   projDown: Tensor;
 }
 
@@ -164,8 +166,7 @@ export class TiRex {
         cell: loadSlstmParams({ recurrentKernel: b.recurrentKernel, bias: b.bias, numHeads: NH, layout: 'cuda' }),
         groupNorm: up(b.groupNorm),
         normFfn: up(b.normFfn),
-        projUpGate: up(b.projUpGate),
-        projUp: up(b.projUp),
+        projUpFused: concatRowsOnHeap(be, b.projUpGate, b.projUp),
         projDown: up(b.projDown),
       };
     });
@@ -400,7 +401,7 @@ export class TiRex {
     const d = (r: DeviceResidual) => { for (const t of Object.values(r)) t.dispose(); };
     d(this.inEmb); d(this.outEmb); this.outNorm.dispose();
     for (const b of this.blocks) {
-      for (const t of [b.normSlstm, b.gates, b.groupNorm, b.normFfn, b.projUpGate, b.projUp, b.projDown]) t.dispose();
+      for (const t of [b.normSlstm, b.gates, b.groupNorm, b.normFfn, b.projUpFused, b.projDown]) t.dispose();
       const dc = b.cell.deviceCache.get(this.backend);
       if (dc) for (const t of Object.values(dc)) t.dispose();
       b.cell.deviceCache.delete(this.backend);
@@ -485,7 +486,8 @@ export class TiRex {
         named.push([`${p}.norm_slstm.weight`, b.normSlstm.data as Float32Array], [`${p}.slstm_layer (gate weights)`, b.gates.data as Float32Array],
           [`${p}.slstm_layer.slstm_cell._recurrent_kernel_`, b.cell.recurrentPacked], [`${p}.slstm_layer.slstm_cell._bias_`, b.cell.bias],
           [`${p}.slstm_layer.group_norm.weight`, b.groupNorm.data as Float32Array], [`${p}.norm_ffn.weight`, b.normFfn.data as Float32Array],
-          [`${p}.ffn.proj_up_gate.weight`, b.projUpGate.data as Float32Array], [`${p}.ffn.proj_up.weight`, b.projUp.data as Float32Array],
+          [`${p}.ffn.proj_up_gate.weight`, (b.projUpFused.data as Float32Array).subarray(0, b.projUpFused.size / 2)],
+          [`${p}.ffn.proj_up.weight`, (b.projUpFused.data as Float32Array).subarray(b.projUpFused.size / 2)],
           [`${p}.ffn.proj_down.weight`, b.projDown.data as Float32Array]);
       });
       const bad = named.find(([, d]) => { for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return true; return false; });
@@ -617,8 +619,7 @@ export class TiRex {
     this.blocks.forEach((blk, bi) => {
       const T = h.shape[1];
       const n1 = rmsNorm(be, h, { eps: RMS_EPS, weight: blk.normSlstm });
-      const g = be.empty([B, T, 4 * E]); // [B, T, 4E] index gate*E + h*DH + d
-      this.gateProjection(n1, blk.gates, g, B * T);
+      const g = headwiseMatmul(be, n1, blk.gates); // [B, T, 4E] index gate*E + h*DH + d
       n1.dispose();
       const cell = slstmForward(be, g, blk.cell, {
         bf16: this.bf16 ? 'tirex' : false, forgetClamp: FORGET_CLAMP, outputLayout: 'BSH',
@@ -642,13 +643,11 @@ export class TiRex {
         h = hl;
       }
       const n2 = rmsNorm(be, h, { eps: RMS_EPS, weight: blk.normFfn });
-      const a = linear(be, n2, blk.projUpGate); // [B, T, FFN]
-      const u = linear(be, n2, blk.projUp);
+      const gu = linearChunked(be, n2, blk.projUpFused); // [B, T, 2 FFN]: gate | up
       n2.dispose();
-      silu(be, a, a);
-      mul(be, a, u, a);
-      u.dispose();
-      const d = linear(be, a, blk.projDown); // [B, T, E]
+      const a = swiglu(be, gu); // [B, T, FFN]
+      gu.dispose();
+      const d = linearChunked(be, a, blk.projDown); // [B, T, E]
       a.dispose();
       add(be, h, d, h);
       d.dispose();
@@ -681,34 +680,27 @@ export class TiRex {
     return out;
   }
 
-  // out[:, g*E + h*DH + o] = sum_i x[:, h*DH + i] w[g, h, o, i]: one GEMM per (gate, head) on
-  // strided views of x and out, so nothing is copied.
-  private gateProjection(x: Tensor, w: Tensor, out: Tensor, rows: number): void {
-    const be = this.backend, E = this.config.embeddingDim, NH = this.config.numHeads, DH = this.config.headDim;
-    const nt = rows * DH * DH >= GEMM_MT_MIN ? be.threads : 1;
-    const scratch = be.empty([(nt * (be.exports.gemmScratchBytes as () => number)()) / 4]);
-    try {
-      const px = be.ptr(x), pw = be.ptr(w), po = be.ptr(out), ps = be.ptr(scratch);
-      for (let g = 0; g < 4; g++) {
-        for (let h = 0; h < NH; h++) {
-          be.run('gemmF32', [0, 1, rows, DH, DH, 1, px + h * DH * 4, E, pw + (g * NH + h) * DH * DH * 4, DH, 0, po + (g * E + h * DH) * 4, 4 * E, ps], nt);
-        }
-      }
-    } finally { scratch.dispose(); }
-  }
-
   // out = W2 relu(W1 x + b1) + b2 + (Wr x + br)
   private residual(r: DeviceResidual, x: Tensor): Tensor {
     const be = this.backend;
-    const hid = linear(be, x, r.w1, r.b1);
+    const hid = linearChunked(be, x, r.w1, r.b1);
     relu(be, hid, hid);
-    const out = linear(be, hid, r.w2, r.b2);
+    const out = linearChunked(be, hid, r.w2, r.b2);
     hid.dispose();
-    const res = linear(be, x, r.wr, r.br);
+    const res = linearChunked(be, x, r.wr, r.br);
     add(be, out, res, out);
     res.dispose();
     return out;
   }
+}
+
+/** [a; b]: the rows of two [N, K] weights as one [Na + Nb, K] f32 heap tensor (written in place, no JS copy). */
+function concatRowsOnHeap(be: WasmBackend, a: Tensor, b: Tensor): Tensor {
+  const t = be.empty([a.shape[0] + b.shape[0], a.shape[1]]);
+  const d = t.data as Float32Array;
+  d.set(a.toFloat32());
+  d.set(b.toFloat32(), a.size);
+  return t;
 }
 
 /** One series (number[] or any numeric typed array) or a list of them (ragged allowed). */

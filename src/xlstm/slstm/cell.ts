@@ -105,12 +105,14 @@ function forwardImpl(be: WasmBackend, x: Tensor, B: number, S: number, params: S
   let nt = Math.min(opts.threads ?? be.threads, be.threads, pairs);
   if (opts.threads === undefined) nt = Math.max(1, Math.min(nt, Math.floor(work / MIN_FMAS_PER_EXTRA_THREAD)));
   nt = Math.max(1, Math.floor(nt));
-  const scratch = be.empty([nt * Gp]);
+  // [0]: the pair counter of the kernel (own cache line), then nt * Gp accumulators
+  const scratch = be.empty([16 + nt * Gp]);
+  (scratch.data as Float32Array)[0] = 0;
   const dp = deviceParams(be, params, bf);
   try {
     be.run('slstmSequence', [
-      be.ptr(xf), be.ptr(dp.r), be.ptr(dp.bias), be.ptr(state), be.ptr(y), statesAll ? be.ptr(statesAll) : 0, be.ptr(scratch),
-      B, S, NH, DH, Gp, flags, clamp ?? 0, layout === 'BNSH' ? 0 : 1,
+      be.ptr(xf), be.ptr(dp.r), be.ptr(dp.bias), be.ptr(state), be.ptr(y), statesAll ? be.ptr(statesAll) : 0, be.ptr(scratch) + 64,
+      B, S, NH, DH, Gp, flags, clamp ?? 0, layout === 'BNSH' ? 0 : 1, be.ptr(scratch),
     ], nt);
   } finally {
     scratch.dispose();

@@ -8,6 +8,8 @@ export * from './gemv';
 export * from './gemvQ8';
 export * from './mlstm';
 export * from './slstm';
+export * from './headwise';
+export * from './gemmChunked';
 export * from './backwardSlstm';
 export * from './backwardMlstm';
 export * from './backwardOps';

@@ -1,7 +1,9 @@
 // sLSTM sequence kernel. Heads of an sLSTM are independent (block-diagonal R), so a
 // thread takes whole (batch, head) pairs and runs all S steps for them in one call:
 // one dispatch per sequence instead of one per step (a TiRex step is only ~NH*DH*4DH FMAs).
-import { fmadd, rangeStart, rangeEnd } from './simd';
+// Threads claim the pairs one at a time from a shared counter, so a thread slowed by another
+// process on its core (or still waking up) runs fewer of them.
+import { fmadd } from './simd';
 import {
   gateSplat as splat, gateExpV as expV, gateLogSigmoidV as logSigmoidV, gateTanhV as tanhV, gateSigmoidV as sigmoidV,
 } from './gateMath';
@@ -44,16 +46,15 @@ const R_BF16: i32 = 16;        // r holds bf16 bits (half the bytes to stream pe
  * y     output: [B, NH, S, DH] when yLayout == 0, [B, S, H] when yLayout == 1
  * all   0 or [4, S+1, B, H]: every state, [:, 0] = initial (after bf16 rounding in BF16 mode)
  * scratch  nt * Gp f32 (per-thread accumulators)
+ * ctl   an i32 the caller zeroed: the next (batch, head) pair to claim
  */
 export function slstmSequence(
   x: usize, r: usize, bias: usize, state: usize, y: usize, all: usize, scratch: usize,
-  B: i32, S: i32, NH: i32, DH: i32, Gp: i32, flags: i32, fclamp: f32, yLayout: i32,
+  B: i32, S: i32, NH: i32, DH: i32, Gp: i32, flags: i32, fclamp: f32, yLayout: i32, ctl: usize,
   tid: i32, nt: i32,
 ): void {
   const H = NH * DH;
   const P = B * NH;
-  const p0 = rangeStart(P, tid, nt, 1);
-  const p1 = rangeEnd(P, tid, nt, 1);
   const acc = scratch + (<usize>(tid * Gp) << 2);
   const bf = (flags & BF16) != 0;
   const perElement = (flags & PER_ELEMENT) != 0;
@@ -61,7 +62,9 @@ export function slstmSequence(
   const rBf16 = (flags & R_BF16) != 0;
   const nc = Gp >> 5;
   const BH = <usize>(B * H) << 2; // bytes of one state component
-  for (let p = p0; p < p1; p++) {
+  for (;;) {
+    const p = atomic.add<i32>(ctl, 1);
+    if (p >= P) break;
     const b = p / NH;
     const h = p - b * NH;
     const sOff = <usize>(b * H + h * DH) << 2;
