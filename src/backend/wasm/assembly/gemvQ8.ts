@@ -97,24 +97,8 @@ export function quantizeQ8(x: usize, K: i32, B: i32, out: usize, tid: i32, nt: i
   return i32x4.extadd_pairwise_i16x8_s(p);
 }
 
-// y[n], y[n+1] for one x row (records at xr): both W rows share every x load.
-function rows2Q4Q8(w0: usize, ws: usize, sc0: usize, nb: i32, xr: usize, n: i32, yo: usize, bias: usize): void {
-  const w1 = w0 + ws, sc1 = sc0 + (<usize>nb << 2);
-  let f0 = f32x4.splat(0), f1 = f32x4.splat(0);
-  for (let j = 0; j < nb; j++) {
-    const r = xr + <usize>j * REC;
-    const x0 = v128.load(r), x1 = v128.load(r, 16), corr = v128.load(r, 32), dx = v128.load(r, 48);
-    const wo = <usize>j << 4, so = <usize>j << 2;
-    const s0 = i32x4.sub(blockDot(v128.load(w0 + wo), x0, x1), corr);
-    const s1 = i32x4.sub(blockDot(v128.load(w1 + wo), x0, x1), corr);
-    f0 = fmadd(f32x4.convert_i32x4_s(s0), f32x4.mul(v128.load32_splat(sc0 + so), dx), f0);
-    f1 = fmadd(f32x4.convert_i32x4_s(s1), f32x4.mul(v128.load32_splat(sc1 + so), dx), f1);
-  }
-  store<f32>(yo, hsum(f0) + (bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n << 2))));
-  store<f32>(yo, hsum(f1) + (bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n << 2), 4)), 4);
-}
-
-// y[n0], y[n1] for rows anywhere in W (two streams), each row's arithmetic as rows2Q4Q8's.
+// y[n0], y[n1] for one x row (records at xr), rows anywhere in W (two streams, or adjacent
+// rows): both W rows share every x load.
 function rowsApartQ4Q8(w0: usize, w1: usize, sc0: usize, sc1: usize, nb: i32, xr: usize, n0: i32, n1: i32, y: usize, bias: usize): void {
   let f0 = f32x4.splat(0), f1 = f32x4.splat(0);
   for (let j = 0; j < nb; j++) {
@@ -183,7 +167,7 @@ export function gemvQ4Q8(W: usize, scales: usize, x: usize, y: usize, bias: usiz
       const xr = q + <usize>b * xs;
       const yb = y + (<usize>(b * N) << 2);
       let n = s;
-      for (; n + 2 <= e; n += 2) rows2Q4Q8(W + <usize>n * ws, ws, scales + (<usize>(n * nb) << 2), nb, xr, n, yb + (<usize>n << 2), bias);
+      for (; n + 2 <= e; n += 2) rowsApartQ4Q8(W + <usize>n * ws, W + <usize>(n + 1) * ws, scales + (<usize>(n * nb) << 2), scales + (<usize>((n + 1) * nb) << 2), nb, xr, n, n + 1, yb, bias);
       for (; n < e; n++) row1Q4Q8(W + <usize>n * ws, scales + (<usize>(n * nb) << 2), nb, xr, n, yb + (<usize>n << 2), bias);
     }
   }
