@@ -5,16 +5,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WasmBackend } from '../../src/backend/wasm/backend.js';
+import { kernelTestBackends } from './harness.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { quantizeInt8, dequantizeInt8, quantizeQ4, dequantizeQ4 } from '../../src/tensor/quant.js';
 import { linear, LinearWeight } from '../../src/ops/matmul.js';
 import { refLinear } from '../../src/backend/ref/matmul.js';
 
 let bes: WasmBackend[] = [];
-before(async () => {
-  try { (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd'); } catch { /* not V8 */ }
-  bes = [await WasmBackend.create({ threads: 1 }), await WasmBackend.create({ threads: 2 }), await WasmBackend.create({ threads: 2, relaxedSimd: false })];
-});
+before(async () => { bes = await kernelTestBackends(); });
 after(() => { for (const b of bes) b.dispose(); });
 
 function rand(n: number, seed: number): Float32Array {

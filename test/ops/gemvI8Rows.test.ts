@@ -7,18 +7,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WasmBackend } from '../../src/backend/wasm/backend.js';
+import { kernelTestBackends, backendLabel } from './harness.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { quantizeInt8 } from '../../src/tensor/quant.js';
 import { linear } from '../../src/ops/matmul.js';
 
 let bes: WasmBackend[] = [];
-before(async () => {
-  try { (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd'); } catch { /* not V8 */ }
-  bes = [await WasmBackend.create({ threads: 1 }), await WasmBackend.create({ threads: 2 }), await WasmBackend.create({ threads: 2, relaxedSimd: false })];
-});
+before(async () => { bes = await kernelTestBackends(); });
 after(() => { for (const b of bes) b.dispose(); });
 
-const label = (be: WasmBackend) => `threads=${be.threads} ${be.features.relaxedSimd ? 'relaxed' : 'baseline'}`;
+const label = backendLabel;
 
 function rand(n: number, seed: number): Float32Array {
   let s = seed >>> 0 || 1;

@@ -7,6 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WasmBackend } from '../../src/backend/wasm/backend.js';
+import { kernelTestBackends, backendLabel } from './harness.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Q4Weight, Q4_DEFAULT_ACTIVATION_BITS, quantizeQ4, dequantizeQ4 } from '../../src/tensor/quant.js';
 import { linear } from '../../src/ops/matmul.js';
@@ -14,13 +15,10 @@ import { refLinear } from '../../src/backend/ref/matmul.js';
 import { ArgumentError } from '../../src/errors.js';
 
 let bes: WasmBackend[] = [];
-before(async () => {
-  try { (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd'); } catch { /* not V8 */ }
-  bes = [await WasmBackend.create({ threads: 1 }), await WasmBackend.create({ threads: 2 }), await WasmBackend.create({ threads: 2, relaxedSimd: false })];
-});
+before(async () => { bes = await kernelTestBackends(); });
 after(() => { for (const b of bes) b.dispose(); });
 
-const label = (be: WasmBackend) => `threads=${be.threads} ${be.features.relaxedSimd ? 'relaxed' : 'baseline'}`;
+const label = backendLabel;
 
 function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;

@@ -60,3 +60,16 @@ export async function backends(): Promise<WasmBackend[]> {
 
 /** Shapes exercised by every row/elementwise op: odd sizes, size 1, and one large enough to use the pool. */
 export const SHAPES: number[][] = [[1], [7], [1, 1], [3, 5], [2, 3, 17], [4, 64], [5, 129], [2, 37, 1031]];
+
+/**
+ * The three backends the kernel tests run on: 1 thread, 2 threads, and 2 threads on the
+ * baseline (non-relaxed) SIMD build, so every kernel is checked with and without a thread
+ * split and in both builds. Turns on V8's relaxed-SIMD flag first (Node 20 needs it).
+ */
+export async function kernelTestBackends(): Promise<WasmBackend[]> {
+  try { (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd'); } catch { /* not V8 */ }
+  return [await WasmBackend.create({ threads: 1 }), await WasmBackend.create({ threads: 2 }), await WasmBackend.create({ threads: 2, relaxedSimd: false })];
+}
+
+/** "threads=N relaxed|baseline", for assertion messages. */
+export const backendLabel = (be: WasmBackend) => `threads=${be.threads} ${be.features.relaxedSimd ? 'relaxed' : 'baseline'}`;

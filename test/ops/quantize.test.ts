@@ -7,15 +7,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WasmBackend } from '../../src/backend/wasm/backend.js';
+import { kernelTestBackends } from './harness.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Q4Weight, quantizeInt8, quantizeQ4 } from '../../src/tensor/quant.js';
 import { quantizeInt8OnHeap, quantizeQ4OnHeap, quantizeRowsInt8Into, quantizeRowsQ4Into } from '../../src/ops/quantize.js';
 
 let bes: WasmBackend[] = [];
-before(async () => {
-  try { (await import('node:v8')).setFlagsFromString('--experimental-wasm-relaxed-simd'); } catch { /* not V8 */ }
-  bes = [await WasmBackend.create({ threads: 1 }), await WasmBackend.create({ threads: 2 }), await WasmBackend.create({ threads: 2, relaxedSimd: false })];
-});
+before(async () => { bes = await kernelTestBackends(); });
 after(() => { for (const b of bes) b.dispose(); });
 
 function lcg(seed: number): () => number {
