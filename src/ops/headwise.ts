@@ -6,9 +6,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import type { WasmBackend } from '../backend/wasm/backend.js';
 import { Staging, checkDType, outputF32, shapeStr } from './check.js';
-
-/** Below this many multiply-adds one thread beats paying the pool's dispatch (as matmul). */
-const MT_MIN = 1 << 18;
+import { GEMM_MT_MIN, claimedGemmScratch } from './matmul.js';
 
 /**
  * out[.., (g*NH + h)*DO + o] = sum_i x[.., h*DI + i] w[g, h, o, i] for w [G, NH, DO, DI] and
@@ -29,14 +27,11 @@ export function headwiseMatmul(be: WasmBackend, x: Tensor, w: Tensor, out?: Tens
   if (y.size === 0) return y;
   if (DI === 0) { (y.data as Float32Array).fill(0); return y; }
   const items = G * NH;
-  const nt = rows * DO * DI * items >= MT_MIN ? Math.min(be.threads, items) : 1;
+  const nt = rows * DO * DI * items >= GEMM_MT_MIN ? Math.min(be.threads, items) : 1;
   const st = new Staging(be);
   try {
-    // 64 bytes in front of the per-thread GEMM scratch: the item counter, on its own cache line
-    const scratch = st.scratch([16 + (nt * (be.exports.gemmScratchBytes as () => number)()) / 4]);
-    const ps = be.ptr(scratch);
-    (scratch.data as Float32Array)[0] = 0;
-    be.run('headwiseGemmF32', [rows, G, NH, DO, DI, st.ptr(x), NH * DI, st.ptr(w), be.ptr(y), G * NH * DO, ps + 64, ps], nt);
+    const { counter, scratch } = claimedGemmScratch(be, st, nt);
+    be.run('headwiseGemmF32', [rows, G, NH, DO, DI, st.ptr(x), NH * DI, st.ptr(w), be.ptr(y), G * NH * DO, scratch, counter], nt);
     return y;
   } finally { st.done(); }
 }

@@ -7,10 +7,8 @@
 import { Tensor } from '../tensor/tensor.js';
 import type { WasmBackend } from '../backend/wasm/backend.js';
 import { Staging, checkDType, outputF32, shapeStr } from './check.js';
-import { GEMV_MAX_ROWS, LinearWeight, linear } from './matmul.js';
+import { GEMM_MT_MIN, GEMV_MAX_ROWS, LinearWeight, claimedGemmScratch, linear } from './matmul.js';
 
-/** As linear: below this many multiply-adds one thread beats paying the pool's dispatch. */
-const MT_MIN = 1 << 18;
 /** Chunks per thread when balanced (more: finer balance; each chunk packs the x rows again). */
 const CHUNKS_PER_THREAD = 4;
 /** Narrowest chunk: packing x costs ~4/chunk of a chunk's multiply-adds. */
@@ -39,7 +37,7 @@ export function linearChunked(be: WasmBackend, x: Tensor, w: LinearWeight, bias?
     checkDType(op, 'bias', bias, ['f32']);
     if (bias.rank !== 1 || bias.shape[0] !== N) throw new RangeError(`${op}: bias must have shape [${N}], got ${shapeStr(bias.shape)}`);
   }
-  const nt = Math.max(1, Math.min(opts.threads ?? be.threads, be.threads, R * N * K >= MT_MIN ? be.threads : 1));
+  const nt = Math.max(1, Math.min(opts.threads ?? be.threads, be.threads, R * N * K >= GEMM_MT_MIN ? be.threads : 1));
   const chunk = opts.chunk ?? Math.max(MIN_CHUNK, Math.ceil(N / (CHUNKS_PER_THREAD * nt) / 8) * 8);
   if (!Number.isInteger(chunk) || chunk < 8 || chunk % 8 !== 0) throw new RangeError(`${op}: chunk must be a positive multiple of 8, got ${String(chunk)}`);
   // Too few columns to balance (e.g. TiRex's 64-wide output layers), or so many rows that
@@ -62,11 +60,8 @@ export function linearChunked(be: WasmBackend, x: Tensor, w: LinearWeight, bias?
       for (let r = 0; r < R; r++) yd.set(bd, r * N);
       beta = 1;
     }
-    // 64 bytes in front of the per-thread GEMM scratch: the chunk counter, on its own cache line
-    const scratch = st.scratch([16 + (nt * (be.exports.gemmScratchBytes as () => number)()) / 4]);
-    const ps = be.ptr(scratch);
-    (scratch.data as Float32Array)[0] = 0;
-    be.run('gemmLinearChunked', [KIND[w.dtype], R, N, K, px, K, pw, pscales, beta, py, N, ps + 64, ps, chunk], nt);
+    const { counter, scratch } = claimedGemmScratch(be, st, nt);
+    be.run('gemmLinearChunked', [KIND[w.dtype], R, N, K, px, K, pw, pscales, beta, py, N, scratch, counter, chunk], nt);
     return y;
   } finally { st.done(); }
 }

@@ -20,9 +20,21 @@ export interface MatmulOptions {
 }
 
 /** Below this many multiply-adds one thread beats paying the pool's dispatch. */
-const GEMM_MT_MIN = 1 << 18;
+export const GEMM_MT_MIN = 1 << 18;
 /** linear uses GEMV up to this many rows of x, GEMM beyond. */
 export const GEMV_MAX_ROWS = 8;
+
+/**
+ * Scratch for a kernel whose nt threads claim GEMM work items from a shared counter
+ * (gemmLinearChunked, headwiseGemmF32): the zeroed i32 counter on its own 64-byte cache line,
+ * then nt per-thread GEMM scratch areas. Freed with st.
+ */
+export function claimedGemmScratch(be: WasmBackend, st: Staging, nt: number): { counter: number; scratch: number } {
+  const t = st.scratch([16 + (nt * (be.exports.gemmScratchBytes as () => number)()) / 4]);
+  (t.data as Float32Array)[0] = 0;
+  const counter = be.ptr(t);
+  return { counter, scratch: counter + 64 };
+}
 
 function gemm(be: WasmBackend, st: Staging, transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
   pa: number, lda: number, pb: number, ldb: number, beta: number, pc: number, ldc: number): void {
