@@ -84,31 +84,37 @@ function refQ4Q8(w: Q4Weight, q: Int8Array, d: Float32Array, B: number, bias?: F
   return { y, mag };
 }
 
-test('quantizeQ8 kernel: int8 values, per-lane corrections and block scales equal the JS mirror bit for bit', () => {
-  for (const [K, B] of [[32, 1], [96, 3], [800, 2]] as const) {
+test('quantizeQ8 kernel: int8 values, block corrections and scales in groups of 4 blocks equal the JS mirror bit for bit', () => {
+  // record of group g of a row (160 bytes): 4 x 32 q, i32x4 corrections 8 * sum(q), f32x4 d;
+  // a row's last group padded with zero blocks when K / 32 % 4 != 0
+  for (const [K, B] of [[32, 1], [96, 3], [800, 2], [256, 2]] as const) {
     const X = rand(B * K, K + B);
     for (let i = 0; i < X.length; i += 5) X[i] *= 40; // uneven magnitudes across blocks
     for (let i = 32; i < 64 && i < X.length; i++) X[i] = 0; // an all-zero block (when there are two)
     if (X.length >= 96) X[70] = Infinity; // a non-finite block: d = NaN
     const want = refQuantizeQ8(X, K, B);
-    const nb = K / 32;
+    const nb = K / 32, ng = Math.ceil(nb / 4);
     for (const be of bes) {
       const bytes = (be.exports.gemvQ8ScratchBytes as (k: number, b: number) => number)(K, B);
-      assert.equal(bytes, B * nb * 64);
+      assert.equal(bytes, B * ng * 160);
       const x = be.upload(new Tensor('f32', [B, K], X));
       const out = be.empty([bytes / 4]);
+      (out.data as Float32Array).fill(NaN); // padding must be written, not left as found
       be.run('quantizeQ8', [be.ptr(x), K, B, be.ptr(out)], be.threads);
       const buf = (out.data as Float32Array).buffer, off = be.ptr(out);
       const i8 = new Int8Array(buf, off, bytes), i32 = new Int32Array(buf, off, bytes / 4), f = new Float32Array(buf, off, bytes / 4);
-      for (let r = 0; r < B * nb; r++) {
-        for (let i = 0; i < 32; i++) {
-          if (i8[r * 64 + i] !== want.q[r * 32 + i]) assert.fail(`K=${K} B=${B} ${label(be)} block ${r} q[${i}]: got ${i8[r * 64 + i]}, want ${want.q[r * 32 + i]} (x ${X[r * 32 + i]})`);
-        }
-        for (let l = 0; l < 4; l++) {
+      for (let b = 0; b < B; b++) {
+        for (let j = 0; j < 4 * ng; j++) {
+          const g = (b * ng + (j >> 2)) * 160, l = j & 3, r = b * nb + j, real = j < nb;
+          for (let i = 0; i < 32; i++) {
+            const wq = real ? want.q[r * 32 + i] : 0;
+            if (i8[g + 32 * l + i] !== wq) assert.fail(`K=${K} B=${B} ${label(be)} row ${b} block ${j} q[${i}]: got ${i8[g + 32 * l + i]}, want ${wq}`);
+          }
           let s = 0;
-          for (let t = 0; t < 4; t++) s += want.q[r * 32 + 4 * l + t] + want.q[r * 32 + 16 + 4 * l + t];
-          assert.equal(i32[r * 16 + 8 + l], 8 * s, `K=${K} B=${B} ${label(be)} block ${r} correction lane ${l}`);
-          assert.ok(Object.is(f[r * 16 + 12 + l], want.d[r]), `K=${K} B=${B} ${label(be)} block ${r} d lane ${l}: got ${f[r * 16 + 12 + l]}, want ${want.d[r]}`);
+          if (real) for (let i = 0; i < 32; i++) s += want.q[r * 32 + i];
+          assert.equal(i32[(g + 128) / 4 + l], 8 * s, `K=${K} B=${B} ${label(be)} row ${b} block ${j} correction`);
+          const wd = real ? want.d[r] : 0;
+          assert.ok(Object.is(f[(g + 144) / 4 + l], wd), `K=${K} B=${B} ${label(be)} row ${b} block ${j} d: got ${f[(g + 144) / 4 + l]}, want ${wd}`);
         }
       }
       x.dispose(); out.dispose();

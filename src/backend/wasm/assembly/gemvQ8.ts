@@ -23,8 +23,13 @@
 // as with the f32 kernels rather than silently finite; an all-zero block d = 0.
 import { fmadd, hsum, rangeStart, rangeEnd } from './simd';
 
-/** Bytes of one quantised x block: 32 int8, the i32x4 correction, d splat to 4 lanes. */
-const REC: i32 = 64;
+/**
+ * x is stored in groups of 4 blocks (GREC bytes): [0, 128) the 4 blocks' 32 int8 q each,
+ * [128, 144) i32x4 corrections (lane l: 8 * the sum of block 4g + l's q), [144, 160) f32x4
+ * scales d (lane l: block 4g + l's). A row's last group is padded with zero blocks (q = 0,
+ * correction 0, d = 0) when K / 32 is not a multiple of 4.
+ */
+const GREC: i32 = 160;
 
 /** Row bytes from which a single x row (B = 1) reads W one row at a time (see gemvQ4Q8). */
 const ROW_STREAM_BYTES: usize = 512;
@@ -34,19 +39,18 @@ const ROW_STREAM_BYTES: usize = 512;
  * times this), and the size of the output of quantizeQ8.
  */
 export function gemvQ8ScratchBytes(K: i32, B: i32): i32 {
-  return B * (K >> 5) * REC;
+  return B * ((K + 127) >> 7) * GREC;
 }
 
-// The 64-byte record of block j of x row b: [0, 32) q, [32, 48) i32x4 corr (8 * the
-// sum of q, split over the lanes the relaxed dot fills: lane l gets q[4l..4l+3] and
-// q[16+4l..16+4l+3]), [48, 64) d in all 4 lanes.
+// Quantises blocks [r0, r1) of the B * K / 32 blocks of x into their group records; the
+// thread that writes a row's last block also zeroes that row's padding slots.
 function quantizeRows(x: usize, K: i32, B: i32, out: usize, r0: i32, r1: i32): void {
-  const nb = K >> 5;
+  const nb = K >> 5, ng = (nb + 3) >> 2;
   const lo = i8x16.splat(-127);
   for (let r = r0; r < r1; r++) {
     const b = r / nb, j = r - b * nb;
     const src = x + ((<usize>b * <usize>K + (<usize>j << 5)) << 2);
-    const rec = out + <usize>r * REC;
+    const g = out + <usize>(b * ng + (j >> 2)) * GREC, l = <usize>(j & 3);
     const v0 = v128.load(src), v1 = v128.load(src, 16), v2 = v128.load(src, 32), v3 = v128.load(src, 48);
     const v4 = v128.load(src, 64), v5 = v128.load(src, 80), v6 = v128.load(src, 96), v7 = v128.load(src, 112);
     const m = f32x4.max(f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3))),
@@ -59,11 +63,19 @@ function quantizeRows(x: usize, K: i32, B: i32, out: usize, r0: i32, r1: i32): v
     const q0 = quant8(v0, v1, vi), q1 = quant8(v2, v3, vi), q2 = quant8(v4, v5, vi), q3 = quant8(v6, v7, vi);
     const a = i8x16.max_s(i8x16.narrow_i16x8_s(q0, q1), lo);
     const c = i8x16.max_s(i8x16.narrow_i16x8_s(q2, q3), lo);
-    v128.store(rec, a);
-    v128.store(rec, c, 16);
+    v128.store(g + (l << 5), a);
+    v128.store(g + (l << 5), c, 16);
     const s = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extadd_pairwise_i8x16_s(a), i16x8.extadd_pairwise_i8x16_s(c)));
-    v128.store(rec, i32x4.shl(s, 3), 32);
-    v128.store(rec, f32x4.splat(d), 48);
+    store<i32>(g + 128 + (l << 2), (i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3)) << 3);
+    store<f32>(g + 144 + (l << 2), d);
+    if (j == nb - 1) {
+      for (let p = l + 1; p < 4; p++) {
+        v128.store(g + (p << 5), i8x16.splat(0));
+        v128.store(g + (p << 5), i8x16.splat(0), 16);
+        store<i32>(g + 128 + (p << 2), 0);
+        store<f32>(g + 144 + (p << 2), 0);
+      }
+    }
   }
 }
 
@@ -75,52 +87,96 @@ function quantizeRows(x: usize, K: i32, B: i32, out: usize, r0: i32, r1: i32): v
 }
 
 /**
- * x[B, K] (K % 32 == 0) to Q8_0 records at out (gemvQ8ScratchBytes(K, B) bytes): the
- * quantisation gemvQ4Q8 does per thread, exposed on its own so it can be checked.
+ * x[B, K] (K % 32 == 0) to Q8_0 group records at out (gemvQ8ScratchBytes(K, B) bytes):
+ * the quantisation gemvQ4Q8 does per thread, exposed on its own so it can be checked.
  */
 export function quantizeQ8(x: usize, K: i32, B: i32, out: usize, tid: i32, nt: i32): void {
   const total = B * (K >> 5);
   quantizeRows(x, K, B, out, rangeStart(total, tid, nt, 1), rangeEnd(total, tid, nt, 1));
 }
 
-// sum over the block of nibble * xq in 4 i32 lanes (the Q4 offset not yet removed).
+// nibble * xq of one 32-weight block in 8 i16 lanes (the Q4 offset not yet removed). A lane
+// is a sum of 4 products of |xq| <= 127 and a nibble <= 15: |lane| <= 7620.
 // @ts-ignore: decorator
 @inline function blockDot(w: v128, x0: v128, x1: v128): v128 {
   const m = i8x16.splat(0x0f);
   const lo = v128.and(w, m);
   const hi = v128.and(i16x8.shr_u(w, 4), m);
   if (ASC_FEATURE_RELAXED_SIMD) {
-    return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, lo), i16x8.relaxed_dot_i8x16_i7x16_s(x1, hi)));
+    return i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(x0, lo), i16x8.relaxed_dot_i8x16_i7x16_s(x1, hi));
   }
-  const p = i16x8.add(i16x8.add(i16x8.extmul_low_i8x16_s(x0, lo), i16x8.extmul_high_i8x16_s(x0, lo)),
+  return i16x8.add(i16x8.add(i16x8.extmul_low_i8x16_s(x0, lo), i16x8.extmul_high_i8x16_s(x0, lo)),
     i16x8.add(i16x8.extmul_low_i8x16_s(x1, hi), i16x8.extmul_high_i8x16_s(x1, hi)));
-  return i32x4.extadd_pairwise_i16x8_s(p);
 }
 
-// y[n0], y[n1] for one x row (records at xr), rows anywhere in W (two streams, or adjacent
-// rows): both W rows share every x load.
+// The per-block sums of 4 blocks' i16 lanes as one i32x4 [S0, S1, S2, S3], by a transpose-add:
+// two levels of unpack + i16 add (a lane then holds 2, then 4 of a block's lanes: |.| <= 30480,
+// no i16 overflow) and one pairwise widening. 9 operations for 4 blocks, where widening each
+// block and scaling it on its own took 6 per block.
+// @ts-ignore: decorator
+@inline function pairSum(p0: v128, p1: v128): v128 {
+  return i16x8.add(i32x4.shuffle(p0, p1, 0, 4, 1, 5), i32x4.shuffle(p0, p1, 2, 6, 3, 7));
+}
+// @ts-ignore: decorator
+@inline function quadSum(u0: v128, u1: v128): v128 {
+  return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i64x2.shuffle(u0, u1, 0, 2), i64x2.shuffle(u0, u1, 1, 3)));
+}
+
+// f + the exact block dots of group g (offset removed) times the blocks' scales dw * dx.
+// @ts-ignore: decorator
+@inline function groupFma(s: v128, xg: usize, sc: v128, f: v128): v128 {
+  return fmadd(f32x4.convert_i32x4_s(i32x4.sub(s, v128.load(xg, 128))), f32x4.mul(sc, v128.load(xg, 144)), f);
+}
+
+// The padded last group of a row (nb % 4 blocks): W and its scales read only for real blocks.
+function tailGroup(w: usize, sc: usize, nb: i32, xr: usize, f: v128): v128 {
+  const j0 = nb & ~3, t = nb & 3;
+  const xg = xr + <usize>(j0 >> 2) * GREC, wg = w + (<usize>j0 << 4), sg = sc + (<usize>j0 << 2);
+  const z = i32x4.splat(0);
+  const p0 = blockDot(v128.load(wg), v128.load(xg), v128.load(xg, 16));
+  const p1 = t > 1 ? blockDot(v128.load(wg, 16), v128.load(xg, 32), v128.load(xg, 48)) : z;
+  const p2 = t > 2 ? blockDot(v128.load(wg, 32), v128.load(xg, 64), v128.load(xg, 80)) : z;
+  let s = f32x4.splat(0);
+  s = f32x4.replace_lane(s, 0, load<f32>(sg));
+  if (t > 1) s = f32x4.replace_lane(s, 1, load<f32>(sg, 4));
+  if (t > 2) s = f32x4.replace_lane(s, 2, load<f32>(sg, 8));
+  return groupFma(quadSum(pairSum(p0, p1), pairSum(p2, z)), xg, s, f);
+}
+
+// y[n0], y[n1] for one x row (group records at xr), rows anywhere in W (two streams, or
+// adjacent rows): both W rows share every x load.
 function rowsApartQ4Q8(w0: usize, w1: usize, sc0: usize, sc1: usize, nb: i32, xr: usize, n0: i32, n1: i32, y: usize, bias: usize): void {
   let f0 = f32x4.splat(0), f1 = f32x4.splat(0);
-  for (let j = 0; j < nb; j++) {
-    const r = xr + <usize>j * REC;
-    const x0 = v128.load(r), x1 = v128.load(r, 16), corr = v128.load(r, 32), dx = v128.load(r, 48);
-    const wo = <usize>j << 4, so = <usize>j << 2;
-    const s0 = i32x4.sub(blockDot(v128.load(w0 + wo), x0, x1), corr);
-    const s1 = i32x4.sub(blockDot(v128.load(w1 + wo), x0, x1), corr);
-    f0 = fmadd(f32x4.convert_i32x4_s(s0), f32x4.mul(v128.load32_splat(sc0 + so), dx), f0);
-    f1 = fmadd(f32x4.convert_i32x4_s(s1), f32x4.mul(v128.load32_splat(sc1 + so), dx), f1);
+  const ng = nb >> 2;
+  for (let g = 0; g < ng; g++) {
+    const xg = xr + <usize>g * GREC, wo = <usize>g << 6, so = <usize>g << 4;
+    const a = w0 + wo, b = w1 + wo;
+    let x0 = v128.load(xg), x1 = v128.load(xg, 16);
+    const a0 = blockDot(v128.load(a), x0, x1), b0 = blockDot(v128.load(b), x0, x1);
+    x0 = v128.load(xg, 32); x1 = v128.load(xg, 48);
+    const ua = pairSum(a0, blockDot(v128.load(a, 16), x0, x1)), ub = pairSum(b0, blockDot(v128.load(b, 16), x0, x1));
+    x0 = v128.load(xg, 64); x1 = v128.load(xg, 80);
+    const a2 = blockDot(v128.load(a, 32), x0, x1), b2 = blockDot(v128.load(b, 32), x0, x1);
+    x0 = v128.load(xg, 96); x1 = v128.load(xg, 112);
+    const va = pairSum(a2, blockDot(v128.load(a, 48), x0, x1)), vb = pairSum(b2, blockDot(v128.load(b, 48), x0, x1));
+    f0 = groupFma(quadSum(ua, va), xg, v128.load(sc0 + so), f0);
+    f1 = groupFma(quadSum(ub, vb), xg, v128.load(sc1 + so), f1);
   }
+  if (nb & 3) { f0 = tailGroup(w0, sc0, nb, xr, f0); f1 = tailGroup(w1, sc1, nb, xr, f1); }
   store<f32>(y + (<usize>n0 << 2), hsum(f0) + (bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n0 << 2))));
   store<f32>(y + (<usize>n1 << 2), hsum(f1) + (bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n1 << 2))));
 }
 
 function row1Q4Q8(w0: usize, sc0: usize, nb: i32, xr: usize, n: i32, yo: usize, bias: usize): void {
   let f0 = f32x4.splat(0);
-  for (let j = 0; j < nb; j++) {
-    const r = xr + <usize>j * REC;
-    const s0 = i32x4.sub(blockDot(v128.load(w0 + (<usize>j << 4)), v128.load(r), v128.load(r, 16)), v128.load(r, 32));
-    f0 = fmadd(f32x4.convert_i32x4_s(s0), f32x4.mul(v128.load32_splat(sc0 + (<usize>j << 2)), v128.load(r, 48)), f0);
+  const ng = nb >> 2;
+  for (let g = 0; g < ng; g++) {
+    const xg = xr + <usize>g * GREC, a = w0 + (<usize>g << 6);
+    const u = pairSum(blockDot(v128.load(a), v128.load(xg), v128.load(xg, 16)), blockDot(v128.load(a, 16), v128.load(xg, 32), v128.load(xg, 48)));
+    const v = pairSum(blockDot(v128.load(a, 32), v128.load(xg, 64), v128.load(xg, 80)), blockDot(v128.load(a, 48), v128.load(xg, 96), v128.load(xg, 112)));
+    f0 = groupFma(quadSum(u, v), xg, v128.load(sc0 + (<usize>g << 4)), f0);
   }
+  if (nb & 3) f0 = tailGroup(w0, sc0, nb, xr, f0);
   store<f32>(yo, hsum(f0) + (bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n << 2))));
 }
 
@@ -142,7 +198,7 @@ export function gemvQ4Q8(W: usize, scales: usize, x: usize, y: usize, bias: usiz
   if (S >= E) return;
   const nb = K >> 5;
   const ws = <usize>(K >> 1);
-  const xs = <usize>nb * REC;
+  const xs = <usize>((nb + 3) >> 2) * GREC;
   const q = xq + <usize>tid * <usize>gemvQ8ScratchBytes(K, B);
   quantizeRows(x, K, B, q, 0, B * nb);
   if (B == 1 && ws >= ROW_STREAM_BYTES) {
