@@ -7,7 +7,8 @@ import { quantizeInt8, quantizeQ4, Q4Weight } from '../src/tensor/quant.js';
 import { linear } from '../src/ops/matmul.js';
 import { BenchRow, time } from './report.js';
 
-export interface BenchOptions { quick: boolean }
+/** quick: fewer runs and smaller sizes; runs: timed runs where a bench takes a count (benchCopy). */
+export interface BenchOptions { quick: boolean; runs?: number }
 
 function fill(t: Tensor, seed: number): void {
   const d = t.data as Float32Array;
@@ -214,7 +215,7 @@ export async function benchCopy(backends: WasmBackend[], opts: BenchOptions): Pr
   for (const be of backends) {
     const src = be.empty([bytes], 'u8'), dst = be.empty([bytes], 'u8');
     (src.data as Uint8Array).fill(1); (dst.data as Uint8Array).fill(0);
-    const t = time(() => be.run('copyBytes', [be.ptr(dst), be.ptr(src), bytes]), { warmup: 2, runs: opts.quick ? 5 : 15 });
+    const t = time(() => be.run('copyBytes', [be.ptr(dst), be.ptr(src), bytes]), { warmup: 2, runs: opts.runs ?? (opts.quick ? 5 : 15) });
     rows.push({ topic: 'copy', name: 'memcpy 64 MiB', threads: be.threads, value: bytes / t.bestMs / 1e6, unit: 'GB/s',
       extra: { readPlusWriteGBs: (2 * bytes) / t.bestMs / 1e6, medianGBs: bytes / t.medianMs / 1e6 } });
     src.dispose(); dst.dispose();

@@ -143,8 +143,15 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
   try {
     for (const be of bes) {
       if (threadSet && !threadSet.has(be.threads)) continue;
-      const copyRow = (await benchCopy([be], { quick: true }))[0];
-      const copyGBs = copyRow.value;
+      // The bandwidth limit: the copy rate measured right before and right after each format's
+      // decode rounds (best of COPY_RUNS each), the larger of the two. On this shared VM one copy
+      // row swings 16-40 GB/s between runs, so a single measurement a minute away from the decode
+      // made the fraction say more about the copy row than the decode.
+      const copyRuns = opts.quick ? 8 : 15;
+      const copyRate = async (): Promise<{ best: number; median: number }> => {
+        const r = (await benchCopy([be], { quick: false, runs: copyRuns }))[0];
+        return { best: r.value, median: (r.extra?.medianGBs as number) ?? NaN };
+      };
       for (const dtype of dtypes) {
         const tl = performance.now();
         const m = dtype === 'q4x16'
@@ -159,6 +166,11 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
           // both) so that they see the same machine load
           const B8 = 8;
           const decode = new Map<string, { bestMs: number; medianMs: number; bestCpuMs: number }>();
+          // every B = 1 step's wall time per path, for the per-step median and spread
+          const stepMs = new Map<string, number[]>();
+          // more runs at B = 1 (cheap: 8 steps of ~5 ms) so the best and median rest on enough steps
+          const timeOptsB1 = { ...timeOpts, runs: opts.quick ? 8 : 16 };
+          const copyBefore = await copyRate();
           for (let round = 0; round < 2; round++) {
             for (const path of paths) {
               m.stepPath = path;
@@ -167,15 +179,23 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
                 pre.logits.dispose();
                 const st = pre.state;
                 let toks = Array.from({ length: B }, (_, b) => 5 + b);
+                const steps: number[] = [];
                 const t = time(() => {
-                  for (let s = 0; s < decodeSteps; s++) { const r = m.step(toks, st); toks = toks.map((x) => (x * 31 + 7) % cfg.vocab_size); r.logits.dispose(); }
-                }, timeOpts);
+                  for (let s = 0; s < decodeSteps; s++) {
+                    const t0 = performance.now();
+                    const r = m.step(toks, st); toks = toks.map((x) => (x * 31 + 7) % cfg.vocab_size); r.logits.dispose();
+                    steps.push(performance.now() - t0);
+                  }
+                }, B === 1 ? timeOptsB1 : timeOpts);
+                if (B === 1) stepMs.set(path, [...(stepMs.get(path) ?? []), ...steps.slice(decodeSteps)]); // not the warm-up run
                 for (const s of st) { s.c.dispose(); s.n.dispose(); s.m.dispose(); }
                 const key = `${path}:${B}`, old = decode.get(key);
                 decode.set(key, old ? { bestMs: Math.min(old.bestMs, t.bestMs), medianMs: Math.min(old.medianMs, t.medianMs), bestCpuMs: Math.min(old.bestCpuMs, t.bestCpuMs) } : t);
               }
             }
           }
+          const copyAfter = await copyRate();
+          const copyGBs = Math.max(copyBefore.best, copyAfter.best);
           m.stepPath = 'fused';
           const prof = profileDecode(m, opts.quick ? 4 : 8);
           const top = Object.entries(prof.byKernel).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k}:${v.toFixed(2)}`).join(',');
@@ -189,6 +209,10 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
             const tokS = decodeSteps / (dec.bestMs / 1000);
             const tokS8 = (B8 * decodeSteps) / (dec8.bestMs / 1000);
             const achievedGBs = (bytesPerToken * tokS) / 1e9;
+            // per-step spread: tokens/s of the median, 10th and 90th percentile single step
+            const sorted = [...(stepMs.get(path) ?? [])].sort((a, b) => a - b);
+            const pct = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+            const stepTokS = (ms: number) => 1000 / ms;
             const planStats = (B: number): Record<string, number> => {
               if (path === 'ops') return {};
               m.stepPath = path;
@@ -200,7 +224,11 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
               topic: 'lm', name: `decode B=1 ${dtype}${tag}`, threads: be.threads, value: tokS, unit: 'tokens/s',
               extra: {
                 path, msPerToken: dec.bestMs / decodeSteps, medianTokS: decodeSteps / (dec.medianMs / 1000), weightMBPerToken: bytesPerToken / 1e6,
-                achievedGBs, copyGBs, bandwidthFraction: achievedGBs / copyGBs, cpuMsPerToken: dec.bestCpuMs / decodeSteps, ...planStats(1),
+                achievedGBs, copyGBs, copyGBsBefore: copyBefore.best, copyGBsAfter: copyAfter.best, copyMedianGBs: Math.max(copyBefore.median, copyAfter.median), copyRuns,
+                bandwidthFraction: achievedGBs / copyGBs,
+                steps: sorted.length, medianStepTokS: stepTokS(pct(0.5)), p10StepTokS: stepTokS(pct(0.9)), p90StepTokS: stepTokS(pct(0.1)),
+                medianStepBandwidthFraction: (bytesPerToken * stepTokS(pct(0.5))) / 1e9 / copyGBs,
+                cpuMsPerToken: dec.bestCpuMs / decodeSteps, ...planStats(1),
                 ...(path === 'ops' ? { profileMs: top } : {}),
               },
             });
