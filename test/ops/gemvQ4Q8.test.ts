@@ -84,37 +84,39 @@ function refQ4Q8(w: Q4Weight, q: Int8Array, d: Float32Array, B: number, bias?: F
   return { y, mag };
 }
 
-test('quantizeQ8 kernel: int8 values, block corrections and scales in groups of 4 blocks equal the JS mirror bit for bit', () => {
-  // record of group g of a row (160 bytes): 4 x 32 q, i32x4 corrections 8 * sum(q), f32x4 d;
-  // a row's last group padded with zero blocks when K / 32 % 4 != 0
+test('quantizeQ8 kernel: int8 values, block corrections and scales in pairs of blocks equal the JS mirror bit for bit', () => {
+  // record of pair i of a row (96 bytes): 2 x 32 q, i32x4 corrections [c0, c1, c0, c1] with
+  // c = 8 * sum(q), f32x4 [d0, d1, d0, d1]; a row's last pair padded with a zero block when K / 32 is odd
   for (const [K, B] of [[32, 1], [96, 3], [800, 2], [256, 2]] as const) {
     const X = rand(B * K, K + B);
     for (let i = 0; i < X.length; i += 5) X[i] *= 40; // uneven magnitudes across blocks
     for (let i = 32; i < 64 && i < X.length; i++) X[i] = 0; // an all-zero block (when there are two)
     if (X.length >= 96) X[70] = Infinity; // a non-finite block: d = NaN
     const want = refQuantizeQ8(X, K, B);
-    const nb = K / 32, ng = Math.ceil(nb / 4);
+    const nb = K / 32, np = Math.ceil(nb / 2);
     for (const be of bes) {
       const bytes = (be.exports.gemvQ8ScratchBytes as (k: number, b: number) => number)(K, B);
-      assert.equal(bytes, B * ng * 160);
+      assert.equal(bytes, B * np * 96);
       const x = be.upload(new Tensor('f32', [B, K], X));
       const out = be.empty([bytes / 4]);
-      (out.data as Float32Array).fill(NaN); // padding must be written, not left as found
+      (out.data as Float32Array).fill(NaN); // the padding must be written, not left as found
       be.run('quantizeQ8', [be.ptr(x), K, B, be.ptr(out)], be.threads);
       const buf = (out.data as Float32Array).buffer, off = be.ptr(out);
       const i8 = new Int8Array(buf, off, bytes), i32 = new Int32Array(buf, off, bytes / 4), f = new Float32Array(buf, off, bytes / 4);
       for (let b = 0; b < B; b++) {
-        for (let j = 0; j < 4 * ng; j++) {
-          const g = (b * ng + (j >> 2)) * 160, l = j & 3, r = b * nb + j, real = j < nb;
+        for (let j = 0; j < 2 * np; j++) {
+          const p = (b * np + (j >> 1)) * 96, l = j & 1, r = b * nb + j, real = j < nb;
           for (let i = 0; i < 32; i++) {
             const wq = real ? want.q[r * 32 + i] : 0;
-            if (i8[g + 32 * l + i] !== wq) assert.fail(`K=${K} B=${B} ${label(be)} row ${b} block ${j} q[${i}]: got ${i8[g + 32 * l + i]}, want ${wq}`);
+            if (i8[p + 32 * l + i] !== wq) assert.fail(`K=${K} B=${B} ${label(be)} row ${b} block ${j} q[${i}]: got ${i8[p + 32 * l + i]}, want ${wq}`);
           }
           let s = 0;
           if (real) for (let i = 0; i < 32; i++) s += want.q[r * 32 + i];
-          assert.equal(i32[(g + 128) / 4 + l], 8 * s, `K=${K} B=${B} ${label(be)} row ${b} block ${j} correction`);
           const wd = real ? want.d[r] : 0;
-          assert.ok(Object.is(f[(g + 144) / 4 + l], wd), `K=${K} B=${B} ${label(be)} row ${b} block ${j} d: got ${f[(g + 144) / 4 + l]}, want ${wd}`);
+          for (const lane of [l, l + 2]) {
+            assert.equal(i32[(p + 64) / 4 + lane], 8 * s, `K=${K} B=${B} ${label(be)} row ${b} block ${j} correction lane ${lane}`);
+            assert.ok(Object.is(f[(p + 80) / 4 + lane], wd), `K=${K} B=${B} ${label(be)} row ${b} block ${j} d lane ${lane}: got ${f[(p + 80) / 4 + lane]}, want ${wd}`);
+          }
         }
       }
       x.dispose(); out.dispose();

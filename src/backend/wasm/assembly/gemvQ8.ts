@@ -24,12 +24,13 @@
 import { fmadd, hsum, rangeStart, rangeEnd } from './simd';
 
 /**
- * x is stored in groups of 4 blocks (GREC bytes): [0, 128) the 4 blocks' 32 int8 q each,
- * [128, 144) i32x4 corrections (lane l: 8 * the sum of block 4g + l's q), [144, 160) f32x4
- * scales d (lane l: block 4g + l's). A row's last group is padded with zero blocks (q = 0,
- * correction 0, d = 0) when K / 32 is not a multiple of 4.
+ * x is stored in pairs of blocks (PREC bytes): [0, 64) the two blocks' 32 int8 q each,
+ * [64, 80) i32x4 corrections [c0, c1, c0, c1] (c: 8 * the sum of a block's q), [80, 96) f32x4
+ * scales [d0, d1, d0, d1]: the lane order of the kernel's [row a block 0, row a block 1, row b
+ * block 0, row b block 1] sums. A row's last pair is padded with a zero block (q = 0, c = 0,
+ * d = 0) when K / 32 is odd.
  */
-const GREC: i32 = 160;
+const PREC: i32 = 96;
 
 /** Row bytes from which a single x row (B = 1) reads W one row at a time (see gemvQ4Q8). */
 const ROW_STREAM_BYTES: usize = 512;
@@ -39,18 +40,18 @@ const ROW_STREAM_BYTES: usize = 512;
  * times this), and the size of the output of quantizeQ8.
  */
 export function gemvQ8ScratchBytes(K: i32, B: i32): i32 {
-  return B * ((K + 127) >> 7) * GREC;
+  return B * ((K + 63) >> 6) * PREC;
 }
 
-// Quantises blocks [r0, r1) of the B * K / 32 blocks of x into their group records; the
-// thread that writes a row's last block also zeroes that row's padding slots.
+// Quantises blocks [r0, r1) of the B * K / 32 blocks of x into their pair records; the
+// thread that writes a row's last block also zeroes the padding block of an odd count.
 function quantizeRows(x: usize, K: i32, B: i32, out: usize, r0: i32, r1: i32): void {
-  const nb = K >> 5, ng = (nb + 3) >> 2;
+  const nb = K >> 5, np = (nb + 1) >> 1;
   const lo = i8x16.splat(-127);
   for (let r = r0; r < r1; r++) {
     const b = r / nb, j = r - b * nb;
     const src = x + ((<usize>b * <usize>K + (<usize>j << 5)) << 2);
-    const g = out + <usize>(b * ng + (j >> 2)) * GREC, l = <usize>(j & 3);
+    const rec = out + <usize>(b * np + (j >> 1)) * PREC, l = <usize>(j & 1);
     const v0 = v128.load(src), v1 = v128.load(src, 16), v2 = v128.load(src, 32), v3 = v128.load(src, 48);
     const v4 = v128.load(src, 64), v5 = v128.load(src, 80), v6 = v128.load(src, 96), v7 = v128.load(src, 112);
     const m = f32x4.max(f32x4.max(f32x4.max(f32x4.abs(v0), f32x4.abs(v1)), f32x4.max(f32x4.abs(v2), f32x4.abs(v3))),
@@ -63,18 +64,19 @@ function quantizeRows(x: usize, K: i32, B: i32, out: usize, r0: i32, r1: i32): v
     const q0 = quant8(v0, v1, vi), q1 = quant8(v2, v3, vi), q2 = quant8(v4, v5, vi), q3 = quant8(v6, v7, vi);
     const a = i8x16.max_s(i8x16.narrow_i16x8_s(q0, q1), lo);
     const c = i8x16.max_s(i8x16.narrow_i16x8_s(q2, q3), lo);
-    v128.store(g + (l << 5), a);
-    v128.store(g + (l << 5), c, 16);
+    v128.store(rec + (l << 5), a);
+    v128.store(rec + (l << 5), c, 16);
     const s = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extadd_pairwise_i8x16_s(a), i16x8.extadd_pairwise_i8x16_s(c)));
-    store<i32>(g + 128 + (l << 2), (i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3)) << 3);
-    store<f32>(g + 144 + (l << 2), d);
-    if (j == nb - 1) {
-      for (let p = l + 1; p < 4; p++) {
-        v128.store(g + (p << 5), i8x16.splat(0));
-        v128.store(g + (p << 5), i8x16.splat(0), 16);
-        store<i32>(g + 128 + (p << 2), 0);
-        store<f32>(g + 144 + (p << 2), 0);
-      }
+    const corr = (i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3)) << 3;
+    store<i32>(rec + 64 + (l << 2), corr);
+    store<i32>(rec + 72 + (l << 2), corr);
+    store<f32>(rec + 80 + (l << 2), d);
+    store<f32>(rec + 88 + (l << 2), d);
+    if (j == nb - 1 && l == 0) {
+      v128.store(rec, i8x16.splat(0), 32);
+      v128.store(rec, i8x16.splat(0), 48);
+      store<i32>(rec, 0, 68); store<i32>(rec, 0, 76);
+      store<f32>(rec, 0, 84); store<f32>(rec, 0, 92);
     }
   }
 }
@@ -87,7 +89,7 @@ function quantizeRows(x: usize, K: i32, B: i32, out: usize, r0: i32, r1: i32): v
 }
 
 /**
- * x[B, K] (K % 32 == 0) to Q8_0 group records at out (gemvQ8ScratchBytes(K, B) bytes):
+ * x[B, K] (K % 32 == 0) to Q8_0 pair records at out (gemvQ8ScratchBytes(K, B) bytes):
  * the quantisation gemvQ4Q8 does per thread, exposed on its own so it can be checked.
  */
 export function quantizeQ8(x: usize, K: i32, B: i32, out: usize, tid: i32, nt: i32): void {
@@ -109,75 +111,53 @@ export function quantizeQ8(x: usize, K: i32, B: i32, out: usize, tid: i32, nt: i
     i16x8.add(i16x8.extmul_low_i8x16_s(x1, hi), i16x8.extmul_high_i8x16_s(x1, hi)));
 }
 
-// The per-block sums of 4 blocks' i16 lanes as one i32x4 [S0, S1, S2, S3], by a transpose-add:
-// two levels of unpack + i16 add (a lane then holds 2, then 4 of a block's lanes: |.| <= 30480,
-// no i16 overflow) and one pairwise widening. 9 operations for 4 blocks, where widening each
-// block and scaling it on its own took 6 per block.
+// The sums of 4 blocks' i16 lanes as one i32x4 [S(p0), S(p1), S(p2), S(p3)], by a
+// transpose-add: two levels of unpack + i16 add (a lane then holds 2, then 4 of a block's
+// lanes: |.| <= 30480, no i16 overflow) and one pairwise widening: 9 operations for 4 blocks,
+// where widening each block on its own and scaling it took 6 per block.
 // @ts-ignore: decorator
-@inline function pairSum(p0: v128, p1: v128): v128 {
-  return i16x8.add(i32x4.shuffle(p0, p1, 0, 4, 1, 5), i32x4.shuffle(p0, p1, 2, 6, 3, 7));
-}
-// @ts-ignore: decorator
-@inline function quadSum(u0: v128, u1: v128): v128 {
+@inline function sum4(p0: v128, p1: v128, p2: v128, p3: v128): v128 {
+  const u0 = i16x8.add(i32x4.shuffle(p0, p1, 0, 4, 1, 5), i32x4.shuffle(p0, p1, 2, 6, 3, 7));
+  const u1 = i16x8.add(i32x4.shuffle(p2, p3, 0, 4, 1, 5), i32x4.shuffle(p2, p3, 2, 6, 3, 7));
   return i32x4.extadd_pairwise_i16x8_s(i16x8.add(i64x2.shuffle(u0, u1, 0, 2), i64x2.shuffle(u0, u1, 1, 3)));
 }
 
-// f + the exact block dots of group g (offset removed) times the blocks' scales dw * dx.
+// f + the exact block dots [a0, a1, b0, b1] of pair record xp (offset removed) times the
+// blocks' scales dw * dx.
 // @ts-ignore: decorator
-@inline function groupFma(s: v128, xg: usize, sc: v128, f: v128): v128 {
-  return fmadd(f32x4.convert_i32x4_s(i32x4.sub(s, v128.load(xg, 128))), f32x4.mul(sc, v128.load(xg, 144)), f);
+@inline function pairFma(s: v128, xp: usize, sc: v128, f: v128): v128 {
+  return fmadd(f32x4.convert_i32x4_s(i32x4.sub(s, v128.load(xp, 64))), f32x4.mul(sc, v128.load(xp, 80)), f);
 }
 
-// The padded last group of a row (nb % 4 blocks): W and its scales read only for real blocks.
-function tailGroup(w: usize, sc: usize, nb: i32, xr: usize, f: v128): v128 {
-  const j0 = nb & ~3, t = nb & 3;
-  const xg = xr + <usize>(j0 >> 2) * GREC, wg = w + (<usize>j0 << 4), sg = sc + (<usize>j0 << 2);
-  const z = i32x4.splat(0);
-  const p0 = blockDot(v128.load(wg), v128.load(xg), v128.load(xg, 16));
-  const p1 = t > 1 ? blockDot(v128.load(wg, 16), v128.load(xg, 32), v128.load(xg, 48)) : z;
-  const p2 = t > 2 ? blockDot(v128.load(wg, 32), v128.load(xg, 64), v128.load(xg, 80)) : z;
-  let s = f32x4.splat(0);
-  s = f32x4.replace_lane(s, 0, load<f32>(sg));
-  if (t > 1) s = f32x4.replace_lane(s, 1, load<f32>(sg, 4));
-  if (t > 2) s = f32x4.replace_lane(s, 2, load<f32>(sg, 8));
-  return groupFma(quadSum(pairSum(p0, p1), pairSum(p2, z)), xg, s, f);
-}
-
-// y[n0], y[n1] for one x row (group records at xr), rows anywhere in W (two streams, or
-// adjacent rows): both W rows share every x load.
+// y[n0], y[n1] for one x row (pair records at xr), rows anywhere in W (two streams, adjacent
+// rows, or the same row twice): per step two blocks of each row, sharing the x loads, reduced
+// by one transpose-add, converted and scaled in one f32x4. The loop body stays small (12
+// loads): with 4 blocks per step V8 ran out of vector registers and spilled.
 function rowsApartQ4Q8(w0: usize, w1: usize, sc0: usize, sc1: usize, nb: i32, xr: usize, n0: i32, n1: i32, y: usize, bias: usize): void {
-  let f0 = f32x4.splat(0), f1 = f32x4.splat(0);
-  const ng = nb >> 2;
-  for (let g = 0; g < ng; g++) {
-    const xg = xr + <usize>g * GREC, wo = <usize>g << 6, so = <usize>g << 4;
-    const a = w0 + wo, b = w1 + wo;
-    let x0 = v128.load(xg), x1 = v128.load(xg, 16);
+  let f = f32x4.splat(0);
+  let a = w0, b = w1, sa = sc0, sb = sc1, xp = xr;
+  for (let i = nb >> 1; i > 0; i--) {
+    let x0 = v128.load(xp), x1 = v128.load(xp, 16);
     const a0 = blockDot(v128.load(a), x0, x1), b0 = blockDot(v128.load(b), x0, x1);
-    x0 = v128.load(xg, 32); x1 = v128.load(xg, 48);
-    const ua = pairSum(a0, blockDot(v128.load(a, 16), x0, x1)), ub = pairSum(b0, blockDot(v128.load(b, 16), x0, x1));
-    x0 = v128.load(xg, 64); x1 = v128.load(xg, 80);
-    const a2 = blockDot(v128.load(a, 32), x0, x1), b2 = blockDot(v128.load(b, 32), x0, x1);
-    x0 = v128.load(xg, 96); x1 = v128.load(xg, 112);
-    const va = pairSum(a2, blockDot(v128.load(a, 48), x0, x1)), vb = pairSum(b2, blockDot(v128.load(b, 48), x0, x1));
-    f0 = groupFma(quadSum(ua, va), xg, v128.load(sc0 + so), f0);
-    f1 = groupFma(quadSum(ub, vb), xg, v128.load(sc1 + so), f1);
+    x0 = v128.load(xp, 32); x1 = v128.load(xp, 48);
+    const a1 = blockDot(v128.load(a, 16), x0, x1), b1 = blockDot(v128.load(b, 16), x0, x1);
+    f = pairFma(sum4(a0, a1, b0, b1), xp, v128.load64_lane(sb, v128.load64_zero(sa), 1), f);
+    a += 32; b += 32; sa += 8; sb += 8; xp += PREC;
   }
-  if (nb & 3) { f0 = tailGroup(w0, sc0, nb, xr, f0); f1 = tailGroup(w1, sc1, nb, xr, f1); }
-  store<f32>(y + (<usize>n0 << 2), hsum(f0) + (bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n0 << 2))));
-  store<f32>(y + (<usize>n1 << 2), hsum(f1) + (bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n1 << 2))));
+  if (nb & 1) {
+    // the last block alone: its pair's second block is padding (not read from W, scale 0)
+    const x0 = v128.load(xp), x1 = v128.load(xp, 16), z = i32x4.splat(0);
+    const s = sum4(blockDot(v128.load(a), x0, x1), z, blockDot(v128.load(b), x0, x1), z);
+    f = pairFma(s, xp, v128.load32_lane(sb, v128.load32_zero(sa), 2), f);
+  }
+  store<f32>(y + (<usize>n0 << 2), f32x4.extract_lane(f, 0) + f32x4.extract_lane(f, 1) + (bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n0 << 2))));
+  store<f32>(y + (<usize>n1 << 2), f32x4.extract_lane(f, 2) + f32x4.extract_lane(f, 3) + (bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n1 << 2))));
 }
 
-function row1Q4Q8(w0: usize, sc0: usize, nb: i32, xr: usize, n: i32, yo: usize, bias: usize): void {
-  let f0 = f32x4.splat(0);
-  const ng = nb >> 2;
-  for (let g = 0; g < ng; g++) {
-    const xg = xr + <usize>g * GREC, a = w0 + (<usize>g << 6);
-    const u = pairSum(blockDot(v128.load(a), v128.load(xg), v128.load(xg, 16)), blockDot(v128.load(a, 16), v128.load(xg, 32), v128.load(xg, 48)));
-    const v = pairSum(blockDot(v128.load(a, 32), v128.load(xg, 64), v128.load(xg, 80)), blockDot(v128.load(a, 48), v128.load(xg, 96), v128.load(xg, 112)));
-    f0 = groupFma(quadSum(u, v), xg, v128.load(sc0 + (<usize>g << 4)), f0);
-  }
-  if (nb & 3) f0 = tailGroup(w0, sc0, nb, xr, f0);
-  store<f32>(yo, hsum(f0) + (bias == 0 ? <f32>0 : load<f32>(bias + (<usize>n << 2))));
+// One row: the two-row kernel with the row twice (the odd row of a range; rare).
+// @ts-ignore: decorator
+@inline function row1Q4Q8(w0: usize, sc0: usize, nb: i32, xr: usize, n: i32, y: usize, bias: usize): void {
+  rowsApartQ4Q8(w0, w0, sc0, sc0, nb, xr, n, n, y, bias);
 }
 
 // 256 KiB of W rows per tile: a batch of x rows reuses the tile from L2.
@@ -198,7 +178,7 @@ export function gemvQ4Q8(W: usize, scales: usize, x: usize, y: usize, bias: usiz
   if (S >= E) return;
   const nb = K >> 5;
   const ws = <usize>(K >> 1);
-  const xs = <usize>((nb + 3) >> 2) * GREC;
+  const xs = <usize>((nb + 1) >> 1) * PREC;
   const q = xq + <usize>tid * <usize>gemvQ8ScratchBytes(K, B);
   quantizeRows(x, K, B, q, 0, B * nb);
   if (B == 1 && ws >= ROW_STREAM_BYTES) {
@@ -213,7 +193,7 @@ export function gemvQ4Q8(W: usize, scales: usize, x: usize, y: usize, bias: usiz
       const n0 = S + i, n1 = n0 + H;
       rowsApartQ4Q8(W + <usize>n0 * ws, W + <usize>n1 * ws, scales + (<usize>(n0 * nb) << 2), scales + (<usize>(n1 * nb) << 2), nb, q, n0, n1, y, bias);
     }
-    for (let n = S + 2 * H; n < E; n++) row1Q4Q8(W + <usize>n * ws, scales + (<usize>(n * nb) << 2), nb, q, n, y + (<usize>n << 2), bias);
+    for (let n = S + 2 * H; n < E; n++) row1Q4Q8(W + <usize>n * ws, scales + (<usize>(n * nb) << 2), nb, q, n, y, bias);
     return;
   }
   const T = rowTile(ws);
@@ -224,7 +204,7 @@ export function gemvQ4Q8(W: usize, scales: usize, x: usize, y: usize, bias: usiz
       const yb = y + (<usize>(b * N) << 2);
       let n = s;
       for (; n + 2 <= e; n += 2) rowsApartQ4Q8(W + <usize>n * ws, W + <usize>(n + 1) * ws, scales + (<usize>(n * nb) << 2), scales + (<usize>((n + 1) * nb) << 2), nb, xr, n, n + 1, yb, bias);
-      for (; n < e; n++) row1Q4Q8(W + <usize>n * ws, scales + (<usize>(n * nb) << 2), nb, xr, n, yb + (<usize>n << 2), bias);
+      for (; n < e; n++) row1Q4Q8(W + <usize>n * ws, scales + (<usize>(n * nb) << 2), nb, xr, n, yb, bias);
     }
   }
 }
