@@ -126,7 +126,8 @@ test('quantizeQ8 kernel: int8 values, block corrections and scales in pairs of b
 
 test('Q4 x Q8_0 GEMV: equals the float64 result of the same integer arithmetic to f32 rounding; odd K and N, batches, threads, both builds', () => {
   assert.ok(bes.some((b) => b.features.relaxedSimd), 'the relaxed-SIMD build must be among the tested ones');
-  for (const [N, K] of [[13, 800], [1, 32], [37, 2080], [6, 96]] as const) {
+  // odd block counts (the padded last pair) and the model's K = 768 and 2048 (even)
+  for (const [N, K] of [[13, 800], [1, 32], [37, 2080], [6, 96], [19, 768], [8, 2048]] as const) {
     const w = quantizeQ4(new Tensor('f32', [N, K], rand(N * K, 3 * N + K)), { activationBits: 8 });
     const bias = rand(N, 5);
     for (const B of [1, 2, 3, 8]) {
@@ -139,7 +140,7 @@ test('Q4 x Q8_0 GEMV: equals the float64 result of the same integer arithmetic t
         const y = linear(be, new Tensor('f32', [B, K], X), w, new Tensor('f32', [N], bias));
         const got = y.data as Float32Array;
         for (let i = 0; i < got.length; i++) {
-          // nb block terms and the bias summed in f32 (4 lanes, then across), each at most one rounding of 2^-24 (two without FMA)
+          // nb block terms and the bias summed in f32 (even and odd blocks in 2 lanes, then across), each at most one rounding of 2^-24 (two without FMA)
           const tol = (nb + 8) * 2 ** -23 * mag[i];
           if (!(Math.abs(got[i] - want[i]) <= tol)) assert.fail(`N=${N} K=${K} B=${B} ${label(be)} [${i}]: got ${got[i]}, want ${want[i]}, |diff| ${Math.abs(got[i] - want[i])} > ${tol}`);
         }
