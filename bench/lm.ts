@@ -144,7 +144,7 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
     for (const be of bes) {
       if (threadSet && !threadSet.has(be.threads)) continue;
       // The bandwidth limit: the copy rate measured right before and right after each format's
-      // decode rounds (best of COPY_RUNS each), the larger of the two. On this shared VM one copy
+      // decode rounds (best of copyRuns each), the larger of the two. On this shared VM one copy
       // row swings 16-40 GB/s between runs, so a single measurement a minute away from the decode
       // made the fraction say more about the copy row than the decode.
       const copyRuns = opts.quick ? 8 : 15;
