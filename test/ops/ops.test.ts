@@ -46,20 +46,21 @@ test('activations match the f64 reference', () => {
   }
 });
 
-test('tanh and softcap: whole vectors below 0.625 (the polynomial only), above it, and mixed; a value never depends on its neighbours', () => {
-  // tanhV skips the exp and the division when all 4 lanes of a vector are small (|x| < 0.625):
-  // runs of 8 small values, 8 large ones and single values between, against the f64 reference,
-  // and every element again alone (the kernel's tail, padded with zeros) with the same bits
+test('tanh and softcap: blocks of 16 values below 0.625 (the polynomial only), above it, and mixed; a value never depends on its neighbours', () => {
+  // the kernel skips the exp and the division where all 16 values of a block are small
+  // (|x| < 0.625): runs of 32 small values, 32 large ones and mixed ones, against the f64
+  // reference, and every element again alone (the kernel's tail, padded with zeros), same bits
   const r = rng(31);
   const n = 1029;
   const x = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const run = Math.floor(i / 8) % 3; // 0: small, 1: large, 2: mixed
+    const run = Math.floor(i / 32) % 3; // 0: small, 1: large, 2: mixed
     const small = run === 0 || (run === 2 && r() < 0.5);
     const m = small ? 0.625 * r() : 0.625 + 12 * r();
     x[i] = (r() < 0.5 ? -m : m);
   }
-  x[5] = 0.625; x[6] = -0.6249999; x[40] = 0; x[41] = -0; x[100] = NaN; x[101] = Infinity; x[102] = -Infinity; x[103] = 1e-30;
+  x[5] = 0.625; x[6] = -0.6249999; x[20] = 0.62499994; x[21] = -0.62499994; // 16-31: an all-small block up to the boundary
+  x[40] = 0; x[41] = -0; x[100] = NaN; x[101] = Infinity; x[102] = -Infinity; x[103] = 1e-30;
   const cap = 30;
   const xc = x.map((v) => v * cap);
   for (const be of bes) {

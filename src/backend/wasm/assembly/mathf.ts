@@ -162,27 +162,25 @@ import { fmadd } from './simd';
   return f32x4.mul(p, i32x4.shl(i32x4.add(ni, i32x4.splat(127)), 23));
 }
 
-/**
- * tanh: Cephes polynomial for |x| < 0.625, sign(x) (1 - e)/(1 + e) with e = exp(-2|x|) beyond.
- * The exp and the division (most of the cost) are skipped when all 4 lanes are small, the usual
- * case for the logit soft cap (cap * tanh(x / cap) with |x| < 0.625 cap); each lane gets the
- * same formula either way, so the result does not depend on its neighbours.
- */
+/** tanh's Cephes polynomial, the value tanhV takes for |x| < 0.625 (not accurate beyond). */
 // @ts-ignore: decorator
-@inline export function tanhV(x: v128): v128 {
-  const a = f32x4.abs(x);
+@inline export function tanhSmallV(x: v128): v128 {
   const z = f32x4.mul(x, x);
   let p = fmadd(splat(-5.70498872745e-3), z, splat(2.06390887954e-2));
   p = fmadd(p, z, splat(-5.37397155531e-2));
   p = fmadd(p, z, splat(1.33314422036e-1));
   p = fmadd(p, z, splat(-3.33332819422e-1));
-  const small = fmadd(f32x4.mul(p, z), x, x);
-  const isSmall = f32x4.lt(a, splat(0.625)); // NaN: false, so NaN takes the big path and stays NaN
-  if (i32x4.all_true(isSmall)) return small;
+  return fmadd(f32x4.mul(p, z), x, x);
+}
+
+/** tanh: Cephes polynomial for |x| < 0.625, sign(x) (1 - e)/(1 + e) with e = exp(-2|x|) beyond. */
+// @ts-ignore: decorator
+@inline export function tanhV(x: v128): v128 {
+  const a = f32x4.abs(x);
   const t = expTanhArgV(f32x4.mul(a, splat(-2.0)));
   const big = f32x4.div(f32x4.sub(splat(1.0), t), f32x4.add(splat(1.0), t));
   const bigS = v128.or(big, v128.and(x, i32x4.splat(0x80000000))); // the sign of x
-  return v128.bitselect(small, bigS, isSmall);
+  return v128.bitselect(tanhSmallV(x), bigS, f32x4.lt(a, splat(0.625))); // NaN: a < 0.625 false, big is NaN
 }
 
 /**
