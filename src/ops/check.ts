@@ -69,12 +69,21 @@ export class Staging {
 }
 
 /**
- * Threads for a job of `elems * costPerElem` element-operations: dispatch costs
- * ~25 us, so only jobs well above that use the pool. `costPerElem` ~1 for add/mul,
- * ~10 for exp/log. `parts`: how many independent pieces the kernel splits (rows).
+ * Jobs of fewer element-operations than this run on the calling thread. A 2-thread dispatch
+ * costs ~20 us (the worker's wake-up and the closing barrier; more when another process holds
+ * the worker's core), and 2^18 operations take ~50 us on one thread (layerNorm 64 x 512, cost 3:
+ * 20 us; relu 64 x 2048: 26 us; swiglu 64 x 1408, cost 10: 180 us), so only jobs that save more
+ * than the dispatch by halving go to the pool.
+ */
+const POOL_MIN_OPS = 1 << 18;
+
+/**
+ * Threads for a job of `elems * costPerElem` element-operations (see POOL_MIN_OPS).
+ * `costPerElem` ~1 for add/mul, ~10 for exp/log. `parts`: how many independent pieces
+ * the kernel splits (rows).
  */
 export function threadsFor(be: WasmBackend, elems: number, costPerElem = 1, parts = Infinity): number {
-  return elems * costPerElem >= 1 << 16 ? Math.max(1, Math.min(be.threads, parts)) : 1;
+  return elems * costPerElem >= POOL_MIN_OPS ? Math.max(1, Math.min(be.threads, parts)) : 1;
 }
 
 export { numel, shapeStr };

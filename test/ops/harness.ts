@@ -58,8 +58,11 @@ export async function backends(): Promise<WasmBackend[]> {
   ];
 }
 
-/** Shapes exercised by every row/elementwise op: odd sizes, size 1, and one large enough to use the pool. */
-export const SHAPES: number[][] = [[1], [7], [1, 1], [3, 5], [2, 3, 17], [4, 64], [5, 129], [2, 37, 1031]];
+/**
+ * Shapes exercised by every row/elementwise op: odd sizes, size 1, and one large enough to use
+ * the pool (262478 elements: even add, cost 1, reaches threadsFor's POOL_MIN_OPS).
+ */
+export const SHAPES: number[][] = [[1], [7], [1, 1], [3, 5], [2, 3, 17], [4, 64], [5, 129], [2, 37, 3547]];
 
 /**
  * The three backends the kernel tests run on: 1 thread, 2 threads, and 2 threads on the

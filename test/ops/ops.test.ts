@@ -46,6 +46,41 @@ test('activations match the f64 reference', () => {
   }
 });
 
+test('tanh and softcap: blocks of 16 values below 0.625 (the polynomial only), above it, and mixed; a value never depends on its neighbours', () => {
+  // the kernel skips the exp and the division where all 16 values of a block are small
+  // (|x| < 0.625): runs of 32 small values, 32 large ones and mixed ones, against the f64
+  // reference, and every element again alone (the kernel's tail, padded with zeros), same bits
+  const r = rng(31);
+  const n = 1029;
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const run = Math.floor(i / 32) % 3; // 0: small, 1: large, 2: mixed
+    const small = run === 0 || (run === 2 && r() < 0.5);
+    const m = small ? 0.625 * r() : 0.625 + 12 * r();
+    x[i] = (r() < 0.5 ? -m : m);
+  }
+  x[5] = 0.625; x[6] = -0.6249999; x[20] = 0.62499994; x[21] = -0.62499994; // 16-31: an all-small block up to the boundary
+  x[40] = 0; x[41] = -0; x[100] = NaN; x[101] = Infinity; x[102] = -Infinity; x[103] = 1e-30;
+  const cap = 30;
+  const xc = x.map((v) => v * cap);
+  for (const be of bes) {
+    const t = ew.activation(be, 'tanh', new Tensor('f32', [n], x)).data as Float32Array;
+    const s = ew.softcap(be, new Tensor('f32', [n], xc), cap).data as Float32Array;
+    const tRef = mapRef(x, ACTIVATION_REFS.tanh), sRef = mapRef(xc, (v) => softcapRef(v, cap));
+    for (const [i, v] of [[100, t[100]], [101, t[101]], [102, t[102]]] as const) assert.ok(i === 100 ? Number.isNaN(v) : v === (i === 101 ? 1 : -1), `tanh(${x[i]}) = ${v}`);
+    assert.ok(Number.isNaN(s[100]) && s[101] === cap && s[102] === -cap);
+    for (const i of [100, 101, 102]) { tRef[i] = t[i]; sRef[i] = s[i]; }
+    expectClose(`tanh runs ${label(be, 'tanh', [n])}`, t, tRef, ACT_TOL.tanh, 1e-37);
+    expectClose(`softcap runs ${label(be, 'softcap', [n])}`, s, sRef, 4e-7, 1e-30);
+    for (let i = 0; i < n; i++) {
+      const ti = (ew.activation(be, 'tanh', new Tensor('f32', [1], Float32Array.of(x[i]))).data as Float32Array)[0];
+      const si = (ew.softcap(be, new Tensor('f32', [1], Float32Array.of(xc[i])), cap).data as Float32Array)[0];
+      assert.ok(Object.is(ti, t[i]) || (Number.isNaN(ti) && Number.isNaN(t[i])), `tanh(${x[i]}) alone ${ti} vs in the vector ${t[i]}`);
+      assert.ok(Object.is(si, s[i]) || (Number.isNaN(si) && Number.isNaN(s[i])), `softcap(${xc[i]}) alone ${si} vs in the vector ${s[i]}`);
+    }
+  }
+});
+
 test('activations in place and on heap inputs', () => {
   for (const be of bes) {
     const x = be.upload(randTensor([3, 41], 7));

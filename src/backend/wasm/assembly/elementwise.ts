@@ -2,7 +2,7 @@
 // and activations. Each exported kernel is a thin wrapper around an @inline body
 // with a constant op code, so binaryen folds the op selection out of the loops.
 import { rangeStart, rangeEnd } from './simd';
-import { erf64, gelu64, logsigmoidf, sigmoidf, softplusf, expV, sigmoidV, logsigmoidV, softplusV, tanhV, geluV } from './mathf';
+import { erf64, gelu64, logsigmoidf, sigmoidf, softplusf, expV, sigmoidV, logsigmoidV, softplusV, tanhV, tanhSmallV, geluV } from './mathf';
 
 // ---- binary: op 0 = add, 1 = sub, 2 = mul ----
 
@@ -121,6 +121,26 @@ export function mulScalarF32(out: usize, a: usize, s: f32, n: i32, tid: i32, nt:
   const s = rangeStart(n, tid, nt, 16);
   const e = rangeEnd(n, tid, nt, 16);
   let i = s;
+  if (op == 4 || op == 9) {
+    // tanh and softcap, 16 values at a time: where all 16 are below 0.625 (after / cap), the usual
+    // case for logits under a soft cap, tanh is its polynomial alone, the value tanhV's select
+    // picks there, so the skipped exp and division change no bits. 16 and not 4: a block that
+    // mixes small and large values costs a mispredicted branch, which 16 values share.
+    const pv = f32x4.splat(p);
+    for (; i + 16 <= e; i += 16) {
+      const o = <usize>i << 2;
+      let y0 = v128.load(x + o), y1 = v128.load(x + o, 16), y2 = v128.load(x + o, 32), y3 = v128.load(x + o, 48);
+      if (op == 9) { y0 = f32x4.div(y0, pv); y1 = f32x4.div(y1, pv); y2 = f32x4.div(y2, pv); y3 = f32x4.div(y3, pv); }
+      const m = f32x4.max(f32x4.max(f32x4.abs(y0), f32x4.abs(y1)), f32x4.max(f32x4.abs(y2), f32x4.abs(y3))); // NaN wins
+      if (i32x4.all_true(f32x4.lt(m, f32x4.splat(0.625)))) {
+        y0 = tanhSmallV(y0); y1 = tanhSmallV(y1); y2 = tanhSmallV(y2); y3 = tanhSmallV(y3);
+      } else {
+        y0 = tanhV(y0); y1 = tanhV(y1); y2 = tanhV(y2); y3 = tanhV(y3);
+      }
+      if (op == 9) { y0 = f32x4.mul(pv, y0); y1 = f32x4.mul(pv, y1); y2 = f32x4.mul(pv, y2); y3 = f32x4.mul(pv, y3); }
+      v128.store(out + o, y0); v128.store(out + o, y1, 16); v128.store(out + o, y2, 32); v128.store(out + o, y3, 48);
+    }
+  }
   if (op != 1 && op != 10) { // log and erf stay scalar (erf in f64)
     for (; i + 4 <= e; i += 4) {
       const o = <usize>i << 2;

@@ -137,20 +137,50 @@ import { fmadd } from './simd';
   return f32x4.add(f32x4.max(x, splat(0)), log1p01V(expV(f32x4.neg(f32x4.abs(x)))));
 }
 
-/** tanh: Cephes polynomial for |x| < 0.625, sign(x) (1 - e)/(1 + e) with e = exp(-2|x|) beyond. */
+/**
+ * exp(x) for the x <= 0 that tanhV passes (NaN stays NaN), with x clamped to -20 first: below
+ * that tanhV's (1 - t) / (1 + t) rounds to exactly 1 for the clamped t = exp(-20) = 2.1e-9 as for
+ * the true one (both under 2^-25, half an ulp below 1). In [-20, 0] it is expV step for step
+ * and gives the same bits (2^n with n >= -29 is one normal factor, so expV's split of 2^n into
+ * two factors and its overflow / underflow / NaN selects change nothing there); it drops those
+ * ~14 instructions, which matter because V8 keeps few of the constants in registers here.
+ */
 // @ts-ignore: decorator
-@inline export function tanhV(x: v128): v128 {
-  const a = f32x4.abs(x);
-  const t = expV(f32x4.mul(a, splat(-2.0)));
-  const big = f32x4.div(f32x4.sub(splat(1.0), t), f32x4.add(splat(1.0), t));
-  const bigS = v128.or(big, v128.and(x, i32x4.splat(0x80000000))); // the sign of x
+@inline function expTanhArgV(x: v128): v128 {
+  const xc = f32x4.pmax(x, splat(-20.0)); // pmax keeps a NaN first operand
+  const n = f32x4.nearest(f32x4.mul(xc, splat(1.44269504088896341)));
+  let g = fmadd(n, splat(-0.693359375), xc);
+  g = fmadd(n, splat(2.12194440e-4), g);
+  let p = fmadd(splat(1.9875691500e-4), g, splat(1.3981999507e-3));
+  p = fmadd(p, g, splat(8.3334519073e-3));
+  p = fmadd(p, g, splat(4.1665795894e-2));
+  p = fmadd(p, g, splat(1.6666665459e-1));
+  p = fmadd(p, g, splat(5.0000001201e-1));
+  p = f32x4.add(fmadd(f32x4.mul(p, g), g, g), splat(1.0));
+  // n is a whole number in [-29, 0] (NaN lanes aside: p is NaN there whatever the scale)
+  const ni = ASC_FEATURE_RELAXED_SIMD ? i32x4.relaxed_trunc_f32x4_s(n) : i32x4.trunc_sat_f32x4_s(n);
+  return f32x4.mul(p, i32x4.shl(i32x4.add(ni, i32x4.splat(127)), 23));
+}
+
+/** tanh's Cephes polynomial, the value tanhV takes for |x| < 0.625 (not accurate beyond). */
+// @ts-ignore: decorator
+@inline export function tanhSmallV(x: v128): v128 {
   const z = f32x4.mul(x, x);
   let p = fmadd(splat(-5.70498872745e-3), z, splat(2.06390887954e-2));
   p = fmadd(p, z, splat(-5.37397155531e-2));
   p = fmadd(p, z, splat(1.33314422036e-1));
   p = fmadd(p, z, splat(-3.33332819422e-1));
-  const small = fmadd(f32x4.mul(p, z), x, x);
-  return v128.bitselect(small, bigS, f32x4.lt(a, splat(0.625))); // NaN: a < 0.625 false, big is NaN
+  return fmadd(f32x4.mul(p, z), x, x);
+}
+
+/** tanh: Cephes polynomial for |x| < 0.625, sign(x) (1 - e)/(1 + e) with e = exp(-2|x|) beyond. */
+// @ts-ignore: decorator
+@inline export function tanhV(x: v128): v128 {
+  const a = f32x4.abs(x);
+  const t = expTanhArgV(f32x4.mul(a, splat(-2.0)));
+  const big = f32x4.div(f32x4.sub(splat(1.0), t), f32x4.add(splat(1.0), t));
+  const bigS = v128.or(big, v128.and(x, i32x4.splat(0x80000000))); // the sign of x
+  return v128.bitselect(tanhSmallV(x), bigS, f32x4.lt(a, splat(0.625))); // NaN: a < 0.625 false, big is NaN
 }
 
 /**
