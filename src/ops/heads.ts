@@ -6,6 +6,12 @@ import { Tensor } from '../tensor/tensor.js';
 import type { WasmBackend } from '../backend/wasm/backend.js';
 import { Staging, checkDType, outputF32, shapeStr, threadsFor } from './check.js';
 
+/**
+ * threadsFor's cost per copied value: a copy moves ~4 values per ns, so a second thread pays
+ * for its dispatch only from ~256K values (a 256-token prompt's q, k, v stay on one thread).
+ */
+const COPY_COST = 0.25;
+
 function checkCount(op: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v < 0) throw new RangeError(`${op}: ${name} must be an integer >= 0, got ${String(v)}`);
 }
@@ -27,7 +33,7 @@ export function splitHeads(be: WasmBackend, x: Tensor, offset: number, heads: nu
   if (y.size === 0) return y;
   const st = new Staging(be);
   try {
-    be.run('headsF32', [be.ptr(y), st.ptr(x), B, S, heads, headDim, W, offset, 1], threadsFor(be, y.size, 1, B * S));
+    be.run('headsF32', [be.ptr(y), st.ptr(x), B, S, heads, headDim, W, offset, 1], threadsFor(be, y.size, COPY_COST, B * S));
     return y;
   } finally { st.done(); }
 }
@@ -42,7 +48,7 @@ export function mergeHeads(be: WasmBackend, h: Tensor, out?: Tensor): Tensor {
   if (y.size === 0) return y;
   const st = new Staging(be);
   try {
-    be.run('headsF32', [be.ptr(y), st.ptr(h), B, S, NH, D, NH * D, 0, 0], threadsFor(be, y.size, 1, B * S));
+    be.run('headsF32', [be.ptr(y), st.ptr(h), B, S, NH, D, NH * D, 0, 0], threadsFor(be, y.size, COPY_COST, B * S));
     return y;
   } finally { st.done(); }
 }
