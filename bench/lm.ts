@@ -139,6 +139,8 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
   const dtypes = (env.XLSTM_BENCH_LM_DTYPES ?? 'f32,bf16,int8,q4').split(',');
   // XLSTM_BENCH_LM_PATHS: step paths to time side by side (default: the op-by-op step and the fused plan)
   const paths = (env.XLSTM_BENCH_LM_PATHS ?? 'ops,fused').split(',') as XLSTMLargeStepPath[];
+  // XLSTM_BENCH_LM_PREFILL_ONLY=1: only the prefill and peak-memory rows (no decode rows)
+  const prefillOnly = env.XLSTM_BENCH_LM_PREFILL_ONLY === '1';
   const threadSet = env.XLSTM_BENCH_LM_THREADS ? new Set(env.XLSTM_BENCH_LM_THREADS.split(',').map(Number)) : undefined;
   try {
     for (const be of bes) {
@@ -161,121 +163,140 @@ export async function benchLm(backends?: WasmBackend[], opts: BenchOptions = { q
         try {
           const bytesPerToken = decodeBytesPerToken(m);
           const timeOpts = { warmup: 1, runs: opts.quick ? 3 : 5, maxMs: opts.quick ? 3000 : 10000 };
-          // decode at batch 1 and 8 (the GEMVs read each weight once for all 8 rows), each from a
-          // short prefill, on every step path, the paths alternating over two rounds (best of
-          // both) so that they see the same machine load
-          const B8 = 8;
-          const decode = new Map<string, { bestMs: number; medianMs: number; bestCpuMs: number }>();
-          // every B = 1 step's wall time per path, for the per-step median and spread
-          const stepMs = new Map<string, number[]>();
-          // more runs at B = 1 (cheap: 8 steps of ~5 ms) so the best and median rest on enough steps
-          const timeOptsB1 = { ...timeOpts, runs: opts.quick ? 8 : 16 };
-          const copyBefore = await copyRate();
-          for (let round = 0; round < 2; round++) {
-            for (const path of paths) {
-              m.stepPath = path;
-              for (const B of [1, B8]) {
-                const pre = m.forward(Array.from({ length: B }, (_, b) => [1 + b, 2, 3, 4]), { logits: 'last' });
-                pre.logits.dispose();
-                const st = pre.state;
-                let toks = Array.from({ length: B }, (_, b) => 5 + b);
-                const steps: number[] = [];
-                const t = time(() => {
-                  for (let s = 0; s < decodeSteps; s++) {
-                    const t0 = performance.now();
-                    const r = m.step(toks, st); toks = toks.map((x) => (x * 31 + 7) % cfg.vocab_size); r.logits.dispose();
-                    steps.push(performance.now() - t0);
-                  }
-                }, B === 1 ? timeOptsB1 : timeOpts);
-                if (B === 1) stepMs.set(path, [...(stepMs.get(path) ?? []), ...steps.slice(decodeSteps)]); // not the warm-up run
-                for (const s of st) { s.c.dispose(); s.n.dispose(); s.m.dispose(); }
-                const key = `${path}:${B}`, old = decode.get(key);
-                decode.set(key, old ? { bestMs: Math.min(old.bestMs, t.bestMs), medianMs: Math.min(old.medianMs, t.medianMs), bestCpuMs: Math.min(old.bestCpuMs, t.bestCpuMs) } : t);
+          if (!prefillOnly) {
+            // decode at batch 1 and 8 (the GEMVs read each weight once for all 8 rows), each from a
+            // short prefill, on every step path, the paths alternating over two rounds (best of
+            // both) so that they see the same machine load
+            const B8 = 8;
+            const decode = new Map<string, { bestMs: number; medianMs: number; bestCpuMs: number }>();
+            // every B = 1 step's wall time per path, for the per-step median and spread
+            const stepMs = new Map<string, number[]>();
+            // more runs at B = 1 (cheap: 8 steps of ~5 ms) so the best and median rest on enough steps
+            const timeOptsB1 = { ...timeOpts, runs: opts.quick ? 8 : 16 };
+            const copyBefore = await copyRate();
+            for (let round = 0; round < 2; round++) {
+              for (const path of paths) {
+                m.stepPath = path;
+                for (const B of [1, B8]) {
+                  const pre = m.forward(Array.from({ length: B }, (_, b) => [1 + b, 2, 3, 4]), { logits: 'last' });
+                  pre.logits.dispose();
+                  const st = pre.state;
+                  let toks = Array.from({ length: B }, (_, b) => 5 + b);
+                  const steps: number[] = [];
+                  const t = time(() => {
+                    for (let s = 0; s < decodeSteps; s++) {
+                      const t0 = performance.now();
+                      const r = m.step(toks, st); toks = toks.map((x) => (x * 31 + 7) % cfg.vocab_size); r.logits.dispose();
+                      steps.push(performance.now() - t0);
+                    }
+                  }, B === 1 ? timeOptsB1 : timeOpts);
+                  if (B === 1) stepMs.set(path, [...(stepMs.get(path) ?? []), ...steps.slice(decodeSteps)]); // not the warm-up run
+                  for (const s of st) { s.c.dispose(); s.n.dispose(); s.m.dispose(); }
+                  const key = `${path}:${B}`, old = decode.get(key);
+                  decode.set(key, old ? { bestMs: Math.min(old.bestMs, t.bestMs), medianMs: Math.min(old.medianMs, t.medianMs), bestCpuMs: Math.min(old.bestCpuMs, t.bestCpuMs) } : t);
+                }
               }
             }
-          }
-          const copyAfter = await copyRate();
-          const copyGBs = Math.max(copyBefore.best, copyAfter.best);
-          m.stepPath = 'fused';
-          const prof = profileDecode(m, opts.quick ? 4 : 8);
-          const top = Object.entries(prof.byKernel).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k}:${v.toFixed(2)}`).join(',');
-          // the same at B=8, in CPU ms (where a batch step goes besides the GEMVs)
-          const prof8 = profileDecode(m, opts.quick ? 2 : 4, B8);
-          const top8 = Object.entries(prof8.cpuByKernel).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k}:${v.toFixed(2)}`).join(',');
-          for (const path of paths) {
-            // the default path keeps the row names of earlier sessions
-            const tag = path === 'fused' ? '' : ` (${path} path)`;
-            const dec = decode.get(`${path}:1`)!, dec8 = decode.get(`${path}:${B8}`)!;
-            const tokS = decodeSteps / (dec.bestMs / 1000);
-            const tokS8 = (B8 * decodeSteps) / (dec8.bestMs / 1000);
-            const achievedGBs = (bytesPerToken * tokS) / 1e9;
-            // per-step spread: tokens/s of the median, 10th and 90th percentile single step
-            const sorted = [...(stepMs.get(path) ?? [])].sort((a, b) => a - b);
-            const pct = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-            const stepTokS = (ms: number) => 1000 / ms;
-            const planStats = (B: number): Record<string, number> => {
-              if (path === 'ops') return {};
-              m.stepPath = path;
-              const st = m.stepPlan(B).stats;
-              m.stepPath = 'fused';
-              return { callsPerStep: st.calls, dispatchesPerStep: st.dispatches, barriersPerStep: st.barriers };
-            };
-            rows.push({
-              topic: 'lm', name: `decode B=1 ${dtype}${tag}`, threads: be.threads, value: tokS, unit: 'tokens/s',
-              extra: {
-                path, msPerToken: dec.bestMs / decodeSteps, medianTokS: decodeSteps / (dec.medianMs / 1000), weightMBPerToken: bytesPerToken / 1e6,
-                achievedGBs, copyGBs, copyGBsBefore: copyBefore.best, copyGBsAfter: copyAfter.best, copyMedianGBs: Math.max(copyBefore.median, copyAfter.median), copyRuns,
-                bandwidthFraction: achievedGBs / copyGBs,
-                steps: sorted.length, medianStepTokS: stepTokS(pct(0.5)), p10StepTokS: stepTokS(pct(0.9)), p90StepTokS: stepTokS(pct(0.1)),
-                medianStepBandwidthFraction: (bytesPerToken * stepTokS(pct(0.5))) / 1e9 / copyGBs,
-                cpuMsPerToken: dec.bestCpuMs / decodeSteps, ...planStats(1),
-                ...(path === 'ops' ? { profileMs: top } : {}),
-              },
-            });
-            rows.push({
-              topic: 'lm', name: `decode B=${B8} ${dtype}${tag}`, threads: be.threads, value: tokS8, unit: 'tokens/s',
-              extra: { path, msPerStep: dec8.bestMs / decodeSteps, medianTokS: (B8 * decodeSteps) / (dec8.medianMs / 1000), vsB1: tokS8 / tokS,
-                cpuMsPerStep: dec8.bestCpuMs / decodeSteps, vsB1Cpu: (B8 * dec.bestCpuMs) / dec8.bestCpuMs, ...planStats(B8),
-                ...(path === 'ops' || paths.length === 1 ? { profileCpuMs: top8 } : {}) },
-            });
-          }
-          // flat profile of the JavaScript glue (V8 sampling profiler), int8 only: the glue is the
-          // same code for every format; per step path, the op-by-op one for comparison
-          if (dtype === 'int8') {
-            for (const path of paths) {
-              m.stepPath = path;
-              const jp = await profileJsGlue(m, opts.quick ? 8 : 24);
-              if (jp) {
-                rows.push({
-                  topic: 'lm', name: `decode JS glue B=1 ${dtype}${path === 'fused' ? '' : ` (${path} path)`}`, threads: be.threads, value: jp.jsMs, unit: 'ms/step (sampled)',
-                  extra: { path, sampledMsPerStep: jp.totalMs, wasmMsPerStep: jp.wasmMs, poolRunWaitMsPerStep: jp.waitMs, programIdleMsPerStep: jp.otherMs, nativeMsPerStep: jp.nativeMs, top: jp.top.map(([k, v]) => `${k}=${v.toFixed(3)}`).join('; ') },
-                });
-              }
-              for (const B of [1, B8]) {
-                const g = stubbedGlueUs(m, B, opts.quick ? 100 : 400);
-                rows.push({
-                  topic: 'lm', name: `decode JS glue B=${B} ${dtype}, kernels stubbed${path === 'fused' ? '' : ` (${path} path)`}`, threads: be.threads, value: g.cpuUsPerStep, unit: 'CPU us/step',
-                  extra: { path, wallUsPerStep: g.wallUsPerStep },
-                });
-              }
-            }
+            const copyAfter = await copyRate();
+            const copyGBs = Math.max(copyBefore.best, copyAfter.best);
             m.stepPath = 'fused';
+            const prof = profileDecode(m, opts.quick ? 4 : 8);
+            const top = Object.entries(prof.byKernel).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k}:${v.toFixed(2)}`).join(',');
+            // the same at B=8, in CPU ms (where a batch step goes besides the GEMVs)
+            const prof8 = profileDecode(m, opts.quick ? 2 : 4, B8);
+            const top8 = Object.entries(prof8.cpuByKernel).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => `${k}:${v.toFixed(2)}`).join(',');
+            for (const path of paths) {
+              // the default path keeps the row names of earlier sessions
+              const tag = path === 'fused' ? '' : ` (${path} path)`;
+              const dec = decode.get(`${path}:1`)!, dec8 = decode.get(`${path}:${B8}`)!;
+              const tokS = decodeSteps / (dec.bestMs / 1000);
+              const tokS8 = (B8 * decodeSteps) / (dec8.bestMs / 1000);
+              const achievedGBs = (bytesPerToken * tokS) / 1e9;
+              // per-step spread: tokens/s of the median, 10th and 90th percentile single step
+              const sorted = [...(stepMs.get(path) ?? [])].sort((a, b) => a - b);
+              const pct = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+              const stepTokS = (ms: number) => 1000 / ms;
+              const planStats = (B: number): Record<string, number> => {
+                if (path === 'ops') return {};
+                m.stepPath = path;
+                const st = m.stepPlan(B).stats;
+                m.stepPath = 'fused';
+                return { callsPerStep: st.calls, dispatchesPerStep: st.dispatches, barriersPerStep: st.barriers };
+              };
+              rows.push({
+                topic: 'lm', name: `decode B=1 ${dtype}${tag}`, threads: be.threads, value: tokS, unit: 'tokens/s',
+                extra: {
+                  path, msPerToken: dec.bestMs / decodeSteps, medianTokS: decodeSteps / (dec.medianMs / 1000), weightMBPerToken: bytesPerToken / 1e6,
+                  achievedGBs, copyGBs, copyGBsBefore: copyBefore.best, copyGBsAfter: copyAfter.best, copyMedianGBs: Math.max(copyBefore.median, copyAfter.median), copyRuns,
+                  bandwidthFraction: achievedGBs / copyGBs,
+                  steps: sorted.length, medianStepTokS: stepTokS(pct(0.5)), p10StepTokS: stepTokS(pct(0.9)), p90StepTokS: stepTokS(pct(0.1)),
+                  medianStepBandwidthFraction: (bytesPerToken * stepTokS(pct(0.5))) / 1e9 / copyGBs,
+                  cpuMsPerToken: dec.bestCpuMs / decodeSteps, ...planStats(1),
+                  ...(path === 'ops' ? { profileMs: top } : {}),
+                },
+              });
+              rows.push({
+                topic: 'lm', name: `decode B=${B8} ${dtype}${tag}`, threads: be.threads, value: tokS8, unit: 'tokens/s',
+                extra: { path, msPerStep: dec8.bestMs / decodeSteps, medianTokS: (B8 * decodeSteps) / (dec8.medianMs / 1000), vsB1: tokS8 / tokS,
+                  cpuMsPerStep: dec8.bestCpuMs / decodeSteps, vsB1Cpu: (B8 * dec.bestCpuMs) / dec8.bestCpuMs, ...planStats(B8),
+                  ...(path === 'ops' || paths.length === 1 ? { profileCpuMs: top8 } : {}) },
+              });
+            }
+            // flat profile of the JavaScript glue (V8 sampling profiler), int8 only: the glue is the
+            // same code for every format; per step path, the op-by-op one for comparison
+            if (dtype === 'int8') {
+              for (const path of paths) {
+                m.stepPath = path;
+                const jp = await profileJsGlue(m, opts.quick ? 8 : 24);
+                if (jp) {
+                  rows.push({
+                    topic: 'lm', name: `decode JS glue B=1 ${dtype}${path === 'fused' ? '' : ` (${path} path)`}`, threads: be.threads, value: jp.jsMs, unit: 'ms/step (sampled)',
+                    extra: { path, sampledMsPerStep: jp.totalMs, wasmMsPerStep: jp.wasmMs, poolRunWaitMsPerStep: jp.waitMs, programIdleMsPerStep: jp.otherMs, nativeMsPerStep: jp.nativeMs, top: jp.top.map(([k, v]) => `${k}=${v.toFixed(3)}`).join('; ') },
+                  });
+                }
+                for (const B of [1, B8]) {
+                  const g = stubbedGlueUs(m, B, opts.quick ? 100 : 400);
+                  rows.push({
+                    topic: 'lm', name: `decode JS glue B=${B} ${dtype}, kernels stubbed${path === 'fused' ? '' : ` (${path} path)`}`, threads: be.threads, value: g.cpuUsPerStep, unit: 'CPU us/step',
+                    extra: { path, wallUsPerStep: g.wallUsPerStep },
+                  });
+                }
+              }
+              m.stepPath = 'fused';
+            }
           }
           const st = m.forward([[1, 2, 3, 4]], { logits: 'last' });
           st.logits.dispose();
           // prefill: one sequence of prefillLen tokens, logits of the last position only
           const ids = [Array.from({ length: prefillLen }, (_, i) => (i * 7919 + 13) % cfg.vocab_size)];
-          const pf = time(() => { const r = m.forward(ids, { logits: 'last' }); r.logits.dispose(); for (const s of r.state) { s.c.dispose(); s.n.dispose(); s.m.dispose(); } },
-            { warmup: 0, runs: opts.quick ? 2 : 2, maxMs: 1 });
-          // the GEMM rate of `npm run bench -- gemm` (f32 1024^3) on this backend, measured
-          // right after the prefill so both see the same machine load
+          const prefill = () => { const r = m.forward(ids, { logits: 'last' }); r.logits.dispose(); for (const s of r.state) { s.c.dispose(); s.n.dispose(); s.m.dispose(); } };
+          // the prefill and the GEMM rate of `npm run bench -- gemm` (f32 1024^3) on this backend
+          // alternate over the rounds, so both are sampled over the same minutes of a shared
+          // machine (one prefill then the GEMM once was 0.86 in one run and 0.92 in the next);
+          // fractionOfGemm is the best prefill against the best GEMM as before, pairedFractions
+          // each round's prefill against the GEMM measured right after it (the spread)
           const flop = prefillMatmulFlops(m, prefillLen);
-          const gemm = gemmF32Rate(be, 1024, opts.quick ? 3 : 5);
+          const rounds = 3;
+          const walls: number[] = [], paired: number[] = [];
+          let bestCpuMs = Infinity, gemmGflops = 0, gemmCpu = 0;
+          for (let r = 0; r < rounds; r++) {
+            const t = time(prefill, { warmup: 0, runs: 1, maxMs: 1 });
+            const g = gemmF32Rate(be, 1024, opts.quick ? 3 : 5);
+            walls.push(t.bestMs);
+            bestCpuMs = Math.min(bestCpuMs, t.bestCpuMs);
+            gemmGflops = Math.max(gemmGflops, g.gflops);
+            gemmCpu = Math.max(gemmCpu, g.gflopsPerCoreCpu);
+            paired.push(flop / t.bestMs / 1e6 / g.gflops);
+          }
+          walls.sort((a, b) => a - b);
+          paired.sort((a, b) => a - b);
+          const pf = { bestMs: walls[0], medianMs: walls[Math.floor(rounds / 2)], bestCpuMs };
           const pfProfile = profilePrefill(m, ids, flop);
           rows.push({
             topic: 'lm', name: `prefill S=${prefillLen} ${dtype}`, threads: be.threads, value: prefillLen / (pf.bestMs / 1000), unit: 'tokens/s',
             extra: { bestMs: pf.bestMs, medianMs: pf.medianMs, loadMs, gflops: flop / pf.bestMs / 1e6, gflopsPerCoreCpu: flop / pf.bestCpuMs / 1e6,
-              gemmGflops: gemm.gflops, fractionOfGemm: flop / pf.bestMs / 1e6 / gemm.gflops, cpuFractionOfGemm: flop / pf.bestCpuMs / 1e6 / gemm.gflopsPerCoreCpu, ...pfProfile },
+              gemmGflops, fractionOfGemm: flop / pf.bestMs / 1e6 / gemmGflops, cpuFractionOfGemm: flop / pf.bestCpuMs / 1e6 / gemmCpu,
+              pairedFractions: paired.map((f) => f.toFixed(3)).join('/'), ...pfProfile },
           });
           const heapBytes = m.backends.reduce((a, b) => a + b.heap.bytesReserved, 0);
           rows.push({

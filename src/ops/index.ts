@@ -1,6 +1,7 @@
 // The tensor ops of this folder in one place (matmul.ts is re-exported by the lead's index).
 export { add, sub, mul, scale, activation, exp, log, sigmoid, logsigmoid, tanh, silu, gelu, softplus, relu, erf, softcap, swiglu, broadcastKind, ACTIVATIONS } from './elementwise.js';
 export { headwiseMatmul } from './headwise.js';
+export { splitHeads, mergeHeads } from './heads.js';
 export type { Activation, BinaryOp } from './elementwise.js';
 export { softmax, logSoftmax } from './softmax.js';
 export { sum, mean, max, argmax, cumsum } from './reduce.js';

@@ -10,8 +10,9 @@ import type { WasmBackend } from '../../backend/wasm/backend.js';
 import type { SafetensorsSource } from '../../io/safetensors.js';
 import type { HubOptions } from '../../hub/options.js';
 import { IN_PAGE } from '../../hub/host.js';
-import { add, mul, sigmoid, silu, softcap, rmsNorm, groupNorm, embedding } from '../../ops/index.js';
+import { add, mul, sigmoid, swiglu, softcap, rmsNorm, groupNorm, embedding } from '../../ops/index.js';
 import { linear } from '../../ops/matmul.js';
+import { splitHeads, mergeHeads } from '../../ops/heads.js';
 import { mlstmPrefill, mlstmStep, mlstmZeroState } from '../../xlstm/mlstm/index.js';
 import type { LanguageModel } from '../languageModel.js';
 import { XLSTMLargeConfig, XLSTMLargeConfigInput, resolveXLSTMLargeConfig } from './config.js';
@@ -371,40 +372,17 @@ export class XLSTMLarge implements LanguageModel<XLSTMLargeState> {
       // for B = 1, o is a view into proj: freeing proj is freeing o
       if (B === 1) proj.dispose(); else o.dispose();
     } else {
-      const q = be.empty([B, NH, S, DQK]), k = be.empty([B, NH, S, DQK]), v = be.empty([B, NH, S, DHV]);
-      const ig = be.empty([B, NH, S]), fg = be.empty([B, NH, S]);
-      o = be.empty([B, S, DV]);
       // heads are contiguous slices of the projection's last dim (reshape(B,S,NH,-1).transpose(1,2))
-      const pd = proj.data as Float32Array, gd = gates.data as Float32Array;
-      const qd = q.data as Float32Array, kd = k.data as Float32Array, vd = v.data as Float32Array;
-      const id = ig.data as Float32Array, fd = fg.data as Float32Array, od = o.data as Float32Array;
-      for (let bb = 0; bb < B; bb++) {
-        for (let s = 0; s < S; s++) {
-          const row = (bb * S + s) * P, grow = (bb * S + s) * 2 * NH;
-          for (let h = 0; h < NH; h++) {
-            const bhs = (bb * NH + h) * S + s;
-            qd.set(pd.subarray(row + h * DQK, row + (h + 1) * DQK), bhs * DQK);
-            kd.set(pd.subarray(row + QK + h * DQK, row + QK + (h + 1) * DQK), bhs * DQK);
-            vd.set(pd.subarray(row + 2 * QK + h * DHV, row + 2 * QK + (h + 1) * DHV), bhs * DHV);
-            id[bhs] = gd[grow + h];
-            fd[bhs] = gd[grow + NH + h];
-          }
-          od.set(pd.subarray(row + 2 * QK + DV, row + P), (bb * S + s) * DV);
-        }
-      }
+      const q = splitHeads(be, proj, 0, NH, DQK), k = splitHeads(be, proj, QK, NH, DQK), v = splitHeads(be, proj, 2 * QK, NH, DHV);
+      const ig = be.empty([B, NH, S]), fg = be.empty([B, NH, S]);
+      splitHeads(be, gates, 0, NH, 1, ig.reshape([B, NH, S, 1]));
+      splitHeads(be, gates, NH, NH, 1, fg.reshape([B, NH, S, 1]));
+      o = be.empty([B, S, DV]);
+      splitHeads(be, proj, 2 * QK + DV, 1, DV, o.reshape([B, 1, S, DV]));
       dispose(proj, gates);
       let hc: Tensor;
       try { hc = cell(b, be, { q, k, v, i: ig, f: fg }); } finally { dispose(q, k, v, ig, fg); }
-      const ht = be.empty([B, S, DV]); // [B, S, NH*DHV]
-      const hd = hc.data as Float32Array, td = ht.data as Float32Array;
-      for (let bb = 0; bb < B; bb++) {
-        for (let h = 0; h < NH; h++) {
-          for (let s = 0; s < S; s++) {
-            const src = ((bb * NH + h) * S + s) * DHV;
-            td.set(hd.subarray(src, src + DHV), (bb * S + s) * DV + h * DHV);
-          }
-        }
-      }
+      const ht = mergeHeads(be, hc); // [B, S, NH*DHV]
       hc.dispose();
       hn = groupNorm(be, ht, NH, { eps: c.norm_eps, weight: bw.multiheadNorm, bias: bw.multiheadNormBias });
       ht.dispose();
@@ -419,26 +397,12 @@ export class XLSTMLarge implements LanguageModel<XLSTMLargeState> {
 
   private ffn(be: WasmBackend, bw: XLSTMLargeBlockWeights, x: Tensor): Tensor {
     const xn = this.rms(be, x, bw.normFfn, bw.normFfnBias);
-    const U = this.config.ffn_up_proj_dim;
-    let g: Tensor;
-    if (xn.size === this.config.embedding_dim) {
-      // One row: gate and up in one GEMV over the [2U, E] matrix; the halves are contiguous.
-      const both = linear(be, xn, bw.projUpBoth, bw.projUpBothBias); // [1, 1, 2U]
-      xn.dispose();
-      g = view(both, 0, [...x.shape.slice(0, -1), U]);
-      const z = view(both, U, [...x.shape.slice(0, -1), U]);
-      silu(be, g, g);
-      mul(be, g, z, g);
-      const y = linear(be, g, bw.projDown, bw.projDownBias); // [.., E]
-      both.dispose();
-      return y;
-    }
-    g = linear(be, xn, bw.projUpGate, bw.projUpGateBias); // [B, S, U]
-    const z = linear(be, xn, bw.projUp, bw.projUpBias);
+    // gate and up in one product over the [2U, E] matrix (rows gate | up), then silu(gate) * up
+    // in one pass (the bits of silu then mul)
+    const both = linear(be, xn, bw.projUpBoth, bw.projUpBothBias); // [B, S, 2U]
     xn.dispose();
-    silu(be, g, g);
-    mul(be, g, z, g);
-    z.dispose();
+    const g = swiglu(be, both); // [B, S, U]
+    both.dispose();
     const y = linear(be, g, bw.projDown, bw.projDownBias); // [B, S, E]
     g.dispose();
     return y;

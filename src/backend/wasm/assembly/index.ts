@@ -9,6 +9,7 @@ export * from './gemvQ8';
 export * from './mlstm';
 export * from './slstm';
 export * from './headwise';
+export * from './heads';
 export * from './gemmChunked';
 export * from './backwardSlstm';
 export * from './backwardMlstm';
