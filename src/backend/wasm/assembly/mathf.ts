@@ -65,6 +65,23 @@ import { fmadd } from './simd';
 @inline function splat(x: f32): v128 { return f32x4.splat(x); }
 
 /**
+ * exp(x - n ln2) for |x - n ln2| <= ln2 / 2 (n = nearest(x / ln2)): the Cephes polynomial
+ * that expV and expTanhArgV scale by 2^n. g = x - n ln2 with ln2 split in two so that
+ * n * hi is exact.
+ */
+// @ts-ignore: decorator
+@inline function expReducedV(x: v128, n: v128): v128 {
+  let g = fmadd(n, splat(-0.693359375), x);
+  g = fmadd(n, splat(2.12194440e-4), g);
+  let p = fmadd(splat(1.9875691500e-4), g, splat(1.3981999507e-3));
+  p = fmadd(p, g, splat(8.3334519073e-3));
+  p = fmadd(p, g, splat(4.1665795894e-2));
+  p = fmadd(p, g, splat(1.6666665459e-1));
+  p = fmadd(p, g, splat(5.0000001201e-1));
+  return f32x4.add(fmadd(f32x4.mul(p, g), g, g), splat(1.0));
+}
+
+/**
  * exp(x) on 4 lanes, ~2 ulp, subnormal results included: 2^n is applied as two
  * factors so n down to -150 stays representable. Overflow gives +inf, NaN stays NaN.
  */
@@ -74,15 +91,7 @@ import { fmadd } from './simd';
   // instructions apiece and do not matter here (NaN lanes are restored at the end).
   const xc = f32x4.pmin(f32x4.pmax(x, splat(-104.0)), splat(88.72283935546875));
   const n = f32x4.nearest(f32x4.mul(xc, splat(1.44269504088896341)));
-  // g = x - n ln2 with ln2 split in two so that n * hi is exact.
-  let g = fmadd(n, splat(-0.693359375), xc);
-  g = fmadd(n, splat(2.12194440e-4), g);
-  let p = fmadd(splat(1.9875691500e-4), g, splat(1.3981999507e-3));
-  p = fmadd(p, g, splat(8.3334519073e-3));
-  p = fmadd(p, g, splat(4.1665795894e-2));
-  p = fmadd(p, g, splat(1.6666665459e-1));
-  p = fmadd(p, g, splat(5.0000001201e-1));
-  p = f32x4.add(fmadd(f32x4.mul(p, g), g, g), splat(1.0));
+  const p = expReducedV(xc, n);
   // n is a whole number in [-151, 128] (NaN lanes aside), where the relaxed
   // conversion (one cvttps2dq) equals the saturating one (~6 instructions in V8).
   const ni = ASC_FEATURE_RELAXED_SIMD ? i32x4.relaxed_trunc_f32x4_s(n) : i32x4.trunc_sat_f32x4_s(n);
@@ -149,14 +158,7 @@ import { fmadd } from './simd';
 @inline function expTanhArgV(x: v128): v128 {
   const xc = f32x4.pmax(x, splat(-20.0)); // pmax keeps a NaN first operand
   const n = f32x4.nearest(f32x4.mul(xc, splat(1.44269504088896341)));
-  let g = fmadd(n, splat(-0.693359375), xc);
-  g = fmadd(n, splat(2.12194440e-4), g);
-  let p = fmadd(splat(1.9875691500e-4), g, splat(1.3981999507e-3));
-  p = fmadd(p, g, splat(8.3334519073e-3));
-  p = fmadd(p, g, splat(4.1665795894e-2));
-  p = fmadd(p, g, splat(1.6666665459e-1));
-  p = fmadd(p, g, splat(5.0000001201e-1));
-  p = f32x4.add(fmadd(f32x4.mul(p, g), g, g), splat(1.0));
+  const p = expReducedV(xc, n);
   // n is a whole number in [-29, 0] (NaN lanes aside: p is NaN there whatever the scale)
   const ni = ASC_FEATURE_RELAXED_SIMD ? i32x4.relaxed_trunc_f32x4_s(n) : i32x4.trunc_sat_f32x4_s(n);
   return f32x4.mul(p, i32x4.shl(i32x4.add(ni, i32x4.splat(127)), 23));
