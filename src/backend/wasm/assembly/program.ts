@@ -83,35 +83,67 @@ function call(op: i32, a: usize, tid: i32, nt: i32): void {
  * Barrier of nt threads on bar: [count, generation, sleepers] (i32 each). The last thread to
  * arrive resets the count and bumps the generation; the others spin on the generation `spins`
  * times, then sleep on it (spins < 0: spin only, a browser main thread may not block).
+ * Returns whether this thread slept.
  */
-function barrier(bar: usize, nt: i32, spins: i32): void {
+function barrier(bar: usize, nt: i32, spins: i32): bool {
   const gen = atomic.load<i32>(bar, 4);
   if (atomic.add<i32>(bar, 1) == nt - 1) {
     atomic.store<i32>(bar, 0);
     atomic.add<i32>(bar, 1, 4);
     if (atomic.load<i32>(bar, 8) > 0) atomic.notify(bar + 4, nt);
-    return;
+    return false;
   }
-  let n = 0;
+  let n = 0, slept = false;
   while (atomic.load<i32>(bar, 4) == gen) {
     if (spins >= 0 && ++n > spins) {
       atomic.add<i32>(bar, 1, 8);
       waitOn(bar + 4, gen);
       atomic.sub<i32>(bar, 1, 8);
-      n = 0;
+      n = 0; slept = true;
     }
   }
+  return slept;
+}
+
+/**
+ * Fewest spins a thread's adaptive barrier budget (runProgram) falls to, unless the program
+ * asks for fewer: ~1-3 us, the short thread-0-only stretches between two GEMVs.
+ */
+const MIN_SPINS: i32 = 1000;
+
+/**
+ * A thread's next spin budget at a barrier after it `slept` (or not) with budget b, between
+ * lo and hi. A thread that sleeps is woken ~20 us later than its partner arrived, so it
+ * starts the next call late and its partner waits for it at the next barrier: with a budget
+ * shorter than that wake-up, the two threads take turns sleeping at every barrier (on a quiet
+ * machine: 2-thread step GEMVs 20-21 GB/s at 1000 spins, 33 GB/s at 20000). But where the
+ * cores are oversubscribed, a long spin takes the core the partner needs (a step ~2x slower
+ * with 20000 spins at load 15). So: a quarter after a sleep, an eighth more after a wait that
+ * ended while spinning; it settles where about 1 in 13 waits sleeps, falling to lo when the
+ * partner is often descheduled and staying at hi on a quiet machine.
+ */
+// @ts-ignore: decorator
+@inline function nextSpins(b: i32, slept: bool, lo: i32, hi: i32): i32 {
+  if (slept) return max(lo, b >> 2);
+  return min(hi, b + (b >> 3) + 1);
 }
 
 /**
  * Runs the nOps calls at prog on this thread; every program thread runs this (one pool job).
- * bar: 64-byte barrier block (zeroed before first use); spins: barrier spins before sleeping;
- * canWait = 0: thread 0 never sleeps (a browser main thread may not block); tmp: nt x 1 KiB
- * where strided calls get their per-thread arguments written.
+ * bar: barrier block (zeroed before first use): 64 bytes, then one i32 per thread, its spin
+ * budget kept from run to run (0: not yet set); spins: the most spins before sleeping at a
+ * barrier (nextSpins adapts each thread's budget below it); canWait = 0: thread 0 never sleeps
+ * (a browser main thread may not block); tmp: nt x 1 KiB where strided calls get their
+ * per-thread arguments written.
  */
 export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWait: i32, tmp: usize, tid: i32, nt: i32): void {
   let p = prog;
   const mine = tmp + (<usize>tid << 10);
+  const spinOnly = spins < 0 || (tid == 0 && !canWait);
+  const lo = min(spins, MIN_SPINS);
+  const slot = bar + 64 + (<usize>tid << 2);
+  let budget = load<i32>(slot);
+  if (budget <= 0 || budget > spins) budget = spins;
   for (let i = 0; i < nOps; i++) {
     const op = <i32>load<f64>(p);
     const ont = <i32>load<f64>(p, 8);
@@ -119,7 +151,10 @@ export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWa
     const na = <i32>load<f64>(p, 24);
     const strided = <i32>load<f64>(p, 32);
     let a = p + 40;
-    if (sync && nt > 1) barrier(bar, nt, tid == 0 && !canWait ? -1 : spins);
+    if (sync && nt > 1) {
+      if (spinOnly) barrier(bar, nt, -1);
+      else budget = nextSpins(budget, barrier(bar, nt, budget), lo, spins);
+    }
     p = a + (<usize>(strided ? 2 * na : na) << 3);
     if (ont > 0 && tid >= ont) continue;
     if (strided && tid > 0) {
@@ -133,4 +168,5 @@ export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWa
     if (ont < 0) call(op, a, 0, 1);
     else call(op, a, tid, ont);
   }
+  if (!spinOnly) store<i32>(slot, budget);
 }
