@@ -20,10 +20,14 @@ import { gemvF32, gemvF32Batch, gemvBf16, gemvF16, gemvI8, gemvQ4, copyBytes } f
 import { gemvQ4Q8 } from './gemvQ8';
 import { mlstmRecurrentF32 } from './mlstm';
 
-/** Blocks until the i32 at ptr is notified or is no longer `expected` (src/backend/wasm/imports.ts: why not memory.atomic.wait32). */
+/**
+ * Blocks until the i32 at ptr is notified or is no longer `expected`, or timeoutUs microseconds
+ * passed (< 0: no limit); 1 if it timed out (src/backend/wasm/imports.ts: why not
+ * memory.atomic.wait32).
+ */
 // @ts-ignore: decorator
 @external("env", "waitOn")
-declare function waitOn(ptr: usize, expected: i32): void;
+declare function waitOn(ptr: usize, expected: i32, timeoutUs: f64): i32;
 
 
 /**
@@ -79,30 +83,41 @@ function call(op: i32, a: usize, tid: i32, nt: i32): void {
   }
 }
 
+/** How a thread's wait at a barrier ended (runProgram adapts its spin budget to it). */
+const ARRIVED_LAST: i32 = 0, SPUN: i32 = 1, SLEPT_SHORT: i32 = 2, SLEPT_LONG: i32 = 3;
+
+/**
+ * A wait that ends within this many microseconds of falling asleep counts as short: the
+ * partner was only a little later than the spin budget (a futex wake-up is ~19 us), and a
+ * longer spin would have saved the sleep and the late start after the wake-up.
+ */
+const SHORT_SLEEP_US: f64 = 50;
+
 /**
  * Barrier of nt threads on bar: [count, generation, sleepers] (i32 each). The last thread to
  * arrive resets the count and bumps the generation; the others spin on the generation `spins`
- * times, then sleep on it (spins < 0: spin only, a browser main thread may not block).
- * Returns whether this thread slept.
+ * times, then sleep on it (spins < 0: spin only, a browser main thread may not block); the
+ * first sleep for at most SHORT_SLEEP_US, which tells a short wait from a long one.
  */
-function barrier(bar: usize, nt: i32, spins: i32): bool {
+function barrier(bar: usize, nt: i32, spins: i32): i32 {
   const gen = atomic.load<i32>(bar, 4);
   if (atomic.add<i32>(bar, 1) == nt - 1) {
     atomic.store<i32>(bar, 0);
     atomic.add<i32>(bar, 1, 4);
     if (atomic.load<i32>(bar, 8) > 0) atomic.notify(bar + 4, nt);
-    return false;
+    return ARRIVED_LAST;
   }
-  let n = 0, slept = false;
+  let n = 0, how = SPUN;
   while (atomic.load<i32>(bar, 4) == gen) {
     if (spins >= 0 && ++n > spins) {
       atomic.add<i32>(bar, 1, 8);
-      waitOn(bar + 4, gen);
+      const timedOut = waitOn(bar + 4, gen, how == SPUN ? SHORT_SLEEP_US : -1);
       atomic.sub<i32>(bar, 1, 8);
-      n = 0; slept = true;
+      if (how == SPUN) how = timedOut ? SLEPT_LONG : SLEPT_SHORT;
+      n = 0;
     }
   }
-  return slept;
+  return how;
 }
 
 /**
@@ -112,20 +127,22 @@ function barrier(bar: usize, nt: i32, spins: i32): bool {
 const MIN_SPINS: i32 = 1000;
 
 /**
- * A thread's next spin budget at a barrier after it `slept` (or not) with budget b, between
- * lo and hi. A thread that sleeps is woken ~20 us later than its partner arrived, so it
- * starts the next call late and its partner waits for it at the next barrier: with a budget
- * shorter than that wake-up, the two threads take turns sleeping at every barrier (on a quiet
- * machine: 2-thread step GEMVs 20-21 GB/s at 1000 spins, 33 GB/s at 20000). But where the
- * cores are oversubscribed, a long spin takes the core the partner needs (a step ~2x slower
- * with 20000 spins at load 15). So: a quarter after a sleep, an eighth more after a wait that
- * ended while spinning; it settles where about 1 in 13 waits sleeps, falling to lo when the
- * partner is often descheduled and staying at hi on a quiet machine.
+ * A thread's next spin budget b at a barrier after a wait that ended `how`, between lo and hi.
+ * A thread that sleeps is woken ~20 us after its partner arrived, so it starts the next call
+ * late and its partner waits for it at the next barrier: with a budget shorter than a wake-up,
+ * the two threads can take turns sleeping at every barrier (on a quiet machine the 2-thread
+ * GEMVs of a decode step ran at 20-21 GB/s with 1000 spins, 33 GB/s with 20000). Where the
+ * cores are oversubscribed, though, a long spin takes the core the partner needs (a step ~2x
+ * slower with 20000 spins at load 15), and a wait for a long serial stretch gains nothing from
+ * spinning. So: a short sleep (partner only a little late) doubles the budget, a long one
+ * quarters it, a wait that ended while spinning adds an eighth.
  */
 // @ts-ignore: decorator
-@inline function nextSpins(b: i32, slept: bool, lo: i32, hi: i32): i32 {
-  if (slept) return max(lo, b >> 2);
-  return min(hi, b + (b >> 3) + 1);
+@inline function nextSpins(b: i32, how: i32, lo: i32, hi: i32): i32 {
+  if (how == SLEPT_LONG) return max(lo, b >> 2);
+  if (how == SLEPT_SHORT) return min(hi, b << 1);
+  if (how == SPUN) return min(hi, b + (b >> 3) + 1);
+  return b;
 }
 
 /**
