@@ -1,7 +1,7 @@
 // kernelImports' env.waitOn (the fused program's barrier sleep, with a timeout that tells a short
 // wait from a long one): the kernel passes the barrier's byte address as a wasm usize, which
-// JavaScript receives as a signed i32. Above 2 GiB (the heaps of a 7B model) that is negative; the import must still find the word, also after the memory grew
-// past the view it made first.
+// JavaScript receives as a signed i32. Above 2 GiB (the heaps of a 7B model) that is negative; the
+// import must still find the word, also after the memory grew past the view it made first.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kernelImports } from '../../src/backend/wasm/imports.js';
