@@ -83,8 +83,8 @@ function call(op: i32, a: usize, tid: i32, nt: i32): void {
   }
 }
 
-/** How a thread's wait at a barrier ended (runProgram adapts its spin budget to it). */
-const ARRIVED_LAST: i32 = 0, SPUN: i32 = 1, SLEPT_SHORT: i32 = 2, SLEPT_LONG: i32 = 3;
+/** How a thread's wait at a barrier ended, when not after n >= 0 spins (runProgram adapts its spin budget to it). */
+const ARRIVED_LAST: i32 = -1, SLEPT_SHORT: i32 = -2, SLEPT_LONG: i32 = -3;
 
 /**
  * A wait that ends within this many microseconds of falling asleep counts as short: the
@@ -97,7 +97,8 @@ const SHORT_SLEEP_US: f64 = 50;
  * Barrier of nt threads on bar: [count, generation, sleepers] (i32 each). The last thread to
  * arrive resets the count and bumps the generation; the others spin on the generation `spins`
  * times, then sleep on it (spins < 0: spin only, a browser main thread may not block); the
- * first sleep for at most SHORT_SLEEP_US, which tells a short wait from a long one.
+ * first sleep for at most SHORT_SLEEP_US, which tells a short wait from a long one. Returns the
+ * spins a wait that ended while spinning took, else how it ended.
  */
 function barrier(bar: usize, nt: i32, spins: i32): i32 {
   const gen = atomic.load<i32>(bar, 4);
@@ -107,17 +108,17 @@ function barrier(bar: usize, nt: i32, spins: i32): i32 {
     if (atomic.load<i32>(bar, 8) > 0) atomic.notify(bar + 4, nt);
     return ARRIVED_LAST;
   }
-  let n = 0, how = SPUN;
+  let n = 0, slept = 0;
   while (atomic.load<i32>(bar, 4) == gen) {
     if (spins >= 0 && ++n > spins) {
       atomic.add<i32>(bar, 1, 8);
-      const timedOut = waitOn(bar + 4, gen, how == SPUN ? SHORT_SLEEP_US : -1);
+      const timedOut = waitOn(bar + 4, gen, slept ? -1 : SHORT_SLEEP_US);
       atomic.sub<i32>(bar, 1, 8);
-      if (how == SPUN) how = timedOut ? SLEPT_LONG : SLEPT_SHORT;
+      if (!slept) slept = timedOut ? SLEPT_LONG : SLEPT_SHORT;
       n = 0;
     }
   }
-  return how;
+  return slept ? slept : n;
 }
 
 /**
@@ -134,14 +135,14 @@ const MIN_SPINS: i32 = 1000;
  * GEMVs of a decode step ran at 20-21 GB/s with 1000 spins, 33 GB/s with 20000). Where the
  * cores are oversubscribed, though, a long spin takes the core the partner needs (a step ~2x
  * slower with 20000 spins at load 15), and a wait for a long serial stretch gains nothing from
- * spinning. So: a short sleep (partner only a little late) doubles the budget, a long one
- * quarters it, a wait that ended while spinning adds an eighth.
+ * spinning. So: a short sleep (partner only a little late), or a wait that ended in the upper
+ * half of the budget, doubles the budget; a long sleep quarters it; other waits keep it (the
+ * many that end after a few spins say nothing about the long ones).
  */
 // @ts-ignore: decorator
 @inline function nextSpins(b: i32, how: i32, lo: i32, hi: i32): i32 {
   if (how == SLEPT_LONG) return max(lo, b >> 2);
-  if (how == SLEPT_SHORT) return min(hi, b << 1);
-  if (how == SPUN) return min(hi, b + (b >> 3) + 1);
+  if (how == SLEPT_SHORT || how > b >> 1) return min(hi, b << 1);
   return b;
 }
 
