@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WasmBackend } from '../../src/backend/wasm/backend.js';
-import { KernelCall, KernelProgram, MemRange, PROGRAM_KERNELS } from '../../src/backend/wasm/program.js';
+import { DEFAULT_SPINS, KernelCall, KernelProgram, MemRange, PROGRAM_KERNELS } from '../../src/backend/wasm/program.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { ArgumentError } from '../../src/errors.js';
 
@@ -43,7 +43,7 @@ test('fused program = call-by-call = the kernels run one by one, bit for bit; ev
   const ref = (yRef.data as Float32Array).slice();
   assert.ok(ref.every(Number.isFinite) && ref.some((v) => v !== ref[0]));
   const mine = chain(a, b, c, y, 24, true);
-  for (const [mode, spins] of [['calls', undefined], ['fused', undefined], ['fused', 0], ['fused', -1]] as const) {
+  for (const [mode, spins] of [['calls', undefined], ['fused', undefined], ['fused', 0], ['fused', -1], ['fused', 50], ['fused', 1000]] as const) {
     const p = new KernelProgram(be, mine, mode, spins);
     try {
       for (let r = 0; r < 30; r++) {
@@ -51,6 +51,11 @@ test('fused program = call-by-call = the kernels run one by one, bit for bit; ev
         p.run();
         const got = new Uint32Array(y.data.buffer, y.data.byteOffset, N), want = new Uint32Array(ref.buffer);
         for (let i = 0; i < N; i++) if (got[i] !== want[i]) assert.fail(`${mode} spins ${spins} run ${r}: y[${i}] = ${(y.data as Float32Array)[i]}, expected ${ref[i]}`);
+      }
+      // each thread's adaptive spin budget stays within [min(spins, 1000), spins] (spin-only: unused)
+      if (mode === 'fused' && spins !== -1) {
+        const hi = spins ?? DEFAULT_SPINS, lo = Math.min(hi, 1000);
+        for (const b of p.spinBudgets()) assert.ok(b >= lo && b <= hi, `spins ${spins}: budget ${b} outside [${lo}, ${hi}]`);
       }
     } finally { p.dispose(); }
   }

@@ -80,12 +80,14 @@ interface Compiled {
 }
 
 /**
- * Times a thread waiting at a barrier of a fused program checks it before sleeping (~1-3 us).
- * A futex wake costs ~19 us, but a spinning thread takes a core from whoever else wants it:
- * on the loaded 2-core machine (load 15) the decode step of a small 12-block model ran ~2x
- * slower with 20000 spins than with 0-2000, ~10x with 200000 (docs/PERFORMANCE.md).
+ * The most times a thread waiting at a barrier of a fused program checks it before sleeping
+ * (20000: ~20-40 us, longer than a futex wake-up, ~19 us). Each thread adapts its own count
+ * below this (assembly/program.ts `nextSpins`): it stays near the top while its partner arrives
+ * within it (quiet machine) and falls towards 1000 where the partner is often descheduled and
+ * spinning would take the core it needs (docs/PERFORMANCE.md, "Barriers that spin as long as a
+ * wake-up"). 0: always sleep; -1: never sleep.
  */
-export const DEFAULT_SPINS = 1000;
+export const DEFAULT_SPINS = 20000;
 
 /** Where each call's arguments start in the heap program (for setArg). */
 const HEADER = 5;
@@ -118,13 +120,24 @@ export class KernelProgram {
     if (mode !== 'calls') {
       const count = (be.exports.programOpCount as () => number)();
       if (count !== PROGRAM_KERNELS.length) throw new Error(`KernelProgram: the wasm runProgram knows ${count} kernels, PROGRAM_KERNELS lists ${PROGRAM_KERNELS.length} (rebuild the kernels)`);
-      this.bar = be.zeros([16], 'i32');
+      // 64 bytes of barrier, then each thread's spin budget (kept from run to run)
+      this.bar = be.zeros([16 + be.threads], 'i32');
       this.tmp = be.empty([be.threads * 128], 'f64');
     }
     this.compile();
   }
 
   get length(): number { return this.calls.length; }
+
+  /**
+   * Each thread's current spin budget at this program's barriers (assembly/program.ts
+   * `nextSpins`; the cap `spins` before the first run), for tests and profiles. 'calls': none.
+   */
+  spinBudgets(): number[] {
+    if (!this.bar) return [];
+    const slots = Array.from((this.bar.data as Int32Array).subarray(16));
+    return slots.map((b) => (b > 0 && b <= this.spins ? b : Math.max(0, this.spins)));
+  }
 
   /** Pool dispatches one run makes (runProgram jobs on more than one thread count as one each). */
   get dispatches(): number {

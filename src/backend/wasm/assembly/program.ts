@@ -20,10 +20,14 @@ import { gemvF32, gemvF32Batch, gemvBf16, gemvF16, gemvI8, gemvQ4, copyBytes } f
 import { gemvQ4Q8 } from './gemvQ8';
 import { mlstmRecurrentF32 } from './mlstm';
 
-/** Blocks until the i32 at ptr is notified or is no longer `expected` (src/backend/wasm/imports.ts: why not memory.atomic.wait32). */
+/**
+ * Blocks until the i32 at ptr is notified or is no longer `expected`, or timeoutUs microseconds
+ * passed (< 0: no limit); 1 if it timed out (src/backend/wasm/imports.ts: why not
+ * memory.atomic.wait32).
+ */
 // @ts-ignore: decorator
 @external("env", "waitOn")
-declare function waitOn(ptr: usize, expected: i32): void;
+declare function waitOn(ptr: usize, expected: i32, timeoutUs: f64): i32;
 
 
 /**
@@ -79,39 +83,85 @@ function call(op: i32, a: usize, tid: i32, nt: i32): void {
   }
 }
 
+/** How a thread's wait at a barrier ended, when not after n >= 0 spins (runProgram adapts its spin budget to it). */
+const ARRIVED_LAST: i32 = -1, SLEPT_SHORT: i32 = -2, SLEPT_LONG: i32 = -3;
+
+/**
+ * A wait that ends within this many microseconds of falling asleep counts as short: the
+ * partner was only a little later than the spin budget (a futex wake-up is ~19 us), and a
+ * longer spin would have saved the sleep and the late start after the wake-up.
+ */
+const SHORT_SLEEP_US: f64 = 50;
+
 /**
  * Barrier of nt threads on bar: [count, generation, sleepers] (i32 each). The last thread to
  * arrive resets the count and bumps the generation; the others spin on the generation `spins`
- * times, then sleep on it (spins < 0: spin only, a browser main thread may not block).
+ * times, then sleep on it (spins < 0: spin only, a browser main thread may not block); the
+ * first sleep for at most SHORT_SLEEP_US, which tells a short wait from a long one. Returns the
+ * spins a wait that ended while spinning took, else how it ended.
  */
-function barrier(bar: usize, nt: i32, spins: i32): void {
+function barrier(bar: usize, nt: i32, spins: i32): i32 {
   const gen = atomic.load<i32>(bar, 4);
   if (atomic.add<i32>(bar, 1) == nt - 1) {
     atomic.store<i32>(bar, 0);
     atomic.add<i32>(bar, 1, 4);
     if (atomic.load<i32>(bar, 8) > 0) atomic.notify(bar + 4, nt);
-    return;
+    return ARRIVED_LAST;
   }
-  let n = 0;
+  let n = 0, slept = 0;
   while (atomic.load<i32>(bar, 4) == gen) {
     if (spins >= 0 && ++n > spins) {
       atomic.add<i32>(bar, 1, 8);
-      waitOn(bar + 4, gen);
+      const timedOut = waitOn(bar + 4, gen, slept ? -1 : SHORT_SLEEP_US);
       atomic.sub<i32>(bar, 1, 8);
+      if (!slept) slept = timedOut ? SLEPT_LONG : SLEPT_SHORT;
       n = 0;
     }
   }
+  return slept ? slept : n;
+}
+
+/**
+ * Fewest spins a thread's adaptive barrier budget (runProgram) falls to, unless the program
+ * asks for fewer: ~1-3 us, the short thread-0-only stretches between two GEMVs.
+ */
+const MIN_SPINS: i32 = 1000;
+
+/**
+ * A thread's next spin budget b at a barrier after a wait that ended `how`, between lo and hi.
+ * A thread that sleeps is woken ~20 us after its partner arrived, so it starts the next call
+ * late and its partner waits for it at the next barrier: with a budget shorter than a wake-up,
+ * the two threads can take turns sleeping at every barrier (on a quiet machine the 2-thread
+ * GEMVs of a decode step ran at 20-21 GB/s with 1000 spins, 33 GB/s with 20000). Where the
+ * cores are oversubscribed, though, a long spin takes the core the partner needs (a step ~2x
+ * slower with 20000 spins at load 15), and a wait for a long serial stretch gains nothing from
+ * spinning. So: a short sleep (partner only a little late), or a wait that ended in the upper
+ * half of the budget, doubles the budget; a long sleep quarters it; other waits keep it (the
+ * many that end after a few spins say nothing about the long ones).
+ */
+// @ts-ignore: decorator
+@inline function nextSpins(b: i32, how: i32, lo: i32, hi: i32): i32 {
+  if (how == SLEPT_LONG) return max(lo, b >> 2);
+  if (how == SLEPT_SHORT || how > b >> 1) return min(hi, b << 1);
+  return b;
 }
 
 /**
  * Runs the nOps calls at prog on this thread; every program thread runs this (one pool job).
- * bar: 64-byte barrier block (zeroed before first use); spins: barrier spins before sleeping;
- * canWait = 0: thread 0 never sleeps (a browser main thread may not block); tmp: nt x 1 KiB
- * where strided calls get their per-thread arguments written.
+ * bar: barrier block (zeroed before first use): 64 bytes, then one i32 per thread, its spin
+ * budget kept from run to run (0: not yet set); spins: the most spins before sleeping at a
+ * barrier (nextSpins adapts each thread's budget below it); canWait = 0: thread 0 never sleeps
+ * (a browser main thread may not block); tmp: nt x 1 KiB where strided calls get their
+ * per-thread arguments written.
  */
 export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWait: i32, tmp: usize, tid: i32, nt: i32): void {
   let p = prog;
   const mine = tmp + (<usize>tid << 10);
+  const spinOnly = spins < 0 || (tid == 0 && !canWait);
+  const lo = min(spins, MIN_SPINS);
+  const slot = bar + 64 + (<usize>tid << 2);
+  let budget = load<i32>(slot);
+  if (budget <= 0 || budget > spins) budget = spins;
   for (let i = 0; i < nOps; i++) {
     const op = <i32>load<f64>(p);
     const ont = <i32>load<f64>(p, 8);
@@ -119,7 +169,10 @@ export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWa
     const na = <i32>load<f64>(p, 24);
     const strided = <i32>load<f64>(p, 32);
     let a = p + 40;
-    if (sync && nt > 1) barrier(bar, nt, tid == 0 && !canWait ? -1 : spins);
+    if (sync && nt > 1) {
+      if (spinOnly) barrier(bar, nt, -1);
+      else budget = nextSpins(budget, barrier(bar, nt, budget), lo, spins);
+    }
     p = a + (<usize>(strided ? 2 * na : na) << 3);
     if (ont > 0 && tid >= ont) continue;
     if (strided && tid > 0) {
@@ -133,4 +186,5 @@ export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWa
     if (ont < 0) call(op, a, 0, 1);
     else call(op, a, tid, ont);
   }
+  if (!spinOnly) store<i32>(slot, budget);
 }
