@@ -62,6 +62,28 @@ test('fused program = call-by-call = the kernels run one by one, bit for bit; ev
   for (const t of [a, b, c, y, yRef]) t.dispose();
 });
 
+test('WasmBackendOptions.barrierSpins is the default cap of the backend\'s programs (same bits, budgets within it)', async () => {
+  const low = await WasmBackend.create({ threads: 2, barrierSpins: 1000 });
+  try {
+    const t = (shape: number[]) => low.empty(shape);
+    const [a, b, c, y, yRef] = [t([N]), t([N]), t([N]), t([N]), t([N])];
+    for (let i = 0; i < N; i++) { (a.data as Float32Array)[i] = Math.sin(i); (b.data as Float32Array)[i] = 0.01 * (i % 7); (c.data as Float32Array)[i] = 0.9 + 0.001 * (i % 13); }
+    for (const k of chain(a, b, c, yRef, 12, false)) low.run(k.kernel, k.args, k.nt);
+    const p = new KernelProgram(low, chain(a, b, c, y, 12, false), 'fused');
+    try {
+      assert.equal(p.spins, 1000);
+      for (let r = 0; r < 10; r++) p.run();
+      assert.deepEqual(new Uint32Array(y.data.buffer, y.data.byteOffset, N), new Uint32Array(yRef.data.buffer, yRef.data.byteOffset, N));
+      for (const s of p.spinBudgets()) assert.ok(s >= 1 && s <= 1000, `budget ${s} above the backend's cap 1000`);
+    } finally { p.dispose(); }
+    // an explicit count still wins over the backend's
+    const q = new KernelProgram(low, chain(a, b, c, y, 2, false), 'fused', 50);
+    assert.equal(q.spins, 50);
+    q.dispose();
+  } finally { low.dispose(); }
+  assert.equal(new KernelProgram(be, [], 'calls').spins, DEFAULT_SPINS);
+});
+
 test('fused program: one job per run of known kernels; setArg reaches both forms; errors name the problem', () => {
   assert.equal((be.exports.programOpCount as () => number)(), PROGRAM_KERNELS.length);
   const [a, b, c] = inputs();

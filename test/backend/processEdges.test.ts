@@ -67,6 +67,9 @@ test('backend: threads, relaxedSimd and initialMemoryBytes are checked with erro
   await assert.rejects(WasmBackend.create({ initialMemoryBytes: -5 }), /initialMemoryBytes must be a non-negative integer, got -5/);
   await assert.rejects(WasmBackend.create({ initialMemoryBytes: 2 ** 33 }), (e: Error) => e instanceof LimitError && /^initialMemoryBytes 8589934592 is above the limit 4294967296/.test(e.message));
   await assert.rejects(WasmBackend.create(null as never), /options must be an object, got null/);
+  await assert.rejects(WasmBackend.create({ barrierSpins: 1.5 }), /barrierSpins must be an integer from -1 \(never sleep\) to 2\^31 - 1, got 1.5/);
+  await assert.rejects(WasmBackend.create({ barrierSpins: -2 }), /barrierSpins must be an integer .* got -2/);
+  await assert.rejects(WasmBackend.create({ barrierSpins: '1000' as unknown as number }), /barrierSpins must be an integer .* got "1000"/);
   // the limit itself is accepted (a backend at the edge is made, not refused); 3 threads here for speed
   const be = await WasmBackend.create({ threads: 3 });
   try { assert.equal(be.threads, 3); } finally { be.dispose(); }

@@ -85,7 +85,7 @@ interface Compiled {
  * below this (assembly/program.ts `nextSpins`): it stays near the top while its partner arrives
  * within it (quiet machine) and falls towards 1000 where the partner is often descheduled and
  * spinning would take the core it needs (docs/PERFORMANCE.md, "Barriers that spin as long as a
- * wake-up"). 0: always sleep; -1: never sleep.
+ * wake-up"). 0: always sleep; -1: never sleep. WasmBackendOptions.barrierSpins sets it per backend.
  */
 export const DEFAULT_SPINS = 20000;
 
@@ -105,7 +105,7 @@ export class KernelProgram {
    * `calls` in order; mode 'fused' puts every run of consecutive calls that runProgram knows into
    * one job (a call it does not know runs as its own dispatch between the jobs).
    */
-  constructor(readonly be: WasmBackend, calls: readonly KernelCall[], readonly mode: ProgramMode, readonly spins = DEFAULT_SPINS) {
+  constructor(readonly be: WasmBackend, calls: readonly KernelCall[], readonly mode: ProgramMode, readonly spins: number = be.barrierSpins ?? DEFAULT_SPINS) {
     const declared = calls.filter((c) => c.reads && c.writes).length;
     if (declared !== 0 && declared !== calls.length) throw new ArgumentError(`KernelProgram: ${declared} of ${calls.length} calls declare reads and writes; barriers need them on all calls or none`);
     for (const [i, c] of calls.entries()) {
