@@ -155,6 +155,9 @@ test('generation_config.json: max_new_tokens default and eos list', async () => 
   const io = { stdout: { write: () => true }, stderr: { write: () => true } };
   const lib = await runGenerate(parseGenerateArgs({ model: d, prompt: 'hi', threads: '1', json: true }), io);
   assert.deepEqual(lib!.ids, out.ids);
+  // --barrier-spins only changes how the decode threads wait, not the ids
+  const spins = await runGenerate(parseGenerateArgs({ model: d, prompt: 'hi', threads: '2', barrierSpins: '1000', json: true }), io);
+  assert.deepEqual(spins!.ids, out.ids);
 });
 
 test('score: perplexity computed by the library', async () => {
@@ -194,6 +197,7 @@ test('bad input: one clear line on stderr, exit code 1', () => {
     [['generate', '--model', dir, '--prompt', 'hi', '--top-p', '1.5'], /--top-p must be a number in \(0, 1\]/],
     [['generate', '--model', dir, '--prompt', 'hi', '--max-new-tokens', '0'], /--max-new-tokens must be an integer >= 1, got '0'/],
     [['generate', '--model', dir, '--prompt', 'hi', '--dtype', 'f8'], /--dtype must be one of f32, bf16, int8, q4, got 'f8'/],
+    [['generate', '--model', dir, '--prompt', 'hi', '--barrier-spins', 'lots'], /--barrier-spins must be an integer >= -1, got 'lots'/],
     [['score', '--model', dir, '--file', join(root, 'none.txt')], /--file '.*none\.txt': cannot read it \(ENOENT\)/],
   ];
   for (const [args, re] of cases) {

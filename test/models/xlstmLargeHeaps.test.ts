@@ -53,6 +53,21 @@ test('LanguageModel surface: modelType, vocabSize, logits "last" = last row of "
   assert.throws(() => model.forward(input, { logits: 'first' as never }), /logits = "first", expected "all" or "last"/);
 });
 
+test('split over heaps: the heaps made for the model take the caller backend\'s threads, build and barrierSpins', async () => {
+  const spinBe = await WasmBackend.create({ threads: 2, barrierSpins: 3000 });
+  try {
+    const split = await XLSTMLarge.fromPretrained(dir(), { backend: spinBe, maxHeapBytes: 1 });
+    try {
+      assert.ok(split.backends.length > 2);
+      for (const b of split.backends) {
+        assert.equal(b.barrierSpins, 3000);
+        assert.equal(b.threads, 2);
+        assert.equal(b.features.relaxedSimd, spinBe.features.relaxedSimd);
+      }
+    } finally { split.dispose(); }
+  } finally { spinBe.dispose(); }
+});
+
 test('split over heaps (maxHeapBytes): forward, step, generate identical to one heap; state on each block heap', async () => {
   // 1 byte: every unit (embedding, each block, the head) gets a heap of its own; the caller's
   // heap already holds the other model, so even the embedding moves to a new one.

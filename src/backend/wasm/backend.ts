@@ -83,14 +83,14 @@ export { defaultThreadCount };
 export class WasmBackend {
   readonly name = 'wasm';
   private finalizer = new FinalizationRegistry<number>((ptr) => this.heap.release(ptr));
-  /** WasmBackendOptions.barrierSpins (undefined: KernelProgram's default). */
-  barrierSpins?: number;
   private constructor(
     readonly heap: Heap,
     readonly pool: ThreadPool,
     readonly features: WasmFeatures,
     private kernelIndex: Map<string, number>,
     readonly exports: Record<string, Function>,
+    /** WasmBackendOptions.barrierSpins (undefined: KernelProgram's default). */
+    readonly barrierSpins?: number,
   ) {}
 
   static async create(options?: WasmBackendOptions): Promise<WasmBackend> {
@@ -106,9 +106,7 @@ export class WasmBackend {
     const index = new Map(names.map((n, i) => [n, i]));
     const features: WasmFeatures = { simd: true, relaxedSimd: useRelaxed, threads };
     if (threads < wanted && support.reason) features.singleThreadReason = support.reason;
-    const be = new WasmBackend(heap, pool, features, index, instance.exports as any);
-    be.barrierSpins = opts.barrierSpins;
-    return be;
+    return new WasmBackend(heap, pool, features, index, instance.exports as any, opts.barrierSpins);
   }
 
   get threads(): number { return this.features.threads; }

@@ -30,6 +30,8 @@ export interface LoadedTextModel {
 export interface TextModelOptions {
   model: string;
   threads?: number;
+  /** WasmBackendOptions.barrierSpins (--barrier-spins). */
+  barrierSpins?: number;
   dtype?: LoadDtype;
   /**
    * Runs after the tokenizer and generation defaults are read, before the weights are: the
@@ -54,7 +56,7 @@ export async function loadTextModel(opts: TextModelOptions, io: CliIo): Promise<
     defaults = await auto.readGenerationDefaults(dir);
   } catch (e) { throw wrap(e); }
   opts.beforeWeights?.({ tokenizer, defaults });
-  const backend = await WasmBackend.create({ threads: opts.threads });
+  const backend = await WasmBackend.create({ threads: opts.threads, barrierSpins: opts.barrierSpins });
   const bar = await progressBar(io);
   try {
     const model = await auto.loadLanguageModel(dir, { backend, dtype: opts.dtype, onProgress: bar?.update });
@@ -101,6 +103,9 @@ export function parseIntOption(name: string, value: unknown, min: number): numbe
   return n;
 }
 
+/** --barrier-spins' help (generate, score): WasmBackendOptions.barrierSpins. */
+export const BARRIER_SPINS_HELP = 'most checks a decode thread makes at a barrier before it sleeps (default 20000; 1000 where other busy processes share the cores)';
+
 /** Number option checked by `ok`; `want` describes the accepted range. */
 export function parseNumberOption(name: string, value: unknown, ok: (x: number) => boolean, want: string): number {
   const s = String(value).trim();
@@ -127,6 +132,7 @@ export interface GenerateCliOptions {
   seed?: number;
   stop?: string[];
   threads?: number;
+  barrierSpins?: number;
   dtype?: LoadDtype;
   json?: boolean;
 }
@@ -171,6 +177,7 @@ export function parseGenerateArgs(raw: Record<string, unknown>): GenerateCliOpti
     if (o.stop.some((s) => s === '')) throw new ArgumentError('--stop must not be empty');
   }
   if (raw.threads !== undefined) o.threads = parseIntOption('--threads', raw.threads, 1);
+  if (raw.barrierSpins !== undefined) o.barrierSpins = parseIntOption('--barrier-spins', raw.barrierSpins, -1);
   o.dtype = parseDtypeOption(raw.dtype);
   if (raw.json) o.json = true;
   return o;
@@ -253,6 +260,7 @@ export function register(program: Command): void {
     .option('--seed <s>', 'random seed for sampling (0 <= s < 2^32)')
     .option('--stop <str>', 'stop when the text contains this string (repeatable)', collect)
     .option('--threads <n>', 'compute threads (default: all cores)')
+    .option('--barrier-spins <n>', BARRIER_SPINS_HELP)
     .option('--dtype <d>', 'weight format in memory: f32, bf16, int8, q4 (default: as stored)')
     .option('--json', 'print ids, per-token log-probabilities and G-NLL as JSON')
     .action(async (raw: Record<string, unknown>) => {

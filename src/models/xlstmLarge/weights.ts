@@ -564,7 +564,7 @@ export async function loadXLSTMLargeWeights(be: WasmBackend, src: SafetensorsSou
   };
   try {
     for (let h = 1; h < heapBytes.length; h++) {
-      backends.push(await WasmBackend.create({ threads: be.threads, relaxedSimd: be.features.relaxedSimd }));
+      backends.push(await WasmBackend.create({ threads: be.threads, relaxedSimd: be.features.relaxedSimd, barrierSpins: be.barrierSpins }));
     }
     for (const p of planned) {
       const t = await placeSlot(backends[p.heap], src, p, stageBytes, (part) => {
