@@ -103,9 +103,6 @@ export function parseIntOption(name: string, value: unknown, min: number): numbe
   return n;
 }
 
-/** --barrier-spins' help (generate, score): WasmBackendOptions.barrierSpins. */
-export const BARRIER_SPINS_HELP = 'most checks a decode thread makes at a barrier before it sleeps (default 20000; 1000 where other busy processes share the cores)';
-
 /** Number option checked by `ok`; `want` describes the accepted range. */
 export function parseNumberOption(name: string, value: unknown, ok: (x: number) => boolean, want: string): number {
   const s = String(value).trim();
@@ -260,7 +257,7 @@ export function register(program: Command): void {
     .option('--seed <s>', 'random seed for sampling (0 <= s < 2^32)')
     .option('--stop <str>', 'stop when the text contains this string (repeatable)', collect)
     .option('--threads <n>', 'compute threads (default: all cores)')
-    .option('--barrier-spins <n>', BARRIER_SPINS_HELP)
+    .option('--barrier-spins <n>', 'most checks a decode thread makes at a barrier before it sleeps (default 20000; 1000 where other busy processes share the cores)')
     .option('--dtype <d>', 'weight format in memory: f32, bf16, int8, q4 (default: as stored)')
     .option('--json', 'print ids, per-token log-probabilities and G-NLL as JSON')
     .action(async (raw: Record<string, unknown>) => {

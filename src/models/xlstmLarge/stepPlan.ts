@@ -256,14 +256,13 @@ export class XLSTMLargeStepPlan {
     const qkvoByParts = (x: MemRange, wt: LinearWeight, bias: Tensor | undefined, what: string): MemRange => {
       const proj = shared('proj', P);
       const q4 = wt instanceof Q4Weight;
-      if (!q4 && wt.dtype !== 'i8') return linear(x, proj, wt, bias, what);
       const K = wt.shape[1];
       const rowBytes = q4 ? K / 2 : K, scaleBytes = q4 ? (K / 32) * 4 : 4;
       const full = gemvScratchBytes(be(), wt, 1), fullNt = gemvThreads(be(), P, K);
       const per = full / fullNt;
       const scratch = per ? this.bufs[heap].get('gemvScratch', full / 4).data.byteOffset : 0;
       const base = gemvKernelCall(be(), wt, 1, { ...weightPtrs(wt, what), x: x.ptr, y: proj.ptr, bias: bias ? ptr(bias, `${what} bias`) : 0, scratch });
-      // (checked bit for bit for these two kernels only)
+      // only these two kernels are checked bit for bit per row block; any other: one GEMV
       if (base.kernel !== 'gemvQ4Q8' && base.kernel !== 'gemvI8') return linear(x, proj, wt, bias, what);
       for (const [r0, n] of [[0, QK], [QK, QK], [2 * QK, DV], [2 * QK + DV, DV]]) {
         const args = base.args.slice(); // [w, scales, x, y, bias, N, K, R, scratch]
