@@ -83,7 +83,7 @@ function packA(transA: i32, A: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i
 // depths at a time, rows 0-3 by a 4 x 4 transpose and rows 4-5 pairwise. Twice
 // as fast as one store per value: a 1024 x 8 x 768 GEMM (the mLSTM gate
 // projection, mostly packing) went from 17 to 35 GFLOP/s.
-function packA6(src: usize, rs: usize, kc: i32, d: usize): void {
+export function packA6(src: usize, rs: usize, kc: i32, d: usize): void {
   let k = 0;
   for (; k + 4 <= kc; k += 4) {
     const s = src + (<usize>k << 2);
@@ -189,9 +189,15 @@ function packBWiden(kind: i32, W: usize, scales: usize, K: i32, p0: i32, kc: i32
   }
 }
 
-// The relaxed build's 6 x 8 kernel: tile[0:6, 0:8] = Ap Bp, stored contiguously
-// (the merge into C is separate, see MR).
-function micro(kc: i32, pa: usize, pb: usize, t: usize): void {
+// The relaxed build's 6 x 8 kernel: t[0:6, 0:8] = Ap Bp, rows rs bytes apart. t is the
+// tile buffer (rs = 32; merged into C by mergeFull / mergeEdge, see MR) or, for a full tile
+// on the first depth pass with alpha = 1 and beta = 0 (every gemmLinear without bias), C
+// itself: the merge would store 1 * x, which is x (-0 and NaN included), so the bits are the
+// same and the tile's write and re-read and a call per tile are saved (mergeFull was 1.5 %
+// of an f32 prefill's CPU). Adding into C here on the later passes (a second function with
+// `C += tile` after the loop, or a flag) made V8 run the loop at 0.55-0.65 of its speed
+// (the stores alone do not change it), so those passes keep the separate merge.
+export function micro(kc: i32, pa: usize, pb: usize, t: usize, rs: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -214,9 +220,12 @@ function micro(kc: i32, pa: usize, pb: usize, t: usize): void {
     c50 = fmadd(a, b0, c50); c51 = fmadd(a, b1, c51);
     pa += 24; pb += 32;
   }
-  v128.store(t, c00); v128.store(t, c01, 16); v128.store(t, c10, 32); v128.store(t, c11, 48);
-  v128.store(t, c20, 64); v128.store(t, c21, 80); v128.store(t, c30, 96); v128.store(t, c31, 112);
-  v128.store(t, c40, 128); v128.store(t, c41, 144); v128.store(t, c50, 160); v128.store(t, c51, 176);
+  v128.store(t, c00); v128.store(t, c01, 16); t += rs;
+  v128.store(t, c10); v128.store(t, c11, 16); t += rs;
+  v128.store(t, c20); v128.store(t, c21, 16); t += rs;
+  v128.store(t, c30); v128.store(t, c31, 16); t += rs;
+  v128.store(t, c40); v128.store(t, c41, 16); t += rs;
+  v128.store(t, c50); v128.store(t, c51, 16);
 }
 
 // The baseline build's 4 x 8 kernel, merging into C itself: C[0:4, 0:8] =
@@ -347,6 +356,8 @@ export function gemmLinear(
     for (let pc = 0; pc < K; pc += kcStep) {
       const kc = imin(kcStep, K - pc);
       const b = pc == 0 ? beta : <f32>1;
+      // full tiles written straight into C (see micro)
+      const direct = alpha == 1 && b == 0;
       if (kind == WK_F32) packB(transB, B, ldb, pc, kc, jc, nc, bp);
       else packBWiden(kind, B, scales, K, pc, kc, jc, nc, bp, conv);
       for (let ic = m0; ic < m1; ic += MC) {
@@ -366,12 +377,14 @@ export function gemmLinear(
                 micro4x8(kc, pa, pb, tmp, NR, alpha, 0);
                 mergeEdge(tmp, cp, ldc, mr, nr, 1, b);
               }
+            } else if (mr == MR && nr == NR && direct) {
+              // Several call sites keep binaryen from inlining micro (see MR).
+              micro(kc, pa, pb, cp, <usize>ldc << 2);
             } else if (mr == MR && nr == NR) {
-              // Two call sites keep binaryen from inlining micro (see MR).
-              micro(kc, pa, pb, tmp);
+              micro(kc, pa, pb, tmp, 32);
               mergeFull(tmp, cp, ldc, alpha, b);
             } else {
-              micro(kc, pa, pb, tmp);
+              micro(kc, pa, pb, tmp, 32);
               mergeEdge(tmp, cp, ldc, mr, nr, alpha, b);
             }
           }

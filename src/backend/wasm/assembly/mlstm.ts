@@ -12,7 +12,7 @@
 // read or written); 2 = no normalisation (h = q^T C, mLSTMsig normalize=False);
 // 4 and 8: see mlstmChunkwiseF32.
 import { fmadd, rangeStart, rangeEnd } from './simd';
-import { tileGemm, TRI_A_LOWER, TRI_C_LOWER } from './tileGemm';
+import { tileGemm, tileGemmScratchBytes, TRI_A_LOWER, TRI_C_LOWER } from './tileGemm';
 
 const MODE_SIG: i32 = 1;
 const MODE_NONORM: i32 = 2;
@@ -154,8 +154,10 @@ export function mlstmRecurrentF32(
 
 /** Bytes of per-thread scratch mlstmChunkwiseF32 needs for chunk length L. */
 export function mlstmChunkwiseScratchBytes(L: i32, DHQK: i32): i32 {
-  // f64 bcum, aw, mrow | f32 rowScale, den | f32 Kt [DHQK, L] | f32 P [L, L]; 64-byte aligned
-  return ((L * 8 * 3 + L * 4 * 2 + DHQK * L * 4 + L * L * 4 + 64 * 5 + 63) / 64) * 64;
+  // f64 bcum, aw, mrow | f32 rowScale, den | f32 Kt [DHQK, L] | f32 P [L, L] | tileGemm's
+  // scratch (every product's A is [L, DHQK] or [DHQK, L]); 64-byte aligned
+  const tg = tileGemmScratchBytes(L, DHQK > L ? DHQK : L) + 64;
+  return ((L * 8 * 3 + L * 4 * 2 + DHQK * L * 4 + L * L * 4 + 64 * 5 + tg + 63) / 64) * 64;
 }
 
 // @ts-ignore: decorator
@@ -184,6 +186,7 @@ export function mlstmChunkwiseF32(
   const den = align64(rowScale + (<usize>L << 2));     // f32 [L]
   const kt = align64(den + (<usize>L << 2));           // f32 [DHQK, L]
   const p = align64(kt + (<usize>(DHQK * L) << 2));    // f32 [L, L]
+  const tg = align64(p + (<usize>(L * L) << 2));       // tileGemm's scratch
   const rowBytes = <usize>DHV << 2;
   for (let bh = hs; bh < he; bh++) {
     const cb = c + (<usize>bh * <usize>DHQK * <usize>DHV << 2);
@@ -216,7 +219,7 @@ export function mlstmChunkwiseF32(
         const kr = kc + (<usize>(j * DHQK) << 2);
         for (let dk = 0; dk < DHQK; dk++) store<f32>(kt + (<usize>(dk * L + j) << 2), load<f32>(kr + (<usize>dk << 2)));
       }
-      tileGemm(qc, DHQK, kt, L, p, L, L, L, DHQK, 0, TRI_C_LOWER);
+      tileGemm(qc, DHQK, kt, L, p, L, L, L, DHQK, 0, TRI_C_LOWER, tg);
       // stabilised decay matrix, row maxima, denominators
       for (let j = 0; j < L; j++) {
         const bj = load<f64>(bcum + (<usize>j << 3));
@@ -254,7 +257,7 @@ export function mlstmChunkwiseF32(
       // h = (rowScale * Q C + P V) / (den + eps)
       const zeroState = (mode & MODE_ZERO_STATE) != 0 && c0 == t0;
       if (!zeroState) {
-        tileGemm(qc, DHQK, cb, DHV, hc, DHV, L, DHV, DHQK, 0);
+        tileGemm(qc, DHQK, cb, DHV, hc, DHV, L, DHV, DHQK, 0, 0, tg);
         for (let j = 0; j < L; j++) scaleInPlace(hc + <usize>j * rowBytes, DHV, load<f32>(rowScale + (<usize>j << 2)));
       }
       tileGemm(p, L, vc, DHV, hc, DHV, L, DHV, L, zeroState ? 0 : 1, TRI_A_LOWER);
@@ -281,7 +284,7 @@ export function mlstmChunkwiseF32(
         const np = nb + (<usize>dk << 2);
         store<f32>(np, decay * load<f32>(np) + s);
       }
-      tileGemm(kt, L, vc, DHV, cb, DHV, DHQK, DHV, L, decay);
+      tileGemm(kt, L, vc, DHV, cb, DHV, DHQK, DHV, L, decay, 0, tg);
       if (!sig) store<f32>(m + (<usize>bh << 2), <f32>mk);
     }
   }

@@ -1,7 +1,9 @@
 // C = beta*C + A B for the small in-cache blocks of the mLSTM chunkwise kernels (forward in
 // mlstm.ts, backward in backwardMlstm.ts): 4x8 register tiles, triangular A skipped where known
-// to be zero. The big GEMMs (linear layers) use the packed kernel of gemm.ts instead.
+// to be zero. The big GEMMs (linear layers) use the packed kernel of gemm.ts; with scratch, the
+// relaxed build runs the full 6-row blocks here on that kernel too (see tileGemm6).
 import { fmadd } from './simd';
+import { micro, packA6 } from './gemm';
 
 /** tileGemm tri: A is lower triangular (A[i,k] = 0 for k > i): the sum stops at k = i. */
 export const TRI_A_LOWER: i32 = 1;
@@ -10,12 +12,82 @@ export const TRI_A_UPPER: i32 = 2;
 /** tileGemm tri: only C's lower triangle (j <= i) is wanted; tiles wholly above it are skipped (left as they were). */
 export const TRI_C_LOWER: i32 = 3;
 
+/** Bytes of scratch tileGemm's 6 x 8 path needs for A [M, K] (every product of the call fits). */
+export function tileGemmScratchBytes(M: i32, K: i32): i32 {
+  // packed A rows [M, K], one B panel [K, 8], one 6 x 8 tile; 64-byte aligned
+  return (M * K + K * 8 + 48) * 4 + 64 * 3;
+}
+
 /**
  * C[M,N] = beta*C + A[M,K] B[K,N] (beta = 0 ignores C's old contents, NaN included).
  * 4x8 register tiles; row and column tails in plain loops. `tri` skips known zeros (TRI_*;
- * the zero entries of a triangular A must still be stored as zeros).
+ * the zero entries of a triangular A must still be stored as zeros). With `scratch`
+ * (tileGemmScratchBytes(M, K) bytes) the relaxed build computes the full 6 x 8 tiles with
+ * gemm.ts's micro-kernel (tri 0 and TRI_C_LOWER; same bits, see tileGemm6).
  */
-export function tileGemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M: i32, N: i32, K: i32, beta: f32, tri: i32 = 0): void {
+export function tileGemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M: i32, N: i32, K: i32, beta: f32, tri: i32 = 0, scratch: usize = 0): void {
+  if (ASC_FEATURE_RELAXED_SIMD && scratch != 0 && (tri == 0 || tri == TRI_C_LOWER) && M >= 6 && N >= 8 && K > 0) {
+    const M6 = M - M % 6, N8 = N & ~7;
+    tileGemm6(a, lda, b, ldb, c, ldc, M6, N8, K, beta, tri, scratch);
+    // the column tail of those rows and the last M % 6 rows as before; the diagonal test of
+    // TRI_C_LOWER would be off for these offset blocks, and computing them whole is allowed
+    if (N8 < N) tileGemm4(a, lda, b + (<usize>N8 << 2), ldb, c + (<usize>N8 << 2), ldc, M6, N - N8, K, beta, 0);
+    if (M6 < M) tileGemm4(a + (<usize>(M6 * lda) << 2), lda, b, ldb, c + (<usize>(M6 * ldc) << 2), ldc, M - M6, N, K, beta, 0);
+    return;
+  }
+  tileGemm4(a, lda, b, ldb, c, ldc, M, N, K, beta, tri);
+}
+
+// @ts-ignore: decorator
+@inline function align64(x: usize): usize { return (x + 63) & ~(<usize>63); }
+
+// Rows 0..M6 (a multiple of 6), columns 0..N8 (a multiple of 8) on the GEMM micro-kernel
+// (6 x 8, 12 accumulators): A packed once into [6-row panel][k][6], each B column panel into
+// [k][8] and used by every row panel. Each element is sum_k A B from zero in k order with the
+// same fused multiply-adds as tileGemm4's 4 x 8 tiles, then beta * C + sum as one fused
+// multiply-add, so the bits are tileGemm4's. The mLSTM cell's Q C and K^T V products
+// (L = 64, DHQK = 96, DHV = 192) ran at ~40 GFLOP/s per core on 4 x 8 tiles against ~55 for
+// the micro-kernel.
+function tileGemm6(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M6: i32, N8: i32, K: i32, beta: f32, tri: i32, scratch: usize): void {
+  const ap = align64(scratch);
+  const bp = align64(ap + (<usize>(M6 * K) << 2));
+  const t = align64(bp + (<usize>K << 5));
+  const rsA = <usize>lda << 2, rsB = <usize>ldb << 2, rsC = <usize>ldc << 2;
+  for (let i0 = 0; i0 < M6; i0 += 6) packA6(a + <usize>i0 * rsA, rsA, K, ap + (<usize>(i0 * K) << 2));
+  const vbeta = f32x4.splat(beta);
+  for (let j = 0; j < N8; j += 8) {
+    let src = b + (<usize>j << 2);
+    for (let k = 0; k < K; k++) {
+      const d = bp + (<usize>k << 5);
+      v128.store(d, v128.load(src)); v128.store(d, v128.load(src, 16), 16);
+      src += rsB;
+    }
+    for (let i0 = 0; i0 < M6; i0 += 6) {
+      if (tri == TRI_C_LOWER && j > i0 + 5) continue;
+      const pa = ap + (<usize>(i0 * K) << 2);
+      const cp = c + <usize>i0 * rsC + (<usize>j << 2);
+      if (beta == 0) {
+        micro(K, pa, bp, cp, rsC);
+      } else {
+        // the tile, then C = beta * C + tile (the merge in its own function, see gemm.ts micro)
+        micro(K, pa, bp, t, 32);
+        mergeBeta(t, cp, rsC, vbeta);
+      }
+    }
+  }
+}
+
+// C[0:6, 0:8] = beta * C + t (t a 6 x 8 tile), as tileGemm4's epilogue.
+function mergeBeta(t: usize, c: usize, rsC: usize, vbeta: v128): void {
+  for (let r = 0; r < 6; r++) {
+    v128.store(c, fmadd(vbeta, v128.load(c), v128.load(t)));
+    v128.store(c, fmadd(vbeta, v128.load(c, 16), v128.load(t, 16)), 16);
+    c += rsC; t += 32;
+  }
+}
+
+// The 4 x 8 tiles (every build, every tri): tileGemm without scratch.
+function tileGemm4(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M: i32, N: i32, K: i32, beta: f32, tri: i32): void {
   const vbeta = f32x4.splat(beta);
   const bstep = <usize>ldb << 2;
   const M4 = M & ~3;
