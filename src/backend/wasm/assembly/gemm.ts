@@ -5,6 +5,7 @@
 // 48 KiB L1 and the A block (MC*KC*4 = 192 KiB) in the 1 MiB L2.
 import { fmadd } from './simd';
 import { widenRow, WK_F32 } from './widen';
+import { micro, packA6 } from './gemmMicro';
 
 // Register tiles (measured on one core of the 2-core EPYC, Zen 5, Node 20 /
 // V8 11.3, CPU time; `gemm fma peak` of `npm run bench -- gemm` is the
@@ -76,31 +77,6 @@ function packA(transA: i32, A: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i
         for (let k = 0; k < kc; k++) putA(d + <usize>(k * MR) * AW, load<f32>(row + (<usize>k << 2)));
       }
     }
-  }
-}
-
-// Six full rows of A (row stride rs bytes) into one compact panel [k][6]: four
-// depths at a time, rows 0-3 by a 4 x 4 transpose and rows 4-5 pairwise. Twice
-// as fast as one store per value: a 1024 x 8 x 768 GEMM (the mLSTM gate
-// projection, mostly packing) went from 17 to 35 GFLOP/s.
-export function packA6(src: usize, rs: usize, kc: i32, d: usize): void {
-  let k = 0;
-  for (; k + 4 <= kc; k += 4) {
-    const s = src + (<usize>k << 2);
-    const a0 = v128.load(s), a1 = v128.load(s + rs), a2 = v128.load(s + 2 * rs), a3 = v128.load(s + 3 * rs);
-    const a4 = v128.load(s + 4 * rs), a5 = v128.load(s + 5 * rs);
-    const t0 = i32x4.shuffle(a0, a1, 0, 4, 1, 5), t1 = i32x4.shuffle(a2, a3, 0, 4, 1, 5);
-    const t2 = i32x4.shuffle(a0, a1, 2, 6, 3, 7), t3 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
-    const u0 = i32x4.shuffle(a4, a5, 0, 4, 1, 5), u1 = i32x4.shuffle(a4, a5, 2, 6, 3, 7);
-    const o = d + <usize>(k * 24);
-    v128.store(o, i64x2.shuffle(t0, t1, 0, 2)); v128.store64_lane(o, u0, 0, 16);
-    v128.store(o, i64x2.shuffle(t0, t1, 1, 3), 24); v128.store64_lane(o, u0, 1, 40);
-    v128.store(o, i64x2.shuffle(t2, t3, 0, 2), 48); v128.store64_lane(o, u1, 0, 64);
-    v128.store(o, i64x2.shuffle(t2, t3, 1, 3), 72); v128.store64_lane(o, u1, 1, 88);
-  }
-  for (; k < kc; k++) {
-    const s = src + (<usize>k << 2), o = d + <usize>(k * 24);
-    for (let r = 0; r < 6; r++) store<f32>(o + (<usize>r << 2), load<f32>(s + <usize>r * rs));
   }
 }
 
@@ -187,45 +163,6 @@ function packBWiden(kind: i32, W: usize, scales: usize, K: i32, p0: i32, kc: i32
     }
     packB(1, conv, kc, 0, kc, 0, NR, bp + (<usize>(jr * kc) << 2));
   }
-}
-
-// The relaxed build's 6 x 8 kernel: t[0:6, 0:8] = Ap Bp, rows rs bytes apart. t is the
-// tile buffer (rs = 32; merged into C by mergeFull / mergeEdge, see MR) or, for a full tile
-// on the first depth pass with alpha = 1 and beta = 0 (every gemmLinear without bias), C
-// itself: the merge would store 1 * x, which is x (-0 and NaN included), so the bits are the
-// same and the tile's write and re-read and a call per tile are saved (mergeFull was 1.5 %
-// of an f32 prefill's CPU). Adding into C here on the later passes (a second function with
-// `C += tile` after the loop, or a flag) made V8 run the loop at 0.55-0.65 of its speed
-// (the stores alone do not change it), so those passes keep the separate merge.
-export function micro(kc: i32, pa: usize, pb: usize, t: usize, rs: usize): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
-  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
-  for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
-    let a = v128.load32_splat(pa);
-    c00 = fmadd(a, b0, c00); c01 = fmadd(a, b1, c01);
-    a = v128.load32_splat(pa, 4);
-    c10 = fmadd(a, b0, c10); c11 = fmadd(a, b1, c11);
-    a = v128.load32_splat(pa, 8);
-    c20 = fmadd(a, b0, c20); c21 = fmadd(a, b1, c21);
-    a = v128.load32_splat(pa, 12);
-    c30 = fmadd(a, b0, c30); c31 = fmadd(a, b1, c31);
-    a = v128.load32_splat(pa, 16);
-    c40 = fmadd(a, b0, c40); c41 = fmadd(a, b1, c41);
-    a = v128.load32_splat(pa, 20);
-    c50 = fmadd(a, b0, c50); c51 = fmadd(a, b1, c51);
-    pa += 24; pb += 32;
-  }
-  v128.store(t, c00); v128.store(t, c01, 16); t += rs;
-  v128.store(t, c10); v128.store(t, c11, 16); t += rs;
-  v128.store(t, c20); v128.store(t, c21, 16); t += rs;
-  v128.store(t, c30); v128.store(t, c31, 16); t += rs;
-  v128.store(t, c40); v128.store(t, c41, 16); t += rs;
-  v128.store(t, c50); v128.store(t, c51, 16);
 }
 
 // The baseline build's 4 x 8 kernel, merging into C itself: C[0:4, 0:8] =

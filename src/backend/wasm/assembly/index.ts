@@ -11,6 +11,7 @@ export * from './slstm';
 export * from './headwise';
 export * from './heads';
 export * from './gemmChunked';
+export { tileGemmF32, tileGemmScratchBytes } from './tileGemm';
 export * from './backwardSlstm';
 export * from './backwardMlstm';
 export * from './backwardOps';

@@ -3,7 +3,7 @@
 // to be zero. The big GEMMs (linear layers) use the packed kernel of gemm.ts; with scratch, the
 // relaxed build runs the full 6-row blocks here on that kernel too (see tileGemm6).
 import { fmadd } from './simd';
-import { micro, packA6 } from './gemm';
+import { micro, packA6 } from './gemmMicro';
 
 /** tileGemm tri: A is lower triangular (A[i,k] = 0 for k > i): the sum stops at k = i. */
 export const TRI_A_LOWER: i32 = 1;
@@ -69,7 +69,7 @@ function tileGemm6(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M
       if (beta == 0) {
         micro(K, pa, bp, cp, rsC);
       } else {
-        // the tile, then C = beta * C + tile (the merge in its own function, see gemm.ts micro)
+        // the tile, then C = beta * C + tile (the merge in its own function, see gemmMicro.ts)
         micro(K, pa, bp, t, 32);
         mergeBeta(t, cp, rsC, vbeta);
       }
@@ -154,4 +154,12 @@ function tileGemm4(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M
       store<f32>(cp, beta != 0 ? s + beta * load<f32>(cp) : s);
     }
   }
+}
+
+/**
+ * tileGemm as a kernel, for tests: runs on thread 0 only. scratch = 0 takes the 4 x 8 tiles
+ * everywhere, otherwise tileGemmScratchBytes(M, K) bytes for the 6 x 8 path.
+ */
+export function tileGemmF32(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M: i32, N: i32, K: i32, beta: f32, tri: i32, scratch: usize, tid: i32, nt: i32): void {
+  if (tid == 0) tileGemm(a, lda, b, ldb, c, ldc, M, N, K, beta, tri, scratch);
 }
