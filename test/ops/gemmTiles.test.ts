@@ -60,20 +60,25 @@ test('gemmF32 alpha 1 beta 0 (tiles stored straight into C) = the merge path (be
   }
 });
 
-test('tileGemm with scratch (6 x 8 tiles) = without (4 x 8), bit for bit: mLSTM shapes, tails, beta 0 / 1 / decay, lower-triangular C', () => {
-  const TRI_C_LOWER = 3;
+test('tileGemm with scratch (6 x 8 tiles) = without (4 x 8), bit for bit: mLSTM shapes, tails, beta 0 / 1 / decay, lower-triangular C or A', () => {
+  const TRI_A_LOWER = 1, TRI_C_LOWER = 3;
   // (M, N, K): the cell's Q C [L, DHV] from [L, DHQK], K^T V [DHQK, DHV] from [DHQK, L], Q K^T [L, L]
   // at L 64 / DHQK 96 / DHV 192 and the 2-block test model's 32 / 64, then row and column tails
-  const shapes: [number, number, number][] = [[64, 192, 96], [96, 192, 64], [64, 64, 96], [32, 64, 64], [13, 20, 7], [6, 8, 1], [5, 16, 9], [64, 61, 32]];
+  // (P V [L, DHV] from the lower-triangular P [L, L] too)
+  const shapes: [number, number, number][] = [[64, 192, 96], [96, 192, 64], [64, 64, 96], [64, 192, 64], [32, 64, 64], [13, 20, 13], [6, 8, 1], [5, 16, 9], [64, 61, 64], [16, 64, 16]];
   for (const be of bes) {
     for (const [M, N, K] of shapes) {
       for (const beta of [0, 1, 0.8125]) {
-        for (const tri of [0, TRI_C_LOWER]) {
-          if (tri && (beta || M !== N)) continue; // as the cell uses it
+        for (const tri of [0, TRI_C_LOWER, TRI_A_LOWER]) {
+          // as the cell uses them: Q K^T into C's lower triangle (beta 0), P V from a lower-triangular P
+          if (tri === TRI_C_LOWER && (beta || M !== N)) continue;
+          if (tri === TRI_A_LOWER && (beta === 0.8125 || M !== K)) continue;
           const A = be.empty([M * K]), B = be.empty([K * N]), C0 = be.empty([M * N]), C1 = be.empty([M * N]);
           const scratch = be.empty([Math.ceil((be.exports.tileGemmScratchBytes as (m: number, k: number) => number)(M, K) / 4)]);
           try {
             fill(A.data as Float32Array, 11 + M); fill(B.data as Float32Array, 13 + N);
+            // a triangular A keeps its zeros stored (tileGemm's contract)
+            if (tri === TRI_A_LOWER) (A.data as Float32Array).forEach((_, i, a) => { if (i % K > Math.floor(i / K)) a[i] = 0; });
             fill(C0.data as Float32Array, 17); (C1.data as Float32Array).set(C0.data as Float32Array);
             if (beta === 0) { (C0.data as Float32Array).fill(NaN); (C1.data as Float32Array).fill(NaN); }
             be.run('tileGemmF32', [be.ptr(A), K, be.ptr(B), N, be.ptr(C0), N, M, N, K, beta, tri, 0]);

@@ -35,8 +35,10 @@ export function packA6(src: usize, rs: usize, kc: i32, d: usize): void {
 // itself: the merge would store 1 * x, which is x (-0 and NaN included), so the bits are the
 // same and the tile's write and re-read and a call per tile are saved (mergeFull was 1.5 %
 // of an f32 prefill's CPU). Adding into C here on the later passes (a second function with
-// `C += tile` after the loop, or a flag) made V8 run the loop at 0.55-0.65 of its speed
-// (the stores alone do not change it), so those passes keep the separate merge.
+// `C += tile` after the loop, or a flag) made V8 run the loop at 0.45-0.65 of its speed
+// (the stores alone do not change it), so those passes keep the separate merge; a straight-line
+// `C += tile` merge for them was no cheaper than mergeFull (1.02 against 1.03 % of the prefill's
+// CPU: the cost is loading C's rows, a page apart and out of L2 by the second pass).
 export function micro(kc: i32, pa: usize, pb: usize, t: usize, rs: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);

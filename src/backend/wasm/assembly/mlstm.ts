@@ -260,7 +260,7 @@ export function mlstmChunkwiseF32(
         tileGemm(qc, DHQK, cb, DHV, hc, DHV, L, DHV, DHQK, 0, 0, tg);
         for (let j = 0; j < L; j++) scaleInPlace(hc + <usize>j * rowBytes, DHV, load<f32>(rowScale + (<usize>j << 2)));
       }
-      tileGemm(p, L, vc, DHV, hc, DHV, L, DHV, L, zeroState ? 0 : 1, TRI_A_LOWER);
+      tileGemm(p, L, vc, DHV, hc, DHV, L, DHV, L, zeroState ? 0 : 1, TRI_A_LOWER, tg);
       if (norm) {
         for (let j = 0; j < L; j++) {
           scaleInPlace(hc + <usize>j * rowBytes, DHV, <f32>(1.0 / (<f64>load<f32>(den + (<usize>j << 2)) + <f64>eps)));

@@ -23,15 +23,17 @@ export function tileGemmScratchBytes(M: i32, K: i32): i32 {
  * 4x8 register tiles; row and column tails in plain loops. `tri` skips known zeros (TRI_*;
  * the zero entries of a triangular A must still be stored as zeros). With `scratch`
  * (tileGemmScratchBytes(M, K) bytes) the relaxed build computes the full 6 x 8 tiles with
- * gemm.ts's micro-kernel (tri 0 and TRI_C_LOWER; same bits, see tileGemm6).
+ * the GEMM's micro-kernel (tri 0, TRI_C_LOWER, TRI_A_LOWER; same bits, see tileGemm6).
  */
 export function tileGemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M: i32, N: i32, K: i32, beta: f32, tri: i32 = 0, scratch: usize = 0): void {
-  if (ASC_FEATURE_RELAXED_SIMD && scratch != 0 && (tri == 0 || tri == TRI_C_LOWER) && M >= 6 && N >= 8 && K > 0) {
+  if (ASC_FEATURE_RELAXED_SIMD && scratch != 0 && tri != TRI_A_UPPER && M >= 6 && N >= 8 && K > 0) {
     const M6 = M - M % 6, N8 = N & ~7;
     tileGemm6(a, lda, b, ldb, c, ldc, M6, N8, K, beta, tri, scratch);
-    // the column tail of those rows and the last M % 6 rows as before; the diagonal test of
-    // TRI_C_LOWER would be off for these offset blocks, and computing them whole is allowed
-    if (N8 < N) tileGemm4(a, lda, b + (<usize>N8 << 2), ldb, c + (<usize>N8 << 2), ldc, M6, N - N8, K, beta, 0);
+    // The column tail of those rows and the last M % 6 rows as before. In these offset blocks
+    // TRI_C_LOWER's diagonal test would be off (computing them whole is allowed) and so would
+    // TRI_A_LOWER's row index for the last rows: they run over the whole depth instead (A's
+    // zeros are stored, see tileGemm6).
+    if (N8 < N) tileGemm4(a, lda, b + (<usize>N8 << 2), ldb, c + (<usize>N8 << 2), ldc, M6, N - N8, K, beta, tri == TRI_C_LOWER ? 0 : tri);
     if (M6 < M) tileGemm4(a + (<usize>(M6 * lda) << 2), lda, b, ldb, c + (<usize>(M6 * ldc) << 2), ldc, M - M6, N, K, beta, 0);
     return;
   }
@@ -45,7 +47,10 @@ export function tileGemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: 
 // (6 x 8, 12 accumulators): A packed once into [6-row panel][k][6], each B column panel into
 // [k][8] and used by every row panel. Each element is sum_k A B from zero in k order with the
 // same fused multiply-adds as tileGemm4's 4 x 8 tiles, then beta * C + sum as one fused
-// multiply-add, so the bits are tileGemm4's. The mLSTM cell's Q C and K^T V products
+// multiply-add, so the bits are tileGemm4's. TRI_A_LOWER: a 6-row block sums to depth i0 + 6
+// where a 4-row one stopped at its own i0 + 4, so a row may add a few more of A's stored zeros;
+// 0 * b + s is s for finite b (s = +0 stays +0 under round-to-nearest), so the bits differ only
+// where B holds an infinity or NaN that the shorter sum skipped. The mLSTM cell's Q C and K^T V products
 // (L = 64, DHQK = 96, DHV = 192) ran at ~40 GFLOP/s per core on 4 x 8 tiles against ~55 for
 // the micro-kernel.
 function tileGemm6(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M6: i32, N8: i32, K: i32, beta: f32, tri: i32, scratch: usize): void {
@@ -64,13 +69,14 @@ function tileGemm6(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M
     }
     for (let i0 = 0; i0 < M6; i0 += 6) {
       if (tri == TRI_C_LOWER && j > i0 + 5) continue;
+      const kc = tri == TRI_A_LOWER ? min<i32>(i0 + 6, K) : K;
       const pa = ap + (<usize>(i0 * K) << 2);
       const cp = c + <usize>i0 * rsC + (<usize>j << 2);
       if (beta == 0) {
-        micro(K, pa, bp, cp, rsC);
+        micro(kc, pa, bp, cp, rsC);
       } else {
         // the tile, then C = beta * C + tile (the merge in its own function, see gemmMicro.ts)
-        micro(K, pa, bp, t, 32);
+        micro(kc, pa, bp, t, 32);
         mergeBeta(t, cp, rsC, vbeta);
       }
     }
