@@ -50,9 +50,9 @@ export function tileGemm(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: 
 // multiply-add, so the bits are tileGemm4's. TRI_A_LOWER: a 6-row block sums to depth i0 + 6
 // where a 4-row one stopped at its own i0 + 4, so a row may add a few more of A's stored zeros;
 // 0 * b + s is s for finite b (s = +0 stays +0 under round-to-nearest), so the bits differ only
-// where B holds an infinity or NaN that the shorter sum skipped. The mLSTM cell's Q C and K^T V products
-// (L = 64, DHQK = 96, DHV = 192) ran at ~40 GFLOP/s per core on 4 x 8 tiles against ~55 for
-// the micro-kernel.
+// where B holds an infinity or NaN that the shorter sum skipped. The chunkwise mLSTM kernel
+// (S 2048, 4 heads, L 64, DHQK 96, DHV 192, one core) went from 20.7 to 19.4 ms with its four
+// products here.
 function tileGemm6(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, M6: i32, N8: i32, K: i32, beta: f32, tri: i32, scratch: usize): void {
   const ap = align64(scratch);
   const bp = align64(ap + (<usize>(M6 * K) << 2));
