@@ -11,7 +11,10 @@
 //            (or write what another read) since the last one; otherwise before and after every
 //            call on more than one thread. Calls marked `each` run on every thread (as thread
 //            0 of 1) into per-thread copies of their outputs, so small serial ops between two
-//            GEMVs need no meeting at all.
+//            GEMVs need no meeting at all. A GEMV with `claimChunks` has its rows cut into
+//            chunks that the threads take from a shared counter as they get to them, instead of
+//            fixed halves: a thread that is late or slow does fewer rows, and the others wait
+//            less for it at the next barrier.
 // Arguments can be changed between runs (setArg), e.g. a pointer that moves per step.
 import type { WasmBackend } from './backend.js';
 import { Tensor } from '../../tensor/tensor.js';
@@ -59,6 +62,13 @@ export interface KernelCall {
    * per-thread copies: its written ranges need a stride); once, on thread 0, otherwise.
    */
   each?: boolean;
+  /**
+   * Fused programs only (ignored by 'calls' and 'fused-serial', and on one thread): cut the rows
+   * into claimChunks x nt chunks (multiples of 4 rows) that the threads claim one at a time
+   * (CLAIMABLE kernels; same bits as the static split). Any thread may then write any row, so
+   * `writes` must declare the output whole: only the GEMV's per-thread scratch may be `split`.
+   */
+  claimChunks?: number;
   /** Memory read and written (weights and other never-written data may be left out). Give both on every call of a program or on none. */
   reads?: readonly MemRange[];
   writes?: readonly MemRange[];
@@ -90,10 +100,26 @@ interface Compiled {
 export const DEFAULT_SPINS = 20000;
 
 /** Where each call's arguments start in the heap program (for setArg). */
-const HEADER = 5;
+const HEADER = 7;
+
+/**
+ * Kernels a fused program can run as claimed chunks (KernelCall.claimChunks): row-split GEMVs
+ * whose rows come out the same bits whatever range holds them, given ranges that start on
+ * multiples of 4 rows (gemvF32 sums rows in groups of 4 from the range start), with the index of
+ * their per-thread scratch argument (-1: none).
+ */
+const CLAIMABLE = new Map<string, number>([['gemvF32', -1], ['gemvI8', 8], ['gemvQ4Q8', 8]]);
+
+/** Whether KernelCall.claimChunks is allowed on this kernel. */
+export function claimable(kernel: string): boolean { return CLAIMABLE.has(kernel); }
+
+/** Bytes between two claim counters (one cache line each). */
+const COUNTER_BYTES = 64;
 
 export class KernelProgram {
-  private readonly calls: { k: number; args: Float64Array; nt: number; kernel: string; each: boolean; strides?: Float64Array; reads?: readonly MemRange[]; writes?: readonly MemRange[] }[] = [];
+  private readonly calls: { k: number; args: Float64Array; nt: number; kernel: string; each: boolean; chunks: number; strides?: Float64Array; reads?: readonly MemRange[]; writes?: readonly MemRange[] }[] = [];
+  /** One claim counter per claimed call (COUNTER_BYTES apart), zeroed before each run. */
+  private counters?: Tensor;
   /** runProgram's per-thread argument area (strided calls). */
   private tmp?: Tensor;
   private segments: Compiled[] = [];
@@ -115,7 +141,8 @@ export class KernelProgram {
       if (each && !declared) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) runs on each thread but the calls do not declare reads and writes`);
       if (each) for (const r of c.writes!) if (!r.stride || r.split) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) runs on each thread, so every range it writes needs a per-thread stride (got ${JSON.stringify(r)})`);
       if (!each && nt > 1) for (const r of c.writes ?? []) if (r.stride && !r.split) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) is split over ${nt} threads but writes a per-thread buffer copy (${JSON.stringify(r)}); only calls on each thread may`);
-      this.calls.push({ k, args: Float64Array.from(c.args), nt, kernel: c.kernel, each, strides: mode === 'fused-serial' ? undefined : stridesOf(c), reads: c.reads, writes: c.writes });
+      const chunks = claimChunksOf(c, i, mode, nt);
+      this.calls.push({ k, args: Float64Array.from(c.args), nt, kernel: c.kernel, each, chunks, strides: mode === 'fused-serial' ? undefined : stridesOf(c), reads: c.reads, writes: c.writes });
     }
     if (mode !== 'calls') {
       const count = (be.exports.programOpCount as () => number)();
@@ -123,6 +150,8 @@ export class KernelProgram {
       // 64 bytes of barrier, then each thread's spin budget (kept from run to run)
       this.bar = be.zeros([16 + be.threads], 'i32');
       this.tmp = be.empty([be.threads * 128], 'f64');
+      const claimed = this.calls.filter((c) => c.chunks > 0).length;
+      if (claimed) this.counters = be.zeros([claimed * (COUNTER_BYTES / 4)], 'i32');
     }
     this.compile();
   }
@@ -153,6 +182,11 @@ export class KernelProgram {
     return n;
   }
 
+  /** Calls that run as claimed chunks (0 for 'calls', 'fused-serial' and single-thread programs). */
+  get claimedCalls(): number {
+    return this.calls.filter((c) => c.chunks > 0).length;
+  }
+
   /** Sets argument j of call i for the following runs. */
   setArg(i: number, j: number, v: number): void {
     const c = this.calls[i];
@@ -167,6 +201,8 @@ export class KernelProgram {
   run(): void {
     if (this.disposed) throw new Error('KernelProgram: run after dispose');
     const pool = this.be.pool;
+    // no thread is running this program now, so none can be claiming
+    (this.counters?.data as Int32Array | undefined)?.fill(0);
     for (const s of this.segments) {
       if (!s.fused) {
         const c = this.calls[s.from];
@@ -185,6 +221,7 @@ export class KernelProgram {
     for (const s of this.segments) s.prog?.dispose();
     this.bar?.dispose();
     this.tmp?.dispose();
+    this.counters?.dispose();
     this.segments = [];
   }
 
@@ -226,11 +263,14 @@ export class KernelProgram {
     const argAt: number[] = [];
     const sync = this.calls[from].reads && this.mode === 'fused' ? this.syncByAccess(from, to, threads) : this.syncByThreads(from, to, threads);
     let p = 0, barriers = 0;
+    let counter = this.calls.slice(0, from).filter((c) => c.chunks > 0).length;
     for (let i = from; i < to; i++) {
       const c = this.calls[i];
       d[p] = PROGRAM_KERNELS.indexOf(c.kernel as typeof PROGRAM_KERNELS[number]);
       d[p + 1] = c.each ? -1 : c.nt; d[p + 2] = sync[i - from]; d[p + 3] = c.args.length;
       d[p + 4] = c.strides ? 1 : 0;
+      d[p + 5] = c.chunks;
+      d[p + 6] = c.chunks ? this.counters!.data.byteOffset + COUNTER_BYTES * counter++ : 0;
       barriers += sync[i - from];
       argAt.push(p + HEADER);
       d.set(c.args, p + HEADER);
@@ -298,4 +338,22 @@ function stridesOf(c: KernelCall): Float64Array | undefined {
     if (r) st[j] = r.stride!;
   }
   return st;
+}
+
+/**
+ * The chunk count a call runs in (0: static split), or an error naming what is wrong with its
+ * claimChunks. Claiming applies to fused programs with the call on more than one thread.
+ */
+function claimChunksOf(c: KernelCall, i: number, mode: ProgramMode, nt: number): number {
+  if (c.claimChunks === undefined) return 0;
+  const per = c.claimChunks;
+  if (!Number.isInteger(per) || per < 1 || per > 1024) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) claimChunks = ${per}, expected an integer 1..1024 (chunks per thread)`);
+  const scratchArg = CLAIMABLE.get(c.kernel);
+  if (scratchArg === undefined) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) cannot run as claimed chunks; only ${[...CLAIMABLE.keys()].join(', ')} can`);
+  if (c.each) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) runs on each thread; it cannot also be claimed in chunks`);
+  for (const r of c.writes ?? []) {
+    const scratch = scratchArg >= 0 ? c.args[scratchArg] : NaN;
+    if (r.split && !(scratch >= r.ptr && scratch < r.ptr + (r.stride ?? r.bytes))) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) is claimed in chunks, so any thread may write any row, but it declares a per-thread split output (${JSON.stringify(r)}); declare the output whole`);
+  }
+  return mode === 'fused' && nt > 1 ? per * nt : 0;
 }

@@ -4,7 +4,7 @@
 // and one JavaScript call per kernel. A decode step of a language model is such a list.
 //
 // Layout, all f64 (as the pool's argument block): per call
-//   [opcode, nt, sync, nargs, strided, arg0 .. arg(nargs-1), (strided: stride0 .. stride(nargs-1))]
+//   [opcode, nt, sync, nargs, strided, chunks, counter, arg0 .. arg(nargs-1), (strided: stride0 .. stride(nargs-1))]
 // opcode indexes PROGRAM_KERNELS (the JavaScript list must match the switch below), nt is
 // the threads the call runs on (threads tid >= nt skip it, as a pool job would give them
 // nothing), sync = 1 puts a barrier of all program threads before the call. Each kernel
@@ -14,10 +14,18 @@
 // (a norm, an activation) needs no barrier to hand its result to the other threads.
 // strided = 1: argument i of program thread t is arg_i + t * stride_i, which points each
 // thread at its own copy of a buffer (the outputs of the redundant calls).
+// chunks > 0 ("claimed", row-split GEMVs only): the call's rows are cut into `chunks` ranges
+// (multiples of 4 rows, as rangeStart cuts them for threads) and the nt threads take them one at
+// a time from the i32 counter at `counter` (zeroed by the JavaScript side before each run) until
+// none is left, so a thread that starts late or runs slow computes fewer rows instead of making
+// the others wait at the next barrier (docs/PERFORMANCE.md, "Threads that do not wait for each
+// other"). A row's value does not depend on which range holds it, so the bits are the static
+// split's.
 import { addF32, mulF32, addRowsF32, sigmoidF32, siluF32, softcapF32 } from './elementwise';
 import { normF32, embeddingF32 } from './ops';
-import { gemvF32, gemvF32Batch, gemvBf16, gemvF16, gemvI8, gemvQ4, copyBytes } from './gemv';
-import { gemvQ4Q8 } from './gemvQ8';
+import { gemvF32, gemvF32Batch, gemvBf16, gemvF16, gemvI8, gemvI8Rows, gemvQuantScratchBytes, quantizeXI16, gemvQ4, copyBytes } from './gemv';
+import { gemvQ4Q8, gemvQ4Q8Rows, gemvQ8ScratchBytes, quantizeQ8 } from './gemvQ8';
+import { rangeStart, rangeEnd } from './simd';
 import { mlstmRecurrentF32 } from './mlstm';
 
 /**
@@ -81,6 +89,32 @@ function call(op: i32, a: usize, tid: i32, nt: i32): void {
     case 16: gemvF32Batch(P(a, 0), P(a, 1), P(a, 2), P(a, 3), I(a, 4), I(a, 5), I(a, 6), P(a, 7), tid, nt); break;
     default: unreachable();
   }
+}
+
+/**
+ * This thread's part of a claimed call (see the header): chunks of its rows taken from the
+ * counter at ctr until none is left. gemvI8 and gemvQ4Q8 quantise x once per thread, at the
+ * first chunk it gets, into its own scratch region (where the static split puts thread tid's),
+ * then compute each chunk's rows from it; other kernels are called as thread c of `chunks`.
+ */
+function claimed(op: i32, a: usize, ctr: usize, chunks: i32, tid: i32): void {
+  let c = atomic.add<i32>(ctr, 1);
+  if (c >= chunks) return;
+  if (op == 11 || op == 15) {
+    // [W, scales, x, y, bias, N, K, B, xq]
+    const N = I(a, 5), K = I(a, 6), B = I(a, 7);
+    const q8 = op == 15;
+    const q = P(a, 8) + <usize>tid * <usize>(q8 ? gemvQ8ScratchBytes(K, B) : gemvQuantScratchBytes(K, B));
+    if (q8) quantizeQ8(P(a, 2), K, B, q, 0, 1);
+    else quantizeXI16(P(a, 2), K, B, q);
+    for (; c < chunks; c = atomic.add<i32>(ctr, 1)) {
+      const S = rangeStart(N, c, chunks, 4), E = rangeEnd(N, c, chunks, 4);
+      if (q8) gemvQ4Q8Rows(P(a, 0), P(a, 1), q, P(a, 3), P(a, 4), N, K, B, S, E);
+      else gemvI8Rows(P(a, 0), P(a, 1), q, P(a, 3), P(a, 4), N, K, B, S, E);
+    }
+    return;
+  }
+  for (; c < chunks; c = atomic.add<i32>(ctr, 1)) call(op, a, c, chunks);
 }
 
 /** How a thread's wait at a barrier ended, when not after n >= 0 spins (runProgram adapts its spin budget to it). */
@@ -168,7 +202,9 @@ export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWa
     const sync = <i32>load<f64>(p, 16);
     const na = <i32>load<f64>(p, 24);
     const strided = <i32>load<f64>(p, 32);
-    let a = p + 40;
+    const chunks = <i32>load<f64>(p, 40);
+    const counter = P(p, 6);
+    let a = p + 56;
     if (sync && nt > 1) {
       if (spinOnly) barrier(bar, nt, -1);
       else budget = nextSpins(budget, barrier(bar, nt, budget), lo, spins);
@@ -184,6 +220,7 @@ export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWa
       a = mine;
     }
     if (ont < 0) call(op, a, 0, 1);
+    else if (chunks > 0) claimed(op, a, counter, chunks, tid);
     else call(op, a, tid, ont);
   }
   if (!spinOnly) store<i32>(slot, budget);
