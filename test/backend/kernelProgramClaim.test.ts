@@ -1,14 +1,14 @@
-// Claimed calls of a fused KernelProgram (KernelCall.claimChunks, assembly/program.ts `claimed`):
-// the rows of a GEMV are cut into chunks that the program threads take from a shared counter.
-// The result must be the bits of the same kernel run with the static split (and on one thread),
-// for gemvF32, gemvI8 and gemvQ4Q8; chunk counts that do not divide the rows and more chunks
-// than row groups; 1, 2 and 3 threads and the baseline SIMD build; two claimed calls in a row
+// Claimed calls of a fused KernelProgram (KernelCall.claim, assembly/program.ts `claimed`): each
+// thread computes a fixed share of a GEMV's rows, the rest is cut into chunks that the program
+// threads take from a shared counter. The result must be the bits of the same kernel run with the
+// static split (and on one thread), for gemvF32, gemvI8 and gemvQ4Q8; shares 0 (all rows
+// claimed) to 0.9, chunk counts that do not divide the rows and more chunks than row groups; 1, 2 and 3 threads and the baseline SIMD build; two claimed calls in a row
 // (two counters, a barrier between); many runs of one program (the counters are reset per run);
 // barriers that always sleep, never sleep, and a main thread that may not block (a browser's).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WasmBackend } from '../../src/backend/wasm/backend.js';
-import { KernelCall, KernelProgram, MemRange } from '../../src/backend/wasm/program.js';
+import { ClaimSplit, KernelCall, KernelProgram, MemRange } from '../../src/backend/wasm/program.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { quantizeInt8, quantizeQ4 } from '../../src/tensor/quant.js';
 import { ArgumentError } from '../../src/errors.js';
@@ -50,13 +50,13 @@ class Gemv {
       this.scratchPer = (be.exports.gemvQ8ScratchBytes as (k: number, b: number) => number)(K, B);
     }
   }
-  /** The call y[B, N] = x[B, K] W^T, with its declarations; claimChunks per thread (or none). */
-  call(x: number, y: number, scratch: number, claimChunks?: number): KernelCall {
+  /** The call y[B, N] = x[B, K] W^T, with its declarations, claimed as `claim` (or static). */
+  call(x: number, y: number, scratch: number, claim?: ClaimSplit): KernelCall {
     const { be, N, K, B } = this;
     const args = this.kernel === 'gemvF32' ? [this.w, x, y, 0, N, K, B] : [this.w, this.scales, x, y, 0, N, K, B, scratch];
     const writes: MemRange[] = [{ ptr: y, bytes: 4 * B * N }];
     if (this.scratchPer) writes.push(be.threads > 1 ? { ptr: scratch, bytes: this.scratchPer, stride: this.scratchPer, split: true } : { ptr: scratch, bytes: this.scratchPer });
-    return { kernel: this.kernel, args, nt: be.threads, reads: [{ ptr: x, bytes: 4 * B * K }], writes, claimChunks };
+    return { kernel: this.kernel, args, nt: be.threads, reads: [{ ptr: x, bytes: 4 * B * K }], writes, claim };
   }
   dispose(): void { this.owned.forEach((t) => t.dispose()); }
 }
@@ -91,10 +91,12 @@ for (const kernel of ['gemvF32', 'gemvI8', 'gemvQ4Q8'] as Format[]) {
           assert.ok((r2.data as Float32Array).every(Number.isFinite) && (r2.data as Float32Array).some((v) => v !== (r2.data as Float32Array)[0]));
           for (const c of refCalls) be.run(c.kernel, c.args, c.nt);
           assertBits(`${label(be)} static ${kernel}`, r2, want2);
-          // 160 rows = 40 groups of 4; 150 rows = 38 groups (the last of 2 rows). Per thread:
-          // 1, 3 (3 x nt chunks divide neither), 7 (more chunks than groups on 3 threads: some empty)
-          for (const per of [1, 3, 7]) {
-            const calls = [A.call(x.data.byteOffset, y1.data.byteOffset, sA.data.byteOffset, per), Bw.call(y1.data.byteOffset, y2.data.byteOffset, sB.data.byteOffset, per)];
+          // 160 rows = 40 groups of 4; 150 rows = 38 groups (the last of 2 rows). Chunks per
+          // thread: 1, 3 (3 x nt chunks divide neither), 7 (more chunks than groups on 3
+          // threads: some empty); fixed shares 0 (every row claimed), 0.5, 0.9 (most rows fixed)
+          for (const claim of [{ share: 0, chunks: 1 }, { share: 0, chunks: 7 }, { share: 0.5, chunks: 3 }, { share: 0.9, chunks: 1 }, { share: 0.9, chunks: 7 }]) {
+            const per = `share ${claim.share} ${claim.chunks}/thread`;
+            const calls = [A.call(x.data.byteOffset, y1.data.byteOffset, sA.data.byteOffset, claim), Bw.call(y1.data.byteOffset, y2.data.byteOffset, sB.data.byteOffset, claim)];
             for (const [mode, spins, browser] of [['fused', undefined, false], ['fused', 0, false], ['fused', -1, false], ['fused', undefined, true], ['calls', undefined, false]] as const) {
               const run = () => {
                 const p = new KernelProgram(be, calls, mode, spins);
@@ -105,7 +107,7 @@ for (const kernel of ['gemvF32', 'gemvI8', 'gemvQ4Q8'] as Format[]) {
                   for (let r = 0; r < 25; r++) {
                     (y1.data as Float32Array).fill(NaN); (y2.data as Float32Array).fill(NaN);
                     p.run();
-                    const what = `${label(be)} K1=${K1} B=${B} ${per}/thread ${mode} spins ${spins}${browser ? ' main thread spin-only' : ''} run ${r}`;
+                    const what = `${label(be)} K1=${K1} B=${B} ${per} ${mode} spins ${spins}${browser ? ' main thread spin-only' : ''} run ${r}`;
                     assertBits(`${what} first`, y1, want1);
                     assertBits(`${what} second`, y2, want2);
                   }
@@ -125,16 +127,19 @@ test('claimed calls: misuse is reported; fused-serial and calls run them statica
   const g = new Gemv(be, 'gemvQ4Q8', 64, 64, 1, 5);
   const x = be.zeros([64]), y = be.zeros([64]), s = be.empty([(2 * g.scratchPer) / 4]);
   try {
-    const ok = g.call(x.data.byteOffset, y.data.byteOffset, s.data.byteOffset, 4);
+    const ok = g.call(x.data.byteOffset, y.data.byteOffset, s.data.byteOffset, { share: 0.5, chunks: 2 });
     for (const mode of ['calls', 'fused-serial'] as const) {
       const p = new KernelProgram(be, [ok], mode);
       assert.equal(p.claimedCalls, 0);
       p.dispose();
     }
     for (const bad of [0, 1.5, -2, 2000]) {
-      assert.throws(() => new KernelProgram(be, [{ ...ok, claimChunks: bad }], 'fused'), /claimChunks = .*, expected an integer 1\.\.1024/);
+      assert.throws(() => new KernelProgram(be, [{ ...ok, claim: { share: 0.5, chunks: bad } }], 'fused'), /claim\.chunks = .*, expected an integer 1\.\.1024/);
     }
-    const add: KernelCall = { kernel: 'addF32', args: [y.data.byteOffset, x.data.byteOffset, x.data.byteOffset, 64], nt: 2, reads: [{ ptr: x.data.byteOffset, bytes: 256 }], writes: [{ ptr: y.data.byteOffset, bytes: 256 }], claimChunks: 2 };
+    for (const bad of [1, -0.1, NaN]) {
+      assert.throws(() => new KernelProgram(be, [{ ...ok, claim: { share: bad, chunks: 2 } }], 'fused'), /claim\.share = .*, expected a number in \[0, 1\)/);
+    }
+    const add: KernelCall = { kernel: 'addF32', args: [y.data.byteOffset, x.data.byteOffset, x.data.byteOffset, 64], nt: 2, reads: [{ ptr: x.data.byteOffset, bytes: 256 }], writes: [{ ptr: y.data.byteOffset, bytes: 256 }], claim: { share: 0.5, chunks: 2 } };
     assert.throws(() => new KernelProgram(be, [add], 'fused'), ArgumentError);
     assert.throws(() => new KernelProgram(be, [add], 'fused'), /addF32\) cannot run as claimed chunks; only gemvF32, gemvI8, gemvQ4Q8 can/);
     // rows go to whichever thread claims them: a per-thread split output is a mistake

@@ -11,9 +11,9 @@
 //            (or write what another read) since the last one; otherwise before and after every
 //            call on more than one thread. Calls marked `each` run on every thread (as thread
 //            0 of 1) into per-thread copies of their outputs, so small serial ops between two
-//            GEMVs need no meeting at all. A GEMV with `claimChunks` has its rows cut into
-//            chunks that the threads take from a shared counter as they get to them, instead of
-//            fixed halves: a thread that is late or slow does fewer rows, and the others wait
+//            GEMVs need no meeting at all. A GEMV with `claim` splits only part of its rows
+//            into fixed shares; the threads take the rest in chunks from a shared counter as they
+//            get to them: a thread that is late or slow does fewer rows, and the others wait
 //            less for it at the next barrier.
 // Arguments can be changed between runs (setArg), e.g. a pointer that moves per step.
 import type { WasmBackend } from './backend.js';
@@ -63,16 +63,20 @@ export interface KernelCall {
    */
   each?: boolean;
   /**
-   * Fused programs only (ignored by 'calls' and 'fused-serial', and on one thread): cut the rows
-   * into claimChunks x nt chunks (multiples of 4 rows) that the threads claim one at a time
-   * (CLAIMABLE kernels; same bits as the static split). Any thread may then write any row, so
-   * `writes` must declare the output whole: only the GEMV's per-thread scratch may be `split`.
+   * Fused programs only (ignored by 'calls' and 'fused-serial', and on one thread; CLAIMABLE
+   * kernels; same bits as the static split): thread t computes a fixed `share` / nt of the rows
+   * (0 <= share < 1), the rest is cut into chunks x nt chunks (multiples of 4 rows) that the
+   * threads claim one at a time. Any thread may then write any row, so `writes` must declare the
+   * output whole: only the GEMV's per-thread scratch may be `split`.
    */
-  claimChunks?: number;
+  claim?: ClaimSplit;
   /** Memory read and written (weights and other never-written data may be left out). Give both on every call of a program or on none. */
   reads?: readonly MemRange[];
   writes?: readonly MemRange[];
 }
+
+/** How a claimed call splits its rows (KernelCall.claim). */
+export interface ClaimSplit { share: number; chunks: number }
 
 /**
  * 'fused-serial': fused, but with the earlier rule (calls marked `each` run on thread 0 alone,
@@ -100,24 +104,24 @@ interface Compiled {
 export const DEFAULT_SPINS = 20000;
 
 /** Where each call's arguments start in the heap program (for setArg). */
-const HEADER = 7;
+const HEADER = 8;
 
 /**
- * Kernels a fused program can run as claimed chunks (KernelCall.claimChunks): row-split GEMVs
+ * Kernels a fused program can run as claimed chunks (KernelCall.claim): row-split GEMVs
  * whose rows come out the same bits whatever range holds them, given ranges that start on
  * multiples of 4 rows (gemvF32 sums rows in groups of 4 from the range start), with the index of
  * their per-thread scratch argument (-1: none).
  */
 const CLAIMABLE = new Map<string, number>([['gemvF32', -1], ['gemvI8', 8], ['gemvQ4Q8', 8]]);
 
-/** Whether KernelCall.claimChunks is allowed on this kernel. */
+/** Whether KernelCall.claim is allowed on this kernel. */
 export function claimable(kernel: string): boolean { return CLAIMABLE.has(kernel); }
 
 /** Bytes between two claim counters (one cache line each). */
 const COUNTER_BYTES = 64;
 
 export class KernelProgram {
-  private readonly calls: { k: number; args: Float64Array; nt: number; kernel: string; each: boolean; chunks: number; strides?: Float64Array; reads?: readonly MemRange[]; writes?: readonly MemRange[] }[] = [];
+  private readonly calls: { k: number; args: Float64Array; nt: number; kernel: string; each: boolean; chunks: number; share: number; strides?: Float64Array; reads?: readonly MemRange[]; writes?: readonly MemRange[] }[] = [];
   /** One claim counter per claimed call (COUNTER_BYTES apart), zeroed before each run. */
   private counters?: Tensor;
   /** runProgram's per-thread argument area (strided calls). */
@@ -142,7 +146,7 @@ export class KernelProgram {
       if (each) for (const r of c.writes!) if (!r.stride || r.split) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) runs on each thread, so every range it writes needs a per-thread stride (got ${JSON.stringify(r)})`);
       if (!each && nt > 1) for (const r of c.writes ?? []) if (r.stride && !r.split) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) is split over ${nt} threads but writes a per-thread buffer copy (${JSON.stringify(r)}); only calls on each thread may`);
       const chunks = claimChunksOf(c, i, mode, nt);
-      this.calls.push({ k, args: Float64Array.from(c.args), nt, kernel: c.kernel, each, chunks, strides: mode === 'fused-serial' ? undefined : stridesOf(c), reads: c.reads, writes: c.writes });
+      this.calls.push({ k, args: Float64Array.from(c.args), nt, kernel: c.kernel, each, chunks, share: chunks ? c.claim!.share : 0, strides: mode === 'fused-serial' ? undefined : stridesOf(c), reads: c.reads, writes: c.writes });
     }
     if (mode !== 'calls') {
       const count = (be.exports.programOpCount as () => number)();
@@ -271,6 +275,7 @@ export class KernelProgram {
       d[p + 4] = c.strides ? 1 : 0;
       d[p + 5] = c.chunks;
       d[p + 6] = c.chunks ? this.counters!.data.byteOffset + COUNTER_BYTES * counter++ : 0;
+      d[p + 7] = c.share;
       barriers += sync[i - from];
       argAt.push(p + HEADER);
       d.set(c.args, p + HEADER);
@@ -341,13 +346,14 @@ function stridesOf(c: KernelCall): Float64Array | undefined {
 }
 
 /**
- * The chunk count a call runs in (0: static split), or an error naming what is wrong with its
- * claimChunks. Claiming applies to fused programs with the call on more than one thread.
+ * The claimed chunks of a call (0: static split), or an error naming what is wrong with its
+ * claim. Claiming applies to fused programs with the call on more than one thread.
  */
 function claimChunksOf(c: KernelCall, i: number, mode: ProgramMode, nt: number): number {
-  if (c.claimChunks === undefined) return 0;
-  const per = c.claimChunks;
-  if (!Number.isInteger(per) || per < 1 || per > 1024) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) claimChunks = ${per}, expected an integer 1..1024 (chunks per thread)`);
+  if (c.claim === undefined) return 0;
+  const { share, chunks: per } = c.claim;
+  if (!Number.isInteger(per) || per < 1 || per > 1024) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) claim.chunks = ${per}, expected an integer 1..1024 (chunks per thread)`);
+  if (!(share >= 0 && share < 1)) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) claim.share = ${share}, expected a number in [0, 1) (the fraction of rows in fixed per-thread parts)`);
   const scratchArg = CLAIMABLE.get(c.kernel);
   if (scratchArg === undefined) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) cannot run as claimed chunks; only ${[...CLAIMABLE.keys()].join(', ')} can`);
   if (c.each) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) runs on each thread; it cannot also be claimed in chunks`);

@@ -9,7 +9,7 @@
 // Batches up to GEMV_MAX_ROWS (8) rows; larger ones go through the GEMM and stay op by op.
 import { Tensor } from '../../tensor/tensor.js';
 import type { WasmBackend } from '../../backend/wasm/backend.js';
-import { KernelCall, KernelProgram, MemRange, ProgramMode, claimable } from '../../backend/wasm/program.js';
+import { ClaimSplit, KernelCall, KernelProgram, MemRange, ProgramMode, claimable } from '../../backend/wasm/program.js';
 import { GEMV_MAX_ROWS, GemvPointers, LinearWeight, gemvKernelCall, gemvScratchBytes, gemvThreads } from '../../ops/matmul.js';
 import { threadsFor } from '../../ops/check.js';
 import { ACTIVATIONS } from '../../ops/elementwise.js';
@@ -31,13 +31,13 @@ type BlockState = { c: Tensor; n: Tensor; m: Tensor };
 type Stage = { program: KernelProgram } | { from: Float32Array; to: Float32Array[] };
 
 /**
- * Chunks per thread of the GEMVs whose rows the threads claim as they get to them (KernelCall.
- * claimChunks): enough that a thread held up by a chunk's worth at most is what the others wait
- * for at the next barrier, few enough that the per-chunk cost (a counter increment, the kernel
- * entry, the shorter row streams) stays small (docs/PERFORMANCE.md, "Threads that do not wait
- * for each other").
+ * How the GEMVs that a barrier follows split their rows (KernelCall.claim): each thread a fixed
+ * share first, the rest in chunks that whichever thread gets there first takes. Every chunk costs
+ * ~1 us here (the counter's cache line moving between cores, the chunk's row streams starting
+ * cold), so few chunks, only as much of the rows as a typical delay of one thread needs
+ * (docs/PERFORMANCE.md, "Threads that do not wait for each other").
  */
-const CLAIM_CHUNKS_PER_THREAD = 4;
+const CLAIM: ClaimSplit = { share: 0.9, chunks: 1 };
 
 /** Start of thread t's share of n items split over nt threads in multiples of align (as assembly/simd.ts rangeStart). */
 function shareStart(n: number, t: number, nt: number, align: number): number {
@@ -254,7 +254,7 @@ export class XLSTMLargeStepPlan {
       if (mine) each(call.kernel, call.args, [x], writes);
       else {
         const i = add(call.kernel, call.args, call.nt, [x], writes);
-        if (claim && this.mode === 'fused' && call.nt > 1 && claimable(call.kernel)) calls[i].claimChunks = CLAIM_CHUNKS_PER_THREAD;
+        if (claim && this.mode === 'fused' && call.nt > 1 && claimable(call.kernel)) calls[i].claim = CLAIM;
       }
       return out;
     };

@@ -40,7 +40,14 @@ const ROW_TILE: i32 = 16;
 
 /** y[B,N] = x[B,K] W[N,K]^T (+ bias[N]), f32 weights. */
 export function gemvF32(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32): void {
-  const S = rangeStart(N, tid, nt, 4), E = rangeEnd(N, tid, nt, 4);
+  gemvF32Rows(W, x, y, bias, N, K, B, rangeStart(N, tid, nt, 4), rangeEnd(N, tid, nt, 4));
+}
+
+/**
+ * Rows [S, E) of gemvF32 (S a multiple of 4): rows are summed in groups of 4 from S, so a row's
+ * bits are the same in any range that starts on a multiple of 4 (assembly/program.ts, claimed calls).
+ */
+export function gemvF32Rows(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, S: i32, E: i32): void {
   const rs = <usize>K << 2;
   if (B >= 2) { batchF32(W, x, y, bias, N, K, B, S, E); return; }
   // Row tiles of ROW_TILE rows: a batch of x rows reuses the tile from L2

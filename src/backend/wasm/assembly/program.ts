@@ -4,7 +4,7 @@
 // and one JavaScript call per kernel. A decode step of a language model is such a list.
 //
 // Layout, all f64 (as the pool's argument block): per call
-//   [opcode, nt, sync, nargs, strided, chunks, counter, arg0 .. arg(nargs-1), (strided: stride0 .. stride(nargs-1))]
+//   [opcode, nt, sync, nargs, strided, chunks, counter, share, arg0 .. arg(nargs-1), (strided: stride0 .. stride(nargs-1))]
 // opcode indexes PROGRAM_KERNELS (the JavaScript list must match the switch below), nt is
 // the threads the call runs on (threads tid >= nt skip it, as a pool job would give them
 // nothing), sync = 1 puts a barrier of all program threads before the call. Each kernel
@@ -14,16 +14,18 @@
 // (a norm, an activation) needs no barrier to hand its result to the other threads.
 // strided = 1: argument i of program thread t is arg_i + t * stride_i, which points each
 // thread at its own copy of a buffer (the outputs of the redundant calls).
-// chunks > 0 ("claimed", row-split GEMVs only): the call's rows are cut into `chunks` ranges
-// (multiples of 4 rows, as rangeStart cuts them for threads) and the nt threads take them one at
-// a time from the i32 counter at `counter` (zeroed by the JavaScript side before each run) until
-// none is left, so a thread that starts late or runs slow computes fewer rows instead of making
-// the others wait at the next barrier (docs/PERFORMANCE.md, "Threads that do not wait for each
-// other"). A row's value does not depend on which range holds it, so the bits are the static
-// split's.
+// chunks > 0 ("claimed", row-split GEMVs only): thread t first computes its fixed part, rows
+// [t M, (t + 1) M) with M = share * N / nt (a multiple of 4), then the rest of the rows, cut into
+// `chunks` ranges (multiples of 4 rows), go to whichever thread takes them from the i32 counter
+// at `counter` (zeroed by the JavaScript side before each run), one at a time until none is
+// left: a thread that starts late or runs slow computes fewer of them instead of making the
+// others wait at the next barrier. The fixed parts are not claimed because a claim costs
+// ~1 us here (the counter's cache line moves between the cores) and a chunk's row streams
+// start cold (docs/PERFORMANCE.md, "Threads that do not wait for each other"). A row's value
+// does not depend on which range holds it, so the bits are the static split's.
 import { addF32, mulF32, addRowsF32, sigmoidF32, siluF32, softcapF32 } from './elementwise';
 import { normF32, embeddingF32 } from './ops';
-import { gemvF32, gemvF32Batch, gemvBf16, gemvF16, gemvI8, gemvI8Rows, gemvQuantScratchBytes, quantizeXI16, gemvQ4, copyBytes } from './gemv';
+import { gemvF32, gemvF32Rows, gemvF32Batch, gemvBf16, gemvF16, gemvI8, gemvI8Rows, gemvQuantScratchBytes, quantizeXI16, gemvQ4, copyBytes } from './gemv';
 import { gemvQ4Q8, gemvQ4Q8Rows, gemvQ8ScratchBytes, quantizeQ8 } from './gemvQ8';
 import { rangeStart, rangeEnd } from './simd';
 import { mlstmRecurrentF32 } from './mlstm';
@@ -92,29 +94,37 @@ function call(op: i32, a: usize, tid: i32, nt: i32): void {
 }
 
 /**
- * This thread's part of a claimed call (see the header): chunks of its rows taken from the
- * counter at ctr until none is left. gemvI8 and gemvQ4Q8 quantise x once per thread, at the
- * first chunk it gets, into its own scratch region (where the static split puts thread tid's),
- * then compute each chunk's rows from it; other kernels are called as thread c of `chunks`.
+ * This thread's part of a claimed call (see the header) on nt threads: its fixed part, then
+ * chunks of the rest taken from the counter at ctr until none is left. gemvI8 and gemvQ4Q8
+ * quantise x once per thread, into its own scratch region (where the static split puts thread
+ * tid's), and compute every range from it.
  */
-function claimed(op: i32, a: usize, ctr: usize, chunks: i32, tid: i32): void {
-  let c = atomic.add<i32>(ctr, 1);
-  if (c >= chunks) return;
-  if (op == 11 || op == 15) {
-    // [W, scales, x, y, bias, N, K, B, xq]
-    const N = I(a, 5), K = I(a, 6), B = I(a, 7);
-    const q8 = op == 15;
-    const q = P(a, 8) + <usize>tid * <usize>(q8 ? gemvQ8ScratchBytes(K, B) : gemvQuantScratchBytes(K, B));
-    if (q8) quantizeQ8(P(a, 2), K, B, q, 0, 1);
-    else quantizeXI16(P(a, 2), K, B, q);
-    for (; c < chunks; c = atomic.add<i32>(ctr, 1)) {
-      const S = rangeStart(N, c, chunks, 4), E = rangeEnd(N, c, chunks, 4);
-      if (q8) gemvQ4Q8Rows(P(a, 0), P(a, 1), q, P(a, 3), P(a, 4), N, K, B, S, E);
-      else gemvI8Rows(P(a, 0), P(a, 1), q, P(a, 3), P(a, 4), N, K, B, S, E);
-    }
-    return;
+function claimed(op: i32, a: usize, ctr: usize, chunks: i32, share: f64, tid: i32, nt: i32): void {
+  // gemvF32 [W, x, y, bias, N, K, B]; gemvI8, gemvQ4Q8 [W, scales, x, y, bias, N, K, B, xq]
+  const N = op == 8 ? I(a, 4) : I(a, 5), K = op == 8 ? I(a, 5) : I(a, 6), B = op == 8 ? I(a, 6) : I(a, 7);
+  let q: usize = 0;
+  if (op == 15) {
+    q = P(a, 8) + <usize>tid * <usize>gemvQ8ScratchBytes(K, B);
+    quantizeQ8(P(a, 2), K, B, q, 0, 1);
+  } else if (op == 11) {
+    q = P(a, 8) + <usize>tid * <usize>gemvQuantScratchBytes(K, B);
+    quantizeXI16(P(a, 2), K, B, q);
   }
-  for (; c < chunks; c = atomic.add<i32>(ctr, 1)) call(op, a, c, chunks);
+  const M = <i32>(<f64>N * share / <f64>nt) & ~3;
+  rowRange(op, a, q, N, K, B, tid * M, tid * M + M);
+  const R = N - nt * M;
+  for (let c = atomic.add<i32>(ctr, 1); c < chunks; c = atomic.add<i32>(ctr, 1)) {
+    rowRange(op, a, q, N, K, B, nt * M + rangeStart(R, c, chunks, 4), nt * M + rangeEnd(R, c, chunks, 4));
+  }
+}
+
+// Rows [S, E) of a claimable GEMV (x already quantised at q for the integer ones).
+function rowRange(op: i32, a: usize, q: usize, N: i32, K: i32, B: i32, S: i32, E: i32): void {
+  if (S >= E) return;
+  if (op == 8) gemvF32Rows(P(a, 0), P(a, 1), P(a, 2), P(a, 3), N, K, B, S, E);
+  else if (op == 15) gemvQ4Q8Rows(P(a, 0), P(a, 1), q, P(a, 3), P(a, 4), N, K, B, S, E);
+  else if (op == 11) gemvI8Rows(P(a, 0), P(a, 1), q, P(a, 3), P(a, 4), N, K, B, S, E);
+  else unreachable();
 }
 
 /** How a thread's wait at a barrier ended, when not after n >= 0 spins (runProgram adapts its spin budget to it). */
@@ -204,7 +214,8 @@ export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWa
     const strided = <i32>load<f64>(p, 32);
     const chunks = <i32>load<f64>(p, 40);
     const counter = P(p, 6);
-    let a = p + 56;
+    const share = load<f64>(p, 56);
+    let a = p + 64;
     if (sync && nt > 1) {
       if (spinOnly) barrier(bar, nt, -1);
       else budget = nextSpins(budget, barrier(bar, nt, budget), lo, spins);
@@ -220,7 +231,7 @@ export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWa
       a = mine;
     }
     if (ont < 0) call(op, a, 0, 1);
-    else if (chunks > 0) claimed(op, a, counter, chunks, tid);
+    else if (chunks > 0) claimed(op, a, counter, chunks, share, tid, ont);
     else call(op, a, tid, ont);
   }
   if (!spinOnly) store<i32>(slot, budget);
