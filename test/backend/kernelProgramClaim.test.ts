@@ -1,14 +1,15 @@
-// Claimed calls of a fused KernelProgram (KernelCall.claim, assembly/program.ts `claimed`): each
-// thread computes a fixed share of a GEMV's rows, the rest is cut into chunks that the program
-// threads take from a shared counter. The result must be the bits of the same kernel run with the
-// static split (and on one thread), for gemvF32, gemvI8 and gemvQ4Q8; shares 0 (all rows
-// claimed) to 0.9, chunk counts that do not divide the rows and more chunks than row groups; 1, 2 and 3 threads and the baseline SIMD build; two claimed calls in a row
-// (two counters, a barrier between); many runs of one program (the counters are reset per run);
+// Claimable tails in a fused KernelProgram (KernelCall.claimTail, assembly/program.ts `claimed`):
+// the last part of each thread's rows of a GEMV goes to whichever thread claims it first. The
+// result must be the bits of the same kernel run with the static split (and on one thread), for
+// gemvF32, gemvI8 and gemvQ4Q8; tails from a few rows to nearly all, row counts whose split is
+// uneven; 1, 2 and 3 threads and the baseline SIMD build; two such calls in a row (a barrier
+// between); many runs of one program (each run number frees the tails again), also across the
+// run number's wrap-around;
 // barriers that always sleep, never sleep, and a main thread that may not block (a browser's).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WasmBackend } from '../../src/backend/wasm/backend.js';
-import { ClaimSplit, KernelCall, KernelProgram, MemRange } from '../../src/backend/wasm/program.js';
+import { KernelCall, KernelProgram, MemRange } from '../../src/backend/wasm/program.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { quantizeInt8, quantizeQ4 } from '../../src/tensor/quant.js';
 import { ArgumentError } from '../../src/errors.js';
@@ -50,13 +51,13 @@ class Gemv {
       this.scratchPer = (be.exports.gemvQ8ScratchBytes as (k: number, b: number) => number)(K, B);
     }
   }
-  /** The call y[B, N] = x[B, K] W^T, with its declarations, claimed as `claim` (or static). */
-  call(x: number, y: number, scratch: number, claim?: ClaimSplit): KernelCall {
+  /** The call y[B, N] = x[B, K] W^T, with its declarations, with a claimable tail (or static). */
+  call(x: number, y: number, scratch: number, claimTail?: number): KernelCall {
     const { be, N, K, B } = this;
     const args = this.kernel === 'gemvF32' ? [this.w, x, y, 0, N, K, B] : [this.w, this.scales, x, y, 0, N, K, B, scratch];
     const writes: MemRange[] = [{ ptr: y, bytes: 4 * B * N }];
     if (this.scratchPer) writes.push(be.threads > 1 ? { ptr: scratch, bytes: this.scratchPer, stride: this.scratchPer, split: true } : { ptr: scratch, bytes: this.scratchPer });
-    return { kernel: this.kernel, args, nt: be.threads, reads: [{ ptr: x, bytes: 4 * B * K }], writes, claim };
+    return { kernel: this.kernel, args, nt: be.threads, reads: [{ ptr: x, bytes: 4 * B * K }], writes, claimTail };
   }
   dispose(): void { this.owned.forEach((t) => t.dispose()); }
 }
@@ -75,7 +76,7 @@ function withoutBlocking<T>(be: WasmBackend, f: () => T): T {
 }
 
 for (const kernel of ['gemvF32', 'gemvI8', 'gemvQ4Q8'] as Format[]) {
-  test(`claimed ${kernel}: the static split's bits for any chunk count, threads, build; counters reset per run; two claimed calls in a row`, () => {
+  test(`claimable tails, ${kernel}: the static split's bits for any tail, threads, build; every run; two such calls in a row`, () => {
     for (const be of bes) {
       // [150, 160] then [150, 160] again on its output's first 160 ... as two layers: A: [160, K1], B: [150, 160]
       for (const { K1, B } of [{ K1: 96, B: 1 }, { K1: 1056, B: 1 }, { K1: 96, B: 3 }]) {
@@ -91,12 +92,12 @@ for (const kernel of ['gemvF32', 'gemvI8', 'gemvQ4Q8'] as Format[]) {
           assert.ok((r2.data as Float32Array).every(Number.isFinite) && (r2.data as Float32Array).some((v) => v !== (r2.data as Float32Array)[0]));
           for (const c of refCalls) be.run(c.kernel, c.args, c.nt);
           assertBits(`${label(be)} static ${kernel}`, r2, want2);
-          // 160 rows = 40 groups of 4; 150 rows = 38 groups (the last of 2 rows). Chunks per
-          // thread: 1, 3 (3 x nt chunks divide neither), 7 (more chunks than groups on 3
-          // threads: some empty); fixed shares 0 (every row claimed), 0.5, 0.9 (most rows fixed)
-          for (const claim of [{ share: 0, chunks: 1 }, { share: 0, chunks: 7 }, { share: 0.5, chunks: 3 }, { share: 0.9, chunks: 1 }, { share: 0.9, chunks: 7 }]) {
-            const per = `share ${claim.share} ${claim.chunks}/thread`;
-            const calls = [A.call(x.data.byteOffset, y1.data.byteOffset, sA.data.byteOffset, claim), Bw.call(y1.data.byteOffset, y2.data.byteOffset, sB.data.byteOffset, claim)];
+          // 160 rows = 40 groups of 4; 150 rows = 38 groups (the last of 2 rows), split unevenly
+          // over 3 threads; tails of a few rows (0.05: none on 3 threads' short shares), a tenth,
+          // half, nearly all of a thread's rows
+          for (const tail of [0.05, 0.1, 0.5, 0.99]) {
+            const per = `tail ${tail}`;
+            const calls = [A.call(x.data.byteOffset, y1.data.byteOffset, sA.data.byteOffset, tail), Bw.call(y1.data.byteOffset, y2.data.byteOffset, sB.data.byteOffset, tail)];
             for (const [mode, spins, browser] of [['fused', undefined, false], ['fused', 0, false], ['fused', -1, false], ['fused', undefined, true], ['calls', undefined, false]] as const) {
               const run = () => {
                 const p = new KernelProgram(be, calls, mode, spins);
@@ -122,30 +123,48 @@ for (const kernel of ['gemvF32', 'gemvI8', 'gemvQ4Q8'] as Format[]) {
   });
 }
 
-test('claimed calls: misuse is reported; fused-serial and calls run them statically', () => {
+test('claimable tails: misuse is reported; fused-serial and calls run them statically', () => {
   const be = bes[1];
   const g = new Gemv(be, 'gemvQ4Q8', 64, 64, 1, 5);
   const x = be.zeros([64]), y = be.zeros([64]), s = be.empty([(2 * g.scratchPer) / 4]);
   try {
-    const ok = g.call(x.data.byteOffset, y.data.byteOffset, s.data.byteOffset, { share: 0.5, chunks: 2 });
+    const ok = g.call(x.data.byteOffset, y.data.byteOffset, s.data.byteOffset, 0.25);
     for (const mode of ['calls', 'fused-serial'] as const) {
       const p = new KernelProgram(be, [ok], mode);
       assert.equal(p.claimedCalls, 0);
       p.dispose();
     }
-    for (const bad of [0, 1.5, -2, 2000]) {
-      assert.throws(() => new KernelProgram(be, [{ ...ok, claim: { share: 0.5, chunks: bad } }], 'fused'), /claim\.chunks = .*, expected an integer 1\.\.1024/);
+    for (const bad of [0, 1, -0.1, NaN]) {
+      assert.throws(() => new KernelProgram(be, [{ ...ok, claimTail: bad }], 'fused'), /claimTail = .*, expected a number in \(0, 1\)/);
     }
-    for (const bad of [1, -0.1, NaN]) {
-      assert.throws(() => new KernelProgram(be, [{ ...ok, claim: { share: bad, chunks: 2 } }], 'fused'), /claim\.share = .*, expected a number in \[0, 1\)/);
-    }
-    const add: KernelCall = { kernel: 'addF32', args: [y.data.byteOffset, x.data.byteOffset, x.data.byteOffset, 64], nt: 2, reads: [{ ptr: x.data.byteOffset, bytes: 256 }], writes: [{ ptr: y.data.byteOffset, bytes: 256 }], claim: { share: 0.5, chunks: 2 } };
+    const add: KernelCall = { kernel: 'addF32', args: [y.data.byteOffset, x.data.byteOffset, x.data.byteOffset, 64], nt: 2, reads: [{ ptr: x.data.byteOffset, bytes: 256 }], writes: [{ ptr: y.data.byteOffset, bytes: 256 }], claimTail: 0.25 };
     assert.throws(() => new KernelProgram(be, [add], 'fused'), ArgumentError);
-    assert.throws(() => new KernelProgram(be, [add], 'fused'), /addF32\) cannot run as claimed chunks; only gemvF32, gemvI8, gemvQ4Q8 can/);
+    assert.throws(() => new KernelProgram(be, [add], 'fused'), /addF32\) cannot have a claimable tail; only gemvF32, gemvI8, gemvQ4Q8 can/);
     // rows go to whichever thread claims them: a per-thread split output is a mistake
     const split = { ...ok, writes: [{ ptr: y.data.byteOffset, bytes: 128, stride: 128, split: true }, ok.writes![1]] };
-    assert.throws(() => new KernelProgram(be, [split], 'fused'), /is claimed in chunks, so any thread may write any row, but it declares a per-thread split output/);
+    assert.throws(() => new KernelProgram(be, [split], 'fused'), /has a claimable tail, so any thread may write its last rows, but it declares a per-thread split output/);
     const eachClaimed = { ...ok, each: true, writes: [{ ptr: y.data.byteOffset, bytes: 256, stride: 256 }] };
-    assert.throws(() => new KernelProgram(be, [eachClaimed], 'fused'), /runs on each thread; it cannot also be claimed in chunks/);
+    assert.throws(() => new KernelProgram(be, [eachClaimed], 'fused'), /runs on each thread; it cannot also have a claimable tail/);
+    // the run number wraps around (0 is skipped: the flags start at 0) and every tail is computed
+    for (let i = 0; i < 64; i++) (x.data as Float32Array)[i] = Math.cos(i);
+    be.run(ok.kernel, ok.args, 2);
+    const want = bitsOf(y);
+    const p = new KernelProgram(be, [ok], 'fused');
+    try {
+      const runNumber = (p as unknown as { bar: Tensor }).bar.data as Int32Array;
+      runNumber[12] = 2 ** 31 - 3;
+      for (let r = 0; r < 6; r++) {
+        (y.data as Float32Array).fill(NaN);
+        p.run();
+        assertBits(`run number ${runNumber[12]}`, y, want);
+      }
+      runNumber[12] = -3;
+      for (let r = 0; r < 6; r++) {
+        (y.data as Float32Array).fill(NaN);
+        p.run();
+        assert.notEqual(runNumber[12], 0);
+        assertBits(`run number ${runNumber[12]}`, y, want);
+      }
+    } finally { p.dispose(); }
   } finally { for (const t of [x, y, s]) t.dispose(); g.dispose(); }
 });

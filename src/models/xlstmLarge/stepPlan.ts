@@ -9,7 +9,7 @@
 // Batches up to GEMV_MAX_ROWS (8) rows; larger ones go through the GEMM and stay op by op.
 import { Tensor } from '../../tensor/tensor.js';
 import type { WasmBackend } from '../../backend/wasm/backend.js';
-import { ClaimSplit, KernelCall, KernelProgram, MemRange, ProgramMode, claimable } from '../../backend/wasm/program.js';
+import { KernelCall, KernelProgram, MemRange, ProgramMode, claimable } from '../../backend/wasm/program.js';
 import { GEMV_MAX_ROWS, GemvPointers, LinearWeight, gemvKernelCall, gemvScratchBytes, gemvThreads } from '../../ops/matmul.js';
 import { threadsFor } from '../../ops/check.js';
 import { ACTIVATIONS } from '../../ops/elementwise.js';
@@ -31,13 +31,12 @@ type BlockState = { c: Tensor; n: Tensor; m: Tensor };
 type Stage = { program: KernelProgram } | { from: Float32Array; to: Float32Array[] };
 
 /**
- * How the GEMVs that a barrier follows split their rows (KernelCall.claim): each thread a fixed
- * share first, the rest in chunks that whichever thread gets there first takes. Every chunk costs
- * ~1 us here (the counter's cache line moving between cores, the chunk's row streams starting
- * cold), so few chunks, only as much of the rows as a typical delay of one thread needs
- * (docs/PERFORMANCE.md, "Threads that do not wait for each other").
+ * The fraction of each thread's rows of a GEMV that a barrier follows which any thread may claim
+ * (KernelCall.claimTail): as much as a typical delay of one thread needs. A thread that claims
+ * another's tail starts a cold row stream and the flag's cache line moves between the cores
+ * (~1 us here), so not more (docs/PERFORMANCE.md, "Threads that do not wait for each other").
  */
-const CLAIM: ClaimSplit = { share: 0.9, chunks: 1 };
+const CLAIM_TAIL = 0.1;
 
 /** Start of thread t's share of n items split over nt threads in multiples of align (as assembly/simd.ts rangeStart). */
 function shareStart(n: number, t: number, nt: number, align: number): number {
@@ -117,7 +116,7 @@ export class XLSTMLargeStepPlan {
     return p;
   }
 
-  /** Kernel calls and programs per step, the pool dispatches they make, the barriers of the fused ones and their calls claimed in chunks (for benches and tests). */
+  /** Kernel calls and programs per step, the pool dispatches they make, the barriers of the fused ones and their calls with claimable tails (for benches and tests). */
   get stats(): { calls: number; programs: number; dispatches: number; barriers: number; claimed: number } {
     let calls = 0, programs = 0, dispatches = 0, barriers = 0, claimed = 0;
     for (const s of this.stages) if ('program' in s) { programs++; calls += s.program.length; dispatches += s.program.dispatches; barriers += s.program.barriers; claimed += s.program.claimedCalls; }
@@ -237,8 +236,8 @@ export class XLSTMLargeStepPlan {
     /**
      * y = x wt^T (+ bias) on the op path's threads, y shared; or, with `eachTo` and a GEMV the op
      * path runs on one thread, on every thread into the per-thread buffer eachTo (then returned).
-     * `claim`: a barrier follows anyway (the next op reads y whole), so the threads may claim
-     * y's rows in chunks rather than take fixed halves.
+     * `claim`: a barrier follows anyway (the next op reads y whole), so the last rows of each
+     * thread's share may go to whichever thread gets to them first.
      */
     const linear = (x: MemRange, y: MemRange, wt: LinearWeight, bias: Tensor | undefined, what: string, eachTo?: (n: number) => MemRange, claim = false): MemRange => {
       const scratch = gemvScratchBytes(be(), wt, B);
@@ -254,7 +253,7 @@ export class XLSTMLargeStepPlan {
       if (mine) each(call.kernel, call.args, [x], writes);
       else {
         const i = add(call.kernel, call.args, call.nt, [x], writes);
-        if (claim && this.mode === 'fused' && call.nt > 1 && claimable(call.kernel)) calls[i].claim = CLAIM;
+        if (claim && this.mode === 'fused' && call.nt > 1 && claimable(call.kernel)) calls[i].claimTail = CLAIM_TAIL;
       }
       return out;
     };
