@@ -35,6 +35,7 @@ type Stage = { program: KernelProgram } | { from: Float32Array; to: Float32Array
  * (KernelCall.claimTail): as much as a typical delay of one thread needs. A thread that claims
  * another's tail starts a cold row stream and the flag's cache line moves between the cores
  * (~1 us here), so not more (docs/PERFORMANCE.md, "Threads that do not wait for each other").
+ * 0: static halves.
  */
 const CLAIM_TAIL = 0.1;
 
@@ -253,7 +254,7 @@ export class XLSTMLargeStepPlan {
       if (mine) each(call.kernel, call.args, [x], writes);
       else {
         const i = add(call.kernel, call.args, call.nt, [x], writes);
-        if (claim && this.mode === 'fused' && call.nt > 1 && claimable(call.kernel)) calls[i].claimTail = CLAIM_TAIL;
+        if (claim && CLAIM_TAIL > 0 && this.mode === 'fused' && call.nt > 1 && claimable(call.kernel)) calls[i].claimTail = CLAIM_TAIL;
       }
       return out;
     };
