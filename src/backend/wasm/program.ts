@@ -11,7 +11,9 @@
 //            (or write what another read) since the last one; otherwise before and after every
 //            call on more than one thread. Calls marked `each` run on every thread (as thread
 //            0 of 1) into per-thread copies of their outputs, so small serial ops between two
-//            GEMVs need no meeting at all.
+//            GEMVs need no meeting at all. A GEMV with `claimTail` leaves the last part
+//            of each thread's rows to whichever thread gets to it first: a thread that is late
+//            or slow does fewer rows, and the others wait less for it at the next barrier.
 // Arguments can be changed between runs (setArg), e.g. a pointer that moves per step.
 import type { WasmBackend } from './backend.js';
 import { Tensor } from '../../tensor/tensor.js';
@@ -59,6 +61,15 @@ export interface KernelCall {
    * per-thread copies: its written ranges need a stride); once, on thread 0, otherwise.
    */
   each?: boolean;
+  /**
+   * Fused programs only (ignored by 'calls' and 'fused-serial', and on one thread; CLAIMABLE
+   * kernels; same bits as the static split): the last claimTail (0 < claimTail < 1) of each
+   * thread's static rows, from a multiple of 4 rows, is computed by whichever thread claims it
+   * first (each thread tries its own tail first, then the others'). Any thread may then write
+   * those rows, so `writes` must declare the output whole: only the GEMV's per-thread scratch
+   * may be `split`.
+   */
+  claimTail?: number;
   /** Memory read and written (weights and other never-written data may be left out). Give both on every call of a program or on none. */
   reads?: readonly MemRange[];
   writes?: readonly MemRange[];
@@ -90,10 +101,32 @@ interface Compiled {
 export const DEFAULT_SPINS = 20000;
 
 /** Where each call's arguments start in the heap program (for setArg). */
-const HEADER = 5;
+const HEADER = 7;
+
+/**
+ * Kernels a fused program can run with claimable tails (KernelCall.claimTail): row-split GEMVs
+ * whose rows come out the same bits whatever range holds them, given ranges that start on
+ * multiples of 4 rows (gemvF32 sums rows in groups of 4 from the range start), with the index of
+ * their per-thread scratch argument (-1: none).
+ */
+const CLAIMABLE = new Map<string, number>([['gemvF32', -1], ['gemvI8', 8], ['gemvQ4Q8', 8]]);
+
+/** Whether KernelCall.claimTail is allowed on this kernel. */
+export function claimable(kernel: string): boolean { return CLAIMABLE.has(kernel); }
+
+/** Bytes between two tail flags (one cache line each: a thread's own flag stays in its cache). */
+const FLAG_BYTES = 64;
+
+/** Index of the run number among the barrier block's i32 (assembly/program.ts runProgram: byte 48). */
+const RUN = 12;
 
 export class KernelProgram {
-  private readonly calls: { k: number; args: Float64Array; nt: number; kernel: string; each: boolean; strides?: Float64Array; reads?: readonly MemRange[]; writes?: readonly MemRange[] }[] = [];
+  private readonly calls: { k: number; args: Float64Array; nt: number; kernel: string; each: boolean; tail: number; strides?: Float64Array; reads?: readonly MemRange[]; writes?: readonly MemRange[] }[] = [];
+  /**
+   * Per call with a claimable tail, one flag per thread (FLAG_BYTES apart): the number of the
+   * run that last claimed that thread's tail (bar's i32 12, counted up by run()).
+   */
+  private flags?: Tensor;
   /** runProgram's per-thread argument area (strided calls). */
   private tmp?: Tensor;
   private segments: Compiled[] = [];
@@ -115,14 +148,17 @@ export class KernelProgram {
       if (each && !declared) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) runs on each thread but the calls do not declare reads and writes`);
       if (each) for (const r of c.writes!) if (!r.stride || r.split) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) runs on each thread, so every range it writes needs a per-thread stride (got ${JSON.stringify(r)})`);
       if (!each && nt > 1) for (const r of c.writes ?? []) if (r.stride && !r.split) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) is split over ${nt} threads but writes a per-thread buffer copy (${JSON.stringify(r)}); only calls on each thread may`);
-      this.calls.push({ k, args: Float64Array.from(c.args), nt, kernel: c.kernel, each, strides: mode === 'fused-serial' ? undefined : stridesOf(c), reads: c.reads, writes: c.writes });
+      const tail = claimTailOf(c, i, mode, nt);
+      this.calls.push({ k, args: Float64Array.from(c.args), nt, kernel: c.kernel, each, tail, strides: mode === 'fused-serial' ? undefined : stridesOf(c), reads: c.reads, writes: c.writes });
     }
     if (mode !== 'calls') {
       const count = (be.exports.programOpCount as () => number)();
       if (count !== PROGRAM_KERNELS.length) throw new Error(`KernelProgram: the wasm runProgram knows ${count} kernels, PROGRAM_KERNELS lists ${PROGRAM_KERNELS.length} (rebuild the kernels)`);
-      // 64 bytes of barrier, then each thread's spin budget (kept from run to run)
+      // 64 bytes of barrier and run number, then each thread's spin budget (kept from run to run)
       this.bar = be.zeros([16 + be.threads], 'i32');
       this.tmp = be.empty([be.threads * 128], 'f64');
+      const claimed = this.claimedCalls;
+      if (claimed) this.flags = be.zeros([claimed * be.threads * (FLAG_BYTES / 4)], 'i32');
     }
     this.compile();
   }
@@ -153,6 +189,11 @@ export class KernelProgram {
     return n;
   }
 
+  /** Calls with claimable tails (0 for 'calls', 'fused-serial' and single-thread programs). */
+  get claimedCalls(): number {
+    return this.calls.filter((c) => c.tail > 0).length;
+  }
+
   /** Sets argument j of call i for the following runs. */
   setArg(i: number, j: number, v: number): void {
     const c = this.calls[i];
@@ -167,6 +208,8 @@ export class KernelProgram {
   run(): void {
     if (this.disposed) throw new Error('KernelProgram: run after dispose');
     const pool = this.be.pool;
+    // a new run number: every claimable tail is free again (never 0, the flags' initial value)
+    if (this.bar) { const b = this.bar.data as Int32Array; b[RUN] = (b[RUN] + 1) | 0 || 1; }
     for (const s of this.segments) {
       if (!s.fused) {
         const c = this.calls[s.from];
@@ -185,6 +228,7 @@ export class KernelProgram {
     for (const s of this.segments) s.prog?.dispose();
     this.bar?.dispose();
     this.tmp?.dispose();
+    this.flags?.dispose();
     this.segments = [];
   }
 
@@ -226,11 +270,14 @@ export class KernelProgram {
     const argAt: number[] = [];
     const sync = this.calls[from].reads && this.mode === 'fused' ? this.syncByAccess(from, to, threads) : this.syncByThreads(from, to, threads);
     let p = 0, barriers = 0;
+    let claimed = this.calls.slice(0, from).filter((c) => c.tail > 0).length;
     for (let i = from; i < to; i++) {
       const c = this.calls[i];
       d[p] = PROGRAM_KERNELS.indexOf(c.kernel as typeof PROGRAM_KERNELS[number]);
       d[p + 1] = c.each ? -1 : c.nt; d[p + 2] = sync[i - from]; d[p + 3] = c.args.length;
       d[p + 4] = c.strides ? 1 : 0;
+      d[p + 5] = c.tail;
+      d[p + 6] = c.tail ? this.flags!.data.byteOffset + FLAG_BYTES * this.be.threads * claimed++ : 0;
       barriers += sync[i - from];
       argAt.push(p + HEADER);
       d.set(c.args, p + HEADER);
@@ -298,4 +345,22 @@ function stridesOf(c: KernelCall): Float64Array | undefined {
     if (r) st[j] = r.stride!;
   }
   return st;
+}
+
+/**
+ * The claimable tail of a call (0: static split), or an error naming what is wrong with its
+ * claimTail. It applies to fused programs with the call on more than one thread.
+ */
+function claimTailOf(c: KernelCall, i: number, mode: ProgramMode, nt: number): number {
+  if (c.claimTail === undefined) return 0;
+  const tail = c.claimTail;
+  if (!(tail > 0 && tail < 1)) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) claimTail = ${tail}, expected a number in (0, 1) (the fraction of each thread's rows that any thread may claim)`);
+  const scratchArg = CLAIMABLE.get(c.kernel);
+  if (scratchArg === undefined) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) cannot have a claimable tail; only ${[...CLAIMABLE.keys()].join(', ')} can`);
+  if (c.each) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) runs on each thread; it cannot also have a claimable tail`);
+  for (const r of c.writes ?? []) {
+    const scratch = scratchArg >= 0 ? c.args[scratchArg] : NaN;
+    if (r.split && !(scratch >= r.ptr && scratch < r.ptr + (r.stride ?? r.bytes))) throw new ArgumentError(`KernelProgram: call ${i} (${c.kernel}) has a claimable tail, so any thread may write its last rows, but it declares a per-thread split output (${JSON.stringify(r)}); declare the output whole`);
+  }
+  return mode === 'fused' && nt > 1 ? tail : 0;
 }

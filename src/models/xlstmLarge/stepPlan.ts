@@ -9,7 +9,7 @@
 // Batches up to GEMV_MAX_ROWS (8) rows; larger ones go through the GEMM and stay op by op.
 import { Tensor } from '../../tensor/tensor.js';
 import type { WasmBackend } from '../../backend/wasm/backend.js';
-import { KernelCall, KernelProgram, MemRange, ProgramMode } from '../../backend/wasm/program.js';
+import { KernelCall, KernelProgram, MemRange, ProgramMode, claimable } from '../../backend/wasm/program.js';
 import { GEMV_MAX_ROWS, GemvPointers, LinearWeight, gemvKernelCall, gemvScratchBytes, gemvThreads } from '../../ops/matmul.js';
 import { threadsFor } from '../../ops/check.js';
 import { ACTIVATIONS } from '../../ops/elementwise.js';
@@ -29,6 +29,15 @@ type BlockState = { c: Tensor; n: Tensor; m: Tensor };
 
 /** What a step does, in order: run a heap's program, or copy x from one heap's buffer to (every thread's copy of) another's. */
 type Stage = { program: KernelProgram } | { from: Float32Array; to: Float32Array[] };
+
+/**
+ * The fraction of each thread's rows of a GEMV that a barrier follows which any thread may claim
+ * (KernelCall.claimTail): as much as a typical delay of one thread needs. A thread that claims
+ * another's tail starts a cold row stream and the flag's cache line moves between the cores
+ * (~1 us here), so not more (docs/PERFORMANCE.md, "Threads that do not wait for each other").
+ * 0: static halves.
+ */
+const CLAIM_TAIL = 0.1;
 
 /** Start of thread t's share of n items split over nt threads in multiples of align (as assembly/simd.ts rangeStart). */
 function shareStart(n: number, t: number, nt: number, align: number): number {
@@ -108,11 +117,11 @@ export class XLSTMLargeStepPlan {
     return p;
   }
 
-  /** Kernel calls and programs per step, the pool dispatches they make and the barriers of the fused ones (for benches and tests). */
-  get stats(): { calls: number; programs: number; dispatches: number; barriers: number } {
-    let calls = 0, programs = 0, dispatches = 0, barriers = 0;
-    for (const s of this.stages) if ('program' in s) { programs++; calls += s.program.length; dispatches += s.program.dispatches; barriers += s.program.barriers; }
-    return { calls, programs, dispatches, barriers };
+  /** Kernel calls and programs per step, the pool dispatches they make, the barriers of the fused ones and their calls with claimable tails (for benches and tests). */
+  get stats(): { calls: number; programs: number; dispatches: number; barriers: number; claimed: number } {
+    let calls = 0, programs = 0, dispatches = 0, barriers = 0, claimed = 0;
+    for (const s of this.stages) if ('program' in s) { programs++; calls += s.program.length; dispatches += s.program.dispatches; barriers += s.program.barriers; claimed += s.program.claimedCalls; }
+    return { calls, programs, dispatches, barriers, claimed };
   }
 
   /**
@@ -228,8 +237,10 @@ export class XLSTMLargeStepPlan {
     /**
      * y = x wt^T (+ bias) on the op path's threads, y shared; or, with `eachTo` and a GEMV the op
      * path runs on one thread, on every thread into the per-thread buffer eachTo (then returned).
+     * `claim`: a barrier follows anyway (the next op reads y whole), so the last rows of each
+     * thread's share may go to whichever thread gets to them first.
      */
-    const linear = (x: MemRange, y: MemRange, wt: LinearWeight, bias: Tensor | undefined, what: string, eachTo?: (n: number) => MemRange): MemRange => {
+    const linear = (x: MemRange, y: MemRange, wt: LinearWeight, bias: Tensor | undefined, what: string, eachTo?: (n: number) => MemRange, claim = false): MemRange => {
       const scratch = gemvScratchBytes(be(), wt, B);
       const probe = gemvKernelCall(be(), wt, B, { ...weightPtrs(wt, what), x: x.ptr, y: y.ptr, bias: 0, scratch: 0 });
       const mine = eachTo && probe.nt === 1;
@@ -241,7 +252,10 @@ export class XLSTMLargeStepPlan {
       const call = gemvKernelCall(be(), wt, B, { ...weightPtrs(wt, what), x: x.ptr, y: out.ptr, bias: bias ? ptr(bias, `${what} bias`) : 0, scratch: sc ? sc.ptr : 0 });
       const writes = sc ? [out, sc] : [out];
       if (mine) each(call.kernel, call.args, [x], writes);
-      else add(call.kernel, call.args, call.nt, [x], writes);
+      else {
+        const i = add(call.kernel, call.args, call.nt, [x], writes);
+        if (claim && CLAIM_TAIL > 0 && this.mode === 'fused' && call.nt > 1 && claimable(call.kernel)) calls[i].claimTail = CLAIM_TAIL;
+      }
       return out;
     };
 
@@ -334,18 +348,18 @@ export class XLSTMLargeStepPlan {
       const og = own('og', B * DV);
       each('sigmoidF32', [og.ptr, o, B * DV], [B === 1 ? proj : own('o', B * DV)], [og]);
       each('mulF32', [hn.ptr, hn.ptr, og.ptr, B * DV], [hn, og], [hn]);
-      const y = linear(hn, shared('y', B * E), bw.outProj, bw.outProjBias, `block ${b} out_proj`);
+      const y = linear(hn, shared('y', B * E), bw.outProj, bw.outProjBias, `block ${b} out_proj`, undefined, true);
       each('addF32', [x.ptr, x.ptr, y.ptr, B * E], [x, y], [x]);
       // FFN
       norm(xn, x, bw.normFfn, bw.normFfnBias, `block ${b} norm_ffn`);
       let gate: number, up: number, upOut: MemRange[];
       if (B === 1) {
         // gate and up in one GEMV over the [2U, E] matrix
-        const both = linear(xn, shared('both', 2 * U), bw.projUpBoth, bw.projUpBothBias, `block ${b} proj_up`);
+        const both = linear(xn, shared('both', 2 * U), bw.projUpBoth, bw.projUpBothBias, `block ${b} proj_up`, undefined, true);
         gate = both.ptr; up = at(both, U); upOut = [both];
       } else {
-        const g = linear(xn, shared('g', B * U), bw.projUpGate, bw.projUpGateBias, `block ${b} proj_up_gate`);
-        const z = linear(xn, shared('z', B * U), bw.projUp, bw.projUpBias, `block ${b} proj_up`);
+        const g = linear(xn, shared('g', B * U), bw.projUpGate, bw.projUpGateBias, `block ${b} proj_up_gate`, undefined, true);
+        const z = linear(xn, shared('z', B * U), bw.projUp, bw.projUpBias, `block ${b} proj_up`, undefined, true);
         gate = g.ptr; up = z.ptr; upOut = [g, z];
       }
       // silu(gate) * up: on every thread unless the op path splits it (large U or B)
@@ -358,7 +372,7 @@ export class XLSTMLargeStepPlan {
         each('siluF32', [act.ptr, gate, B * U], upOut, [act]);
         each('mulF32', [act.ptr, act.ptr, up, B * U], [act, ...upOut], [act]);
       }
-      linear(act, y, bw.projDown, bw.projDownBias, `block ${b} proj_down`);
+      linear(act, y, bw.projDown, bw.projDownBias, `block ${b} proj_down`, undefined, true);
       each('addF32', [x.ptr, x.ptr, y.ptr, B * E], [x, y], [x]);
     }
 
@@ -368,7 +382,7 @@ export class XLSTMLargeStepPlan {
     let h = own('x', B * E);
     if (w.outNorm) { const hx = own('hx', B * E); norm(hx, h, w.outNorm, w.outNormBias, 'out_norm'); h = hx; }
     const placeholder = shared('logits', B * V);
-    linear(h, placeholder, w.lmHead, undefined, 'lm_head');
+    linear(h, placeholder, w.lmHead, undefined, 'lm_head', undefined, true);
     const head = calls.length - 1;
     marks.push({ call: head, logitsArg: argIndexOf(calls[head].args, placeholder.ptr, 'lm_head') });
     if (c.output_logit_soft_cap !== null) {

@@ -40,7 +40,14 @@ const ROW_TILE: i32 = 16;
 
 /** y[B,N] = x[B,K] W[N,K]^T (+ bias[N]), f32 weights. */
 export function gemvF32(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, tid: i32, nt: i32): void {
-  const S = rangeStart(N, tid, nt, 4), E = rangeEnd(N, tid, nt, 4);
+  gemvF32Rows(W, x, y, bias, N, K, B, rangeStart(N, tid, nt, 4), rangeEnd(N, tid, nt, 4));
+}
+
+/**
+ * Rows [S, E) of gemvF32 (S a multiple of 4): rows are summed in groups of 4 from S, so a row's
+ * bits are the same in any range that starts on a multiple of 4 (assembly/program.ts, claimed calls).
+ */
+export function gemvF32Rows(W: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, S: i32, E: i32): void {
   const rs = <usize>K << 2;
   if (B >= 2) { batchF32(W, x, y, bias, N, K, B, S, E); return; }
   // Row tiles of ROW_TILE rows: a batch of x rows reuses the tile from L2
@@ -437,7 +444,7 @@ export function gemvQuantScratchBytes(K: i32, B: i32): i32 {
 // the scales go to xq + B * rowBytes. An all-zero row gets s = 0; a row with
 // inf or NaN gets s = NaN (q = 0), so y is NaN as with the f32 kernels rather
 // than silently finite.
-function quantizeXI16(x: usize, K: i32, B: i32, xq: usize): void {
+export function quantizeXI16(x: usize, K: i32, B: i32, xq: usize): void {
   const rowBytes = <usize>(((K + 7) & ~7) << 1);
   const K8 = K & ~7;
   for (let b = 0; b < B; b++) {
@@ -535,10 +542,19 @@ function rows4I8(W: usize, ws: usize, gap: usize, xq: usize, K: i32, sx: f32, sc
 export function gemvI8(W: usize, scales: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, xq: usize, tid: i32, nt: i32): void {
   const S = rangeStart(N, tid, nt, 4), E = rangeEnd(N, tid, nt, 4);
   if (S >= E) return;
-  const ws = <usize>K;
-  const rowBytes = <usize>(((K + 7) & ~7) << 1);
   const q = xq + <usize>tid * <usize>gemvQuantScratchBytes(K, B);
   quantizeXI16(x, K, B, q);
+  gemvI8Rows(W, scales, q, y, bias, N, K, B, S, E);
+}
+
+/**
+ * Rows [S, E) of gemvI8 with x already quantised at q: a row's value does not depend on which
+ * other rows the range holds, so any split of the rows gives gemvI8's bits.
+ */
+export function gemvI8Rows(W: usize, scales: usize, q: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, S: i32, E: i32): void {
+  if (S >= E) return;
+  const ws = <usize>K;
+  const rowBytes = <usize>(((K + 7) & ~7) << 1);
   if (B >= 2) { batchI8(W, scales, y, bias, N, K, B, q, S, E); return; }
   if (B < 1) return;
   // B = 1: four rows at a time, one from each quarter of this thread's rows: four long

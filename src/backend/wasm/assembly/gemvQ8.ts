@@ -182,11 +182,22 @@ function rowsApartQ4Q8(w0: usize, w1: usize, sc0: usize, sc1: usize, nb: i32, xr
 export function gemvQ4Q8(W: usize, scales: usize, x: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, xq: usize, tid: i32, nt: i32): void {
   const S = rangeStart(N, tid, nt, 4), E = rangeEnd(N, tid, nt, 4);
   if (S >= E) return;
+  const q = xq + <usize>tid * <usize>gemvQ8ScratchBytes(K, B);
+  quantizeRows(x, K, B, q, 0, B * (K >> 5));
+  gemvQ4Q8Rows(W, scales, q, y, bias, N, K, B, S, E);
+}
+
+/**
+ * Rows [S, E) of gemvQ4Q8 with x already quantised at q (quantizeQ8 on one thread): a row's
+ * value does not depend on which other rows the range holds (each row is its own lanes of
+ * rowsApartQ4Q8), so any split of the rows gives gemvQ4Q8's bits. For a program thread that
+ * computes several row ranges of one call (assembly/program.ts, claimed calls).
+ */
+export function gemvQ4Q8Rows(W: usize, scales: usize, q: usize, y: usize, bias: usize, N: i32, K: i32, B: i32, S: i32, E: i32): void {
+  if (S >= E) return;
   const nb = K >> 5;
   const ws = <usize>(K >> 1);
   const xs = <usize>((nb + 1) >> 1) * PREC;
-  const q = xq + <usize>tid * <usize>gemvQ8ScratchBytes(K, B);
-  quantizeRows(x, K, B, q, 0, B * nb);
   if (B == 1 && ws >= ROW_STREAM_BYTES) {
     // Long rows two at a time, one from each half of this thread's rows: two long
     // sequential W streams sharing the x loads. Two adjacent rows (the pairs below) ran

@@ -4,7 +4,7 @@
 // and one JavaScript call per kernel. A decode step of a language model is such a list.
 //
 // Layout, all f64 (as the pool's argument block): per call
-//   [opcode, nt, sync, nargs, strided, arg0 .. arg(nargs-1), (strided: stride0 .. stride(nargs-1))]
+//   [opcode, nt, sync, nargs, strided, tail, flags, arg0 .. arg(nargs-1), (strided: stride0 .. stride(nargs-1))]
 // opcode indexes PROGRAM_KERNELS (the JavaScript list must match the switch below), nt is
 // the threads the call runs on (threads tid >= nt skip it, as a pool job would give them
 // nothing), sync = 1 puts a barrier of all program threads before the call. Each kernel
@@ -14,10 +14,20 @@
 // (a norm, an activation) needs no barrier to hand its result to the other threads.
 // strided = 1: argument i of program thread t is arg_i + t * stride_i, which points each
 // thread at its own copy of a buffer (the outputs of the redundant calls).
+// tail > 0 (row-split GEMVs only): each thread computes the first 1 - tail of its static rows,
+// then the tail of its own rows and of the other threads' rows, each one that it gets first:
+// thread u's tail belongs to whoever swaps the run number into the i32 at flags + 64 u first.
+// A thread held up (interrupted, its rows colder in cache, late from the op before) then
+// finishes with fewer rows instead of making the others wait at the next barrier; where the
+// threads keep pace, each takes its own tail, which continues its row stream, and the only
+// extra cost is a look at the other flags while the partner is still busy (docs/PERFORMANCE.md,
+// "Threads that do not wait for each other"). A row's value does not depend on which range
+// holds it, so the bits are the static split's.
 import { addF32, mulF32, addRowsF32, sigmoidF32, siluF32, softcapF32 } from './elementwise';
 import { normF32, embeddingF32 } from './ops';
-import { gemvF32, gemvF32Batch, gemvBf16, gemvF16, gemvI8, gemvQ4, copyBytes } from './gemv';
-import { gemvQ4Q8 } from './gemvQ8';
+import { gemvF32, gemvF32Rows, gemvF32Batch, gemvBf16, gemvF16, gemvI8, gemvI8Rows, gemvQuantScratchBytes, quantizeXI16, gemvQ4, copyBytes } from './gemv';
+import { gemvQ4Q8, gemvQ4Q8Rows, gemvQ8ScratchBytes, quantizeQ8 } from './gemvQ8';
+import { rangeStart, rangeEnd } from './simd';
 import { mlstmRecurrentF32 } from './mlstm';
 
 /**
@@ -81,6 +91,47 @@ function call(op: i32, a: usize, tid: i32, nt: i32): void {
     case 16: gemvF32Batch(P(a, 0), P(a, 1), P(a, 2), P(a, 3), I(a, 4), I(a, 5), I(a, 6), P(a, 7), tid, nt); break;
     default: unreachable();
   }
+}
+
+/**
+ * This thread's part of a call with claimable tails (see the header) on nt threads. A tail's flag
+ * holds the number of the run that last took it (run: runProgram's), so the flags need no reset.
+ * gemvI8 and gemvQ4Q8 quantise x once per thread, into its own scratch region (where the static
+ * split puts thread tid's), and compute every range from it.
+ */
+function claimed(op: i32, a: usize, flags: usize, run: i32, tail: f64, tid: i32, nt: i32): void {
+  const N = op == 8 ? I(a, 4) : I(a, 5), K = op == 8 ? I(a, 5) : I(a, 6), B = op == 8 ? I(a, 6) : I(a, 7);
+  let q: usize = 0;
+  if (op == 15) {
+    q = P(a, 8) + <usize>tid * <usize>gemvQ8ScratchBytes(K, B);
+    quantizeQ8(P(a, 2), K, B, q, 0, 1);
+  } else if (op == 11) {
+    q = P(a, 8) + <usize>tid * <usize>gemvQuantScratchBytes(K, B);
+    quantizeXI16(P(a, 2), K, B, q);
+  }
+  const S = rangeStart(N, tid, nt, 4);
+  rowRange(op, a, q, N, K, B, S, tailStart(N, tid, nt, tail));
+  for (let k = 0; k < nt; k++) {
+    const u = tid + k < nt ? tid + k : tid + k - nt;
+    if (atomic.xchg<i32>(flags + (<usize>u << 6), run) == run) continue;
+    rowRange(op, a, q, N, K, B, tailStart(N, u, nt, tail), rangeEnd(N, u, nt, 4));
+  }
+}
+
+// First row of thread u's claimable tail: the last `tail` of its static rows, from a multiple of 4.
+// @ts-ignore: decorator
+@inline function tailStart(N: i32, u: i32, nt: i32, tail: f64): i32 {
+  const S = rangeStart(N, u, nt, 4), E = rangeEnd(N, u, nt, 4);
+  return S + (<i32>(<f64>(E - S) * (1 - tail)) & ~3);
+}
+
+// Rows [S, E) of a claimable GEMV (x already quantised at q for the integer ones).
+function rowRange(op: i32, a: usize, q: usize, N: i32, K: i32, B: i32, S: i32, E: i32): void {
+  if (S >= E) return;
+  if (op == 8) gemvF32Rows(P(a, 0), P(a, 1), P(a, 2), P(a, 3), N, K, B, S, E);
+  else if (op == 15) gemvQ4Q8Rows(P(a, 0), P(a, 1), q, P(a, 3), P(a, 4), N, K, B, S, E);
+  else if (op == 11) gemvI8Rows(P(a, 0), P(a, 1), q, P(a, 3), P(a, 4), N, K, B, S, E);
+  else unreachable();
 }
 
 /** How a thread's wait at a barrier ended, when not after n >= 0 spins (runProgram adapts its spin budget to it). */
@@ -148,8 +199,9 @@ const MIN_SPINS: i32 = 1000;
 
 /**
  * Runs the nOps calls at prog on this thread; every program thread runs this (one pool job).
- * bar: barrier block (zeroed before first use): 64 bytes, then one i32 per thread, its spin
- * budget kept from run to run (0: not yet set); spins: the most spins before sleeping at a
+ * bar: barrier block (zeroed before first use): 64 bytes (the barrier's three i32, at byte 48
+ * the run number, set by the JavaScript side before each run, that claimed tails compare
+ * against), then one i32 per thread, its spin budget kept from run to run (0: not yet set); spins: the most spins before sleeping at a
  * barrier (nextSpins adapts each thread's budget below it); canWait = 0: thread 0 never sleeps
  * (a browser main thread may not block); tmp: nt x 1 KiB where strided calls get their
  * per-thread arguments written.
@@ -158,6 +210,7 @@ export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWa
   let p = prog;
   const mine = tmp + (<usize>tid << 10);
   const spinOnly = spins < 0 || (tid == 0 && !canWait);
+  const run = load<i32>(bar, 48);
   const lo = min(spins, MIN_SPINS);
   const slot = bar + 64 + (<usize>tid << 2);
   let budget = load<i32>(slot);
@@ -168,7 +221,9 @@ export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWa
     const sync = <i32>load<f64>(p, 16);
     const na = <i32>load<f64>(p, 24);
     const strided = <i32>load<f64>(p, 32);
-    let a = p + 40;
+    const tail = load<f64>(p, 40);
+    const flags = P(p, 6);
+    let a = p + 56;
     if (sync && nt > 1) {
       if (spinOnly) barrier(bar, nt, -1);
       else budget = nextSpins(budget, barrier(bar, nt, budget), lo, spins);
@@ -184,6 +239,7 @@ export function runProgram(prog: usize, nOps: i32, bar: usize, spins: i32, canWa
       a = mine;
     }
     if (ont < 0) call(op, a, 0, 1);
+    else if (tail > 0) claimed(op, a, flags, run, tail, tid, ont);
     else call(op, a, tid, ont);
   }
   if (!spinOnly) store<i32>(slot, budget);
