@@ -238,9 +238,11 @@ export class XLSTMLargeStepPlan {
      * y = x wt^T (+ bias) on the op path's threads, y shared; or, with `eachTo` and a GEMV the op
      * path runs on one thread, on every thread into the per-thread buffer eachTo (then returned).
      * `claim`: a barrier follows anyway (the next op reads y whole), so the last rows of each
-     * thread's share may go to whichever thread gets to them first.
+     * thread's share may go to whichever thread gets to them first (KernelProgram applies it
+     * only where the call is fused and split).
      */
-    const linear = (x: MemRange, y: MemRange, wt: LinearWeight, bias: Tensor | undefined, what: string, eachTo?: (n: number) => MemRange, claim = false): MemRange => {
+    const linear = (x: MemRange, y: MemRange, wt: LinearWeight, bias: Tensor | undefined, what: string, opts: { eachTo?: (n: number) => MemRange; claim?: boolean } = {}): MemRange => {
+      const { eachTo, claim = false } = opts;
       const scratch = gemvScratchBytes(be(), wt, B);
       const probe = gemvKernelCall(be(), wt, B, { ...weightPtrs(wt, what), x: x.ptr, y: y.ptr, bias: 0, scratch: 0 });
       const mine = eachTo && probe.nt === 1;
@@ -254,7 +256,7 @@ export class XLSTMLargeStepPlan {
       if (mine) each(call.kernel, call.args, [x], writes);
       else {
         const i = add(call.kernel, call.args, call.nt, [x], writes);
-        if (claim && CLAIM_TAIL > 0 && this.mode === 'fused' && call.nt > 1 && claimable(call.kernel)) calls[i].claimTail = CLAIM_TAIL;
+        if (claim && CLAIM_TAIL > 0 && claimable(call.kernel)) calls[i].claimTail = CLAIM_TAIL;
       }
       return out;
     };
@@ -312,7 +314,7 @@ export class XLSTMLargeStepPlan {
       // mLSTM layer
       norm(xn, x, bw.normMlstm, bw.normMlstmBias, `block ${b} norm_mlstm`);
       const proj = B === 1 && this.mode === 'fused' ? qkvoByParts(xn, bw.qkvo, bw.qkvoBias, `block ${b} qkvo`) : linear(xn, shared('proj', B * P), bw.qkvo, bw.qkvoBias, `block ${b} qkvo`);
-      let gates = linear(xn, shared('gates', B * 2 * NH), bw.ifGate, bw.ifGateBias, `block ${b} ifgate`, (n) => own('gatesRaw', n));
+      let gates = linear(xn, shared('gates', B * 2 * NH), bw.ifGate, bw.ifGateBias, `block ${b} ifgate`, { eachTo: (n) => own('gatesRaw', n) });
       if (c.gate_soft_cap !== null) {
         const capped = own('gatesCap', B * 2 * NH);
         each('softcapF32', [capped.ptr, gates.ptr, B * 2 * NH, c.gate_soft_cap], [gates], [capped]);
@@ -348,18 +350,18 @@ export class XLSTMLargeStepPlan {
       const og = own('og', B * DV);
       each('sigmoidF32', [og.ptr, o, B * DV], [B === 1 ? proj : own('o', B * DV)], [og]);
       each('mulF32', [hn.ptr, hn.ptr, og.ptr, B * DV], [hn, og], [hn]);
-      const y = linear(hn, shared('y', B * E), bw.outProj, bw.outProjBias, `block ${b} out_proj`, undefined, true);
+      const y = linear(hn, shared('y', B * E), bw.outProj, bw.outProjBias, `block ${b} out_proj`, { claim: true });
       each('addF32', [x.ptr, x.ptr, y.ptr, B * E], [x, y], [x]);
       // FFN
       norm(xn, x, bw.normFfn, bw.normFfnBias, `block ${b} norm_ffn`);
       let gate: number, up: number, upOut: MemRange[];
       if (B === 1) {
         // gate and up in one GEMV over the [2U, E] matrix
-        const both = linear(xn, shared('both', 2 * U), bw.projUpBoth, bw.projUpBothBias, `block ${b} proj_up`, undefined, true);
+        const both = linear(xn, shared('both', 2 * U), bw.projUpBoth, bw.projUpBothBias, `block ${b} proj_up`, { claim: true });
         gate = both.ptr; up = at(both, U); upOut = [both];
       } else {
-        const g = linear(xn, shared('g', B * U), bw.projUpGate, bw.projUpGateBias, `block ${b} proj_up_gate`, undefined, true);
-        const z = linear(xn, shared('z', B * U), bw.projUp, bw.projUpBias, `block ${b} proj_up`, undefined, true);
+        const g = linear(xn, shared('g', B * U), bw.projUpGate, bw.projUpGateBias, `block ${b} proj_up_gate`, { claim: true });
+        const z = linear(xn, shared('z', B * U), bw.projUp, bw.projUpBias, `block ${b} proj_up`, { claim: true });
         gate = g.ptr; up = z.ptr; upOut = [g, z];
       }
       // silu(gate) * up: on every thread unless the op path splits it (large U or B)
@@ -372,7 +374,7 @@ export class XLSTMLargeStepPlan {
         each('siluF32', [act.ptr, gate, B * U], upOut, [act]);
         each('mulF32', [act.ptr, act.ptr, up, B * U], [act, ...upOut], [act]);
       }
-      linear(act, y, bw.projDown, bw.projDownBias, `block ${b} proj_down`, undefined, true);
+      linear(act, y, bw.projDown, bw.projDownBias, `block ${b} proj_down`, { claim: true });
       each('addF32', [x.ptr, x.ptr, y.ptr, B * E], [x, y], [x]);
     }
 
@@ -382,7 +384,7 @@ export class XLSTMLargeStepPlan {
     let h = own('x', B * E);
     if (w.outNorm) { const hx = own('hx', B * E); norm(hx, h, w.outNorm, w.outNormBias, 'out_norm'); h = hx; }
     const placeholder = shared('logits', B * V);
-    linear(h, placeholder, w.lmHead, undefined, 'lm_head', undefined, true);
+    linear(h, placeholder, w.lmHead, undefined, 'lm_head', { claim: true });
     const head = calls.length - 1;
     marks.push({ call: head, logitsArg: argIndexOf(calls[head].args, placeholder.ptr, 'lm_head') });
     if (c.output_logit_soft_cap !== null) {
